@@ -1,0 +1,32 @@
+"""Error handlers: HTML pages for the browser, JSON for /api."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from clinic.services.errors import ServiceError
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+        code = exc.code or 500
+        if _wants_json():
+            name = (exc.name or "error").lower().replace(" ", "_")
+            return jsonify(errors=[{"code": name, "message": exc.description}]), code
+        return render_template(
+            "error.html", code=code, title=exc.name, message=exc.description
+        ), code
+
+    @app.errorhandler(ServiceError)
+    def service_error(exc: ServiceError):  # type: ignore[no-untyped-def]
+        if _wants_json():
+            return jsonify(errors=exc.as_json()), exc.status
+        return render_template(
+            "error.html", code=exc.status, title="Not possible", message=str(exc)
+        ), exc.status

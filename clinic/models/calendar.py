@@ -1,0 +1,87 @@
+"""Bookings: a client's enrolment in a course and its appointments (sessions)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from clinic.extensions import db
+from clinic.models.catalogue import Course, Device, Room
+from clinic.models.people import Client, Practitioner
+from clinic.models.types import UTCDateTime, utcnow
+
+APPOINTMENT_STATUSES = ("booked", "done", "no_show", "cancelled")
+# Statuses whose time is still held: a no-show still used the practitioner's hour.
+HOLDING_STATUSES = ("booked", "done", "no_show")
+
+
+class Enrolment(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "enrolments"
+    __table_args__ = (
+        CheckConstraint("status IN ('active','cancelled','completed')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"))
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    client: Mapped[Client] = relationship()
+    course: Mapped[Course] = relationship()
+    appointments: Mapped[list[Appointment]] = relationship(
+        back_populates="enrolment", order_by="(Appointment.session, Appointment.id)"
+    )
+
+
+class Appointment(db.Model):  # type: ignore[name-defined,misc]
+    """One session of an enrolment.
+
+    `busy_until_at` is the end plus the procedure's buffer: the practitioner, device and room
+    are held until then, the client only until `end_at`.
+    """
+
+    __tablename__ = "appointments"
+    __table_args__ = (
+        CheckConstraint("status IN ('booked','done','no_show','cancelled')", name="status"),
+        CheckConstraint("end_at > start_at", name="end_after_start"),
+        CheckConstraint("busy_until_at >= end_at", name="busy_after_end"),
+        CheckConstraint("session >= 1", name="session"),
+        Index("ix_appointments_start_at", "start_at"),
+        Index("ix_appointments_client_start", "client_id", "start_at"),
+        Index("ix_appointments_practitioner_start", "practitioner_id", "start_at"),
+        # One live appointment per session number of an enrolment.
+        Index(
+            "uq_appointments_live_session",
+            "enrolment_id",
+            "session",
+            unique=True,
+            sqlite_where=text("status <> 'cancelled'"),
+            postgresql_where=text("status <> 'cancelled'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id"))
+    session: Mapped[int] = mapped_column(Integer)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"))
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"))
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id"))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    busy_until_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default="booked")
+    note: Mapped[str] = mapped_column(Text, default="")
+    override_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    enrolment: Mapped[Enrolment] = relationship(back_populates="appointments")
+    client: Mapped[Client] = relationship()
+    practitioner: Mapped[Practitioner] = relationship()
+    device: Mapped[Device | None] = relationship()
+    room: Mapped[Room] = relationship()

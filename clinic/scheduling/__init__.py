@@ -1,0 +1,66 @@
+"""The scheduling engine: the clinic's rules as pure functions over plain values.
+
+Standard library only; no clock, no configuration, no I/O. Everything it needs arrives as
+arguments, `now` and the time zone included.
+"""
+
+from clinic.scheduling.aftercare import aftercare_calendar, describe_window
+from clinic.scheduling.book import ResourceBook
+from clinic.scheduling.check import check_course
+from clinic.scheduling.planner import plan_course
+from clinic.scheduling.resources import DayResources, Snapshot, available_slots
+from clinic.scheduling.rules import care_windows
+from clinic.scheduling.types import (
+    BookedSession,
+    CareRule,
+    CareWindow,
+    CheckResult,
+    ClientState,
+    ClinicRules,
+    ConditionState,
+    ContraRule,
+    CourseRules,
+    DeclaredPeriod,
+    Equipment,
+    Occupancy,
+    PlanResult,
+    PractitionerCalendar,
+    Preferences,
+    ProcedureRules,
+    ProposedSession,
+    Slot,
+    TimeRange,
+    Violation,
+)
+
+__all__ = [
+    "BookedSession",
+    "CareRule",
+    "CareWindow",
+    "CheckResult",
+    "ClientState",
+    "ClinicRules",
+    "ConditionState",
+    "ContraRule",
+    "CourseRules",
+    "DayResources",
+    "DeclaredPeriod",
+    "Equipment",
+    "Occupancy",
+    "PlanResult",
+    "PractitionerCalendar",
+    "Preferences",
+    "ProcedureRules",
+    "ProposedSession",
+    "ResourceBook",
+    "Slot",
+    "Snapshot",
+    "TimeRange",
+    "Violation",
+    "aftercare_calendar",
+    "available_slots",
+    "care_windows",
+    "check_course",
+    "describe_window",
+    "plan_course",
+]

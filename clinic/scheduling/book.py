@@ -1,0 +1,75 @@
+"""Who and what is busy when: the occupancy of practitioners, devices and rooms by local day."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from clinic.scheduling.timeutil import local_date
+from clinic.scheduling.types import Occupancy
+
+# (resource kind 'p' / 'd' / 'r', id) -> [(start, busy_until, appointment_id)]
+DayBook = dict[tuple[str, int], list[tuple[datetime, datetime, int]]]
+Loader = Callable[[date, date], Iterable[Occupancy]]
+
+
+class ResourceBook:
+    """Occupancies indexed by the local days they touch.
+
+    Given a `loader`, days are filled on first use, `chunk_days` at a time, so that the cost
+    follows the days a question looks at, not every appointment the clinic has. The loader
+    gets [first, last) local dates and must return every occupancy touching them.
+    """
+
+    def __init__(
+        self,
+        tz: ZoneInfo,
+        occupancies: Iterable[Occupancy] = (),
+        *,
+        loader: Loader | None = None,
+        chunk_days: int = 7,
+    ) -> None:
+        self._tz = tz
+        self._loader = loader
+        self._chunk = max(1, chunk_days)
+        self._days: dict[date, DayBook] = defaultdict(lambda: defaultdict(list))
+        self._loaded: set[date] = set()
+        self._seen: set[int] = set()
+        self.loads = 0
+        self._add(occupancies)
+
+    def _add(self, occupancies: Iterable[Occupancy]) -> None:
+        for occ in occupancies:
+            if occ.appointment_id in self._seen:
+                continue
+            self._seen.add(occ.appointment_id)
+            entry = (occ.start, occ.busy_until, occ.appointment_id)
+            keys = [("p", occ.practitioner_id), ("r", occ.room_id)]
+            if occ.device_id is not None:
+                keys.append(("d", occ.device_id))
+            day = local_date(occ.start, self._tz)
+            last = local_date(occ.busy_until - timedelta(microseconds=1), self._tz)
+            while day <= last:
+                book = self._days[day]
+                for key in keys:
+                    book[key].append(entry)
+                day += timedelta(days=1)
+
+    def day(self, day: date) -> DayBook:
+        """The occupancies touching a local day, loading its chunk if needed."""
+        if self._loader is not None and day not in self._loaded:
+            last = day + timedelta(days=self._chunk)
+            self._add(self._loader(day, last))
+            self.loads += 1
+            d = day
+            while d < last:
+                self._loaded.add(d)
+                d += timedelta(days=1)
+        return self._days.get(day, {})
+
+    def busy(
+        self, kind: str, resource_id: int, day: date, ignore: frozenset[int] = frozenset()
+    ) -> list[tuple[datetime, datetime]]:
+        return [(s, u) for s, u, a in self.day(day).get((kind, resource_id), ()) if a not in ignore]

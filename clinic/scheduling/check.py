@@ -1,0 +1,169 @@
+"""Checking a proposed booking (a course, one session, or a move) against every rule."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from clinic.scheduling.resources import DayResources, Snapshot
+from clinic.scheduling.rules import (
+    change_notice_violation,
+    client_overlap_violation,
+    client_plan_violations,
+    contraindication_violations,
+    past_violation,
+    restriction_violations,
+    season_violation,
+    spacing_violations,
+)
+from clinic.scheduling.timeutil import local_date
+from clinic.scheduling.types import (
+    BookedSession,
+    CheckResult,
+    ClientState,
+    CourseRules,
+    ProposedSession,
+    Slot,
+    TimeRange,
+    Violation,
+)
+
+
+def client_violations(
+    *,
+    session: int,
+    start: datetime,
+    end: datetime,
+    course: CourseRules,
+    client: ClientState,
+    others: Sequence[BookedSession],
+    tz_rules: DayResources | Snapshot,
+    now: datetime,
+) -> list[Violation]:
+    """Rules 2, 3, 4, 5, 9 and the past half of 10 for one session of a client."""
+    tz = tz_rules.clinic.tz
+    out: list[Violation] = []
+    past = past_violation(session=session, start=start, now=now)
+    if past:
+        out.append(past)
+    season = season_violation(session=session, start=start, course=course, tz=tz)
+    if season:
+        out.append(season)
+    out += contraindication_violations(
+        session=session, start=start, course=course, conditions=client.conditions, tz=tz
+    )
+    out += restriction_violations(session=session, start=start, course=course, others=others, tz=tz)
+    out += client_plan_violations(
+        session=session, start=start, course=course, periods=client.periods, tz=tz
+    )
+    overlap = client_overlap_violation(
+        session=session, span=TimeRange(start, end), others=others, tz=tz
+    )
+    if overlap:
+        out.append(overlap)
+    return out
+
+
+def check_course(
+    *,
+    snapshot: Snapshot,
+    course: CourseRules,
+    client: ClientState,
+    proposals: Sequence[ProposedSession],
+    now: datetime,
+    enrolment_id: int | None = None,
+    replacing: frozenset[int] = frozenset(),
+    current_starts: dict[int, datetime] | None = None,
+    by_staff: bool = False,
+    override_soft: bool = False,
+) -> CheckResult:
+    """Check sessions of one enrolment against rules 1-10.
+
+    `proposals` are the new or moved sessions; the enrolment's other live sessions (in
+    `client.sessions` with `enrolment_id`, minus `replacing`) stay fixed and count for spacing.
+    `current_starts` maps a moved session's number to its start now (for the change notice).
+    Returns every violation and, when there are none, the slot (practitioner, device, room)
+    chosen for each proposal.
+    """
+    tz = snapshot.clinic.tz
+    violations: list[Violation] = []
+    slots: list[Slot] = []
+    days: dict[date, DayResources] = {}
+
+    if current_starts:
+        for number, current in current_starts.items():
+            late = change_notice_violation(
+                session=number,
+                current_start=current,
+                now=now,
+                notice=snapshot.clinic.change_notice,
+                by_staff=by_staff,
+                tz=tz,
+            )
+            if late:
+                violations.append(late)
+
+    existing = [s for s in client.sessions if s.appointment_id not in replacing]
+    proposed_sessions: list[BookedSession] = []
+    for p in proposals:
+        proposed_sessions.append(
+            BookedSession(
+                0,
+                enrolment_id or 0,
+                p.session,
+                p.start,
+                p.start + course.procedure.duration,
+                course,
+            )
+        )
+
+    # Rule 1 over the enrolment's whole sequence, fixed sessions included.
+    sequence = sorted(
+        [
+            (s.session, s.start, False)
+            for s in existing
+            if enrolment_id is not None and s.enrolment_id == enrolment_id
+        ]
+        + [(p.session, p.start, True) for p in proposals]
+    )
+    for i, (number, start, is_new) in enumerate(sequence):
+        if not is_new:
+            continue
+        prev_start = sequence[i - 1][1] if i > 0 else None
+        next_start = (
+            sequence[i + 1][1] if i + 1 < len(sequence) and not sequence[i + 1][2] else None
+        )
+        violations += spacing_violations(
+            session=number,
+            start=start,
+            previous=prev_start,
+            following=next_start,
+            course=course,
+            tz=tz,
+        )
+
+    for i, p in enumerate(proposals):
+        day = local_date(p.start, tz)
+        if day not in days:
+            days[day] = DayResources(snapshot, course.procedure, day, replacing)
+        slot, problems = days[day].slot_for(p.start, p.practitioner_id, p.session)
+        violations += problems
+        if slot is not None:
+            slots.append(slot)
+        others = existing + proposed_sessions[:i] + proposed_sessions[i + 1 :]
+        violations += client_violations(
+            session=p.session,
+            start=p.start,
+            end=p.start + course.procedure.duration,
+            course=course,
+            client=client,
+            others=others,
+            tz_rules=snapshot,
+            now=now,
+        )
+
+    if override_soft:
+        violations = [v for v in violations if not v.soft]
+    # Two sessions of the same request may describe one clash twice; keep each sentence once.
+    unique = list(dict.fromkeys(violations))
+    return CheckResult(tuple(unique), tuple(slots) if not unique else ())

@@ -1,0 +1,294 @@
+"""Planning a whole course: every session as early as the rules allow."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime, timedelta
+
+from clinic.scheduling.check import client_violations
+from clinic.scheduling.resources import DayResources, Snapshot
+from clinic.scheduling.rules import earliest_allowed_by_contraindications, next_allowed_month_start
+from clinic.scheduling.timeutil import local, local_date
+from clinic.scheduling.types import (
+    BookedSession,
+    ClientState,
+    CourseRules,
+    PlanResult,
+    Preferences,
+    Slot,
+    Violation,
+)
+from clinic.scheduling.wording import condition_label, long_day_text
+
+# How many (session, day) visits one plan may make before it gives up: a bound on the work of
+# an impossible plan, far above what a possible one needs.
+MAX_DAY_VISITS = 4000
+
+
+class _Search:
+    def __init__(
+        self,
+        *,
+        snapshot: Snapshot,
+        course: CourseRules,
+        client: ClientState,
+        now: datetime,
+        prefs: Preferences,
+        first: int,
+        last: int,
+        enrolment_id: int,
+        replacing: frozenset[int],
+        horizon_end: date,
+    ) -> None:
+        self.snapshot = snapshot
+        self.tz = snapshot.clinic.tz
+        self.course = course
+        self.client = client
+        self.now = now
+        self.prefs = prefs
+        self.first = first
+        self.last = last
+        self.enrolment_id = enrolment_id
+        self.replacing = replacing
+        self.horizon_end = horizon_end
+        self.existing = [s for s in client.sessions if s.appointment_id not in replacing]
+        self.days: dict[date, list[Slot]] = {}
+        self.visits = 0
+        self.reasons: dict[int, Counter[str]] = {}
+        self.examples: dict[tuple[int, str], Violation] = {}
+        self.deepest = first
+
+    def note(self, session: int, violation: Violation) -> None:
+        self.reasons.setdefault(session, Counter())[violation.code] += 1
+        self.examples.setdefault((session, violation.code), violation)
+
+    def candidates(self, day: date) -> list[Slot]:
+        if day not in self.days:
+            resources = DayResources(self.snapshot, self.course.procedure, day, self.replacing)
+            self.days[day] = resources.slots(
+                self.prefs.practitioner_id, self.prefs.time_from, self.prefs.time_to
+            )
+        return self.days[day]
+
+    def ordered(self, slots: list[Slot], anchor: Slot | None) -> list[Slot]:
+        if anchor is None:
+            return slots
+        anchor_minutes = _minutes(local(anchor.start, self.tz))
+        return sorted(
+            slots,
+            key=lambda s: (
+                s.practitioner_id != anchor.practitioner_id,
+                abs(_minutes(local(s.start, self.tz)) - anchor_minutes),
+                s.start,
+            ),
+        )
+
+    def place(self, session: int, lo: date, hi: date, plan: list[Slot]) -> list[Slot] | None:
+        self.deepest = max(self.deepest, session)
+        course = self.course
+        anchor = plan[0] if plan else None
+        day = lo
+        while day <= min(hi, self.horizon_end):
+            self.visits += 1
+            if self.visits > MAX_DAY_VISITS:
+                return None
+            if self.prefs.weekdays is not None and day.weekday() not in self.prefs.weekdays:
+                day += timedelta(days=1)
+                continue
+            if day.month not in course.months:
+                nxt = next_allowed_month_start(day, course.months)
+                self.note(
+                    session,
+                    Violation(
+                        "out_of_season",
+                        f"{course.procedure.name} is only done in some months of the year.",
+                        session,
+                        nxt,
+                    ),
+                )
+                if nxt is None:
+                    return None
+                day = nxt
+                continue
+            slots = self.candidates(day)
+            if not slots:
+                self.note(session, self._no_slot_reason(session, day))
+            placed_planned = [
+                BookedSession(0, self.enrolment_id, self.first + i, s.start, s.end, course)
+                for i, s in enumerate(plan)
+            ]
+            for slot in self.ordered(slots, anchor):
+                problems = client_violations(
+                    session=session,
+                    start=slot.start,
+                    end=slot.end,
+                    course=course,
+                    client=self.client,
+                    others=self.existing + placed_planned,
+                    tz_rules=self.snapshot,
+                    now=self.now,
+                )
+                if problems:
+                    for v in problems:
+                        self.note(session, v)
+                    continue
+                if session == self.last:
+                    return [*plan, slot]
+                max_gap = course.max_interval_days
+                nxt_hi = day + timedelta(days=max_gap) if max_gap is not None else self.horizon_end
+                result = self.place(
+                    session + 1,
+                    day + timedelta(days=course.min_interval_days),
+                    nxt_hi,
+                    [*plan, slot],
+                )
+                if result is not None:
+                    return result
+                break  # later that same day rarely helps the next sessions; try the next day
+            day += timedelta(days=1)
+        return None
+
+    def _no_slot_reason(self, session: int, day: date) -> Violation:
+        resources = DayResources(self.snapshot, self.course.procedure, day, self.replacing)
+        if not resources.opening:
+            return Violation(
+                "clinic_closed", "The clinic is closed on some of the possible days.", session
+            )
+        if resources.procedure.device_kind and not resources.devices:
+            return Violation(
+                "device_unavailable", "The clinic has no device for this procedure.", session
+            )
+        return Violation(
+            "practitioner_unavailable",
+            "No qualified practitioner with a free device and room has time on the possible days.",
+            session,
+        )
+
+
+def _minutes(moment: datetime) -> int:
+    return moment.hour * 60 + moment.minute
+
+
+def plan_course(
+    *,
+    snapshot: Snapshot,
+    course: CourseRules,
+    client: ClientState,
+    earliest: date,
+    now: datetime,
+    prefs: Preferences | None = None,
+    first_session: int = 1,
+    last_session: int | None = None,
+    enrolment_id: int = 0,
+    previous_start: datetime | None = None,
+    replacing: frozenset[int] = frozenset(),
+) -> PlanResult:
+    """Propose a start, practitioner, device and room for sessions `first_session` to
+    `last_session` (default: the whole course), each as early as every rule allows after
+    `earliest`, preferring the first session's practitioner and time of day.
+
+    `previous_start` is the fixed session before `first_session` when re-planning the rest of
+    a course. Books nothing; when no plan exists within the clinic's horizon the violations
+    say which rule made it impossible.
+    """
+    prefs = prefs or Preferences()
+    tz = snapshot.clinic.tz
+    last = last_session or course.sessions
+    today = local_date(now, tz)
+    horizon_end = today + timedelta(days=snapshot.clinic.horizon_days)
+
+    allowed_from = earliest_allowed_by_contraindications(course, client.conditions)
+    if allowed_from is None:
+        present = [
+            c.condition
+            for c in course.contraindications
+            if client.conditions.get(c.condition, None) is not None
+            and client.conditions[c.condition].present
+        ]
+        words = ", ".join(condition_label(c) for c in present)
+        return PlanResult(
+            (),
+            (
+                Violation(
+                    "contraindicated",
+                    f"{course.procedure.name} is not possible while you have {words}.",
+                    first_session,
+                ),
+            ),
+        )
+    if not course.months:
+        return PlanResult(
+            (),
+            (
+                Violation(
+                    "out_of_season",
+                    "This course has no months in which it is offered.",
+                    first_session,
+                ),
+            ),
+        )
+
+    lo = max(earliest, today, allowed_from)
+    hi = horizon_end
+    if previous_start is not None:
+        prev_day = local_date(previous_start, tz)
+        lo = max(lo, prev_day + timedelta(days=course.min_interval_days))
+        if course.max_interval_days is not None:
+            hi = prev_day + timedelta(days=course.max_interval_days)
+
+    search = _Search(
+        snapshot=snapshot,
+        course=course,
+        client=client,
+        now=now,
+        prefs=prefs,
+        first=first_session,
+        last=last,
+        enrolment_id=enrolment_id,
+        replacing=replacing,
+        horizon_end=horizon_end,
+    )
+    result = search.place(first_session, lo, hi, [])
+    if result is not None:
+        return PlanResult(tuple(result), ())
+    return PlanResult((), tuple(_explain(search, course, lo)))
+
+
+def _explain(search: _Search, course: CourseRules, lo: date) -> list[Violation]:
+    session = search.deepest
+    counts = search.reasons.get(session, Counter())
+    where = f"within the booking horizon (until {long_day_text(search.horizon_end)})"
+    if search.visits > MAX_DAY_VISITS:
+        where = "within the search limit"
+    if not counts:
+        gap = course.max_interval_days
+        if session > search.first and gap is not None:
+            return [
+                Violation(
+                    "spacing_too_far",
+                    f"No date for session {session} fits {course.min_interval_days} to {gap} days after the one "
+                    f"before it {where}.",
+                    session,
+                )
+            ]
+        return [
+            Violation(
+                "practitioner_unavailable",
+                f"No free time was found for session {session} {where}.",
+                session,
+            )
+        ]
+    out = []
+    for code, _ in counts.most_common(2):
+        example = search.examples[(session, code)]
+        out.append(
+            Violation(
+                code,
+                f"No plan for all {course.sessions} sessions {where}: session {session} cannot be placed. "
+                f"{example.message}",
+                session,
+                example.earliest,
+                soft=example.soft,
+            )
+        )
+    return out

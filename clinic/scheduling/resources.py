@@ -1,0 +1,297 @@
+"""Rules 6 to 8 for one local day: clinic hours, practitioners, devices and rooms.
+
+`DayResources` is built once per day and question; availability and the checker ask it the
+same questions, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from clinic.scheduling.book import ResourceBook
+from clinic.scheduling.intervals import Blocked, inside_any, intersect
+from clinic.scheduling.timeutil import at, local, local_date
+from clinic.scheduling.types import (
+    ClinicRules,
+    Equipment,
+    PractitionerCalendar,
+    ProcedureRules,
+    Slot,
+    TimeRange,
+    Violation,
+)
+from clinic.scheduling.wording import day_text, moment_text
+
+Ranges = list[tuple[datetime, datetime]]
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What the engine knows about the clinic for a window: plain values and the book."""
+
+    clinic: ClinicRules
+    practitioners: tuple[PractitionerCalendar, ...]
+    devices: tuple[Equipment, ...]
+    rooms: tuple[Equipment, ...]
+    book: ResourceBook
+
+
+def _local_ranges(day: date, hours: Sequence[tuple[time, time]], clinic: ClinicRules) -> Ranges:
+    return sorted((at(day, a, clinic.tz), at(day, b, clinic.tz)) for a, b in hours)
+
+
+class DayResources:
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        procedure: ProcedureRules,
+        day: date,
+        ignore: frozenset[int] = frozenset(),
+    ) -> None:
+        clinic = snapshot.clinic
+        self.day = day
+        self.clinic = clinic
+        self.procedure = procedure
+        self.holiday = day in clinic.holidays
+        self.opening: Ranges = (
+            []
+            if self.holiday
+            else _local_ranges(day, clinic.opening.get(day.weekday(), ()), clinic)
+        )
+        span = procedure.duration + procedure.buffer
+        book = snapshot.book
+
+        def blocked(kind: str, rid: int) -> Blocked:
+            # A start t is blocked if [t, t + span) overlaps [s, until): s - span < t < until.
+            return Blocked((s - span, u) for s, u in book.busy(kind, rid, day, ignore))
+
+        self.practitioners = {p.id: p for p in snapshot.practitioners}
+        self._work: dict[int, Ranges] = {}
+        self._p_blocked: dict[int, Blocked] = {}
+        for p in snapshot.practitioners:
+            if procedure.qualification in p.qualifications and not p.is_off(day):
+                self._work[p.id] = intersect(
+                    _local_ranges(day, p.hours.get(day.weekday(), ()), clinic), self.opening
+                )
+                self._p_blocked[p.id] = blocked("p", p.id)
+        kind = procedure.device_kind
+        self.devices = [
+            (d, blocked("d", d.id)) for d in snapshot.devices if kind is not None and d.kind == kind
+        ]
+        self.rooms = [(r, blocked("r", r.id)) for r in snapshot.rooms]
+
+    # Rule 8
+    def clinic_violation(self, start: datetime, session: int | None = None) -> Violation | None:
+        end = start + self.procedure.duration
+        if self.holiday:
+            return Violation(
+                "clinic_closed", f"The clinic is closed on {day_text(self.day)} (holiday).", session
+            )
+        if not inside_any(start, end, self.opening):
+            return Violation(
+                "clinic_closed",
+                f"The clinic is not open for the whole session from {moment_text(local(start, self.clinic.tz))}.",
+                session,
+            )
+        return None
+
+    def on_grid(self, start: datetime) -> bool:
+        t = local(start, self.clinic.tz)
+        return (
+            t.second == 0
+            and t.microsecond == 0
+            and (t.hour * 60 + t.minute) % self.clinic.slot_minutes == 0
+        )
+
+    # Rule 6
+    def practitioner_violation(
+        self, practitioner_id: int, start: datetime, session: int | None = None
+    ) -> Violation | None:
+        p = self.practitioners.get(practitioner_id)
+        name = self.procedure.name
+        if p is None or self.procedure.qualification not in p.qualifications:
+            who = p.name if p else "That practitioner"
+            return Violation("not_qualified", f"{who} is not qualified for {name}.", session)
+        if practitioner_id not in self._work:
+            return Violation(
+                "practitioner_unavailable", f"{p.name} is off on {day_text(self.day)}.", session
+            )
+        if not inside_any(start, start + self.procedure.duration, self._work[practitioner_id]):
+            return Violation(
+                "practitioner_unavailable",
+                f"{p.name} does not work at {moment_text(local(start, self.clinic.tz))}.",
+                session,
+            )
+        if self._p_blocked[practitioner_id].blocks(start):
+            return Violation(
+                "practitioner_unavailable",
+                f"{p.name} is in another session at {moment_text(local(start, self.clinic.tz))}.",
+                session,
+                conflict=True,
+            )
+        return None
+
+    # Rule 7
+    def pick_device(
+        self, start: datetime, session: int | None = None
+    ) -> tuple[int | None, Violation | None]:
+        kind = self.procedure.device_kind
+        if kind is None:
+            return None, None
+        if not self.devices:
+            return None, Violation(
+                "device_unavailable", f"The clinic has no {kind.replace('_', ' ')} device.", session
+            )
+        for device, blocked in self.devices:
+            if not blocked.blocks(start):
+                return device.id, None
+        return None, Violation(
+            "device_unavailable",
+            f"The {self.devices[0][0].name} is in use at {moment_text(local(start, self.clinic.tz))}.",
+            session,
+            conflict=True,
+        )
+
+    def pick_room(
+        self, start: datetime, session: int | None = None
+    ) -> tuple[int | None, Violation | None]:
+        if not self.rooms:
+            return None, Violation("room_unavailable", "The clinic has no treatment room.", session)
+        for room, blocked in self.rooms:
+            if not blocked.blocks(start):
+                return room.id, None
+        return None, Violation(
+            "room_unavailable",
+            f"No treatment room is free at {moment_text(local(start, self.clinic.tz))}.",
+            session,
+            conflict=True,
+        )
+
+    def qualified_ids(self) -> list[int]:
+        return [
+            pid
+            for pid, p in self.practitioners.items()
+            if self.procedure.qualification in p.qualifications
+        ]
+
+    def slot_for(
+        self, start: datetime, practitioner_id: int | None, session: int | None = None
+    ) -> tuple[Slot | None, list[Violation]]:
+        """The slot at `start` (with the given or any qualified practitioner), or why not."""
+        if not self.on_grid(start):
+            minutes = self.clinic.slot_minutes
+            return None, [
+                Violation(
+                    "not_on_slot_grid", f"Sessions start on the {minutes}-minute grid.", session
+                )
+            ]
+        closed = self.clinic_violation(start, session)
+        if closed:
+            return None, [closed]
+        candidates = [practitioner_id] if practitioner_id is not None else self.qualified_ids()
+        if not candidates:
+            return None, [
+                Violation(
+                    "not_qualified",
+                    f"No practitioner is qualified for {self.procedure.name}.",
+                    session,
+                )
+            ]
+        first_problem: Violation | None = None
+        chosen = None
+        for pid in candidates:
+            problem = self.practitioner_violation(pid, start, session)
+            if problem is None:
+                chosen = pid
+                break
+            # Prefer telling 'busy' over 'not working' when several practitioners were tried.
+            if first_problem is None or (problem.conflict and not first_problem.conflict):
+                first_problem = problem
+        if chosen is None:
+            assert first_problem is not None
+            return None, [first_problem]
+        problems = []
+        device_id, device_problem = self.pick_device(start, session)
+        room_id, room_problem = self.pick_room(start, session)
+        problems = [v for v in (device_problem, room_problem) if v is not None]
+        if problems:
+            return None, problems
+        assert room_id is not None
+        return Slot(start, start + self.procedure.duration, chosen, device_id, room_id), []
+
+    def grid(self) -> list[datetime]:
+        """Grid starts of the day that fall within opening hours."""
+        if not self.opening:
+            return []
+        step = self.clinic.slot_minutes
+        out = []
+        for minute in range(0, 24 * 60, step):
+            t = at(self.day, time(minute // 60, minute % 60), self.clinic.tz)
+            if local_date(t, self.clinic.tz) != self.day:
+                continue
+            if any(lo <= t < hi for lo, hi in self.opening):
+                out.append(t)
+        return out
+
+    def slots(
+        self,
+        practitioner_id: int | None = None,
+        time_from: time | None = None,
+        time_to: time | None = None,
+    ) -> list[Slot]:
+        """Every free start of the day: for each practitioner, the first free device and room."""
+        out: list[Slot] = []
+        if self.holiday:
+            return out
+        duration = self.procedure.duration
+        tz = self.clinic.tz
+        pids = [p for p in self._work if practitioner_id is None or p == practitioner_id]
+        if not pids:
+            return out
+        for start in self.grid():
+            if not inside_any(start, start + duration, self.opening):
+                continue
+            if time_from is not None or time_to is not None:
+                t = local(start, tz).time()
+                if time_from is not None and t < time_from:
+                    continue
+                if time_to is not None and (
+                    local(start + duration, tz).time() > time_to
+                    or local_date(start + duration, tz) != self.day
+                ):
+                    continue
+            device_id, device_problem = self.pick_device(start)
+            if device_problem is not None:
+                continue
+            room_id, room_problem = self.pick_room(start)
+            if room_problem is not None or room_id is None:
+                continue
+            for pid in pids:
+                if self.practitioner_violation(pid, start) is None:
+                    out.append(Slot(start, start + duration, pid, device_id, room_id))
+        return out
+
+
+def available_slots(
+    *,
+    snapshot: Snapshot,
+    procedure: ProcedureRules,
+    day: date,
+    practitioner_id: int | None = None,
+    ignore: frozenset[int] = frozenset(),
+    time_from: time | None = None,
+    time_to: time | None = None,
+) -> list[Slot]:
+    """The free start times of `procedure` on a local `day`, one slot per practitioner and
+    start, each with a free device (if needed) and room, respecting opening hours, holidays,
+    working hours, time off, buffers and existing appointments (those in `ignore` aside)."""
+    return DayResources(snapshot, procedure, day, ignore).slots(practitioner_id, time_from, time_to)
+
+
+def session_span(slot: Slot) -> TimeRange:
+    return TimeRange(slot.start, slot.end)
+
+
+ONE_DAY = timedelta(days=1)

@@ -1,0 +1,308 @@
+"""The rules of DOMAIN.md, one function each. The checker and the planner both call these."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from clinic.scheduling.timeutil import add_wall_hours, day_start, local, local_date
+from clinic.scheduling.types import (
+    BookedSession,
+    CareWindow,
+    ConditionState,
+    CourseRules,
+    DeclaredPeriod,
+    TimeRange,
+    Violation,
+)
+from clinic.scheduling.wording import condition_label, day_text, long_day_text, moment_text
+
+PERIOD_KIND_FOR_RESTRICTION = {"sun": "sun_exposure", "makeup": "needs_makeup"}
+PERIOD_WORDS = {"sun_exposure": "sun exposure", "needs_makeup": "an event that needs makeup"}
+
+
+def care_windows(start: datetime, course: CourseRules, tz: ZoneInfo) -> tuple[CareWindow, ...]:
+    """The restrictions a session starting at `start` puts in force (aftercare, [t, t+h)) and
+    needs kept (pre-care, [t-h, t)), counted in wall-clock hours of the clinic."""
+    out: list[CareWindow] = []
+    for rule in course.care:
+        if rule.phase == "after":
+            window = TimeRange(start, add_wall_hours(start, rule.hours, tz))
+        else:
+            window = TimeRange(add_wall_hours(start, -rule.hours, tz), start)
+        out.append(CareWindow(rule.code, rule.text, rule.kind, rule.phase, window))
+    return tuple(sorted(out, key=lambda w: (w.window.start, w.code)))
+
+
+def _session_words(s: BookedSession, tz: ZoneInfo) -> str:
+    return f"your {s.course.procedure.name} session on {moment_text(local(s.start, tz))}"
+
+
+def spacing_violations(
+    *,
+    session: int,
+    start: datetime,
+    previous: datetime | None,
+    following: datetime | None,
+    course: CourseRules,
+    tz: ZoneInfo,
+) -> list[Violation]:
+    """Rule 1: consecutive sessions min..max calendar days apart (local dates)."""
+    out: list[Violation] = []
+    day = local_date(start, tz)
+    lo, hi = course.min_interval_days, course.max_interval_days
+    if previous is not None:
+        gap = (day - local_date(previous, tz)).days
+        earliest = local_date(previous, tz) + timedelta(days=lo)
+        if gap < lo:
+            out.append(
+                Violation(
+                    "spacing_too_close",
+                    f"Session {session} must be at least {lo} days after the one before it "
+                    f"({day_text(local_date(previous, tz))}): the earliest date is {long_day_text(earliest)}.",
+                    session,
+                    earliest,
+                )
+            )
+        elif hi is not None and gap > hi:
+            latest = local_date(previous, tz) + timedelta(days=hi)
+            out.append(
+                Violation(
+                    "spacing_too_far",
+                    f"Session {session} must be at most {hi} days after the one before it "
+                    f"({day_text(local_date(previous, tz))}): the latest date is {long_day_text(latest)}.",
+                    session,
+                )
+            )
+    if following is not None:
+        gap = (local_date(following, tz) - day).days
+        if gap < lo:
+            out.append(
+                Violation(
+                    "spacing_too_close",
+                    f"Session {session} must be at least {lo} days before the next session "
+                    f"({day_text(local_date(following, tz))}).",
+                    session,
+                )
+            )
+        elif hi is not None and gap > hi:
+            earliest = local_date(following, tz) - timedelta(days=hi)
+            out.append(
+                Violation(
+                    "spacing_too_far",
+                    f"Session {session} must be at most {hi} days before the next session "
+                    f"({day_text(local_date(following, tz))}): the earliest date is {long_day_text(earliest)}.",
+                    session,
+                    earliest,
+                )
+            )
+    return out
+
+
+def restriction_violations(
+    *,
+    session: int,
+    start: datetime,
+    course: CourseRules,
+    others: Iterable[BookedSession],
+    tz: ZoneInfo,
+) -> list[Violation]:
+    """Rule 2, both directions: this session may not start inside a blocking restriction of
+    another session of the client, and its own windows may not cover another session that
+    they block."""
+    out: list[Violation] = []
+    own = care_windows(start, course, tz)
+    blocked_by = course.procedure.blocked_by
+    for other in others:
+        if blocked_by:
+            for w in care_windows(other.start, other.course, tz):
+                if w.code in blocked_by and w.window.contains(start):
+                    until = local(w.window.end, tz)
+                    out.append(
+                        Violation(
+                            "restriction_conflict",
+                            f"{course.procedure.name} cannot start while \u201c{w.text}\u201d is in force "
+                            f"for {_session_words(other, tz)}; it lasts until {moment_text(until)}.",
+                            session,
+                            until.date() if w.phase == "after" else None,
+                        )
+                    )
+        other_blocked = other.course.procedure.blocked_by
+        if other_blocked:
+            for w in own:
+                if w.code in other_blocked and w.window.contains(other.start):
+                    out.append(
+                        Violation(
+                            "restriction_conflict",
+                            f"\u201c{w.text}\u201d {'after' if w.phase == 'after' else 'before'} this "
+                            f"{course.procedure.name} session would cover {_session_words(other, tz)}.",
+                            session,
+                        )
+                    )
+    return out
+
+
+def client_plan_violations(
+    *,
+    session: int,
+    start: datetime,
+    course: CourseRules,
+    periods: Sequence[DeclaredPeriod],
+    tz: ZoneInfo,
+) -> list[Violation]:
+    """Rule 3 (soft): a sun restriction's window may not overlap declared sun exposure, nor a
+    makeup restriction's window an event that needs makeup."""
+    out: list[Violation] = []
+    if not periods:
+        return out
+    for w in care_windows(start, course, tz):
+        wanted = PERIOD_KIND_FOR_RESTRICTION.get(w.kind)
+        if wanted is None:
+            continue
+        for p in periods:
+            if p.kind != wanted:
+                continue
+            span = TimeRange(day_start(p.start_on, tz), day_start(p.end_on + timedelta(days=1), tz))
+            if span.overlaps(w.window):
+                label = f" ({p.note})" if p.note else ""
+                out.append(
+                    Violation(
+                        "conflicts_with_client_plans",
+                        f"\u201c{w.text}\u201d {'after' if w.phase == 'after' else 'before'} this session "
+                        f"runs into your {PERIOD_WORDS[p.kind]}{label} from {day_text(p.start_on)} "
+                        f"to {day_text(p.end_on)}.",
+                        session,
+                        soft=True,
+                    )
+                )
+    return out
+
+
+def contraindication_violations(
+    *,
+    session: int,
+    start: datetime,
+    course: CourseRules,
+    conditions: Mapping[str, ConditionState],
+    tz: ZoneInfo,
+) -> list[Violation]:
+    """Rule 4: a screened condition blocks sessions within its look-back (present: always)."""
+    out: list[Violation] = []
+    day = local_date(start, tz)
+    name = course.procedure.name
+    for contra in course.contraindications:
+        state = conditions.get(contra.condition)
+        if state is None:
+            continue
+        label = condition_label(contra.condition)
+        if state.present:
+            wait = f" and for {contra.lookback_days} days after" if contra.lookback_days else ""
+            out.append(
+                Violation(
+                    "contraindicated",
+                    f"{name} is not possible while you have {label}{wait}.",
+                    session,
+                )
+            )
+        elif contra.lookback_days and state.last_on is not None:
+            earliest = state.last_on + timedelta(days=contra.lookback_days)
+            if day < earliest:
+                out.append(
+                    Violation(
+                        "contraindicated",
+                        f"{name} needs {contra.lookback_days} days after {label}: "
+                        f"the earliest date is {long_day_text(earliest)}.",
+                        session,
+                        earliest,
+                    )
+                )
+    return out
+
+
+def earliest_allowed_by_contraindications(
+    course: CourseRules, conditions: Mapping[str, ConditionState]
+) -> date | None:
+    """The first date rule 4 allows, or None where a present condition blocks indefinitely."""
+    earliest = date.min
+    for contra in course.contraindications:
+        state = conditions.get(contra.condition)
+        if state is None:
+            continue
+        if state.present:
+            return None
+        if contra.lookback_days and state.last_on is not None:
+            earliest = max(earliest, state.last_on + timedelta(days=contra.lookback_days))
+    return earliest
+
+
+def next_allowed_month_start(day: date, months: frozenset[int]) -> date | None:
+    d = date(day.year, day.month, 1)
+    for _ in range(13):
+        if d.month in months and d >= date(day.year, day.month, 1):
+            return max(d, day)
+        d = date(d.year + (d.month == 12), d.month % 12 + 1, 1)
+    return None
+
+
+def season_violation(
+    *, session: int, start: datetime, course: CourseRules, tz: ZoneInfo
+) -> Violation | None:
+    """Rule 5: a session's local date lies in the course's months."""
+    day = local_date(start, tz)
+    if day.month in course.months:
+        return None
+    earliest = next_allowed_month_start(day, course.months)
+    names = ", ".join(date(2000, m, 1).strftime("%B") for m in sorted(course.months))
+    return Violation(
+        "out_of_season",
+        f"{course.procedure.name} is only done in {names}"
+        + (f": the earliest date is {long_day_text(earliest)}." if earliest else "."),
+        session,
+        earliest,
+    )
+
+
+def client_overlap_violation(
+    *, session: int, span: TimeRange, others: Iterable[BookedSession], tz: ZoneInfo
+) -> Violation | None:
+    """Rule 9: the client is never in two sessions at once."""
+    for other in others:
+        if span.overlaps(TimeRange(other.start, other.end)):
+            return Violation(
+                "client_double_booked",
+                f"This time overlaps {_session_words(other, tz)}.",
+                session,
+                conflict=True,
+            )
+    return None
+
+
+def past_violation(*, session: int, start: datetime, now: datetime) -> Violation | None:
+    """Rule 10: nothing is booked in the past."""
+    if start <= now:
+        return Violation(
+            "in_the_past", "That time has already passed; choose a later one.", session
+        )
+    return None
+
+
+def change_notice_violation(
+    *,
+    session: int,
+    current_start: datetime,
+    now: datetime,
+    notice: timedelta,
+    by_staff: bool,
+    tz: ZoneInfo,
+) -> Violation | None:
+    """Rule 10: a client changes or cancels only up to the notice; staff may do it later."""
+    if by_staff or current_start - now >= notice:
+        return None
+    hours = int(notice.total_seconds() // 3600)
+    return Violation(
+        "too_late_to_change",
+        f"Sessions can be changed online up to {hours} hours before they start; "
+        f"for the session on {moment_text(local(current_start, tz))}, please call the clinic.",
+        session,
+    )

@@ -1,0 +1,243 @@
+"""The engine's values: everything it knows arrives as these frozen dataclasses."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+# Local working intervals by weekday (0 = Monday).
+WeeklyHours = Mapping[int, tuple[tuple[time, time], ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class TimeRange:
+    """A half-open interval [start, end) of aware datetimes."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("TimeRange needs timezone-aware datetimes")
+        if self.end < self.start:
+            raise ValueError("TimeRange ends before it starts")
+
+    def contains(self, moment: datetime) -> bool:
+        return self.start <= moment < self.end
+
+    def overlaps(self, other: TimeRange) -> bool:
+        return self.start < other.end and other.start < self.end
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicRules:
+    tz: ZoneInfo
+    opening: WeeklyHours
+    holidays: frozenset[date] = frozenset()
+    slot_minutes: int = 15
+    change_notice: timedelta = timedelta(hours=24)
+    horizon_days: int = 365
+
+
+@dataclass(frozen=True, slots=True)
+class CareRule:
+    """A restriction a session starts (phase 'after') or needs kept before it ('before')."""
+
+    code: str
+    text: str
+    kind: str  # 'sun', 'makeup' or 'other'
+    hours: int
+    phase: str = "after"
+
+
+@dataclass(frozen=True, slots=True)
+class ProcedureRules:
+    code: str
+    name: str
+    duration: timedelta
+    buffer: timedelta
+    qualification: str
+    device_kind: str | None = None
+    blocked_by: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class ContraRule:
+    condition: str
+    lookback_days: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CourseRules:
+    code: str
+    name: str
+    procedure: ProcedureRules
+    sessions: int
+    min_interval_days: int
+    max_interval_days: int | None
+    care: tuple[CareRule, ...] = ()
+    contraindications: tuple[ContraRule, ...] = ()
+    months: frozenset[int] = frozenset(range(1, 13))
+
+    @property
+    def aftercare(self) -> tuple[CareRule, ...]:
+        return tuple(c for c in self.care if c.phase == "after")
+
+    @property
+    def precare(self) -> tuple[CareRule, ...]:
+        return tuple(c for c in self.care if c.phase == "before")
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionState:
+    """A screening answer: present now, and/or the date it was last present."""
+
+    present: bool = False
+    last_on: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeclaredPeriod:
+    """A client's own plan: 'sun_exposure' or 'needs_makeup', both dates included."""
+
+    kind: str
+    start_on: date
+    end_on: date
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BookedSession:
+    """A live session of the client, with the rules it carries."""
+
+    appointment_id: int
+    enrolment_id: int
+    session: int
+    start: datetime
+    end: datetime
+    course: CourseRules
+
+
+@dataclass(frozen=True, slots=True)
+class ClientState:
+    id: int
+    conditions: Mapping[str, ConditionState] = field(default_factory=dict)
+    periods: tuple[DeclaredPeriod, ...] = ()
+    sessions: tuple[BookedSession, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PractitionerCalendar:
+    id: int
+    name: str
+    qualifications: frozenset[str]
+    hours: WeeklyHours
+    time_off: tuple[tuple[date, date], ...] = ()
+
+    def is_off(self, day: date) -> bool:
+        return any(start <= day <= end for start, end in self.time_off)
+
+
+@dataclass(frozen=True, slots=True)
+class Equipment:
+    """A device (with its kind) or a room (kind None)."""
+
+    id: int
+    name: str
+    kind: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Occupancy:
+    """An existing appointment as the resources see it: held from start until busy_until."""
+
+    appointment_id: int
+    practitioner_id: int
+    device_id: int | None
+    room_id: int
+    start: datetime
+    busy_until: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    start: datetime
+    end: datetime
+    practitioner_id: int
+    device_id: int | None
+    room_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProposedSession:
+    """A session someone asks for; practitioner None means any qualified one."""
+
+    session: int
+    start: datetime
+    practitioner_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Preferences:
+    weekdays: frozenset[int] | None = None
+    time_from: time | None = None
+    time_to: time | None = None
+    practitioner_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """A broken rule: a stable code, a sentence for the client, the session it concerns.
+
+    `conflict` marks a slot taken by another booking (HTTP 409 rather than 422); `soft`
+    marks a rule staff may override with a written reason.
+    """
+
+    code: str
+    message: str
+    session: int | None = None
+    earliest: date | None = None
+    conflict: bool = False
+    soft: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.session is not None:
+            out["session"] = self.session
+        if self.earliest is not None:
+            out["earliest"] = self.earliest.isoformat()
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class CareWindow:
+    """A restriction in force over a concrete window, caused by one session."""
+
+    code: str
+    text: str
+    kind: str
+    phase: str
+    window: TimeRange
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    violations: tuple[Violation, ...]
+    slots: tuple[Slot, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+
+@dataclass(frozen=True, slots=True)
+class PlanResult:
+    slots: tuple[Slot, ...]
+    violations: tuple[Violation, ...]
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.slots) and not self.violations

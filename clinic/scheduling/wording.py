@@ -1,0 +1,44 @@
+"""How the engine words dates, durations and conditions for a client."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+CONDITION_LABELS = {
+    "isotretinoin": "isotretinoin (Roaccutane)",
+    "pregnancy": "pregnancy or breastfeeding",
+    "rosacea": "rosacea",
+    "active_herpes": "an active cold sore (herpes)",
+    "active_inflammation": "active skin inflammation",
+    "recent_tan": "a recent tan",
+    "pacemaker": "a pacemaker",
+}
+
+
+def condition_label(code: str) -> str:
+    return CONDITION_LABELS.get(code, code.replace("_", " "))
+
+
+def day_text(d: date) -> str:
+    """'Sat 22 Nov 2026'."""
+    return f"{d:%a} {d.day} {d:%b %Y}"
+
+
+def long_day_text(d: date) -> str:
+    """'3 March 2027'."""
+    return f"{d.day} {d:%B %Y}"
+
+
+def moment_text(dt: datetime) -> str:
+    """'Thu 27 Nov 2026, 10:30' (dt already in the clinic's time zone)."""
+    return f"{day_text(dt.date())}, {dt:%H:%M}"
+
+
+def duration_text(hours: int) -> str:
+    """'24 hours', '7 days', '2 weeks'; whole days and weeks where they are exact."""
+    if hours % 168 == 0 and hours >= 336:
+        weeks = hours // 168
+        return f"{weeks} weeks"
+    if hours % 24 == 0 and hours >= 48:
+        return f"{hours // 24} days"
+    return f"{hours} hour{'s' if hours != 1 else ''}"

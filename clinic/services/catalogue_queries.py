@@ -1,0 +1,25 @@
+"""Read-only views of the catalogue, shared by pages, the API and the CLI."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from clinic.models import Course, CourseRestriction, Procedure
+from clinic.services.db import session
+
+
+def list_courses(*, include_retired: bool = False) -> list[Course]:
+    """Courses with their procedure, care rules and contraindications, loaded in a few queries."""
+    query = (
+        select(Course)
+        .options(
+            selectinload(Course.procedure).selectinload(Procedure.blocked_by),
+            selectinload(Course.care).joinedload(CourseRestriction.restriction),
+            selectinload(Course.contraindications),
+        )
+        .order_by(Course.name)
+    )
+    if not include_retired:
+        query = query.where(Course.retired.is_(False))
+    return list(session().scalars(query))

@@ -1,0 +1,27 @@
+"""Jinja filters: dates and durations worded the same way everywhere."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app
+
+from clinic.scheduling.wording import day_text, duration_text, moment_text
+
+
+def clinic_tz() -> ZoneInfo:
+    return ZoneInfo(current_app.config["CLINIC_TIMEZONE"])
+
+
+def register(app: Flask) -> None:
+    app.add_template_filter(duration_text, "hours_text")
+    app.add_template_filter(day_text, "day")
+
+    @app.template_filter("moment")
+    def moment(value: datetime) -> str:
+        return moment_text(value.astimezone(clinic_tz()))
+
+    @app.template_filter("isoday")
+    def isoday(value: date) -> str:
+        return value.isoformat()

@@ -1,0 +1,56 @@
+"""Configuration: values from the environment with safe defaults.
+
+`DATABASE_URL` chooses the database in every configuration; the embedded default is a
+SQLite file in `instance/`, so `make run` works on a fresh machine with nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+DEV_SECRET = "dev-only-not-secret"  # noqa: S105 - refused in production, see ProductionConfig
+
+
+def _sqlite_url(name: str) -> str:
+    return f"sqlite:///{BASE_DIR / 'instance' / name}"
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET)
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", _sqlite_url("clinic.db"))
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = {"pool_pre_ping": True}
+    CLINIC_TIMEZONE = os.environ.get("CLINIC_TIMEZONE", "Europe/Berlin")
+    WTF_CSRF_ENABLED = True
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_ENABLED = True
+    API_TOKEN_HOURS = int(os.environ.get("API_TOKEN_HOURS", "24"))
+    MAIL_SENDER = os.environ.get("MAIL_SENDER", "clinic@localhost")
+    SMTP_HOST = os.environ.get("SMTP_HOST", "")
+    SMTP_PORT = int(os.environ.get("SMTP_PORT", "25"))
+    TESTING = False
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret"  # noqa: S105 - tests only
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    WTF_CSRF_ENABLED = False
+    RATELIMIT_ENABLED = False
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": Config,
+    "testing": TestConfig,
+    "production": ProductionConfig,
+}
