@@ -57,6 +57,10 @@ class _Search:
         self.reasons: dict[int, Counter[str]] = {}
         self.examples: dict[tuple[int, str], Violation] = {}
         self.deepest = first
+        # (session, local day of the session before it) known to lead nowhere. Later sessions
+        # depend on earlier ones almost only through that day, so this prunes repeated work; a
+        # plan it finds is still checked against every session placed before.
+        self.dead_ends: set[tuple[int, date | None]] = set()
 
     def note(self, session: int, violation: Violation) -> None:
         self.reasons.setdefault(session, Counter())[violation.code] += 1
@@ -84,6 +88,15 @@ class _Search:
         )
 
     def place(self, session: int, lo: date, hi: date, plan: list[Slot]) -> list[Slot] | None:
+        key = (session, local_date(plan[-1].start, self.tz) if plan else None)
+        if key in self.dead_ends:
+            return None
+        found = self._place(session, lo, hi, plan)
+        if found is None and self.visits <= MAX_DAY_VISITS:
+            self.dead_ends.add(key)
+        return found
+
+    def _place(self, session: int, lo: date, hi: date, plan: list[Slot]) -> list[Slot] | None:
         self.deepest = max(self.deepest, session)
         course = self.course
         anchor = plan[0] if plan else None
@@ -117,20 +130,24 @@ class _Search:
                 BookedSession(0, self.enrolment_id, self.first + i, s.start, s.end, course)
                 for i, s in enumerate(plan)
             ]
+            verdicts: dict[datetime, list[Violation]] = {}
             for slot in self.ordered(slots, anchor):
-                problems = client_violations(
-                    session=session,
-                    start=slot.start,
-                    end=slot.end,
-                    course=course,
-                    client=self.client,
-                    others=self.existing + placed_planned,
-                    tz_rules=self.snapshot,
-                    now=self.now,
-                )
-                if problems:
+                # The client's rules depend on the time, not on who works it: judge each start once.
+                problems = verdicts.get(slot.start)
+                if problems is None:
+                    problems = verdicts[slot.start] = client_violations(
+                        session=session,
+                        start=slot.start,
+                        end=slot.end,
+                        course=course,
+                        client=self.client,
+                        others=self.existing + placed_planned,
+                        tz_rules=self.snapshot,
+                        now=self.now,
+                    )
                     for v in problems:
                         self.note(session, v)
+                if problems:
                     continue
                 if session == self.last:
                     return [*plan, slot]

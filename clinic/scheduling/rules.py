@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from clinic.scheduling.timeutil import add_wall_hours, day_start, local, local_date
@@ -22,6 +23,7 @@ PERIOD_KIND_FOR_RESTRICTION = {"sun": "sun_exposure", "makeup": "needs_makeup"}
 PERIOD_WORDS = {"sun_exposure": "sun exposure", "needs_makeup": "an event that needs makeup"}
 
 
+@lru_cache(maxsize=8192)
 def care_windows(start: datetime, course: CourseRules, tz: ZoneInfo) -> tuple[CareWindow, ...]:
     """The restrictions a session starting at `start` puts in force (aftercare, [t, t+h)) and
     needs kept (pre-care, [t-h, t)), counted in wall-clock hours of the clinic."""
