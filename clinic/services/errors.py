@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from clinic.scheduling import Violation
@@ -72,6 +73,7 @@ class Conflict(ServiceError):
         super().__init__(message)
         self.violations = violations or []
         self.affected = affected or []
+        self.replan: Sequence[Any] = ()
 
     def as_json(self) -> list[dict[str, Any]]:
         if self.violations:
@@ -89,6 +91,8 @@ class RuleViolation(ServiceError):
         super().__init__(" ".join(v.message for v in violations))
         self.violations = violations
         self.affected = affected or []
+        # A proposal for the sessions a change would break (see booking.move_appointment).
+        self.replan: Sequence[Any] = ()
 
     def as_json(self) -> list[dict[str, Any]]:
         return [v.as_json() for v in self.violations]

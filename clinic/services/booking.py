@@ -1,0 +1,595 @@
+"""Booking use cases: plan, book, move, cancel and complete sessions.
+
+Each public function is one transaction. It loads what the engine needs, asks the engine,
+and writes all or nothing; a refusal is raised as a `ServiceError` carrying the engine's
+violations with their rule codes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from clinic.models import Appointment, Enrolment, Practitioner, utcnow
+from clinic.scheduling import (
+    CareWindow,
+    ClientState,
+    CourseRules,
+    Preferences,
+    ProposedSession,
+    Slot,
+    Snapshot,
+    Violation,
+    aftercare_calendar,
+    available_slots,
+    check_course,
+    plan_course,
+)
+from clinic.scheduling.rules import change_notice_violation
+from clinic.services import snapshot as snap
+from clinic.services.actors import Actor
+from clinic.services.audit import record
+from clinic.services.db import session, transaction
+from clinic.services.errors import (
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    RuleViolation,
+)
+
+MAX_OVERRIDE_REASON = 500
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRequest:
+    start: datetime
+    practitioner_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedSession:
+    session: int
+    slot: Slot
+    care: tuple[CareWindow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CoursePlan:
+    course_code: str
+    client_id: int
+    sessions: tuple[PlannedSession, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MoveOutcome:
+    appointment: Appointment
+    replanned: tuple[Appointment, ...] = ()
+
+
+# --- who may act for whom -------------------------------------------------------------------
+
+
+def resolve_client_id(actor: Actor, client_id: int | None) -> int:
+    """The client an action is for: a client always itself, staff the one they name."""
+    if actor.role == "client":
+        if actor.client_id is None:
+            raise PermissionDenied("This account has no client record.")
+        if client_id is not None and client_id != actor.client_id:
+            raise NotFound("There is no such client.", field="client")
+        return actor.client_id
+    if client_id is None:
+        raise InvalidRequest("Say which client this is for.", field="client")
+    snap.get_client(client_id)
+    return client_id
+
+
+def _require_desk_or_client(actor: Actor) -> None:
+    if not (actor.is_desk or actor.role == "client"):
+        raise PermissionDenied("Bookings are made by reception or by clients themselves.")
+
+
+def _override_allowed(actor: Actor, reason: str) -> bool:
+    reason = reason.strip()
+    if not reason:
+        return False
+    if not actor.is_staff:
+        raise PermissionDenied("Only clinic staff can override a rule.", field="override_reason")
+    if len(reason) > MAX_OVERRIDE_REASON:
+        raise InvalidRequest(
+            f"Keep the reason under {MAX_OVERRIDE_REASON} characters.", field="override_reason"
+        )
+    return True
+
+
+def can_see_appointment(actor: Actor, appointment: Appointment) -> bool:
+    if actor.is_desk:
+        return True
+    if actor.role == "practitioner":
+        return appointment.practitioner_id == actor.practitioner_id
+    return actor.client_id is not None and appointment.client_id == actor.client_id
+
+
+def _refuse(
+    violations: Sequence[Violation], affected: Sequence[int] = ()
+) -> RuleViolation | Conflict:
+    if violations and all(v.conflict for v in violations):
+        return Conflict(violations[0].message, violations=list(violations), affected=list(affected))
+    return RuleViolation(list(violations), affected=list(affected))
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def availability(
+    *, procedure_code: str, day: date, practitioner_id: int | None = None
+) -> list[Slot]:
+    """Free start times of a procedure on a local date."""
+    procedure = snap.get_procedure(procedure_code)
+    if practitioner_id is not None and session().get(Practitioner, practitioner_id) is None:
+        raise NotFound("There is no such practitioner.", field="practitioner")
+    snapshot = snap.load_snapshot()
+    return available_slots(
+        snapshot=snapshot,
+        procedure=snap.procedure_rules(procedure),
+        day=day,
+        practitioner_id=practitioner_id,
+    )
+
+
+def get_appointment(*, actor: Actor, appointment_id: int) -> Appointment:
+    appointment = session().get(Appointment, appointment_id)
+    if appointment is None or not can_see_appointment(actor, appointment):
+        raise NotFound("There is no such appointment.")
+    return appointment
+
+
+def list_appointments(
+    *,
+    actor: Actor,
+    client_id: int | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    practitioner_id: int | None = None,
+) -> list[Appointment]:
+    """Appointments the actor may see, oldest first, optionally for one client and a window."""
+    query = select(Appointment).options(
+        selectinload(Appointment.enrolment).selectinload(Enrolment.course),
+        selectinload(Appointment.practitioner),
+        selectinload(Appointment.device),
+        selectinload(Appointment.room),
+        selectinload(Appointment.client),
+    )
+    if actor.role == "client":
+        own = resolve_client_id(actor, client_id)
+        query = query.where(Appointment.client_id == own)
+    else:
+        if actor.role == "practitioner":
+            query = query.where(Appointment.practitioner_id == actor.practitioner_id)
+        if client_id is not None:
+            query = query.where(Appointment.client_id == client_id)
+    if practitioner_id is not None:
+        query = query.where(Appointment.practitioner_id == practitioner_id)
+    if start is not None:
+        query = query.where(Appointment.end_at > start)
+    if end is not None:
+        query = query.where(Appointment.start_at < end)
+    return list(session().scalars(query.order_by(Appointment.start_at, Appointment.id)))
+
+
+def aftercare_for(appointment: Appointment) -> tuple[CareWindow, ...]:
+    course = snap.course_rules(
+        snap.get_course(appointment.enrolment.course.code, include_retired=True)
+    )
+    return aftercare_calendar(start=appointment.start_at, course=course, tz=snap.clinic_tz())
+
+
+# --- planning and booking ---------------------------------------------------------------------
+
+
+def _planned(
+    slots: Sequence[Slot], course: CourseRules, snapshot: Snapshot, first: int
+) -> tuple[PlannedSession, ...]:
+    tz = snapshot.clinic.tz
+    return tuple(
+        PlannedSession(first + i, slot, aftercare_calendar(start=slot.start, course=course, tz=tz))
+        for i, slot in enumerate(slots)
+    )
+
+
+def plan_course_for(
+    *,
+    actor: Actor,
+    course_code: str,
+    client_id: int | None,
+    earliest: date,
+    preferences: Preferences | None = None,
+    now: datetime | None = None,
+) -> CoursePlan:
+    """Propose every session of a course for a client; writes nothing."""
+    now = now or utcnow()
+    _require_desk_or_client(actor)
+    client = resolve_client_id(actor, client_id)
+    course = snap.course_rules(snap.get_course(course_code))
+    rules = snap.clinic_rules()
+    if earliest < now.astimezone(rules.tz).date():
+        raise InvalidRequest("The earliest date is in the past.", field="earliest")
+    wanted = preferences.practitioner_id if preferences is not None else None
+    if wanted is not None and session().get(Practitioner, wanted) is None:
+        raise NotFound("There is no such practitioner.", field="preferences.practitioner")
+    snapshot = snap.load_snapshot(rules)
+    result = plan_course(
+        snapshot=snapshot,
+        course=course,
+        client=snap.client_state(client, now),
+        earliest=earliest,
+        now=now,
+        prefs=preferences,
+    )
+    if not result.ok:
+        raise RuleViolation(list(result.violations))
+    return CoursePlan(course.code, client, _planned(result.slots, course, snapshot, 1))
+
+
+def book_course(
+    *,
+    actor: Actor,
+    course_code: str,
+    client_id: int | None,
+    sessions: Sequence[SessionRequest],
+    override_reason: str = "",
+    now: datetime | None = None,
+) -> Enrolment:
+    """Enrol a client in a course with the given sessions (the whole course or its first ones),
+    atomically: every session is written, or none."""
+    now = now or utcnow()
+    _require_desk_or_client(actor)
+    if not sessions:
+        raise InvalidRequest("Give at least one session.", field="sessions")
+    override = _override_allowed(actor, override_reason)
+    with transaction() as s:
+        client = resolve_client_id(actor, client_id)
+        course_row = snap.get_course(course_code)
+        course = snap.course_rules(course_row)
+        if len(sessions) > course.sessions:
+            raise InvalidRequest(
+                f"{course.name} has {course.sessions} sessions; {len(sessions)} were given.",
+                field="sessions",
+            )
+        ordered = sorted(sessions, key=lambda r: r.start)
+        proposals = [
+            ProposedSession(i + 1, r.start, r.practitioner_id) for i, r in enumerate(ordered)
+        ]
+        snapshot = snap.load_snapshot()
+        result = check_course(
+            snapshot=snapshot,
+            course=course,
+            client=snap.client_state(client, now),
+            proposals=proposals,
+            now=now,
+            by_staff=actor.is_staff,
+            override_soft=override,
+        )
+        if not result.ok:
+            raise _refuse(result.violations)
+        enrolment = Enrolment(
+            client_id=client, course_id=course_row.id, created_by_id=actor.user_id
+        )
+        s.add(enrolment)
+        s.flush()
+        for number, slot in enumerate(result.slots, start=1):
+            s.add(
+                _appointment(enrolment, number, slot, course, override_reason if override else "")
+            )
+        s.flush()
+        record(
+            s,
+            actor,
+            "book",
+            "enrolment",
+            enrolment.id,
+            client_id=client,
+            course=course.code,
+            sessions=[slot.start.isoformat() for slot in result.slots],
+            override_reason=override_reason if override else None,
+        )
+    return enrolment
+
+
+def _appointment(
+    enrolment: Enrolment, number: int, slot: Slot, course: CourseRules, reason: str
+) -> Appointment:
+    return Appointment(
+        enrolment_id=enrolment.id,
+        session=number,
+        client_id=enrolment.client_id,
+        practitioner_id=slot.practitioner_id,
+        device_id=slot.device_id,
+        room_id=slot.room_id,
+        start_at=slot.start,
+        end_at=slot.end,
+        busy_until_at=slot.end + course.procedure.buffer,
+        status="booked",
+        override_reason=reason,
+    )
+
+
+def _place(appointment: Appointment, slot: Slot, course: CourseRules) -> None:
+    appointment.start_at = slot.start
+    appointment.end_at = slot.end
+    appointment.busy_until_at = slot.end + course.procedure.buffer
+    appointment.practitioner_id = slot.practitioner_id
+    appointment.device_id = slot.device_id
+    appointment.room_id = slot.room_id
+
+
+# --- changing -----------------------------------------------------------------------------------
+
+
+def _live_for_change(actor: Actor, appointment_id: int) -> Appointment:
+    appointment = get_appointment(actor=actor, appointment_id=appointment_id)
+    if actor.role == "practitioner":
+        raise PermissionDenied("Reception moves and cancels sessions.")
+    if appointment.status != "booked":
+        raise InvalidRequest(
+            f"This session is {appointment.status.replace('_', ' ')}; it can no longer change."
+        )
+    return appointment
+
+
+def move_appointment(
+    *,
+    actor: Actor,
+    appointment_id: int,
+    start: datetime,
+    practitioner_id: int | None = None,
+    override_reason: str = "",
+    accept_replan: bool = False,
+    now: datetime | None = None,
+) -> MoveOutcome:
+    """Move one session, checked like a new booking and against its neighbours.
+
+    If the move itself is fine but would break later sessions of the course, it is refused
+    with the affected appointments and a re-plan of them; calling again with
+    `accept_replan=True` moves this session and re-plans the rest in one transaction.
+    """
+    now = now or utcnow()
+    override = _override_allowed(actor, override_reason)
+    with transaction() as s:
+        appointment = _live_for_change(actor, appointment_id)
+        enrolment = appointment.enrolment
+        course = snap.course_rules(snap.get_course(enrolment.course.code, include_retired=True))
+        snapshot = snap.load_snapshot()
+        client = snap.client_state(appointment.client_id, now)
+        check = functools.partial(
+            check_course,
+            snapshot=snapshot,
+            course=course,
+            client=client,
+            now=now,
+            enrolment_id=enrolment.id,
+            current_starts={appointment.session: appointment.start_at},
+            by_staff=actor.is_staff,
+            override_soft=override,
+        )
+        wanted = practitioner_id or appointment.practitioner_id
+        proposal = [ProposedSession(appointment.session, start, wanted)]
+        result = check(proposals=proposal, replacing=frozenset({appointment.id}))
+        if not result.ok and practitioner_id is None and _only_practitioner(result.violations):
+            proposal = [ProposedSession(appointment.session, start, None)]
+            result = check(proposals=proposal, replacing=frozenset({appointment.id}))
+        if result.ok:
+            _place(appointment, result.slots[0], course)
+            _record_move(s, actor, appointment, override_reason if override else "")
+            return MoveOutcome(appointment)
+
+        later = [
+            a
+            for a in enrolment.appointments
+            if a.status == "booked" and a.session > appointment.session
+        ]
+        if not later:
+            raise _refuse(result.violations)
+        later_ids = frozenset(a.id for a in later)
+        alone = check(proposals=proposal, replacing=frozenset({appointment.id}) | later_ids)
+        if not alone.ok:
+            raise _refuse(result.violations)
+
+        # The move is possible once the later sessions give way: say which ones, and offer a re-plan.
+        moved = alone.slots[0]
+        moved_client = _with_moved(client, appointment.id, moved)
+        replan = plan_course(
+            snapshot=snapshot,
+            course=course,
+            client=moved_client,
+            earliest=moved.start.astimezone(snapshot.clinic.tz).date(),
+            now=now,
+            first_session=appointment.session + 1,
+            last_session=max(a.session for a in later),
+            enrolment_id=enrolment.id,
+            previous_start=moved.start,
+            replacing=later_ids | {appointment.id},
+            prefs=Preferences(practitioner_id=None),
+        )
+        affected = [
+            a.id
+            for a in later
+            if not check_course(
+                snapshot=snapshot,
+                course=course,
+                client=moved_client,
+                now=now,
+                enrolment_id=enrolment.id,
+                by_staff=True,
+                override_soft=override,
+                proposals=[ProposedSession(a.session, a.start_at, a.practitioner_id)],
+                replacing=frozenset({a.id}),
+            ).ok
+        ]
+        if not accept_replan or not replan.ok:
+            error = _refuse(result.violations, affected=affected or sorted(later_ids))
+            error.replan = (
+                _planned(replan.slots, course, snapshot, appointment.session + 1)
+                if replan.ok
+                else ()
+            )
+            raise error
+        _place(appointment, moved, course)
+        for a, slot in zip(sorted(later, key=lambda a: a.session), replan.slots, strict=False):
+            _place(a, slot, course)
+        _record_move(
+            s, actor, appointment, override_reason if override else "", replanned=sorted(later_ids)
+        )
+        return MoveOutcome(appointment, tuple(sorted(later, key=lambda a: a.session)))
+
+
+def _only_practitioner(violations: Sequence[Violation]) -> bool:
+    return all(v.code in ("practitioner_unavailable", "not_qualified") for v in violations)
+
+
+def _with_moved(client: ClientState, appointment_id: int, slot: Slot) -> ClientState:
+    sessions = tuple(
+        dataclasses.replace(b, start=slot.start, end=slot.end)
+        if b.appointment_id == appointment_id
+        else b
+        for b in client.sessions
+    )
+    return dataclasses.replace(client, sessions=sessions)
+
+
+def _record_move(
+    s: Session, actor: Actor, appointment: Appointment, reason: str, replanned: Sequence[int] = ()
+) -> None:
+    if reason:
+        appointment.override_reason = reason
+    record(
+        s,
+        actor,
+        "move",
+        "appointment",
+        appointment.id,
+        client_id=appointment.client_id,
+        start=appointment.start_at.isoformat(),
+        practitioner=appointment.practitioner_id,
+        override_reason=reason or None,
+        replanned=list(replanned) or None,
+    )
+
+
+def cancel_appointment(
+    *, actor: Actor, appointment_id: int, now: datetime | None = None
+) -> Appointment:
+    """Cancel one session; its restrictions are lifted with it."""
+    now = now or utcnow()
+    with transaction() as s:
+        appointment = _live_for_change(actor, appointment_id)
+        rules = snap.clinic_rules()
+        late = change_notice_violation(
+            session=appointment.session,
+            current_start=appointment.start_at,
+            now=now,
+            notice=rules.change_notice,
+            by_staff=actor.is_staff,
+            tz=rules.tz,
+        )
+        if late:
+            raise RuleViolation([late])
+        appointment.status = "cancelled"
+        enrolment = appointment.enrolment
+        if all(a.status in ("cancelled",) for a in enrolment.appointments):
+            enrolment.status = "cancelled"
+        record(s, actor, "cancel", "appointment", appointment.id, client_id=appointment.client_id)
+    return appointment
+
+
+def cancel_enrolment(*, actor: Actor, enrolment_id: int, now: datetime | None = None) -> Enrolment:
+    """Cancel a course: its future sessions are cancelled, past ones stay as they were."""
+    now = now or utcnow()
+    with transaction() as s:
+        enrolment = session().get(Enrolment, enrolment_id)
+        if enrolment is None or not (
+            actor.is_desk or (actor.role == "client" and enrolment.client_id == actor.client_id)
+        ):
+            raise NotFound("There is no such course booking.")
+        future = [a for a in enrolment.appointments if a.status == "booked" and a.start_at > now]
+        rules = snap.clinic_rules()
+        for a in future:
+            late = change_notice_violation(
+                session=a.session,
+                current_start=a.start_at,
+                now=now,
+                notice=rules.change_notice,
+                by_staff=actor.is_staff,
+                tz=rules.tz,
+            )
+            if late:
+                raise RuleViolation([late])
+        for a in future:
+            a.status = "cancelled"
+        enrolment.status = "cancelled"
+        record(
+            s,
+            actor,
+            "cancel",
+            "enrolment",
+            enrolment.id,
+            client_id=enrolment.client_id,
+            sessions=[a.id for a in future],
+        )
+    return enrolment
+
+
+OUTCOMES = ("done", "no_show")
+
+
+def record_outcome(
+    *, actor: Actor, appointment_id: int, status: str, note: str = "", now: datetime | None = None
+) -> Appointment:
+    """Staff mark a session done or no-show, with a note. A no-show starts no restrictions."""
+    now = now or utcnow()
+    if status not in OUTCOMES:
+        raise InvalidRequest("Mark a session done or no-show.", field="status")
+    if not actor.is_staff:
+        raise PermissionDenied("Only staff record how a session went.")
+    if len(note) > 2000:
+        raise InvalidRequest("Keep the note under 2000 characters.", field="note")
+    with transaction() as s:
+        appointment = get_appointment(actor=actor, appointment_id=appointment_id)
+        if appointment.status == "cancelled":
+            raise InvalidRequest("This session was cancelled.")
+        if appointment.start_at > now:
+            raise InvalidRequest(
+                "A session can be marked only once it has started.", field="status"
+            )
+        appointment.status = status
+        if note.strip():
+            appointment.note = note.strip()
+        enrolment = appointment.enrolment
+        if (
+            all(a.status in ("done", "no_show", "cancelled") for a in enrolment.appointments)
+            and len([a for a in enrolment.appointments if a.status != "cancelled"])
+            >= enrolment.course.sessions
+        ):
+            enrolment.status = "completed"
+        record(
+            s,
+            actor,
+            status,
+            "appointment",
+            appointment.id,
+            client_id=appointment.client_id,
+            note=note or None,
+        )
+    return appointment
+
+
+def sessions_window(day: date, days: int) -> tuple[datetime, datetime]:
+    tz = snap.clinic_tz()
+    start = datetime.combine(day, datetime.min.time(), tzinfo=tz)
+    return start, start + timedelta(days=days)

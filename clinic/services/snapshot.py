@@ -1,0 +1,269 @@
+"""Loading what the engine needs from the database: a handful of queries per question.
+
+Resource occupancy is loaded lazily by week (see `ResourceBook`): a question about a few
+days reads the appointments of those days only, whatever the size of the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from clinic.models import (
+    HOLDING_STATUSES,
+    Appointment,
+    ClinicSettings,
+    Course,
+    CourseRestriction,
+    Device,
+    Enrolment,
+    Holiday,
+    OpeningHours,
+    Practitioner,
+    Procedure,
+    Room,
+)
+from clinic.models import Client as ClientRow
+from clinic.scheduling import (
+    BookedSession,
+    CareRule,
+    ClientState,
+    ClinicRules,
+    ConditionState,
+    ContraRule,
+    CourseRules,
+    DeclaredPeriod,
+    Equipment,
+    Occupancy,
+    PractitionerCalendar,
+    ProcedureRules,
+    ResourceBook,
+    Snapshot,
+)
+from clinic.scheduling.timeutil import day_start
+from clinic.scheduling.types import WeeklyHours
+from clinic.services.db import session
+from clinic.services.errors import NotFound
+
+# Statuses that start a client's restrictions: a no-show does not, a cancellation lifts them.
+RESTRICTING_STATUSES = ("booked", "done")
+# How far back a client's sessions can still restrict a new one (the longest restriction).
+LOOKBACK = timedelta(days=366)
+
+
+def settings() -> ClinicSettings:
+    row = session().scalar(select(ClinicSettings).limit(1))
+    if row is None:
+        row = ClinicSettings(
+            name="Clinic",
+            timezone=current_app.config["CLINIC_TIMEZONE"],
+            slot_minutes=15,
+            client_change_notice_hours=24,
+            horizon_days=365,
+            screening_valid_days=180,
+        )
+    return row
+
+
+def clinic_tz() -> ZoneInfo:
+    return ZoneInfo(settings().timezone)
+
+
+def clinic_rules() -> ClinicRules:
+    row = settings()
+    opening: dict[int, list[tuple[time, time]]] = {}
+    for oh in session().scalars(
+        select(OpeningHours).order_by(OpeningHours.weekday, OpeningHours.opens)
+    ):
+        opening.setdefault(oh.weekday, []).append((oh.opens, oh.closes))
+    holidays = frozenset(session().scalars(select(Holiday.day)))
+    return ClinicRules(
+        tz=ZoneInfo(row.timezone),
+        opening={k: tuple(v) for k, v in opening.items()},
+        holidays=holidays,
+        slot_minutes=row.slot_minutes,
+        change_notice=timedelta(hours=row.client_change_notice_hours),
+        horizon_days=row.horizon_days,
+    )
+
+
+def procedure_rules(p: Procedure) -> ProcedureRules:
+    return ProcedureRules(
+        code=p.code,
+        name=p.name,
+        duration=timedelta(minutes=p.duration_min),
+        buffer=timedelta(minutes=p.buffer_min),
+        qualification=p.qualification,
+        device_kind=p.device_kind,
+        blocked_by=frozenset(r.code for r in p.blocked_by),
+    )
+
+
+def course_rules(c: Course) -> CourseRules:
+    return CourseRules(
+        code=c.code,
+        name=c.name,
+        procedure=procedure_rules(c.procedure),
+        sessions=c.sessions,
+        min_interval_days=c.min_interval_days,
+        max_interval_days=c.max_interval_days,
+        care=tuple(
+            CareRule(
+                cr.restriction.code, cr.restriction.text, cr.restriction.kind, cr.hours, cr.phase
+            )
+            for cr in c.care
+        ),
+        contraindications=tuple(
+            ContraRule(ci.code, ci.lookback_days) for ci in c.contraindications
+        ),
+        months=frozenset(c.months),
+    )
+
+
+def _course_options() -> list[object]:
+    return [
+        selectinload(Course.procedure).selectinload(Procedure.blocked_by),
+        selectinload(Course.care).joinedload(CourseRestriction.restriction),
+        selectinload(Course.contraindications),
+    ]
+
+
+def get_course(code: str, *, include_retired: bool = False) -> Course:
+    query = select(Course).options(*_course_options()).where(Course.code == code)  # type: ignore[arg-type]
+    course: Course | None = session().scalar(query)
+    if course is None or (course.retired and not include_retired):
+        raise NotFound(f"There is no course {code!r}.", field="course")
+    return course
+
+
+def get_procedure(code: str) -> Procedure:
+    procedure: Procedure | None = session().scalar(
+        select(Procedure).options(selectinload(Procedure.blocked_by)).where(Procedure.code == code)
+    )
+    if procedure is None or procedure.retired:
+        raise NotFound(f"There is no procedure {code!r}.", field="procedure")
+    return procedure
+
+
+def _weekly(rows: Iterable[tuple[int, time, time]]) -> WeeklyHours:
+    out: dict[int, list[tuple[time, time]]] = {}
+    for weekday, a, b in rows:
+        out.setdefault(weekday, []).append((a, b))
+    return {k: tuple(sorted(v)) for k, v in out.items()}
+
+
+def _occupancy_loader(tz: ZoneInfo):  # type: ignore[no-untyped-def]
+    def load(first: date, last: date) -> list[Occupancy]:
+        lo, hi = day_start(first, tz), day_start(last, tz)
+        rows = session().execute(
+            select(
+                Appointment.id,
+                Appointment.practitioner_id,
+                Appointment.device_id,
+                Appointment.room_id,
+                Appointment.start_at,
+                Appointment.busy_until_at,
+            ).where(
+                Appointment.start_at >= lo - timedelta(days=1),
+                Appointment.start_at < hi,
+                Appointment.busy_until_at > lo,
+                Appointment.status.in_(HOLDING_STATUSES),
+            )
+        )
+        return [Occupancy(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+
+    return load
+
+
+def load_snapshot(rules: ClinicRules | None = None) -> Snapshot:
+    """Practitioners, devices and rooms with a lazily loaded occupancy book."""
+    rules = rules or clinic_rules()
+    practitioners = session().scalars(
+        select(Practitioner)
+        .options(
+            selectinload(Practitioner.qualifications),
+            selectinload(Practitioner.hours),
+            selectinload(Practitioner.time_off),
+        )
+        .where(Practitioner.active.is_(True))
+        .order_by(Practitioner.id)
+    )
+    calendars = tuple(
+        PractitionerCalendar(
+            id=p.id,
+            name=p.name,
+            qualifications=frozenset(p.qualification_codes),
+            hours=_weekly((h.weekday, h.starts, h.ends) for h in p.hours),
+            time_off=tuple((t.start_on, t.end_on) for t in p.time_off),
+        )
+        for p in practitioners
+    )
+    devices = tuple(
+        Equipment(d.id, d.name, d.kind)
+        for d in session().scalars(
+            select(Device).where(Device.active.is_(True)).order_by(Device.id)
+        )
+    )
+    rooms = tuple(
+        Equipment(r.id, r.name)
+        for r in session().scalars(select(Room).where(Room.active.is_(True)).order_by(Room.id))
+    )
+    book = ResourceBook(rules.tz, loader=_occupancy_loader(rules.tz))
+    return Snapshot(rules, calendars, devices, rooms, book)
+
+
+def get_client(client_id: int) -> ClientRow:
+    client = session().get(ClientRow, client_id)
+    if client is None or client.anonymised_at is not None:
+        raise NotFound("There is no such client.", field="client")
+    return client
+
+
+def client_state(client_id: int, now: datetime) -> ClientState:
+    """The client's screening, declared periods and live sessions that can still matter."""
+    client = session().scalar(
+        select(ClientRow)
+        .options(selectinload(ClientRow.conditions), selectinload(ClientRow.periods))
+        .where(ClientRow.id == client_id)
+    )
+    if client is None:
+        raise NotFound("There is no such client.", field="client")
+    appointments = session().scalars(
+        select(Appointment)
+        .options(
+            selectinload(Appointment.enrolment)
+            .selectinload(Enrolment.course)
+            .options(*_course_options())  # type: ignore[arg-type]
+        )
+        .where(
+            Appointment.client_id == client_id,
+            Appointment.status.in_(RESTRICTING_STATUSES),
+            Appointment.start_at >= now - LOOKBACK,
+        )
+        .order_by(Appointment.start_at)
+    )
+    courses: dict[int, CourseRules] = {}
+    sessions = []
+    for a in appointments:
+        course = a.enrolment.course
+        if course.id not in courses:
+            courses[course.id] = course_rules(course)
+        sessions.append(
+            BookedSession(a.id, a.enrolment_id, a.session, a.start_at, a.end_at, courses[course.id])
+        )
+    return ClientState(
+        id=client.id,
+        conditions={c.code: ConditionState(c.present, c.last_on) for c in client.conditions},
+        periods=tuple(DeclaredPeriod(p.kind, p.start_on, p.end_on, p.note) for p in client.periods),
+        sessions=tuple(sessions),
+    )
+
+
+def price_text(value: Decimal) -> str:
+    return f"{value:.2f}"

@@ -1,0 +1,180 @@
+"""Factory helpers: rows with sensible defaults, each overridable (`make_course(sessions=3)`).
+
+They write through the ORM session and commit, as test set-up, never as application code.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from decimal import Decimal
+from typing import Any
+
+from clinic.extensions import db
+from clinic.models import (
+    Client,
+    ClientCondition,
+    ClientPeriod,
+    ClinicSettings,
+    Course,
+    CourseContraindication,
+    CourseRestriction,
+    Device,
+    OpeningHours,
+    Practitioner,
+    PractitionerQualification,
+    Procedure,
+    Restriction,
+    Room,
+    User,
+    WorkingHours,
+)
+from clinic.services.actors import Actor, actor_for
+
+TZ = "Europe/Berlin"
+
+
+def _save(obj: Any) -> Any:
+    db.session.add(obj)
+    db.session.commit()
+    return obj
+
+
+def make_clinic(**overrides: Any) -> ClinicSettings:
+    """Settings, Mon-Sat 09:00-19:00 opening hours and two rooms."""
+    values = dict(
+        name="Test Clinic",
+        timezone=TZ,
+        slot_minutes=15,
+        client_change_notice_hours=24,
+        horizon_days=365,
+        screening_valid_days=180,
+    )
+    values.update(overrides)
+    settings = ClinicSettings(**values)
+    db.session.add(settings)
+    for weekday in range(6):
+        db.session.add(OpeningHours(weekday=weekday, opens=time(9), closes=time(19)))
+    db.session.add_all([Room(code="R1", name="Room 1"), Room(code="R2", name="Room 2")])
+    db.session.commit()
+    return settings
+
+
+def make_restriction(
+    code: str = "no_uv", kind: str = "sun", text: str | None = None
+) -> Restriction:
+    existing = db.session.query(Restriction).filter_by(code=code).one_or_none()
+    if existing is not None:
+        return existing
+    return _save(
+        Restriction(code=code, kind=kind, text=text or code.replace("_", " ").capitalize())
+    )
+
+
+def make_device(code: str = "CO2-1", kind: str = "co2_laser") -> Device:
+    return _save(Device(code=code, kind=kind, name="Fractional CO2 laser"))
+
+
+def make_procedure(**overrides: Any) -> Procedure:
+    blocked = overrides.pop("blocked_by", ["no_resurfacing"])
+    values = dict(
+        code="peel",
+        name="Glycolic peel",
+        duration_min=45,
+        buffer_min=15,
+        qualification="peel",
+        device_kind=None,
+        price=Decimal("80.00"),
+    )
+    values.update(overrides)
+    procedure = Procedure(**values)
+    procedure.blocked_by = [make_restriction(code, "other") for code in blocked]
+    return _save(procedure)
+
+
+def make_course(**overrides: Any) -> Course:
+    """A 6-session peel course, 14-28 days apart, no sun 7 days and no resurfacing 14 days after."""
+    procedure = overrides.pop("procedure", None) or make_procedure()
+    aftercare = overrides.pop(
+        "aftercare", [("no_uv", "sun", 168), ("no_resurfacing", "other", 336)]
+    )
+    precare = overrides.pop("precare", [])
+    contra = overrides.pop("contraindications", [("pregnancy", 0), ("isotretinoin", 180)])
+    values = dict(
+        code="peel_course",
+        name="Glycolic peel, 6 sessions",
+        procedure=procedure,
+        sessions=6,
+        min_interval_days=14,
+        max_interval_days=28,
+    )
+    values.update(overrides)
+    course = Course(**values)
+    course.care = [
+        CourseRestriction(restriction=make_restriction(c, k), phase="after", hours=h)
+        for c, k, h in aftercare
+    ]
+    course.care += [
+        CourseRestriction(restriction=make_restriction(c, k), phase="before", hours=h)
+        for c, k, h in precare
+    ]
+    course.contraindications = [CourseContraindication(code=c, lookback_days=d) for c, d in contra]
+    return _save(course)
+
+
+def make_practitioner(**overrides: Any) -> Practitioner:
+    """Works Mon-Fri 09:00-17:00 with the given qualifications (default peel and laser)."""
+    qualifications = overrides.pop("qualifications", ["peel", "laser"])
+    hours = overrides.pop("hours", {d: [(time(9), time(17))] for d in range(5)})
+    n = db.session.query(Practitioner).count() + 1
+    values = dict(email=f"pract{n}@clinic.example", name=f"Practitioner {n}")
+    values.update(overrides)
+    practitioner = Practitioner(**values)
+    practitioner.qualifications = [
+        PractitionerQualification(qualification=q) for q in qualifications
+    ]
+    practitioner.hours = [
+        WorkingHours(weekday=d, starts=a, ends=b) for d, spans in hours.items() for a, b in spans
+    ]
+    return _save(practitioner)
+
+
+def make_user(role: str = "client", **overrides: Any) -> User:
+    n = db.session.query(User).count() + 1
+    values = dict(email=f"{role}{n}@example.com", name=f"{role.capitalize()} {n}", role=role)
+    values.update(overrides)
+    password = values.pop("password", "password123")
+    user = User(**values)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    if role == "client":
+        db.session.add(Client(user_id=user.id, name=user.name, email=user.email))
+    db.session.commit()
+    return user
+
+
+def make_client(**overrides: Any) -> Client:
+    """A client with a login; `conditions` as {code: (present, last_on)}, `periods` as
+    [(kind, start_on, end_on)]."""
+    conditions = overrides.pop("conditions", {})
+    periods = overrides.pop("periods", [])
+    user = make_user("client", **overrides)
+    client = user.client
+    for code, (present, last_on) in conditions.items():
+        client.conditions.append(ClientCondition(code=code, present=present, last_on=last_on))
+    for kind, start_on, end_on in periods:
+        client.periods.append(ClientPeriod(kind=kind, start_on=start_on, end_on=end_on))
+    db.session.commit()
+    return client
+
+
+def actor(role: str = "receptionist", **overrides: Any) -> Actor:
+    return actor_for(make_user(role, **overrides))
+
+
+def client_actor(client: Client) -> Actor:
+    return actor_for(client.user)
+
+
+def day(iso: str) -> date:
+    return date.fromisoformat(iso)

@@ -1,0 +1,337 @@
+"""Booking services against a real (SQLite) database: atomic writes and rule codes."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from clinic.extensions import db
+from clinic.models import Appointment, AuditEntry, Enrolment
+from clinic.scheduling import Preferences
+from clinic.services import booking
+from clinic.services.booking import SessionRequest
+from clinic.services.errors import Conflict, NotFound, PermissionDenied, RuleViolation
+from tests import factories as f
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # a Wednesday
+
+
+def local(y: int, m: int, d: int, hh: int, mm: int = 0) -> datetime:
+    return datetime(y, m, d, hh, mm, tzinfo=BERLIN).astimezone(UTC)
+
+
+@pytest.fixture
+def setup(app):
+    f.make_clinic()
+    practitioner = f.make_practitioner()
+    course = f.make_course()
+    client = f.make_client()
+    return {
+        "practitioner": practitioner,
+        "course": course,
+        "client": client,
+        "desk": f.actor("receptionist"),
+    }
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_plan_then_book_writes_every_session_in_one_enrolment(setup) -> None:
+    plan = booking.plan_course_for(
+        actor=setup["desk"],
+        course_code="peel_course",
+        client_id=setup["client"].id,
+        earliest=date(2026, 12, 1),
+        now=NOW,
+    )
+    assert len(plan.sessions) == 6
+    enrolment = booking.book_course(
+        actor=setup["desk"],
+        course_code="peel_course",
+        client_id=setup["client"].id,
+        sessions=[SessionRequest(p.slot.start, p.slot.practitioner_id) for p in plan.sessions],
+        now=NOW,
+    )
+    rows = db.session.scalars(
+        select(Appointment).where(Appointment.enrolment_id == enrolment.id)
+    ).all()
+    assert [a.session for a in rows] == [1, 2, 3, 4, 5, 6]
+    assert rows[0].start_at == plan.sessions[0].slot.start
+    assert rows[0].busy_until_at - rows[0].end_at == timedelta(minutes=15)
+    assert (
+        db.session.scalar(select(AuditEntry.action).where(AuditEntry.entity_id == enrolment.id))
+        == "book"
+    )
+
+
+def test_book_course_writes_nothing_when_one_session_breaks_spacing(setup) -> None:
+    starts = [local(2026, 12, 1, 10), local(2026, 12, 10, 10)]  # 9 days apart, min is 14
+    with pytest.raises(RuleViolation) as refused:
+        booking.book_course(
+            actor=setup["desk"],
+            course_code="peel_course",
+            client_id=setup["client"].id,
+            sessions=[SessionRequest(s) for s in starts],
+            now=NOW,
+        )
+    codes = {v.code for v in refused.value.violations}
+    assert "spacing_too_close" in codes
+    assert count(Appointment) == 0 and count(Enrolment) == 0
+
+
+def test_book_course_is_a_conflict_when_the_slot_is_taken(setup) -> None:
+    other = f.make_client()
+    start = local(2026, 12, 1, 10)
+    pid = setup["practitioner"].id
+    booking.book_course(
+        actor=setup["desk"],
+        course_code="peel_course",
+        client_id=other.id,
+        sessions=[SessionRequest(start, pid)],
+        now=NOW,
+    )
+    with pytest.raises(Conflict) as taken:
+        booking.book_course(
+            actor=setup["desk"],
+            course_code="peel_course",
+            client_id=setup["client"].id,
+            sessions=[SessionRequest(start, pid)],
+            now=NOW,
+        )
+    assert taken.value.violations[0].code in ("practitioner_unavailable", "room_unavailable")
+    assert count(Appointment) == 1
+
+
+def test_client_cannot_book_for_another_client(setup) -> None:
+    me = f.make_client()
+    with pytest.raises(NotFound):
+        booking.book_course(
+            actor=f.client_actor(me),
+            course_code="peel_course",
+            client_id=setup["client"].id,
+            sessions=[SessionRequest(local(2026, 12, 1, 10))],
+            now=NOW,
+        )
+    assert count(Appointment) == 0
+
+
+def test_client_plans_are_refused_for_client_and_overridable_by_staff_with_a_reason(setup) -> None:
+    client = f.make_client(periods=[("sun_exposure", date(2026, 12, 3), date(2026, 12, 6))])
+    start = [SessionRequest(local(2026, 12, 1, 10))]  # no sun for 7 days after covers the holiday
+    with pytest.raises(RuleViolation) as refused:
+        booking.book_course(
+            actor=f.client_actor(client),
+            course_code="peel_course",
+            client_id=None,
+            sessions=start,
+            now=NOW,
+        )
+    assert [v.code for v in refused.value.violations] == ["conflicts_with_client_plans"]
+    with pytest.raises(PermissionDenied):
+        booking.book_course(
+            actor=f.client_actor(client),
+            course_code="peel_course",
+            client_id=None,
+            sessions=start,
+            override_reason="I will stay inside",
+            now=NOW,
+        )
+    enrolment = booking.book_course(
+        actor=setup["desk"],
+        course_code="peel_course",
+        client_id=client.id,
+        sessions=start,
+        override_reason="Client stays in the shade",
+        now=NOW,
+    )
+    assert enrolment.appointments[0].override_reason == "Client stays in the shade"
+    detail = db.session.scalar(
+        select(AuditEntry.detail).where(AuditEntry.entity_id == enrolment.id)
+    )
+    assert detail["override_reason"] == "Client stays in the shade"
+
+
+def test_plan_explains_a_present_contraindication(setup) -> None:
+    client = f.make_client(conditions={"pregnancy": (True, None)})
+    with pytest.raises(RuleViolation) as refused:
+        booking.plan_course_for(
+            actor=setup["desk"],
+            course_code="peel_course",
+            client_id=client.id,
+            earliest=date(2026, 12, 1),
+            now=NOW,
+        )
+    assert refused.value.violations[0].code == "contraindicated"
+
+
+def test_plan_starts_after_the_contraindication_lookback(setup) -> None:
+    client = f.make_client(conditions={"isotretinoin": (False, date(2026, 8, 1))})
+    plan = booking.plan_course_for(
+        actor=setup["desk"],
+        course_code="peel_course",
+        client_id=client.id,
+        earliest=date(2026, 12, 1),
+        now=NOW,
+    )
+    assert plan.sessions[0].slot.start.astimezone(BERLIN).date() >= date(2027, 1, 28)
+
+
+def book_plan(setup, earliest=date(2026, 12, 1)):
+    plan = booking.plan_course_for(
+        actor=setup["desk"],
+        course_code="peel_course",
+        client_id=setup["client"].id,
+        earliest=earliest,
+        now=NOW,
+        preferences=Preferences(),
+    )
+    return booking.book_course(
+        actor=setup["desk"],
+        course_code="peel_course",
+        client_id=setup["client"].id,
+        sessions=[SessionRequest(p.slot.start, p.slot.practitioner_id) for p in plan.sessions],
+        now=NOW,
+    )
+
+
+def test_move_that_breaks_the_next_session_lists_it_and_changes_nothing(setup) -> None:
+    enrolment = book_plan(setup)
+    second, third = enrolment.appointments[1], enrolment.appointments[2]
+    before = (second.start_at, third.start_at)
+    new_start = second.start_at + timedelta(days=10)  # leaves session 3 only 4 days later
+    with pytest.raises(RuleViolation) as refused:
+        booking.move_appointment(
+            actor=setup["desk"], appointment_id=second.id, start=new_start, now=NOW
+        )
+    assert refused.value.affected == [third.id]
+    assert {v.code for v in refused.value.violations} >= {"spacing_too_close"}
+    assert refused.value.replan and refused.value.replan[0].session == 3
+    db.session.expire_all()
+    assert (
+        db.session.get(Appointment, second.id).start_at,
+        db.session.get(Appointment, third.id).start_at,
+    ) == before
+
+
+def test_move_with_accepted_replan_moves_the_rest_in_one_go(setup) -> None:
+    enrolment = book_plan(setup)
+    second = enrolment.appointments[1]
+    new_start = second.start_at + timedelta(days=10)
+    outcome = booking.move_appointment(
+        actor=setup["desk"], appointment_id=second.id, start=new_start, accept_replan=True, now=NOW
+    )
+    assert outcome.appointment.start_at == new_start
+    tz = BERLIN
+    days = [
+        a.start_at.astimezone(tz).date()
+        for a in db.session.get(Enrolment, enrolment.id).appointments
+    ]
+    gaps = [(b - a).days for a, b in zip(days, days[1:], strict=False)]
+    assert all(14 <= g <= 28 for g in gaps), gaps
+
+
+def test_cancel_lifts_the_restriction_of_that_session(setup) -> None:
+    laser = f.make_procedure(code="laser", name="Laser resurfacing", qualification="laser")
+    f.make_course(
+        code="laser_once",
+        name="Laser",
+        procedure=laser,
+        sessions=1,
+        aftercare=[],
+        contraindications=[],
+    )
+    peel = booking.book_course(
+        actor=setup["desk"],
+        course_code="peel_course",
+        client_id=setup["client"].id,
+        sessions=[SessionRequest(local(2026, 12, 1, 10))],
+        now=NOW,
+    )
+    laser_start = [
+        SessionRequest(local(2026, 12, 8, 10))
+    ]  # inside the peel's 14 days of no resurfacing
+    with pytest.raises(RuleViolation) as refused:
+        booking.book_course(
+            actor=setup["desk"],
+            course_code="laser_once",
+            client_id=setup["client"].id,
+            sessions=laser_start,
+            now=NOW,
+        )
+    assert refused.value.violations[0].code == "restriction_conflict"
+    booking.cancel_appointment(actor=setup["desk"], appointment_id=peel.appointments[0].id, now=NOW)
+    booked = booking.book_course(
+        actor=setup["desk"],
+        course_code="laser_once",
+        client_id=setup["client"].id,
+        sessions=laser_start,
+        now=NOW,
+    )
+    assert booked.appointments[0].status == "booked"
+
+
+def test_client_cannot_cancel_inside_the_notice_but_staff_can(setup) -> None:
+    client = setup["client"]
+    enrolment = booking.book_course(
+        actor=f.client_actor(client),
+        course_code="peel_course",
+        client_id=None,
+        sessions=[SessionRequest(local(2026, 12, 1, 10))],
+        now=NOW,
+    )
+    appointment_id = enrolment.appointments[0].id
+    late = local(2026, 11, 30, 12)
+    with pytest.raises(RuleViolation) as refused:
+        booking.cancel_appointment(
+            actor=f.client_actor(client), appointment_id=appointment_id, now=late
+        )
+    assert refused.value.violations[0].code == "too_late_to_change"
+    assert (
+        booking.cancel_appointment(
+            actor=setup["desk"], appointment_id=appointment_id, now=late
+        ).status
+        == "cancelled"
+    )
+
+
+def test_no_show_starts_no_restriction(setup) -> None:
+    laser = f.make_procedure(code="laser", name="Laser resurfacing", qualification="laser")
+    f.make_course(
+        code="laser_once",
+        name="Laser",
+        procedure=laser,
+        sessions=1,
+        aftercare=[],
+        contraindications=[],
+    )
+    peel = booking.book_course(
+        actor=setup["desk"],
+        course_code="peel_course",
+        client_id=setup["client"].id,
+        sessions=[SessionRequest(local(2026, 12, 1, 10))],
+        now=NOW,
+    )
+    after = local(2026, 12, 1, 12)
+    booking.record_outcome(
+        actor=setup["desk"], appointment_id=peel.appointments[0].id, status="no_show", now=after
+    )
+    booked = booking.book_course(
+        actor=setup["desk"],
+        course_code="laser_once",
+        client_id=setup["client"].id,
+        sessions=[SessionRequest(local(2026, 12, 8, 10))],
+        now=after,
+    )
+    assert booked.id
+
+
+def test_availability_loads_only_the_weeks_it_looks_at(setup) -> None:
+    slots = booking.availability(procedure_code="peel", day=date(2026, 12, 1))
+    assert slots and all(s.start.astimezone(BERLIN).date() == date(2026, 12, 1) for s in slots)
+    assert slots[0].start == local(2026, 12, 1, 9)
