@@ -19,6 +19,7 @@ from clinic.models.catalogue import (
     months_to_mask,
     procedure_blocked_by,
 )
+from clinic.models.messaging import ApiToken, OutboxMessage
 from clinic.models.people import (
     PERIOD_KINDS,
     ROLES,
@@ -43,6 +44,7 @@ __all__ = [
     "ROLES",
     "STAFF_ROLES",
     "Appointment",
+    "ApiToken",
     "AuditEntry",
     "Client",
     "ClientCondition",
@@ -55,6 +57,7 @@ __all__ = [
     "Enrolment",
     "Holiday",
     "OpeningHours",
+    "OutboxMessage",
     "Practitioner",
     "PractitionerQualification",
     "Procedure",
