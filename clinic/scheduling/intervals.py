@@ -21,6 +21,19 @@ def merge(pairs: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, da
     return out
 
 
+def join(ranges: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """Merge [start, end) ranges that overlap or touch: 09-13 and 13-18 are one stretch 09-18."""
+    out: list[tuple[datetime, datetime]] = []
+    for lo, hi in sorted(ranges):
+        if hi <= lo:
+            continue
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(hi, out[-1][1]))
+        else:
+            out.append((lo, hi))
+    return out
+
+
 class Blocked:
     """A merged set of open intervals (lo, hi); a point strictly inside one is blocked."""
 

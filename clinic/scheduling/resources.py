@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from clinic.scheduling.book import ResourceBook
-from clinic.scheduling.intervals import Blocked, inside_any, intersect
+from clinic.scheduling.intervals import Blocked, inside_any, intersect, join
 from clinic.scheduling.timeutil import at, local, local_date
 from clinic.scheduling.types import (
     ClinicRules,
@@ -39,7 +39,8 @@ class Snapshot:
 
 
 def _local_ranges(day: date, hours: Sequence[tuple[time, time]], clinic: ClinicRules) -> Ranges:
-    return sorted((at(day, a, clinic.tz), at(day, b, clinic.tz)) for a, b in hours)
+    # Touching rows (09-13, 13-18) are one stretch: a session may run across 13:00.
+    return join((at(day, a, clinic.tz), at(day, b, clinic.tz)) for a, b in hours)
 
 
 class DayResources:
