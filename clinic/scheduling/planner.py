@@ -295,6 +295,9 @@ def _explain(search: _Search, course: CourseRules, lo: date) -> list[Violation]:
                 session,
             )
         ]
+    # Closed days (Sundays, holidays) are only the reason when nothing else stood in the way.
+    if len(counts) > 1:
+        counts = Counter({code: n for code, n in counts.items() if code != "clinic_closed"})
     out = []
     for code, _ in counts.most_common(2):
         example = search.examples[(session, code)]

@@ -1,0 +1,264 @@
+"""Planning a course: as early as possible, same practitioner and time, preferences, reasons."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, time, timedelta
+from itertools import pairwise
+
+import pytest
+
+from clinic.scheduling import (
+    ConditionState,
+    DeclaredPeriod,
+    PlanResult,
+    Preferences,
+    ProposedSession,
+    plan_course,
+)
+
+from .builders import (
+    ANNA,
+    BEN,
+    ENROLMENT,
+    LASER,
+    LASER_COURSE,
+    LASER_DEVICE,
+    NOW,
+    PEEL,
+    PEEL_COURSE,
+    TZ,
+    booked,
+    check,
+    client,
+    clinic_rules,
+    d,
+    local_at,
+    local_times,
+    occupancy,
+    plain,
+    practitioner,
+    snapshot,
+)
+
+COURSE = plain(PEEL_COURSE, sessions=3)  # 14 to 28 days
+
+
+def plan(course=COURSE, *, snap=None, who=None, earliest="2026-01-06", **kwargs) -> PlanResult:
+    return plan_course(
+        snapshot=snap or snapshot(),
+        course=course,
+        client=who or client(),
+        earliest=d(earliest),
+        now=NOW,
+        **kwargs,
+    )
+
+
+def days(result: PlanResult) -> list[date]:
+    return [s.start.astimezone(TZ).date() for s in result.slots]
+
+
+def test_plan_is_as_early_as_the_rules_allow() -> None:
+    result = plan()
+    assert result.ok
+    assert days(result) == [d("2026-01-06"), d("2026-01-20"), d("2026-02-03")]
+    assert local_times(s.start for s in result.slots) == [time(9, 0)] * 3
+
+
+def test_plan_starting_today_skips_times_already_past() -> None:
+    result = plan(earliest="2026-01-05")
+    assert result.slots[0].start == local_at(d("2026-01-05"), 10, 15)
+
+
+def test_plan_never_starts_before_today() -> None:
+    result = plan(earliest="2025-12-01")
+    assert days(result)[0] == d("2026-01-05")
+
+
+def test_plan_skips_sundays_and_holidays() -> None:
+    snap = snapshot(clinic=clinic_rules(holidays=frozenset({d("2026-01-19")})))
+    result = plan(snap=snap, earliest="2026-01-04")  # a Sunday, before today's Monday
+    assert days(result) == [d("2026-01-05"), d("2026-01-20"), d("2026-02-03")]
+
+
+def test_plan_prefers_the_same_practitioner_over_an_earlier_time() -> None:
+    # On the second date Anna is busy until 11:00; Ben is free at 09:00.
+    busy = occupancy(local_at(d("2026-01-20"), 9, 0), PEEL, practitioner_id=ANNA)
+    busy2 = occupancy(local_at(d("2026-01-20"), 10, 0), PEEL, practitioner_id=ANNA)
+    result = plan(snap=snapshot([busy, busy2]))
+    assert [s.practitioner_id for s in result.slots] == [ANNA] * 3
+    assert result.slots[1].start == local_at(d("2026-01-20"), 11, 0)
+    assert local_times(s.start for s in result.slots)[2] == time(9, 0)
+
+
+def test_plan_keeps_the_time_of_day_of_the_first_session() -> None:
+    # Only Anna; on the first day she is busy until 14:00, so the course runs at 14:00.
+    busy = [
+        occupancy(local_at(d("2026-01-06"), h, 0), PEEL, practitioner_id=ANNA) for h in range(9, 14)
+    ]
+    result = plan(snap=snapshot(busy, practitioners=[practitioner(ANNA)]))
+    assert days(result) == [d("2026-01-06"), d("2026-01-20"), d("2026-02-03")]
+    assert local_times(s.start for s in result.slots) == [time(14, 0)] * 3
+
+
+def test_plan_respects_preferred_weekdays_times_and_practitioner() -> None:
+    prefs = Preferences(
+        weekdays=frozenset({1, 3}), time_from=time(13, 0), time_to=time(15, 0), practitioner_id=BEN
+    )
+    result = plan(prefs=prefs, course=plain(PEEL_COURSE, sessions=4))
+    assert result.ok
+    for slot in result.slots:
+        start, end = slot.start.astimezone(TZ), slot.end.astimezone(TZ)
+        assert start.weekday() in {1, 3}
+        assert start.time() >= time(13, 0)
+        assert end.time() <= time(15, 0)
+        assert slot.practitioner_id == BEN
+    assert days(result)[0] == d("2026-01-06")
+    assert local_times(s.start for s in result.slots) == [time(13, 0)] * 4
+
+
+def test_plan_shares_the_device_with_other_practitioners() -> None:
+    # Ben holds the only laser 09:00-10:30 on the first day: the plan starts at 10:30.
+    busy = occupancy(
+        local_at(d("2026-01-06"), 9), LASER, practitioner_id=BEN, device_id=LASER_DEVICE
+    )
+    result = plan(LASER_COURSE, snap=snapshot([busy]))
+    assert result.slots[0].start == local_at(d("2026-01-06"), 10, 30)
+    assert {s.device_id for s in result.slots} == {LASER_DEVICE}
+
+
+@pytest.mark.parametrize(
+    ("course", "expected"),
+    [
+        # Two sessions fit the rest of the season after 28 Feb.
+        (plain(LASER_COURSE, sessions=2, months=LASER_COURSE.months), ["2026-02-28", "2026-03-28"]),
+        # Three do not (the third would fall in April, and 90 days cannot bridge the summer):
+        # the course waits for October.
+        (
+            plain(LASER_COURSE, months=LASER_COURSE.months),
+            ["2026-10-01", "2026-10-29", "2026-11-26"],
+        ),
+    ],
+)
+def test_plan_waits_for_a_contraindication_lookback_and_the_season(course, expected) -> None:
+    who = client(conditions={"isotretinoin": ConditionState(last_on=d("2025-09-01"))})
+    course = replace(course, contraindications=LASER_COURSE.contraindications)
+    result = plan(course, who=who, earliest="2026-01-06")
+    assert days(result) == [d(x) for x in expected]
+
+
+def test_plan_avoids_restriction_conflicts_with_other_courses() -> None:
+    # A peel done on 2 Jan 10:00 forbids resurfacing for 14 days: laser from 16 Jan 10:00.
+    peel = booked(local_at(d("2026-01-02")), PEEL_COURSE)
+    result = plan(plain(LASER_COURSE, sessions=1), who=client(sessions=[peel]))
+    assert result.slots[0].start == local_at(d("2026-01-16"), 10, 0)
+
+
+def test_plan_keeps_its_own_restrictions_off_booked_sessions() -> None:
+    # Before a peel booked on 20 Jan 10:00, the laser's 28 days of no_resurfacing would cover
+    # it; after it, the peel's 14 days hold the laser off until 3 Feb 10:00.
+    peel = booked(local_at(d("2026-01-20")), PEEL_COURSE)
+    laser = plain(LASER_COURSE, sessions=1, care=LASER_COURSE.care)
+    result = plan(laser, who=client(sessions=[peel]))
+    assert result.slots[0].start == local_at(d("2026-02-03"), 10, 0)
+
+
+def test_plan_avoids_the_clients_declared_plans() -> None:
+    beach = DeclaredPeriod("sun_exposure", d("2026-01-10"), d("2026-01-31"))
+    course = plain(PEEL_COURSE, sessions=2, care=PEEL_COURSE.care)
+    result = plan(course, who=client(periods=[beach]))
+    assert result.ok
+    # 14 days no sun before: the first session is on 15 Feb at the earliest (a Sunday).
+    assert days(result)[0] == d("2026-02-16")
+
+
+def test_impossible_plan_when_a_contraindication_is_present() -> None:
+    who = client(conditions={"pregnancy": ConditionState(present=True)})
+    result = plan(PEEL_COURSE, who=who)
+    assert not result.ok
+    assert result.slots == ()
+    assert [v.code for v in result.violations] == ["contraindicated"]
+    assert "pregnancy" in result.violations[0].message
+
+
+def test_impossible_plan_when_the_interval_cannot_bridge_the_season() -> None:
+    january_only = plain(PEEL_COURSE, sessions=2, min_interval_days=42, max_interval_days=60)
+    january_only = plain(january_only, months=frozenset({1}))
+    result = plan(january_only)
+    assert not result.ok
+    assert "out_of_season" in {v.code for v in result.violations}
+    assert all(v.session == 2 for v in result.violations)
+
+
+def test_impossible_plan_when_the_client_is_in_the_sun_all_year() -> None:
+    summer = DeclaredPeriod("sun_exposure", d("2026-01-01"), d("2027-12-31"), "living abroad")
+    result = plan(PEEL_COURSE, who=client(periods=[summer]))
+    assert not result.ok
+    assert [v.code for v in result.violations] == ["conflicts_with_client_plans"]
+    assert result.violations[0].soft is True
+    assert "living abroad" in result.violations[0].message
+
+
+def test_impossible_plan_when_nobody_is_qualified() -> None:
+    snap = snapshot(practitioners=[practitioner(ANNA, qualifications={"massage"})])
+    result = plan(snap=snap)
+    assert not result.ok
+    assert result.violations[0].code in {"not_qualified", "practitioner_unavailable"}
+
+
+def test_impossible_plan_outside_the_season_for_the_whole_horizon() -> None:
+    never = plain(PEEL_COURSE, months=frozenset())
+    result = plan(never)
+    assert [v.code for v in result.violations] == ["out_of_season"]
+
+
+def test_replan_of_the_rest_follows_the_fixed_previous_session() -> None:
+    previous = local_at(d("2026-01-13"), 15, 0)
+    fixed = [
+        booked(local_at(d("2025-12-30"), 15, 0), COURSE, session=1, enrolment_id=ENROLMENT),
+        booked(previous, COURSE, session=2, enrolment_id=ENROLMENT),
+    ]
+    course = plain(PEEL_COURSE, sessions=4)
+    result = plan(
+        course,
+        who=client(sessions=fixed),
+        earliest="2026-01-06",
+        first_session=3,
+        enrolment_id=ENROLMENT,
+        previous_start=previous,
+    )
+    assert result.ok
+    assert days(result) == [d("2026-01-27"), d("2026-02-10")]
+    recheck = check(
+        *(
+            ProposedSession(n, s.start, s.practitioner_id)
+            for n, s in zip((3, 4), result.slots, strict=True)
+        ),
+        course=course,
+        who=client(sessions=fixed),
+        enrolment_id=ENROLMENT,
+    )
+    assert recheck.ok
+
+
+def test_replan_of_the_rest_is_impossible_when_max_interval_is_blocked() -> None:
+    previous = local_at(d("2026-01-13"))
+    off = ((d("2026-01-20"), d("2026-03-31")),)
+    snap = snapshot(practitioners=[practitioner(ANNA, time_off=off)])
+    result = plan(
+        plain(PEEL_COURSE, sessions=3),
+        snap=snap,
+        first_session=2,
+        previous_start=previous,
+    )
+    assert not result.ok
+    assert [(v.code, v.session) for v in result.violations] == [("practitioner_unavailable", 2)]
+
+
+@pytest.mark.parametrize("sessions", [1, 6])
+def test_plan_places_every_session_of_the_course(sessions) -> None:
+    result = plan(plain(PEEL_COURSE, sessions=sessions))
+    assert len(result.slots) == sessions
+    assert [(b - a).days for a, b in pairwise(days(result))] == [14] * (sessions - 1)
+    assert result.slots[0].start - local_at(d("2026-01-06"), 9) == timedelta(0)
