@@ -306,10 +306,9 @@ class _Reader:
                     self.error(ipath, "bad_interval", "The interval ends at or before it starts.")
                     continue
                 parsed.append((start, end, ipath))
+            for ipath in _overlapping(parsed, inclusive=False):
+                self.error(ipath, "overlap", f"Overlaps another interval on {key}.")
             parsed.sort()
-            for (_, prev_end, _), (start, _, ipath) in zip(parsed, parsed[1:], strict=False):
-                if start < prev_end:
-                    self.error(ipath, "overlap", f"Overlaps another interval on {key}.")
             out += [(WEEKDAYS.index(key), s, e) for s, e, _ in parsed]
         return None if len(self.errors) > before else sorted(out)
 
@@ -715,15 +714,28 @@ class _Reader:
                     self.error(ipath, "bad_interval", "The time off ends before it starts.")
                     continue
                 time_off.append((start, end, ipath))
+            for ipath in _overlapping(time_off, inclusive=True):
+                self.error(ipath, "overlap", "Overlaps another period of time off.")
             time_off.sort()
-            for (_, prev_end, _), (start, _, ipath) in zip(time_off, time_off[1:], strict=False):
-                if start <= prev_end:
-                    self.error(ipath, "overlap", "Overlaps another period of time off.")
         if len(self.errors) > before or not (email and name) or hours is None:
             return None
         return _PractitionerSpec(
             email, name, sorted(qualifications), hours, [(s, e) for s, e, _ in time_off]
         )
+
+
+def _overlapping(spans: list[tuple[Any, Any, str]], *, inclusive: bool) -> list[str]:
+    """Paths of the spans (start, end, path), in file order, that overlap another; of each
+    overlapping pair the one later in the file is named. `inclusive` spans (whole days)
+    overlap when they share an end point."""
+    named: set[int] = set()
+    reach: tuple[Any, int] | None = None  # the furthest end so far and its span's position
+    for position, (start, end, _) in sorted(enumerate(spans), key=lambda x: x[1][0]):
+        if reach is not None and (start < reach[0] or (inclusive and start == reach[0])):
+            named.add(max(position, reach[1]))
+        if reach is None or end > reach[0]:
+            reach = (end, position)
+    return [spans[i][2] for i in sorted(named)]
 
 
 def _check_references(r: _Reader, data: dict[str, Any], spec: _Spec, s: Session) -> None:
