@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from clinic.scheduling.resources import DayResources, Snapshot
+from clinic.scheduling.resources import DayResources, Snapshot, held_by
 from clinic.scheduling.rules import (
     change_notice_violation,
     client_overlap_violation,
@@ -22,6 +22,7 @@ from clinic.scheduling.types import (
     CheckResult,
     ClientState,
     CourseRules,
+    Occupancy,
     ProposedSession,
     Slot,
     TimeRange,
@@ -142,14 +143,22 @@ def check_course(
             tz=tz,
         )
 
+    held: list[Occupancy] = []
     for i, p in enumerate(proposals):
         day = local_date(p.start, tz)
-        if day not in days:
-            days[day] = DayResources(snapshot, course.procedure, day, replacing)
-        slot, problems = days[day].slot_for(p.start, p.practitioner_id, p.session)
+        # Sessions of this request on the same day hold their practitioner, device and room too.
+        same_day = [o for o in held if local_date(o.start, tz) == day]
+        if same_day:
+            resources = DayResources(snapshot, course.procedure, day, replacing, same_day)
+        else:
+            if day not in days:
+                days[day] = DayResources(snapshot, course.procedure, day, replacing)
+            resources = days[day]
+        slot, problems = resources.slot_for(p.start, p.practitioner_id, p.session)
         violations += problems
         if slot is not None:
             slots.append(slot)
+            held.append(held_by(slot, course.procedure))
         others = existing + proposed_sessions[:i] + proposed_sessions[i + 1 :]
         violations += client_violations(
             session=p.session,

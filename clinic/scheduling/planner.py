@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 
 from clinic.scheduling.check import client_violations
-from clinic.scheduling.resources import DayResources, Snapshot
+from clinic.scheduling.resources import DayResources, Snapshot, held_by
 from clinic.scheduling.rules import earliest_allowed_by_contraindications, next_allowed_month_start
 from clinic.scheduling.timeutil import local, local_date
 from clinic.scheduling.types import (
@@ -66,7 +66,18 @@ class _Search:
         self.reasons.setdefault(session, Counter())[violation.code] += 1
         self.examples.setdefault((session, violation.code), violation)
 
-    def candidates(self, day: date) -> list[Slot]:
+    def candidates(self, day: date, plan: list[Slot]) -> list[Slot]:
+        # Sessions planned on the same day (a minimum interval of 0) hold their resources too.
+        same_day = [
+            held_by(s, self.course.procedure) for s in plan if local_date(s.start, self.tz) == day
+        ]
+        if same_day:
+            resources = DayResources(
+                self.snapshot, self.course.procedure, day, self.replacing, same_day
+            )
+            return resources.slots(
+                self.prefs.practitioner_id, self.prefs.time_from, self.prefs.time_to
+            )
         if day not in self.days:
             resources = DayResources(self.snapshot, self.course.procedure, day, self.replacing)
             self.days[day] = resources.slots(
@@ -123,7 +134,7 @@ class _Search:
                     return None
                 day = nxt
                 continue
-            slots = self.candidates(day)
+            slots = self.candidates(day, plan)
             if not slots:
                 self.note(session, self._no_slot_reason(session, day))
             placed_planned = [

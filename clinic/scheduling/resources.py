@@ -16,6 +16,7 @@ from clinic.scheduling.timeutil import at, local, local_date
 from clinic.scheduling.types import (
     ClinicRules,
     Equipment,
+    Occupancy,
     PractitionerCalendar,
     ProcedureRules,
     Slot,
@@ -43,6 +44,23 @@ def _local_ranges(day: date, hours: Sequence[tuple[time, time]], clinic: ClinicR
     return join((at(day, a, clinic.tz), at(day, b, clinic.tz)) for a, b in hours)
 
 
+def _holds(occ: Occupancy, kind: str, resource_id: int) -> bool:
+    held = {"p": occ.practitioner_id, "d": occ.device_id, "r": occ.room_id}
+    return held[kind] == resource_id
+
+
+def held_by(slot: Slot, procedure: ProcedureRules) -> Occupancy:
+    """What a chosen slot holds: its practitioner, device and room until end + buffer."""
+    return Occupancy(
+        0,
+        slot.practitioner_id,
+        slot.device_id,
+        slot.room_id,
+        slot.start,
+        slot.end + procedure.buffer,
+    )
+
+
 class DayResources:
     def __init__(
         self,
@@ -50,7 +68,9 @@ class DayResources:
         procedure: ProcedureRules,
         day: date,
         ignore: frozenset[int] = frozenset(),
+        held: Sequence[Occupancy] = (),
     ) -> None:
+        """`held` are sessions of the same request or plan, not yet in the book."""
         clinic = snapshot.clinic
         self.day = day
         self.clinic = clinic
@@ -66,7 +86,9 @@ class DayResources:
 
         def blocked(kind: str, rid: int) -> Blocked:
             # A start t is blocked if [t, t + span) overlaps [s, until): s - span < t < until.
-            return Blocked((s - span, u) for s, u in book.busy(kind, rid, day, ignore))
+            busy = book.busy(kind, rid, day, ignore)
+            busy += [(o.start, o.busy_until) for o in held if _holds(o, kind, rid)]
+            return Blocked((s - span, u) for s, u in busy)
 
         self.practitioners = {p.id: p for p in snapshot.practitioners}
         self._work: dict[int, Ranges] = {}

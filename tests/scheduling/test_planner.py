@@ -262,3 +262,10 @@ def test_plan_places_every_session_of_the_course(sessions) -> None:
     assert len(result.slots) == sessions
     assert [(b - a).days for a, b in pairwise(days(result))] == [14] * (sessions - 1)
     assert result.slots[0].start - local_at(d("2026-01-06"), 9) == timedelta(0)
+
+
+def test_plan_of_same_day_sessions_leaves_the_buffer_between_them() -> None:
+    same_day = plain(PEEL_COURSE, sessions=2, min_interval_days=0, max_interval_days=3)
+    result = plan(same_day, snap=snapshot(practitioners=[practitioner(ANNA)]))
+    assert local_times(s.start for s in result.slots) == [time(9, 0), time(10, 0)]
+    assert days(result) == [d("2026-01-06")] * 2

@@ -277,3 +277,32 @@ def test_touching_opening_hours_count_as_one_stretch() -> None:
     assert check(at(12, 30), course=PEEL_ONLY, snap=snap).ok
     slots = available_slots(snapshot=snap, procedure=PEEL, day=TUESDAY, practitioner_id=ANNA)
     assert starts(slots) == grid("09:00", "17:15")
+
+
+# Sessions of one request (a course with a minimum interval of 0 days) ----------------------
+
+SAME_DAY = plain(PEEL_COURSE, sessions=2, min_interval_days=0, max_interval_days=3)
+
+
+@pytest.mark.parametrize(
+    ("second", "expected"),
+    [(at(9, 45), {"practitioner_unavailable"}), (at(10, 0), set())],
+)
+def test_sessions_of_one_request_hold_the_practitioner_for_their_buffer(second, expected) -> None:
+    snap = snapshot(practitioners=[practitioner(ANNA)])
+    result = check(with_anna(at(9)), ProposedSession(2, second, ANNA), course=SAME_DAY, snap=snap)
+    assert codes(result) == expected
+
+
+def test_sessions_of_one_request_do_not_share_a_room_or_device_at_once() -> None:
+    course = plain(LASER_COURSE, sessions=2, min_interval_days=0, max_interval_days=3)
+    result = check(
+        ProposedSession(1, at(9), ANNA), ProposedSession(2, at(10, 0), BEN), course=course
+    )
+    # Anna's laser session holds the device until 10:30 (60 min + 30 min cooling).
+    assert codes(result) == {"device_unavailable"}
+    result = check(
+        ProposedSession(1, at(9), ANNA), ProposedSession(2, at(10, 30), BEN), course=course
+    )
+    assert result.ok
+    assert result.slots[0].room_id == result.slots[1].room_id == ROOM_1
