@@ -1,0 +1,496 @@
+"""A client's own record: sign-up, profile, health screening and declared periods.
+
+The validation of a screening and of a declared period lives here, so the client pages and the
+JSON API refuse the same input with the same words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from clinic.models import (
+    PERIOD_KINDS,
+    Appointment,
+    Client,
+    ClientCondition,
+    ClientPeriod,
+    Course,
+    CourseContraindication,
+    Practitioner,
+    PractitionerQualification,
+    User,
+    utcnow,
+)
+from clinic.scheduling import CareWindow, ConditionState, Violation, aftercare_calendar
+from clinic.scheduling.rules import (
+    change_notice_violation,
+    contraindication_violations,
+    earliest_allowed_by_contraindications,
+)
+from clinic.scheduling.timeutil import at, local_date
+from clinic.scheduling.wording import CONDITION_LABELS, condition_label, long_day_text
+from clinic.services import accounts
+from clinic.services import snapshot as snap
+from clinic.services.actors import Actor
+from clinic.services.audit import record
+from clinic.services.booking import resolve_client_id
+from clinic.services.db import session, transaction
+from clinic.services.errors import InvalidData, InvalidRequest, NotFound, RuleViolation
+
+# The conditions every screening asks about, whatever the catalogue lists today.
+STANDARD_CONDITIONS = tuple(CONDITION_LABELS)
+PERIOD_LABELS = {"sun_exposure": "Beach holiday or other sun", "needs_makeup": "Wedding or event"}
+MAX_NAME = 120
+MAX_PHONE = 40
+MAX_NOTE = 200
+MAX_PERIOD_DAYS = 366
+MAX_PERIOD_AHEAD_DAYS = 3 * 366
+OLDEST_ANSWER_YEARS = 100
+
+
+# --- sign-up and profile ---------------------------------------------------------------------
+
+
+def _clean_name(name: str, field: str = "name") -> str:
+    name = " ".join(name.split())
+    if not name:
+        raise InvalidRequest("Tell us your name.", field=field)
+    if len(name) > MAX_NAME:
+        raise InvalidRequest(f"Keep the name under {MAX_NAME} characters.", field=field)
+    return name
+
+
+def sign_up(*, email: str, name: str, password: str) -> User:
+    """Create a client account with its client record; the screening comes next."""
+    clean = _clean_name(name)
+    user = accounts.create_user(email=email, role="client", password=password, name=clean)
+    with transaction() as s:
+        client = s.scalar(select(Client).where(Client.user_id == user.id))
+        record(
+            s,
+            Actor(user.id, "client", client.id if client else None),
+            "sign_up",
+            "user",
+            user.id,
+            client_id=client.id if client else None,
+        )
+    return user
+
+
+def get_client(*, actor: Actor, client_id: int | None = None) -> Client:
+    """The client record the actor may read: a client its own, staff the one named."""
+    return snap.get_client(resolve_client_id(actor, client_id))
+
+
+def update_profile(*, actor: Actor, client_id: int | None = None, name: str, phone: str) -> Client:
+    """Change the client's name and phone (the email is the login and stays)."""
+    clean = _clean_name(name)
+    phone = " ".join(phone.split())
+    if len(phone) > MAX_PHONE:
+        raise InvalidRequest(f"Keep the phone number under {MAX_PHONE} characters.", field="phone")
+    if phone and not all(c.isdigit() or c in "+-() /" for c in phone):
+        raise InvalidRequest("A phone number has digits, spaces and + - ( ) / only.", field="phone")
+    with transaction() as s:
+        client = get_client(actor=actor, client_id=client_id)
+        before = {"name": client.name, "phone": client.phone}
+        client.name = clean
+        client.phone = phone
+        if client.user is not None:
+            client.user.name = clean
+        after = {"name": client.name, "phone": client.phone}
+        if before != after:
+            record(
+                s,
+                actor,
+                "update_profile",
+                "client",
+                client.id,
+                client_id=client.id,
+                before=before,
+                after=after,
+            )
+    return client
+
+
+# --- screening -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ScreeningQuestion:
+    code: str
+    label: str
+    # The longest look-back any course gives it: 0 means only "present now" matters.
+    lookback_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionAnswer:
+    code: str
+    present: bool = False
+    last_on: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScreeningStatus:
+    confirmed_at: datetime | None
+    valid_until: datetime | None
+
+    @property
+    def confirmed(self) -> bool:
+        return self.confirmed_at is not None
+
+    def current(self, now: datetime) -> bool:
+        return self.valid_until is not None and now < self.valid_until
+
+
+def screening_questions() -> list[ScreeningQuestion]:
+    """The standard conditions and every condition an active course lists, in that order."""
+    lookback: dict[str, int] = {code: 0 for code in STANDARD_CONDITIONS}
+    rows = session().execute(
+        select(CourseContraindication.code, CourseContraindication.lookback_days)
+        .join(Course, Course.id == CourseContraindication.course_id)
+        .where(Course.retired.is_(False))
+    )
+    for code, days in rows:
+        lookback[code] = max(lookback.get(code, 0), days)
+    own = sorted(c for c in lookback if c not in STANDARD_CONDITIONS)
+    return [
+        ScreeningQuestion(code, condition_label(code), lookback[code])
+        for code in (*STANDARD_CONDITIONS, *own)
+    ]
+
+
+def screening_answers(*, actor: Actor, client_id: int | None = None) -> dict[str, ConditionAnswer]:
+    client = get_client(actor=actor, client_id=client_id)
+    return {c.code: ConditionAnswer(c.code, c.present, c.last_on) for c in client.conditions}
+
+
+def screening_status(client: Client) -> ScreeningStatus:
+    confirmed = client.screening_confirmed_at
+    if confirmed is None:
+        return ScreeningStatus(None, None)
+    days = snap.settings().screening_valid_days
+    return ScreeningStatus(confirmed, confirmed + timedelta(days=days))
+
+
+def screening_violation(client: Client, now: datetime) -> Violation | None:
+    """Why this client cannot book yet, if the screening is missing or too old."""
+    status = screening_status(client)
+    if status.current(now):
+        return None
+    if not status.confirmed:
+        return Violation(
+            "screening_required",
+            "Please fill in and confirm your health screening before your first booking.",
+        )
+    return Violation(
+        "screening_expired",
+        "Your health screening is older than the clinic accepts; "
+        "please check and confirm it again before booking.",
+    )
+
+
+def require_current_screening(
+    *, actor: Actor, client_id: int | None = None, now: datetime | None = None
+) -> None:
+    """Refuse a client's booking while its screening is missing or expired. Staff book for a
+    client at the desk, where the screening is taken on paper, so the check is the client's."""
+    if actor.role != "client":
+        return
+    client = get_client(actor=actor, client_id=client_id)
+    problem = screening_violation(client, now or utcnow())
+    if problem is not None:
+        raise RuleViolation([problem])
+
+
+def _today(now: datetime) -> date:
+    return local_date(now, snap.clinic_tz())
+
+
+def validate_screening(
+    answers: Sequence[ConditionAnswer], *, today: date, known: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Field errors for a screening, as {code, message, field}; empty when it is fine."""
+    errors: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    oldest = date(today.year - OLDEST_ANSWER_YEARS, 1, 1)
+    for answer in answers:
+        field = f"conditions.{answer.code}"
+        if answer.code not in known:
+            errors.append(
+                {
+                    "code": "unknown_condition",
+                    "message": f"{answer.code!r} is not a condition the screening asks about.",
+                    "field": field,
+                }
+            )
+            continue
+        if answer.code in seen:
+            errors.append(
+                {
+                    "code": "duplicate_condition",
+                    "message": f"{condition_label(answer.code).capitalize()} is answered twice.",
+                    "field": field,
+                }
+            )
+        seen.add(answer.code)
+        if answer.last_on is not None and answer.last_on > today:
+            errors.append(
+                {
+                    "code": "date_in_future",
+                    "message": "This date is in the future; give the last day you had it "
+                    "(or tick \u201cnow\u201d).",
+                    "field": f"{field}.last_date",
+                }
+            )
+        elif answer.last_on is not None and answer.last_on < oldest:
+            errors.append(
+                {
+                    "code": "date_too_old",
+                    "message": "This date is too long ago; leave it empty if it no longer matters.",
+                    "field": f"{field}.last_date",
+                }
+            )
+    return errors
+
+
+def save_screening(
+    *,
+    actor: Actor,
+    client_id: int | None = None,
+    answers: Sequence[ConditionAnswer],
+    now: datetime | None = None,
+) -> Client:
+    """Replace the client's screening with `answers` and confirm it as of `now`.
+
+    A condition not present and without a date is simply "no". Every change is audited with
+    its value before and after.
+    """
+    now = now or utcnow()
+    known = [q.code for q in screening_questions()]
+    errors = validate_screening(answers, today=_today(now), known=known)
+    if errors:
+        raise InvalidData(errors)
+    with transaction() as s:
+        client = get_client(actor=actor, client_id=client_id)
+        existing = {c.code: c for c in client.conditions}
+        wanted = {a.code: a for a in answers if a.present or a.last_on is not None}
+        changes: dict[str, dict[str, Any]] = {}
+        for code in sorted(set(existing) | set(wanted)):
+            old, new = existing.get(code), wanted.get(code)
+            before = _answer_json(old.present, old.last_on) if old else None
+            after = _answer_json(new.present, new.last_on) if new else None
+            if before == after:
+                continue
+            changes[code] = {"before": before, "after": after}
+            if new is None:
+                assert old is not None
+                client.conditions.remove(old)
+            elif old is None:
+                client.conditions.append(
+                    ClientCondition(
+                        code=code, present=new.present, last_on=new.last_on, updated_at=now
+                    )
+                )
+            else:
+                old.present, old.last_on, old.updated_at = new.present, new.last_on, now
+        client.screening_confirmed_at = now
+        record(
+            s,
+            actor,
+            "screening",
+            "client",
+            client.id,
+            client_id=client.id,
+            changes=changes,
+            confirmed_at=now.isoformat(),
+        )
+    return client
+
+
+def _answer_json(present: bool, last_on: date | None) -> dict[str, Any]:
+    return {"present": present, "last_date": last_on.isoformat() if last_on else None}
+
+
+# --- declared periods --------------------------------------------------------------------------
+
+
+def validate_period(
+    *, kind: str, start_on: date | None, end_on: date | None, note: str, today: date
+) -> list[dict[str, Any]]:
+    """Field errors for a declared period, as {code, message, field}."""
+    errors: list[dict[str, Any]] = []
+
+    def err(field: str, code: str, message: str) -> None:
+        errors.append({"code": code, "message": message, "field": field})
+
+    if kind not in PERIOD_KINDS:
+        err("kind", "unknown_kind", "Choose a beach holiday or a wedding or event.")
+    if start_on is None:
+        err("start", "required", "Give the first day.")
+    if end_on is None:
+        err("end", "required", "Give the last day.")
+    if len(note) > MAX_NOTE:
+        err("note", "too_long", f"Keep the note under {MAX_NOTE} characters.")
+    if start_on is None or end_on is None:
+        return errors
+    if end_on < start_on:
+        err("end", "end_before_start", "The last day is before the first day.")
+    elif end_on < today:
+        err("end", "in_the_past", "This period is already over.")
+    elif (end_on - start_on).days >= MAX_PERIOD_DAYS:
+        err("end", "too_long", "A period can last at most a year; add several if you need to.")
+    elif start_on > today + timedelta(days=MAX_PERIOD_AHEAD_DAYS):
+        err("start", "too_far", "This is more than three years ahead.")
+    return errors
+
+
+def list_periods(*, actor: Actor, client_id: int | None = None) -> list[ClientPeriod]:
+    return list(get_client(actor=actor, client_id=client_id).periods)
+
+
+def add_period(
+    *,
+    actor: Actor,
+    client_id: int | None = None,
+    kind: str,
+    start_on: date | None,
+    end_on: date | None,
+    note: str = "",
+    now: datetime | None = None,
+) -> ClientPeriod:
+    """Declare a period the planner must respect (rule 3 of DOMAIN.md)."""
+    now = now or utcnow()
+    note = " ".join(note.split())
+    errors = validate_period(
+        kind=kind, start_on=start_on, end_on=end_on, note=note, today=_today(now)
+    )
+    if errors:
+        raise InvalidData(errors)
+    assert start_on is not None and end_on is not None
+    with transaction() as s:
+        client = get_client(actor=actor, client_id=client_id)
+        period = ClientPeriod(kind=kind, start_on=start_on, end_on=end_on, note=note)
+        client.periods.append(period)
+        s.flush()
+        record(
+            s,
+            actor,
+            "add_period",
+            "client_period",
+            period.id,
+            client_id=client.id,
+            kind=kind,
+            start=start_on.isoformat(),
+            end=end_on.isoformat(),
+        )
+    return period
+
+
+def remove_period(*, actor: Actor, client_id: int | None = None, period_id: int) -> None:
+    with transaction() as s:
+        client = get_client(actor=actor, client_id=client_id)
+        period = next((p for p in client.periods if p.id == period_id), None)
+        if period is None:
+            raise NotFound("There is no such period.")
+        client.periods.remove(period)
+        record(
+            s,
+            actor,
+            "remove_period",
+            "client_period",
+            period_id,
+            client_id=client.id,
+            kind=period.kind,
+            start=period.start_on.isoformat(),
+            end=period.end_on.isoformat(),
+        )
+
+
+# --- what the client may book ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CourseOutlook:
+    """Whether the client's screening rules a course out, why, and from when it would not."""
+
+    reasons: tuple[str, ...] = ()
+    earliest: date | None = None
+
+    @property
+    def ruled_out(self) -> bool:
+        return bool(self.reasons)
+
+    @property
+    def from_text(self) -> str | None:
+        return long_day_text(self.earliest) if self.earliest is not None else None
+
+
+def course_outlook(
+    client: Client, courses: Sequence[Course], now: datetime | None = None
+) -> dict[str, CourseOutlook]:
+    """For each course, what the engine's contraindication rule says about booking it today."""
+    now = now or utcnow()
+    tz = snap.clinic_tz()
+    today = local_date(now, tz)
+    noon = at(today, time(12), tz)
+    conditions: Mapping[str, ConditionState] = {
+        c.code: ConditionState(c.present, c.last_on) for c in client.conditions
+    }
+    out: dict[str, CourseOutlook] = {}
+    for course in courses:
+        rules = snap.course_rules(course)
+        found = contraindication_violations(
+            session=1, start=noon, course=rules, conditions=conditions, tz=tz
+        )
+        if not found:
+            out[course.code] = CourseOutlook()
+            continue
+        earliest = earliest_allowed_by_contraindications(rules, conditions)
+        out[course.code] = CourseOutlook(
+            tuple(v.message for v in found), earliest if earliest != date.min else None
+        )
+    return out
+
+
+def change_refusal(
+    *, actor: Actor, appointment: Appointment, now: datetime | None = None
+) -> Violation | None:
+    """The notice policy's refusal for changing this session now, if any (shown before asking)."""
+    rules = snap.clinic_rules()
+    return change_notice_violation(
+        session=appointment.session,
+        current_start=appointment.start_at,
+        now=now or utcnow(),
+        notice=rules.change_notice,
+        by_staff=actor.is_staff,
+        tz=rules.tz,
+    )
+
+
+def care_for_starts(course_code: str, starts: Sequence[datetime]) -> list[tuple[CareWindow, ...]]:
+    """The care windows each proposed start would put in force, for showing before booking."""
+    rules = snap.course_rules(snap.get_course(course_code))
+    tz = snap.clinic_tz()
+    return [aftercare_calendar(start=start, course=rules, tz=tz) for start in starts]
+
+
+def practitioner_choices(course_code: str) -> list[Practitioner]:
+    """Active practitioners qualified for the course's procedure, by name."""
+    course = snap.get_course(course_code)
+    return list(
+        session().scalars(
+            select(Practitioner)
+            .join(PractitionerQualification)
+            .where(
+                Practitioner.active.is_(True),
+                PractitionerQualification.qualification == course.procedure.qualification,
+            )
+            .order_by(Practitioner.name)
+        )
+    )

@@ -1,0 +1,369 @@
+"""The outbox: emails to clients, queued in the database and sent by `flask messages send`.
+
+Queueing happens inside ordinary service transactions, so a message exists exactly when the
+change it tells about was committed. Sending is safe to run every minute from cron, and from
+two machines at once: a sender first claims a message with a conditional UPDATE (only one
+sender's UPDATE matches), then sends it, then marks it sent. A failed send leaves the message
+queued with its error and a later retry time; nothing is lost. If a sender dies between sending
+and marking, the claim expires and the message is sent again (at least once, never silently
+dropped).
+"""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from email.message import EmailMessage
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, delete, or_, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from clinic.models import Appointment, Client, Enrolment, OutboxMessage, User, utcnow
+from clinic.scheduling import CareWindow, CourseRules, aftercare_calendar, describe_window
+from clinic.scheduling.intervals import join
+from clinic.scheduling.timeutil import at, local
+from clinic.scheduling.wording import day_text, moment_text
+from clinic.services import calendar_files
+from clinic.services import snapshot as snap
+from clinic.services.db import session, transaction
+from clinic.services.errors import NotFound
+
+KINDS = ("booking_confirmation", "reminder", "restriction_ends", "password_reset")
+# Reminders and restriction notices are recomputed from the live sessions after each change.
+SCHEDULED_KINDS = ("reminder", "restriction_ends")
+REMINDER_AT = time(10, 0)  # local time, the day before the session
+RESTRICTION_NOTICE_AT = time(8, 0)  # local time, the day a restriction ends
+CLAIM = timedelta(minutes=5)
+MAX_ATTEMPTS = 12
+MAX_BACKOFF = timedelta(hours=1)
+SMTP_TIMEOUT = 15
+
+
+def queue(
+    s: Session,
+    *,
+    kind: str,
+    to_email: str,
+    subject: str,
+    body: str,
+    due_at: datetime,
+    client_id: int | None = None,
+    appointment_id: int | None = None,
+    ics: str | None = None,
+) -> OutboxMessage:
+    """Add a message to the outbox inside the caller's transaction."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown message kind {kind!r}")
+    message = OutboxMessage(
+        kind=kind,
+        to_email=to_email,
+        subject=subject[:200],
+        body=body,
+        ics=ics,
+        due_at=due_at,
+        client_id=client_id,
+        appointment_id=appointment_id,
+        status="queued",
+        attempts=0,
+        last_error="",
+    )
+    s.add(message)
+    return message
+
+
+# --- what is queued ------------------------------------------------------------------------
+
+
+def _session_title(a: Appointment) -> str:
+    course = a.enrolment.course
+    return f"{course.procedure.name} (session {a.session} of {course.sessions})"
+
+
+def _care_lines(windows: Sequence[CareWindow], tz: Any) -> list[str]:
+    return [f"  - {describe_window(w, tz)}" for w in windows]
+
+
+def queue_booking_confirmation(
+    *, enrolment_id: int, client_id: int, now: datetime | None = None
+) -> OutboxMessage:
+    """The confirmation of a new course booking: every session with its care dates, and the
+    sessions as an .ics attachment. Also refreshes the client's reminders."""
+    now = now or utcnow()
+    with transaction() as s:
+        enrolment = s.get(Enrolment, enrolment_id)
+        if enrolment is None or enrolment.client_id != client_id:
+            raise NotFound("There is no such course booking.")
+        client = enrolment.client
+        tz = snap.clinic_tz()
+        rules = snap.course_rules(snap.get_course(enrolment.course.code, include_retired=True))
+        live = [a for a in enrolment.appointments if a.status == "booked"]
+        lines = [f"Hello {client.name},", "", f"you are booked for {enrolment.course.name}:", ""]
+        for a in live:
+            lines.append(
+                f"{_session_title(a)}: {moment_text(local(a.start_at, tz))}, "
+                f"with {a.practitioner.name}, {a.room.name}"
+            )
+            lines += _care_lines(aftercare_calendar(start=a.start_at, course=rules, tz=tz), tz)
+            lines.append("")
+        lines += [
+            "The attached calendar file adds the sessions and their aftercare to your phone.",
+            "You can change or cancel online up to "
+            f"{snap.settings().client_change_notice_hours} hours before a session.",
+        ]
+        message = queue(
+            s,
+            kind="booking_confirmation",
+            to_email=client.email,
+            subject=f"Your booking: {enrolment.course.name}",
+            body="\n".join(lines),
+            due_at=now,
+            client_id=client.id,
+            appointment_id=live[0].id if live else None,
+            ics=calendar_files.enrolment_ics(client.id, enrolment.id).decode(),
+        )
+        _refresh(s, client, now)
+    return message
+
+
+def refresh_client_messages(*, client_id: int, now: datetime | None = None) -> None:
+    """Recompute the client's future reminders and restriction notices from its live sessions;
+    call after a booking is moved or cancelled."""
+    now = now or utcnow()
+    with transaction() as s:
+        client = s.get(Client, client_id)
+        if client is None:
+            raise NotFound("There is no such client.")
+        _refresh(s, client, now)
+
+
+def _refresh(s: Session, client: Client, now: datetime) -> None:
+    # Unsent, unclaimed scheduled messages are replaced; a claimed one is being sent right now.
+    s.execute(
+        delete(OutboxMessage)
+        .where(
+            OutboxMessage.client_id == client.id,
+            OutboxMessage.kind.in_(SCHEDULED_KINDS),
+            OutboxMessage.status == "queued",
+            OutboxMessage.attempts == 0,
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    tz = snap.clinic_tz()
+    appointments = list(
+        s.scalars(
+            select(Appointment)
+            .options(
+                selectinload(Appointment.enrolment).selectinload(Enrolment.course),
+                selectinload(Appointment.practitioner),
+                selectinload(Appointment.room),
+            )
+            .where(
+                Appointment.client_id == client.id,
+                Appointment.status.in_(("booked", "done")),
+                Appointment.end_at > now - timedelta(days=366),
+            )
+            .order_by(Appointment.start_at)
+        )
+    )
+    rules: dict[str, CourseRules] = {}
+    windows: dict[str, list[tuple[datetime, datetime]]] = {}
+    texts: dict[str, str] = {}
+    for a in appointments:
+        code = a.enrolment.course.code
+        if code not in rules:
+            rules[code] = snap.course_rules(snap.get_course(code, include_retired=True))
+        care = aftercare_calendar(start=a.start_at, course=rules[code], tz=tz)
+        for w in care:
+            if w.phase == "after":
+                windows.setdefault(w.code, []).append((w.window.start, w.window.end))
+                texts[w.code] = w.text
+        if a.status != "booked" or a.start_at <= now:
+            continue
+        due = at(local(a.start_at, tz).date() - timedelta(days=1), REMINDER_AT, tz)
+        if due <= now:
+            continue
+        before = [w for w in care if w.phase == "before"]
+        body = [
+            f"Hello {client.name},",
+            "",
+            f"a reminder: your {_session_title(a)} is tomorrow, "
+            f"{moment_text(local(a.start_at, tz))}, with {a.practitioner.name}, {a.room.name}.",
+        ]
+        if before:
+            body += ["", "Before it:", *_care_lines(before, tz)]
+        queue(
+            s,
+            kind="reminder",
+            to_email=client.email,
+            subject=f"Tomorrow: {a.enrolment.course.procedure.name} at "
+            f"{local(a.start_at, tz):%H:%M}",
+            body="\n".join(body),
+            due_at=due,
+            client_id=client.id,
+            appointment_id=a.id,
+        )
+    # A restriction ends when no session keeps it going: merge each restriction's windows.
+    ending: dict[Any, list[tuple[datetime, str]]] = {}
+    for code, spans in windows.items():
+        for _, end in join(spans):
+            if end > now:
+                ending.setdefault(local(end, tz).date(), []).append((end, code))
+    for day, items in sorted(ending.items()):
+        items.sort()
+        due = min(at(day, RESTRICTION_NOTICE_AT, tz), items[0][0])
+        if due <= now:
+            due = now
+        lines = [f"  - {texts[code]}: until today, {local(end, tz):%H:%M}" for end, code in items]
+        queue(
+            s,
+            kind="restriction_ends",
+            to_email=client.email,
+            subject=f"Your aftercare ends today ({day_text(day)})",
+            body="\n".join([f"Hello {client.name},", "", "these restrictions end today:", *lines]),
+            due_at=due,
+            client_id=client.id,
+        )
+
+
+def queue_password_reset(*, user: User, link: str, now: datetime | None = None) -> None:
+    """The email with a password reset link; queued in its own transaction."""
+    now = now or utcnow()
+    with transaction() as s:
+        queue(
+            s,
+            kind="password_reset",
+            to_email=user.email,
+            subject="Reset your password",
+            body="\n".join(
+                [
+                    f"Hello {user.name},",
+                    "",
+                    "someone (we hope you) asked to reset the password of your account.",
+                    f"Open this link within an hour to choose a new one: {link}",
+                    "",
+                    "If it was not you, ignore this message; your password stays as it is.",
+                ]
+            ),
+            due_at=now,
+            client_id=user.client.id if user.client is not None else None,
+        )
+
+
+def list_messages(*, client_id: int | None = None, limit: int = 200) -> list[OutboxMessage]:
+    """The outbox, newest due first; only one client's messages when `client_id` is given."""
+    query = select(OutboxMessage).order_by(OutboxMessage.due_at.desc(), OutboxMessage.id.desc())
+    if client_id is not None:
+        query = query.where(OutboxMessage.client_id == client_id)
+    return list(session().scalars(query.limit(limit)))
+
+
+# --- sending -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SendReport:
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+
+def _email(message: OutboxMessage, sender: str) -> EmailMessage:
+    email = EmailMessage()
+    email["From"] = sender
+    email["To"] = message.to_email
+    email["Subject"] = message.subject
+    email["Message-ID"] = f"<outbox-{message.id}@clinic-scheduler>"
+    email.set_content(message.body)
+    if message.ics:
+        email.add_attachment(
+            message.ics.encode(),
+            maintype="text",
+            subtype="calendar",
+            filename="sessions.ics",
+            params={"method": "PUBLISH"},
+        )
+    return email
+
+
+def _claim(message_id: int, now: datetime) -> bool:
+    with transaction() as s:
+        result = cast(
+            CursorResult[Any],
+            s.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id == message_id,
+                    OutboxMessage.status == "queued",
+                    or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+                )
+                .values(claimed_until=now + CLAIM)
+                .execution_options(synchronize_session=False)
+            ),
+        )
+        return result.rowcount == 1
+
+
+def _finish(message_id: int, now: datetime, error: str | None, attempts: int) -> None:
+    values: dict[str, Any] = {"attempts": OutboxMessage.attempts + 1}
+    if error is None:
+        values.update(status="sent", sent_at=now, claimed_until=None, last_error="")
+    else:
+        backoff = min(timedelta(minutes=2**attempts), MAX_BACKOFF)
+        values.update(last_error=error[:2000], claimed_until=now + backoff)
+        if attempts + 1 >= MAX_ATTEMPTS:
+            values["status"] = "failed"
+    with transaction() as s:
+        s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def send_due(
+    now: datetime,
+    smtp_host: str,
+    smtp_port: int,
+    *,
+    sender: str = "clinic@localhost",
+    limit: int = 100,
+) -> SendReport:
+    """Send every queued message due by `now` through the SMTP server, each at most once
+    among concurrent senders; a failure keeps the message queued for a later retry."""
+    due = list(
+        session().scalars(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.status == "queued",
+                OutboxMessage.due_at <= now,
+                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+            )
+            .order_by(OutboxMessage.due_at, OutboxMessage.id)
+            .limit(limit)
+        )
+    )
+    session().rollback()  # end the read transaction before claiming
+    sent = failed = skipped = 0
+    for message_id in due:
+        if not _claim(message_id, now):
+            skipped += 1
+            continue
+        message = session().get(OutboxMessage, message_id, populate_existing=True)
+        assert message is not None
+        attempts, email = message.attempts, _email(message, sender)
+        session().rollback()  # hold no database lock while talking to the SMTP server
+        try:
+            with smtplib.SMTP(smtp_host, smtp_port, timeout=SMTP_TIMEOUT) as smtp:
+                smtp.send_message(email)
+        except (smtplib.SMTPException, OSError) as exc:
+            _finish(message_id, now, f"{type(exc).__name__}: {exc}", attempts)
+            failed += 1
+        else:
+            _finish(message_id, now, None, attempts)
+            sent += 1
+    return SendReport(sent, failed, skipped)

@@ -1,0 +1,258 @@
+"""The outbox: what is queued after a booking, and sending through a real (local) SMTP server."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from email import message_from_bytes
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiosmtpd.controller import Controller
+from icalendar import Calendar
+from sqlalchemy import select
+
+from clinic.extensions import db
+from clinic.models import OutboxMessage
+from clinic.services import booking, outbox
+from clinic.services.booking import SessionRequest
+from tests import factories as f
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+
+
+class Recorder:
+    """An SMTP handler that keeps what it receives, or refuses every message."""
+
+    def __init__(self, refuse: bool = False) -> None:
+        self.refuse = refuse
+        self.received: list[bytes] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's name
+        if self.refuse:
+            return "554 Transaction failed: refused by the test"
+        with self.lock:
+            self.received.append(envelope.content)
+        return "250 Message accepted"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(refuse: bool = False) -> tuple[Controller, Recorder]:
+    recorder = Recorder(refuse)
+    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    return controller, recorder
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[int, Recorder]]:
+    controller, recorder = start_server()
+    yield controller.port, recorder
+    controller.stop()
+
+
+@pytest.fixture
+def refusing_smtp() -> Iterator[int]:
+    controller, _ = start_server(refuse=True)
+    yield controller.port
+    controller.stop()
+
+
+def queue_plain(n: int = 1, due: datetime = NOW) -> list[int]:
+    ids = []
+    for i in range(n):
+        message = OutboxMessage(
+            kind="password_reset",
+            to_email=f"someone{i}@example.com",
+            subject=f"Message {i}",
+            body="Hello",
+            due_at=due,
+            status="queued",
+            attempts=0,
+            last_error="",
+        )
+        db.session.add(message)
+        db.session.commit()
+        ids.append(message.id)
+    db.session.commit()  # end the read transaction: SQLite would keep its lock
+    return ids
+
+
+def fresh(message_id: int) -> OutboxMessage:
+    db.session.expire_all()
+    message = db.session.get(OutboxMessage, message_id)
+    assert message is not None
+    return message
+
+
+def test_send_due_sends_a_queued_message_and_marks_it_sent(app, smtp) -> None:
+    port, recorder = smtp
+    [mid] = queue_plain()
+    report = outbox.send_due(NOW, "127.0.0.1", port, sender="clinic@test.example")
+    assert report.sent == 1
+    assert len(recorder.received) == 1
+    email = message_from_bytes(recorder.received[0])
+    assert email["To"] == "someone0@example.com"
+    assert email["From"] == "clinic@test.example"
+    message = fresh(mid)
+    assert (message.status, message.sent_at, message.attempts) == ("sent", NOW, 1)
+    assert outbox.send_due(NOW + timedelta(minutes=1), "127.0.0.1", port).sent == 0
+
+
+def test_send_due_leaves_a_message_not_yet_due_alone(app, smtp) -> None:
+    port, recorder = smtp
+    [mid] = queue_plain(due=NOW + timedelta(hours=1))
+    assert outbox.send_due(NOW, "127.0.0.1", port).sent == 0
+    assert recorder.received == []
+    assert fresh(mid).status == "queued"
+
+
+def test_each_message_is_sent_once_when_two_senders_run_at_once(app, smtp) -> None:
+    port, recorder = smtp
+    ids = queue_plain(12)
+    barrier = threading.Barrier(2)
+    reports: list[outbox.SendReport] = []
+    errors: list[BaseException] = []
+
+    def sender() -> None:
+        try:
+            with app.app_context():
+                barrier.wait()
+                reports.append(outbox.send_due(NOW, "127.0.0.1", port))
+                db.session.remove()
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    subjects = sorted(message_from_bytes(raw)["Subject"] for raw in recorder.received)
+    assert subjects == sorted(f"Message {i}" for i in range(12))
+    assert sum(r.sent for r in reports) == 12
+    assert all(fresh(mid).status == "sent" for mid in ids)
+
+
+def test_a_refused_send_stays_queued_with_its_error_and_is_retried_later(
+    app, refusing_smtp, smtp
+) -> None:
+    [mid] = queue_plain()
+    report = outbox.send_due(NOW, "127.0.0.1", refusing_smtp)
+    assert (report.sent, report.failed) == (0, 1)
+    message = fresh(mid)
+    assert (message.status, message.attempts) == ("queued", 1)
+    assert "554" in message.last_error
+    # Not retried at once (it waits a little), but on a later run through a working server.
+    port, recorder = smtp
+    assert outbox.send_due(NOW + timedelta(seconds=30), "127.0.0.1", port).sent == 0
+    assert outbox.send_due(NOW + timedelta(minutes=5), "127.0.0.1", port).sent == 1
+    assert len(recorder.received) == 1
+    assert (fresh(mid).status, fresh(mid).attempts) == ("sent", 2)
+
+
+def test_an_unreachable_server_leaves_the_message_queued(app) -> None:
+    [mid] = queue_plain()
+    report = outbox.send_due(NOW, "127.0.0.1", free_port())
+    assert report.failed == 1
+    message = fresh(mid)
+    assert message.status == "queued"
+    assert "Connection" in message.last_error or "refused" in message.last_error.lower()
+
+
+def test_a_message_that_keeps_failing_is_marked_failed_after_the_last_attempt(app) -> None:
+    [mid] = queue_plain()
+    port = free_port()
+    moment = NOW
+    for _ in range(outbox.MAX_ATTEMPTS):
+        outbox.send_due(moment, "127.0.0.1", port)
+        moment += timedelta(hours=2)
+    message = fresh(mid)
+    assert (message.status, message.attempts) == ("failed", outbox.MAX_ATTEMPTS)
+
+
+@pytest.fixture
+def booked(app):
+    f.make_clinic()
+    f.make_practitioner()
+    f.make_course(
+        sessions=2,
+        aftercare=[("no_uv", "sun", 168), ("no_makeup", "makeup", 24)],
+        precare=[("no_actives", "other", 120)],
+    )
+    client = f.make_client(email="ada@example.com", name="Ada")
+    start = datetime(2026, 12, 1, 10, 0, tzinfo=BERLIN)
+    enrolment = booking.book_course(
+        actor=f.client_actor(client),
+        course_code="peel_course",
+        client_id=None,
+        sessions=[SessionRequest(start), SessionRequest(start + timedelta(days=14))],
+        now=NOW,
+    )
+    return client, enrolment
+
+
+def test_a_booking_confirmation_lists_each_session_with_aftercare_and_attaches_the_ics(
+    booked, smtp
+) -> None:
+    client, enrolment = booked
+    outbox.queue_booking_confirmation(enrolment_id=enrolment.id, client_id=client.id, now=NOW)
+    confirmation = db.session.scalar(
+        select(OutboxMessage).where(OutboxMessage.kind == "booking_confirmation")
+    )
+    assert confirmation is not None and confirmation.to_email == "ada@example.com"
+    assert "Tue 1 Dec 2026, 10:00" in confirmation.body
+    assert "until Wed 2 Dec 2026, 10:00" in confirmation.body  # no makeup 24 h
+    assert "from Thu 26 Nov 2026" in confirmation.body  # actives stopped 5 days before
+    port, recorder = smtp
+    outbox.send_due(NOW, "127.0.0.1", port)
+    [raw] = recorder.received
+    parts = list(message_from_bytes(raw).walk())
+    attachment = next(p for p in parts if p.get_content_type() == "text/calendar")
+    calendar = Calendar.from_ical(attachment.get_payload(decode=True))
+    starts = sorted(e.decoded("dtstart") for e in calendar.walk("VEVENT") if "categories" not in e)
+    assert starts[0] == datetime(2026, 12, 1, 10, 0, tzinfo=BERLIN)
+
+
+def test_reminders_and_restriction_notices_follow_the_sessions(booked) -> None:
+    client, enrolment = booked
+    outbox.queue_booking_confirmation(enrolment_id=enrolment.id, client_id=client.id, now=NOW)
+    reminders = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "reminder").order_by(OutboxMessage.due_at)
+    ).all()
+    assert [r.due_at for r in reminders] == [
+        datetime(2026, 11, 30, 10, 0, tzinfo=BERLIN),
+        datetime(2026, 12, 14, 10, 0, tzinfo=BERLIN),
+    ]
+    ends = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.kind == "restriction_ends")
+        .order_by(OutboxMessage.due_at)
+    ).all()
+    # No makeup ends 2 Dec 10:00, no sun 8 Dec 10:00; then the same after session 2.
+    assert [e.due_at.astimezone(BERLIN).date() for e in ends] == [
+        date(2026, 12, 2),
+        date(2026, 12, 8),
+        date(2026, 12, 16),
+        date(2026, 12, 22),
+    ]
+    assert "until today, 10:00" in ends[0].body
+
+    # Cancelling the second session removes its reminder and its notices.
+    second = [a for a in enrolment.appointments if a.session == 2][0]
+    booking.cancel_appointment(actor=f.client_actor(client), appointment_id=second.id, now=NOW)
+    outbox.refresh_client_messages(client_id=client.id, now=NOW)
+    kinds = db.session.scalars(
+        select(OutboxMessage.kind).where(OutboxMessage.kind != "booking_confirmation")
+    ).all()
+    assert sorted(kinds) == ["reminder", "restriction_ends", "restriction_ends"]
