@@ -178,6 +178,12 @@ class _Search:
 
     def _no_slot_reason(self, session: int, day: date) -> Violation:
         resources = DayResources(self.snapshot, self.course.procedure, day, self.replacing)
+        wanted = self.prefs.practitioner_id
+        if not [p for p in resources.qualified_ids() if wanted is None or p == wanted]:
+            who = "The chosen practitioner is" if wanted is not None else "No practitioner is"
+            return Violation(
+                "not_qualified", f"{who} qualified for {self.course.procedure.name}.", session
+            )
         if not resources.opening:
             return Violation(
                 "clinic_closed", "The clinic is closed on some of the possible days.", session

@@ -203,8 +203,14 @@ def test_impossible_plan_when_the_client_is_in_the_sun_all_year() -> None:
 def test_impossible_plan_when_nobody_is_qualified() -> None:
     snap = snapshot(practitioners=[practitioner(ANNA, qualifications={"massage"})])
     result = plan(snap=snap)
-    assert not result.ok
-    assert result.violations[0].code in {"not_qualified", "practitioner_unavailable"}
+    assert [v.code for v in result.violations] == ["not_qualified"]
+
+
+def test_impossible_plan_when_the_chosen_practitioner_is_not_qualified() -> None:
+    snap = snapshot(practitioners=[practitioner(ANNA), practitioner(BEN, qualifications={"x"})])
+    result = plan(snap=snap, prefs=Preferences(practitioner_id=BEN))
+    assert [v.code for v in result.violations] == ["not_qualified"]
+    assert plan(snap=snap, prefs=Preferences(practitioner_id=ANNA)).ok
 
 
 def test_impossible_plan_outside_the_season_for_the_whole_horizon() -> None:
