@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+from typing import Any
+
 import click
 from flask import Flask
 
-from clinic.services import accounts
-from clinic.services.errors import ServiceError
+from clinic.services import accounts, catalogue, demo
+from clinic.services.errors import InvalidData, ServiceError
 
 users_cli = click.Group("users", help="User accounts.")
+catalogue_cli = click.Group("catalogue", help="Import or export the clinic's catalogue file.")
+
+
+def _fail(exc: ServiceError) -> click.ClickException:
+    """Every error of a refused call, each with its path, as one non-zero exit."""
+    if isinstance(exc, InvalidData):
+        lines = [f"{len(exc.errors)} error(s); nothing was written:"]
+        lines += [f"  {e.get('field', '$')}: {e['message']} [{e['code']}]" for e in exc.errors]
+        return click.ClickException("\n".join(lines))
+    return click.ClickException(exc.message)
 
 
 @users_cli.command("create")
@@ -23,9 +37,61 @@ def users_create(email: str, role: str, password: str, name: str | None) -> None
     try:
         user = accounts.create_user(email=email, role=role, password=password, name=name)
     except ServiceError as exc:
-        raise click.ClickException(exc.message) from exc
+        raise _fail(exc) from exc
     click.echo(f"Created {user.role} {user.email} (id {user.id}).")
+
+
+@catalogue_cli.command("import")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+def catalogue_import(file: Any) -> None:
+    """Import a catalogue file (JSON): everything is checked first; on any error nothing is
+    written."""
+    try:
+        data = json.load(file)
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(
+            f"{file.name} is not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from exc
+    try:
+        report = catalogue.import_catalogue(data)
+    except ServiceError as exc:
+        raise _fail(exc) from exc
+    for line in report.summary():
+        click.echo(line)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning['field']}: {warning['message']}", err=True)
+    click.echo("Imported." if report.changed else "Nothing to change.")
+
+
+@catalogue_cli.command("export")
+@click.argument("file", type=click.File("w", encoding="utf-8"), default="-")
+def catalogue_export(file: Any) -> None:
+    """Export the catalogue as JSON to FILE, or to standard output."""
+    file.write(json.dumps(catalogue.export_catalogue(), indent=2, ensure_ascii=False) + "\n")
+
+
+@click.command("demo")
+@click.option(
+    "--force", is_flag=True, help="Load even if the database holds another clinic's set-up."
+)
+def demo_command(force: bool) -> None:
+    """Load the demo clinic (safe to run again) and print its logins."""
+    try:
+        result = demo.load_demo(datetime.now(UTC), force=force)
+    except ServiceError as exc:
+        raise _fail(exc) from exc
+    click.echo(
+        f"Demo clinic loaded: {result.accounts_created} accounts and "
+        f"{result.appointments_created} appointments created."
+    )
+    click.echo("Logins (demo passwords, for this demo only):")
+    for login in result.logins:
+        note = f"  ({login.note})" if login.note else ""
+        click.echo(f"  {login.role:<13} {login.email} / {login.password}{note}")
+    click.echo("Open http://127.0.0.1:5000")
 
 
 def register(app: Flask) -> None:
     app.cli.add_command(users_cli)
+    app.cli.add_command(catalogue_cli)
+    app.cli.add_command(demo_command)
