@@ -1,13 +1,377 @@
-from flask import render_template
+"""Reception: the calendar, booking a course or a session, moving, cancelling, outcomes."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from clinic.auth.access import role_required
-from clinic.services import catalogue_queries
+from clinic.scheduling import Preferences, describe_window
+from clinic.services import booking, catalogue_queries, client_records, staff_calendar
+from clinic.services import snapshot as snap
+from clinic.services.booking import SessionRequest
+from clinic.services.errors import NotFound, PermissionDenied, RuleViolation, ServiceError
 from clinic.staff import bp
+from clinic.staff.common import DESK, STAFF, current_actor, field_errors, local_moment, today
+from clinic.staff.forms import (
+    ANY,
+    BookingForm,
+    ConfirmForm,
+    MoveForm,
+    OutcomeForm,
+)
+from clinic.staff.grid import day_grid
 
 
 @bp.route("/")
 @login_required
-@role_required("admin", "receptionist", "practitioner")
+@role_required(*STAFF)
 def index():  # type: ignore[no-untyped-def]
-    return render_template("staff/index.html", courses=catalogue_queries.list_courses())
+    return redirect(url_for("staff.calendar"))
+
+
+# --- the calendar ---------------------------------------------------------------------------
+
+
+def _parse_day(raw: str | None) -> tuple[date, str | None]:
+    if not raw:
+        return today(), None
+    try:
+        return date.fromisoformat(raw), None
+    except ValueError:
+        return today(), f"{raw!r} is not a date; showing today instead."
+
+
+@bp.route("/calendar")
+@login_required
+@role_required(*STAFF)
+def calendar():  # type: ignore[no-untyped-def]
+    day, problem = _parse_day(request.args.get("day"))
+    view = request.args.get("view", "day")
+    by = request.args.get("by", "practitioner")
+    if view not in ("day", "week") or by not in staff_calendar.BY_CHOICES:
+        view, by = "day", "practitioner"
+        problem = problem or "Unknown view; showing the day by practitioner."
+    actor = current_actor()
+    first = day if view == "day" else staff_calendar.week_start(day)
+    days = 1 if view == "day" else 7
+    window = staff_calendar.load_calendar(actor=actor, first=first, days=days, by=by)
+    step = timedelta(days=days)
+    return render_template(
+        "staff/calendar.html",
+        window=window,
+        view=view,
+        by=by,
+        day=day,
+        first=first,
+        rows=day_grid(window, day) if view == "day" else [],
+        previous=first - step,
+        following=first + step,
+        today=today(),
+        problem=problem,
+        can_book=actor.is_desk,
+    ), (422 if problem else 200)
+
+
+# --- booking ----------------------------------------------------------------------------------
+
+
+def _booking_choices(form: BookingForm) -> dict[int, str]:
+    actor = current_actor()
+    form.client.choices = [(0, "Choose a client")] + [
+        (c.id, f"{c.name} ({c.email})") for c in client_records.list_clients(actor=actor)
+    ]
+    courses = catalogue_queries.list_courses()
+    form.course.choices = [("", "Choose a course")] + [
+        (c.code, f"{c.name} ({c.sessions} session{'s' if c.sessions != 1 else ''})")
+        for c in courses
+    ]
+    practitioners = {p.id: p.name for p in client_records.list_practitioners()}
+    form.practitioner.choices = [(ANY, "Any practitioner")] + list(practitioners.items())
+    for row in form.sessions:
+        row.form.practitioner.choices = [(ANY, "Any practitioner")] + list(practitioners.items())
+    return practitioners
+
+
+def _preferences(form: BookingForm) -> Preferences | None:
+    weekdays = frozenset(form.weekdays.data or [])
+    practitioner = form.practitioner.data if form.practitioner.data not in (None, ANY) else None
+    if not (weekdays or form.time_from.data or form.time_to.data or practitioner):
+        return None
+    return Preferences(
+        weekdays=weekdays or None,
+        time_from=form.time_from.data,
+        time_to=form.time_to.data,
+        practitioner_id=practitioner,
+    )
+
+
+def _render_booking(
+    form: BookingForm, problems: list[dict[str, Any]], status: int, practitioners: dict[int, str]
+):  # type: ignore[no-untyped-def]
+    course = None
+    if form.course.data:
+        try:
+            course = snap.get_course(form.course.data)
+        except NotFound:
+            course = None
+    by_session: dict[int, list[str]] = {}
+    for p in problems:
+        if p.get("session"):
+            by_session.setdefault(p["session"], []).append(p["message"])
+    return render_template(
+        "staff/book.html",
+        form=form,
+        problems=problems,
+        soft=any(p.get("soft") for p in problems),
+        by_session=by_session,
+        course=course,
+        practitioners=practitioners,
+    ), status
+
+
+@bp.route("/book", methods=["GET", "POST"])
+@login_required
+@role_required(*DESK)
+def book():  # type: ignore[no-untyped-def]
+    form = BookingForm()
+    if request.method == "GET":
+        form.client.data = request.args.get("client", type=int) or 0
+        form.course.data = request.args.get("course", "")
+        day, _ = _parse_day(request.args.get("day"))
+        form.earliest.data = max(day, today())
+    practitioners = _booking_choices(form)
+    if request.method == "GET":
+        return _render_booking(form, [], 200, practitioners)
+    if not form.validate():
+        return _render_booking(form, [], 422, practitioners)
+    actor = current_actor()
+    fields = {"earliest": "earliest", "client": "client", "course": "course"}
+    if form.book.data and form.sessions.entries:
+        requests = [
+            SessionRequest(
+                local_moment(row.form.day.data, row.form.time.data),
+                row.form.practitioner.data if row.form.practitioner.data != ANY else None,
+            )
+            for row in form.sessions
+        ]
+        try:
+            enrolment = booking.book_course(
+                actor=actor,
+                course_code=form.course.data,
+                client_id=form.client.data,
+                sessions=requests,
+                override_reason=form.override_reason.data or "",
+            )
+        except (NotFound, PermissionDenied) as exc:
+            if exc.field is None:
+                raise
+            problems = field_errors(form, exc, fields)
+            return _render_booking(form, problems, 422, practitioners)
+        except ServiceError as exc:
+            problems = field_errors(form, exc, {**fields, "override_reason": "override_reason"})
+            return _render_booking(form, problems, 422, practitioners)
+        first = min(r.start for r in requests)
+        flash(
+            f"Booked {len(requests)} session{'s' if len(requests) != 1 else ''} of "
+            f"{enrolment.course.name} for {enrolment.client.name}.",
+            "success",
+        )
+        return redirect(url_for("staff.calendar", day=first.date().isoformat()))
+
+    try:
+        plan = booking.plan_course_for(
+            actor=actor,
+            course_code=form.course.data,
+            client_id=form.client.data,
+            earliest=form.earliest.data,
+            preferences=_preferences(form),
+        )
+    except (NotFound, PermissionDenied) as exc:
+        if exc.field is None:
+            raise
+        return _render_booking(form, field_errors(form, exc, fields), 422, practitioners)
+    except ServiceError as exc:
+        return _render_booking(form, field_errors(form, exc, fields), 422, practitioners)
+    while form.sessions.entries:
+        form.sessions.pop_entry()
+    tz = snap.clinic_tz()
+    chosen = plan.sessions[:1] if form.what.data == "one" else plan.sessions
+    for planned in chosen:
+        start = planned.slot.start.astimezone(tz)
+        form.sessions.append_entry(
+            {
+                "day": start.date(),
+                "time": start.time(),
+                "practitioner": planned.slot.practitioner_id,
+            }
+        )
+    _booking_choices(form)
+    return _render_booking(form, [], 200, practitioners)
+
+
+# --- one appointment --------------------------------------------------------------------------
+
+
+def _appointment_page(
+    appointment_id: int,
+    *,
+    move: MoveForm | None = None,
+    outcome: OutcomeForm | None = None,
+    problems: list[dict[str, Any]] | None = None,
+    refusal: RuleViolation | None = None,
+    status: int = 200,
+):  # type: ignore[no-untyped-def]
+    actor = current_actor()
+    appointment = booking.get_appointment(actor=actor, appointment_id=appointment_id)
+    tz = snap.clinic_tz()
+    practitioners = {p.id: p.name for p in client_records.list_practitioners()}
+    if move is None:
+        move = MoveForm()
+        start = appointment.start_at.astimezone(tz)
+        move.day.data, move.time.data = start.date(), start.time()
+        move.practitioner.data = ANY
+    move.practitioner.choices = [(ANY, "Same practitioner if free, else any")] + list(
+        practitioners.items()
+    )
+    affected: list[Any] = []
+    replan: list[Any] = []
+    if refusal is not None:
+        wanted = set(refusal.affected)
+        affected = [a for a in appointment.enrolment.appointments if a.id in wanted]
+        replan = list(refusal.replan)
+    care = [describe_window(w, tz) for w in booking.aftercare_for(appointment)]
+    return render_template(
+        "staff/appointment.html",
+        appointment=appointment,
+        course=appointment.enrolment.course,
+        care=care,
+        move=move,
+        outcome=outcome or OutcomeForm(),
+        confirm=ConfirmForm(),
+        problems=problems or [],
+        soft=any(p.get("soft") for p in problems or []),
+        affected=affected,
+        replan=replan,
+        practitioners=practitioners,
+        tz=tz,
+        can_change=actor.is_desk,
+    ), status
+
+
+@bp.route("/appointments/<int:appointment_id>")
+@login_required
+@role_required(*STAFF)
+def show_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
+    return _appointment_page(appointment_id)
+
+
+@bp.route("/appointments/<int:appointment_id>/move", methods=["POST"])
+@login_required
+@role_required(*DESK)
+def move_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
+    form = MoveForm()
+    form.practitioner.choices = [(ANY, "Same practitioner if free, else any")] + [
+        (p.id, p.name) for p in client_records.list_practitioners()
+    ]
+    if not form.validate():
+        return _appointment_page(appointment_id, move=form, status=422)
+    try:
+        outcome = booking.move_appointment(
+            actor=current_actor(),
+            appointment_id=appointment_id,
+            start=local_moment(form.day.data, form.time.data),
+            practitioner_id=form.practitioner.data if form.practitioner.data != ANY else None,
+            override_reason=form.override_reason.data or "",
+            accept_replan=bool(form.accept_replan.data),
+        )
+    except RuleViolation as exc:
+        problems = field_errors(form, exc)
+        return _appointment_page(
+            appointment_id, move=form, problems=problems, refusal=exc, status=422
+        )
+    except (NotFound, PermissionDenied):
+        raise
+    except ServiceError as exc:
+        problems = field_errors(form, exc, {"override_reason": "override_reason"})
+        refusal = exc if getattr(exc, "affected", None) else None
+        return _appointment_page(
+            appointment_id,
+            move=form,
+            problems=problems,
+            refusal=refusal,  # type: ignore[arg-type]
+            status=422,
+        )
+    moved = len(outcome.replanned)
+    flash(
+        "Session moved"
+        + (f", and {moved} later session{'s' if moved != 1 else ''} re-planned." if moved else "."),
+        "success",
+    )
+    return redirect(url_for("staff.show_appointment", appointment_id=appointment_id))
+
+
+@bp.route("/appointments/<int:appointment_id>/cancel", methods=["POST"])
+@login_required
+@role_required(*DESK)
+def cancel_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
+    if not ConfirmForm().validate():
+        abort(400, "The form expired; please try again.")
+    try:
+        booking.cancel_appointment(actor=current_actor(), appointment_id=appointment_id)
+    except (NotFound, PermissionDenied):
+        raise
+    except ServiceError as exc:
+        return _appointment_page(
+            appointment_id, problems=field_errors(ConfirmForm(), exc), status=422
+        )
+    flash("Session cancelled; its restrictions are lifted.", "success")
+    return redirect(url_for("staff.show_appointment", appointment_id=appointment_id))
+
+
+@bp.route("/enrolments/<int:enrolment_id>/cancel", methods=["POST"])
+@login_required
+@role_required(*DESK)
+def cancel_enrolment(enrolment_id: int):  # type: ignore[no-untyped-def]
+    if not ConfirmForm().validate():
+        abort(400, "The form expired; please try again.")
+    back = request.form.get("appointment", type=int)
+    try:
+        enrolment = booking.cancel_enrolment(actor=current_actor(), enrolment_id=enrolment_id)
+    except (NotFound, PermissionDenied):
+        raise
+    except ServiceError as exc:
+        if back:
+            return _appointment_page(back, problems=field_errors(ConfirmForm(), exc), status=422)
+        raise
+    flash(f"Course cancelled: {enrolment.course.name} for {enrolment.client.name}.", "success")
+    return redirect(url_for("staff.show_client", client_id=enrolment.client_id))
+
+
+@bp.route("/appointments/<int:appointment_id>/outcome", methods=["POST"])
+@login_required
+@role_required(*STAFF)
+def record_outcome(appointment_id: int):  # type: ignore[no-untyped-def]
+    form = OutcomeForm()
+    if not form.validate():
+        return _appointment_page(appointment_id, outcome=form, status=422)
+    try:
+        booking.record_outcome(
+            actor=current_actor(),
+            appointment_id=appointment_id,
+            status=form.status.data,
+            note=form.note.data or "",
+        )
+    except (NotFound, PermissionDenied):
+        raise
+    except ServiceError as exc:
+        problems = field_errors(form, exc, {"status": "status", "note": "note"})
+        return _appointment_page(appointment_id, outcome=form, problems=problems, status=422)
+    flash("Outcome recorded.", "success")
+    return redirect(url_for("staff.show_appointment", appointment_id=appointment_id))
+
+
+from clinic.staff import client_routes  # noqa: E402,F401

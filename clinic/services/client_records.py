@@ -1,0 +1,174 @@
+"""The client record as staff see it: contact, screening, plans, courses, restrictions, audit.
+
+Reading a client's screening is itself recorded (action `view_screening`), so the record
+shows who looked at the health data and who changed it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from clinic.models import (
+    Appointment,
+    AuditEntry,
+    Client,
+    Course,
+    Enrolment,
+    Practitioner,
+    utcnow,
+)
+from clinic.scheduling import CareWindow, aftercare_calendar
+from clinic.services import snapshot as snap
+from clinic.services.actors import Actor
+from clinic.services.audit import record
+from clinic.services.db import session, transaction
+from clinic.services.errors import InvalidRequest, NotFound, PermissionDenied
+
+MAX_LISTED = 200
+
+
+@dataclass(frozen=True, slots=True)
+class EnrolmentProgress:
+    enrolment: Enrolment
+    sessions: list[Appointment]
+    done: int
+    total: int
+
+    @property
+    def booked(self) -> int:
+        return sum(1 for a in self.sessions if a.status == "booked")
+
+
+@dataclass(frozen=True, slots=True)
+class UpcomingCare:
+    appointment: Appointment
+    window: CareWindow
+
+
+@dataclass(frozen=True, slots=True)
+class ClientRecord:
+    client: Client
+    enrolments: list[EnrolmentProgress]
+    upcoming_care: list[UpcomingCare]
+    screening_audit: list[AuditEntry]
+    screening_stale: bool
+
+
+def _practitioner_sees(actor: Actor, client_id: int) -> bool:
+    return bool(
+        session().scalar(
+            select(
+                exists().where(
+                    Appointment.client_id == client_id,
+                    Appointment.practitioner_id == (actor.practitioner_id or 0),
+                )
+            )
+        )
+    )
+
+
+def _require_staff(actor: Actor) -> None:
+    if not actor.is_staff:
+        raise PermissionDenied("Client records are for clinic staff.")
+
+
+def list_clients(*, actor: Actor, query: str = "") -> list[Client]:
+    """Clients matching a name, email or phone fragment; a practitioner sees only their own."""
+    _require_staff(actor)
+    query = query.strip()
+    if len(query) > 100:
+        raise InvalidRequest("Search with at most 100 characters.", field="q")
+    stmt = select(Client).where(Client.anonymised_at.is_(None))
+    if query:
+        like = f"%{query.lower()}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(Client.name).like(like),
+                func.lower(Client.email).like(like),
+                Client.phone.like(f"%{query}%"),
+            )
+        )
+    if actor.role == "practitioner":
+        stmt = stmt.where(
+            exists().where(
+                Appointment.client_id == Client.id,
+                Appointment.practitioner_id == (actor.practitioner_id or 0),
+            )
+        )
+    return list(session().scalars(stmt.order_by(Client.name, Client.id).limit(MAX_LISTED)))
+
+
+def get_client_record(*, actor: Actor, client_id: int, now: datetime | None = None) -> ClientRecord:
+    """Everything staff need about one client; records that the screening was viewed."""
+    now = now or utcnow()
+    _require_staff(actor)
+    with transaction() as s:
+        client = snap.get_client(client_id)
+        if actor.role == "practitioner" and not _practitioner_sees(actor, client_id):
+            raise NotFound("There is no such client.", field="client")
+        record(s, actor, "view_screening", "client", client.id, client_id=client.id)
+    return _load_record(client_id, now)
+
+
+def _load_record(client_id: int, now: datetime) -> ClientRecord:
+    client = session().scalar(
+        select(Client)
+        .options(selectinload(Client.conditions), selectinload(Client.periods))
+        .where(Client.id == client_id)
+    )
+    if client is None:
+        raise NotFound("There is no such client.", field="client")
+    enrolments = list(
+        session().scalars(
+            select(Enrolment)
+            .options(
+                selectinload(Enrolment.course).selectinload(Course.procedure),
+                selectinload(Enrolment.course).selectinload(Course.care),
+                selectinload(Enrolment.appointments).selectinload(Appointment.practitioner),
+            )
+            .where(Enrolment.client_id == client_id)
+            .order_by(Enrolment.created_at.desc(), Enrolment.id.desc())
+        )
+    )
+    tz = snap.clinic_tz()
+    progress: list[EnrolmentProgress] = []
+    upcoming: list[UpcomingCare] = []
+    for e in enrolments:
+        live = [a for a in e.appointments if a.status != "cancelled"]
+        done = sum(1 for a in live if a.status == "done")
+        progress.append(EnrolmentProgress(e, list(e.appointments), done, e.course.sessions))
+        rules = snap.course_rules(e.course)
+        for a in live:
+            if a.status not in ("booked", "done") or a.start_at < now - timedelta(days=366):
+                continue
+            for w in aftercare_calendar(start=a.start_at, course=rules, tz=tz):
+                if w.window.end > now:
+                    upcoming.append(UpcomingCare(a, w))
+    upcoming.sort(key=lambda u: (u.window.window.start, u.window.code))
+    audit = list(
+        session().scalars(
+            select(AuditEntry)
+            .options(selectinload(AuditEntry.actor))
+            .where(AuditEntry.client_id == client_id, AuditEntry.action.like("%screening%"))
+            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+            .limit(50)
+        )
+    )
+    valid_days = snap.settings().screening_valid_days
+    stale = client.screening_confirmed_at is None or (
+        client.screening_confirmed_at < now - timedelta(days=valid_days)
+    )
+    return ClientRecord(client, progress, upcoming, audit, stale)
+
+
+def list_practitioners() -> list[Practitioner]:
+    """Active practitioners by name (for choosing one in a form)."""
+    return list(
+        session().scalars(
+            select(Practitioner).where(Practitioner.active.is_(True)).order_by(Practitioner.name)
+        )
+    )

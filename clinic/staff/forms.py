@@ -1,0 +1,123 @@
+"""Staff forms: they check shape (required, lengths, parse dates and choices); the services
+check the clinic's rules."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+WEEKDAY_CHOICES = [
+    (0, "Monday"),
+    (1, "Tuesday"),
+    (2, "Wednesday"),
+    (3, "Thursday"),
+    (4, "Friday"),
+    (5, "Saturday"),
+    (6, "Sunday"),
+]
+ANY = 0  # "any practitioner" in practitioner choices
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def _int_or_zero(value: object) -> int:
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return -1
+
+
+class SessionRowForm(Form):
+    """One planned session, editable before booking."""
+
+    day = DateField("Date", validators=[InputRequired("Give a date.")])
+    time = TimeField("Time", validators=[InputRequired("Give a time.")])
+    practitioner = SelectField("Practitioner", coerce=_int_or_zero, validate_choice=True)
+
+
+class BookingForm(FlaskForm):
+    client = SelectField(
+        "Client", coerce=_int_or_zero, validators=[DataRequired("Choose the client.")]
+    )
+    course = SelectField("Course", validators=[DataRequired("Choose a course.")])
+    earliest = DateField("Earliest date", validators=[InputRequired("Give the earliest date.")])
+    what = RadioField(
+        "What to book",
+        choices=[("course", "The whole course"), ("one", "One session")],
+        default="course",
+    )
+    weekdays = MultiCheckboxField("Preferred weekdays", choices=WEEKDAY_CHOICES, coerce=int)
+    time_from = TimeField("Not before (time of day)", validators=[Optional()])
+    time_to = TimeField("Not after (time of day)", validators=[Optional()])
+    practitioner = SelectField("Preferred practitioner", coerce=_int_or_zero)
+    sessions = FieldList(FormField(SessionRowForm), min_entries=0, max_entries=30)
+    override_reason = TextAreaField(
+        "Reason to override the client's own plans",
+        validators=[Optional(), Length(max=500, message="Keep the reason under 500 characters.")],
+    )
+    propose = SubmitField("Propose sessions")
+    book = SubmitField("Book these sessions")
+
+    def validate_time_to(self, field: TimeField) -> None:
+        if field.data and self.time_from.data and field.data <= self.time_from.data:
+            from wtforms.validators import ValidationError
+
+            raise ValidationError("The latest time must be after the earliest time.")
+
+
+class MoveForm(FlaskForm):
+    day = DateField("New date", validators=[InputRequired("Give the new date.")])
+    time = TimeField("New time", validators=[InputRequired("Give the new time.")])
+    practitioner = SelectField("Practitioner", coerce=_int_or_zero)
+    override_reason = TextAreaField(
+        "Reason to override the client's own plans",
+        validators=[Optional(), Length(max=500, message="Keep the reason under 500 characters.")],
+    )
+    accept_replan = BooleanField("Accept the re-plan of the later sessions")
+    submit = SubmitField("Move the session")
+
+
+class OutcomeForm(FlaskForm):
+    status = RadioField(
+        "Outcome",
+        choices=[("done", "Done"), ("no_show", "No-show")],
+        validators=[InputRequired("Choose done or no-show.")],
+    )
+    note = TextAreaField(
+        "Note",
+        validators=[Optional(), Length(max=2000, message="Keep the note under 2000 characters.")],
+    )
+    submit = SubmitField("Record the outcome")
+
+
+class ConfirmForm(FlaskForm):
+    """A button that only needs the CSRF token (cancel, retire)."""
+
+    confirm = HiddenField(default="1")
+    submit = SubmitField("Confirm")
+
+
+class ClientSearchForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = StringField("Find a client (name, email or phone)", validators=[Length(max=100)])

@@ -1,0 +1,94 @@
+"""Web fixtures: log in as any role without going through the login form."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from clinic.extensions import db
+from clinic.models import Client, Course, Enrolment, Practitioner, User
+from clinic.services import booking
+from clinic.services.actors import Actor
+from clinic.services.booking import SessionRequest
+from tests import factories as f
+
+STAFF_ROLES = ("admin", "receptionist", "practitioner")
+ALL_ROLES = (*STAFF_ROLES, "client")
+
+
+@pytest.fixture
+def login_as(client: FlaskClient) -> Callable[..., User]:
+    """`login_as("receptionist")` makes a user of that role and logs the test client in.
+
+    A practitioner gets a practitioner record linked to the account (pass `practitioner=`
+    to link an existing one)."""
+
+    def login(role: str, **overrides: Any) -> User:
+        practitioner = overrides.pop("practitioner", None)
+        user = f.make_user(role, **overrides)
+        if role == "practitioner":
+            practitioner = practitioner or f.make_practitioner(email=user.email, name=user.name)
+            practitioner.user_id = user.id
+            db.session.commit()
+        with client.session_transaction() as sess:
+            sess["_user_id"] = str(user.id)
+            sess["_fresh"] = True
+        return user
+
+    return login
+
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def next_monday(weeks_ahead: int = 2) -> date:
+    """A Monday safely in the future: the pages book against the real clock."""
+    today = datetime.now(BERLIN).date()
+    return today + timedelta(days=7 * weeks_ahead - today.weekday())
+
+
+def local(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=BERLIN)
+
+
+@dataclass
+class Clinic:
+    practitioner: Practitioner
+    course: Course
+    client: Client
+    desk: Actor
+
+    def book(self, *starts: datetime, client: Client | None = None, **kw: Any) -> Enrolment:
+        """Book sessions through the service (as reception), at the practitioner's."""
+        return booking.book_course(
+            actor=self.desk,
+            course_code=self.course.code,
+            client_id=(client or self.client).id,
+            sessions=[SessionRequest(s, self.practitioner.id) for s in starts],
+            **kw,
+        )
+
+
+@pytest.fixture
+def clinic(app: Flask) -> Clinic:
+    """Settings, one practitioner (Mon-Fri 9-17), the 6-session peel course, one client."""
+    f.make_clinic()
+    practitioner = f.make_practitioner(name="Dana Derm")
+    course = f.make_course()
+    client = f.make_client(name="Anna Client")
+    return Clinic(practitioner, course, client, f.actor("receptionist"))
+
+
+@pytest.fixture
+def csrf_on(app: Flask) -> Iterator[None]:
+    """CSRF checks as in production, for the tests that prove forms refuse a missing token."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    yield
+    app.config["WTF_CSRF_ENABLED"] = False

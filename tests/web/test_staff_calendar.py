@@ -1,0 +1,120 @@
+"""The reception calendar: who may see it, what it shows, how many queries it costs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event
+
+from clinic.extensions import db
+from clinic.models import TimeOff
+from tests import factories as f
+from tests.web.conftest import ALL_ROLES, local, next_monday
+
+ALLOWED = {"admin", "receptionist", "practitioner"}
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_calendar_is_for_staff_only(client, login_as, clinic, role) -> None:
+    login_as(role)
+    response = client.get("/staff/calendar")
+    assert response.status_code == (200 if role in ALLOWED else 403)
+
+
+def test_calendar_sends_anonymous_visitors_to_login(client, clinic) -> None:
+    response = client.get("/staff/calendar")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_day_view_shows_client_procedure_session_and_buffer(client, login_as, clinic) -> None:
+    monday = next_monday()
+    clinic.book(local(monday, 10), local(monday + timedelta(days=14), 10))
+    login_as("receptionist")
+    html = client.get(f"/staff/calendar?day={monday}").get_data(as_text=True)
+    assert "Dana Derm" in html
+    assert "10:00–10:45 Anna Client" in html
+    assert "Glycolic peel · session 1 of 6" in html
+    assert "Buffer until 11:00" in html
+
+
+def test_week_view_lists_the_sessions_of_each_day(client, login_as, clinic) -> None:
+    monday = next_monday()
+    clinic.book(local(monday + timedelta(days=2), 11))
+    login_as("receptionist")
+    html = client.get(f"/staff/calendar?day={monday}&view=week").get_data(as_text=True)
+    assert f"Week of {monday:%a} {monday.day}" in html
+    assert "11:00 Anna Client" in html and "1/6" in html
+
+
+def test_day_view_shows_time_off(client, login_as, clinic) -> None:
+    monday = next_monday()
+    db.session.add(
+        TimeOff(
+            practitioner_id=clinic.practitioner.id, start_on=monday, end_on=monday, note="Course"
+        )
+    )
+    db.session.commit()
+    login_as("receptionist")
+    html = client.get(f"/staff/calendar?day={monday}").get_data(as_text=True)
+    assert 'class="slot off"' in html and "Course" in html
+
+
+def test_device_view_has_a_column_per_device(client, login_as, clinic) -> None:
+    f.make_device(code="CO2-1")
+    login_as("receptionist")
+    html = client.get(f"/staff/calendar?day={next_monday()}&by=device").get_data(as_text=True)
+    assert "Fractional CO2 laser" in html and "co2_laser" in html
+
+
+def test_practitioner_sees_only_their_own_column(client, login_as, clinic) -> None:
+    monday = next_monday()
+    clinic.book(local(monday, 10))
+    login_as("practitioner", name="Other Practitioner")
+    html = client.get(f"/staff/calendar?day={monday}").get_data(as_text=True)
+    assert "Other Practitioner" in html
+    assert "Dana Derm" not in html and "Anna Client" not in html
+
+
+def test_bad_date_shows_today_with_a_message(client, login_as, clinic) -> None:
+    login_as("receptionist")
+    response = client.get("/staff/calendar?day=2026-02-31")
+    assert response.status_code == 422
+    assert "is not a date; showing today instead." in response.get_data(as_text=True)
+
+
+def test_previous_and_next_links_move_by_a_week_in_week_view(client, login_as, clinic) -> None:
+    monday = next_monday()
+    login_as("receptionist")
+    html = client.get(f"/staff/calendar?day={monday}&view=week").get_data(as_text=True)
+    assert f"day={monday - timedelta(days=7)}&amp;view=week" in html
+    assert f"day={monday + timedelta(days=7)}&amp;view=week" in html
+
+
+def _queries(client, url: str) -> int:
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return len(statements)
+
+
+def test_week_view_costs_the_same_queries_for_one_or_many_appointments(
+    client, login_as, clinic
+) -> None:
+    monday = next_monday()
+    login_as("receptionist")
+    clinic.book(local(monday, 9))
+    url = f"/staff/calendar?day={monday}&view=week"
+    one = _queries(client, url)
+    for hour in (11, 13, 15):
+        clinic.book(local(monday + timedelta(days=1), hour), client=f.make_client())
+    many = _queries(client, url)
+    assert many == one
+    assert one <= 20
