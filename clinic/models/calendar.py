@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from clinic.extensions import db
@@ -85,3 +97,40 @@ class Appointment(db.Model):  # type: ignore[name-defined,misc]
     practitioner: Mapped[Practitioner] = relationship()
     device: Mapped[Device | None] = relationship()
     room: Mapped[Room] = relationship()
+
+
+# The database itself refuses double bookings (DOMAIN.md rules 6, 7 and 9), so that two
+# bookings checked at the same instant cannot both be written. On PostgreSQL these are
+# exclusion constraints over time ranges (btree_gist, migration 0003); SQLite has no such
+# constraint and serializes write transactions instead (clinic/dbsetup.py). They are
+# DEFERRABLE INITIALLY DEFERRED so that a transaction that rearranges several sessions (a
+# move with a re-plan) is judged on its final state, not on each UPDATE in between.
+def _busy(until: Column[datetime]) -> ColumnElement[object]:
+    return func.tstzrange(Appointment.__table__.c.start_at, until)
+
+
+_LIVE = "status <> 'cancelled'"
+_table = Appointment.__table__
+EXCLUSIONS = {
+    "ex_appointments_practitioner_busy": (_table.c.practitioner_id, _table.c.busy_until_at, _LIVE),
+    "ex_appointments_device_busy": (
+        _table.c.device_id,
+        _table.c.busy_until_at,
+        f"{_LIVE} AND device_id IS NOT NULL",
+    ),
+    "ex_appointments_room_busy": (_table.c.room_id, _table.c.busy_until_at, _LIVE),
+    # The client is held until the session ends; the buffer is the clinic's time, not theirs.
+    "ex_appointments_client_busy": (_table.c.client_id, _table.c.end_at, _LIVE),
+}
+for _name, (_who, _until, _where) in EXCLUSIONS.items():
+    _table.append_constraint(
+        ExcludeConstraint(
+            (_who, "="),
+            (_busy(_until), "&&"),
+            name=_name,
+            using="gist",
+            where=text(_where),
+            deferrable=True,
+            initially="DEFERRED",
+        ).ddl_if(dialect="postgresql")
+    )

@@ -5,16 +5,58 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from clinic.extensions import db
 from clinic.services.errors import Conflict
 
+TAKEN = "That time was just taken by another booking. Please choose another."
+BUSY = "The calendar is busy; please try again."
+
+# PostgreSQL's exclusion constraints (migration 0003) name the rule the refused booking broke.
+CONSTRAINT_RULES = {
+    "ex_appointments_practitioner_busy": (
+        "practitioner_unavailable",
+        "The practitioner was just booked by someone else at that time. Please choose another.",
+    ),
+    "ex_appointments_device_busy": (
+        "device_unavailable",
+        "The device was just booked by someone else at that time. Please choose another.",
+    ),
+    "ex_appointments_room_busy": (
+        "room_unavailable",
+        "The room was just booked by someone else at that time. Please choose another.",
+    ),
+    "ex_appointments_client_busy": (
+        "client_double_booked",
+        "The client was just booked for another session at that time.",
+    ),
+}
+# SQLSTATEs of a transaction that lost a race for a lock: serialization failure, deadlock,
+# lock not available. Trying again may well succeed.
+RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}
+
 
 def session() -> Session:
     """The request's (or CLI command's) session."""
     return db.session()
+
+
+def _diag(exc: DBAPIError) -> tuple[str | None, str | None]:
+    """The SQLSTATE and constraint name the driver reports (psycopg), if any."""
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None)
+    diag = getattr(orig, "diag", None)
+    return sqlstate, getattr(diag, "constraint_name", None)
+
+
+def _conflict(exc: IntegrityError) -> Conflict:
+    _, constraint = _diag(exc)
+    code, message = CONSTRAINT_RULES.get(constraint or "", ("slot_taken", TAKEN))
+    conflict = Conflict(message)
+    conflict.code = code
+    return conflict
 
 
 @contextmanager
@@ -30,13 +72,13 @@ def transaction() -> Iterator[Session]:
         s.commit()
     except IntegrityError as exc:
         s.rollback()
-        raise Conflict(
-            "That time was just taken by another booking. Please choose another."
-        ) from exc
+        raise _conflict(exc) from exc
     except OperationalError as exc:
         s.rollback()
-        if "locked" in str(exc).lower() or "could not serialize" in str(exc).lower():
-            raise Conflict("The calendar is busy; please try again.") from exc
+        sqlstate, _ = _diag(exc)
+        text = str(exc).lower()
+        if sqlstate in RETRYABLE_SQLSTATES or "locked" in text or "could not serialize" in text:
+            raise Conflict(BUSY) from exc
         raise
     except BaseException:
         s.rollback()
