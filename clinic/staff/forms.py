@@ -3,6 +3,9 @@ check the clinic's rules."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -19,8 +22,15 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
+
+
+def options(pairs: Iterable[tuple[Any, str]]) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
 
 WEEKDAY_CHOICES = [
     (0, "Monday"),
@@ -62,10 +72,12 @@ class BookingForm(FlaskForm):
     earliest = DateField("Earliest date", validators=[InputRequired("Give the earliest date.")])
     what = RadioField(
         "What to book",
-        choices=[("course", "The whole course"), ("one", "One session")],
+        choices=options([("course", "The whole course"), ("one", "One session")]),
         default="course",
     )
-    weekdays = MultiCheckboxField("Preferred weekdays", choices=WEEKDAY_CHOICES, coerce=int)
+    weekdays = MultiCheckboxField(
+        "Preferred weekdays", choices=options(WEEKDAY_CHOICES), coerce=int
+    )
     time_from = TimeField("Not before (time of day)", validators=[Optional()])
     time_to = TimeField("Not after (time of day)", validators=[Optional()])
     practitioner = SelectField("Preferred practitioner", coerce=_int_or_zero)
@@ -99,7 +111,7 @@ class MoveForm(FlaskForm):
 class OutcomeForm(FlaskForm):
     status = RadioField(
         "Outcome",
-        choices=[("done", "Done"), ("no_show", "No-show")],
+        choices=options([("done", "Done"), ("no_show", "No-show")]),
         validators=[InputRequired("Choose done or no-show.")],
     )
     note = TextAreaField(

@@ -22,6 +22,7 @@ from clinic.staff.forms import (
     ConfirmForm,
     MoveForm,
     OutcomeForm,
+    options,
 )
 from clinic.staff.grid import day_grid
 
@@ -81,18 +82,22 @@ def calendar():  # type: ignore[no-untyped-def]
 
 def _booking_choices(form: BookingForm) -> dict[int, str]:
     actor = current_actor()
-    form.client.choices = [(0, "Choose a client")] + [
-        (c.id, f"{c.name} ({c.email})") for c in client_records.list_clients(actor=actor)
-    ]
+    form.client.choices = options(
+        [(0, "Choose a client")]
+        + [(c.id, f"{c.name} ({c.email})") for c in client_records.list_clients(actor=actor)]
+    )
     courses = catalogue_queries.list_courses()
-    form.course.choices = [("", "Choose a course")] + [
-        (c.code, f"{c.name} ({c.sessions} session{'s' if c.sessions != 1 else ''})")
-        for c in courses
-    ]
+    form.course.choices = options(
+        [("", "Choose a course")]
+        + [
+            (c.code, f"{c.name} ({c.sessions} session{'s' if c.sessions != 1 else ''})")
+            for c in courses
+        ]
+    )
     practitioners = {p.id: p.name for p in client_records.list_practitioners()}
-    form.practitioner.choices = [(ANY, "Any practitioner")] + list(practitioners.items())
+    form.practitioner.choices = options([(ANY, "Any practitioner"), *practitioners.items()])
     for row in form.sessions:
-        row.form.practitioner.choices = [(ANY, "Any practitioner")] + list(practitioners.items())
+        row.form.practitioner.choices = options([(ANY, "Any practitioner"), *practitioners.items()])
     return practitioners
 
 
@@ -234,8 +239,8 @@ def _appointment_page(
         start = appointment.start_at.astimezone(tz)
         move.day.data, move.time.data = start.date(), start.time()
         move.practitioner.data = ANY
-    move.practitioner.choices = [(ANY, "Same practitioner if free, else any")] + list(
-        practitioners.items()
+    move.practitioner.choices = options(
+        [(ANY, "Same practitioner if free, else any"), *practitioners.items()]
     )
     affected: list[Any] = []
     replan: list[Any] = []
@@ -274,9 +279,10 @@ def show_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
 @role_required(*DESK)
 def move_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
     form = MoveForm()
-    form.practitioner.choices = [(ANY, "Same practitioner if free, else any")] + [
-        (p.id, p.name) for p in client_records.list_practitioners()
-    ]
+    form.practitioner.choices = options(
+        [(ANY, "Same practitioner if free, else any")]
+        + [(p.id, p.name) for p in client_records.list_practitioners()]
+    )
     if not form.validate():
         return _appointment_page(appointment_id, move=form, status=422)
     try:
