@@ -1,14 +1,29 @@
-from flask import redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from clinic.auth import bp
-from clinic.auth.forms import LoginForm
-from clinic.services import accounts
+from clinic.auth.access import role_required
+from clinic.auth.forms import (
+    ForgotPasswordForm,
+    LoginForm,
+    ProfileForm,
+    ResetPasswordForm,
+    SignUpForm,
+)
+from clinic.booking.forms import apply_errors
+from clinic.extensions import limiter
+from clinic.services import accounts, clients, passwords
+from clinic.services.actors import actor_for
+from clinic.services.errors import ServiceError
 
 
 def _home_for(user: object) -> str:
     role = getattr(user, "role", "client")
-    return url_for("staff.index") if role != "client" else url_for("booking.courses")
+    return url_for("staff.index") if role != "client" else url_for("booking.my_sessions")
+
+
+def _status(form, top=None):  # type: ignore[no-untyped-def]
+    return 422 if form.errors or top else 200
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -34,3 +49,96 @@ def login():  # type: ignore[no-untyped-def]
 def logout():  # type: ignore[no-untyped-def]
     logout_user()
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+def signup():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        return redirect(_home_for(current_user))
+    form = SignUpForm()
+    top: list[str] = []
+    if form.validate_on_submit():
+        try:
+            user = clients.sign_up(
+                email=form.email.data or "",
+                name=form.name.data or "",
+                password=form.password.data or "",
+            )
+        except ServiceError as exc:
+            top = apply_errors(form, exc)
+            if exc.status == 409:
+                form.email.errors = [*form.email.errors, *top]
+                top = []
+        else:
+            login_user(user)
+            flash("Welcome! Please answer a few health questions before you book.", "success")
+            return redirect(url_for("booking.screening"))
+    return render_template("auth/signup.html", form=form, top_errors=top), _status(form, top)
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit("5 per hour", methods=["POST"])
+def forgot_password():  # type: ignore[no-untyped-def]
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        passwords.request_password_reset(
+            email=form.email.data or "",
+            secret=current_app.config["SECRET_KEY"],
+            link_for=lambda token: url_for("auth.reset_password", token=token, _external=True),
+        )
+        return render_template("auth/forgot_password.html", form=form, sent=True)
+    return render_template("auth/forgot_password.html", form=form, sent=False), _status(form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):  # type: ignore[no-untyped-def]
+    secret = current_app.config["SECRET_KEY"]
+    form = ResetPasswordForm()
+    top: list[str] = []
+    try:
+        passwords.user_for_token(token, secret)
+    except ServiceError as exc:
+        return render_template("auth/reset_password.html", form=None, top_errors=[exc.message]), 400
+    if form.validate_on_submit():
+        try:
+            user = passwords.reset_password(
+                token=token, password=form.password.data or "", secret=secret
+            )
+        except ServiceError as exc:
+            top = apply_errors(form, exc)
+        else:
+            flash("Your password is changed; please log in with it.", "success")
+            if current_user.is_authenticated and current_user.id != user.id:
+                logout_user()
+            return redirect(url_for("auth.login"))
+    return render_template("auth/reset_password.html", form=form, top_errors=top), _status(
+        form, top
+    )
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+@role_required("client")
+def profile():  # type: ignore[no-untyped-def]
+    actor = actor_for(current_user)
+    client = clients.get_client(actor=actor)
+    form = ProfileForm(obj=None if request.method == "POST" else client)
+    top: list[str] = []
+    if form.validate_on_submit():
+        try:
+            clients.update_profile(
+                actor=actor, name=form.name.data or "", phone=form.phone.data or ""
+            )
+        except ServiceError as exc:
+            top = apply_errors(form, exc)
+        else:
+            flash("Saved.", "success")
+            return redirect(url_for("auth.profile"))
+    return render_template(
+        "auth/profile.html",
+        form=form,
+        client=client,
+        status=clients.screening_status(client),
+        top_errors=top,
+    ), _status(form, top)

@@ -1,0 +1,179 @@
+"""Client-facing forms: they check shape only; the services check the rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    Field,
+    HiddenField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from clinic.services.clients import PERIOD_LABELS, ScreeningQuestion
+from clinic.services.errors import InvalidData, ServiceError
+
+DATE_MESSAGE = "Give a date like 2026-12-24."
+
+
+def options(pairs: list[tuple[Any, str]]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+WEEKDAYS = options(
+    [
+        (0, "Monday"),
+        (1, "Tuesday"),
+        (2, "Wednesday"),
+        (3, "Thursday"),
+        (4, "Friday"),
+        (5, "Saturday"),
+        (6, "Sunday"),
+    ]
+)
+TIMES = options([("", "Any time")] + [(f"{h:02d}:00", f"{h:02d}:00") for h in range(7, 22)])
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class PlainDateField(DateField):
+    """A date input whose parse error is worded for people."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError(DATE_MESSAGE) from exc
+
+
+def screening_form_class(questions: list[ScreeningQuestion]) -> type[FlaskForm]:
+    """A form with a 'now' box and a 'last day' date for each screening question."""
+
+    class ScreeningForm(FlaskForm):
+        confirm = BooleanField(
+            "I confirm these answers are true and complete today.",
+            validators=[DataRequired("Please tick the box to confirm your answers.")],
+        )
+        submit = SubmitField("Save and confirm")
+
+    for q in questions:
+        if q.code == "isotretinoin":
+            now_label, date_label = (
+                "I take isotretinoin (Roaccutane) now",
+                "Or the date of my last dose",
+            )
+        elif q.code == "pregnancy":
+            now_label, date_label = (
+                "I am pregnant or breastfeeding now",
+                "Or the last day I breastfed / my baby's birth date",
+            )
+        else:
+            now_label, date_label = (
+                f"I have {q.label} now",
+                f"Or the last day I had {q.label}",
+            )
+        setattr(ScreeningForm, f"{q.code}_present", BooleanField(now_label))
+        setattr(
+            ScreeningForm,
+            f"{q.code}_last",
+            PlainDateField(date_label, validators=[Optional()]),
+        )
+    return ScreeningForm
+
+
+class PeriodForm(FlaskForm):
+    kind = SelectField(
+        "What is it?",
+        choices=options([("", "Choose…"), *PERIOD_LABELS.items()]),
+        validators=[InputRequired("Choose a beach holiday or a wedding or event.")],
+    )
+    start = PlainDateField("First day", validators=[InputRequired("Give the first day.")])
+    end = PlainDateField("Last day", validators=[InputRequired("Give the last day.")])
+    note = StringField("Note (optional)", validators=[Length(max=200)])
+    submit = SubmitField("Add this period")
+
+
+class PlanForm(FlaskForm):
+    earliest = PlainDateField(
+        "Earliest start", validators=[InputRequired("Give the earliest day you could start.")]
+    )
+    weekdays = MultiCheckboxField(
+        "Days that suit me (none ticked: any day)", choices=WEEKDAYS, coerce=int
+    )
+    time_from = SelectField("Not before", choices=TIMES, default="")
+    time_to = SelectField("Not after", choices=TIMES, default="")
+    practitioner = SelectField("Practitioner", coerce=int, default=0)
+    how_many = SelectField(
+        "What to book now",
+        choices=options([("all", "The whole course"), ("first", "Only the first session")]),
+        default="all",
+    )
+    submit = SubmitField("Show proposed dates")
+
+    def validate_time_to(self, field: Field) -> None:
+        if self.time_from.data and field.data and field.data <= self.time_from.data:
+            raise ValueError("\u201cNot after\u201d must be later than \u201cnot before\u201d.")
+
+
+class ConfirmForm(FlaskForm):
+    submit = SubmitField("Confirm and book")
+
+
+class DayForm(FlaskForm):
+    """Choose a day to see its free times (sent with GET)."""
+
+    class Meta:
+        csrf = False
+
+    day = PlainDateField("Day", validators=[InputRequired("Choose a day.")])
+    submit = SubmitField("Show free times")
+
+
+class MoveForm(FlaskForm):
+    start = HiddenField(validators=[DataRequired("Choose a time.")])
+    accept_replan = HiddenField(default="")
+    submit = SubmitField("Move to this time")
+
+
+class CancelForm(FlaskForm):
+    submit = SubmitField("Yes, cancel this session")
+
+
+class DeleteForm(FlaskForm):
+    submit = SubmitField("Remove")
+
+
+def apply_errors(
+    form: FlaskForm, exc: ServiceError, fields: dict[str, str] | None = None
+) -> list[str]:
+    """Put a service's refusal next to the form's fields; what has no field goes on top.
+
+    `fields` maps a service field name to a form field name where they differ.
+    """
+    fields = fields or {}
+    items = (
+        exc.errors
+        if isinstance(exc, InvalidData)
+        else [{"message": exc.message, "field": exc.field}]
+    )
+    top: list[str] = []
+    for item in items:
+        name = fields.get(item.get("field") or "", item.get("field") or "")
+        target = getattr(form, name, None) if name else None
+        if isinstance(target, Field):
+            target.errors = [*target.errors, item["message"]]  # type: ignore[list-item]
+        else:
+            top.append(item["message"])
+    return top
