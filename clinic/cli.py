@@ -91,7 +91,31 @@ def demo_command(force: bool) -> None:
     click.echo("Open http://127.0.0.1:5000")
 
 
+messages_cli = click.Group("messages", help="The outbox of emails to clients.")
+
+
+@messages_cli.command("send")
+@click.option("--limit", default=100, show_default=True, help="At most this many per run.")
+def messages_send(limit: int) -> None:
+    """Send the queued messages that are due through SMTP_HOST:SMTP_PORT (safe from cron)."""
+    from flask import current_app
+
+    from clinic.services import outbox
+
+    host, port = current_app.config["SMTP_HOST"], current_app.config["SMTP_PORT"]
+    if not host:
+        click.echo("SMTP_HOST is not set: messages stay queued; see /dev/outbox.")
+        return
+    report = outbox.send_due(
+        datetime.now(UTC), host, port, sender=current_app.config["MAIL_SENDER"], limit=limit
+    )
+    click.echo(
+        f"Sent {report.sent}, failed {report.failed} (kept for retry), skipped {report.skipped}."
+    )
+
+
 def register(app: Flask) -> None:
+    app.cli.add_command(messages_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(catalogue_cli)
     app.cli.add_command(demo_command)
