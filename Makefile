@@ -23,10 +23,12 @@ run: install
 test: install
 	$(BIN)/ruff check clinic tests bench
 	$(BIN)/mypy
+	$(BIN)/bandit --quiet --recursive clinic --severity-level medium
 	$(BIN)/pytest
 
 lint: install
 	$(BIN)/ruff check clinic tests bench
+	$(BIN)/bandit --quiet --recursive clinic --severity-level medium
 	$(BIN)/ruff format --check clinic tests bench
 	$(BIN)/mypy
 
