@@ -29,6 +29,9 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_ENABLED = True
+    # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto in front of the app
+    # (0 = none). Rate limits are per client address, so this must be right in production.
+    PROXY_FIX_X_FOR = int(os.environ.get("PROXY_FIX_X_FOR", "0"))
     API_TOKEN_HOURS = int(os.environ.get("API_TOKEN_HOURS", "24"))
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "clinic@localhost")
     SMTP_HOST = os.environ.get("SMTP_HOST", "")

@@ -40,11 +40,13 @@ def create_app(config_name: str | None = None, **overrides: Any) -> Flask:
 
     from clinic.auth import bp as auth_bp
     from clinic.booking import bp as booking_bp
+    from clinic.health import bp as health_bp
     from clinic.staff import bp as staff_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(staff_bp, url_prefix="/staff")
     app.register_blueprint(booking_bp)
+    app.register_blueprint(health_bp)
     errors.register(app)
     templating.register(app)
     security.register(app)

@@ -1,8 +1,9 @@
-"""Login loading and the security headers every response carries."""
+"""Login loading, the security headers every response carries, and the proxy set-up."""
 
 from __future__ import annotations
 
 from flask import Flask, Response
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from clinic.extensions import db, login_manager
 from clinic.models import User
@@ -20,6 +21,11 @@ def load_user(user_id: str) -> User | None:
 
 
 def register(app: Flask) -> None:
+    proxies = int(app.config.get("PROXY_FIX_X_FOR", 0))
+    if proxies > 0:
+        # Trust that many proxies' X-Forwarded-For and -Proto: the rate limits then see the
+        # client's address, not the proxy's, and url_for(_external=True) says https.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see this page."
 

@@ -27,6 +27,11 @@ def _status(form, top=None):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(
+    "10 per minute",
+    methods=["POST"],
+    error_message="Too many login attempts from your address. Please wait a minute and try again.",
+)
 def login():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated:
         return redirect(_home_for(current_user))

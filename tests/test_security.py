@@ -1,0 +1,208 @@
+"""Hardening: cookies, password hashing, rate limits, headers, CSRF, secrets, health check."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from clinic import create_app
+from clinic.extensions import db, limiter
+from clinic.models import User
+from config import DEV_SECRET
+from tests import factories as f
+from tests.routes import all_routes
+
+ROOT = Path(__file__).resolve().parent.parent
+REAL_SECRET = "a-real-secret-of-the-clinic-0123456789"
+
+
+@pytest.fixture
+def make_app(migrated_template: Path, tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+    """An app of any configuration on a fresh copy of the migrated SQLite database."""
+    made: list[Flask] = []
+
+    def make(config_name: str = "testing", **overrides: object) -> Flask:
+        path = tmp_path / f"db{len(made)}.db"
+        shutil.copy(migrated_template, path)
+        overrides.setdefault("SQLALCHEMY_DATABASE_URI", f"sqlite:///{path}")
+        app = create_app(config_name, **overrides)
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        with app.app_context():
+            db.engine.dispose()
+
+
+def _cookie(response, name: str = "session") -> str:
+    headers = [h for h in response.headers.getlist("Set-Cookie") if h.startswith(f"{name}=")]
+    assert headers, response.headers
+    return headers[0]
+
+
+def test_session_cookie_is_httponly_and_samesite_lax(client) -> None:
+    f.make_user("client", email="c@example.com", password="password123")
+    response = client.post("/login", data={"email": "c@example.com", "password": "password123"})
+    assert response.status_code == 302
+    cookie = _cookie(response)
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert "Secure" not in cookie  # development runs on plain http://127.0.0.1
+
+
+def test_session_cookie_is_secure_in_production(make_app) -> None:
+    app = make_app("production", SECRET_KEY=REAL_SECRET)
+    assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
+    # The login form stores its CSRF token in the session, so the page sets the cookie.
+    response = app.test_client().get("/login", base_url="https://clinic.example")
+    cookie = _cookie(response)
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_passwords_are_stored_as_scrypt_hashes(app) -> None:
+    user = f.make_user("client", password="correct horse battery")
+    stored = db.session.scalar(select(User.password_hash).where(User.id == user.id))
+    assert stored.startswith("scrypt:")
+    assert "correct horse" not in stored
+    assert user.check_password("correct horse battery")
+    assert not user.check_password("correct horse battery!")
+
+
+def test_login_is_rate_limited_with_a_clear_message(make_app) -> None:
+    app = make_app("testing", RATELIMIT_ENABLED=True)
+    web = app.test_client()
+    with app.app_context():
+        f.make_user("client", email="victim@example.com", password="password123")
+    wrong = {"email": "victim@example.com", "password": "guess"}
+    answers = [web.post("/login", data=wrong).status_code for _ in range(10)]
+    assert answers == [422] * 10
+    blocked = web.post("/login", data={"email": "victim@example.com", "password": "password123"})
+    assert blocked.status_code == 429
+    assert "Too many login attempts" in blocked.get_data(as_text=True)
+    # Only attempts count: the form itself can still be shown.
+    assert web.get("/login").status_code == 200
+    limiter.reset()
+
+
+def test_login_is_not_rate_limited_when_disabled_for_tests(client) -> None:
+    # TestConfig turns limits off so that other tests can log in freely; this test keeps the
+    # rate-limit test above honest (it is the setting, not luck, that makes the difference).
+    wrong = {"email": "nobody@example.com", "password": "guess"}
+    assert {client.post("/login", data=wrong).status_code for _ in range(12)} == {422}
+
+
+CSP_REQUIRED = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "frame-ancestors": "'none'",
+    "object-src": "'none'",
+}
+
+
+@pytest.mark.parametrize("path", ["/login", "/courses", "/no-such-page", "/healthz"])
+def test_security_headers_are_on_every_response(client, path) -> None:
+    response = client.get(path)
+    csp = dict(
+        (part.split()[0], " ".join(part.split()[1:]))
+        for part in response.headers["Content-Security-Policy"].split(";")
+        if part.strip()
+    )
+    for directive, value in CSP_REQUIRED.items():
+        assert csp.get(directive) == value, (directive, csp)
+    assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+
+
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
+INLINE_HANDLER = re.compile(r"\son[a-z]+\s*=", re.IGNORECASE)
+
+
+def test_templates_have_no_inline_scripts_or_event_handlers() -> None:
+    # The CSP would block them in the browser; this finds them before a user does.
+    offenders = []
+    for path in sorted((ROOT / "templates").rglob("*.html")):
+        text = path.read_text()
+        if INLINE_SCRIPT.search(text) or INLINE_HANDLER.search(text):
+            offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
+
+
+def test_every_form_refuses_a_post_without_its_csrf_token(make_app) -> None:
+    app = make_app("testing", WTF_CSRF_ENABLED=True)
+    web = app.test_client()
+    with app.app_context():
+        admin_id = f.make_user("admin").id
+    with web.session_transaction() as session:
+        session["_user_id"] = str(admin_id)
+        session["_fresh"] = True
+    unsafe = [
+        r
+        for r in all_routes(app)
+        if r.method in ("POST", "PUT", "PATCH", "DELETE") and not r.url.startswith("/api/")
+    ]
+    assert unsafe, "no forms found"
+    let_through = []
+    for route in unsafe:
+        response = web.open(route.url, method=route.method, data={"anything": "1"})
+        if response.status_code != 400 or "CSRF" not in response.get_data(as_text=True):
+            let_through.append((route.key, response.status_code))
+    assert let_through == []
+
+
+def _start_in_production(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    code = "from clinic import create_app; create_app('production')"
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_app_refuses_to_start_in_production_without_a_real_secret_key(tmp_path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'prod.db'}"
+    unset = _start_in_production(env)
+    assert unset.returncode != 0
+    assert "SECRET_KEY must be set" in unset.stderr
+    for weak in ("", DEV_SECRET):
+        refused = _start_in_production({**env, "SECRET_KEY": weak})
+        assert refused.returncode != 0 and "SECRET_KEY" in refused.stderr
+    started = _start_in_production({**env, "SECRET_KEY": REAL_SECRET})
+    assert started.returncode == 0, started.stderr
+
+
+def test_healthz_answers_ok_when_the_database_answers(client) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok"}
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_healthz_answers_503_when_the_database_does_not(tmp_path) -> None:
+    unreachable = tmp_path / "no-such-dir" / "clinic.db"  # SQLite cannot create it
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{unreachable}")
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["status"] == "unavailable"
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_healthz_needs_no_login_and_says_nothing_more(client) -> None:
+    body = client.get("/healthz").get_data(as_text=True)
+    assert "sqlite" not in body.lower() and "version" not in body.lower()
