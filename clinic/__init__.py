@@ -38,6 +38,7 @@ def create_app(config_name: str | None = None, **overrides: Any) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
 
+    from clinic.api import bp as api_bp
     from clinic.auth import bp as auth_bp
     from clinic.booking import bp as booking_bp
     from clinic.health import bp as health_bp
@@ -47,6 +48,7 @@ def create_app(config_name: str | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(staff_bp, url_prefix="/staff")
     app.register_blueprint(booking_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
     errors.register(app)
     templating.register(app)
     security.register(app)

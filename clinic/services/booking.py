@@ -87,7 +87,21 @@ def resolve_client_id(actor: Actor, client_id: int | None) -> int:
     if client_id is None:
         raise InvalidRequest("Say which client this is for.", field="client")
     snap.get_client(client_id)
+    if actor.role == "practitioner" and not _works_with(actor, client_id):
+        raise NotFound("There is no such client.", field="client")
     return client_id
+
+
+def _works_with(actor: Actor, client_id: int) -> bool:
+    """A practitioner sees only the clients it has sessions with."""
+    found = session().scalar(
+        select(Appointment.id)
+        .where(
+            Appointment.client_id == client_id, Appointment.practitioner_id == actor.practitioner_id
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 def _require_desk_or_client(actor: Actor) -> None:
@@ -455,7 +469,8 @@ def _only_practitioner(violations: Sequence[Violation]) -> bool:
 
 def _with_moved(client: ClientState, appointment_id: int, slot: Slot) -> ClientState:
     sessions = tuple(
-        dataclasses.replace(b, start=slot.start, end=slot.end)
+        # Id 0: the moved session stays in view of a re-plan that ignores its old row.
+        dataclasses.replace(b, appointment_id=0, start=slot.start, end=slot.end)
         if b.appointment_id == appointment_id
         else b
         for b in client.sessions

@@ -5,7 +5,15 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from clinic.models import Course, CourseRestriction, Procedure
+from clinic.models import (
+    Course,
+    CourseRestriction,
+    Device,
+    Practitioner,
+    PractitionerQualification,
+    Procedure,
+    Room,
+)
 from clinic.services.db import session
 
 
@@ -23,3 +31,28 @@ def list_courses(*, include_retired: bool = False) -> list[Course]:
     if not include_retired:
         query = query.where(Course.retired.is_(False))
     return list(session().scalars(query))
+
+
+def list_practitioners(*, qualification: str | None = None) -> list[Practitioner]:
+    """Active practitioners, those with `qualification` only if given."""
+    query = (
+        select(Practitioner)
+        .options(selectinload(Practitioner.qualifications))
+        .where(Practitioner.active.is_(True))
+        .order_by(Practitioner.name)
+    )
+    if qualification is not None:
+        query = query.where(
+            Practitioner.qualifications.any(
+                PractitionerQualification.qualification == qualification
+            )
+        )
+    return list(session().scalars(query))
+
+
+def resource_codes() -> dict[str, dict[int, str]]:
+    """Codes of devices and rooms by id, for answers that name them."""
+    return {
+        "devices": {i: c for i, c in session().execute(select(Device.id, Device.code))},
+        "rooms": {i: c for i, c in session().execute(select(Room.id, Room.code))},
+    }

@@ -494,3 +494,13 @@ def practitioner_choices(course_code: str) -> list[Practitioner]:
             .order_by(Practitioner.name)
         )
     )
+
+
+def view_screening(*, actor: Actor, client_id: int | None = None) -> Client:
+    """A client's screening for someone allowed to read it (the client, reception, or a
+    practitioner who treats the client); staff reading it is recorded in the audit trail."""
+    with transaction() as s:
+        client = get_client(actor=actor, client_id=client_id)
+        if actor.is_staff:
+            record(s, actor, "view_screening", "client", client.id, client_id=client.id)
+    return client

@@ -1,0 +1,7 @@
+"""JSON API v1 (the contract of shared/API.md)."""
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__)
+
+from clinic.api import routes  # noqa: E402,F401

@@ -1,0 +1,124 @@
+"""The OpenAPI 3 document, generated from the endpoints' own schemas."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel
+
+from clinic.api import schemas
+from clinic.api.registry import ENDPOINTS
+
+REF = "#/components/schemas/{model}"
+STATUS_TEXT = {
+    400: "Malformed request: the errors name each field",
+    401: "Missing, unknown, expired or revoked token",
+    403: "Not allowed for this role",
+    404: "No such resource (or not yours)",
+    409: "A slot or resource is taken",
+    422: "A rule of the clinic is broken: the errors carry its code",
+    429: "Too many attempts; try again later",
+}
+
+
+def _schema(model: type[BaseModel], components: dict[str, Any], mode: str) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template=REF, mode=mode)  # type: ignore[arg-type]
+    for name, sub in schema.pop("$defs", {}).items():
+        components.setdefault(name, sub)
+    components.setdefault(model.__name__, schema)
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema(mode="validation")
+    required = set(schema.get("required", []))
+    params = []
+    for name, prop in schema.get("properties", {}).items():
+        prop = {k: v for k, v in prop.items() if k != "title"}
+        params.append({"name": name, "in": "query", "required": name in required, "schema": prop})
+    return params
+
+
+@cache
+def document() -> dict[str, Any]:
+    components: dict[str, Any] = {}
+    errors_ref = _schema(schemas.ErrorsOut, components, "serialization")
+    paths: dict[str, Any] = {}
+    for e in ENDPOINTS:
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", e.path)
+        op: dict[str, Any] = {
+            "summary": e.summary,
+            "operationId": f"{e.method.lower()}_{path.strip('/').replace('/', '_').replace('{', '').replace('}', '').replace('.', '_')}",
+        }
+        params = [
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 1},
+            }
+            for name in e.path_params
+        ]
+        if e.query is not None:
+            params += _query_parameters(e.query)
+        if params:
+            op["parameters"] = params
+        if e.body is not None:
+            op["requestBody"] = {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": _schema(e.body, components, "validation")}
+                },
+            }
+        responses: dict[str, Any] = {}
+        if e.status == 204:
+            responses["204"] = {"description": "Done"}
+        elif e.content_type != "application/json":
+            responses[str(e.status)] = {
+                "description": "OK",
+                "content": {e.content_type: {"schema": {"type": "string"}}},
+            }
+        elif e.response is not None:
+            ref = _schema(e.response, components, "serialization")
+            body = {"type": "array", "items": ref} if e.many else ref
+            responses[str(e.status)] = {
+                "description": "OK",
+                "content": {"application/json": {"schema": body}},
+            }
+        for code in sorted(set(e.errors) | ({401} if e.auth else set())):
+            responses[str(code)] = {
+                "description": STATUS_TEXT[code],
+                "content": {"application/json": {"schema": errors_ref}},
+            }
+        op["responses"] = responses
+        if e.auth:
+            op["security"] = [{"bearer": []}]
+        paths.setdefault("/api/v1" + path, {})[e.method.lower()] = op
+    paths["/api/v1/openapi.json"] = {
+        "get": {
+            "summary": "This document",
+            "operationId": "get_openapi",
+            "responses": {
+                "200": {
+                    "description": "OpenAPI 3 document",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                }
+            },
+        }
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Clinic Scheduler API",
+            "version": "1.0.0",
+            "description": "Courses, availability, plans and bookings of the clinic. Errors are "
+            '{"errors": [{"code", "message", "field"?, "session"?}]}.',
+        },
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }

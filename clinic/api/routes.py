@@ -1,0 +1,487 @@
+"""JSON API v1 endpoints: thin wrappers over the services."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from flask import Response, current_app, g, jsonify, request
+
+from clinic.api import bp, schemas
+from clinic.api.openapi import document
+from clinic.api.registry import endpoint
+from clinic.extensions import csrf, limiter
+from clinic.models import Appointment
+from clinic.scheduling import CareWindow, Preferences, Slot, aftercare_calendar
+from clinic.services import accounts, booking, calendar_files, catalogue_queries, clients, tokens
+from clinic.services import snapshot as snap
+from clinic.services.booking import SessionRequest
+from clinic.services.errors import ServiceError
+
+csrf.exempt(bp)
+
+
+@bp.errorhandler(ServiceError)
+def service_error(exc: ServiceError):  # type: ignore[no-untyped-def]
+    payload: dict[str, Any] = {"errors": exc.as_json()}
+    if getattr(exc, "affected", None):
+        payload["affected"] = exc.affected  # type: ignore[attr-defined]
+    replan = getattr(exc, "replan", ())
+    if replan:
+        codes = catalogue_queries.resource_codes()
+        payload["replan"] = [_slot(p.slot, codes) | {"session": p.session} for p in replan]
+    response = schemas.ErrorsOut.model_validate(payload).model_dump(mode="json", exclude_unset=True)
+    return jsonify(response), exc.status
+
+
+# --- serialisers ---------------------------------------------------------------------------------
+
+
+def _local(moment: datetime) -> datetime:
+    """Times leave the API with the clinic's offset, as clients show them."""
+    if "clinic_tz" not in g:
+        g.clinic_tz = snap.clinic_tz()
+    return moment.astimezone(g.clinic_tz)
+
+
+def _care(windows: tuple[CareWindow, ...]) -> list[dict[str, Any]]:
+    return [
+        {
+            "restriction": w.code,
+            "text": w.text,
+            "phase": w.phase,
+            "start": _local(w.window.start),
+            "until": _local(w.window.end),
+        }
+        for w in windows
+    ]
+
+
+def _slot(slot: Slot, codes: dict[str, dict[int, str]]) -> dict[str, Any]:
+    return {
+        "start": _local(slot.start),
+        "end": _local(slot.end),
+        "practitioner": slot.practitioner_id,
+        "device": codes["devices"].get(slot.device_id) if slot.device_id else None,
+        "room": codes["rooms"].get(slot.room_id, ""),
+    }
+
+
+def _appointment(a: Appointment, courses: dict[int, Any]) -> dict[str, Any]:
+    course_id = a.enrolment.course_id
+    if course_id not in courses:
+        courses[course_id] = snap.course_rules(
+            snap.get_course(a.enrolment.course.code, include_retired=True)
+        )
+    _local(a.start_at)
+    care = aftercare_calendar(start=a.start_at, course=courses[course_id], tz=g.clinic_tz)
+    return {
+        "id": a.id,
+        "enrolment": a.enrolment_id,
+        "course": a.enrolment.course.code,
+        "session": a.session,
+        "client": a.client_id,
+        "start": _local(a.start_at),
+        "end": _local(a.end_at),
+        "status": a.status,
+        "practitioner": a.practitioner_id,
+        "device": a.device.code if a.device else None,
+        "room": a.room.code,
+        "aftercare": _care(care) if a.status in ("booked", "done") else [],
+    }
+
+
+def _json(model: type[schemas.BaseModel], data: Any, status: int = 200) -> tuple[Response, int]:
+    if isinstance(data, list):
+        payload: Any = [model.model_validate(item).model_dump(mode="json") for item in data]
+    else:
+        payload = model.model_validate(data).model_dump(mode="json")
+    return jsonify(payload), status
+
+
+# --- documents and auth --------------------------------------------------------------------------
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(document())
+
+
+@endpoint(
+    "POST",
+    "/token",
+    "Exchange email and password for a bearer token",
+    body=schemas.TokenRequest,
+    response=schemas.TokenOut,
+    auth=False,
+    errors=(400, 401, 429),
+)
+@limiter.limit("10 per minute")
+def create_token():  # type: ignore[no-untyped-def]
+    body: schemas.TokenRequest = g.body
+    hours = current_app.config["API_TOKEN_HOURS"]
+    token = tokens.issue_token(email=body.email, password=body.password, hours=hours)
+    return _json(
+        schemas.TokenOut,
+        {"token": token, "expires_at": _local(datetime.now(UTC) + timedelta(hours=hours))},
+    )
+
+
+@endpoint("DELETE", "/token", "Revoke the token used for this request", status=204, errors=(401,))
+def delete_token():  # type: ignore[no-untyped-def]
+    tokens.revoke_token(request.headers["Authorization"].partition(" ")[2].strip())
+    return "", 204
+
+
+@endpoint(
+    "DELETE",
+    "/users/<int:user_id>/tokens",
+    "Revoke every token of a user (admin, or the user)",
+    status=204,
+    errors=(401, 403, 404),
+)
+def delete_user_tokens(user_id: int):  # type: ignore[no-untyped-def]
+    tokens.revoke_user_tokens(actor=g.actor, user_id=user_id)
+    return "", 204
+
+
+# --- catalogue -----------------------------------------------------------------------------------
+
+
+@endpoint(
+    "GET", "/courses", "Course templates", response=schemas.CourseOut, many=True, errors=(401,)
+)
+def list_courses():  # type: ignore[no-untyped-def]
+    out = []
+    for c in catalogue_queries.list_courses():
+        out.append(
+            {
+                "code": c.code,
+                "name": c.name,
+                "procedure": c.procedure.code,
+                "sessions": c.sessions,
+                "min_interval_days": c.min_interval_days,
+                "max_interval_days": c.max_interval_days,
+                "aftercare": [
+                    {"restriction": r.restriction.code, "hours": r.hours} for r in c.aftercare
+                ],
+                "precare": [
+                    {"restriction": r.restriction.code, "hours": r.hours} for r in c.precare
+                ],
+                "contraindications": [
+                    {"code": x.code, "lookback_days": x.lookback_days} for x in c.contraindications
+                ],
+                "months": c.months,
+                "price": f"{c.procedure.price:.2f}",
+                "duration_min": c.procedure.duration_min,
+            }
+        )
+    return _json(schemas.CourseOut, out)
+
+
+@endpoint(
+    "GET",
+    "/practitioners",
+    "Practitioners, optionally those qualified for a procedure",
+    query=schemas.PractitionersQuery,
+    response=schemas.PractitionerOut,
+    many=True,
+    errors=(400, 401, 404),
+)
+def list_practitioners():  # type: ignore[no-untyped-def]
+    query: schemas.PractitionersQuery = g.query
+    qualification = snap.get_procedure(query.procedure).qualification if query.procedure else None
+    out = [
+        {"id": p.id, "name": p.name, "email": p.email, "qualifications": p.qualification_codes}
+        for p in catalogue_queries.list_practitioners(qualification=qualification)
+    ]
+    return _json(schemas.PractitionerOut, out)
+
+
+@endpoint(
+    "GET",
+    "/availability",
+    "Free start times of a procedure on a date",
+    query=schemas.AvailabilityQuery,
+    response=schemas.SlotsOut,
+    errors=(400, 401, 404),
+)
+def availability():  # type: ignore[no-untyped-def]
+    query: schemas.AvailabilityQuery = g.query
+    slots = booking.availability(
+        procedure_code=query.procedure, day=query.date, practitioner_id=query.practitioner
+    )
+    codes = catalogue_queries.resource_codes()
+    return _json(schemas.SlotsOut, {"slots": [_slot(s, codes) for s in slots]})
+
+
+# --- clients ---------------------------------------------------------------------------------------
+
+
+@endpoint(
+    "POST",
+    "/clients",
+    "Create a client (staff)",
+    body=schemas.ClientCreate,
+    response=schemas.ClientOut,
+    status=201,
+    errors=(400, 401, 403, 409),
+)
+def create_client():  # type: ignore[no-untyped-def]
+    body: schemas.ClientCreate = g.body
+    client = accounts.create_client(
+        actor=g.actor,
+        email=body.email,
+        name=body.name,
+        password=body.password,
+        phone=body.phone or "",
+    )
+    return _json(
+        schemas.ClientOut,
+        {
+            "id": client.id,
+            "email": client.email,
+            "name": client.name,
+            "has_login": client.user_id is not None,
+        },
+        201,
+    )
+
+
+# --- planning and booking ----------------------------------------------------------------------------
+
+
+@endpoint(
+    "POST",
+    "/plans",
+    "Propose dates for every session of a course; books nothing",
+    body=schemas.PlanRequest,
+    response=schemas.PlanOut,
+    errors=(400, 401, 403, 404, 422),
+)
+def create_plan():  # type: ignore[no-untyped-def]
+    body: schemas.PlanRequest = g.body
+    prefs = None
+    if body.preferences is not None:
+        p = body.preferences
+        prefs = Preferences(
+            weekdays=frozenset(p.weekdays) if p.weekdays is not None else None,
+            time_from=p.time_from,
+            time_to=p.time_to,
+            practitioner_id=p.practitioner,
+        )
+    plan = booking.plan_course_for(
+        actor=g.actor,
+        course_code=body.course,
+        client_id=body.client,
+        earliest=body.earliest,
+        preferences=prefs,
+    )
+    codes = catalogue_queries.resource_codes()
+    return _json(
+        schemas.PlanOut,
+        {
+            "sessions": [_slot(s.slot, codes) for s in plan.sessions],
+            "aftercare": [_care(s.care) for s in plan.sessions],
+        },
+    )
+
+
+@endpoint(
+    "POST",
+    "/enrolments",
+    "Book a course (all given sessions or none)",
+    body=schemas.EnrolmentCreate,
+    response=schemas.EnrolmentOut,
+    status=201,
+    errors=(400, 401, 403, 404, 409, 422),
+)
+def create_enrolment():  # type: ignore[no-untyped-def]
+    body: schemas.EnrolmentCreate = g.body
+    enrolment = booking.book_course(
+        actor=g.actor,
+        course_code=body.course,
+        client_id=body.client,
+        sessions=[SessionRequest(s.start, s.practitioner) for s in body.sessions],
+        override_reason=body.override_reason or "",
+    )
+    courses: dict[int, Any] = {}
+    return _json(
+        schemas.EnrolmentOut,
+        {
+            "id": enrolment.id,
+            "course": enrolment.course.code,
+            "client": enrolment.client_id,
+            "appointments": [_appointment(a, courses) for a in enrolment.appointments],
+        },
+        201,
+    )
+
+
+@endpoint(
+    "GET",
+    "/appointments",
+    "Appointments the caller may see",
+    query=schemas.AppointmentsQuery,
+    response=schemas.AppointmentOut,
+    many=True,
+    errors=(400, 401, 404),
+)
+def list_appointments():  # type: ignore[no-untyped-def]
+    query: schemas.AppointmentsQuery = g.query
+    tz = snap.clinic_tz()
+    start = datetime.combine(query.from_, time(0), tzinfo=tz) if query.from_ else None
+    end = datetime.combine(query.to + timedelta(days=1), time(0), tzinfo=tz) if query.to else None
+    rows = booking.list_appointments(actor=g.actor, client_id=query.client, start=start, end=end)
+    courses: dict[int, Any] = {}
+    return _json(schemas.AppointmentOut, [_appointment(a, courses) for a in rows])
+
+
+@endpoint(
+    "GET",
+    "/appointments/<int:appointment_id>",
+    "One appointment",
+    response=schemas.AppointmentOut,
+    errors=(401, 404),
+)
+def get_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
+    a = booking.get_appointment(actor=g.actor, appointment_id=appointment_id)
+    return _json(schemas.AppointmentOut, _appointment(a, {}))
+
+
+@endpoint(
+    "PATCH",
+    "/appointments/<int:appointment_id>",
+    "Move a session; 409/422 with the affected sessions",
+    body=schemas.AppointmentMove,
+    response=schemas.AppointmentOut,
+    errors=(400, 401, 403, 404, 409, 422),
+)
+def move_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
+    body: schemas.AppointmentMove = g.body
+    outcome = booking.move_appointment(
+        actor=g.actor,
+        appointment_id=appointment_id,
+        start=body.start,
+        practitioner_id=body.practitioner,
+        override_reason=body.override_reason or "",
+        accept_replan=body.accept_replan,
+    )
+    return _json(schemas.AppointmentOut, _appointment(outcome.appointment, {}))
+
+
+@endpoint(
+    "DELETE",
+    "/appointments/<int:appointment_id>",
+    "Cancel a session; its restrictions are lifted",
+    status=204,
+    errors=(401, 403, 404, 422),
+)
+def cancel_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
+    booking.cancel_appointment(actor=g.actor, appointment_id=appointment_id)
+    return "", 204
+
+
+# --- screening, periods, calendars ------------------------------------------------------------------
+
+
+def _screening_out(client_id: int) -> dict[str, Any]:
+    client = snap.get_client(client_id)
+    return {
+        "client": client.id,
+        "confirmed_at": _local(client.screening_confirmed_at)
+        if client.screening_confirmed_at
+        else None,
+        "conditions": [
+            {"code": c.code, "present": c.present, "last_date": c.last_on}
+            for c in client.conditions
+        ],
+    }
+
+
+@endpoint(
+    "GET",
+    "/clients/<int:client_id>/screening",
+    "A client's health screening",
+    response=schemas.ScreeningOut,
+    errors=(401, 404),
+)
+def get_screening(client_id: int):  # type: ignore[no-untyped-def]
+    client = clients.view_screening(actor=g.actor, client_id=client_id)
+    return _json(schemas.ScreeningOut, _screening_out(client.id))
+
+
+@endpoint(
+    "PUT",
+    "/clients/<int:client_id>/screening",
+    "Record and confirm a client's health screening",
+    body=schemas.ScreeningUpdate,
+    response=schemas.ScreeningOut,
+    errors=(400, 401, 403, 404, 422),
+)
+def put_screening(client_id: int):  # type: ignore[no-untyped-def]
+    body: schemas.ScreeningUpdate = g.body
+    answers = [clients.ConditionAnswer(a.code, a.present, a.last_date) for a in body.conditions]
+    client = clients.save_screening(actor=g.actor, client_id=client_id, answers=answers)
+    return _json(schemas.ScreeningOut, _screening_out(client.id))
+
+
+@endpoint(
+    "POST",
+    "/clients/<int:client_id>/periods",
+    "Declare a period: sun exposure or an event needing makeup",
+    body=schemas.PeriodCreate,
+    response=schemas.PeriodOut,
+    status=201,
+    errors=(400, 401, 403, 404, 422),
+)
+def create_period(client_id: int):  # type: ignore[no-untyped-def]
+    body: schemas.PeriodCreate = g.body
+    period = clients.add_period(
+        actor=g.actor,
+        client_id=client_id,
+        kind=body.kind,
+        start_on=body.start,
+        end_on=body.end,
+        note=body.note or "",
+    )
+    out = {
+        "id": period.id,
+        "kind": period.kind,
+        "start": period.start_on,
+        "end": period.end_on,
+        "note": period.note,
+    }
+    return _json(schemas.PeriodOut, out, 201)
+
+
+def _ics(data: bytes, name: str) -> Response:
+    response = Response(data, mimetype="text/calendar")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@endpoint(
+    "GET",
+    "/appointments/<int:appointment_id>.ics",
+    "One session with its aftercare, as iCalendar",
+    errors=(401, 404),
+    content_type="text/calendar",
+)
+def appointment_calendar(appointment_id: int):  # type: ignore[no-untyped-def]
+    appointment = booking.get_appointment(actor=g.actor, appointment_id=appointment_id)
+    return _ics(calendar_files.appointment_ics(appointment), f"session-{appointment.id}.ics")
+
+
+@endpoint(
+    "GET",
+    "/calendar.ics",
+    "A client's whole calendar with aftercare, as iCalendar",
+    query=schemas.CalendarQuery,
+    errors=(400, 401, 404),
+    content_type="text/calendar",
+)
+def client_calendar():  # type: ignore[no-untyped-def]
+    query: schemas.CalendarQuery = g.query
+    client_id = booking.resolve_client_id(g.actor, query.client)
+    return _ics(calendar_files.client_calendar_ics(client_id), "clinic-calendar.ics")

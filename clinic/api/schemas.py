@@ -1,0 +1,241 @@
+"""The API's request and response shapes. They validate requests and generate the OpenAPI
+document, so the two cannot drift apart."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+MAX_ID = 2**31 - 1
+# Database ids: positive and within a 32-bit integer column.
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# --- requests -----------------------------------------------------------------------------------
+
+
+class TokenRequest(Body):
+    email: str = Field(max_length=254)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class CoursesQuery(Body):
+    pass
+
+
+class PractitionersQuery(Body):
+    procedure: str | None = Field(default=None, max_length=60)
+
+
+class AvailabilityQuery(Body):
+    procedure: str = Field(min_length=1, max_length=60)
+    date: date
+    practitioner: Id | None = None
+
+
+class ClientCreate(Body):
+    email: EmailStr
+    name: str = Field(min_length=1, max_length=120)
+    password: str | None = Field(default=None, min_length=8, max_length=200)
+    phone: str | None = Field(default=None, max_length=40)
+
+
+class ConditionAnswer(Body):
+    code: str = Field(min_length=1, max_length=60, pattern=r"^[a-z0-9_]+$")
+    present: bool
+    last_date: date | None = None
+
+
+class ScreeningUpdate(Body):
+    conditions: list[ConditionAnswer] = Field(max_length=50)
+
+
+class PeriodCreate(Body):
+    kind: Literal["sun_exposure", "needs_makeup"]
+    start: date
+    end: date
+    note: str | None = Field(default=None, max_length=200)
+
+
+class PlanPreferences(Body):
+    weekdays: list[int] | None = Field(default=None, max_length=7)
+    time_from: time | None = None
+    time_to: time | None = None
+    practitioner: Id | None = None
+
+    @field_validator("weekdays")
+    @classmethod
+    def _weekdays(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and any(d < 0 or d > 6 for d in value):
+            raise ValueError("weekdays are 0 (Monday) to 6 (Sunday)")
+        return value
+
+
+class PlanRequest(Body):
+    course: str = Field(min_length=1, max_length=60)
+    client: Id | None = None
+    earliest: date
+    preferences: PlanPreferences | None = None
+
+
+class SessionStart(Body):
+    start: AwareDatetime
+    practitioner: Id | None = None
+
+
+class EnrolmentCreate(Body):
+    course: str = Field(min_length=1, max_length=60)
+    client: Id | None = None
+    sessions: list[SessionStart] = Field(min_length=1, max_length=30)
+    override_reason: str | None = Field(default=None, max_length=500)
+
+
+class AppointmentsQuery(Body):
+    client: Id | None = None
+    from_: date | None = Field(default=None, alias="from")
+    to: date | None = None
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class AppointmentMove(Body):
+    start: AwareDatetime
+    practitioner: Id | None = None
+    override_reason: str | None = Field(default=None, max_length=500)
+    accept_replan: bool = False
+
+
+class CalendarQuery(Body):
+    client: Id | None = None
+
+
+# --- responses ----------------------------------------------------------------------------------
+
+
+class TokenOut(BaseModel):
+    token: str
+    expires_at: datetime
+
+
+class CareOut(BaseModel):
+    restriction: str
+    hours: int
+
+
+class ContraOut(BaseModel):
+    code: str
+    lookback_days: int
+
+
+class CourseOut(BaseModel):
+    code: str
+    name: str
+    procedure: str
+    sessions: int
+    min_interval_days: int
+    max_interval_days: int | None
+    aftercare: list[CareOut]
+    precare: list[CareOut]
+    contraindications: list[ContraOut]
+    months: list[int]
+    price: str
+    duration_min: int
+
+
+class PractitionerOut(BaseModel):
+    id: int
+    name: str
+    email: str
+    qualifications: list[str]
+
+
+class SlotOut(BaseModel):
+    start: datetime
+    end: datetime
+    practitioner: int
+    device: str | None
+    room: str
+
+
+class PlannedOut(SlotOut):
+    session: int
+
+
+class SlotsOut(BaseModel):
+    slots: list[SlotOut]
+
+
+class ClientOut(BaseModel):
+    id: int
+    email: str
+    name: str
+    has_login: bool
+
+
+class ScreeningOut(BaseModel):
+    client: int
+    confirmed_at: datetime | None
+    conditions: list[ConditionAnswer]
+
+
+class PeriodOut(BaseModel):
+    id: int
+    kind: str
+    start: date
+    end: date
+    note: str
+
+
+class UntilOut(BaseModel):
+    restriction: str
+    text: str
+    phase: Literal["before", "after"]
+    start: datetime
+    until: datetime
+
+
+class PlanOut(BaseModel):
+    sessions: list[SlotOut]
+    aftercare: list[list[UntilOut]]
+
+
+class AppointmentOut(BaseModel):
+    id: int
+    enrolment: int
+    course: str
+    session: int
+    client: int
+    start: datetime
+    end: datetime
+    status: str
+    practitioner: int
+    device: str | None
+    room: str
+    aftercare: list[UntilOut]
+
+
+class EnrolmentOut(BaseModel):
+    id: int
+    course: str
+    client: int
+    appointments: list[AppointmentOut]
+
+
+class ErrorItem(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+    session: int | None = None
+    earliest: date | None = None
+
+
+class ErrorsOut(BaseModel):
+    errors: list[ErrorItem]
+    affected: list[int] | None = None
+    replan: list[PlannedOut] | None = None
