@@ -1,0 +1,228 @@
+"""Cosmetologists and admins edit the catalogue: restrictions, procedures, course templates."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+
+from clinic.auth.access import role_required
+from clinic.models import Device
+from clinic.services import catalogue_admin, catalogue_queries
+from clinic.services.catalogue_admin import CareText
+from clinic.services.db import session
+from clinic.services.errors import InvalidData, ServiceError
+from clinic.staff import bp
+from clinic.staff.catalogue_forms import CourseForm, ProcedureForm, RestrictionForm
+from clinic.staff.common import CATALOGUE, current_actor
+from clinic.staff.forms import ConfirmForm, options
+
+FORMS: dict[str, type[FlaskForm]] = {
+    "restriction": RestrictionForm,
+    "procedure": ProcedureForm,
+    "course": CourseForm,
+}
+TITLES = {"restriction": "restriction", "procedure": "procedure", "course": "course template"}
+_PATH = re.compile(r"^(\w+)(?:\[(\d+)\])?(?:\.(\w+))?")
+
+
+def _kind_or_404(kind: str) -> None:
+    if kind not in FORMS:
+        abort(404)
+
+
+@bp.route("/catalogue")
+@login_required
+@role_required(*CATALOGUE)
+def catalogue():  # type: ignore[no-untyped-def]
+    restrictions = catalogue_admin.list_restrictions()
+    texts = {r.code: r.text for r in restrictions}
+    procedures = catalogue_admin.list_procedures()
+    courses = catalogue_queries.list_courses(include_retired=True)
+    return render_template(
+        "staff/catalogue.html",
+        restrictions=restrictions,
+        procedures=procedures,
+        courses=courses,
+        course_sentences={
+            c.code: _sentence("course", catalogue_admin.as_values(c), texts) for c in courses
+        },
+        procedure_sentences={
+            p.code: _sentence("procedure", catalogue_admin.as_values(p)) for p in procedures
+        },
+        confirm=ConfirmForm(),
+    )
+
+
+def _choices(form: FlaskForm) -> None:
+    restrictions = catalogue_admin.list_restrictions(include_retired=False)
+    if isinstance(form, ProcedureForm):
+        kinds = sorted(set(session().scalars(select(Device.kind))))
+        form.device_kind.choices = options([("", "No device"), *((k, k) for k in kinds)])
+        form.blocked_by.choices = options((r.code, f"{r.text} ({r.code})") for r in restrictions)
+    if isinstance(form, CourseForm):
+        form.procedure.choices = options(
+            [("", "Choose a procedure")]
+            + [
+                (p.code, f"{p.name} ({p.code})")
+                for p in catalogue_admin.list_procedures(include_retired=False)
+            ]
+        )
+        care = options([("", "—"), *((r.code, f"{r.text} ({r.code})") for r in restrictions)])
+        for row in (*form.aftercare, *form.precare):
+            row.form.restriction.choices = care
+
+
+def _sentence(kind: str, values: dict[str, Any], texts: dict[str, str] | None = None) -> str:
+    """The rule a record's values make, in one sentence (computed from the form, saved or not)."""
+    if kind == "restriction":
+        return catalogue_admin.describe_restriction(
+            code=values.get("code", ""), text=values.get("text", ""), kind=values.get("kind", "")
+        )
+    if kind == "procedure":
+        return catalogue_admin.describe_procedure(
+            duration_min=values.get("duration_min"),
+            buffer_min=values.get("buffer_min"),
+            qualification=values.get("qualification", ""),
+            device_kind=values.get("device_kind"),
+            blocked_by=values.get("blocked_by", []),
+        )
+    if texts is None:
+        texts = {r.code: r.text for r in catalogue_admin.list_restrictions()}
+
+    def care(items: list[dict[str, Any]]) -> list[CareText]:
+        return [
+            CareText(texts.get(c["restriction"], c["restriction"]), c["hours"])
+            for c in items
+            if isinstance(c.get("hours"), int) and c["hours"] > 0
+        ]
+
+    return catalogue_admin.describe_course(
+        sessions=values.get("sessions"),
+        min_days=values.get("min_interval_days"),
+        max_days=values.get("max_interval_days"),
+        aftercare=care(values.get("aftercare", [])),
+        precare=care(values.get("precare", [])),
+        contraindications=[
+            (c["code"], c["lookback_days"]) for c in values.get("contraindications", [])
+        ],
+        months=values.get("months", []),
+    )
+
+
+def _place_errors(form: FlaskForm, exc: InvalidData) -> list[str]:
+    """Each error of the catalogue reader next to its field; the rest for the top."""
+    rows = form.row_map() if isinstance(form, CourseForm) else {}
+    top: list[str] = []
+    for error in exc.errors:
+        match = _PATH.match(str(error.get("field", "")))
+        target = None
+        if match:
+            name, index, sub = match.group(1), match.group(2), match.group(3)
+            field = getattr(form, name, None)
+            if field is not None and name in rows and index is not None and sub:
+                form_rows = rows[name]
+                if int(index) < len(form_rows):
+                    target = getattr(field[form_rows[int(index)]].form, sub, None)
+            elif field is not None:
+                target = field
+        if target is not None and hasattr(target, "errors"):
+            target.errors = [*target.errors, error["message"]]
+        else:
+            top.append(error["message"])
+    return top
+
+
+def _edit_page(kind: str, form: FlaskForm, *, code: str | None, top: list[str], status: int):  # type: ignore[no-untyped-def]
+    row = catalogue_admin.get_record(kind, code) if code else None
+    return render_template(
+        f"staff/edit_{kind}.html",
+        form=form,
+        kind=kind,
+        title=TITLES[kind],
+        code=code,
+        row=row,
+        top=top,
+        sentence=_sentence(kind, form.values()),  # type: ignore[attr-defined]
+        confirm=ConfirmForm(),
+    ), status
+
+
+def _handle(kind: str, form: FlaskForm, code: str | None):  # type: ignore[no-untyped-def]
+    if code is not None:  # a code never changes
+        form.code.data = code  # type: ignore[attr-defined]
+        form.code.render_kw = {"readonly": True}  # type: ignore[attr-defined]
+    if request.method == "GET" or form.preview.data:  # type: ignore[attr-defined]
+        if request.method == "POST":
+            form.validate()
+        return _edit_page(kind, form, code=code, top=[], status=200)
+    if not form.validate():
+        return _edit_page(kind, form, code=code, top=[], status=422)
+    try:
+        catalogue_admin.save(
+            actor=current_actor(),
+            kind=kind,
+            values=form.values(),  # type: ignore[attr-defined]
+            create=code is None,
+        )
+    except InvalidData as exc:
+        return _edit_page(kind, form, code=code, top=_place_errors(form, exc), status=422)
+    except ServiceError as exc:
+        if exc.status in (403, 404):
+            raise
+        return _edit_page(kind, form, code=code, top=[exc.message], status=422)
+    flash(f"Saved the {TITLES[kind]} {form.code.data}.", "success")  # type: ignore[attr-defined]
+    return redirect(url_for("staff.catalogue") + f"#{kind}s")
+
+
+@bp.route("/catalogue/<kind>/new", methods=["GET", "POST"])
+@login_required
+@role_required(*CATALOGUE)
+def new_record(kind: str):  # type: ignore[no-untyped-def]
+    _kind_or_404(kind)
+    form = FORMS[kind]()
+    _choices(form)
+    return _handle(kind, form, None)
+
+
+@bp.route("/catalogue/<kind>/<code>", methods=["GET", "POST"])
+@login_required
+@role_required(*CATALOGUE)
+def edit_record(kind: str, code: str):  # type: ignore[no-untyped-def]
+    _kind_or_404(kind)
+    row = catalogue_admin.get_record(kind, code)
+    if request.method == "GET":
+        values = catalogue_admin.as_values(row)
+        form = FORMS[kind](data=values)
+        if isinstance(form, CourseForm):  # room to add rules below the existing ones
+            for name in ("aftercare", "precare", "contraindications"):
+                rows = getattr(form, name)
+                while len(rows) < len(values[name]) + 2:
+                    rows.append_entry()
+    else:
+        form = FORMS[kind]()
+    _choices(form)
+    return _handle(kind, form, code)
+
+
+@bp.route("/catalogue/<kind>/<code>/retire", methods=["POST"])
+@login_required
+@role_required(*CATALOGUE)
+def retire_record(kind: str, code: str):  # type: ignore[no-untyped-def]
+    _kind_or_404(kind)
+    if not ConfirmForm().validate():
+        abort(400, "The form expired; please try again.")
+    retired = request.form.get("restore") != "1"
+    catalogue_admin.set_retired(actor=current_actor(), kind=kind, code=code, retired=retired)
+    if retired:
+        flash(
+            f"Retired the {TITLES[kind]} {code}: no longer offered; existing bookings keep it.",
+            "success",
+        )
+    else:
+        flash(f"The {TITLES[kind]} {code} is offered again.", "success")
+    return redirect(url_for("staff.catalogue") + f"#{kind}s")
