@@ -16,7 +16,7 @@ from wtforms import (
     SubmitField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from clinic.services.clients import PERIOD_LABELS, ScreeningQuestion
@@ -124,7 +124,9 @@ class PlanForm(FlaskForm):
 
     def validate_time_to(self, field: Field) -> None:
         if self.time_from.data and field.data and field.data <= self.time_from.data:
-            raise ValueError("\u201cNot after\u201d must be later than \u201cnot before\u201d.")
+            raise ValidationError(
+                "\u201cNot after\u201d must be later than \u201cnot before\u201d."
+            )
 
 
 class ConfirmForm(FlaskForm):
