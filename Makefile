@@ -21,15 +21,15 @@ run: install
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 test: install
-	$(BIN)/ruff check clinic tests bench
+	$(BIN)/ruff check clinic tests $(wildcard bench)
 	$(BIN)/mypy
 	$(BIN)/bandit --quiet --recursive clinic --severity-level medium
 	$(BIN)/pytest
 
 lint: install
-	$(BIN)/ruff check clinic tests bench
+	$(BIN)/ruff check clinic tests $(wildcard bench)
 	$(BIN)/bandit --quiet --recursive clinic --severity-level medium
-	$(BIN)/ruff format --check clinic tests bench
+	$(BIN)/ruff format --check clinic tests $(wildcard bench)
 	$(BIN)/mypy
 
 bench: install
