@@ -256,3 +256,21 @@ def test_reminders_and_restriction_notices_follow_the_sessions(booked) -> None:
         select(OutboxMessage.kind).where(OutboxMessage.kind != "booking_confirmation")
     ).all()
     assert sorted(kinds) == ["reminder", "restriction_ends", "restriction_ends"]
+
+
+def test_the_cli_sends_what_is_due_through_the_configured_server(app, runner, smtp) -> None:
+    port, recorder = smtp
+    queue_plain(2, due=datetime.now(UTC) - timedelta(minutes=1))
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, MAIL_SENDER="desk@clinic.example")
+    result = runner.invoke(args=["messages", "send"])
+    assert result.exit_code == 0, result.output
+    assert "Sent 2, failed 0" in result.output
+    assert len(recorder.received) == 2
+
+
+def test_the_cli_keeps_messages_queued_without_an_smtp_server(app, runner) -> None:
+    [mid] = queue_plain(due=datetime.now(UTC) - timedelta(minutes=1))
+    app.config["SMTP_HOST"] = ""
+    result = runner.invoke(args=["messages", "send"])
+    assert result.exit_code == 0 and "/dev/outbox" in result.output
+    assert fresh(mid).status == "queued"
