@@ -380,4 +380,4 @@ def record_outcome(appointment_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("staff.show_appointment", appointment_id=appointment_id))
 
 
-from clinic.staff import catalogue_routes, client_routes  # noqa: E402,F401
+from clinic.staff import admin_routes, catalogue_routes, client_routes  # noqa: E402,F401

@@ -1,0 +1,163 @@
+"""Admin forms: shapes only; the set-up's rules are checked by clinic/services/staffing.py."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+    ValidationError,
+)
+from wtforms.validators import Email, InputRequired, Length, Optional
+
+from clinic.models import STAFF_ROLES
+from clinic.staff.forms import options
+
+WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_SPAN = r"\s*[^,\s-]+\s*-\s*[^,\s-]+\s*"
+_HOURS = re.compile(rf"^(?:{_SPAN}(?:,{_SPAN})*)?$")
+ROLE_CHOICES = options((r, r.capitalize()) for r in STAFF_ROLES)
+
+
+def _hours_shape(form: Any, field: Any) -> None:
+    if not _HOURS.match(field.data or ""):
+        raise ValidationError("Write the hours as 09:00-13:00, 14:00-18:00 (empty: none).")
+
+
+def _hours_field(day: str) -> StringField:
+    return StringField(f"{day} hours", validators=[Optional(), _hours_shape], default="")
+
+
+class WeekMixin:
+    """Seven text fields, one per weekday: '09:00-13:00, 14:00-18:00'."""
+
+    mon = _hours_field("Monday")
+    tue = _hours_field("Tuesday")
+    wed = _hours_field("Wednesday")
+    thu = _hours_field("Thursday")
+    fri = _hours_field("Friday")
+    sat = _hours_field("Saturday")
+    sun = _hours_field("Sunday")
+
+    def week(self) -> dict[str, list[list[str]]]:
+        out: dict[str, list[list[str]]] = {}
+        for key in WEEKDAY_KEYS:
+            text = (getattr(self, key).data or "").strip()
+            if text:
+                out[key] = [[p.strip() for p in span.split("-", 1)] for span in text.split(",")]
+        return out
+
+    def set_week(self, week: dict[str, list[list[str]]]) -> None:
+        for key in WEEKDAY_KEYS:
+            getattr(self, key).data = ", ".join(f"{a}-{b}" for a, b in week.get(key, []))
+
+
+class StaffUserForm(FlaskForm):
+    name = StringField("Name", validators=[InputRequired("Give the name."), Length(max=120)])
+    email = EmailField(
+        "Email",
+        validators=[
+            InputRequired("Give the email address."),
+            Email("Give a valid email address.", check_deliverability=False),
+            Length(max=254),
+        ],
+    )
+    role = SelectField("Role", choices=ROLE_CHOICES, default="receptionist")
+    password = PasswordField(
+        "First password (at least 8 characters)",
+        validators=[InputRequired("Give a first password."), Length(max=200)],
+    )
+    submit = SubmitField("Create the account")
+
+
+class StaffRoleForm(FlaskForm):
+    role = SelectField("Role", choices=ROLE_CHOICES)
+    active = BooleanField("Active")
+    submit = SubmitField("Save")
+
+
+class PractitionerForm(WeekMixin, FlaskForm):
+    name = StringField("Name", validators=[InputRequired("Give the name."), Length(max=120)])
+    email = EmailField(
+        "Email (links the practitioner to a login with the same email)",
+        validators=[
+            InputRequired("Give the email address."),
+            Email("Give a valid email address.", check_deliverability=False),
+            Length(max=254),
+        ],
+    )
+    qualifications = StringField(
+        "Qualifications (comma-separated, e.g. peel, laser)", validators=[Length(max=500)]
+    )
+    submit = SubmitField("Save the practitioner")
+
+    def qualification_list(self) -> list[str]:
+        return [q.strip() for q in (self.qualifications.data or "").split(",") if q.strip()]
+
+
+class TimeOffForm(FlaskForm):
+    start_on = DateField("First day off", validators=[InputRequired("Give the first day.")])
+    end_on = DateField("Last day off", validators=[InputRequired("Give the last day.")])
+    note = StringField("Note (e.g. holiday, training)", validators=[Length(max=200)])
+    submit = SubmitField("Add the time off")
+
+
+class OpeningHoursForm(WeekMixin, FlaskForm):
+    submit = SubmitField("Save the opening hours")
+
+
+class HolidayForm(FlaskForm):
+    day = DateField("Date", validators=[InputRequired("Give the date.")])
+    name = StringField("Name (e.g. Christmas Day)", validators=[Length(max=120)])
+    submit = SubmitField("Add the holiday")
+
+
+class PolicyForm(FlaskForm):
+    name = StringField("Clinic name", validators=[InputRequired("Give the name."), Length(max=120)])
+    slot_minutes = IntegerField(
+        "Slot grid (minutes)", validators=[InputRequired("Give the slot length.")]
+    )
+    notice_hours = IntegerField(
+        "Clients may change or cancel up to (hours before)",
+        validators=[InputRequired("Give the notice in hours.")],
+    )
+    horizon_days = IntegerField(
+        "Bookings up to (days ahead)", validators=[InputRequired("Give the horizon in days.")]
+    )
+    screening_valid_days = IntegerField(
+        "A screening stays valid for (days)",
+        validators=[InputRequired("Give how many days a screening stays valid.")],
+    )
+    submit = SubmitField("Save the policy")
+
+
+class RoomForm(FlaskForm):
+    code = StringField("Room code", validators=[InputRequired("Give a code."), Length(max=40)])
+    name = StringField("Room name", validators=[InputRequired("Give the name."), Length(max=120)])
+    submit = SubmitField("Save the room")
+
+
+class DeviceForm(FlaskForm):
+    code = StringField("Device code", validators=[InputRequired("Give a code."), Length(max=40)])
+    kind = StringField(
+        "Device kind (procedures ask for a kind, e.g. co2_laser)",
+        validators=[InputRequired("Give the kind."), Length(max=60)],
+    )
+    name = StringField("Device name", validators=[InputRequired("Give the name."), Length(max=120)])
+    submit = SubmitField("Save the device")
+
+
+class ImportForm(FlaskForm):
+    file = FileField("Catalogue file (JSON)", validators=[FileRequired("Choose a file.")])
+    submit = SubmitField("Import")

@@ -1,0 +1,430 @@
+"""The clinic's admin: staff accounts, practitioners, rooms, devices, hours, holidays, policy,
+and the catalogue file."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+from flask_wtf import FlaskForm
+
+from clinic.auth.access import role_required
+from clinic.services import snapshot as snap
+from clinic.services import staffing
+from clinic.services.errors import InvalidData, NotFound, PermissionDenied, ServiceError
+from clinic.staff import bp
+from clinic.staff.admin_forms import (
+    WEEKDAY_KEYS,
+    WEEKDAY_NAMES,
+    DeviceForm,
+    HolidayForm,
+    ImportForm,
+    OpeningHoursForm,
+    PolicyForm,
+    PractitionerForm,
+    RoomForm,
+    StaffRoleForm,
+    StaffUserForm,
+    TimeOffForm,
+)
+from clinic.staff.common import ADMIN, current_actor
+from clinic.staff.forms import ConfirmForm
+
+_FIELD = re.compile(r"^(?:hours\.|opening_hours\.)?(\w+)")
+
+
+def _place(form: FlaskForm, exc: ServiceError) -> list[str]:
+    """A refusal's messages next to their fields ('hours.mon[0][1]' -> the Monday field)."""
+    items = (
+        exc.errors
+        if isinstance(exc, InvalidData)
+        else [{"message": exc.message, "field": exc.field}]
+    )
+    top: list[str] = []
+    for item in items:
+        match = _FIELD.match(str(item.get("field") or ""))
+        target = getattr(form, match.group(1), None) if match else None
+        if (
+            target is not None
+            and hasattr(target, "errors")
+            and match
+            and match.group(1) != "submit"
+        ):
+            target.errors = [*target.errors, item["message"]]
+        else:
+            top.append(item["message"])
+    return top
+
+
+def _forms() -> dict[str, FlaskForm]:
+    settings = snap.settings()
+    policy = PolicyForm(
+        formdata=None,
+        name=settings.name,
+        slot_minutes=settings.slot_minutes,
+        notice_hours=settings.client_change_notice_hours,
+        horizon_days=settings.horizon_days,
+        screening_valid_days=settings.screening_valid_days,
+    )
+    opening = OpeningHoursForm(formdata=None)
+    opening.set_week(staffing.opening_hours_json())
+    return {
+        "user_form": StaffUserForm(formdata=None),
+        "policy_form": policy,
+        "opening_form": opening,
+        "holiday_form": HolidayForm(formdata=None),
+        "room_form": RoomForm(formdata=None),
+        "device_form": DeviceForm(formdata=None),
+        "import_form": ImportForm(formdata=None),
+    }
+
+
+def _admin_page(status: int = 200, top: list[str] | None = None, **forms: Any):  # type: ignore[no-untyped-def]
+    context: dict[str, Any] = {**_forms(), **forms}
+    staff = staffing.list_staff()
+    role_forms = {}
+    for u in staff:
+        f = StaffRoleForm(formdata=None, role=u.role, active=u.active, prefix=f"u{u.id}")
+        role_forms[u.id] = f
+    return render_template(
+        "staff/admin.html",
+        staff=staff,
+        role_forms=role_forms,
+        practitioners=staffing.list_practitioners(),
+        rooms=staffing.list_rooms(),
+        devices=staffing.list_devices(),
+        holidays=staffing.list_holidays(),
+        confirm=ConfirmForm(),
+        weekdays=list(zip(WEEKDAY_KEYS, WEEKDAY_NAMES, strict=True)),
+        top=top or [],
+        **context,
+    ), status
+
+
+@bp.route("/admin")
+@login_required
+@role_required(*ADMIN)
+def admin_home():  # type: ignore[no-untyped-def]
+    return _admin_page()
+
+
+def _done(message: str, anchor: str):  # type: ignore[no-untyped-def]
+    flash(message, "success")
+    return redirect(url_for("staff.admin_home") + f"#{anchor}")
+
+
+def _submit(form: FlaskForm, form_name: str, action: Any, message: str, anchor: str):  # type: ignore[no-untyped-def]
+    if not form.validate():
+        return _admin_page(422, **{form_name: form})
+    try:
+        action()
+    except (NotFound, PermissionDenied):
+        raise
+    except ServiceError as exc:
+        return _admin_page(422, top=_place(form, exc), **{form_name: form})
+    return _done(message, anchor)
+
+
+@bp.route("/admin/users", methods=["POST"])
+@login_required
+@role_required(*ADMIN)
+def create_staff_user():  # type: ignore[no-untyped-def]
+    form = StaffUserForm()
+    return _submit(
+        form,
+        "user_form",
+        lambda: staffing.create_staff_user(
+            actor=current_actor(),
+            email=form.email.data,
+            name=form.name.data,
+            role=form.role.data,
+            password=form.password.data,
+        ),
+        f"Created the account {form.email.data}.",
+        "staff",
+    )
+
+
+@bp.route("/admin/users/<int:user_id>", methods=["POST"])
+@login_required
+@role_required(*ADMIN)
+def update_staff_user(user_id: int):  # type: ignore[no-untyped-def]
+    form = StaffRoleForm(prefix=f"u{user_id}")
+    if not form.validate():
+        return _admin_page(422, top=[m for ms in form.errors.values() for m in ms])
+    try:
+        staffing.update_staff_user(
+            actor=current_actor(), user_id=user_id, role=form.role.data, active=form.active.data
+        )
+    except (NotFound, PermissionDenied):
+        raise
+    except ServiceError as exc:
+        return _admin_page(422, top=[exc.message])
+    return _done("Saved the account.", "staff")
+
+
+@bp.route("/admin/policy", methods=["POST"])
+@login_required
+@role_required(*ADMIN)
+def update_policy():  # type: ignore[no-untyped-def]
+    form = PolicyForm()
+    return _submit(
+        form,
+        "policy_form",
+        lambda: staffing.update_policy(
+            actor=current_actor(),
+            name=form.name.data,
+            slot_minutes=form.slot_minutes.data,
+            notice_hours=form.notice_hours.data,
+            horizon_days=form.horizon_days.data,
+            screening_valid_days=form.screening_valid_days.data,
+        ),
+        "Saved the policy.",
+        "policy",
+    )
+
+
+@bp.route("/admin/opening-hours", methods=["POST"])
+@login_required
+@role_required(*ADMIN)
+def set_opening_hours():  # type: ignore[no-untyped-def]
+    form = OpeningHoursForm()
+    return _submit(
+        form,
+        "opening_form",
+        lambda: staffing.set_opening_hours(actor=current_actor(), hours=form.week()),
+        "Saved the opening hours.",
+        "opening",
+    )
+
+
+@bp.route("/admin/holidays", methods=["POST"])
+@login_required
+@role_required(*ADMIN)
+def add_holiday():  # type: ignore[no-untyped-def]
+    form = HolidayForm()
+    return _submit(
+        form,
+        "holiday_form",
+        lambda: staffing.add_holiday(
+            actor=current_actor(), day=form.day.data, name=form.name.data or ""
+        ),
+        "Added the holiday.",
+        "holidays",
+    )
+
+
+@bp.route("/admin/holidays/<int:holiday_id>/remove", methods=["POST"])
+@login_required
+@role_required(*ADMIN)
+def remove_holiday(holiday_id: int):  # type: ignore[no-untyped-def]
+    if not ConfirmForm().validate():
+        abort(400, "The form expired; please try again.")
+    staffing.remove_holiday(actor=current_actor(), holiday_id=holiday_id)
+    return _done("Removed the holiday.", "holidays")
+
+
+@bp.route("/admin/rooms", methods=["POST"])
+@login_required
+@role_required(*ADMIN)
+def save_room():  # type: ignore[no-untyped-def]
+    form = RoomForm()
+    return _submit(
+        form,
+        "room_form",
+        lambda: staffing.save_room(actor=current_actor(), code=form.code.data, name=form.name.data),
+        f"Saved the room {form.code.data}.",
+        "rooms",
+    )
+
+
+@bp.route("/admin/devices", methods=["POST"])
+@login_required
+@role_required(*ADMIN)
+def save_device():  # type: ignore[no-untyped-def]
+    form = DeviceForm()
+    return _submit(
+        form,
+        "device_form",
+        lambda: staffing.save_device(
+            actor=current_actor(), code=form.code.data, kind=form.kind.data, name=form.name.data
+        ),
+        f"Saved the device {form.code.data}.",
+        "devices",
+    )
+
+
+@bp.route("/admin/<kind>/<int:record_id>/active", methods=["POST"])
+@login_required
+@role_required(*ADMIN)
+def set_active(kind: str, record_id: int):  # type: ignore[no-untyped-def]
+    if not ConfirmForm().validate():
+        abort(400, "The form expired; please try again.")
+    active = request.form.get("active") == "1"
+    staffing.set_active(actor=current_actor(), kind=kind, record_id=record_id, active=active)
+    return _done(f"The {kind} is {'in use' if active else 'out of use'}.", f"{kind}s")
+
+
+# --- practitioners ----------------------------------------------------------------------------
+
+
+def _practitioner_page(
+    practitioner_id: int | None,
+    form: PractitionerForm,
+    time_off: TimeOffForm,
+    status: int = 200,
+    top: list[str] | None = None,
+):  # type: ignore[no-untyped-def]
+    practitioner = staffing.get_practitioner(practitioner_id) if practitioner_id else None
+    return render_template(
+        "staff/practitioner.html",
+        practitioner=practitioner,
+        form=form,
+        time_off_form=time_off,
+        confirm=ConfirmForm(),
+        weekdays=list(zip(WEEKDAY_KEYS, WEEKDAY_NAMES, strict=True)),
+        top=top or [],
+    ), status
+
+
+@bp.route("/admin/practitioners/new", methods=["GET", "POST"])
+@bp.route("/admin/practitioners/<int:practitioner_id>", methods=["GET", "POST"])
+@login_required
+@role_required(*ADMIN)
+def edit_practitioner(practitioner_id: int | None = None):  # type: ignore[no-untyped-def]
+    if request.method == "GET":
+        form = PractitionerForm(formdata=None)
+        if practitioner_id is not None:
+            p = staffing.get_practitioner(practitioner_id)
+            values = staffing.practitioner_values(p)
+            form.name.data, form.email.data = p.name, p.email
+            form.qualifications.data = ", ".join(values["qualifications"])
+            form.set_week(values["hours"])
+        if practitioner_id is not None:
+            form.email.render_kw = {"readonly": True}
+        return _practitioner_page(practitioner_id, form, TimeOffForm(formdata=None))
+    form = PractitionerForm()
+    if practitioner_id is not None:  # the email is the practitioner's key; it does not change
+        email = staffing.get_practitioner(practitioner_id).email
+        form.email.data, form.email.raw_data = email, [email]
+        form.email.render_kw = {"readonly": True}
+    if not form.validate():
+        return _practitioner_page(practitioner_id, form, TimeOffForm(formdata=None), 422)
+    try:
+        row = staffing.save_practitioner(
+            actor=current_actor(),
+            practitioner_id=practitioner_id,
+            name=form.name.data,
+            email=form.email.data,
+            qualifications=form.qualification_list(),
+            hours=form.week(),
+        )
+    except (NotFound, PermissionDenied):
+        raise
+    except ServiceError as exc:
+        top = _place(form, exc)
+        return _practitioner_page(practitioner_id, form, TimeOffForm(formdata=None), 422, top)
+    flash(f"Saved {row.name}.", "success")
+    return redirect(url_for("staff.edit_practitioner", practitioner_id=row.id))
+
+
+@bp.route("/admin/practitioners/<int:practitioner_id>/time-off", methods=["POST"])
+@login_required
+@role_required(*ADMIN)
+def add_time_off(practitioner_id: int):  # type: ignore[no-untyped-def]
+    p = staffing.get_practitioner(practitioner_id)
+    form = PractitionerForm(formdata=None)
+    values = staffing.practitioner_values(p)
+    form.name.data, form.email.data = p.name, p.email
+    form.qualifications.data = ", ".join(values["qualifications"])
+    form.set_week(values["hours"])
+    time_off = TimeOffForm()
+    if not time_off.validate():
+        return _practitioner_page(practitioner_id, form, time_off, 422)
+    try:
+        staffing.add_time_off(
+            actor=current_actor(),
+            practitioner_id=practitioner_id,
+            start_on=time_off.start_on.data,
+            end_on=time_off.end_on.data,
+            note=time_off.note.data or "",
+        )
+    except (NotFound, PermissionDenied):
+        raise
+    except ServiceError as exc:
+        top = _place(time_off, exc)
+        return _practitioner_page(practitioner_id, form, time_off, 422, top)
+    flash("Added the time off.", "success")
+    return redirect(url_for("staff.edit_practitioner", practitioner_id=practitioner_id))
+
+
+@bp.route("/admin/time-off/<int:time_off_id>/remove", methods=["POST"])
+@login_required
+@role_required(*ADMIN)
+def remove_time_off(time_off_id: int):  # type: ignore[no-untyped-def]
+    if not ConfirmForm().validate():
+        abort(400, "The form expired; please try again.")
+    practitioner_id = request.form.get("practitioner", type=int)
+    staffing.remove_time_off(actor=current_actor(), time_off_id=time_off_id)
+    flash("Removed the time off.", "success")
+    if practitioner_id:
+        return redirect(url_for("staff.edit_practitioner", practitioner_id=practitioner_id))
+    return redirect(url_for("staff.admin_home"))
+
+
+@bp.route("/admin/practitioners/<int:practitioner_id>/active", methods=["POST"])
+@login_required
+@role_required(*ADMIN)
+def set_practitioner_active(practitioner_id: int):  # type: ignore[no-untyped-def]
+    if not ConfirmForm().validate():
+        abort(400, "The form expired; please try again.")
+    active = request.form.get("active") == "1"
+    staffing.set_practitioner_active(
+        actor=current_actor(), practitioner_id=practitioner_id, active=active
+    )
+    flash("Saved.", "success")
+    return redirect(url_for("staff.edit_practitioner", practitioner_id=practitioner_id))
+
+
+# --- the catalogue file -----------------------------------------------------------------------
+
+
+@bp.route("/admin/catalogue.json")
+@login_required
+@role_required(*ADMIN)
+def export_catalogue():  # type: ignore[no-untyped-def]
+    data = staffing.export_catalogue(actor=current_actor())
+    return Response(
+        json.dumps(data, indent=2, ensure_ascii=False),
+        mimetype="application/json",
+        headers={"Content-Disposition": 'attachment; filename="catalogue.json"'},
+    )
+
+
+@bp.route("/admin/catalogue", methods=["POST"])
+@login_required
+@role_required(*ADMIN)
+def import_catalogue():  # type: ignore[no-untyped-def]
+    form = ImportForm()
+    if not form.validate():
+        return _admin_page(422, import_form=form)
+    try:
+        data = json.loads(form.file.data.read().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        form.file.errors = [f"The file is not valid JSON: {exc}."]
+        return _admin_page(422, import_form=form)
+    try:
+        report = staffing.import_catalogue(actor=current_actor(), data=data)
+    except InvalidData as exc:
+        form.file.errors = [
+            e["message"] if e.get("field", "$") == "$" else f"{e['field']}: {e['message']}"
+            for e in exc.errors
+        ]
+        return _admin_page(422, import_form=form)
+    flash("Imported. " + "; ".join(report.summary()), "success")
+    for w in report.warnings:
+        flash(f"Note ({w.get('field', '')}): {w['message']}", "warning")
+    return redirect(url_for("staff.admin_home") + "#catalogue-file")
