@@ -1,0 +1,230 @@
+"""Who may reach what: every route of the app, tried by every role and by an anonymous user.
+
+The table below says, for each route and method, which roles get through the route's gate.
+A route missing from the table fails the test, so a new route must be classified here.
+
+"deny" means the gate turned the request away: 401 or 403, or a redirect to the login page
+(`/login?next=...`). Anything else is "allow": a page, a redirect elsewhere, or the route's own
+answer to our sample request (400/404/422 on sample ids and bodies). A 500 always fails.
+
+Ids in URLs belong to no row, so this tests role gates, not ownership; who may see which
+client's record is tested in the services and web tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+import pytest
+from flask import Flask, g
+
+from clinic.extensions import db
+from clinic.models import ApiToken, utcnow
+from tests import factories as f
+from tests.routes import Route, all_routes
+
+ANONYMOUS = "anonymous"
+ROLES = ("client", "practitioner", "receptionist", "admin")
+EVERYONE = frozenset({ANONYMOUS, *ROLES})
+USERS = frozenset(ROLES)
+CLIENT = frozenset({"client"})
+STAFF = frozenset({"practitioner", "receptionist", "admin"})
+DESK = frozenset({"receptionist", "admin"})
+CATALOGUE = frozenset({"practitioner", "admin"})
+ADMIN = frozenset({"admin"})
+
+EXPECTED: dict[str, frozenset[str]] = {
+    # public pages and documents
+    "GET booking.index": EVERYONE,
+    "GET booking.courses": EVERYONE,
+    "GET health.healthz": EVERYONE,
+    "GET auth.login": EVERYONE,
+    "POST auth.login": EVERYONE,
+    "GET auth.signup": EVERYONE,
+    "POST auth.signup": EVERYONE,
+    "GET auth.forgot_password": EVERYONE,
+    "POST auth.forgot_password": EVERYONE,
+    "GET auth.reset_password": EVERYONE,
+    "POST auth.reset_password": EVERYONE,
+    "GET api.openapi": EVERYONE,
+    "POST api.create_token": EVERYONE,
+    # any logged-in user
+    "POST auth.logout": USERS,
+    # the client's own pages
+    "GET auth.profile": CLIENT,
+    "POST auth.profile": CLIENT,
+    "GET booking.screening": CLIENT,
+    "POST booking.screening": CLIENT,
+    "GET booking.periods": CLIENT,
+    "POST booking.periods": CLIENT,
+    "POST booking.delete_period": CLIENT,
+    "GET booking.plan": CLIENT,
+    "POST booking.plan": CLIENT,
+    "GET booking.review": CLIENT,
+    "GET booking.swap": CLIENT,
+    "POST booking.book": CLIENT,
+    "GET booking.my_sessions": CLIENT,
+    "GET booking.appointment_ics": CLIENT,
+    "GET booking.calendar_ics": CLIENT,
+    "GET booking.move": CLIENT,
+    "POST booking.move": CLIENT,
+    "GET booking.cancel": CLIENT,
+    "POST booking.cancel": CLIENT,
+    # staff pages
+    "GET staff.index": STAFF,
+    "GET staff.calendar": STAFF,
+    "GET staff.list_clients": STAFF,
+    "GET staff.show_client": STAFF,
+    "GET staff.show_appointment": STAFF,
+    "POST staff.record_outcome": STAFF,
+    "GET staff.book": DESK,
+    "POST staff.book": DESK,
+    "POST staff.move_appointment": DESK,
+    "POST staff.cancel_appointment": DESK,
+    "POST staff.cancel_enrolment": DESK,
+    "GET staff.catalogue": CATALOGUE,
+    "GET staff.new_record": CATALOGUE,
+    "POST staff.new_record": CATALOGUE,
+    "GET staff.edit_record": CATALOGUE,
+    "POST staff.edit_record": CATALOGUE,
+    "POST staff.retire_record": CATALOGUE,
+    "GET staff.audit_trail": ADMIN,
+    # the clinic's set-up: admins only
+    "GET staff.admin_home": ADMIN,
+    "POST staff.create_staff_user": ADMIN,
+    "POST staff.update_staff_user": ADMIN,
+    "POST staff.update_policy": ADMIN,
+    "POST staff.set_opening_hours": ADMIN,
+    "POST staff.add_holiday": ADMIN,
+    "POST staff.remove_holiday": ADMIN,
+    "POST staff.save_room": ADMIN,
+    "POST staff.save_device": ADMIN,
+    "POST staff.set_active": ADMIN,
+    "GET staff.edit_practitioner": ADMIN,
+    "POST staff.edit_practitioner": ADMIN,
+    "POST staff.add_time_off": ADMIN,
+    "POST staff.remove_time_off": ADMIN,
+    "POST staff.set_practitioner_active": ADMIN,
+    "GET staff.export_catalogue": ADMIN,
+    "POST staff.import_catalogue": ADMIN,
+    "GET booking.dev_outbox": ADMIN,  # and anyone logged in, in development only
+    # JSON API: every call but the token and the document needs a token; staff-only calls
+    # are refused to clients, booking calls to practitioners (reception or the client books).
+    "GET api.list_courses": USERS,
+    "GET api.list_practitioners": USERS,
+    "GET api.availability": USERS,
+    "POST api.create_client": DESK,
+    "GET api.get_screening": USERS,
+    "PUT api.put_screening": USERS,
+    "POST api.create_period": USERS,
+    "POST api.create_plan": USERS - {"practitioner"},
+    "POST api.create_enrolment": USERS - {"practitioner"},
+    "GET api.list_appointments": USERS,
+    "GET api.get_appointment": USERS,
+    "PATCH api.move_appointment": USERS,
+    "DELETE api.cancel_appointment": USERS,
+    "GET api.appointment_calendar": USERS,
+    "GET api.client_calendar": USERS,
+    "DELETE api.delete_token": USERS,
+    "DELETE api.delete_user_tokens": ADMIN,  # or the user itself; the sample id is no one's
+}
+
+# Well-formed JSON bodies, so that the API's gates are reached and not its schema checks.
+START = "2030-01-07T10:00:00+01:00"
+BODIES = {
+    "POST api.create_client": lambda role: {"email": f"matrix-{role}@example.com", "name": "New"},
+    "PUT api.put_screening": lambda role: {"conditions": []},
+    "POST api.create_period": lambda role: {
+        "kind": "sun_exposure",
+        "start": "2030-07-01",
+        "end": "2030-07-10",
+    },
+    "POST api.create_plan": lambda role: {"course": "no_such_course", "earliest": "2030-01-07"},
+    "POST api.create_enrolment": lambda role: {
+        "course": "no_such_course",
+        "sessions": [{"start": START}],
+    },
+    "PATCH api.move_appointment": lambda role: {"start": START},
+    "POST api.create_token": lambda role: {"email": "token@example.com", "password": "password123"},
+}
+
+
+def _fresh_token(user_id: int) -> str:
+    # Written directly (the token service's format): the matrix revokes tokens as it goes.
+    token = secrets.token_urlsafe(24)
+    db.session.add(
+        ApiToken(
+            user_id=user_id,
+            token_hash=hashlib.sha256(token.encode()).hexdigest(),
+            expires_at=utcnow() + timedelta(hours=1),
+        )
+    )
+    db.session.commit()
+    return token
+
+
+def _outcome(app: Flask, route: Route, role: str, user_ids: dict[str, int]) -> tuple[str, int]:
+    # The requests share the test's app context, and with it `g`, where Flask-Login keeps
+    # the user it loaded: forget the previous request's user.
+    g.pop("_login_user", None)
+    web = app.test_client()
+    headers = {}
+    api = route.url.startswith("/api/")
+    if role != ANONYMOUS:
+        if api:
+            headers["Authorization"] = f"Bearer {_fresh_token(user_ids[role])}"
+        else:
+            with web.session_transaction() as session:
+                session["_user_id"] = str(user_ids[role])
+                session["_fresh"] = True
+    body = BODIES.get(route.key)
+    kwargs = {"json": body(role)} if body else ({"json": {}} if api else {})
+    if route.method in ("GET", "DELETE"):
+        kwargs = {}
+    response = web.open(route.url, method=route.method, headers=headers, **kwargs)
+    location = response.headers.get("Location", "")
+    denied = response.status_code in (401, 403) or (
+        response.status_code in (302, 303) and "/login?next=" in location
+    )
+    return ("deny" if denied else "allow"), response.status_code
+
+
+@pytest.fixture
+def user_ids(app) -> dict[str, int]:
+    f.make_clinic()
+    f.make_user("client", email="token@example.com", password="password123")
+    ids = {}
+    for role in ROLES:
+        user = f.make_user(role)
+        if role == "practitioner":
+            practitioner = f.make_practitioner(email=user.email, name=user.name)
+            practitioner.user_id = user.id
+            db.session.commit()
+        ids[role] = user.id
+    return ids
+
+
+def test_every_route_is_classified(app) -> None:
+    keys = {r.key for r in all_routes(app)}
+    missing = sorted(keys - set(EXPECTED))
+    assert missing == [], "new routes, add them to EXPECTED: " + ", ".join(missing)
+    assert sorted(set(EXPECTED) - keys) == [], "gone routes: remove them from EXPECTED"
+
+
+def test_every_role_reaches_exactly_the_routes_it_should(app, user_ids) -> None:
+    wrong, errors = [], []
+    for route in all_routes(app):
+        allowed = EXPECTED.get(route.key)
+        if allowed is None:
+            continue  # reported by test_every_route_is_classified
+        for role in (ANONYMOUS, *ROLES):
+            outcome, status = _outcome(app, route, role, user_ids)
+            if status >= 500:
+                errors.append(f"{route.key} as {role}: {status}")
+            expected = "allow" if role in allowed else "deny"
+            if outcome != expected:
+                wrong.append(f"{route.key} as {role}: expected {expected}, got {status}")
+    assert errors == []
+    assert wrong == [], "\n".join(wrong)
