@@ -1,0 +1,268 @@
+"""Races over HTTP: gunicorn with 4 workers on PostgreSQL, 50 clients booking at once.
+
+The app runs as in production (`CLINIC_ENV=production`, several worker processes, each with
+threads), so the requests really are checked and written at the same time by different
+processes; only the database's exclusion constraints can keep the calendar whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import threading
+import time as clock
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from clinic.extensions import db
+from clinic.models import ApiToken, Appointment, Client, Enrolment, User, utcnow
+from tests import factories as f
+from tests.conftest import missing
+from tests.pg.server import _free_port
+
+pytestmark = pytest.mark.pg
+
+ROOT = Path(__file__).resolve().parents[2]
+BERLIN = ZoneInfo("Europe/Berlin")
+RACERS = 50
+WORKERS = 4
+
+
+class Server:
+    def __init__(self, base: str) -> None:
+        self.base = base
+
+    def post(self, path: str, token: str, body: dict[str, object]) -> tuple[int, dict]:
+        request = urllib.request.Request(
+            self.base + path,
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310 - loopback
+                return response.status, json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as refused:
+            with refused:
+                return refused.code, json.loads(refused.read() or b"{}")
+
+
+@pytest.fixture(scope="module")
+def server(pg_url: str) -> Iterator[Server]:
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    if not gunicorn.exists():
+        missing("gunicorn is not installed in the virtualenv")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "CLINIC_ENV": "production",
+        "DATABASE_URL": pg_url,
+        "SECRET_KEY": secrets.token_hex(32),
+    }
+    log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
+    process = subprocess.Popen(
+        [str(gunicorn), "--workers", str(WORKERS), "--threads", "4"]
+        + ["--bind", f"127.0.0.1:{port}", "--timeout", "120", "--graceful-timeout", "5"]
+        + ["clinic:create_app()"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = clock.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"gunicorn stopped:\n{Path(log.name).read_text()}")
+            try:
+                with urllib.request.urlopen(base + "/healthz", timeout=5) as answer:  # noqa: S310
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if clock.monotonic() > deadline:
+                pytest.fail(f"gunicorn did not answer in 60 s:\n{Path(log.name).read_text()}")
+            clock.sleep(0.2)
+        yield Server(base)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        log.close()
+        os.unlink(log.name)
+
+
+def monday(weeks_ahead: int) -> date:
+    """A Monday in the future: the server books against the real clock."""
+    today = datetime.now(BERLIN).date()
+    return today + timedelta(days=7 * weeks_ahead - today.weekday())
+
+
+def at(day: date, hour: int) -> str:
+    return datetime.combine(day, time(hour), tzinfo=BERLIN).isoformat()
+
+
+def make_racers(n: int) -> list[str]:
+    """n clients, each with a bearer token (written directly: hashing n passwords is slow)."""
+    password_hash = f.make_user("client").password_hash
+    tokens = []
+    for i in range(n):
+        user = User(
+            email=f"racer{i}@example.com",
+            name=f"Racer {i}",
+            role="client",
+            password_hash=password_hash,
+        )
+        db.session.add(user)
+        db.session.flush()
+        db.session.add(Client(user_id=user.id, name=user.name, email=user.email))
+        token = secrets.token_urlsafe(24)
+        db.session.add(
+            ApiToken(
+                user_id=user.id,
+                token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                expires_at=utcnow() + timedelta(hours=1),
+            )
+        )
+        tokens.append(token)
+    db.session.commit()
+    return tokens
+
+
+def race(server: Server, bodies: list[tuple[str, dict[str, object]]]) -> list[tuple[int, dict]]:
+    """POST every (token, body) to /api/v1/enrolments at the same moment."""
+    db.session.remove()  # hold no connection of ours while the server works
+    barrier = threading.Barrier(len(bodies), timeout=60)
+    answers: list[tuple[int, dict]] = [(0, {})] * len(bodies)
+
+    def book(i: int) -> None:
+        token, body = bodies[i]
+        barrier.wait()
+        try:
+            answers[i] = server.post("/api/v1/enrolments", token, body)
+        except OSError as exc:  # a connection refused or reset counts as a wrong answer
+            answers[i] = (-1, {"error": str(exc)})
+
+    threads = [threading.Thread(target=book, args=(i,)) for i in range(len(bodies))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(180)
+    return answers
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def assert_one_winner(answers: list[tuple[int, dict]]) -> None:
+    statuses = Counter(status for status, _ in answers)
+    assert statuses == {201: 1, 409: RACERS - 1}, (statuses, [a for a in answers if a[0] != 409])
+    for status, body in answers:
+        if status == 409:
+            assert body["errors"][0]["code"]  # a rule code or slot_taken, never a bare 409
+
+
+def test_fifty_clients_booking_the_same_last_slot_get_one_201_and_409s(app, server) -> None:
+    f.make_clinic()
+    practitioner = f.make_practitioner()
+    f.make_course()
+    tokens = make_racers(RACERS)
+    slot = {
+        "course": "peel_course",
+        "sessions": [{"start": at(monday(3), 10), "practitioner": practitioner.id}],
+    }
+    answers = race(server, [(t, slot) for t in tokens])
+    assert_one_winner(answers)
+    assert count(Appointment) == 1 and count(Enrolment) == 1
+
+
+def test_fifty_clients_racing_for_a_device_two_practitioners_share_get_one_201(app, server) -> None:
+    f.make_clinic()
+    f.make_device()
+    laser = f.make_procedure(
+        code="co2",
+        name="CO2 laser",
+        duration_min=60,
+        qualification="laser",
+        device_kind="co2_laser",
+        price=Decimal("250.00"),
+    )
+    f.make_course(
+        code="co2_once",
+        name="CO2 laser, one session",
+        procedure=laser,
+        sessions=1,
+        aftercare=[],
+        contraindications=[],
+    )
+    anna = f.make_practitioner(qualifications=["laser"])
+    ben = f.make_practitioner(qualifications=["laser"])
+    tokens = make_racers(RACERS)
+    start = at(monday(3), 11)
+    bodies = [
+        (
+            token,
+            {
+                "course": "co2_once",
+                "sessions": [{"start": start, "practitioner": (anna, ben)[i % 2].id}],
+            },
+        )
+        for i, token in enumerate(tokens)
+    ]
+    answers = race(server, bodies)
+    assert_one_winner(answers)
+    assert count(Appointment) == 1
+
+
+def test_fifty_whole_course_bookings_whose_third_session_collides_write_one_course(
+    app, server
+) -> None:
+    f.make_clinic()
+    practitioner = f.make_practitioner()
+    f.make_course(
+        code="three",
+        name="Peel, 3 sessions",
+        sessions=3,
+        min_interval_days=7,
+        max_interval_days=60,
+        aftercare=[],
+        contraindications=[],
+    )
+    tokens = make_racers(RACERS)
+    # Sessions 1 and 2 are each client's own (8 slots a day, 09:00-16:00, weekdays of two
+    # weeks); session 3 is the same slot for everybody.
+    weekdays = [monday(3) + timedelta(days=d) for d in (0, 1, 2, 3, 4, 7, 8, 9, 10, 11)]
+    third = at(monday(9), 10)
+    bodies = []
+    for i, token in enumerate(tokens):
+        day, hour = weekdays[i // 8], 9 + i % 8
+        sessions = [
+            {"start": at(day, hour), "practitioner": practitioner.id},
+            {"start": at(day + timedelta(days=21), hour), "practitioner": practitioner.id},
+            {"start": third, "practitioner": practitioner.id},
+        ]
+        bodies.append((token, {"course": "three", "sessions": sessions}))
+    answers = race(server, bodies)
+    assert_one_winner(answers)
+    # Only the winner's three sessions exist: no loser's first or second session was kept.
+    assert count(Enrolment) == 1
+    assert count(Appointment) == 3
