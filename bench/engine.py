@@ -1,0 +1,227 @@
+"""Engine-only and service-level timings on a built dataset.
+
+Engine only: the whole live occupancy of the database is loaded into one in-memory
+`ResourceBook` first, so the timings are the engine's work alone (no database), with every
+appointment of the two years in memory. Service level: `plan_course_for` as the API calls it,
+with a fresh database session each time, so the timing includes loading the snapshot.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+COURSE = "glycolic_course"  # six sessions, 14 to 28 days apart
+
+
+@dataclass
+class Timing:
+    runs: int
+    median_ms: float
+    p95_ms: float
+    peak_kib: float | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "runs": self.runs,
+            "median_ms": round(self.median_ms, 3),
+            "p95_ms": round(self.p95_ms, 3),
+            "peak_kib": None if self.peak_kib is None else round(self.peak_kib, 1),
+        }
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def measure(
+    call: Callable[[int], object],
+    *,
+    seconds: float,
+    min_runs: int,
+    max_runs: int = 100000,
+    memory_runs: int = 0,
+) -> Timing:
+    """Time `call(i)` for i = 0, 1, ... until `seconds` have passed and `min_runs` were made;
+    then, if asked, the peak memory (tracemalloc) of `memory_runs` more calls."""
+    call(0)  # warm caches and imports
+    times: list[float] = []
+    began = time.perf_counter()
+    i = 1
+    while (len(times) < min_runs or time.perf_counter() - began < seconds) and i <= max_runs:
+        t0 = time.perf_counter()
+        call(i)
+        times.append((time.perf_counter() - t0) * 1000)
+        i += 1
+    peak = None
+    if memory_runs:
+        tracemalloc.start()
+        peaks = []
+        for j in range(memory_runs):
+            tracemalloc.reset_peak()
+            base, _ = tracemalloc.get_traced_memory()
+            call(i + j)
+            _, top = tracemalloc.get_traced_memory()
+            peaks.append(top - base)
+        tracemalloc.stop()
+        peak = max(peaks) / 1024
+    return Timing(len(times), statistics.median(times), percentile(times, 0.95), peak)
+
+
+def open_days(first: date, count: int, closed: set[int], holidays: frozenset[date]) -> list[date]:
+    out, day = [], first
+    while len(out) < count:
+        if day.weekday() not in closed and day not in holidays:
+            out.append(day)
+        day += timedelta(days=1)
+    return out
+
+
+def run(
+    url: str,
+    *,
+    busy_clients: list[int],
+    fresh_clients: list[int],
+    seconds: float = 2.0,
+    min_runs: int = 20,
+    memory_runs: int = 5,
+    cases: int = 40,
+    seed: int = 7,
+) -> dict[str, Any]:
+    """Engine-only availability, check and plan, and the service-level plan, on `url`."""
+    from sqlalchemy import select
+
+    from clinic import create_app
+    from clinic.extensions import db
+    from clinic.models import HOLDING_STATUSES, Appointment, User
+    from clinic.scheduling import (
+        Occupancy,
+        ProposedSession,
+        ResourceBook,
+        Snapshot,
+        available_slots,
+        check_course,
+        plan_course,
+    )
+    from clinic.services import booking
+    from clinic.services import snapshot as snap
+    from clinic.services.actors import actor_for
+
+    now = datetime.now(UTC)
+    rnd = random.Random(seed)
+    app = create_app("development", SQLALCHEMY_DATABASE_URI=url)
+    out: dict[str, Any] = {}
+    with app.app_context():
+        rules = snap.clinic_rules()
+        tz = rules.tz
+        today = now.astimezone(tz).date()
+        closed = {wd for wd in range(7) if wd not in rules.opening}
+        days = open_days(today + timedelta(days=1), 60, closed, rules.holidays)
+        n_cases = cases
+        loaded = snap.load_snapshot(rules)
+        rows = db.session.execute(
+            select(
+                Appointment.id,
+                Appointment.practitioner_id,
+                Appointment.device_id,
+                Appointment.room_id,
+                Appointment.start_at,
+                Appointment.busy_until_at,
+            ).where(Appointment.status.in_(HOLDING_STATUSES))
+        )
+        book = ResourceBook(tz, [Occupancy(*r) for r in rows])
+        snapshot = Snapshot(rules, loaded.practitioners, loaded.devices, loaded.rooms, book)
+        course = snap.course_rules(snap.get_course(COURSE))
+        # New clients (nothing booked yet) are the headline; clients with a booked history
+        # (about eight sessions over the two years, some ahead) show the planner's harder case.
+        new = [snap.client_state(c, now) for c in fresh_clients[:20]]
+        busy = [
+            snap.client_state(c, now) for c in rnd.sample(busy_clients, min(20, len(busy_clients)))
+        ]
+        cases = [(new[i % len(new)], days[(7 * i) % len(days)]) for i in range(n_cases)]
+        busy_cases = [(busy[i % len(busy)], days[(7 * i) % len(days)]) for i in range(n_cases)]
+
+        def availability(i: int) -> object:
+            return available_slots(snapshot=snapshot, procedure=course.procedure, day=days[i % 60])
+
+        def plan(i: int, cases: list[tuple[Any, date]] = cases) -> Any:
+            client, earliest = cases[i % len(cases)]
+            return plan_course(
+                snapshot=snapshot, course=course, client=client, earliest=earliest, now=now
+            )
+
+        def plan_busy(i: int) -> Any:
+            return plan(i, busy_cases)
+
+        plans = [plan(i) for i in range(len(cases))]
+        proposals = [
+            [ProposedSession(k + 1, s.start, s.practitioner_id) for k, s in enumerate(p.slots)]  # type: ignore[attr-defined]
+            for p in plans
+        ]
+
+        def check(i: int) -> object:
+            client, _ = cases[i % len(cases)]
+            result = check_course(
+                snapshot=snapshot,
+                course=course,
+                client=client,
+                proposals=proposals[i % len(cases)],
+                now=now,
+            )
+            assert result.ok, result.violations
+            return result
+
+        planned = sum(1 for p in plans if p.ok)  # type: ignore[attr-defined]
+        out["engine"] = {
+            "availability": measure(
+                availability, seconds=seconds, min_runs=min_runs, memory_runs=memory_runs
+            ).as_json(),
+            "check_course": measure(
+                check, seconds=seconds, min_runs=min_runs, memory_runs=memory_runs
+            ).as_json(),
+            "plan_course": measure(
+                plan, seconds=seconds, min_runs=min_runs, memory_runs=memory_runs
+            ).as_json(),
+            "plan_course_client_with_history": measure(
+                plan_busy, seconds=seconds, min_runs=min_runs, memory_runs=memory_runs
+            ).as_json(),
+            "plans_found": f"{planned}/{len(plans)}",
+            "appointments_in_memory": len(book._seen),
+        }
+        reception = db.session.scalar(select(User).where(User.role == "receptionist"))
+        assert reception is not None
+        actor = actor_for(reception)
+        db.session.remove()
+
+        def service_plan(i: int, cases: list[tuple[Any, date]] = cases) -> object:
+            client, earliest = cases[i % len(cases)]
+            try:
+                return booking.plan_course_for(
+                    actor=actor, course_code=COURSE, client_id=client.id, earliest=earliest
+                )
+            finally:
+                db.session.remove()
+
+        def service_plan_busy(i: int) -> object:
+            return service_plan(i, busy_cases)
+
+        out["service"] = {
+            "plan_course_for": measure(
+                service_plan, seconds=seconds, min_runs=min_runs, memory_runs=memory_runs
+            ).as_json(),
+            "plan_course_for_client_with_history": measure(
+                service_plan_busy, seconds=seconds, min_runs=min_runs, memory_runs=memory_runs
+            ).as_json(),
+        }
+        db.engine.dispose()
+    return out

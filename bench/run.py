@@ -1,0 +1,392 @@
+"""`make bench`: build the bench clinic at 1,000 / 10,000 / 100,000 appointments and measure.
+
+Prints a table and PASS/FAIL per target, and writes everything to bench/results/latest.json.
+See bench/README.md for what each figure means and the latest results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import platform
+import shutil
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench import dataset, engine, http_load  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+SIZES = (1_000, 10_000, 100_000)
+HTTP_SIZES = (10_000, 100_000)
+
+
+def machine() -> dict[str, Any]:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    with contextlib.suppress(OSError):
+        mem = Path("/proc/meminfo").read_text().splitlines()[0].split(":", 1)[1].strip()
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory": mem,
+        "python": platform.python_version(),
+        "system": platform.platform(),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+# --- HTTP ---------------------------------------------------------------------------------------
+
+
+def _enrolment_slots(url: str, ds: dataset.Dataset, wanted: int) -> list[tuple[str, int]]:
+    """Start times of a single-session course, far ahead and never overlapping each other, so
+    that every POST /enrolments of the run can be accepted."""
+    from clinic import create_app
+    from clinic.extensions import db
+    from clinic.scheduling import available_slots
+    from clinic.services import snapshot as snap
+
+    app = create_app("development", SQLALCHEMY_DATABASE_URI=url)
+    out: list[tuple[str, int]] = []
+    with app.app_context():
+        procedure = snap.procedure_rules(snap.get_procedure("kinesio_taping"))
+        snapshot = snap.load_snapshot()
+        day = ds.today + timedelta(days=200)
+        while len(out) < wanted and day < ds.last_day:
+            free_from = None
+            for slot in available_slots(snapshot=snapshot, procedure=procedure, day=day):
+                if free_from is None or slot.start >= free_from:
+                    out.append((slot.start.isoformat(), slot.practitioner_id))
+                    free_from = slot.end + procedure.buffer
+            day += timedelta(days=1)
+        db.session.remove()
+        db.engine.dispose()
+    return out
+
+
+def http_figures(
+    url: str, ds: dataset.Dataset, *, full: bool, slice_seconds: float, rounds: int
+) -> dict[str, Any]:
+    """One gunicorn run: the endpoints interleaved, then bookings, then the workers' memory."""
+    days = engine.open_days(ds.today + timedelta(days=1), 60, {6}, frozenset())
+    fresh = ds.fresh_clients
+    slots = _enrolment_slots(url, ds, 3000) if full else []
+    with http_load.gunicorn(url) as (port, proc):
+        bearer = http_load.token(port, dataset.RECEPTION_EMAIL, dataset.RECEPTION_PASSWORD)
+        api = {"Authorization": f"Bearer {bearer}", "Content-Type": "application/json"}
+
+        def healthz(i: int) -> http_load.Request:
+            return ("GET", "/healthz", None, {})
+
+        def availability(i: int) -> http_load.Request:
+            day = days[i % len(days)].isoformat()
+            return ("GET", f"/api/v1/availability?procedure=glycolic_peel&date={day}", None, api)
+
+        def plans(i: int) -> http_load.Request:
+            body = {
+                "course": engine.COURSE,
+                "client": fresh[i % len(fresh)],
+                "earliest": days[(7 * i) % len(days)].isoformat(),
+            }
+            return ("POST", "/api/v1/plans", json.dumps(body).encode(), api)
+
+        endpoints = {"healthz": healthz, "plans": plans}
+        if full:
+            cookie = http_load.login_cookie(
+                port, dataset.RECEPTION_EMAIL, dataset.RECEPTION_PASSWORD
+            )
+
+            def week(i: int) -> http_load.Request:
+                day = (ds.today + timedelta(days=7 * (i % 8))).isoformat()
+                return ("GET", f"/staff/calendar?view=week&day={day}", None, {"Cookie": cookie})
+
+            endpoints = {
+                "healthz": healthz,
+                "availability": availability,
+                "plans": plans,
+                "week": week,
+            }
+        results = http_load.run_interleaved(
+            port, endpoints, slice_seconds=slice_seconds, rounds=rounds, concurrency=4
+        )
+        if full:
+
+            def enrol(i: int) -> http_load.Request | None:
+                if i >= len(slots):
+                    return None
+                start, practitioner = slots[i]
+                body = {
+                    "course": "kinesio_single",
+                    "client": fresh[i % len(fresh)],
+                    "sessions": [{"start": start, "practitioner": practitioner}],
+                }
+                return ("POST", "/api/v1/enrolments", json.dumps(body).encode(), api)
+
+            results["enrolments"] = http_load.Result()
+            http_load.load(
+                port,
+                enrol,
+                seconds=slice_seconds * 1.5,
+                concurrency=4,
+                counter=[0],
+                into=results["enrolments"],
+            )
+        workers = http_load.worker_pids(proc.pid)
+        rss = [http_load.peak_rss_mib(pid) for pid in workers]
+    out: dict[str, Any] = {name: r.as_json() for name, r in results.items()}
+    out["worker_peak_rss_mib"] = [round(m, 1) for m in rss if m is not None]
+    return out
+
+
+# --- the table and the targets ------------------------------------------------------------------
+
+
+def _fmt(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def table(res: dict[str, Any]) -> str:
+    lines = []
+    lines.append("Engine only (no database; every live appointment in memory), ms")
+    lines.append(
+        f"{'appointments':>12} {'live':>7} | {'availability':>18} | {'check 6 sessions':>18} | "
+        f"{'plan 6 sessions':>18} | {'plan, client w/ history':>23} | {'peak KiB (a/c/p)':>17}"
+    )
+    for size, r in res["sqlite"].items():
+        e = r["engine"]
+        a, c, p, pb = (
+            e["availability"],
+            e["check_course"],
+            e["plan_course"],
+            e["plan_course_client_with_history"],
+        )
+        lines.append(
+            f"{size:>12} {r['dataset']['live']:>7} | "
+            f"{_fmt(a['median_ms'], 2):>8} p95 {_fmt(a['p95_ms'], 2):>5} | "
+            f"{_fmt(c['median_ms'], 2):>8} p95 {_fmt(c['p95_ms'], 2):>5} | "
+            f"{_fmt(p['median_ms'], 2):>8} p95 {_fmt(p['p95_ms'], 2):>5} | "
+            f"{_fmt(pb['median_ms'], 2):>10} p95 {_fmt(pb['p95_ms'], 1):>8} | "
+            f"{_fmt(a['peak_kib'], 0)}/{_fmt(c['peak_kib'], 0)}/{_fmt(p['peak_kib'], 0):>5}"
+        )
+    lines.append("")
+    lines.append("Service: plan_course_for with the database load (SQLite), ms")
+    for size, r in res["sqlite"].items():
+        s, sb = r["service"]["plan_course_for"], r["service"]["plan_course_for_client_with_history"]
+        lines.append(
+            f"{size:>12} | new client: median {_fmt(s['median_ms'], 2):>6} p95 "
+            f"{_fmt(s['p95_ms'], 2):>6} | client with history: median "
+            f"{_fmt(sb['median_ms'], 2):>6} p95 {_fmt(sb['p95_ms'], 1):>7}"
+        )
+    for db_name in ("http_sqlite", "http_postgresql"):
+        if not res.get(db_name):
+            continue
+        lines.append("")
+        lines.append(
+            f"HTTP, gunicorn 4 workers, {db_name.split('_')[1]}, 4 concurrent clients on loopback"
+        )
+        lines.append(
+            f"{'appointments':>12} {'endpoint':>13} | {'req/s':>7} | {'median ms':>9} | "
+            f"{'p95 ms':>7} | statuses"
+        )
+        for size, r in res[db_name].items():
+            for name, f in r.items():
+                if name == "worker_peak_rss_mib":
+                    continue
+                lines.append(
+                    f"{size:>12} {name:>13} | {_fmt(f['rps']):>7} | {_fmt(f['median_ms'], 2):>9} | "
+                    f"{_fmt(f['p95_ms'], 2):>7} | {f['statuses']}"
+                )
+            lines.append(f"{size:>12} worker peak RSS MiB: {r['worker_peak_rss_mib']}")
+    return "\n".join(lines)
+
+
+def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+
+    def target(name: str, value: float | None, limit: float, unit: str = "x") -> None:
+        ok = value is not None and value < limit
+        out.append({"target": name, "value": value, "limit": limit, "unit": unit, "pass": ok})
+
+    sq = res["sqlite"]
+    big, mid = max(sq), (10_000 if 10_000 in sq else min(sq))
+    s_big = sq[big]["service"]["plan_course_for"]
+    target(f"plan 6 sessions incl. database load, p95 at {big} (SQLite)", s_big["p95_ms"], 50, "ms")
+    if big != mid:
+        target(
+            f"engine plan, median {mid} -> {big}",
+            round(
+                sq[big]["engine"]["plan_course"]["median_ms"]
+                / sq[mid]["engine"]["plan_course"]["median_ms"],
+                2,
+            ),
+            1.5,
+        )
+        target(
+            f"service plan incl. database load, median {mid} -> {big}",
+            round(s_big["median_ms"] / sq[mid]["service"]["plan_course_for"]["median_ms"], 2),
+            1.5,
+        )
+    for db_name in ("http_sqlite", "http_postgresql"):
+        runs = res.get(db_name) or {}
+        if not runs:
+            continue
+        label = db_name.split("_")[1]
+        top = runs[max(runs)]
+        health = top["healthz"]["median_ms"]
+        target(
+            f"HTTP {label}: POST /plans / GET /healthz, median, at {max(runs)}",
+            round(top["plans"]["median_ms"] / health, 2),
+            3.0,
+        )
+        if "week" in top:
+            target(
+                f"HTTP {label}: week page / GET /healthz, median, at {max(runs)}",
+                round(top["week"]["median_ms"] / health, 2),
+                5.0,
+            )
+        if len(runs) > 1:
+            low = runs[min(runs)]
+            target(
+                f"HTTP {label}: POST /plans median, {min(runs)} -> {max(runs)}",
+                round(top["plans"]["median_ms"] / low["plans"]["median_ms"], 2),
+                1.5,
+            )
+        rss = [m for r in runs.values() for m in r["worker_peak_rss_mib"]]
+        target(
+            f"HTTP {label}: peak RSS of a worker under load", max(rss) if rss else None, 150, "MiB"
+        )
+    return out
+
+
+# --- main ---------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default=",".join(str(s) for s in SIZES))
+    parser.add_argument("--http-sizes", default=",".join(str(s) for s in HTTP_SIZES))
+    parser.add_argument("--no-http", action="store_true")
+    parser.add_argument("--no-postgresql", action="store_true")
+    parser.add_argument("--seconds", type=float, default=2.0, help="per engine figure")
+    parser.add_argument("--slice", type=float, default=4.0, help="seconds per HTTP slice")
+    parser.add_argument("--rounds", type=int, default=3, help="HTTP slices per endpoint")
+    parser.add_argument("--out", default=str(RESULTS / "latest.json"))
+    args = parser.parse_args(argv)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    http_sizes = [int(s) for s in args.http_sizes.split(",") if s]
+    began = time.perf_counter()
+    work = RESULTS / "data"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    res: dict[str, Any] = {"machine": machine(), "sqlite": {}, "http_sqlite": {}}
+    res["http_postgresql"] = {}
+    built: dict[int, dataset.Dataset] = {}
+
+    for size in sizes:
+        url = f"sqlite:///{work / f'bench-{size}.db'}"
+        print(f"building {size} appointments on SQLite ...", flush=True)
+        ds = dataset.build(url, size)
+        built[size] = ds
+        print(
+            f"  {ds.live} live, {ds.cancelled} cancelled, {ds.seconds:.1f} s; measuring", flush=True
+        )
+        figures = engine.run(
+            url,
+            busy_clients=ds.busy_clients,
+            fresh_clients=ds.fresh_clients,
+            seconds=args.seconds,
+        )
+        res["sqlite"][size] = {"dataset": _ds_json(ds), **figures}
+        if not args.no_http and size in http_sizes:
+            print(f"  HTTP on SQLite at {size} ...", flush=True)
+            res["http_sqlite"][size] = http_figures(
+                url, ds, full=size == max(http_sizes), slice_seconds=args.slice, rounds=args.rounds
+            )
+
+    if not args.no_http and not args.no_postgresql:
+        from tests.pg.server import ServerUnavailable, start_server, stop_server
+
+        try:
+            server = start_server("bench_0")
+        except ServerUnavailable as exc:
+            print(f"PostgreSQL skipped: {exc}")
+            res["http_postgresql"] = {"skipped": str(exc)}
+        else:
+            try:
+                import psycopg
+
+                for size in http_sizes:
+                    name = f"bench_{size}"
+                    with psycopg.connect(
+                        host=server.host,
+                        port=server.port,
+                        user="postgres",
+                        dbname="postgres",
+                        autocommit=True,
+                    ) as conn:
+                        conn.execute(f"CREATE DATABASE {name}")
+                    print(f"building {size} appointments on PostgreSQL ...", flush=True)
+                    ds = dataset.build(server.url(name), size)
+                    print(f"  {ds.seconds:.1f} s; HTTP on PostgreSQL at {size} ...", flush=True)
+                    res["http_postgresql"][size] = http_figures(
+                        server.url(name),
+                        ds,
+                        full=size == max(http_sizes),
+                        slice_seconds=args.slice,
+                        rounds=args.rounds,
+                    )
+            finally:
+                stop_server(server)
+
+    res["targets"] = targets(res)
+    res["seconds"] = round(time.perf_counter() - began, 1)
+    print()
+    print(table(res))
+    print()
+    for t in res["targets"]:
+        print(
+            f"{'PASS' if t['pass'] else 'FAIL'}  {t['target']}: {t['value']} {t['unit']} (limit {t['limit']})"
+        )
+    print(f"\n{res['seconds']} s in all; written to {args.out}")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(res, indent=1, default=str))
+    shutil.rmtree(work, ignore_errors=True)
+    return 0 if all(t["pass"] for t in res["targets"]) else 1
+
+
+def _ds_json(ds: dataset.Dataset) -> dict[str, Any]:
+    return {
+        "appointments": ds.size,
+        "live": ds.live,
+        "cancelled": ds.cancelled,
+        "clients": ds.clients,
+        "first_day": ds.first_day.isoformat(),
+        "last_day": ds.last_day.isoformat(),
+        "build_seconds": round(ds.seconds, 1),
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())
