@@ -214,7 +214,9 @@ def load_snapshot(rules: ClinicRules | None = None) -> Snapshot:
         Equipment(r.id, r.name)
         for r in session().scalars(select(Room).where(Room.active.is_(True)).order_by(Room.id))
     )
-    book = ResourceBook(rules.tz, loader=_occupancy_loader(rules.tz))
+    # One day per load: the planner visits single days weeks apart (a six-session course
+    # touches six days), so loading a week for each read seven times the rows it used.
+    book = ResourceBook(rules.tz, loader=_occupancy_loader(rules.tz), chunk_days=1)
     return Snapshot(rules, calendars, devices, rooms, book)
 
 
