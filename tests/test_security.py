@@ -94,6 +94,20 @@ def test_login_is_rate_limited_with_a_clear_message(make_app) -> None:
     limiter.reset()
 
 
+def test_token_endpoint_is_rate_limited_with_a_json_error(make_app) -> None:
+    app = make_app("testing", RATELIMIT_ENABLED=True)
+    api = app.test_client()
+    wrong = {"email": "nobody@example.com", "password": "guess"}
+    answers = [api.post("/api/v1/token", json=wrong).status_code for _ in range(10)]
+    assert answers == [401] * 10
+    blocked = api.post("/api/v1/token", json=wrong)
+    assert blocked.status_code == 429
+    [error] = blocked.get_json()["errors"]
+    assert error["code"] == "too_many_requests"
+    assert error["message"].startswith("Too many attempts from your address")
+    limiter.reset()
+
+
 def test_login_is_not_rate_limited_when_disabled_for_tests(client) -> None:
     # TestConfig turns limits off so that other tests can log in freely; this test keeps the
     # rate-limit test above honest (it is the setting, not luck, that makes the difference).
