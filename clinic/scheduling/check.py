@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from clinic.scheduling.resources import DayResources, Snapshot, held_by
 from clinic.scheduling.rules import (
@@ -30,6 +31,41 @@ from clinic.scheduling.types import (
 )
 
 
+def _fixed_client_violations(
+    *,
+    session: int,
+    start: datetime,
+    end: datetime,
+    course: CourseRules,
+    client: ClientState,
+    others: Sequence[BookedSession],
+    tz: ZoneInfo,
+    now: datetime,
+) -> tuple[list[Violation], list[Violation], Violation | None]:
+    """The parts of `client_violations` against `others`: the rules up to rule 2, rule 3,
+    and rule 9 (the first overlap), kept apart so more sessions can be added in order."""
+    head: list[Violation] = []
+    past = past_violation(session=session, start=start, now=now)
+    if past:
+        head.append(past)
+    season = season_violation(session=session, start=start, course=course, tz=tz)
+    if season:
+        head.append(season)
+    head += contraindication_violations(
+        session=session, start=start, course=course, conditions=client.conditions, tz=tz
+    )
+    head += restriction_violations(
+        session=session, start=start, course=course, others=others, tz=tz
+    )
+    plans = client_plan_violations(
+        session=session, start=start, course=course, periods=client.periods, tz=tz
+    )
+    overlap = client_overlap_violation(
+        session=session, span=TimeRange(start, end), others=others, tz=tz
+    )
+    return head, plans, overlap
+
+
 def client_violations(
     *,
     session: int,
@@ -42,27 +78,76 @@ def client_violations(
     now: datetime,
 ) -> list[Violation]:
     """Rules 2, 3, 4, 5, 9 and the past half of 10 for one session of a client."""
-    tz = tz_rules.clinic.tz
-    out: list[Violation] = []
-    past = past_violation(session=session, start=start, now=now)
-    if past:
-        out.append(past)
-    season = season_violation(session=session, start=start, course=course, tz=tz)
-    if season:
-        out.append(season)
-    out += contraindication_violations(
-        session=session, start=start, course=course, conditions=client.conditions, tz=tz
+    head, plans, overlap = _fixed_client_violations(
+        session=session,
+        start=start,
+        end=end,
+        course=course,
+        client=client,
+        others=others,
+        tz=tz_rules.clinic.tz,
+        now=now,
     )
-    out += restriction_violations(session=session, start=start, course=course, others=others, tz=tz)
-    out += client_plan_violations(
-        session=session, start=start, course=course, periods=client.periods, tz=tz
-    )
-    overlap = client_overlap_violation(
-        session=session, span=TimeRange(start, end), others=others, tz=tz
-    )
-    if overlap:
-        out.append(overlap)
-    return out
+    return head + plans + ([overlap] if overlap else [])
+
+
+class ClientJudge:
+    """`client_violations` for many candidate starts against the client's fixed sessions plus
+    a few more (the sessions a plan has placed so far).
+
+    The part that depends on the fixed sessions only is remembered per (session, start, end),
+    so a planner that comes back to a day does not judge the client's whole history again.
+    The answer is the same list, in the same order, as `client_violations` with
+    `others = fixed + extra`: rule 2 and rule 9 look at the sessions in that order.
+    """
+
+    def __init__(
+        self,
+        *,
+        course: CourseRules,
+        client: ClientState,
+        fixed: Sequence[BookedSession],
+        tz: ZoneInfo,
+        now: datetime,
+    ) -> None:
+        self.course = course
+        self.client = client
+        self.fixed = list(fixed)
+        self.tz = tz
+        self.now = now
+        self._memo: dict[
+            tuple[int, datetime, datetime],
+            tuple[list[Violation], list[Violation], Violation | None],
+        ] = {}
+
+    def violations(
+        self, *, session: int, start: datetime, end: datetime, extra: Sequence[BookedSession]
+    ) -> list[Violation]:
+        key = (session, start, end)
+        parts = self._memo.get(key)
+        if parts is None:
+            parts = self._memo[key] = _fixed_client_violations(
+                session=session,
+                start=start,
+                end=end,
+                course=self.course,
+                client=self.client,
+                others=self.fixed,
+                tz=self.tz,
+                now=self.now,
+            )
+        head, plans, overlap = parts
+        if not extra:
+            return head + plans + ([overlap] if overlap else [])
+        course, tz = self.course, self.tz
+        added = restriction_violations(
+            session=session, start=start, course=course, others=extra, tz=tz
+        )
+        if overlap is None:
+            overlap = client_overlap_violation(
+                session=session, span=TimeRange(start, end), others=extra, tz=tz
+            )
+        return head + added + plans + ([overlap] if overlap else [])
 
 
 def check_course(

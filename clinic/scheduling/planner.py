@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, datetime, timedelta
 
-from clinic.scheduling.check import client_violations
+from clinic.scheduling.check import ClientJudge
 from clinic.scheduling.resources import DayResources, Snapshot, held_by
 from clinic.scheduling.rules import earliest_allowed_by_contraindications, next_allowed_month_start
 from clinic.scheduling.timeutil import local, local_date
@@ -52,6 +52,11 @@ class _Search:
         self.replacing = replacing
         self.horizon_end = horizon_end
         self.existing = [s for s in client.sessions if s.appointment_id not in replacing]
+        # Judging a start against the client's booked sessions is the planner's main work
+        # when a client has many; the judge remembers it across the days the search revisits.
+        self.judge = ClientJudge(
+            course=course, client=client, fixed=self.existing, tz=self.tz, now=now
+        )
         self.days: dict[date, list[Slot]] = {}
         self.visits = 0
         self.reasons: dict[int, Counter[str]] = {}
@@ -146,15 +151,8 @@ class _Search:
                 # The client's rules depend on the time, not on who works it: judge each start once.
                 problems = verdicts.get(slot.start)
                 if problems is None:
-                    problems = verdicts[slot.start] = client_violations(
-                        session=session,
-                        start=slot.start,
-                        end=slot.end,
-                        course=course,
-                        client=self.client,
-                        others=self.existing + placed_planned,
-                        tz_rules=self.snapshot,
-                        now=self.now,
+                    problems = verdicts[slot.start] = self.judge.violations(
+                        session=session, start=slot.start, end=slot.end, extra=placed_planned
                     )
                     for v in problems:
                         self.note(session, v)

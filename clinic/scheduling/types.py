@@ -81,6 +81,26 @@ class CourseRules:
     care: tuple[CareRule, ...] = ()
     contraindications: tuple[ContraRule, ...] = ()
     months: frozenset[int] = frozenset(range(1, 13))
+    # The hash, computed once: care windows are cached by (start, course, tz), and hashing
+    # the nested rules on every look-up was the planner's biggest cost (see bench/README.md).
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        key = (
+            self.code,
+            self.name,
+            self.procedure,
+            self.sessions,
+            self.min_interval_days,
+            self.max_interval_days,
+            self.care,
+            self.contraindications,
+            self.months,
+        )
+        object.__setattr__(self, "_hash", hash(key))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @property
     def aftercare(self) -> tuple[CareRule, ...]:
