@@ -5,7 +5,7 @@ They write through the ORM session and commit, as test set-up, never as applicat
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -154,12 +154,15 @@ def make_user(role: str = "client", **overrides: Any) -> User:
 
 
 def make_client(**overrides: Any) -> Client:
-    """A client with a login; `conditions` as {code: (present, last_on)}, `periods` as
-    [(kind, start_on, end_on)]."""
+    """A client with a login and a screening confirmed now (`screened=False` for none);
+    `conditions` as {code: (present, last_on)}, `periods` as [(kind, start_on, end_on)]."""
     conditions = overrides.pop("conditions", {})
     periods = overrides.pop("periods", [])
+    screened = overrides.pop("screened", True)
     user = make_user("client", **overrides)
     client = user.client
+    if screened:
+        client.screening_confirmed_at = datetime.now(UTC)
     for code, (present, last_on) in conditions.items():
         client.conditions.append(ClientCondition(code=code, present=present, last_on=last_on))
     for kind, start_on, end_on in periods:

@@ -13,7 +13,15 @@ from clinic.api.registry import endpoint
 from clinic.extensions import csrf, limiter
 from clinic.models import Appointment
 from clinic.scheduling import CareWindow, Preferences, Slot, aftercare_calendar
-from clinic.services import accounts, booking, calendar_files, catalogue_queries, clients, tokens
+from clinic.services import (
+    access,
+    accounts,
+    booking,
+    calendar_files,
+    catalogue_queries,
+    clients,
+    tokens,
+)
 from clinic.services import snapshot as snap
 from clinic.services.booking import SessionRequest
 from clinic.services.errors import ServiceError
@@ -483,5 +491,5 @@ def appointment_calendar(appointment_id: int):  # type: ignore[no-untyped-def]
 )
 def client_calendar():  # type: ignore[no-untyped-def]
     query: schemas.CalendarQuery = g.query
-    client_id = booking.resolve_client_id(g.actor, query.client)
+    client_id = access.resolve_client_id(g.actor, query.client)
     return _ics(calendar_files.client_calendar_ics(client_id), "clinic-calendar.ics")

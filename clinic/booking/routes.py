@@ -37,6 +37,7 @@ from clinic.models import utcnow
 from clinic.scheduling import Preferences, describe_window
 from clinic.scheduling.wording import condition_label
 from clinic.services import (
+    access,
     booking,
     calendar_files,
     catalogue_queries,
@@ -233,7 +234,6 @@ def plan(code: str):  # type: ignore[no-untyped-def]
             practitioner_id=form.practitioner.data or None,
         )
         try:
-            clients.require_current_screening(actor=actor, now=now)
             proposal = booking.plan_course_for(
                 actor=actor,
                 course_code=code,
@@ -382,7 +382,6 @@ def book(code: str):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         now = utcnow()
         try:
-            clients.require_current_screening(actor=actor, now=now)
             enrolment = booking.book_course(
                 actor=actor, course_code=code, client_id=None, sessions=requests, now=now
             )
@@ -393,9 +392,6 @@ def book(code: str):  # type: ignore[no-untyped-def]
                 else [v.message for v in exc.violations] or [exc.message]
             )
         else:
-            outbox.queue_booking_confirmation(
-                enrolment_id=enrolment.id, client_id=enrolment.client_id, now=now
-            )
             flash("Booked. We have emailed you the dates and the aftercare.", "success")
             return redirect(url_for("booking.my_sessions", _anchor=f"enrolment-{enrolment.id}"))
     else:
@@ -479,7 +475,7 @@ def appointment_ics(appointment_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/my/calendar.ics")
 @_client_only
 def calendar_ics():  # type: ignore[no-untyped-def]
-    client_id = booking.resolve_client_id(_actor(), None)
+    client_id = access.resolve_client_id(_actor(), None)
     return Response(
         calendar_files.client_calendar_ics(client_id),
         mimetype="text/calendar",
@@ -543,7 +539,6 @@ def move(appointment_id: int):  # type: ignore[no-untyped-def]
                 except ServiceError as exc:
                     top, status = [exc.message], exc.status
                 else:
-                    outbox.refresh_client_messages(client_id=appointment.client_id, now=now)
                     moved = len(outcome.replanned)
                     flash(
                         "Moved." + (f" {moved} later session(s) were re-planned." if moved else ""),
@@ -611,7 +606,6 @@ def cancel(appointment_id: int):  # type: ignore[no-untyped-def]
                 else [exc.message]
             )
         else:
-            outbox.refresh_client_messages(client_id=appointment.client_id, now=now)
             flash("The session is cancelled and its aftercare is lifted.", "success")
             return redirect(url_for("booking.my_sessions"))
     return render_template(

@@ -32,7 +32,9 @@ from clinic.scheduling import (
     plan_course,
 )
 from clinic.scheduling.rules import change_notice_violation
+from clinic.services import clients, outbox
 from clinic.services import snapshot as snap
+from clinic.services.access import resolve_client_id
 from clinic.services.actors import Actor
 from clinic.services.audit import record
 from clinic.services.db import session, transaction
@@ -74,34 +76,6 @@ class MoveOutcome:
 
 
 # --- who may act for whom -------------------------------------------------------------------
-
-
-def resolve_client_id(actor: Actor, client_id: int | None) -> int:
-    """The client an action is for: a client always itself, staff the one they name."""
-    if actor.role == "client":
-        if actor.client_id is None:
-            raise PermissionDenied("This account has no client record.")
-        if client_id is not None and client_id != actor.client_id:
-            raise NotFound("There is no such client.", field="client")
-        return actor.client_id
-    if client_id is None:
-        raise InvalidRequest("Say which client this is for.", field="client")
-    snap.get_client(client_id)
-    if actor.role == "practitioner" and not _works_with(actor, client_id):
-        raise NotFound("There is no such client.", field="client")
-    return client_id
-
-
-def _works_with(actor: Actor, client_id: int) -> bool:
-    """A practitioner sees only the clients it has sessions with."""
-    found = session().scalar(
-        select(Appointment.id)
-        .where(
-            Appointment.client_id == client_id, Appointment.practitioner_id == actor.practitioner_id
-        )
-        .limit(1)
-    )
-    return found is not None
 
 
 def _require_desk_or_client(actor: Actor) -> None:
@@ -230,6 +204,7 @@ def plan_course_for(
     now = now or utcnow()
     _require_desk_or_client(actor)
     client = resolve_client_id(actor, client_id)
+    clients.require_current_screening(actor=actor, client_id=client, now=now)
     course = snap.course_rules(snap.get_course(course_code))
     rules = snap.clinic_rules()
     if earliest < now.astimezone(rules.tz).date():
@@ -269,6 +244,7 @@ def book_course(
     override = _override_allowed(actor, override_reason)
     with transaction() as s:
         client = resolve_client_id(actor, client_id)
+        clients.require_current_screening(actor=actor, client_id=client, now=now)
         course_row = snap.get_course(course_code)
         course = snap.course_rules(course_row)
         if len(sessions) > course.sessions:
@@ -302,6 +278,8 @@ def book_course(
                 _appointment(enrolment, number, slot, course, override_reason if override else "")
             )
         s.flush()
+        s.refresh(enrolment, ["appointments"])
+        outbox.confirm_booking(s, enrolment, now)
         record(
             s,
             actor,
@@ -400,7 +378,7 @@ def move_appointment(
             result = check(proposals=proposal, replacing=frozenset({appointment.id}))
         if result.ok:
             _place(appointment, result.slots[0], course)
-            _record_move(s, actor, appointment, override_reason if override else "")
+            _record_move(s, actor, appointment, override_reason if override else "", now)
             return MoveOutcome(appointment)
 
         later = [
@@ -458,7 +436,12 @@ def move_appointment(
         for a, slot in zip(sorted(later, key=lambda a: a.session), replan.slots, strict=False):
             _place(a, slot, course)
         _record_move(
-            s, actor, appointment, override_reason if override else "", replanned=sorted(later_ids)
+            s,
+            actor,
+            appointment,
+            override_reason if override else "",
+            now,
+            replanned=sorted(later_ids),
         )
         return MoveOutcome(appointment, tuple(sorted(later, key=lambda a: a.session)))
 
@@ -479,10 +462,17 @@ def _with_moved(client: ClientState, appointment_id: int, slot: Slot) -> ClientS
 
 
 def _record_move(
-    s: Session, actor: Actor, appointment: Appointment, reason: str, replanned: Sequence[int] = ()
+    s: Session,
+    actor: Actor,
+    appointment: Appointment,
+    reason: str,
+    now: datetime,
+    replanned: Sequence[int] = (),
 ) -> None:
+    """Audit a move and bring the client's reminders and notices up to date."""
     if reason:
         appointment.override_reason = reason
+    outbox.refresh(s, appointment.client_id, now)
     record(
         s,
         actor,
@@ -519,6 +509,7 @@ def cancel_appointment(
         enrolment = appointment.enrolment
         if all(a.status in ("cancelled",) for a in enrolment.appointments):
             enrolment.status = "cancelled"
+        outbox.refresh(s, appointment.client_id, now)
         record(s, actor, "cancel", "appointment", appointment.id, client_id=appointment.client_id)
     return appointment
 
@@ -548,6 +539,7 @@ def cancel_enrolment(*, actor: Actor, enrolment_id: int, now: datetime | None = 
         for a in future:
             a.status = "cancelled"
         enrolment.status = "cancelled"
+        outbox.refresh(s, enrolment.client_id, now)
         record(
             s,
             actor,

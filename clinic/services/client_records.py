@@ -23,6 +23,7 @@ from clinic.models import (
 )
 from clinic.scheduling import CareWindow, aftercare_calendar
 from clinic.services import snapshot as snap
+from clinic.services.access import practitioner_treats
 from clinic.services.actors import Actor
 from clinic.services.audit import record
 from clinic.services.db import session, transaction
@@ -56,19 +57,6 @@ class ClientRecord:
     upcoming_care: list[UpcomingCare]
     screening_audit: list[AuditEntry]
     screening_stale: bool
-
-
-def _practitioner_sees(actor: Actor, client_id: int) -> bool:
-    return bool(
-        session().scalar(
-            select(
-                exists().where(
-                    Appointment.client_id == client_id,
-                    Appointment.practitioner_id == (actor.practitioner_id or 0),
-                )
-            )
-        )
-    )
 
 
 def _require_staff(actor: Actor) -> None:
@@ -108,7 +96,7 @@ def get_client_record(*, actor: Actor, client_id: int, now: datetime | None = No
     _require_staff(actor)
     with transaction() as s:
         client = snap.get_client(client_id)
-        if actor.role == "practitioner" and not _practitioner_sees(actor, client_id):
+        if actor.role == "practitioner" and not practitioner_treats(actor, client_id):
             raise NotFound("There is no such client.", field="client")
         record(s, actor, "view_screening", "client", client.id, client_id=client.id)
     return _load_record(client_id, now)

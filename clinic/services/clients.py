@@ -36,9 +36,9 @@ from clinic.scheduling.timeutil import at, local_date
 from clinic.scheduling.wording import CONDITION_LABELS, condition_label, long_day_text
 from clinic.services import accounts
 from clinic.services import snapshot as snap
+from clinic.services.access import resolve_client_id
 from clinic.services.actors import Actor
 from clinic.services.audit import record
-from clinic.services.booking import resolve_client_id
 from clinic.services.db import session, transaction
 from clinic.services.errors import InvalidData, InvalidRequest, NotFound, RuleViolation
 

@@ -86,57 +86,49 @@ def _care_lines(windows: Sequence[CareWindow], tz: Any) -> list[str]:
     return [f"  - {describe_window(w, tz)}" for w in windows]
 
 
-def queue_booking_confirmation(
-    *, enrolment_id: int, client_id: int, now: datetime | None = None
-) -> OutboxMessage:
-    """The confirmation of a new course booking: every session with its care dates, and the
-    sessions as an .ics attachment. Also refreshes the client's reminders."""
-    now = now or utcnow()
-    with transaction() as s:
-        enrolment = s.get(Enrolment, enrolment_id)
-        if enrolment is None or enrolment.client_id != client_id:
-            raise NotFound("There is no such course booking.")
-        client = enrolment.client
-        tz = snap.clinic_tz()
-        rules = snap.course_rules(snap.get_course(enrolment.course.code, include_retired=True))
-        live = [a for a in enrolment.appointments if a.status == "booked"]
-        lines = [f"Hello {client.name},", "", f"you are booked for {enrolment.course.name}:", ""]
-        for a in live:
-            lines.append(
-                f"{_session_title(a)}: {moment_text(local(a.start_at, tz))}, "
-                f"with {a.practitioner.name}, {a.room.name}"
-            )
-            lines += _care_lines(aftercare_calendar(start=a.start_at, course=rules, tz=tz), tz)
-            lines.append("")
-        lines += [
-            "The attached calendar file adds the sessions and their aftercare to your phone.",
-            "You can change or cancel online up to "
-            f"{snap.settings().client_change_notice_hours} hours before a session.",
-        ]
-        message = queue(
-            s,
-            kind="booking_confirmation",
-            to_email=client.email,
-            subject=f"Your booking: {enrolment.course.name}",
-            body="\n".join(lines),
-            due_at=now,
-            client_id=client.id,
-            appointment_id=live[0].id if live else None,
-            ics=calendar_files.enrolment_ics(client.id, enrolment.id).decode(),
+def confirm_booking(s: Session, enrolment: Enrolment, now: datetime) -> OutboxMessage:
+    """Queue, in the caller's transaction, the confirmation of a new course booking: every
+    session with its care dates, and the sessions as an .ics attachment. Also refreshes the
+    client's reminders and restriction notices."""
+    client = enrolment.client
+    tz = snap.clinic_tz()
+    rules = snap.course_rules(snap.get_course(enrolment.course.code, include_retired=True))
+    live = [a for a in enrolment.appointments if a.status == "booked"]
+    lines = [f"Hello {client.name},", "", f"you are booked for {enrolment.course.name}:", ""]
+    for a in live:
+        lines.append(
+            f"{_session_title(a)}: {moment_text(local(a.start_at, tz))}, "
+            f"with {a.practitioner.name}, {a.room.name}"
         )
-        _refresh(s, client, now)
+        lines += _care_lines(aftercare_calendar(start=a.start_at, course=rules, tz=tz), tz)
+        lines.append("")
+    lines += [
+        "The attached calendar file adds the sessions and their aftercare to your phone.",
+        "You can change or cancel online up to "
+        f"{snap.settings().client_change_notice_hours} hours before a session.",
+    ]
+    message = queue(
+        s,
+        kind="booking_confirmation",
+        to_email=client.email,
+        subject=f"Your booking: {enrolment.course.name}",
+        body="\n".join(lines),
+        due_at=now,
+        client_id=client.id,
+        appointment_id=live[0].id if live else None,
+        ics=calendar_files.enrolment_ics(client.id, enrolment.id).decode(),
+    )
+    refresh(s, client.id, now)
     return message
 
 
-def refresh_client_messages(*, client_id: int, now: datetime | None = None) -> None:
-    """Recompute the client's future reminders and restriction notices from its live sessions;
-    call after a booking is moved or cancelled."""
-    now = now or utcnow()
-    with transaction() as s:
-        client = s.get(Client, client_id)
-        if client is None:
-            raise NotFound("There is no such client.")
-        _refresh(s, client, now)
+def refresh(s: Session, client_id: int, now: datetime) -> None:
+    """Recompute, in the caller's transaction, the client's future reminders and restriction
+    notices from its live sessions; the booking services call it after every change."""
+    client = s.get(Client, client_id)
+    if client is None:
+        raise NotFound("There is no such client.")
+    _refresh(s, client, now)
 
 
 def _refresh(s: Session, client: Client, now: datetime) -> None:
@@ -150,7 +142,7 @@ def _refresh(s: Session, client: Client, now: datetime) -> None:
             OutboxMessage.attempts == 0,
             or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
         )
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session="fetch")
     )
     tz = snap.clinic_tz()
     appointments = list(
