@@ -117,4 +117,4 @@ def test_week_view_costs_the_same_queries_for_one_or_many_appointments(
         clinic.book(local(monday + timedelta(days=1), hour), client=f.make_client())
     many = _queries(client, url)
     assert many == one
-    assert one <= 20
+    assert one <= 25  # login, settings, hours, holidays, practitioners, appointments
