@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
 from clinic.scheduling.check import ClientJudge
@@ -57,7 +58,7 @@ class _Search:
         self.judge = ClientJudge(
             course=course, client=client, fixed=self.existing, tz=self.tz, now=now
         )
-        self.days: dict[date, list[Slot]] = {}
+        self.days: dict[date, DayResources] = {}
         self.visits = 0
         self.reasons: dict[int, Counter[str]] = {}
         self.examples: dict[tuple[int, str], Violation] = {}
@@ -71,37 +72,38 @@ class _Search:
         self.reasons.setdefault(session, Counter())[violation.code] += 1
         self.examples.setdefault((session, violation.code), violation)
 
-    def candidates(self, day: date, plan: list[Slot]) -> list[Slot]:
+    def resources(self, day: date, plan: list[Slot]) -> DayResources:
         # Sessions planned on the same day (a minimum interval of 0) hold their resources too.
         same_day = [
             held_by(s, self.course.procedure) for s in plan if local_date(s.start, self.tz) == day
         ]
         if same_day:
-            resources = DayResources(
-                self.snapshot, self.course.procedure, day, self.replacing, same_day
-            )
-            return resources.slots(
-                self.prefs.practitioner_id, self.prefs.time_from, self.prefs.time_to
-            )
+            return DayResources(self.snapshot, self.course.procedure, day, self.replacing, same_day)
         if day not in self.days:
-            resources = DayResources(self.snapshot, self.course.procedure, day, self.replacing)
-            self.days[day] = resources.slots(
-                self.prefs.practitioner_id, self.prefs.time_from, self.prefs.time_to
-            )
+            self.days[day] = DayResources(self.snapshot, self.course.procedure, day, self.replacing)
         return self.days[day]
 
-    def ordered(self, slots: list[Slot], anchor: Slot | None) -> list[Slot]:
+    def ordered(
+        self, resources: DayResources, anchor: Slot | None
+    ) -> Iterator[tuple[datetime, list[int]]]:
+        """(start, practitioners) in the order of preference, lazily: with no anchor, earliest
+        first; else the anchor's practitioner at the times nearest the anchor's, then the others."""
+        starts = resources.starts(self.prefs.time_from, self.prefs.time_to)
+        working = resources.working(self.prefs.practitioner_id)
         if anchor is None:
-            return slots
+            for start in starts:
+                yield start, working
+            return
         anchor_minutes = _minutes(local(anchor.start, self.tz))
-        return sorted(
-            slots,
-            key=lambda s: (
-                s.practitioner_id != anchor.practitioner_id,
-                abs(_minutes(local(s.start, self.tz)) - anchor_minutes),
-                s.start,
-            ),
+        by_distance = sorted(
+            starts, key=lambda t: (abs(_minutes(local(t, self.tz)) - anchor_minutes), t)
         )
+        same = [p for p in working if p == anchor.practitioner_id]
+        others = [p for p in working if p != anchor.practitioner_id]
+        for group in (same, others):
+            if group:
+                for start in by_distance:
+                    yield start, group
 
     def place(self, session: int, lo: date, hi: date, plan: list[Slot]) -> list[Slot] | None:
         key = (session, local_date(plan[-1].start, self.tz) if plan else None)
@@ -139,38 +141,47 @@ class _Search:
                     return None
                 day = nxt
                 continue
-            slots = self.candidates(day, plan)
-            if not slots:
-                self.note(session, self._no_slot_reason(session, day))
+            resources = self.resources(day, plan)
             placed_planned = [
                 BookedSession(0, self.enrolment_id, self.first + i, s.start, s.end, course)
                 for i, s in enumerate(plan)
             ]
             verdicts: dict[datetime, list[Violation]] = {}
-            for slot in self.ordered(slots, anchor):
-                # The client's rules depend on the time, not on who works it: judge each start once.
-                problems = verdicts.get(slot.start)
+            any_free = False
+            chosen: Slot | None = None
+            for start, practitioners in self.ordered(resources, anchor):
+                # Resources first: on a busy day most starts are taken, and that is the cheap
+                # question. The client's rules depend on the time only: judge each start once.
+                slot = next(resources.slots_at(start, practitioners), None)
+                if slot is None:
+                    continue
+                any_free = True
+                problems = verdicts.get(start)
                 if problems is None:
-                    problems = verdicts[slot.start] = self.judge.violations(
-                        session=session, start=slot.start, end=slot.end, extra=placed_planned
+                    problems = verdicts[start] = self.judge.violations(
+                        session=session, start=start, end=slot.end, extra=placed_planned
                     )
                     for v in problems:
                         self.note(session, v)
-                if problems:
-                    continue
+                if not problems:
+                    chosen = slot
+                    break
+            if not any_free:
+                self.note(session, self._no_slot_reason(session, day))
+            if chosen is not None:
                 if session == self.last:
-                    return [*plan, slot]
+                    return [*plan, chosen]
                 max_gap = course.max_interval_days
                 nxt_hi = day + timedelta(days=max_gap) if max_gap is not None else self.horizon_end
                 result = self.place(
                     session + 1,
                     day + timedelta(days=course.min_interval_days),
                     nxt_hi,
-                    [*plan, slot],
+                    [*plan, chosen],
                 )
                 if result is not None:
                     return result
-                break  # later that same day rarely helps the next sessions; try the next day
+                # Later that same day rarely helps the next sessions; try the next day.
             day += timedelta(days=1)
         return None
 

@@ -6,7 +6,7 @@ same questions, so they cannot disagree.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -258,21 +258,13 @@ class DayResources:
                 out.append(t)
         return out
 
-    def slots(
-        self,
-        practitioner_id: int | None = None,
-        time_from: time | None = None,
-        time_to: time | None = None,
-    ) -> list[Slot]:
-        """Every free start of the day: for each practitioner, the first free device and room."""
-        out: list[Slot] = []
+    def starts(self, time_from: time | None = None, time_to: time | None = None) -> list[datetime]:
+        """Grid starts whose session fits opening hours and the wanted time of day."""
         if self.holiday:
-            return out
+            return []
         duration = self.procedure.duration
         tz = self.clinic.tz
-        pids = [p for p in self._work if practitioner_id is None or p == practitioner_id]
-        if not pids:
-            return out
+        out = []
         for start in self.grid():
             if not inside_any(start, start + duration, self.opening):
                 continue
@@ -285,16 +277,39 @@ class DayResources:
                     or local_date(start + duration, tz) != self.day
                 ):
                     continue
-            device_id, device_problem = self.pick_device(start)
-            if device_problem is not None:
-                continue
-            room_id, room_problem = self.pick_room(start)
-            if room_problem is not None or room_id is None:
-                continue
-            for pid in pids:
-                if self.practitioner_violation(pid, start) is None:
-                    out.append(Slot(start, start + duration, pid, device_id, room_id))
+            out.append(start)
         return out
+
+    def working(self, practitioner_id: int | None = None) -> list[int]:
+        """Qualified practitioners working that day (optionally only one)."""
+        return [p for p in self._work if practitioner_id is None or p == practitioner_id]
+
+    def slots_at(self, start: datetime, practitioner_ids: Sequence[int]) -> Iterator[Slot]:
+        """The free slots at one start, for the given practitioners in their order."""
+        device_id, device_problem = self.pick_device(start)
+        if device_problem is not None:
+            return
+        room_id, room_problem = self.pick_room(start)
+        if room_problem is not None or room_id is None:
+            return
+        end = start + self.procedure.duration
+        for pid in practitioner_ids:
+            if self.practitioner_violation(pid, start) is None:
+                yield Slot(start, end, pid, device_id, room_id)
+
+    def slots(
+        self,
+        practitioner_id: int | None = None,
+        time_from: time | None = None,
+        time_to: time | None = None,
+    ) -> list[Slot]:
+        """Every free start of the day: for each practitioner, the first free device and room."""
+        pids = self.working(practitioner_id)
+        if not pids:
+            return []
+        return [
+            slot for start in self.starts(time_from, time_to) for slot in self.slots_at(start, pids)
+        ]
 
 
 def available_slots(
