@@ -59,6 +59,7 @@ class _Search:
             course=course, client=client, fixed=self.existing, tz=self.tz, now=now
         )
         self.days: dict[date, DayResources] = {}
+        self.open_days: dict[date, bool] = {}
         self.visits = 0
         self.reasons: dict[int, Counter[str]] = {}
         self.examples: dict[tuple[int, str], Violation] = {}
@@ -82,6 +83,30 @@ class _Search:
         if day not in self.days:
             self.days[day] = DayResources(self.snapshot, self.course.procedure, day, self.replacing)
         return self.days[day]
+
+    def possible(self, session: int, day: date, resources: DayResources) -> bool:
+        """Whether any start of the day is free and passes the client's rules against its
+        booked sessions alone. Sessions a plan adds only ever forbid more, so a day that fails
+        this fails for every plan: the search remembers it and skips the day at once."""
+        if day not in self.open_days:
+            found = any_free = False
+            for start, practitioners in self.ordered(resources, None):
+                slot = next(resources.slots_at(start, practitioners), None)
+                if slot is None:
+                    continue
+                any_free = True
+                problems = self.judge.violations(
+                    session=session, start=start, end=slot.end, extra=()
+                )
+                if not problems:
+                    found = True
+                    break
+                for v in problems:
+                    self.note(session, v)
+            if not any_free:
+                self.note(session, self._no_slot_reason(session, day))
+            self.open_days[day] = found
+        return self.open_days[day]
 
     def ordered(
         self, resources: DayResources, anchor: Slot | None
@@ -142,6 +167,9 @@ class _Search:
                 day = nxt
                 continue
             resources = self.resources(day, plan)
+            if resources is self.days.get(day) and not self.possible(session, day, resources):
+                day += timedelta(days=1)
+                continue
             placed_planned = [
                 BookedSession(0, self.enrolment_id, self.first + i, s.start, s.end, course)
                 for i, s in enumerate(plan)

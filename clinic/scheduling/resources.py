@@ -104,6 +104,7 @@ class DayResources:
             (d, blocked("d", d.id)) for d in snapshot.devices if kind is not None and d.kind == kind
         ]
         self.rooms = [(r, blocked("r", r.id)) for r in snapshot.rooms]
+        self._starts: dict[tuple[time | None, time | None], list[datetime]] = {}
 
     # Rule 8
     def clinic_violation(self, start: datetime, session: int | None = None) -> Violation | None:
@@ -259,7 +260,15 @@ class DayResources:
         return out
 
     def starts(self, time_from: time | None = None, time_to: time | None = None) -> list[datetime]:
-        """Grid starts whose session fits opening hours and the wanted time of day."""
+        """Grid starts whose session fits opening hours and the wanted time of day (kept: the
+        planner asks for a day's starts many times)."""
+        key = (time_from, time_to)
+        cached = self._starts.get(key)
+        if cached is None:
+            cached = self._starts[key] = self._compute_starts(time_from, time_to)
+        return cached
+
+    def _compute_starts(self, time_from: time | None, time_to: time | None) -> list[datetime]:
         if self.holiday:
             return []
         duration = self.procedure.duration

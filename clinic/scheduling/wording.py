@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 
 CONDITION_LABELS = {
     "isotretinoin": "isotretinoin (Roaccutane)",
@@ -19,6 +20,7 @@ def condition_label(code: str) -> str:
     return CONDITION_LABELS.get(code, code.replace("_", " "))
 
 
+@lru_cache(maxsize=4096)
 def day_text(d: date) -> str:
     """'Sat 22 Nov 2026'."""
     return f"{d:%a} {d.day} {d:%b %Y}"
@@ -29,6 +31,7 @@ def long_day_text(d: date) -> str:
     return f"{d.day} {d:%B %Y}"
 
 
+@lru_cache(maxsize=4096)
 def moment_text(dt: datetime) -> str:
     """'Thu 27 Nov 2026, 10:30' (dt already in the clinic's time zone)."""
     return f"{day_text(dt.date())}, {dt:%H:%M}"
