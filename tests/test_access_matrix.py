@@ -55,6 +55,9 @@ EXPECTED: dict[str, frozenset[str]] = {
     # the client's own pages
     "GET auth.profile": CLIENT,
     "POST auth.profile": CLIENT,
+    "GET auth.export_data": CLIENT,
+    "GET auth.erase": CLIENT,
+    "POST auth.erase": CLIENT,
     "GET booking.screening": CLIENT,
     "POST booking.screening": CLIENT,
     "GET booking.periods": CLIENT,

@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField, SubmitField, TelField
+from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField, TelField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 EMAIL = [
@@ -58,3 +58,13 @@ class ProfileForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired("Tell us your name."), Length(max=120)])
     phone = TelField("Phone (optional)", validators=[Length(max=40)])
     submit = SubmitField("Save")
+
+
+class EraseForm(FlaskForm):
+    confirm = BooleanField(
+        "I understand that my account, screening and plans are erased for good; the clinic keeps "
+        "an anonymous record of past sessions.",
+        validators=[DataRequired("Tick the box to confirm.")],
+    )
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+    submit = SubmitField("Erase my data")

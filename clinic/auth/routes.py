@@ -1,9 +1,10 @@
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from clinic.auth import bp
 from clinic.auth.access import role_required
 from clinic.auth.forms import (
+    EraseForm,
     ForgotPasswordForm,
     LoginForm,
     ProfileForm,
@@ -12,7 +13,7 @@ from clinic.auth.forms import (
 )
 from clinic.booking.forms import apply_errors
 from clinic.extensions import limiter
-from clinic.services import accounts, clients, passwords
+from clinic.services import accounts, clients, passwords, privacy
 from clinic.services.actors import actor_for
 from clinic.services.errors import ServiceError
 
@@ -147,3 +148,31 @@ def profile():  # type: ignore[no-untyped-def]
         status=clients.screening_status(client),
         top_errors=top,
     ), _status(form, top)
+
+
+@bp.route("/profile/data.json")
+@login_required
+@role_required("client")
+def export_data():  # type: ignore[no-untyped-def]
+    """Everything the clinic holds about me, as a JSON download."""
+    data = privacy.export_client_data(actor=actor_for(current_user))
+    response: Response = jsonify(data)
+    response.headers["Content-Disposition"] = 'attachment; filename="my-clinic-data.json"'
+    return response
+
+
+@bp.route("/profile/erase", methods=["GET", "POST"])
+@login_required
+@role_required("client")
+def erase():  # type: ignore[no-untyped-def]
+    """Erase my data: the person is anonymised, the clinic keeps an anonymous history."""
+    form = EraseForm()
+    if form.validate_on_submit():
+        if accounts.authenticate(current_user.email, form.password.data or "") is None:
+            form.password.errors.append("The password is not right.")
+        else:
+            privacy.erase_client(actor=actor_for(current_user))
+            logout_user()
+            flash("Your data has been erased. Thank you for having been our client.", "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/erase.html", form=form), 422 if form.errors else 200
