@@ -24,8 +24,12 @@ def create_app(config_name: str | None = None, **overrides: Any) -> Flask:
     )
     app.config.from_object(CONFIGS[name])
     app.config.update(overrides)
-    if name == "production" and app.config["SECRET_KEY"] in ("", DEV_SECRET):
-        raise RuntimeError("SECRET_KEY must be set to a real secret in production")
+    secret = app.config["SECRET_KEY"] or ""
+    if name == "production" and (secret == DEV_SECRET or len(secret) < 32):
+        raise RuntimeError(
+            "SECRET_KEY must be set to a real secret of at least 32 characters in production "
+            "(e.g. python3 -c 'import secrets; print(secrets.token_hex(32))')"
+        )
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         os.makedirs(os.path.join(app.root_path, "..", "instance"), exist_ok=True)
 

@@ -193,7 +193,7 @@ def test_app_refuses_to_start_in_production_without_a_real_secret_key(tmp_path) 
     unset = _start_in_production(env)
     assert unset.returncode != 0
     assert "SECRET_KEY must be set" in unset.stderr
-    for weak in ("", DEV_SECRET):
+    for weak in ("", DEV_SECRET, "changeme"):
         refused = _start_in_production({**env, "SECRET_KEY": weak})
         assert refused.returncode != 0 and "SECRET_KEY" in refused.stderr
     started = _start_in_production({**env, "SECRET_KEY": REAL_SECRET})

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from clinic.models import Appointment, Enrolment, Practitioner, utcnow
+from clinic.models import Appointment, Course, Enrolment, Practitioner, utcnow
 from clinic.scheduling import (
     CareWindow,
     ClientState,
@@ -149,7 +149,9 @@ def list_appointments(
 ) -> list[Appointment]:
     """Appointments the actor may see, oldest first, optionally for one client and a window."""
     query = select(Appointment).options(
-        selectinload(Appointment.enrolment).selectinload(Enrolment.course),
+        selectinload(Appointment.enrolment)
+        .selectinload(Enrolment.course)
+        .selectinload(Course.procedure),
         selectinload(Appointment.practitioner),
         selectinload(Appointment.device),
         selectinload(Appointment.room),

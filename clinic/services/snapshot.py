@@ -137,7 +137,8 @@ def _course_options() -> list[object]:
 def get_course(code: str, *, include_retired: bool = False) -> Course:
     query = select(Course).options(*_course_options()).where(Course.code == code)  # type: ignore[arg-type]
     course: Course | None = session().scalar(query)
-    if course is None or (course.retired and not include_retired):
+    # A retired procedure takes its courses out of the catalogue too.
+    if course is None or ((course.retired or course.procedure.retired) and not include_retired):
         raise NotFound(f"There is no course {code!r}.", field="course")
     return course
 

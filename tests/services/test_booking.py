@@ -335,3 +335,16 @@ def test_availability_loads_only_the_weeks_it_looks_at(setup) -> None:
     slots = booking.availability(procedure_code="peel", day=date(2026, 12, 1))
     assert slots and all(s.start.astimezone(BERLIN).date() == date(2026, 12, 1) for s in slots)
     assert slots[0].start == local(2026, 12, 1, 9)
+
+
+def test_course_of_a_retired_procedure_cannot_be_planned(setup) -> None:
+    setup["course"].procedure.retired = True
+    db.session.commit()
+    with pytest.raises(NotFound):
+        booking.plan_course_for(
+            actor=setup["desk"],
+            course_code="peel_course",
+            client_id=setup["client"].id,
+            earliest=date(2026, 12, 1),
+            now=NOW,
+        )
