@@ -18,6 +18,7 @@ from clinic.services import (
     accounts,
     booking,
     calendar_files,
+    catalogue,
     catalogue_queries,
     clients,
     tokens,
@@ -160,30 +161,15 @@ def delete_user_tokens(user_id: int):  # type: ignore[no-untyped-def]
     "GET", "/courses", "Course templates", response=schemas.CourseOut, many=True, errors=(401,)
 )
 def list_courses():  # type: ignore[no-untyped-def]
-    out = []
-    for c in catalogue_queries.list_courses():
-        out.append(
-            {
-                "code": c.code,
-                "name": c.name,
-                "procedure": c.procedure.code,
-                "sessions": c.sessions,
-                "min_interval_days": c.min_interval_days,
-                "max_interval_days": c.max_interval_days,
-                "aftercare": [
-                    {"restriction": r.restriction.code, "hours": r.hours} for r in c.aftercare
-                ],
-                "precare": [
-                    {"restriction": r.restriction.code, "hours": r.hours} for r in c.precare
-                ],
-                "contraindications": [
-                    {"code": x.code, "lookback_days": x.lookback_days} for x in c.contraindications
-                ],
-                "months": c.months,
-                "price": f"{c.procedure.price:.2f}",
-                "duration_min": c.procedure.duration_min,
-            }
-        )
+    out = [
+        catalogue.course_entry(c)
+        | {
+            "months": c.months,
+            "price": f"{c.procedure.price:.2f}",
+            "duration_min": c.procedure.duration_min,
+        }
+        for c in catalogue_queries.list_courses()
+    ]
     return _json(schemas.CourseOut, out)
 
 

@@ -494,6 +494,27 @@ def _record_move(
     )
 
 
+def _require_notice(actor: Actor, appointments: Sequence[Appointment], now: datetime) -> None:
+    """Rule 10: a client cancels only up to the clinic's notice (staff any time)."""
+    rules = snap.clinic_rules()
+    late = [
+        v
+        for a in appointments
+        if (
+            v := change_notice_violation(
+                session=a.session,
+                current_start=a.start_at,
+                now=now,
+                notice=rules.change_notice,
+                by_staff=actor.is_staff,
+                tz=rules.tz,
+            )
+        )
+    ]
+    if late:
+        raise RuleViolation(late)
+
+
 def cancel_appointment(
     *, actor: Actor, appointment_id: int, now: datetime | None = None
 ) -> Appointment:
@@ -501,17 +522,7 @@ def cancel_appointment(
     now = now or utcnow()
     with transaction() as s:
         appointment = _live_for_change(actor, appointment_id)
-        rules = snap.clinic_rules()
-        late = change_notice_violation(
-            session=appointment.session,
-            current_start=appointment.start_at,
-            now=now,
-            notice=rules.change_notice,
-            by_staff=actor.is_staff,
-            tz=rules.tz,
-        )
-        if late:
-            raise RuleViolation([late])
+        _require_notice(actor, [appointment], now)
         appointment.status = "cancelled"
         enrolment = appointment.enrolment
         if all(a.status in ("cancelled",) for a in enrolment.appointments):
@@ -531,18 +542,7 @@ def cancel_enrolment(*, actor: Actor, enrolment_id: int, now: datetime | None = 
         ):
             raise NotFound("There is no such course booking.")
         future = [a for a in enrolment.appointments if a.status == "booked" and a.start_at > now]
-        rules = snap.clinic_rules()
-        for a in future:
-            late = change_notice_violation(
-                session=a.session,
-                current_start=a.start_at,
-                now=now,
-                notice=rules.change_notice,
-                by_staff=actor.is_staff,
-                tz=rules.tz,
-            )
-            if late:
-                raise RuleViolation([late])
+        _require_notice(actor, future, now)
         for a in future:
             a.status = "cancelled"
         enrolment.status = "cancelled"

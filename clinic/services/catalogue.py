@@ -1112,6 +1112,23 @@ def _week_json(rows: list[tuple[int, time, time]]) -> dict[str, list[list[str]]]
     return out
 
 
+def course_entry(c: Course) -> dict[str, Any]:
+    """A course as the catalogue file (and the API) spell it, without `months`."""
+    return {
+        "code": c.code,
+        "name": c.name,
+        "procedure": c.procedure.code,
+        "sessions": c.sessions,
+        "min_interval_days": c.min_interval_days,
+        "max_interval_days": c.max_interval_days,
+        "aftercare": [{"restriction": a.restriction.code, "hours": a.hours} for a in c.aftercare],
+        "precare": [{"restriction": a.restriction.code, "hours": a.hours} for a in c.precare],
+        "contraindications": [
+            {"code": k.code, "lookback_days": k.lookback_days} for k in c.contraindications
+        ],
+    }
+
+
 def export_catalogue() -> dict[str, Any]:
     """The clinic's live set-up as a catalogue file that re-imports to the same state."""
     s = session()
@@ -1176,21 +1193,7 @@ def export_catalogue() -> dict[str, Any]:
         )
         .order_by(Course.code)
     ):
-        course: dict[str, Any] = {
-            "code": c.code,
-            "name": c.name,
-            "procedure": c.procedure.code,
-            "sessions": c.sessions,
-            "min_interval_days": c.min_interval_days,
-            "max_interval_days": c.max_interval_days,
-            "aftercare": [
-                {"restriction": a.restriction.code, "hours": a.hours} for a in c.aftercare
-            ],
-            "precare": [{"restriction": a.restriction.code, "hours": a.hours} for a in c.precare],
-            "contraindications": [
-                {"code": k.code, "lookback_days": k.lookback_days} for k in c.contraindications
-            ],
-        }
+        course = course_entry(c)
         if c.months_mask != ALL_MONTHS_MASK:
             course["months"] = mask_to_months(c.months_mask)
         courses.append(course)
