@@ -6,6 +6,25 @@ import os
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter, Map
+
+# The largest id a database integer column holds (SQLite and PostgreSQL bigint).
+MAX_ID = 2**63 - 1
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in URLs: a number larger than any id is no route (404), rather than an
+    overflow in the database driver (500)."""
+
+    def __init__(
+        self,
+        map: Map,
+        fixed_digits: int = 0,
+        min: int | None = None,
+        max: int | None = MAX_ID,
+        signed: bool = False,
+    ) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def create_app(config_name: str | None = None, **overrides: Any) -> Flask:
@@ -22,6 +41,7 @@ def create_app(config_name: str | None = None, **overrides: Any) -> Flask:
         static_folder="static",
         instance_relative_config=False,
     )
+    app.url_map.converters["int"] = IdConverter
     app.config.from_object(CONFIGS[name])
     app.config.update(overrides)
     secret = app.config["SECRET_KEY"] or ""

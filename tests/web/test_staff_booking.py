@@ -185,6 +185,24 @@ def test_practitioner_gets_not_found_for_someone_elses_appointment(
     assert client.get(f"/staff/appointments/{enrolment.appointments[0].id}").status_code == 404
 
 
+@pytest.mark.parametrize("number", [2**63, 2**64])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/staff/appointments/{}"),
+        ("POST", "/staff/appointments/{}/cancel"),
+        ("POST", "/staff/enrolments/{}/cancel"),
+    ],
+)
+def test_id_too_large_for_the_database_is_a_not_found_page(
+    client, login_as, clinic, method, path, number
+) -> None:
+    login_as("admin")
+    response = client.open(path.format(number), method=method, data={"confirm": "1"})
+    assert response.status_code == 404
+    assert "<h1>Not Found</h1>" in response.text
+
+
 def test_appointment_page_shows_aftercare_dates(client, login_as, clinic) -> None:
     monday = next_monday()
     enrolment = clinic.book(local(monday, 10))
