@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import literal, select, union_all
 from sqlalchemy.orm import selectinload
 
 from clinic.models import (
@@ -52,7 +52,12 @@ def list_practitioners(*, qualification: str | None = None) -> list[Practitioner
 
 def resource_codes() -> dict[str, dict[int, str]]:
     """Codes of devices and rooms by id, for answers that name them."""
-    return {
-        "devices": {i: c for i, c in session().execute(select(Device.id, Device.code))},
-        "rooms": {i: c for i, c in session().execute(select(Room.id, Room.code))},
-    }
+    # One round trip for both.
+    both = union_all(
+        select(literal("devices").label("kind"), Device.id, Device.code),
+        select(literal("rooms").label("kind"), Room.id, Room.code),
+    )
+    out: dict[str, dict[int, str]] = {"devices": {}, "rooms": {}}
+    for kind, i, code in session().execute(both):
+        out[kind][i] = code
+    return out

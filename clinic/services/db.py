@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -37,10 +38,34 @@ CONSTRAINT_RULES = {
 # lock not available. Trying again may well succeed.
 RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}
 
+T = TypeVar("T")
+_CACHE = "clinic.per_transaction"
+
 
 def session() -> Session:
     """The request's (or CLI command's) session."""
     return db.session()
+
+
+def per_transaction(key: str, load: Callable[[], T]) -> T:
+    """`load()`'s answer, remembered until the session's transaction ends.
+
+    For rows a request reads again and again (the clinic's settings): within one transaction
+    the database answers the same anyway, and the cached ORM row is the session's own object,
+    so a change made in this transaction shows in it. A commit or rollback starts a new
+    transaction, and the next call loads afresh; nothing is kept across requests.
+    """
+    s = session()
+    cache: dict[str, tuple[object, T]] = s.info.setdefault(_CACHE, {})
+    tx = s.get_transaction()
+    hit = cache.get(key)
+    if tx is not None and hit is not None and hit[0] is tx:
+        return hit[1]
+    value = load()
+    tx = s.get_transaction()
+    if tx is not None:
+        cache[key] = (tx, value)
+    return value
 
 
 def _diag(exc: DBAPIError) -> tuple[str | None, str | None]:

@@ -12,8 +12,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from clinic.models import (
     HOLDING_STATUSES,
@@ -48,7 +48,7 @@ from clinic.scheduling import (
 )
 from clinic.scheduling.timeutil import day_start
 from clinic.scheduling.types import WeeklyHours
-from clinic.services.db import session
+from clinic.services.db import per_transaction, session
 from clinic.services.errors import NotFound
 
 # Statuses that start a client's restrictions: a no-show does not, a cancellation lifts them.
@@ -58,6 +58,11 @@ LOOKBACK = timedelta(days=366)
 
 
 def settings() -> ClinicSettings:
+    """The clinic's settings row, read once per transaction (a request asks for it often)."""
+    return per_transaction("settings", _load_settings)
+
+
+def _load_settings() -> ClinicSettings:
     row = session().scalar(select(ClinicSettings).limit(1))
     if row is None:
         row = ClinicSettings(
@@ -128,7 +133,7 @@ def course_rules(c: Course) -> CourseRules:
 
 def _course_options() -> list[object]:
     return [
-        selectinload(Course.procedure).selectinload(Procedure.blocked_by),
+        joinedload(Course.procedure).selectinload(Procedure.blocked_by),
         selectinload(Course.care).joinedload(CourseRestriction.restriction),
         selectinload(Course.contraindications),
     ]
@@ -224,14 +229,26 @@ def load_snapshot(rules: ClinicRules | None = None) -> Snapshot:
         Equipment(r.id, r.name)
         for r in session().scalars(select(Room).where(Room.active.is_(True)).order_by(Room.id))
     )
-    # One day per load: the planner visits single days weeks apart (a six-session course
-    # touches six days), so loading a week for each read seven times the rows it used.
-    book = ResourceBook(rules.tz, loader=_occupancy_loader(rules.tz), chunk_days=1)
+    # Three days per load: the planner walks a few days in a row, then jumps two weeks or so
+    # to the next session. One day per load cost a round trip per visited day (12 for a plan,
+    # the most expensive part of a plan on PostgreSQL); a week per load read seven times the
+    # rows a jump uses. Measured in bench/README.md ("Statements per request").
+    book = ResourceBook(rules.tz, loader=_occupancy_loader(rules.tz), chunk_days=3)
     return Snapshot(rules, calendars, devices, rooms, book)
 
 
+def _client_row(client_id: int) -> ClientRow | None:
+    """The client's row, kept for the transaction: the session's identity map holds rows
+    weakly, so without this the checks of one request would read the same row two or three
+    times."""
+    row = per_transaction(f"client:{client_id}", lambda: session().get(ClientRow, client_id))
+    if row is not None and (inspect(row).deleted or inspect(row).detached):
+        return session().get(ClientRow, client_id)
+    return row
+
+
 def get_client(client_id: int) -> ClientRow:
-    client = session().get(ClientRow, client_id)
+    client = _client_row(client_id)
     if client is None or client.anonymised_at is not None:
         raise NotFound("There is no such client.", field="client")
     return client
@@ -239,11 +256,9 @@ def get_client(client_id: int) -> ClientRow:
 
 def client_state(client_id: int, now: datetime) -> ClientState:
     """The client's screening, declared periods and live sessions that can still matter."""
-    client = session().scalar(
-        select(ClientRow)
-        .options(selectinload(ClientRow.conditions), selectinload(ClientRow.periods))
-        .where(ClientRow.id == client_id)
-    )
+    # Usually read already in this transaction (the service looked the client up): no query
+    # then; the screening and periods load on first use.
+    client = _client_row(client_id)
     if client is None:
         raise NotFound("There is no such client.", field="client")
     appointments = session().scalars(

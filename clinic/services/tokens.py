@@ -7,6 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from clinic.models import ApiToken, User, utcnow
 from clinic.services import accounts
@@ -46,8 +47,16 @@ def issue_token(*, email: str, password: str, hours: int = 24, now: datetime | N
 def user_for_token(token: str, *, now: datetime | None = None) -> User:
     """The active user a live token belongs to, or Unauthorized."""
     now = now or utcnow()
+    # One statement: the token, its user and the user's client or practitioner record (which
+    # `actor_for` reads next).
     row: ApiToken | None = session().scalar(
-        select(ApiToken).where(ApiToken.token_hash == _digest(token))
+        select(ApiToken)
+        .options(
+            joinedload(ApiToken.user).options(
+                joinedload(User.client), joinedload(User.practitioner)
+            )
+        )
+        .where(ApiToken.token_hash == _digest(token))
     )
     if row is None or row.revoked_at is not None or row.expires_at <= now or not row.user.active:
         raise Unauthorized("The token is unknown, expired or revoked; ask for a new one.")
