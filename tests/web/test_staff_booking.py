@@ -200,7 +200,7 @@ def test_id_too_large_for_the_database_is_a_not_found_page(
     login_as("admin")
     response = client.open(path.format(number), method=method, data={"confirm": "1"})
     assert response.status_code == 404
-    assert "<h1>Not Found</h1>" in response.text
+    assert "There is no such record." in response.text
 
 
 def test_appointment_page_shows_aftercare_dates(client, login_as, clinic) -> None:
