@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, Response
+from sqlalchemy.orm import joinedload
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from clinic.extensions import db, login_manager
@@ -16,7 +17,11 @@ CSP = (
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id))
+    # With the client or practitioner record in the same statement: every page asks next
+    # who the user is (services.actors.actor_for).
+    user = db.session.get(
+        User, int(user_id), options=[joinedload(User.client), joinedload(User.practitioner)]
+    )
     return user if user is not None and user.active else None
 
 
