@@ -1,8 +1,11 @@
-"""Login loading, the security headers every response carries, and the proxy set-up."""
+"""Login loading, the security headers every response carries, the proxy set-up, and the
+guards on request values that no database could store."""
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from typing import Any
+
+from flask import Flask, Response, abort, jsonify, request
 from sqlalchemy.orm import joinedload
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -13,6 +16,27 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
 )
+
+
+# Ids are INTEGER columns: a larger number in a URL names no row, and SQLite's driver raises
+# OverflowError past 2**63. Refused as a 404 page before a view runs; the API checks its own.
+MAX_ID = 2**31 - 1
+
+
+def _refuse_ids_beyond_columns(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    if (endpoint or "").startswith("api.") or not values:
+        return
+    if any(isinstance(v, int) and v > MAX_ID for v in values.values()):
+        abort(404, "There is no such record.")
+
+
+def _has_nul() -> bool:
+    """A NUL character in a form, query or JSON body: PostgreSQL cannot store one in text."""
+    fields = (request.args, request.form)
+    if any("\x00" in v for values in fields for _, v in values.items(multi=True)):
+        return True
+    body = request.get_data(cache=True) if request.is_json else b""
+    return b"\x00" in body or b"\\u0000" in body
 
 
 @login_manager.user_loader
@@ -31,6 +55,17 @@ def register(app: Flask) -> None:
         # Trust that many proxies' X-Forwarded-For and -Proto: the rate limits then see the
         # client's address, not the proxy's, and url_for(_external=True) says https.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
+    app.url_value_preprocessor(_refuse_ids_beyond_columns)
+
+    @app.before_request
+    def refuse_nul() -> Any:
+        if not _has_nul():
+            return None
+        message = "Text may not contain the NUL character."
+        if request.path.startswith("/api/"):
+            return jsonify(errors=[{"code": "invalid_request", "message": message}]), 400
+        abort(400, message)
+
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see this page."
 

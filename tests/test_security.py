@@ -220,3 +220,15 @@ def test_healthz_answers_503_when_the_database_does_not(tmp_path) -> None:
 def test_healthz_needs_no_login_and_says_nothing_more(client) -> None:
     body = client.get("/healthz").get_data(as_text=True)
     assert "sqlite" not in body.lower() and "version" not in body.lower()
+
+
+def test_nul_characters_are_refused_before_any_view(client) -> None:
+    form = client.post("/login", data={"email": "a\x00@example.com", "password": "x"})
+    assert form.status_code == 400 and b"NUL" in form.data
+    api = client.post(
+        "/api/v1/token",
+        data=b'{"email": "a\\u0000@x.com", "password": "x"}',
+        content_type="application/json",
+    )
+    assert api.status_code == 400 and api.json["errors"][0]["message"].startswith("Text may not")
+    assert client.get("/courses?q=ok").status_code == 200
