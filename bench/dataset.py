@@ -94,6 +94,8 @@ class Dataset:
     today: date
     seconds: float
     counts: dict[str, int] = field(default_factory=dict)
+    live_ahead: int = 0  # live appointments from now on (what the planner searches)
+    history_only: bool = False  # built with `same_future_as`: the growth is all in the past
 
 
 def bench_catalogue(today: date) -> dict[str, Any]:
@@ -288,8 +290,16 @@ def build(
     days_back: int = DAYS_BACK,
     days_ahead: int = DAYS_AHEAD,
     fresh: int = 2000,
+    same_future_as: int | None = None,
 ) -> Dataset:
-    """Create the schema at `url` (an empty database) and fill it with `size` appointments."""
+    """Create the schema at `url` (an empty database) and fill it with `size` appointments.
+
+    With `same_future_as=n`, the appointments from today on are exactly those of the
+    n-appointment clinic (same seed, same clients, same rows), and the other `size - n` lie
+    in the past year as history: past sessions as dense as the rooms hold (done or no-show),
+    the rest cancelled. The planner's window then holds the same live appointments at both
+    sizes, and only the history grows.
+    """
     from flask_migrate import upgrade
 
     from clinic import create_app
@@ -322,7 +332,7 @@ def build(
         s.remove()
 
         # Clients: those with history, and fresh ones (no appointments) to book for.
-        n_busy = max(100, size // 8)
+        n_busy = max(100, (same_future_as or size) // 8)
         n_fresh = fresh
         first_client = 1 + (db.session.scalar(text("SELECT COALESCE(MAX(id), 0) FROM clients")))
         busy_clients = list(range(first_client, first_client + n_busy))
@@ -352,7 +362,8 @@ def build(
             first=first,
             last=last,
         )
-        want_live = round(size * (1 - CANCELLED_SHARE))
+        base = same_future_as or size
+        want_live = round(base * (1 - CANCELLED_SHARE))
         # The densest fill the rooms take, then a uniform sample of it: dropping sessions
         # keeps every resource free of overlaps.
         full = _fill(**common, start_chance=0.9, seed=seed)  # type: ignore[arg-type]
@@ -360,13 +371,30 @@ def build(
         live = rnd.sample(full, min(want_live, len(full)))
         kept = set(live)
         dropped = [r for r in full if r not in kept]
-        n_cancelled = size - len(live)
+        n_cancelled = base - len(live)
         cancelled = dropped[:n_cancelled]
         if len(cancelled) < n_cancelled:
             extra = _fill(**common, start_chance=0.9, seed=seed + 2, check_clients=False)  # type: ignore[arg-type]
             cancelled += rnd.sample(extra, min(len(extra), n_cancelled - len(cancelled)))
             while len(cancelled) < n_cancelled:  # more than two fills: repeat the pattern
                 cancelled.append(extra[len(cancelled) % len(extra)])
+        if same_future_as is not None and size > base:
+            # History: the past sessions the sample left out become live (done or no-show),
+            # then cancelled ones in the past year up to `size`. The future is untouched.
+            taken = kept | set(cancelled)
+            past = [r for r in dropped if r.start < now and r not in taken]
+            live += past[: size - base]
+            more = size - len(live) - len(cancelled)
+            if more > 0:
+                history = _fill(
+                    **{**common, "last": today - timedelta(days=1)},  # type: ignore[arg-type]
+                    start_chance=0.9,
+                    seed=seed + 3,
+                    check_clients=False,
+                )
+                history = [r for r in history if r.start < now]
+                for k in range(more):  # more than one fill of the past: repeat the pattern
+                    cancelled.append(history[k % len(history)])
 
         rows = [(r, "live") for r in live] + [(r, "cancelled") for r in cancelled]
         rows.sort(key=lambda x: (x[0].client, x[0].course, x[0].start))
@@ -448,4 +476,6 @@ def build(
         today=today,
         seconds=clock.perf_counter() - began,
         counts={"enrolments": len(enrolments), "appointments": len(appointments)},
+        live_ahead=sum(1 for r in live if r.start >= now),
+        history_only=same_future_as is not None,
     )

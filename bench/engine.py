@@ -225,3 +225,110 @@ def run(
         }
         db.engine.dispose()
     return out
+
+
+def plan_growth(
+    urls: dict[str, tuple[str, list[int]]],
+    *,
+    seconds: float = 2.0,
+    rounds: int = 4,
+    cases: int = 40,
+    engine: bool = True,
+) -> dict[str, Any]:
+    """Planning a 6-session course for a new client on several databases (e.g. 10,000 and
+    100,000 appointments), engine only and through `plan_course_for`, measured in
+    interleaved rounds so that the machine's drift falls on every database alike. `urls`
+    gives each database's URL and its fresh clients (no appointments) to plan for.
+
+    Returns {label: {"plan_course": timing, "plan_course_for": timing}}."""
+    from sqlalchemy import select
+
+    from clinic import create_app
+    from clinic.extensions import db
+    from clinic.models import HOLDING_STATUSES, Appointment, User
+    from clinic.scheduling import Occupancy, ResourceBook, Snapshot, plan_course
+    from clinic.services import booking
+    from clinic.services import snapshot as snap
+    from clinic.services.actors import actor_for
+
+    now = datetime.now(UTC)
+    calls: dict[str, dict[str, Callable[[int], object]]] = {}
+    apps = []
+    for label, (url, fresh_clients) in urls.items():
+        app = create_app("development", SQLALCHEMY_DATABASE_URI=url)
+        apps.append(app)
+        with app.app_context():
+            rules = snap.clinic_rules()
+            today = now.astimezone(rules.tz).date()
+            closed = {wd for wd in range(7) if wd not in rules.opening}
+            days = open_days(today + timedelta(days=1), 60, closed, rules.holidays)
+            loaded = snap.load_snapshot(rules)
+            rows = db.session.execute(
+                select(
+                    Appointment.id,
+                    Appointment.practitioner_id,
+                    Appointment.device_id,
+                    Appointment.room_id,
+                    Appointment.start_at,
+                    Appointment.busy_until_at,
+                ).where(Appointment.status.in_(HOLDING_STATUSES))
+            )
+            book = ResourceBook(rules.tz, [Occupancy(*r) for r in rows])
+            snapshot = Snapshot(rules, loaded.practitioners, loaded.devices, loaded.rooms, book)
+            course = snap.course_rules(snap.get_course(COURSE))
+            new = [snap.client_state(c, now) for c in fresh_clients[:20]]
+            plan_cases = [(new[i % len(new)], days[(7 * i) % len(days)]) for i in range(cases)]
+            reception = db.session.scalar(select(User).where(User.role == "receptionist"))
+            assert reception is not None
+            actor = actor_for(reception)
+            db.session.remove()
+
+        def engine_plan(
+            i: int, snapshot: Snapshot = snapshot, course: Any = course, pc: Any = plan_cases
+        ) -> object:
+            client, earliest = pc[i % len(pc)]
+            return plan_course(
+                snapshot=snapshot, course=course, client=client, earliest=earliest, now=now
+            )
+
+        def service_plan(
+            i: int, app: Any = app, actor: Any = actor, pc: Any = plan_cases
+        ) -> object:
+            client, earliest = pc[i % len(pc)]
+            with app.app_context():
+                try:
+                    return booking.plan_course_for(
+                        actor=actor, course_code=COURSE, client_id=client.id, earliest=earliest
+                    )
+                finally:
+                    db.session.remove()
+
+        calls[label] = {"plan_course_for": service_plan}
+        if engine:
+            calls[label]["plan_course"] = engine_plan
+    times: dict[str, dict[str, list[float]]] = {
+        label: {name: [] for name in figures} for label, figures in calls.items()
+    }
+    counters = {label: 0 for label in calls}
+    for figures in calls.values():  # warm-up
+        for call in figures.values():
+            call(0)
+    for _ in range(rounds):
+        for label, figures in calls.items():
+            for name, call in figures.items():
+                stop = time.perf_counter() + seconds / rounds
+                while time.perf_counter() < stop:
+                    counters[label] += 1
+                    t0 = time.perf_counter()
+                    call(counters[label])
+                    times[label][name].append((time.perf_counter() - t0) * 1000)
+    for app in apps:
+        with app.app_context():
+            db.engine.dispose()
+    return {
+        label: {
+            name: Timing(len(t), statistics.median(t), percentile(t, 0.95)).as_json()
+            for name, t in figures.items()
+        }
+        for label, figures in times.items()
+    }

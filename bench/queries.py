@@ -77,7 +77,9 @@ def measure(url: str, ds: dataset.Dataset, *, repeat: int, show: bool) -> dict[s
 
     for name, call in (("healthz", healthz), ("plans", plan), ("week", week)):
         call(1000)  # warm-up
-        counts, times, statuses = [], [], Counter()
+        counts: list[int] = []
+        times: list[float] = []
+        statuses: Counter[int] = Counter()
         grouped: Counter[str] = Counter()
         for i in range(repeat):
             statements.clear()

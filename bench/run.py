@@ -28,6 +28,9 @@ from bench import dataset, engine, http_load  # noqa: E402
 RESULTS = ROOT / "bench" / "results"
 SIZES = (1_000, 10_000, 100_000)
 HTTP_SIZES = (10_000, 100_000)
+# Planning's growth with the database: 10,000 -> 100,000 appointments, once with a denser
+# window (more live sessions ahead) and once with the same window (the growth is history).
+GROWTH = (10_000, 100_000)
 
 
 def machine() -> dict[str, Any]:
@@ -218,6 +221,39 @@ def table(res: dict[str, Any]) -> str:
                     f"{_fmt(f['p95_ms'], 2):>7} | {f['statuses']}"
                 )
             lines.append(f"{size:>12} worker peak RSS MiB: {r['worker_peak_rss_mib']}")
+    for db_name, growth in (res.get("growth") or {}).items():
+        lines.append("")
+        lines.append(
+            f"Planning a 6-session course for a new client as the database grows ({db_name}), "
+            "ms, interleaved"
+        )
+        lines.append(
+            f"{'appointments':>28} {'live ahead':>10} | {'engine plan':>18} | "
+            f"{'plan_course_for':>18} | ratio to {GROWTH[0]} (engine / service)"
+        )
+        ahead = {
+            str(GROWTH[0]): res["sqlite"].get(GROWTH[0], {}).get("dataset", {}).get("live_ahead"),
+            f"{GROWTH[1]} denser window": res["sqlite"]
+            .get(GROWTH[1], {})
+            .get("dataset", {})
+            .get("live_ahead"),
+            f"{GROWTH[1]} same window": (res.get("growth_datasets") or {})
+            .get("history", {})
+            .get("live_ahead"),
+        }
+        base = growth[str(GROWTH[0])]
+        for label, f in growth.items():
+            e, sv = f.get("plan_course"), f["plan_course_for"]
+            e_text = f"{_fmt(e['median_ms'], 2):>8} p95 {_fmt(e['p95_ms'], 2):>5}" if e else "-"
+            ratio_e = (
+                f"{e['median_ms'] / base['plan_course']['median_ms']:.2f}" if e is not None else "-"
+            )
+            ratio_s = f"{sv['median_ms'] / base['plan_course_for']['median_ms']:.2f}"
+            lines.append(
+                f"{label:>28} {_fmt(ahead.get(label)):>10} | {e_text:>18} | "
+                f"{_fmt(sv['median_ms'], 2):>8} p95 {_fmt(sv['p95_ms'], 2):>5} | "
+                f"{ratio_e} / {ratio_s}"
+            )
     return "\n".join(lines)
 
 
@@ -234,7 +270,7 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
     target(f"plan 6 sessions incl. database load, p95 at {big} (SQLite)", s_big["p95_ms"], 50, "ms")
     if big != mid:
         target(
-            f"engine plan, median {mid} -> {big}",
+            f"engine plan, denser window, median {mid} -> {big}",
             round(
                 sq[big]["engine"]["plan_course"]["median_ms"]
                 / sq[mid]["engine"]["plan_course"]["median_ms"],
@@ -243,10 +279,21 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
             1.5,
         )
         target(
-            f"service plan incl. database load, median {mid} -> {big}",
+            f"service plan incl. database load, denser window, median {mid} -> {big} (sqlite)",
             round(s_big["median_ms"] / sq[mid]["service"]["plan_course_for"]["median_ms"], 2),
             1.5,
         )
+    for db_name, growth in (res.get("growth") or {}).items():
+        small, same = str(GROWTH[0]), f"{GROWTH[1]} same window"
+        names = ["plan_course", "plan_course_for"] if db_name == "sqlite" else ["plan_course_for"]
+        for name in names:
+            what = "engine plan" if name == "plan_course" else "service plan incl. database load"
+            where = "" if name == "plan_course" else f" ({db_name})"
+            target(
+                f"{what}, same window, median {GROWTH[0]} -> {GROWTH[1]}{where}",
+                round(growth[same][name]["median_ms"] / growth[small][name]["median_ms"], 2),
+                1.5,
+            )
     for db_name in ("http_sqlite", "http_postgresql"):
         runs = res.get(db_name) or {}
         if not runs:
@@ -325,6 +372,18 @@ def main(argv: list[str] | None = None) -> int:
                 url, ds, full=size == max(http_sizes), slice_seconds=args.slice, rounds=args.rounds
             )
 
+    res["growth"] = {}
+    if GROWTH[0] in built and GROWTH[1] in built:
+        url = f"sqlite:///{work / f'bench-{GROWTH[1]}-history.db'}"
+        print(f"building {GROWTH[1]} appointments, window as at {GROWTH[0]}, on SQLite ...")
+        history = dataset.build(url, GROWTH[1], same_future_as=GROWTH[0])
+        res["growth_datasets"] = {"history": _ds_json(history)}
+        print("  planning: same window vs denser window ...", flush=True)
+        res["growth"]["sqlite"] = engine.plan_growth(
+            _growth_urls(built[GROWTH[0]], built[GROWTH[1]], history),
+            seconds=args.seconds * 2,
+        )
+
     if not args.no_http and not args.no_postgresql:
         from tests.pg.server import ServerUnavailable, start_server, stop_server
 
@@ -337,8 +396,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 import psycopg
 
-                for size in http_sizes:
-                    name = f"bench_{size}"
+                def create(name: str) -> str:
                     with psycopg.connect(
                         host=server.host,
                         port=server.port,
@@ -347,8 +405,14 @@ def main(argv: list[str] | None = None) -> int:
                         autocommit=True,
                     ) as conn:
                         conn.execute(f"CREATE DATABASE {name}")
+                    return server.url(name)
+
+                pg_built: dict[int, dataset.Dataset] = {}
+                for size in http_sizes:
+                    name = f"bench_{size}"
                     print(f"building {size} appointments on PostgreSQL ...", flush=True)
-                    ds = dataset.build(server.url(name), size)
+                    ds = dataset.build(create(name), size)
+                    pg_built[size] = ds
                     print(f"  {ds.seconds:.1f} s; HTTP on PostgreSQL at {size} ...", flush=True)
                     res["http_postgresql"][size] = http_figures(
                         server.url(name),
@@ -356,6 +420,21 @@ def main(argv: list[str] | None = None) -> int:
                         full=size == max(http_sizes),
                         slice_seconds=args.slice,
                         rounds=args.rounds,
+                    )
+                if GROWTH[0] in pg_built and GROWTH[1] in pg_built:
+                    print(
+                        f"building {GROWTH[1]} appointments, window as at {GROWTH[0]}, "
+                        "on PostgreSQL ...",
+                        flush=True,
+                    )
+                    history = dataset.build(
+                        create(f"bench_{GROWTH[1]}_history"), GROWTH[1], same_future_as=GROWTH[0]
+                    )
+                    print("  planning: same window vs denser window ...", flush=True)
+                    res["growth"]["postgresql"] = engine.plan_growth(
+                        _growth_urls(pg_built[GROWTH[0]], pg_built[GROWTH[1]], history),
+                        seconds=args.seconds * 2,
+                        engine=False,  # the engine alone does not touch the database
                     )
             finally:
                 stop_server(server)
@@ -376,10 +455,21 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if all(t["pass"] for t in res["targets"]) else 1
 
 
+def _growth_urls(
+    small: dataset.Dataset, dense: dataset.Dataset, history: dataset.Dataset
+) -> dict[str, tuple[str, list[int]]]:
+    return {
+        str(small.size): (small.url, small.fresh_clients),
+        f"{dense.size} denser window": (dense.url, dense.fresh_clients),
+        f"{history.size} same window": (history.url, history.fresh_clients),
+    }
+
+
 def _ds_json(ds: dataset.Dataset) -> dict[str, Any]:
     return {
         "appointments": ds.size,
         "live": ds.live,
+        "live_ahead": ds.live_ahead,
         "cancelled": ds.cancelled,
         "clients": ds.clients,
         "first_day": ds.first_day.isoformat(),

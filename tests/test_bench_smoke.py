@@ -47,3 +47,38 @@ def test_bench_builds_a_clinic_and_measures_the_engine_on_it(tmp_path: Path) -> 
     assert plan["runs"] >= 2 and plan["median_ms"] > 0 and plan["peak_kib"] > 0
     assert figures["engine"]["plans_found"] == "2/2"
     assert figures["service"]["plan_course_for"]["runs"] >= 2
+
+
+def test_history_variant_keeps_the_future_and_grows_only_the_past(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    small_url, big_url = (f"sqlite:///{tmp_path / n}" for n in ("small.db", "big.db"))
+    window = dict(days_back=20, days_ahead=30, fresh=20, now=now)
+    small = dataset.build(small_url, 200, **window)  # type: ignore[arg-type]
+    big = dataset.build(big_url, 900, same_future_as=200, **window)  # type: ignore[arg-type]
+    assert big.live + big.cancelled == 900
+    assert big.live_ahead == small.live_ahead > 0
+
+    def ahead(url: str) -> list[tuple[object, ...]]:
+        db = create_engine(url)
+        with db.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT practitioner_id, room_id, device_id, start_at, status FROM appointments "
+                    "WHERE start_at >= :now ORDER BY start_at, practitioner_id"
+                ),
+                {"now": now.replace(tzinfo=None).isoformat(sep=" ")},
+            ).all()
+        db.dispose()
+        return [tuple(r) for r in rows]
+
+    assert ahead(big_url) == ahead(small_url)
+    growth = engine.plan_growth(
+        {"small": (small_url, small.fresh_clients), "big": (big_url, big.fresh_clients)},
+        seconds=0.2,
+        rounds=1,
+        cases=2,
+    )
+    assert growth["big"]["plan_course_for"]["runs"] >= 1
+    assert growth["small"]["plan_course"]["median_ms"] > 0
