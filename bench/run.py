@@ -315,7 +315,7 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
         if len(runs) > 1:
             low = runs[min(runs)]
             target(
-                f"HTTP {label}: POST /plans median, {min(runs)} -> {max(runs)}",
+                f"HTTP {label}: POST /plans median, denser window, {min(runs)} -> {max(runs)}",
                 round(top["plans"]["median_ms"] / low["plans"]["median_ms"], 2),
                 1.5,
             )
