@@ -6,8 +6,8 @@
 context to add data (commit it; the server's requests see it at once).
 
 `chromium` starts headless Chromium once per module (Playwright's sync API allows one
-running instance per thread, so modules do not share it); `tablet` is a fresh context (no
-cookies) with a tablet-sized viewport. If Chromium cannot start, the test is skipped
+running instance per thread, so modules do not share it); `tablet` and `phone` are fresh
+contexts (no cookies) with a tablet- or phone-sized viewport. If Chromium cannot start, the test is skipped
 locally and fails under CI=true (`tests.conftest.missing`).
 """
 
@@ -40,6 +40,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 TABLET = {"width": 1180, "height": 820}
+PHONE = {"width": 390, "height": 844}
 
 
 @dataclass
@@ -57,11 +58,13 @@ class LiveServer:
                 db.session.remove()
 
 
-@pytest.fixture
-def live_server(migrated_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
-    path = tmp_path / "live.db"
-    shutil.copy(migrated_template, path)
-    app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}", WTF_CSRF_ENABLED=True)
+@contextmanager
+def serve(db_path: Path, migrated_template: Path) -> Iterator[LiveServer]:
+    """A fresh app on a copy of the migrated template at `db_path`, served on loopback."""
+    shutil.copy(migrated_template, db_path)
+    app = create_app(
+        "testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{db_path}", WTF_CSRF_ENABLED=True
+    )
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -73,6 +76,12 @@ def live_server(migrated_template: Path, tmp_path: Path) -> Iterator[LiveServer]
         server.server_close()
         with app.app_context():
             db.engine.dispose()
+
+
+@pytest.fixture
+def live_server(migrated_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
+    with serve(tmp_path / "live.db", migrated_template) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +111,18 @@ def chromium() -> Iterator[Any]:
 def tablet(chromium: Any) -> Iterator[Any]:
     """A fresh page (no cookies) with a 1180x820 tablet viewport."""
     context = chromium.new_context(viewport=TABLET, locale="en-GB", accept_downloads=True)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def phone(chromium: Any) -> Iterator[Any]:
+    """A fresh page (no cookies) with a 390x844 phone viewport."""
+    context = chromium.new_context(viewport=PHONE, accept_downloads=True)
     context.set_default_timeout(15_000)
     page = context.new_page()
     try:

@@ -6,12 +6,8 @@ import re
 
 import pytest
 
-from tests.e2e.client_fixtures import (  # noqa: F401 - fixtures
-    client_live_server,
-    phone,
-    phone_browser,
-    screenshot,
-)
+from tests.e2e.client_fixtures import client_live_server  # noqa: F401 - a fixture
+from tests.e2e.conftest import screenshot
 from tests.e2e.test_client_booking_flow import next_monday, sign_up
 
 pytestmark = pytest.mark.e2e

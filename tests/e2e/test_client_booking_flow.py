@@ -14,12 +14,8 @@ from sqlalchemy import select
 
 from clinic.extensions import db
 from clinic.models import Appointment
-from tests.e2e.client_fixtures import (  # noqa: F401 - fixtures
-    client_live_server,
-    phone,
-    phone_browser,
-    screenshot,
-)
+from tests.e2e.client_fixtures import client_live_server  # noqa: F401 - a fixture
+from tests.e2e.conftest import screenshot
 
 pytestmark = pytest.mark.e2e
 BERLIN = ZoneInfo("Europe/Berlin")
