@@ -21,10 +21,11 @@ transaction. Decisions the contract leaves to us, kept in one place:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, time
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
@@ -68,6 +69,8 @@ MAX_CARE_HOURS = 8760
 MAX_LOOKBACK_DAYS = 3650
 
 Interval = tuple[int, time, time]  # weekday (0 = Monday), start, end
+
+T = TypeVar("T")
 
 
 # --- what the file says, once validated -------------------------------------------------
@@ -227,6 +230,17 @@ class _Reader:
             self.error(path, "wrong_type", "Expected a list.")
             return None
         return value
+
+    def unique_items(self, value: Any, path: str, parse: Callable[[Any, str], T | None]) -> list[T]:
+        """A list whose items `parse` reads one by one; an item given twice is an error."""
+        out: list[T] = []
+        for i, raw in enumerate(self.list_of(value, path) or []):
+            item = parse(raw, f"{path}[{i}]")
+            if item is not None and item in out:
+                self.error(f"{path}[{i}]", "duplicate", f"{raw!r} appears twice.")
+            elif item is not None:
+                out.append(item)
+        return out
 
     def text(self, value: Any, path: str, *, max_len: int) -> str | None:
         if not isinstance(value, str) or not value.strip():
@@ -394,13 +408,7 @@ class _Reader:
             hours = self.week(o["opening_hours"], _at(path, "opening_hours"))
         holidays: list[date] = []
         if "holidays" in o:
-            items = self.list_of(o["holidays"], _at(path, "holidays")) or []
-            for i, raw in enumerate(items):
-                d = self.day(raw, f"{path}.holidays[{i}]")
-                if d is not None and d in holidays:
-                    self.error(f"{path}.holidays[{i}]", "duplicate", f"{raw} appears twice.")
-                elif d is not None:
-                    holidays.append(d)
+            holidays = self.unique_items(o["holidays"], _at(path, "holidays"), self.day)
         notice: int | None = 24
         horizon: int | None = 365
         if "policy" in o:
@@ -508,13 +516,7 @@ class _Reader:
             device_kind = self.code(o["device_kind"], _at(path, "device_kind"))
         blocked_by: list[str] = []
         if "blocked_by" in o:
-            items = self.list_of(o["blocked_by"], _at(path, "blocked_by")) or []
-            for i, raw in enumerate(items):
-                ref = self.code(raw, f"{path}.blocked_by[{i}]")
-                if ref is not None and ref in blocked_by:
-                    self.error(f"{path}.blocked_by[{i}]", "duplicate", f"{ref!r} appears twice.")
-                elif ref is not None:
-                    blocked_by.append(ref)
+            blocked_by = self.unique_items(o["blocked_by"], _at(path, "blocked_by"), self.code)
         price = Decimal("0.00")
         if "price" in o:
             raw_price = o["price"]
@@ -689,14 +691,9 @@ class _Reader:
         name = self.text(o["name"], _at(path, "name"), max_len=120) if "name" in o else None
         qualifications: list[str] = []
         if "qualifications" in o:
-            for i, raw in enumerate(
-                self.list_of(o["qualifications"], _at(path, "qualifications")) or []
-            ):
-                q = self.code(raw, f"{path}.qualifications[{i}]")
-                if q is not None and q in qualifications:
-                    self.error(f"{path}.qualifications[{i}]", "duplicate", f"{q!r} appears twice.")
-                elif q is not None:
-                    qualifications.append(q)
+            qualifications = self.unique_items(
+                o["qualifications"], _at(path, "qualifications"), self.code
+            )
         hours: list[Interval] | None = []
         if "hours" in o:
             hours = self.week(o["hours"], _at(path, "hours"))
