@@ -29,7 +29,10 @@ from clinic.booking.forms import (
     PeriodForm,
     PlanForm,
     apply_errors,
+    fill_screening,
     options,
+    screening_answers,
+    screening_fields,
     screening_form_class,
 )
 from clinic.booking.grid import month_grids
@@ -126,28 +129,13 @@ def screening():  # type: ignore[no-untyped-def]
     form = screening_form_class(questions)()
     client = clients.get_client(actor=actor)
     if request.method == "GET":
-        answers = clients.screening_answers(actor=actor)
-        for q in questions:
-            answer = answers.get(q.code)
-            if answer is not None:
-                getattr(form, f"{q.code}_present").data = answer.present
-                getattr(form, f"{q.code}_last").data = answer.last_on
+        fill_screening(form, questions, clients.screening_answers(actor=actor))
     top: list[str] = []
     if form.validate_on_submit():
-        answers_in = [
-            clients.ConditionAnswer(
-                q.code,
-                bool(getattr(form, f"{q.code}_present").data),
-                getattr(form, f"{q.code}_last").data,
-            )
-            for q in questions
-        ]
         try:
-            clients.save_screening(actor=actor, answers=answers_in)
+            clients.save_screening(actor=actor, answers=screening_answers(form, questions))
         except ServiceError as exc:
-            fields = {f"conditions.{q.code}.last_date": f"{q.code}_last" for q in questions}
-            fields |= {f"conditions.{q.code}": f"{q.code}_present" for q in questions}
-            top = apply_errors(form, exc, fields)
+            top = apply_errors(form, exc, screening_fields(questions))
         else:
             flash("Thank you: your health screening is saved and confirmed.", "success")
             return redirect(request.args.get("next") or url_for("booking.courses"))

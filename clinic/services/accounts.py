@@ -10,6 +10,11 @@ from clinic.services.audit import record
 from clinic.services.db import session, transaction
 from clinic.services.errors import Conflict, InvalidRequest, PermissionDenied
 
+MAX_NAME = 120
+MAX_PHONE = 40
+MAX_NOTES = 2000
+PHONE_CHARACTERS = frozenset("0123456789+-() /")
+
 
 def authenticate(email: str, password: str) -> User | None:
     """The active user with this email and password, or None."""
@@ -29,16 +34,60 @@ def check_password_rules(password: str) -> None:
         raise InvalidRequest("Keep the password under 200 characters.", field="password")
 
 
+def check_email(email: str) -> str:
+    """The email as stored (trimmed, lower case), or a refusal."""
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 254 or any(c.isspace() for c in email):
+        raise InvalidRequest("Give a valid email address.", field="email")
+    return email
+
+
+def contact_problems(
+    *, name: str, phone: str, notes: str | None = None, name_message: str
+) -> tuple[tuple[str, str, str | None], list[dict[str, str]]]:
+    """A client's name, phone and (staff's) notes as stored, with every field error found,
+    as {code, message, field}. The one place that says what contact details must be."""
+    errors: list[dict[str, str]] = []
+
+    def err(field: str, code: str, message: str) -> None:
+        errors.append({"code": code, "message": message, "field": field})
+
+    name = " ".join(name.split())
+    if not name:
+        err("name", "required", name_message)
+    elif len(name) > MAX_NAME:
+        err("name", "too_long", f"Keep the name under {MAX_NAME} characters.")
+    phone = " ".join(phone.split())
+    if len(phone) > MAX_PHONE:
+        err("phone", "too_long", f"Keep the phone number under {MAX_PHONE} characters.")
+    elif phone and not set(phone) <= PHONE_CHARACTERS:
+        err("phone", "invalid", "A phone number has digits, spaces and + - ( ) / only.")
+    if notes is not None:
+        notes = "\n".join(line.rstrip() for line in notes.strip().splitlines())
+        if len(notes) > MAX_NOTES:
+            err("notes", "too_long", f"Keep the notes under {MAX_NOTES} characters.")
+    return (name, phone, notes), errors
+
+
+def refuse(errors: list[dict[str, str]]) -> None:
+    """Refuse with the first field error found (a 400, as the JSON API documents)."""
+    if errors:
+        raise InvalidRequest(errors[0]["message"], field=errors[0]["field"])
+
+
+def _refuse_known_client(email: str) -> None:
+    if session().scalar(select(Client.id).where(func.lower(Client.email) == email)) is not None:
+        raise Conflict(f"A client with {email} exists already.")
+
+
 def create_user(*, email: str, role: str, password: str, name: str | None = None) -> User:
     """Create an account. A practitioner's email links it to the catalogue's practitioner;
     a client account gets its client record."""
-    email = email.strip().lower()
     if role not in ROLES:
         raise InvalidRequest(
             f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.", field="role"
         )
-    if "@" not in email or len(email) > 254:
-        raise InvalidRequest("Give a valid email address.", field="email")
+    email = check_email(email)
     check_password_rules(password)
     with transaction() as s:
         if s.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
@@ -63,23 +112,51 @@ def create_user(*, email: str, role: str, password: str, name: str | None = None
 
 
 def create_client(
-    *, actor: Actor, email: str, name: str, password: str | None = None, phone: str = ""
+    *,
+    actor: Actor,
+    email: str,
+    name: str,
+    password: str | None = None,
+    phone: str = "",
+    notes: str = "",
 ) -> Client:
-    """Staff create a client record, with a login if a password is given."""
+    """Staff create a client record (a new caller on the phone, someone at the desk), with a
+    login if a password is given. Audited; an email already on file is a Conflict."""
     if not actor.is_desk:
         raise PermissionDenied("Only reception and admins create clients.")
-    email = email.strip().lower()
-    if not name.strip():
-        raise InvalidRequest("Give the client's name.", field="name")
-    if password is not None:
+    (name, phone, clean_notes), errors = contact_problems(
+        name=name, phone=phone, notes=notes, name_message="Give the client's name."
+    )
+    try:
+        email = check_email(email)
+    except InvalidRequest as exc:
+        errors.insert(0, {"code": "invalid", "message": exc.message, "field": "email"})
+    refuse(errors)
+    client_id: int | None = None
+    if password is not None:  # the account comes with its client record
+        _refuse_known_client(email)
         user = create_user(email=email, role="client", password=password, name=name)
         assert user.client is not None
-        return user.client
+        client_id = user.client.id
     with transaction() as s:
-        if s.scalar(select(Client.id).where(func.lower(Client.email) == email)) is not None:
-            raise Conflict(f"A client with {email} exists already.")
-        client = Client(name=name.strip(), email=email, phone=phone.strip())
-        s.add(client)
+        if client_id is None:
+            _refuse_known_client(email)
+            client = Client(email=email)
+            s.add(client)
+        else:
+            client = s.get_one(Client, client_id)
+        client.name, client.phone, client.notes = name, phone, clean_notes or ""
         s.flush()
-        record(s, actor, "create", "client", client.id, client_id=client.id)
+        record(
+            s,
+            actor,
+            "create",
+            "client",
+            client.id,
+            client_id=client.id,
+            name=name,
+            email=email,
+            phone=phone,
+            has_login=password is not None,
+        )
     return client

@@ -40,13 +40,18 @@ from clinic.services.access import resolve_client_id
 from clinic.services.actors import Actor
 from clinic.services.audit import record
 from clinic.services.db import session, transaction
-from clinic.services.errors import InvalidData, InvalidRequest, NotFound, RuleViolation
+from clinic.services.errors import (
+    InvalidData,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    RuleViolation,
+)
 
 # The conditions every screening asks about, whatever the catalogue lists today.
 STANDARD_CONDITIONS = tuple(CONDITION_LABELS)
 PERIOD_LABELS = {"sun_exposure": "Beach holiday or other sun", "needs_makeup": "Wedding or event"}
-MAX_NAME = 120
-MAX_PHONE = 40
+MAX_NAME = accounts.MAX_NAME
 MAX_NOTE = 200
 MAX_PERIOD_DAYS = 366
 MAX_PERIOD_AHEAD_DAYS = 3 * 366
@@ -87,14 +92,28 @@ def get_client(*, actor: Actor, client_id: int | None = None) -> Client:
     return snap.get_client(resolve_client_id(actor, client_id))
 
 
-def update_profile(*, actor: Actor, client_id: int | None = None, name: str, phone: str) -> Client:
-    """Change the client's name and phone (the email is the login and stays)."""
-    clean = _clean_name(name)
-    phone = " ".join(phone.split())
-    if len(phone) > MAX_PHONE:
-        raise InvalidRequest(f"Keep the phone number under {MAX_PHONE} characters.", field="phone")
-    if phone and not all(c.isdigit() or c in "+-() /" for c in phone):
-        raise InvalidRequest("A phone number has digits, spaces and + - ( ) / only.", field="phone")
+def update_profile(
+    *,
+    actor: Actor,
+    client_id: int | None = None,
+    name: str,
+    phone: str,
+    notes: str | None = None,
+) -> Client:
+    """Change a client's name and phone (the email is the login and stays): the client its
+    own, reception and admins any client's, with the clinic's notes (notes=None keeps them).
+    Practitioners read contact details but do not change them."""
+    if actor.role == "practitioner":
+        raise PermissionDenied("Reception and admins change a client's contact details.")
+    if notes is not None and not actor.is_desk:
+        raise PermissionDenied("The notes are the clinic's; reception and admins write them.")
+    (clean, phone, notes), errors = accounts.contact_problems(
+        name=name,
+        phone=phone,
+        notes=notes,
+        name_message="Give the client's name." if actor.is_staff else "Tell us your name.",
+    )
+    accounts.refuse(errors)
     with transaction() as s:
         client = get_client(actor=actor, client_id=client_id)
         before = {"name": client.name, "phone": client.phone}
@@ -103,6 +122,9 @@ def update_profile(*, actor: Actor, client_id: int | None = None, name: str, pho
         if client.user is not None:
             client.user.name = clean
         after = {"name": client.name, "phone": client.phone}
+        if notes is not None:
+            before["notes"], after["notes"] = client.notes, notes
+            client.notes = notes
         if before != after:
             record(
                 s,
@@ -271,6 +293,10 @@ def save_screening(
     A condition not present and without a date is simply "no". Every change is audited with
     its value before and after.
     """
+    if actor.role == "practitioner":
+        raise PermissionDenied(
+            "Practitioners read the screening; the client or reception records it."
+        )
     now = now or utcnow()
     known = [q.code for q in screening_questions()]
     errors = validate_screening(answers, today=_today(now), known=known)

@@ -1,18 +1,27 @@
-"""The client record for staff."""
+"""The client record for staff; reception creates clients, keeps their contact details and
+notes, and records the screening a client gives on the phone or at the desk."""
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from clinic.auth.access import role_required
+from clinic.booking.forms import (
+    fill_screening,
+    screening_answers,
+    screening_fields,
+    screening_form_class,
+)
+from clinic.models import utcnow
 from clinic.scheduling import describe_window
 from clinic.scheduling.wording import condition_label
-from clinic.services import client_records
+from clinic.services import accounts, client_records, clients
 from clinic.services import snapshot as snap
+from clinic.services.errors import Conflict, ServiceError
 from clinic.staff import bp
-from clinic.staff.common import STAFF, current_actor
-from clinic.staff.forms import ClientSearchForm, ConfirmForm
+from clinic.staff.common import DESK, STAFF, current_actor, field_errors
+from clinic.staff.forms import ClientContactForm, ClientSearchForm, ConfirmForm, NewClientForm
 
 
 @bp.route("/clients")
@@ -26,7 +35,100 @@ def list_clients():  # type: ignore[no-untyped-def]
         clients = client_records.list_clients(actor=current_actor(), query=form.q.data or "")
     else:
         status = 422
-    return render_template("staff/clients.html", form=form, clients=clients), status
+    return render_template(
+        "staff/clients.html", form=form, clients=clients, can_create=current_actor().is_desk
+    ), status
+
+
+@bp.route("/clients/new", methods=["GET", "POST"])
+@login_required
+@role_required(*DESK)
+def new_client():  # type: ignore[no-untyped-def]
+    """A new client: a first-time caller on the phone, or someone at the desk."""
+    form = NewClientForm()
+    problems: list[dict[str, object]] = []
+    if form.validate_on_submit():
+        try:
+            client = accounts.create_client(
+                actor=current_actor(),
+                email=form.email.data or "",
+                name=form.name.data or "",
+                phone=form.phone.data or "",
+                notes=form.notes.data or "",
+            )
+        except Conflict as exc:  # the email is on file already
+            form.email.errors = [*form.email.errors, exc.message]
+        except ServiceError as exc:
+            problems = field_errors(form, exc)
+        else:
+            flash(f"Created the client record of {client.name}.", "success")
+            return redirect(url_for("staff.show_client", client_id=client.id))
+    status = 422 if form.errors or problems else 200
+    return render_template("staff/client_form.html", form=form, client=None, problems=problems), (
+        status
+    )
+
+
+@bp.route("/clients/<int:client_id>/edit", methods=["GET", "POST"])
+@login_required
+@role_required(*DESK)
+def edit_client(client_id: int):  # type: ignore[no-untyped-def]
+    actor = current_actor()
+    client = clients.get_client(actor=actor, client_id=client_id)
+    form = ClientContactForm(obj=None if request.method == "POST" else client)
+    problems: list[dict[str, object]] = []
+    if form.validate_on_submit():
+        try:
+            clients.update_profile(
+                actor=actor,
+                client_id=client_id,
+                name=form.name.data or "",
+                phone=form.phone.data or "",
+                notes=form.notes.data or "",
+            )
+        except ServiceError as exc:
+            problems = field_errors(form, exc)
+        else:
+            flash("Saved the contact details and notes.", "success")
+            return redirect(url_for("staff.show_client", client_id=client_id))
+    status = 422 if form.errors or problems else 200
+    return render_template(
+        "staff/client_form.html", form=form, client=client, problems=problems
+    ), status
+
+
+@bp.route("/clients/<int:client_id>/screening", methods=["GET", "POST"])
+@login_required
+@role_required(*DESK)
+def record_screening(client_id: int):  # type: ignore[no-untyped-def]
+    """Reception records the answers a client gives (on the phone or at the desk)."""
+    actor = current_actor()
+    client = clients.get_client(actor=actor, client_id=client_id)
+    questions = clients.screening_questions()
+    form = screening_form_class(questions, staff=True)()
+    if request.method == "GET":
+        fill_screening(form, questions, clients.screening_answers(actor=actor, client_id=client_id))
+    problems: list[dict[str, object]] = []
+    if form.validate_on_submit():
+        try:
+            clients.save_screening(
+                actor=actor, client_id=client_id, answers=screening_answers(form, questions)
+            )
+        except ServiceError as exc:
+            problems = field_errors(form, exc, screening_fields(questions))
+        else:
+            flash(f"Saved and confirmed the health screening of {client.name}.", "success")
+            return redirect(url_for("staff.show_client", client_id=client_id))
+    status = clients.screening_status(client)
+    return render_template(
+        "staff/screening.html",
+        form=form,
+        questions=questions,
+        client=client,
+        status=status,
+        current=status.current(utcnow()),
+        problems=problems,
+    ), 422 if form.errors or problems else 200
 
 
 @bp.route("/clients/<int:client_id>")

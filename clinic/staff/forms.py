@@ -19,11 +19,12 @@ from wtforms import (
     SelectMultipleField,
     StringField,
     SubmitField,
+    TelField,
     TextAreaField,
     TimeField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 
@@ -133,3 +134,38 @@ class ClientSearchForm(FlaskForm):
         csrf = False
 
     q = StringField("Find a client (name, email or phone)", validators=[Length(max=100)])
+
+
+class ClientContactForm(FlaskForm):
+    """A client's contact details and the clinic's notes, as reception keeps them."""
+
+    name = StringField(
+        "Name",
+        validators=[
+            DataRequired("Give the client's name."),
+            Length(max=120, message="Keep the name under 120 characters."),
+        ],
+    )
+    phone = TelField(
+        "Phone",
+        validators=[Length(max=40, message="Keep the phone number under 40 characters.")],
+    )
+    notes = TextAreaField(
+        "Notes (seen by staff only)",
+        validators=[Length(max=2000, message="Keep the notes under 2000 characters.")],
+    )
+    submit = SubmitField("Save")
+
+
+class NewClientForm(ClientContactForm):
+    email = StringField(
+        "Email",
+        validators=[
+            DataRequired(
+                "Give the client's email: it identifies the client and becomes the login."
+            ),
+            Length(max=254, message="Keep the email under 254 characters."),
+            Email("Give a valid email address.", check_deliverability=False),
+        ],
+    )
+    submit = SubmitField("Create the client")

@@ -146,6 +146,7 @@ def _seed() -> Seed:
         values={
             "appointment_id": mine + booked + _ids(Appointment),
             "enrolment_id": _ids(Enrolment),
+            "client_id": [client_id, *_ids(Client)],
             "user_id": _ids(User),
             "holiday_id": _ids(Holiday),
             "record_id": _ids(Room) + _ids(Device),
