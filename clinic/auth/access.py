@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import abort
+from flask import abort, request
 from flask_login import current_user
 
 
@@ -25,3 +25,11 @@ def role_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., A
         return wrapped
 
     return decorate
+
+
+def safe_next(default: str) -> str:
+    """The `?next=` target when it stays on this site (a local path), else `default`."""
+    target = request.args.get("next", "")
+    if not target.startswith("/") or target.startswith(("//", "/\\")):
+        return default
+    return target

@@ -2,7 +2,7 @@ from flask import Response, current_app, flash, jsonify, redirect, render_templa
 from flask_login import current_user, login_required, login_user, logout_user
 
 from clinic.auth import bp
-from clinic.auth.access import role_required
+from clinic.auth.access import role_required, safe_next
 from clinic.auth.forms import (
     EraseForm,
     ForgotPasswordForm,
@@ -41,10 +41,7 @@ def login():  # type: ignore[no-untyped-def]
         user = accounts.authenticate(form.email.data or "", form.password.data or "")
         if user is not None:
             login_user(user)
-            target = request.args.get("next", "")
-            if not target.startswith("/") or target.startswith("//"):
-                target = _home_for(user)
-            return redirect(target)
+            return redirect(safe_next(_home_for(user)))
         form.password.errors.append("Email or password is not right.")
         return render_template("auth/login.html", form=form), 422
     return render_template("auth/login.html", form=form), 422 if form.errors else 200

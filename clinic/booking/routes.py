@@ -18,7 +18,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from clinic.auth.access import role_required
+from clinic.auth.access import role_required, safe_next
 from clinic.booking import bp
 from clinic.booking.forms import (
     CancelForm,
@@ -138,7 +138,7 @@ def screening():  # type: ignore[no-untyped-def]
             top = apply_errors(form, exc, screening_fields(questions))
         else:
             flash("Thank you: your health screening is saved and confirmed.", "success")
-            return redirect(request.args.get("next") or url_for("booking.courses"))
+            return redirect(safe_next(url_for("booking.courses")))
     status = clients.screening_status(client)
     return render_template(
         "booking/screening.html",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from sqlalchemy import func, select
 
 from clinic.models import ROLES, Client, Practitioner, User
@@ -160,3 +162,25 @@ def create_client(
             has_login=password is not None,
         )
     return client
+
+
+def login_for_client(*, email: str) -> User | None:
+    """A login, with no usable password yet, for a client record made at the desk; None if
+    there is no such record. The password is set through the emailed reset link."""
+    email = email.strip().lower()
+    with transaction() as s:
+        client = s.scalar(
+            select(Client).where(
+                func.lower(Client.email) == email,
+                Client.user_id.is_(None),
+                Client.anonymised_at.is_(None),
+            )
+        )
+        if client is None:
+            return None
+        user = User(email=email, role="client", name=client.name)
+        user.set_password(secrets.token_urlsafe(32))
+        s.add(user)
+        s.flush()
+        client.user_id = user.id
+    return user

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from clinic.models import (
     PERIOD_KINDS,
@@ -71,8 +71,23 @@ def _clean_name(name: str, field: str = "name") -> str:
 
 
 def sign_up(*, email: str, name: str, password: str) -> User:
-    """Create a client account with its client record; the screening comes next."""
+    """Create a client account with its client record; the screening comes next.
+
+    If the clinic already holds a record for this email (made at the desk), sign-up does not
+    take it over: only the owner of the mailbox may, through the emailed password link."""
     clean = _clean_name(name)
+    known = session().scalar(
+        select(Client.id).where(
+            func.lower(Client.email) == email.strip().lower(), Client.user_id.is_(None)
+        )
+    )
+    if known is not None:
+        raise InvalidRequest(
+            "The clinic already has a record for this email address. Use “Forgot your "
+            "password?” to get a link by email and set your password.",
+            field="email",
+            code="email_known",
+        )
     user = accounts.create_user(email=email, role="client", password=password, name=clean)
     with transaction() as s:
         client = s.scalar(select(Client).where(Client.user_id == user.id))

@@ -43,6 +43,9 @@ def request_password_reset(
     """Queue a reset link for the account with this email. Says nothing about whether such an
     account exists (the page answers the same either way)."""
     user = session().scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    if user is None:
+        # A client record made at the desk has no login yet: the mailbox's owner sets one.
+        user = accounts.login_for_client(email=email)
     if user is None or not user.active:
         return
     outbox.queue_password_reset(user=user, link=link_for(reset_token(user, secret)), now=now)
