@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from clinic.api.schemas import MAX_ID
 from clinic.services.actors import Actor, actor_for
-from clinic.services.errors import InvalidRequest, NotFound, ServiceError
+from clinic.services.errors import NotFound, ServiceError
 from clinic.services.tokens import Unauthorized, user_for_token
 
 
@@ -133,8 +133,3 @@ def _authenticate() -> Actor:
             "Send 'Authorization: Bearer TOKEN'; get a token from POST /api/v1/token."
         )
     return actor_for(user_for_token(token.strip()))
-
-
-def require(condition: bool, message: str, field: str) -> None:
-    if not condition:
-        raise InvalidRequest(message, field=field)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 
 from clinic.scheduling.book import ResourceBook
 from clinic.scheduling.intervals import Blocked, inside_any, intersect, join
@@ -20,7 +20,6 @@ from clinic.scheduling.types import (
     PractitionerCalendar,
     ProcedureRules,
     Slot,
-    TimeRange,
     Violation,
 )
 from clinic.scheduling.wording import day_text, moment_text
@@ -335,10 +334,3 @@ def available_slots(
     start, each with a free device (if needed) and room, respecting opening hours, holidays,
     working hours, time off, buffers and existing appointments (those in `ignore` aside)."""
     return DayResources(snapshot, procedure, day, ignore).slots(practitioner_id, time_from, time_to)
-
-
-def session_span(slot: Slot) -> TimeRange:
-    return TimeRange(slot.start, slot.end)
-
-
-ONE_DAY = timedelta(days=1)

@@ -24,9 +24,6 @@ class Actor:
         return self.role in ("admin", "receptionist")
 
 
-SYSTEM = Actor(user_id=None, role="admin")
-
-
 def actor_for(user: User) -> Actor:
     return Actor(
         user_id=user.id,

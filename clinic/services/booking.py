@@ -601,9 +601,3 @@ def record_outcome(
             note=note or None,
         )
     return appointment
-
-
-def sessions_window(day: date, days: int) -> tuple[datetime, datetime]:
-    tz = snap.clinic_tz()
-    start = datetime.combine(day, datetime.min.time(), tzinfo=tz)
-    return start, start + timedelta(days=days)
