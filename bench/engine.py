@@ -128,7 +128,7 @@ def run(
         closed = {wd for wd in range(7) if wd not in rules.opening}
         days = open_days(today + timedelta(days=1), 60, closed, rules.holidays)
         n_cases = cases
-        loaded = snap.load_snapshot(rules)
+        loaded = snap.load_snapshot()
         rows = db.session.execute(
             select(
                 Appointment.id,
@@ -262,7 +262,7 @@ def plan_growth(
             today = now.astimezone(rules.tz).date()
             closed = {wd for wd in range(7) if wd not in rules.opening}
             days = open_days(today + timedelta(days=1), 60, closed, rules.holidays)
-            loaded = snap.load_snapshot(rules)
+            loaded = snap.load_snapshot()
             rows = db.session.execute(
                 select(
                     Appointment.id,

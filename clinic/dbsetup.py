@@ -3,6 +3,9 @@
 SQLite: foreign keys on, a busy timeout, WAL for files, and every transaction opened with
 BEGIN IMMEDIATE, so that write transactions are serialized: a booking's check and its insert
 cannot interleave with another booking's.
+
+Every database: a connection notes whether its current transaction has written (`wrote`), so
+that what such a transaction reads is never kept for others (clinic/services/cache.py).
 """
 
 from __future__ import annotations
@@ -24,7 +27,25 @@ def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.close()
 
 
+WROTE = "clinic.wrote"
+_WRITES = ("INSERT", "UPDATE", "DELETE")
+
+
 @event.listens_for(Engine, "begin")
 def _on_begin(conn: Connection) -> None:
+    conn.info[WROTE] = False
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _on_execute(
+    conn: Connection, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
+) -> None:
+    if not conn.info.get(WROTE) and statement.lstrip()[:6].upper() in _WRITES:
+        conn.info[WROTE] = True
+
+
+def wrote(conn: Connection) -> bool:
+    """Whether the connection's current transaction has sent an INSERT, UPDATE or DELETE."""
+    return bool(conn.info.get(WROTE))

@@ -37,7 +37,7 @@ def service_error(exc: ServiceError):  # type: ignore[no-untyped-def]
         payload["affected"] = exc.affected  # type: ignore[attr-defined]
     replan = getattr(exc, "replan", ())
     if replan:
-        codes = catalogue_queries.resource_codes()
+        codes = snap.resource_codes()
         payload["replan"] = [_slot(p.slot, codes) | {"session": p.session} for p in replan]
     response = schemas.ErrorsOut.model_validate(payload).model_dump(mode="json", exclude_unset=True)
     return jsonify(response), exc.status
@@ -205,7 +205,7 @@ def availability():  # type: ignore[no-untyped-def]
     slots = booking.availability(
         procedure_code=query.procedure, day=query.date, practitioner_id=query.practitioner
     )
-    codes = catalogue_queries.resource_codes()
+    codes = snap.resource_codes()
     return _json(schemas.SlotsOut, {"slots": [_slot(s, codes) for s in slots]})
 
 
@@ -271,7 +271,7 @@ def create_plan():  # type: ignore[no-untyped-def]
         earliest=body.earliest,
         preferences=prefs,
     )
-    codes = catalogue_queries.resource_codes()
+    codes = snap.resource_codes()
     return _json(
         schemas.PlanOut,
         {

@@ -34,6 +34,7 @@ from clinic.models.people import (
     WorkingHours,
 )
 from clinic.models.types import UTCDateTime, utcnow
+from clinic.models.versions import VERSIONED_TABLES, CacheVersions
 
 __all__ = [
     "ALL_MONTHS_MASK",
@@ -46,6 +47,7 @@ __all__ = [
     "Appointment",
     "ApiToken",
     "AuditEntry",
+    "CacheVersions",
     "Client",
     "ClientCondition",
     "ClientPeriod",
@@ -65,6 +67,7 @@ __all__ = [
     "Room",
     "TimeOff",
     "UTCDateTime",
+    "VERSIONED_TABLES",
     "User",
     "WorkingHours",
     "mask_to_months",

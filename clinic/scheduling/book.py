@@ -38,6 +38,9 @@ class ResourceBook:
         self._loaded: set[date] = set()
         self._seen: set[int] = set()
         self.loads = 0
+        # Values computed from this book's days (a day's free starts for a procedure), kept as
+        # long as the book: a book's days never change once loaded, so neither do these.
+        self.derived: dict[object, object] = {}
         self._add(occupancies)
 
     def _add(self, occupancies: Iterable[Occupancy]) -> None:

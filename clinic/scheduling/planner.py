@@ -80,9 +80,24 @@ class _Search:
         ]
         if same_day:
             return DayResources(self.snapshot, self.course.procedure, day, self.replacing, same_day)
-        if day not in self.days:
-            self.days[day] = DayResources(self.snapshot, self.course.procedure, day, self.replacing)
-        return self.days[day]
+        found = self.days.get(day)
+        if found is None:
+            found = self.days[day] = self._day_resources(day)
+        return found
+
+    def _day_resources(self, day: date) -> DayResources:
+        procedure = self.course.procedure
+        if self.replacing:
+            return DayResources(self.snapshot, procedure, day, self.replacing)
+        # Without sessions set aside, a day's resources are the same for every plan on this
+        # book: the book keeps them (a worker's book lives as long as nothing changes).
+        derived = self.snapshot.book.derived
+        key = ("day_resources", procedure, day)
+        found = derived.get(key)
+        if not isinstance(found, DayResources):
+            found = DayResources(self.snapshot, procedure, day)
+            derived[key] = found
+        return found
 
     def possible(self, session: int, day: date, resources: DayResources) -> bool:
         """Whether any start of the day is free and passes the client's rules against its
@@ -91,7 +106,7 @@ class _Search:
         if day not in self.open_days:
             found = any_free = False
             for start, practitioners in self.ordered(resources, None):
-                slot = next(resources.slots_at(start, practitioners), None)
+                slot = resources.first_slot(start, practitioners)
                 if slot is None:
                     continue
                 any_free = True
@@ -104,7 +119,7 @@ class _Search:
                 for v in problems:
                     self.note(session, v)
             if not any_free:
-                self.note(session, self._no_slot_reason(session, day))
+                self.note(session, self._no_slot_reason(session, self.resources(day, [])))
             self.open_days[day] = found
         return self.open_days[day]
 
@@ -180,7 +195,7 @@ class _Search:
             for start, practitioners in self.ordered(resources, anchor):
                 # Resources first: on a busy day most starts are taken, and that is the cheap
                 # question. The client's rules depend on the time only: judge each start once.
-                slot = next(resources.slots_at(start, practitioners), None)
+                slot = resources.first_slot(start, practitioners)
                 if slot is None:
                     continue
                 any_free = True
@@ -195,7 +210,7 @@ class _Search:
                     chosen = slot
                     break
             if not any_free:
-                self.note(session, self._no_slot_reason(session, day))
+                self.note(session, self._no_slot_reason(session, self.resources(day, [])))
             if chosen is not None:
                 if session == self.last:
                     return [*plan, chosen]
@@ -213,8 +228,7 @@ class _Search:
             day += timedelta(days=1)
         return None
 
-    def _no_slot_reason(self, session: int, day: date) -> Violation:
-        resources = DayResources(self.snapshot, self.course.procedure, day, self.replacing)
+    def _no_slot_reason(self, session: int, resources: DayResources) -> Violation:
         wanted = self.prefs.practitioner_id
         if not [p for p in resources.qualified_ids() if wanted is None or p == wanted]:
             who = "The chosen practitioner is" if wanted is not None else "No practitioner is"

@@ -104,6 +104,7 @@ class DayResources:
         ]
         self.rooms = [(r, blocked("r", r.id)) for r in snapshot.rooms]
         self._starts: dict[tuple[time | None, time | None], list[datetime]] = {}
+        self._free: dict[datetime, tuple[int | None, int, frozenset[int]] | None] = {}
 
     # Rule 8
     def clinic_violation(self, start: datetime, session: int | None = None) -> Violation | None:
@@ -292,17 +293,42 @@ class DayResources:
         """Qualified practitioners working that day (optionally only one)."""
         return [p for p in self._work if practitioner_id is None or p == practitioner_id]
 
+    def free_at(self, start: datetime) -> tuple[int | None, int, frozenset[int]] | None:
+        """At a start: the first free device (if needed) and room and the working qualified
+        practitioners who are free, or None if nothing can start then (kept per start: the
+        planner asks the same day about the same starts again and again)."""
+        try:
+            return self._free[start]
+        except KeyError:
+            pass
+        found = None
+        device_id, device_problem = self.pick_device(start)
+        room_id, room_problem = self.pick_room(start) if device_problem is None else (None, None)
+        if device_problem is None and room_problem is None and room_id is not None:
+            end = start + self.procedure.duration
+            free = frozenset(
+                pid
+                for pid, work in self._work.items()
+                if inside_any(start, end, work) and not self._p_blocked[pid].blocks(start)
+            )
+            if free:
+                found = (device_id, room_id, free)
+        self._free[start] = found
+        return found
+
+    def first_slot(self, start: datetime, practitioner_ids: Sequence[int]) -> Slot | None:
+        """The free slot at a start with the first of `practitioner_ids` who is free."""
+        return next(self.slots_at(start, practitioner_ids), None)
+
     def slots_at(self, start: datetime, practitioner_ids: Sequence[int]) -> Iterator[Slot]:
         """The free slots at one start, for the given practitioners in their order."""
-        device_id, device_problem = self.pick_device(start)
-        if device_problem is not None:
+        free = self.free_at(start)
+        if free is None:
             return
-        room_id, room_problem = self.pick_room(start)
-        if room_problem is not None or room_id is None:
-            return
+        device_id, room_id, pids = free
         end = start + self.procedure.duration
         for pid in practitioner_ids:
-            if self.practitioner_violation(pid, start) is None:
+            if pid in pids:
                 yield Slot(start, end, pid, device_id, room_id)
 
     def slots(

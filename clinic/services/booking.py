@@ -120,13 +120,13 @@ def availability(
     *, procedure_code: str, day: date, practitioner_id: int | None = None
 ) -> list[Slot]:
     """Free start times of a procedure on a local date."""
-    procedure = snap.get_procedure(procedure_code)
+    procedure = snap.procedure(procedure_code)
     if practitioner_id is not None and session().get(Practitioner, practitioner_id) is None:
         raise NotFound("There is no such practitioner.", field="practitioner")
     snapshot = snap.load_snapshot()
     return available_slots(
         snapshot=snapshot,
-        procedure=snap.procedure_rules(procedure),
+        procedure=procedure,
         day=day,
         practitioner_id=practitioner_id,
     )
@@ -212,14 +212,14 @@ def plan_course_for(
     _require_desk_or_client(actor)
     client = resolve_client_id(actor, client_id)
     clients.require_current_screening(actor=actor, client_id=client, now=now)
-    course = snap.course_rules(snap.get_course(course_code))
+    _, course = snap.course(course_code)
     rules = snap.clinic_rules()
     if earliest < now.astimezone(rules.tz).date():
         raise InvalidRequest("The earliest date is in the past.", field="earliest")
     wanted = preferences.practitioner_id if preferences is not None else None
     if wanted is not None and session().get(Practitioner, wanted) is None:
         raise NotFound("There is no such practitioner.", field="preferences.practitioner")
-    snapshot = snap.load_snapshot(rules)
+    snapshot = snap.load_snapshot()
     result = plan_course(
         snapshot=snapshot,
         course=course,
@@ -252,8 +252,7 @@ def book_course(
     with transaction() as s:
         client = resolve_client_id(actor, client_id)
         clients.require_current_screening(actor=actor, client_id=client, now=now)
-        course_row = snap.get_course(course_code)
-        course = snap.course_rules(course_row)
+        course_id, course = snap.course(course_code)
         if len(sessions) > course.sessions:
             raise InvalidRequest(
                 f"{course.name} has {course.sessions} sessions; {len(sessions)} were given.",
@@ -276,7 +275,7 @@ def book_course(
         if not result.ok:
             raise _refuse(result.violations)
         enrolment = Enrolment(
-            client_id=client, course_id=course_row.id, created_by_id=actor.user_id
+            client_id=client, course_id=course_id, created_by_id=actor.user_id
         )
         s.add(enrolment)
         s.flush()

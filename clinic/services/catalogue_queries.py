@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import literal, select, union_all
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from clinic.models import (
     Course,
     CourseRestriction,
-    Device,
     Practitioner,
     PractitionerQualification,
     Procedure,
-    Room,
 )
 from clinic.services.db import session
 
@@ -50,14 +48,3 @@ def list_practitioners(*, qualification: str | None = None) -> list[Practitioner
     return list(session().scalars(query))
 
 
-def resource_codes() -> dict[str, dict[int, str]]:
-    """Codes of devices and rooms by id, for answers that name them."""
-    # One round trip for both.
-    both = union_all(
-        select(literal("devices").label("kind"), Device.id, Device.code),
-        select(literal("rooms").label("kind"), Room.id, Room.code),
-    )
-    out: dict[str, dict[int, str]] = {"devices": {}, "rooms": {}}
-    for kind, i, code in session().execute(both):
-        out[kind][i] = code
-    return out

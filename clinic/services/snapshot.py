@@ -1,7 +1,9 @@
 """Loading what the engine needs from the database: a handful of queries per question.
 
-Resource occupancy is loaded lazily by week (see `ResourceBook`): a question about a few
-days reads the appointments of those days only, whatever the size of the database.
+Resource occupancy is loaded lazily, a few days at a time (see `ResourceBook`): a question about
+a few days reads the appointments of those days only, whatever the size of the database. The
+catalogue and the occupancy read are kept by the worker while the database's change counters
+stay the same (clinic/services/cache.py).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, literal, select, union_all
 from sqlalchemy.orm import joinedload, selectinload
 
 from clinic.models import (
@@ -48,6 +50,7 @@ from clinic.scheduling import (
 )
 from clinic.scheduling.timeutil import day_start
 from clinic.scheduling.types import WeeklyHours
+from clinic.services import cache
 from clinic.services.db import per_transaction, session
 from clinic.services.errors import NotFound
 
@@ -81,6 +84,10 @@ def clinic_tz() -> ZoneInfo:
 
 
 def clinic_rules() -> ClinicRules:
+    return _held().catalogue.rules
+
+
+def _load_clinic_rules() -> ClinicRules:
     row = settings()
     opening: dict[int, list[tuple[time, time]]] = {}
     for oh in session().scalars(
@@ -157,6 +164,41 @@ def get_procedure(code: str) -> Procedure:
     return procedure
 
 
+def course(code: str) -> tuple[int, CourseRules]:
+    """A course of the catalogue (not retired) as the engine sees it, with its id."""
+    known = _held().catalogue.courses
+    found = known.get(code)
+    if found is None:
+        row = get_course(code)
+        found = known[code] = (row.id, course_rules(row))
+    return found
+
+
+def procedure(code: str) -> ProcedureRules:
+    """A procedure of the catalogue (not retired) as the engine sees it."""
+    known = _held().catalogue.procedures
+    found = known.get(code)
+    if found is None:
+        found = known[code] = procedure_rules(get_procedure(code))
+    return found
+
+
+def resource_codes() -> dict[str, dict[int, str]]:
+    """Codes of devices and rooms by id, for answers that name them."""
+    catalogue = _held().catalogue
+    if catalogue.codes is None:
+        # One round trip for both.
+        both = union_all(
+            select(literal("devices").label("kind"), Device.id, Device.code),
+            select(literal("rooms").label("kind"), Room.id, Room.code),
+        )
+        codes: dict[str, dict[int, str]] = {"devices": {}, "rooms": {}}
+        for kind, i, code in session().execute(both):
+            codes[kind][i] = code
+        catalogue.codes = codes
+    return catalogue.codes
+
+
 def _weekly(rows: Iterable[tuple[int, time, time]]) -> WeeklyHours:
     out: dict[int, list[tuple[time, time]]] = {}
     for weekday, a, b in rows:
@@ -196,9 +238,8 @@ def _occupancy_loader(tz: ZoneInfo):  # type: ignore[no-untyped-def]
     return load
 
 
-def load_snapshot(rules: ClinicRules | None = None) -> Snapshot:
-    """Practitioners, devices and rooms with a lazily loaded occupancy book."""
-    rules = rules or clinic_rules()
+def _load_catalogue(version: int) -> cache.Catalogue:
+    rules = _load_clinic_rules()
     practitioners = session().scalars(
         select(Practitioner)
         .options(
@@ -229,12 +270,28 @@ def load_snapshot(rules: ClinicRules | None = None) -> Snapshot:
         Equipment(r.id, r.name)
         for r in session().scalars(select(Room).where(Room.active.is_(True)).order_by(Room.id))
     )
+    return cache.Catalogue(version, rules, calendars, devices, rooms)
+
+
+def _new_book(catalogue: cache.Catalogue) -> ResourceBook:
     # Three days per load: the planner walks a few days in a row, then jumps two weeks or so
     # to the next session. One day per load cost a round trip per visited day (12 for a plan,
     # the most expensive part of a plan on PostgreSQL); a week per load read seven times the
     # rows a jump uses. Measured in bench/README.md ("Statements per request").
-    book = ResourceBook(rules.tz, loader=_occupancy_loader(rules.tz), chunk_days=3)
-    return Snapshot(rules, calendars, devices, rooms, book)
+    tz = catalogue.rules.tz
+    return ResourceBook(tz, loader=_occupancy_loader(tz), chunk_days=3)
+
+
+def _held() -> cache.Held:
+    return cache.held(_load_catalogue, _new_book)
+
+
+def load_snapshot() -> Snapshot:
+    """Practitioners, devices and rooms with a lazily loaded occupancy book (the worker's own
+    while nothing has changed: clinic/services/cache.py)."""
+    held = _held()
+    c = held.catalogue
+    return Snapshot(c.rules, c.practitioners, c.devices, c.rooms, held.calendar.book)
 
 
 def _client_row(client_id: int) -> ClientRow | None:

@@ -106,5 +106,22 @@ def test_plan_reads_settings_and_client_once_within_a_statement_budget(clinic) -
         plan()
     assert _settings_reads(seen) == 1
     assert sum("FROM clients " in s for s in seen) == 1
-    # Measured: 24 on SQLite (its BEGIN included) for this clinic, whose plan visits seven days.
-    assert len(seen) <= 24
+    # Measured: 25 on SQLite (its BEGIN and the cache counters included) for this clinic, whose
+    # plan visits seven days, with nothing in the worker's cache yet.
+    assert len(seen) <= 25
+
+
+def test_plan_again_reads_neither_catalogue_nor_calendar_when_nothing_changed(clinic) -> None:
+    plan = _plan(clinic.id)
+    db.session.commit()
+    first = plan()
+    db.session.commit()
+    with statements() as seen:
+        again = plan()
+    assert again == first
+    # BEGIN, the counters, and the client: row, sessions, conditions, periods.
+    assert len(seen) == 6
+    read = " ".join(seen)
+    for table in ("clinic_settings", "practitioners", "opening_hours", "courses", "rooms"):
+        assert f"FROM {table}" not in read
+    assert "appointments.busy_until_at >" not in read  # no occupancy load

@@ -1,0 +1,45 @@
+"""Change counters that let each worker keep the catalogue and the calendar in memory.
+
+One row. Database triggers (migration 0004, `VERSIONED_TABLES`) add one to `catalogue` when
+any table the scheduling snapshot reads from changes, and to `occupancy` when appointments
+change, inside the writing transaction. A worker that reads the same numbers as when it
+filled its cache knows nothing it holds has changed (clinic/services/cache.py).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, CheckConstraint, Integer
+from sqlalchemy.orm import Mapped, mapped_column
+
+from clinic.extensions import db
+
+# counter -> the tables whose every INSERT, UPDATE and DELETE moves it on.
+VERSIONED_TABLES: dict[str, tuple[str, ...]] = {
+    "catalogue": (
+        "clinic_settings",
+        "opening_hours",
+        "holidays",
+        "rooms",
+        "devices",
+        "restrictions",
+        "procedures",
+        "procedure_blocked_by",
+        "courses",
+        "course_restrictions",
+        "course_contraindications",
+        "practitioners",
+        "practitioner_qualifications",
+        "working_hours",
+        "time_off",
+    ),
+    "occupancy": ("appointments",),
+}
+
+
+class CacheVersions(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "cache_versions"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    catalogue: Mapped[int] = mapped_column(BigInteger, default=0)
+    occupancy: Mapped[int] = mapped_column(BigInteger, default=0)

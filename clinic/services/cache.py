@@ -1,0 +1,138 @@
+"""Each worker's memory of the catalogue and the calendar, checked on every question.
+
+Planning reads the same things over and over: the clinic's hours, the practitioners with
+their hours and time off, the devices and rooms, the courses, and the appointments of the
+days ahead. A worker keeps what it has read, tagged with the database's change counters
+(`cache_versions`, moved on by triggers in the writing transaction: clinic/models/versions.py).
+Each question reads the counters once, in its own transaction, and uses what the worker holds
+only if they are the same; otherwise it starts afresh. So a question sees exactly what its
+transaction would have read from the tables, at the cost of one small SELECT.
+
+What a transaction reads after it has written is its own, uncommitted state: it is used for
+that transaction alone and never kept (`dbsetup.wrote`). Generations are replaced, never
+changed in place, so a request still holding an older one keeps a consistent view; only a
+generation at least as new as the current one is kept. Within a generation the calendar
+fills its days lazily (`ResourceBook`); two threads filling the same day add the same rows.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from flask import current_app
+from sqlalchemy import select
+
+from clinic.dbsetup import wrote
+from clinic.models import CacheVersions
+from clinic.scheduling import ClinicRules, CourseRules, Equipment, ProcedureRules, ResourceBook
+from clinic.scheduling.types import PractitionerCalendar
+from clinic.services.db import per_transaction, session
+
+_KEY = "clinic.cache"
+
+
+@dataclass(frozen=True, slots=True)
+class Versions:
+    catalogue: int
+    occupancy: int
+
+    def at_least(self, other: Versions) -> bool:
+        return self.catalogue >= other.catalogue and self.occupancy >= other.occupancy
+
+
+@dataclass(slots=True)
+class Catalogue:
+    """What the scheduling snapshot reads from the catalogue tables, as plain values."""
+
+    version: int
+    rules: ClinicRules
+    practitioners: tuple[PractitionerCalendar, ...]
+    devices: tuple[Equipment, ...]
+    rooms: tuple[Equipment, ...]
+    # Filled on first use: code -> (id, rules) of courses and procedures in the catalogue.
+    courses: dict[str, tuple[int, CourseRules]] = field(default_factory=dict)
+    procedures: dict[str, ProcedureRules] = field(default_factory=dict)
+    codes: dict[str, dict[int, str]] | None = None
+
+
+@dataclass(slots=True)
+class Calendar:
+    versions: Versions
+    book: ResourceBook
+
+
+@dataclass(slots=True)
+class Held:
+    """What one question uses: a catalogue and a calendar of the same versions."""
+
+    catalogue: Catalogue
+    calendar: Calendar
+    shared: bool
+
+
+class WorkerCache:
+    """One app's memory (an app is one database; tests make many apps in one process)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.catalogue: Catalogue | None = None
+        self.calendar: Calendar | None = None
+
+
+def _mine() -> WorkerCache:
+    cache: WorkerCache | None = current_app.extensions.get(_KEY)
+    if cache is None:
+        cache = current_app.extensions.setdefault(_KEY, WorkerCache())
+    return cache
+
+
+def versions() -> Versions | None:
+    """The counters as this transaction sees them; None once it has written (or if the
+    counters' row is missing: then nothing is kept)."""
+    conn = session().connection()
+    if wrote(conn):
+        return None
+    return per_transaction("cache_versions", _read_versions)
+
+
+def _read_versions() -> Versions | None:
+    row = session().execute(select(CacheVersions.catalogue, CacheVersions.occupancy)).first()
+    return None if row is None else Versions(row.catalogue, row.occupancy)
+
+
+def held(
+    load_catalogue: Callable[[int], Catalogue], new_book: Callable[[Catalogue], ResourceBook]
+) -> Held:
+    """The catalogue and calendar for this transaction: the worker's own when the counters
+    match, else loaded afresh (and kept for the next questions if newer than what is held)."""
+    now = versions()
+    if now is None:
+        catalogue = load_catalogue(-1)
+        return Held(catalogue, Calendar(Versions(-1, -1), new_book(catalogue)), shared=False)
+    cache = _mine()
+    kept = cache.catalogue
+    if kept is not None and kept.version == now.catalogue:
+        catalogue = kept
+    else:
+        catalogue = load_catalogue(now.catalogue)
+        with cache.lock:
+            if cache.catalogue is None or now.catalogue > cache.catalogue.version:
+                cache.catalogue = catalogue
+    calendar = cache.calendar
+    if calendar is None or calendar.versions != now:
+        calendar = Calendar(now, new_book(catalogue))
+        with cache.lock:
+            if cache.calendar is None or now.at_least(cache.calendar.versions):
+                cache.calendar = calendar
+    shared = catalogue is cache.catalogue and calendar is cache.calendar
+    return Held(catalogue, calendar, shared)
+
+
+def forget() -> None:
+    """Drop what this app's worker holds (the benchmarks' cold figures)."""
+    cache = _mine()
+    with cache.lock:
+        cache.catalogue = None
+        cache.calendar = None
