@@ -1,18 +1,24 @@
 """The reception calendar: who does what, where, over a few days, in a handful of queries.
 
-One query loads the appointments of the window (with their course, client, practitioner,
-device and room), a few more the practitioners with their hours and time off, the devices,
-the opening hours and holidays. Nothing is queried per day, per column or per appointment.
+One query loads the appointments of the window (with their course, client, practitioner and
+device), a few more the practitioners with their hours and time off, the devices, the opening
+hours and holidays. Nothing is queried per day, per column or per appointment.
+
+The week page shows about 450 appointments at a busy clinic, so the rows are read as plain
+columns (no ORM objects) and each entry's local times and the week view's line are worked out
+once here, not per entry in the template (bench/README.md, profile note 5).
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import DateTime, Select, bindparam, select, type_coerce
 
 from clinic.models import (
     Appointment,
@@ -22,8 +28,10 @@ from clinic.models import (
     Holiday,
     OpeningHours,
     Practitioner,
+    PractitionerQualification,
     Procedure,
-    Room,
+    TimeOff,
+    WorkingHours,
 )
 from clinic.models import Client as ClientRow
 from clinic.scheduling.timeutil import day_start
@@ -36,6 +44,14 @@ from clinic.services.errors import InvalidRequest, PermissionDenied
 BY_CHOICES = ("practitioner", "device")
 MAX_DAYS = 14
 
+# "HH:MM" for every minute of a day: a list look-up instead of a strftime per time shown.
+_CLOCK = [f"{h:02d}:{m:02d}" for h in range(24) for m in range(60)]
+
+
+def clock(moment: datetime | time) -> str:
+    """The local time as "HH:MM", as `strftime('%H:%M')` gives it."""
+    return _CLOCK[moment.hour * 60 + moment.minute]
+
 
 @dataclass(frozen=True, slots=True)
 class Column:
@@ -46,26 +62,25 @@ class Column:
     detail: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Entry:
-    """An appointment as the calendar shows it, in the clinic's local time."""
+    """An appointment as the calendar shows it, in the clinic's local time.
+
+    Not frozen: a frozen dataclass sets each field through object.__setattr__, six times the
+    cost of building one, and the week page builds hundreds."""
 
     appointment_id: int
     column_id: int
     start: datetime
     end: datetime
     busy_until: datetime
-    client_id: int
     client_name: str
     procedure: str
-    course: str
     session: int
     sessions: int
     status: str
     practitioner: str
     device: str
-    room: str
-    note: str
 
     @property
     def day(self) -> date:
@@ -74,6 +89,30 @@ class Entry:
     @property
     def has_buffer(self) -> bool:
         return self.busy_until > self.end
+
+    @property
+    def summary(self) -> str:
+        """The week view's second line: procedure, session, buffer and any outcome."""
+        text = f"{self.procedure} · {self.session}/{self.sessions}"
+        if self.busy_until > self.end:
+            text += f" · buffer to {_CLOCK[self.busy_until.hour * 60 + self.busy_until.minute]}"
+        if self.status != "booked":
+            text += f" · {self.status.replace('_', '-')}"
+        return text
+
+
+# One appointment in a cell of the week view, as the template prints it:
+# (status, link to the appointment, "HH:MM client", summary).
+WeekLine = tuple[str, str, str, str]
+
+
+class WeekCell(NamedTuple):
+    """One column's day in the week view: `off` is the time-off note, `open` whether the
+    practitioner works (or the clinic is open) that day."""
+
+    off: str | None
+    open: bool
+    lines: list[WeekLine]
 
 
 @dataclass(slots=True)
@@ -92,6 +131,27 @@ class CalendarWindow:
 
     def cell(self, column_id: int, day: date) -> list[Entry]:
         return self.entries.get((column_id, day), [])
+
+    def week_rows(self, appointment_url: str) -> list[tuple[Column, list[WeekCell]]]:
+        """Each column with its cells, one per day, ready to print: the week view's table.
+        `appointment_url` is the appointment page's URL without the id that ends it."""
+        rows = []
+        for column in self.columns:
+            cells = []
+            for day in self.days:
+                key = (column.id, day)
+                lines = [
+                    (
+                        e.status,
+                        f"{appointment_url}{e.appointment_id}",
+                        f"{_CLOCK[e.start.hour * 60 + e.start.minute]} {e.client_name}",
+                        e.summary,
+                    )
+                    for e in self.entries.get(key, ())
+                ]
+                cells.append(WeekCell(self.off.get(key), bool(self.hours.get(key)), lines))
+            rows.append((column, cells))
+        return rows
 
 
 def week_start(day: date) -> date:
@@ -112,22 +172,17 @@ def load_calendar(
     settings = snap.settings()
     tz = ZoneInfo(settings.timezone)
     window_days = [first + timedelta(days=i) for i in range(days)]
-    start, end = day_start(first, tz), day_start(first + timedelta(days=days), tz)
+    last = window_days[-1]
+    db = session().connection()
 
-    opening_rows = session().scalars(select(OpeningHours).order_by(OpeningHours.opens)).all()
-    holidays = {
-        h.day: h.name or "Holiday"
-        for h in session().scalars(
-            select(Holiday).where(Holiday.day >= first, Holiday.day < first + timedelta(days=days))
-        )
+    by_weekday: dict[int, list[tuple[time, time]]] = defaultdict(list)
+    for weekday, opens, closes in db.execute(_queries().opening):
+        by_weekday[weekday].append((opens, closes))
+    holidays: dict[date, str] = {
+        day: name or "Holiday"
+        for day, name in db.execute(_queries().holidays, {"first": first, "last": last})
     }
-    opening: dict[date, list[tuple[time, time]]] = {}
-    for d in window_days:
-        opening[d] = (
-            []
-            if d in holidays
-            else [(o.opens, o.closes) for o in opening_rows if o.weekday == d.weekday()]
-        )
+    opening = {d: [] if d in holidays else by_weekday.get(d.weekday(), []) for d in window_days}
 
     window = CalendarWindow(
         by=by,
@@ -143,130 +198,216 @@ def load_calendar(
     else:
         _device_columns(window)
 
+    start = day_start(first, tz)
+    end = day_start(last + timedelta(days=1), tz)
+    entries = window.entries
     for entry in _entries(actor, start, end, by, tz):
-        window.entries.setdefault((entry.column_id, entry.day), []).append(entry)
+        key = (entry.column_id, entry.start.date())
+        cell = entries.get(key)
+        if cell is None:
+            entries[key] = [entry]
+        else:
+            cell.append(entry)
     return window
 
 
-def _entries(actor: Actor, start: datetime, end: datetime, by: str, tz: ZoneInfo) -> list[Entry]:
-    """The live appointments of the window as entries, in one statement: only the columns the
-    page shows, joined, no ORM objects (building ~450 appointments with five eager loads
-    was most of the week page's time, bench/README.md)."""
+# UTCDateTime's underlying type: the appointments' times as the database gives them (naive
+# UTC from SQLite, aware from PostgreSQL), made aware and local by _LocalTimes.
+_STORED = DateTime(timezone=True)
+
+
+class _Queries:
+    """The calendar's statements, built once: building a select with six joins, and
+    SQLAlchemy's cache key for it, cost more than running it on a small window."""
+
+    def __init__(self) -> None:
+        p, q, h, t = Practitioner, PractitionerQualification, WorkingHours, TimeOff
+        self.opening = select(OpeningHours.weekday, OpeningHours.opens, OpeningHours.closes)
+        self.opening = self.opening.order_by(OpeningHours.opens)
+        self.holidays = select(Holiday.day, Holiday.name).where(
+            Holiday.day >= bindparam("first"), Holiday.day <= bindparam("last")
+        )
+        self.devices = (
+            select(Device.id, Device.name, Device.kind)
+            .where(Device.active.is_(True))
+            .order_by(Device.kind, Device.name)
+        )
+        # Active practitioners with their qualifications, weekly hours and the time off that
+        # touches the window; `own` narrows each to the practitioner asking.
+        people = (
+            select(p.id, p.name, q.qualification)
+            .outerjoin(q, q.practitioner_id == p.id)
+            .where(p.active.is_(True))
+            .order_by(p.name, p.id, q.qualification)
+        )
+        hours = (
+            select(h.practitioner_id, h.weekday, h.starts, h.ends)
+            .join(p, p.id == h.practitioner_id)
+            .where(p.active.is_(True))
+            .order_by(h.weekday, h.starts)
+        )
+        time_off = (
+            select(t.practitioner_id, t.start_on, t.end_on, t.note)
+            .join(p, p.id == t.practitioner_id)
+            .where(
+                p.active.is_(True), t.start_on <= bindparam("last"), t.end_on >= bindparam("first")
+            )
+            .order_by(t.start_on, t.id)
+        )
+        own = p.id == bindparam("practitioner_id")
+        self.practitioners = {
+            False: (people, hours, time_off),
+            True: (people.where(own), hours.where(own), time_off.where(own)),
+        }
+        self.entries = {
+            (by, mine): _entries_query(by, mine) for by in BY_CHOICES for mine in (False, True)
+        }
+
+
+def _entries_query(by: str, own: bool) -> Select[*tuple[Any, ...]]:
+    """The live appointments of a window, only the columns the page shows, joined: no ORM
+    objects (building ~450 appointments with five eager loads was most of the week page's
+    time, bench/README.md)."""
     a = Appointment
     column = a.practitioner_id if by == "practitioner" else a.device_id
     query = (
         select(
             a.id,
             column,
-            a.start_at,
-            a.end_at,
-            a.busy_until_at,
-            a.client_id,
+            type_coerce(a.start_at, _STORED),
+            type_coerce(a.end_at, _STORED),
+            type_coerce(a.busy_until_at, _STORED),
             ClientRow.name,
             Procedure.name,
-            Course.name,
             a.session,
             Course.sessions,
             a.status,
             Practitioner.name,
             Device.name,
-            Room.name,
-            a.note,
         )
         .join(Enrolment, Enrolment.id == a.enrolment_id)
         .join(Course, Course.id == Enrolment.course_id)
         .join(Procedure, Procedure.id == Course.procedure_id)
         .join(ClientRow, ClientRow.id == a.client_id)
         .join(Practitioner, Practitioner.id == a.practitioner_id)
-        .join(Room, Room.id == a.room_id)
         .outerjoin(Device, Device.id == a.device_id)
         .where(
             # The same window as booking.list_appointments (the lower bound on start_at lets
             # the index bound the scan), live appointments only.
-            a.end_at > start,
-            a.start_at > start - booking.LONGEST_SESSION,
-            a.start_at < end,
+            a.end_at > bindparam("start"),
+            a.start_at > bindparam("lower"),
+            a.start_at < bindparam("end"),
             a.status != "cancelled",
             column.is_not(None),
         )
         .order_by(a.start_at, a.id)
     )
-    if actor.role == "practitioner":
-        query = query.where(a.practitioner_id == actor.practitioner_id)
-    entries = []
-    for (
-        appointment_id,
-        column_id,
-        start_at,
-        end_at,
-        busy_until_at,
-        client_id,
-        client_name,
-        procedure,
-        course,
-        number,
-        sessions,
-        status,
-        practitioner,
-        device,
-        room,
-        note,
-    ) in session().execute(query):
-        if column_id is None:  # excluded by the query; tells the type checker
-            continue
-        entries.append(
-            Entry(
-                appointment_id=appointment_id,
-                column_id=column_id,
-                start=start_at.astimezone(tz),
-                end=end_at.astimezone(tz),
-                busy_until=busy_until_at.astimezone(tz),
-                client_id=client_id,
-                client_name=client_name,
-                procedure=procedure,
-                course=course,
-                session=number,
-                sessions=sessions,
-                status=status,
-                practitioner=practitioner,
-                device=device or "",
-                room=room,
-                note=note,
-            )
+    if own:
+        query = query.where(a.practitioner_id == bindparam("practitioner_id"))
+    return query
+
+
+_queries = cache(_Queries)
+
+
+class _LocalTimes(dict[datetime, datetime]):
+    """Stored datetimes (naive means UTC, as UTCDateTime reads them) in the clinic's time
+    zone, each distinct one converted once: sessions start and end on a grid, so a busy week
+    has a few hundred, and going through UTCDateTime for each of its ~1,300 times was a fifth
+    of the week page's time."""
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        super().__init__()
+        self.tz = tz
+
+    def __missing__(self, stored: datetime) -> datetime:
+        aware = stored.replace(tzinfo=UTC) if stored.tzinfo is None else stored
+        local = self[stored] = aware.astimezone(self.tz)
+        return local
+
+
+def _entries(actor: Actor, start: datetime, end: datetime, by: str, tz: ZoneInfo) -> list[Entry]:
+    """The live appointments of the window as entries, in one statement."""
+    own = actor.role == "practitioner"
+    values = {
+        "start": start,
+        "lower": start - booking.LONGEST_SESSION,
+        "end": end,
+        "practitioner_id": actor.practitioner_id,
+    }
+    local = _LocalTimes(tz)
+    return [
+        Entry(
+            appointment_id,
+            column_id,
+            local[start_at],
+            local[end_at],
+            local[busy_until_at],
+            client_name,
+            procedure,
+            number,
+            sessions,
+            status,
+            practitioner,
+            device or "",
         )
-    return entries
+        for (
+            appointment_id,
+            column_id,
+            start_at,
+            end_at,
+            busy_until_at,
+            client_name,
+            procedure,
+            number,
+            sessions,
+            status,
+            practitioner,
+            device,
+        ) in session().connection().execute(_queries().entries[(by, own)], values)
+    ]
 
 
 def _practitioner_columns(actor: Actor, window: CalendarWindow) -> None:
-    query = (
-        select(Practitioner)
-        .options(
-            selectinload(Practitioner.hours),
-            selectinload(Practitioner.time_off),
-            selectinload(Practitioner.qualifications),
-        )
-        .where(Practitioner.active.is_(True))
-        .order_by(Practitioner.name)
-    )
-    if actor.role == "practitioner":
-        query = query.where(Practitioner.id == (actor.practitioner_id or 0))
-    for p in session().scalars(query):
-        window.columns.append(Column(p.id, p.name, ", ".join(p.qualification_codes)))
+    """Active practitioners (only the actor, for a practitioner) with their qualifications,
+    weekly hours and the time off that touches the window: three small statements."""
+    people, hours, time_off = _queries().practitioners[actor.role == "practitioner"]
+    values = {
+        "first": window.days[0],
+        "last": window.days[-1],
+        "practitioner_id": actor.practitioner_id or 0,
+    }
+    db = session().connection()
+    names: dict[int, str] = {}
+    qualifications: dict[int, list[str]] = defaultdict(list)
+    for pid, name, qualification in db.execute(people, values):
+        names[pid] = name
+        if qualification is not None:
+            qualifications[pid].append(qualification)
+    weekly: dict[tuple[int, int], list[tuple[time, time]]] = defaultdict(list)
+    for pid, weekday, starts, ends in db.execute(hours, values):
+        weekly[(pid, weekday)].append((starts, ends))
+    away: dict[int, list[tuple[date, date, str]]] = defaultdict(list)
+    for pid, start_on, end_on, note in db.execute(time_off, values):
+        away[pid].append((start_on, end_on, note))
+
+    for pid, name in names.items():
+        window.columns.append(Column(pid, name, ", ".join(qualifications.get(pid, ()))))
+        spells = away.get(pid, ())
         for d in window.days:
-            off = next((t for t in p.time_off if t.start_on <= d <= t.end_on), None)
+            # The first spell of time off that holds the day, in the order they start.
+            off = next((note for s, e, note in spells if s <= d <= e), None) if spells else None
             if off is not None:
-                window.off[(p.id, d)] = off.note or "Time off"
-            window.hours[(p.id, d)] = (
+                window.off[(pid, d)] = off or "Time off"
+            window.hours[(pid, d)] = (
                 []
                 if off is not None or d in window.holidays
-                else [(h.starts, h.ends) for h in p.hours if h.weekday == d.weekday()]
+                else weekly.get((pid, d.weekday()), [])
             )
 
 
 def _device_columns(window: CalendarWindow) -> None:
-    for d in session().scalars(
-        select(Device).where(Device.active.is_(True)).order_by(Device.kind, Device.name)
-    ):
-        window.columns.append(Column(d.id, d.name, d.kind))
+    for device_id, name, kind in session().connection().execute(_queries().devices):
+        window.columns.append(Column(device_id, name, kind))
         for day in window.days:
-            window.hours[(d.id, day)] = window.opening[day]
+            window.hours[(device_id, day)] = window.opening[day]

@@ -46,6 +46,12 @@ def _parse_day(raw: str | None) -> tuple[date, str | None]:
         return today(), f"{raw!r} is not a date; showing today instead."
 
 
+def _appointment_url() -> str:
+    """The appointment page's URL without its id, which ends it: the week view links hundreds
+    of appointments, and a `url_for` each was a quarter of the page's time (bench/README.md)."""
+    return url_for("staff.show_appointment", appointment_id=1).removesuffix("1")
+
+
 @bp.route("/calendar")
 @login_required
 @role_required(*STAFF)
@@ -69,6 +75,7 @@ def calendar():  # type: ignore[no-untyped-def]
         day=day,
         first=first,
         rows=day_grid(window, day) if view == "day" else [],
+        week=window.week_rows(_appointment_url()) if view == "week" else [],
         previous=first - step,
         following=first + step,
         today=today(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from flask import url_for
 from sqlalchemy import event
 
 from clinic.extensions import db
@@ -45,6 +46,73 @@ def test_week_view_lists_the_sessions_of_each_day(client, login_as, clinic) -> N
     html = client.get(f"/staff/calendar?day={monday}&view=week").get_data(as_text=True)
     assert f"Week of {monday:%a} {monday.day}" in html
     assert "11:00 Anna Client" in html and "1/6" in html
+
+
+def test_week_view_links_each_session_to_its_appointment_page(
+    app, client, login_as, clinic
+) -> None:
+    monday = next_monday()
+    first = clinic.book(local(monday, 10)).appointments[0].id
+    later = clinic.book(local(monday + timedelta(days=3), 12), client=f.make_client())
+    login_as("receptionist")
+    html = client.get(f"/staff/calendar?day={monday}&view=week").get_data(as_text=True)
+    with app.test_request_context():
+        for appointment_id in (first, later.appointments[0].id):
+            href = url_for("staff.show_appointment", appointment_id=appointment_id)
+            assert f'<a href="{href}">' in html
+
+
+def test_week_view_shows_buffer_and_outcome_of_each_session(client, login_as, clinic) -> None:
+    monday = next_monday()
+    enrolment = clinic.book(local(monday, 10), local(monday + timedelta(days=14), 10))
+    enrolment.appointments[0].status = "no_show"
+    db.session.commit()
+    login_as("receptionist")
+    html = client.get(f"/staff/calendar?day={monday}&view=week").get_data(as_text=True)
+    assert '<li class="status-no_show">' in html
+    assert "Glycolic peel · 1/6 · buffer to 11:00 · no-show</small>" in html
+
+
+def test_week_view_escapes_what_staff_typed(client, login_as, clinic) -> None:
+    clinic.client.name = '<b>Ann & "Co"</b>'
+    clinic.course.procedure.name = "Peel <i>deep</i>"
+    monday = next_monday()
+    clinic.book(local(monday, 10))
+    login_as("receptionist")
+    html = client.get(f"/staff/calendar?day={monday}&view=week").get_data(as_text=True)
+    assert "10:00 &lt;b&gt;Ann &amp; &#34;Co&#34;&lt;/b&gt;</a>" in html
+    assert "Peel &lt;i&gt;deep&lt;/i&gt; · 1/6" in html
+    assert "<b>Ann" not in html and "<i>deep" not in html
+
+
+def test_week_view_marks_time_off_and_days_not_worked(client, login_as, clinic) -> None:
+    monday = next_monday()
+    wednesday = monday + timedelta(days=2)
+    db.session.add(
+        TimeOff(
+            practitioner_id=clinic.practitioner.id,
+            start_on=wednesday,
+            end_on=wednesday,
+            note="Training",
+        )
+    )
+    db.session.commit()
+    login_as("receptionist")
+    html = client.get(f"/staff/calendar?day={monday}&view=week").get_data(as_text=True)
+    row = html[html.index("Dana Derm") :]
+    cells = [c.split(">", 1)[0] for c in row.split("<td ")[1:8]]
+    # Mon, Tue worked; Wed off; Thu, Fri worked; Sat, Sun not worked (Mon-Fri hours).
+    assert cells == ['class=""'] * 2 + ['class="off"'] + ['class=""'] * 2 + ['class="closed"'] * 2
+    assert '<small class="badge off">Training</small>' in row
+
+
+def test_practitioner_sees_only_their_own_row_in_week_view(client, login_as, clinic) -> None:
+    monday = next_monday()
+    clinic.book(local(monday, 10))
+    login_as("practitioner", name="Other Practitioner")
+    html = client.get(f"/staff/calendar?day={monday}&view=week").get_data(as_text=True)
+    assert "Other Practitioner" in html
+    assert "Dana Derm" not in html and "Anna Client" not in html
 
 
 def test_day_view_shows_time_off(client, login_as, clinic) -> None:
