@@ -321,9 +321,14 @@ class _LocalTimes(dict[datetime, datetime]):
         self.tz = tz
 
     def __missing__(self, stored: datetime) -> datetime:
-        aware = stored.replace(tzinfo=UTC) if stored.tzinfo is None else stored
+        # (The same as stored.replace(tzinfo=UTC), in a third of the time.)
+        aware = _EPOCH_UTC + (stored - _EPOCH) if stored.tzinfo is None else stored
         local = self[stored] = aware.astimezone(self.tz)
         return local
+
+
+_EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH = _EPOCH_UTC.replace(tzinfo=None)
 
 
 def _entries(actor: Actor, start: datetime, end: datetime, by: str, tz: ZoneInfo) -> list[Entry]:
@@ -364,7 +369,7 @@ def _entries(actor: Actor, start: datetime, end: datetime, by: str, tz: ZoneInfo
             status,
             practitioner,
             device,
-        ) in session().connection().execute(_queries().entries[(by, own)], values)
+        ) in session().connection().execute(_queries().entries[(by, own)], values).all()
     ]
 
 
