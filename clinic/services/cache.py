@@ -91,8 +91,10 @@ def _mine() -> WorkerCache:
 def versions() -> Versions | None:
     """The counters as this transaction sees them; None once it has written (or if the
     counters' row is missing: then nothing is kept)."""
-    conn = session().connection()
-    if wrote(conn):
+    s = session()
+    if s.new or s.dirty or s.deleted:
+        s.flush()  # a pending change is a write too: send it before deciding
+    if wrote(s.connection()):
         return None
     return per_transaction("cache_versions", _read_versions)
 
@@ -103,14 +105,15 @@ def _read_versions() -> Versions | None:
 
 
 def held(
-    load_catalogue: Callable[[int], Catalogue], new_book: Callable[[Catalogue], ResourceBook]
+    load_catalogue: Callable[[int], Catalogue],
+    new_book: Callable[[Catalogue, bool], ResourceBook],
 ) -> Held:
     """The catalogue and calendar for this transaction: the worker's own when the counters
     match, else loaded afresh (and kept for the next questions if newer than what is held)."""
     now = versions()
     if now is None:
         catalogue = load_catalogue(-1)
-        return Held(catalogue, Calendar(Versions(-1, -1), new_book(catalogue)), shared=False)
+        return Held(catalogue, Calendar(Versions(-1, -1), new_book(catalogue, False)), shared=False)
     cache = _mine()
     kept = cache.catalogue
     if kept is not None and kept.version == now.catalogue:
@@ -122,12 +125,21 @@ def held(
                 cache.catalogue = catalogue
     calendar = cache.calendar
     if calendar is None or calendar.versions != now:
-        calendar = Calendar(now, new_book(catalogue))
+        calendar = Calendar(now, new_book(catalogue, True))
         with cache.lock:
             if cache.calendar is None or now.at_least(cache.calendar.versions):
                 cache.calendar = calendar
     shared = catalogue is cache.catalogue and calendar is cache.calendar
     return Held(catalogue, calendar, shared)
+
+
+def drop(book: ResourceBook) -> None:
+    """Stop keeping the calendar of `book`: a transaction that has written is about to read
+    into it (a snapshot taken before writing and used after; the services do not do that)."""
+    cache = _mine()
+    with cache.lock:
+        if cache.calendar is not None and cache.calendar.book is book:
+            cache.calendar = None
 
 
 def forget() -> None:

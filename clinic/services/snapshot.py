@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import inspect, literal, select, union_all
 from sqlalchemy.orm import joinedload, selectinload
 
+from clinic.dbsetup import wrote
 from clinic.models import (
     HOLDING_STATUSES,
     Appointment,
@@ -80,7 +81,7 @@ def _load_settings() -> ClinicSettings:
 
 
 def clinic_tz() -> ZoneInfo:
-    return ZoneInfo(settings().timezone)
+    return clinic_rules().tz
 
 
 def clinic_rules() -> ClinicRules:
@@ -206,7 +207,7 @@ def _weekly(rows: Iterable[tuple[int, time, time]]) -> WeeklyHours:
     return {k: tuple(sorted(v)) for k, v in out.items()}
 
 
-def _occupancy_loader(tz: ZoneInfo):  # type: ignore[no-untyped-def]
+def _occupancy_loader(tz: ZoneInfo, kept: list[ResourceBook]):  # type: ignore[no-untyped-def]
     table = Appointment.__table__
     columns = (
         table.c.id,
@@ -218,19 +219,18 @@ def _occupancy_loader(tz: ZoneInfo):  # type: ignore[no-untyped-def]
     )
 
     def load(first: date, last: date) -> list[Occupancy]:
+        conn = session().connection()
+        if kept and wrote(conn):
+            cache.drop(kept[0])  # what this transaction reads now is its own: keep none of it
         lo, hi = day_start(first, tz), day_start(last, tz)
         # Core, not ORM: these rows become plain values at once, and the ORM's per-row
         # bookkeeping was a third of a plan's time (bench/README.md).
-        rows = (
-            session()
-            .connection()
-            .execute(
-                select(*columns).where(
-                    table.c.start_at >= lo - timedelta(days=1),
-                    table.c.start_at < hi,
-                    table.c.busy_until_at > lo,
-                    table.c.status.in_(HOLDING_STATUSES),
-                )
+        rows = conn.execute(
+            select(*columns).where(
+                table.c.start_at >= lo - timedelta(days=1),
+                table.c.start_at < hi,
+                table.c.busy_until_at > lo,
+                table.c.status.in_(HOLDING_STATUSES),
             )
         )
         return [Occupancy(*r) for r in rows]
@@ -273,13 +273,17 @@ def _load_catalogue(version: int) -> cache.Catalogue:
     return cache.Catalogue(version, rules, calendars, devices, rooms)
 
 
-def _new_book(catalogue: cache.Catalogue) -> ResourceBook:
+def _new_book(catalogue: cache.Catalogue, shared: bool) -> ResourceBook:
     # Three days per load: the planner walks a few days in a row, then jumps two weeks or so
     # to the next session. One day per load cost a round trip per visited day (12 for a plan,
     # the most expensive part of a plan on PostgreSQL); a week per load read seven times the
     # rows a jump uses. Measured in bench/README.md ("Statements per request").
     tz = catalogue.rules.tz
-    return ResourceBook(tz, loader=_occupancy_loader(tz), chunk_days=3)
+    kept: list[ResourceBook] = []
+    book = ResourceBook(tz, loader=_occupancy_loader(tz, kept), chunk_days=3)
+    if shared:
+        kept.append(book)
+    return book
 
 
 def _held() -> cache.Held:
@@ -298,7 +302,20 @@ def _client_row(client_id: int) -> ClientRow | None:
     """The client's row, kept for the transaction: the session's identity map holds rows
     weakly, so without this the checks of one request would read the same row two or three
     times."""
-    row = per_transaction(f"client:{client_id}", lambda: session().get(ClientRow, client_id))
+    # With the screening and declared periods in the same statement: the checks read them.
+    row = per_transaction(
+        f"client:{client_id}",
+        lambda: (
+            session()
+            .execute(
+                select(ClientRow)
+                .options(joinedload(ClientRow.conditions), joinedload(ClientRow.periods))
+                .where(ClientRow.id == client_id)
+            )
+            .unique()
+            .scalar_one_or_none()
+        ),
+    )
     if row is not None and (inspect(row).deleted or inspect(row).detached):
         return session().get(ClientRow, client_id)
     return row

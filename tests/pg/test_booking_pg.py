@@ -88,7 +88,7 @@ def laser(app):
 def stale_calendar(monkeypatch):
     """The check sees an empty calendar, as a request does whose check ran before the other
     booking committed: only the database can refuse now."""
-    monkeypatch.setattr(snap, "_occupancy_loader", lambda tz: lambda first, last: [])
+    monkeypatch.setattr(snap, "_occupancy_loader", lambda tz, kept: lambda first, last: [])
 
 
 def test_migrations_at_head_match_the_models_on_postgresql(app) -> None:

@@ -165,3 +165,26 @@ def test_without_the_counters_row_nothing_is_kept_and_plans_still_work(setup) ->
     assert plan(setup, client.id) == before
     db.session.execute(text("SELECT 1"))
     assert not snap._held().shared
+
+
+def test_a_pending_change_counts_as_a_write_and_is_not_kept(setup) -> None:
+    snap.clinic_rules()
+    db.session.commit()
+    snap.settings().slot_minutes = 30  # not flushed yet
+    assert snap.clinic_rules().slot_minutes == 30
+    assert not snap._held().shared
+    db.session.rollback()
+    assert snap.clinic_rules().slot_minutes == 15
+    assert snap._held().shared
+
+
+def test_a_calendar_read_after_writing_is_dropped_from_the_worker(setup, app) -> None:
+    client = f.make_client()
+    db.session.commit()
+    held = snap._held()
+    assert held.shared
+    db.session.execute(text("UPDATE appointments SET note = 'x' WHERE id = -1"))
+    held.calendar.book.day(date(2026, 12, 2))  # a snapshot taken before writing, used after
+    assert app.extensions["clinic.cache"].calendar is None
+    db.session.rollback()
+    assert client.id and snap._held().shared
