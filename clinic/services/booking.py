@@ -274,9 +274,7 @@ def book_course(
         )
         if not result.ok:
             raise _refuse(result.violations)
-        enrolment = Enrolment(
-            client_id=client, course_id=course_id, created_by_id=actor.user_id
-        )
+        enrolment = Enrolment(client_id=client, course_id=course_id, created_by_id=actor.user_id)
         s.add(enrolment)
         s.flush()
         for number, slot in enumerate(result.slots, start=1):

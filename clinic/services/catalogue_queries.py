@@ -46,5 +46,3 @@ def list_practitioners(*, qualification: str | None = None) -> list[Practitioner
             )
         )
     return list(session().scalars(query))
-
-
