@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, abort, jsonify, request
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from clinic.extensions import db, login_manager
 from clinic.models import User
+from clinic.services import cache
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -42,11 +44,20 @@ def _has_nul() -> bool:
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     # With the client or practitioner record in the same statement: every page asks next
-    # who the user is (services.actors.actor_for).
-    user = db.session.get(
-        User, int(user_id), options=[joinedload(User.client), joinedload(User.practitioner)]
-    )
-    return user if user is not None and user.active else None
+    # who the user is (services.actors.actor_for). The same statement reads the cache
+    # counters (services.cache.with_counters).
+    found = db.session.execute(
+        cache.with_counters(
+            select(User)
+            .options(joinedload(User.client), joinedload(User.practitioner))
+            .where(User.id == int(user_id))
+        )
+    ).first()
+    if found is None:
+        return None
+    cache.note_counters(found)
+    user: User = found[0]
+    return user if user.active else None
 
 
 def register(app: Flask) -> None:

@@ -20,9 +20,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Row, Select, select
 
 from clinic.dbsetup import wrote
 from clinic.models import CacheVersions
@@ -55,6 +56,8 @@ class Catalogue:
     courses: dict[str, tuple[int, CourseRules]] = field(default_factory=dict)
     procedures: dict[str, ProcedureRules] = field(default_factory=dict)
     codes: dict[str, dict[int, str]] | None = None
+    # Other values read from the catalogue tables alone, by the service that reads them.
+    kept: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -102,6 +105,24 @@ def versions() -> Versions | None:
 def _read_versions() -> Versions | None:
     row = session().execute(select(CacheVersions.catalogue, CacheVersions.occupancy)).first()
     return None if row is None else Versions(row.catalogue, row.occupancy)
+
+
+def with_counters(query: Select[Any]) -> Select[Any]:
+    """`query` with the counters as two more columns, so that a statement the request makes
+    anyway (the logged-in user, the API token) reads them too: on PostgreSQL under load a
+    request costs about its number of round trips (bench/README.md)."""
+    return query.add_columns(
+        select(CacheVersions.catalogue).scalar_subquery().label("cache_catalogue"),
+        select(CacheVersions.occupancy).scalar_subquery().label("cache_occupancy"),
+    )
+
+
+def note_counters(row: Row[Any]) -> None:
+    """Remember the counters a `with_counters` statement read, for this transaction."""
+    catalogue, occupancy = row.cache_catalogue, row.cache_occupancy
+    if catalogue is None or occupancy is None or wrote(session().connection()):
+        return
+    per_transaction("cache_versions", lambda: Versions(catalogue, occupancy))
 
 
 def held(

@@ -8,9 +8,10 @@ stay the same (clinic/services/cache.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -54,6 +55,8 @@ from clinic.scheduling.types import WeeklyHours
 from clinic.services import cache
 from clinic.services.db import per_transaction, session
 from clinic.services.errors import NotFound
+
+T = TypeVar("T")
 
 # Statuses that start a client's restrictions: a no-show does not, a cancellation lifts them.
 RESTRICTING_STATUSES = ("booked", "done")
@@ -182,6 +185,15 @@ def procedure(code: str) -> ProcedureRules:
     if found is None:
         found = known[code] = procedure_rules(get_procedure(code))
     return found
+
+
+def from_catalogue(key: str, load: Callable[[], T]) -> T:
+    """`load()`'s answer, which must read the catalogue tables only (clinic/models/versions.py),
+    kept by the worker until one of them changes."""
+    kept = _held().catalogue.kept
+    if key not in kept:
+        kept[key] = load()
+    return cast(T, kept[key])
 
 
 def resource_codes() -> dict[str, dict[int, str]]:

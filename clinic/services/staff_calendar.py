@@ -12,6 +12,7 @@ once here, not per entry in the template (bench/README.md, profile note 5).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
@@ -169,19 +170,15 @@ def load_calendar(
         raise InvalidRequest("Show the calendar by practitioner or by device.", field="by")
     if not 1 <= days <= MAX_DAYS:
         raise InvalidRequest(f"Show 1 to {MAX_DAYS} days.", field="days")
-    settings = snap.settings()
-    tz = ZoneInfo(settings.timezone)
+    rules = snap.clinic_rules()
+    tz = rules.tz
     window_days = [first + timedelta(days=i) for i in range(days)]
     last = window_days[-1]
-    db = session().connection()
-
+    kept = _catalogue_rows()
     by_weekday: dict[int, list[tuple[time, time]]] = defaultdict(list)
-    for weekday, opens, closes in db.execute(_queries().opening):
+    for weekday, opens, closes in kept.opening:
         by_weekday[weekday].append((opens, closes))
-    holidays: dict[date, str] = {
-        day: name or "Holiday"
-        for day, name in db.execute(_queries().holidays, {"first": first, "last": last})
-    }
+    holidays = {day: name for day, name in kept.holidays.items() if first <= day <= last}
     opening = {d: [] if d in holidays else by_weekday.get(d.weekday(), []) for d in window_days}
 
     window = CalendarWindow(
@@ -189,7 +186,7 @@ def load_calendar(
         days=window_days,
         columns=[],
         tz=tz,
-        slot_minutes=settings.slot_minutes,
+        slot_minutes=rules.slot_minutes,
         holidays=holidays,
         opening=opening,
     )
@@ -224,41 +221,31 @@ class _Queries:
         p, q, h, t = Practitioner, PractitionerQualification, WorkingHours, TimeOff
         self.opening = select(OpeningHours.weekday, OpeningHours.opens, OpeningHours.closes)
         self.opening = self.opening.order_by(OpeningHours.opens)
-        self.holidays = select(Holiday.day, Holiday.name).where(
-            Holiday.day >= bindparam("first"), Holiday.day <= bindparam("last")
-        )
+        self.holidays = select(Holiday.day, Holiday.name)
         self.devices = (
             select(Device.id, Device.name, Device.kind)
             .where(Device.active.is_(True))
             .order_by(Device.kind, Device.name)
         )
-        # Active practitioners with their qualifications, weekly hours and the time off that
-        # touches the window; `own` narrows each to the practitioner asking.
-        people = (
+        # Active practitioners with their qualifications, weekly hours and time off.
+        self.people = (
             select(p.id, p.name, q.qualification)
             .outerjoin(q, q.practitioner_id == p.id)
             .where(p.active.is_(True))
             .order_by(p.name, p.id, q.qualification)
         )
-        hours = (
+        self.hours = (
             select(h.practitioner_id, h.weekday, h.starts, h.ends)
             .join(p, p.id == h.practitioner_id)
             .where(p.active.is_(True))
             .order_by(h.weekday, h.starts)
         )
-        time_off = (
+        self.time_off = (
             select(t.practitioner_id, t.start_on, t.end_on, t.note)
             .join(p, p.id == t.practitioner_id)
-            .where(
-                p.active.is_(True), t.start_on <= bindparam("last"), t.end_on >= bindparam("first")
-            )
+            .where(p.active.is_(True))
             .order_by(t.start_on, t.id)
         )
-        own = p.id == bindparam("practitioner_id")
-        self.practitioners = {
-            False: (people, hours, time_off),
-            True: (people.where(own), hours.where(own), time_off.where(own)),
-        }
         self.entries = {
             (by, mine): _entries_query(by, mine) for by in BY_CHOICES for mine in (False, True)
         }
@@ -373,28 +360,55 @@ def _entries(actor: Actor, start: datetime, end: datetime, by: str, tz: ZoneInfo
     ]
 
 
+class _CatalogueRows(NamedTuple):
+    """What the calendar reads from the catalogue tables, kept by the worker until one of
+    them changes (snapshot.from_catalogue): the page then reads only its appointments."""
+
+    opening: Sequence[Any]
+    holidays: dict[date, str]
+    people: Sequence[Any]
+    hours: Sequence[Any]
+    time_off: Sequence[Any]
+    devices: Sequence[Any]
+
+
+def _catalogue_rows() -> _CatalogueRows:
+    return snap.from_catalogue("staff_calendar", _load_catalogue_rows)
+
+
+def _load_catalogue_rows() -> _CatalogueRows:
+    db, q = session().connection(), _queries()
+    return _CatalogueRows(
+        opening=db.execute(q.opening).all(),
+        holidays={day: name or "Holiday" for day, name in db.execute(q.holidays)},
+        people=db.execute(q.people).all(),
+        hours=db.execute(q.hours).all(),
+        time_off=db.execute(q.time_off).all(),
+        devices=db.execute(q.devices).all(),
+    )
+
+
 def _practitioner_columns(actor: Actor, window: CalendarWindow) -> None:
     """Active practitioners (only the actor, for a practitioner) with their qualifications,
-    weekly hours and the time off that touches the window: three small statements."""
-    people, hours, time_off = _queries().practitioners[actor.role == "practitioner"]
-    values = {
-        "first": window.days[0],
-        "last": window.days[-1],
-        "practitioner_id": actor.practitioner_id or 0,
-    }
-    db = session().connection()
+    weekly hours and the time off that touches the window."""
+    kept = _catalogue_rows()
+    only = actor.practitioner_id if actor.role == "practitioner" else None
+    first, last = window.days[0], window.days[-1]
     names: dict[int, str] = {}
     qualifications: dict[int, list[str]] = defaultdict(list)
-    for pid, name, qualification in db.execute(people, values):
+    for pid, name, qualification in kept.people:
+        if only is not None and pid != only:
+            continue
         names[pid] = name
         if qualification is not None:
             qualifications[pid].append(qualification)
     weekly: dict[tuple[int, int], list[tuple[time, time]]] = defaultdict(list)
-    for pid, weekday, starts, ends in db.execute(hours, values):
+    for pid, weekday, starts, ends in kept.hours:
         weekly[(pid, weekday)].append((starts, ends))
     away: dict[int, list[tuple[date, date, str]]] = defaultdict(list)
-    for pid, start_on, end_on, note in db.execute(time_off, values):
-        away[pid].append((start_on, end_on, note))
+    for pid, start_on, end_on, note in kept.time_off:
+        if start_on <= last and end_on >= first:
+            away[pid].append((start_on, end_on, note))
 
     for pid, name in names.items():
         window.columns.append(Column(pid, name, ", ".join(qualifications.get(pid, ()))))
@@ -412,7 +426,7 @@ def _practitioner_columns(actor: Actor, window: CalendarWindow) -> None:
 
 
 def _device_columns(window: CalendarWindow) -> None:
-    for device_id, name, kind in session().connection().execute(_queries().devices):
+    for device_id, name, kind in _catalogue_rows().devices:
         window.columns.append(Column(device_id, name, kind))
         for day in window.days:
             window.hours[(device_id, day)] = window.opening[day]

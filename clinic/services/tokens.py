@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from clinic.models import ApiToken, User, utcnow
-from clinic.services import accounts
+from clinic.services import accounts, cache
 from clinic.services.actors import Actor
 from clinic.services.db import session, transaction
 from clinic.services.errors import NotFound, PermissionDenied, ServiceError
@@ -49,15 +49,25 @@ def user_for_token(token: str, *, now: datetime | None = None) -> User:
     now = now or utcnow()
     # One statement: the token, its user and the user's client or practitioner record (which
     # `actor_for` reads next).
-    row: ApiToken | None = session().scalar(
-        select(ApiToken)
-        .options(
-            joinedload(ApiToken.user).options(
-                joinedload(User.client), joinedload(User.practitioner)
+    found = (
+        session()
+        .execute(
+            cache.with_counters(
+                select(ApiToken)
+                .options(
+                    joinedload(ApiToken.user).options(
+                        joinedload(User.client), joinedload(User.practitioner)
+                    )
+                )
+                .where(ApiToken.token_hash == _digest(token))
             )
         )
-        .where(ApiToken.token_hash == _digest(token))
+        .first()
     )
+    row: ApiToken | None = None
+    if found is not None:
+        row = found[0]
+        cache.note_counters(found)
     if row is None or row.revoked_at is not None or row.expires_at <= now or not row.user.active:
         raise Unauthorized("The token is unknown, expired or revoked; ask for a new one.")
     return row.user
