@@ -13,9 +13,9 @@ from flask import g, request
 from pydantic import BaseModel, ValidationError
 
 from clinic.api.schemas import MAX_ID
-from clinic.services.actors import Actor, actor_for
+from clinic.services.actors import Actor
 from clinic.services.errors import NotFound, ServiceError
-from clinic.services.tokens import Unauthorized, user_for_token
+from clinic.services.tokens import Unauthorized, actor_for_token
 
 
 class BadRequest(ServiceError):
@@ -132,4 +132,4 @@ def _authenticate() -> Actor:
         raise Unauthorized(
             "Send 'Authorization: Bearer TOKEN'; get a token from POST /api/v1/token."
         )
-    return actor_for(user_for_token(token.strip()))
+    return actor_for_token(token.strip())

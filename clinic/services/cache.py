@@ -107,7 +107,7 @@ def _read_versions() -> Versions | None:
     return None if row is None else Versions(row.catalogue, row.occupancy)
 
 
-def with_counters(query: Select[Any]) -> Select[Any]:
+def with_counters(query: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
     """`query` with the counters as two more columns, so that a statement the request makes
     anyway (the logged-in user, the API token) reads them too: on PostgreSQL under load a
     request costs about its number of round trips (bench/README.md)."""

@@ -15,7 +15,7 @@ from typing import TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import inspect, literal, select, union_all
+from sqlalchemy import exists, inspect, literal, select, union_all
 from sqlalchemy.orm import joinedload, selectinload
 
 from clinic.dbsetup import wrote
@@ -314,23 +314,43 @@ def _client_row(client_id: int) -> ClientRow | None:
     """The client's row, kept for the transaction: the session's identity map holds rows
     weakly, so without this the checks of one request would read the same row two or three
     times."""
-    # With the screening and declared periods in the same statement: the checks read them.
-    row = per_transaction(
-        f"client:{client_id}",
-        lambda: (
-            session()
-            .execute(
-                select(ClientRow)
-                .options(joinedload(ClientRow.conditions), joinedload(ClientRow.periods))
-                .where(ClientRow.id == client_id)
-            )
-            .unique()
-            .scalar_one_or_none()
-        ),
-    )
+    found = per_transaction(f"client:{client_id}", lambda: _load_client(client_id))
+    row = found[0] if found is not None else None
     if row is not None and (inspect(row).deleted or inspect(row).detached):
         return session().get(ClientRow, client_id)
     return row
+
+
+def _load_client(client_id: int) -> tuple[ClientRow, bool] | None:
+    # With the screening and declared periods in the same statement (the checks read them),
+    # and whether the client has any session that could restrict (a new client has none,
+    # and then client_state need not look).
+    has_sessions = (
+        exists()
+        .where(
+            Appointment.client_id == ClientRow.id,
+            Appointment.status.in_(RESTRICTING_STATUSES),
+        )
+        .label("has_sessions")
+    )
+    found = (
+        session()
+        .execute(
+            select(ClientRow, has_sessions)
+            .options(joinedload(ClientRow.conditions), joinedload(ClientRow.periods))
+            .where(ClientRow.id == client_id)
+        )
+        .unique()
+        .first()
+    )
+    return None if found is None else (found[0], bool(found[1]))
+
+
+def _may_have_sessions(client_id: int) -> bool:
+    """False only if the client had no such session when read in this transaction and the
+    transaction has written nothing since."""
+    found = per_transaction(f"client:{client_id}", lambda: _load_client(client_id))
+    return found is None or found[1] or wrote(session().connection())
 
 
 def get_client(client_id: int) -> ClientRow:
@@ -347,20 +367,22 @@ def client_state(client_id: int, now: datetime) -> ClientState:
     client = _client_row(client_id)
     if client is None:
         raise NotFound("There is no such client.", field="client")
-    appointments = session().scalars(
-        select(Appointment)
-        .options(
-            selectinload(Appointment.enrolment)
-            .selectinload(Enrolment.course)
-            .options(*_course_options())  # type: ignore[arg-type]
+    appointments: Iterable[Appointment] = ()
+    if _may_have_sessions(client_id):
+        appointments = session().scalars(
+            select(Appointment)
+            .options(
+                selectinload(Appointment.enrolment)
+                .selectinload(Enrolment.course)
+                .options(*_course_options())  # type: ignore[arg-type]
+            )
+            .where(
+                Appointment.client_id == client_id,
+                Appointment.status.in_(RESTRICTING_STATUSES),
+                Appointment.start_at >= now - LOOKBACK,
+            )
+            .order_by(Appointment.start_at)
         )
-        .where(
-            Appointment.client_id == client_id,
-            Appointment.status.in_(RESTRICTING_STATUSES),
-            Appointment.start_at >= now - LOOKBACK,
-        )
-        .order_by(Appointment.start_at)
-    )
     courses: dict[int, CourseRules] = {}
     sessions = []
     for a in appointments:

@@ -7,9 +7,8 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import joinedload
 
-from clinic.models import ApiToken, User, utcnow
+from clinic.models import ApiToken, Client, Practitioner, User, utcnow
 from clinic.services import accounts, cache
 from clinic.services.actors import Actor
 from clinic.services.db import session, transaction
@@ -44,33 +43,37 @@ def issue_token(*, email: str, password: str, hours: int = 24, now: datetime | N
     return token
 
 
-def user_for_token(token: str, *, now: datetime | None = None) -> User:
-    """The active user a live token belongs to, or Unauthorized."""
+def actor_for_token(token: str, *, now: datetime | None = None) -> Actor:
+    """Who acts with a live token of an active user, or Unauthorized."""
     now = now or utcnow()
-    # One statement: the token, its user and the user's client or practitioner record (which
-    # `actor_for` reads next).
+    # One statement of plain columns, which also reads the cache counters: the token, its
+    # user and the user's client or practitioner record (every API request starts here).
     found = (
         session()
         .execute(
             cache.with_counters(
-                select(ApiToken)
-                .options(
-                    joinedload(ApiToken.user).options(
-                        joinedload(User.client), joinedload(User.practitioner)
-                    )
+                select(
+                    ApiToken.revoked_at,
+                    ApiToken.expires_at,
+                    User.id,
+                    User.role,
+                    User.active,
+                    Client.id.label("client_id"),
+                    Practitioner.id.label("practitioner_id"),
                 )
+                .join(User, User.id == ApiToken.user_id)
+                .outerjoin(Client, Client.user_id == User.id)
+                .outerjoin(Practitioner, Practitioner.user_id == User.id)
                 .where(ApiToken.token_hash == _digest(token))
             )
         )
         .first()
     )
-    row: ApiToken | None = None
     if found is not None:
-        row = found[0]
         cache.note_counters(found)
-    if row is None or row.revoked_at is not None or row.expires_at <= now or not row.user.active:
+    if found is None or found.revoked_at is not None or found.expires_at <= now or not found.active:
         raise Unauthorized("The token is unknown, expired or revoked; ask for a new one.")
-    return row.user
+    return Actor(found.id, found.role, found.client_id, found.practitioner_id)
 
 
 def revoke_token(token: str, *, now: datetime | None = None) -> None:
