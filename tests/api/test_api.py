@@ -59,7 +59,6 @@ def test_expired_token_is_refused(client, api_as) -> None:
     assert api.get("/courses").status_code == 401
 
 
-
 def test_token_of_a_deactivated_user_is_refused(client, api_as, clinic) -> None:
     api = api_as("receptionist")
     assert api.get("/courses").status_code == 200
