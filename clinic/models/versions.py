@@ -1,8 +1,9 @@
 """Change counters that let each worker keep the catalogue and the calendar in memory.
 
 One row. Database triggers (migration 0004, `VERSIONED_TABLES`) add one to `catalogue` when
-any table the scheduling snapshot reads from changes, and to `occupancy` when appointments
-change, inside the writing transaction. A worker that reads the same numbers as when it
+any table the scheduling snapshot reads from changes, to `occupancy` when appointments
+change and to `clients` when clients do (the calendar shows their names), inside the writing
+transaction. A worker that reads the same numbers as when it
 filled its cache knows nothing it holds has changed (clinic/services/cache.py).
 """
 
@@ -33,6 +34,7 @@ VERSIONED_TABLES: dict[str, tuple[str, ...]] = {
         "time_off",
     ),
     "occupancy": ("appointments",),
+    "clients": ("clients",),
 }
 
 
@@ -43,3 +45,4 @@ class CacheVersions(db.Model):  # type: ignore[name-defined,misc]
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     catalogue: Mapped[int] = mapped_column(BigInteger, default=0)
     occupancy: Mapped[int] = mapped_column(BigInteger, default=0)
+    clients: Mapped[int] = mapped_column(BigInteger, default=0)

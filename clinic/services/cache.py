@@ -38,9 +38,14 @@ _KEY = "clinic.cache"
 class Versions:
     catalogue: int
     occupancy: int
+    clients: int
 
     def at_least(self, other: Versions) -> bool:
-        return self.catalogue >= other.catalogue and self.occupancy >= other.occupancy
+        return (
+            self.catalogue >= other.catalogue
+            and self.occupancy >= other.occupancy
+            and self.clients >= other.clients
+        )
 
 
 @dataclass(slots=True)
@@ -64,6 +69,9 @@ class Catalogue:
 class Calendar:
     versions: Versions
     book: ResourceBook
+    # Other values read from appointments, clients and the catalogue, by the service that
+    # reads them (the reception calendar's entries).
+    kept: dict[object, object] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -103,8 +111,12 @@ def versions() -> Versions | None:
 
 
 def _read_versions() -> Versions | None:
-    row = session().execute(select(CacheVersions.catalogue, CacheVersions.occupancy)).first()
-    return None if row is None else Versions(row.catalogue, row.occupancy)
+    row = (
+        session()
+        .execute(select(CacheVersions.catalogue, CacheVersions.occupancy, CacheVersions.clients))
+        .first()
+    )
+    return None if row is None else Versions(row.catalogue, row.occupancy, row.clients)
 
 
 def with_counters(query: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
@@ -114,15 +126,16 @@ def with_counters(query: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
     return query.add_columns(
         select(CacheVersions.catalogue).scalar_subquery().label("cache_catalogue"),
         select(CacheVersions.occupancy).scalar_subquery().label("cache_occupancy"),
+        select(CacheVersions.clients).scalar_subquery().label("cache_clients"),
     )
 
 
 def note_counters(row: Row[Any]) -> None:
     """Remember the counters a `with_counters` statement read, for this transaction."""
-    catalogue, occupancy = row.cache_catalogue, row.cache_occupancy
-    if catalogue is None or occupancy is None or wrote(session().connection()):
+    counters = (row.cache_catalogue, row.cache_occupancy, row.cache_clients)
+    if None in counters or wrote(session().connection()):
         return
-    per_transaction("cache_versions", lambda: Versions(catalogue, occupancy))
+    per_transaction("cache_versions", lambda: Versions(*counters))
 
 
 def held(
@@ -134,7 +147,9 @@ def held(
     now = versions()
     if now is None:
         catalogue = load_catalogue(-1)
-        return Held(catalogue, Calendar(Versions(-1, -1), new_book(catalogue, False)), shared=False)
+        return Held(
+            catalogue, Calendar(Versions(-1, -1, -1), new_book(catalogue, False)), shared=False
+        )
     cache = _mine()
     kept = cache.catalogue
     if kept is not None and kept.version == now.catalogue:

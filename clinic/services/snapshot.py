@@ -196,6 +196,15 @@ def from_catalogue(key: str, load: Callable[[], T]) -> T:
     return cast(T, kept[key])
 
 
+def from_calendar(key: object, load: Callable[[], T]) -> T:
+    """`load()`'s answer, which must read appointments, clients and the catalogue only, kept
+    by the worker until one of them changes."""
+    kept = _held().calendar.kept
+    if key not in kept:
+        kept[key] = load()
+    return cast(T, kept[key])
+
+
 def resource_codes() -> dict[str, dict[int, str]]:
     """Codes of devices and rooms by id, for answers that name them."""
     catalogue = _held().catalogue

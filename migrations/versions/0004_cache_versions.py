@@ -39,6 +39,7 @@ VERSIONED_TABLES = {
         "time_off",
     ),
     "occupancy": ("appointments",),
+    "clients": ("clients",),
 }
 EVENTS = ("insert", "update", "delete")
 
@@ -53,10 +54,13 @@ def upgrade():
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("catalogue", sa.BigInteger(), nullable=False),
         sa.Column("occupancy", sa.BigInteger(), nullable=False),
+        sa.Column("clients", sa.BigInteger(), nullable=False),
         sa.CheckConstraint("id = 1", name=op.f("ck_cache_versions_one_row")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_cache_versions")),
     )
-    op.execute("INSERT INTO cache_versions (id, catalogue, occupancy) VALUES (1, 0, 0)")
+    op.execute(
+        "INSERT INTO cache_versions (id, catalogue, occupancy, clients) VALUES (1, 0, 0, 0)"
+    )
     for counter, tables in VERSIONED_TABLES.items():
         bump = f"UPDATE cache_versions SET {counter} = {counter} + 1 WHERE id = 1"
         if _on_postgresql():

@@ -44,16 +44,18 @@ def first_start(p: CoursePlan) -> datetime:
     return p.sessions[0].slot.start
 
 
-def counters() -> tuple[int, int]:
-    row = db.session.execute(select(CacheVersions.catalogue, CacheVersions.occupancy)).one()
+def counters() -> tuple[int, int, int]:
+    row = db.session.execute(
+        select(CacheVersions.catalogue, CacheVersions.occupancy, CacheVersions.clients)
+    ).one()
     db.session.commit()
-    return row.catalogue, row.occupancy
+    return row.catalogue, row.occupancy, row.clients
 
 
 def test_triggers_move_the_occupancy_counter_on_a_booking_and_the_catalogue_on_an_edit(
     setup,
 ) -> None:
-    catalogue, occupancy = counters()
+    catalogue, occupancy, clients = counters()
     client = f.make_client()
     before = plan(setup, client.id)
     booking.book_course(
@@ -65,10 +67,14 @@ def test_triggers_move_the_occupancy_counter_on_a_booking_and_the_catalogue_on_a
     )
     after_booking = counters()
     assert after_booking[0] == catalogue and after_booking[1] > occupancy
+    assert after_booking[2] > clients  # make_client
     db.session.add(Holiday(day=date(2026, 12, 24), name="Christmas Eve"))
     db.session.commit()
     after_edit = counters()
-    assert after_edit[0] > catalogue and after_edit[1] == after_booking[1]
+    assert after_edit[0] > catalogue and after_edit[1:] == after_booking[1:]
+    client.name = "Renamed"
+    db.session.commit()
+    assert counters()[:2] == after_edit[:2] and counters()[2] > after_edit[2]
 
 
 def test_a_plan_after_a_booking_sees_the_booking(setup) -> None:

@@ -182,14 +182,29 @@ def test_week_view_costs_the_same_queries_for_one_or_many_appointments(
 ) -> None:
     monday = next_monday()
     login_as("receptionist")
-    clinic.book(local(monday, 9))
     url = f"/staff/calendar?day={monday}&view=week"
     first = _queries(client, url)  # reads the catalogue into the worker's memory
+    clinic.book(local(monday, 9))
     one = _queries(client, url)
     for hour in (11, 13, 15):
         clinic.book(local(monday + timedelta(days=1), hour), client=f.make_client())
     many = _queries(client, url)
-    assert many == one
+    again = _queries(client, url)
     assert first <= 25  # login, settings, hours, holidays, practitioners, appointments
-    # Then only the user (with the cache counters) and the appointments, and BEGIN on SQLite.
-    assert one == 3
+    # After a booking: BEGIN on SQLite, the user (with the cache counters), the appointments.
+    assert many == one == 3
+    # Nothing changed since: the appointments are the worker's too.
+    assert again == 2
+
+
+def test_week_view_shows_a_client_renamed_since_it_was_last_shown(client, login_as, clinic) -> None:
+    monday = next_monday()
+    login_as("receptionist")
+    clinic.book(local(monday, 9))
+    url = f"/staff/calendar?day={monday}&view=week"
+    old = clinic.client.name
+    assert old in client.get(url).get_data(as_text=True)
+    clinic.client.name = "Renamed Person"
+    db.session.commit()
+    page = client.get(url).get_data(as_text=True)
+    assert "Renamed Person" in page and old not in page
