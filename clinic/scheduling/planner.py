@@ -134,9 +134,8 @@ class _Search:
             for start in starts:
                 yield start, working
             return
-        anchor_minutes = _minutes(local(anchor.start, self.tz))
-        by_distance = sorted(
-            starts, key=lambda t: (abs(_minutes(local(t, self.tz)) - anchor_minutes), t)
+        by_distance = resources.nearest(
+            self.prefs.time_from, self.prefs.time_to, _minutes(local(anchor.start, self.tz))
         )
         same = [p for p in working if p == anchor.practitioner_id]
         others = [p for p in working if p != anchor.practitioner_id]

@@ -105,6 +105,7 @@ class DayResources:
         self.rooms = [(r, blocked("r", r.id)) for r in snapshot.rooms]
         self._starts: dict[tuple[time | None, time | None], list[datetime]] = {}
         self._free: dict[datetime, tuple[int | None, int, frozenset[int]] | None] = {}
+        self._nearest: dict[tuple[time | None, time | None, int], list[datetime]] = {}
 
     # Rule 8
     def clinic_violation(self, start: datetime, session: int | None = None) -> Violation | None:
@@ -267,6 +268,22 @@ class DayResources:
         if cached is None:
             cached = self._starts[key] = self._compute_starts(time_from, time_to)
         return cached
+
+    def nearest(self, time_from: time | None, time_to: time | None, minutes: int) -> list[datetime]:
+        """`starts(time_from, time_to)` nearest first to a local time of day (`minutes` after
+        midnight), earlier first between equals (kept: the planner asks again for every plan
+        that anchors its later sessions to the same time)."""
+        key = (time_from, time_to, minutes)
+        found = self._nearest.get(key)
+        if found is None:
+            tz = self.clinic.tz
+
+            def distance(t: datetime) -> tuple[int, datetime]:
+                moment = local(t, tz)
+                return abs(moment.hour * 60 + moment.minute - minutes), t
+
+            found = self._nearest[key] = sorted(self.starts(time_from, time_to), key=distance)
+        return found
 
     def _compute_starts(self, time_from: time | None, time_to: time | None) -> list[datetime]:
         if self.holiday:

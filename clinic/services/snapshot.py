@@ -8,6 +8,7 @@ stay the same (clinic/services/cache.py).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -15,7 +16,7 @@ from typing import TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import exists, inspect, literal, select, union_all
+from sqlalchemy import Select, bindparam, exists, inspect, literal, select, union_all
 from sqlalchemy.orm import joinedload, selectinload
 
 from clinic.dbsetup import wrote
@@ -331,9 +332,15 @@ def _client_row(client_id: int) -> ClientRow | None:
 
 
 def _load_client(client_id: int) -> tuple[ClientRow, bool] | None:
+    found = session().execute(_client_query(), {"client_id": client_id}).unique().first()
+    return None if found is None else (found[0], bool(found[1]))
+
+
+@functools.cache
+def _client_query() -> Select[ClientRow, bool]:
     # With the screening and declared periods in the same statement (the checks read them),
     # and whether the client has any session that could restrict (a new client has none,
-    # and then client_state need not look).
+    # and then client_state need not look). Built once: building it cost as much as running it.
     has_sessions = (
         exists()
         .where(
@@ -342,17 +349,11 @@ def _load_client(client_id: int) -> tuple[ClientRow, bool] | None:
         )
         .label("has_sessions")
     )
-    found = (
-        session()
-        .execute(
-            select(ClientRow, has_sessions)
-            .options(joinedload(ClientRow.conditions), joinedload(ClientRow.periods))
-            .where(ClientRow.id == client_id)
-        )
-        .unique()
-        .first()
+    return (
+        select(ClientRow, has_sessions)
+        .options(joinedload(ClientRow.conditions), joinedload(ClientRow.periods))
+        .where(ClientRow.id == bindparam("client_id"))
     )
-    return None if found is None else (found[0], bool(found[1]))
 
 
 def _may_have_sessions(client_id: int) -> bool:
