@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, g, jsonify, request
 
@@ -46,21 +47,27 @@ def service_error(exc: ServiceError):  # type: ignore[no-untyped-def]
 # --- serialisers ---------------------------------------------------------------------------------
 
 
+def _tz() -> ZoneInfo:
+    tz: ZoneInfo | None = g.get("clinic_tz")
+    if tz is None:
+        tz = g.clinic_tz = snap.clinic_tz()
+    return tz
+
+
 def _local(moment: datetime) -> datetime:
     """Times leave the API with the clinic's offset, as clients show them."""
-    if "clinic_tz" not in g:
-        g.clinic_tz = snap.clinic_tz()
-    return moment.astimezone(g.clinic_tz)
+    return moment.astimezone(_tz())
 
 
 def _care(windows: tuple[CareWindow, ...]) -> list[dict[str, Any]]:
+    tz = _tz()
     return [
         {
             "restriction": w.code,
             "text": w.text,
             "phase": w.phase,
-            "start": _local(w.window.start),
-            "until": _local(w.window.end),
+            "start": w.window.start.astimezone(tz),
+            "until": w.window.end.astimezone(tz),
         }
         for w in windows
     ]
@@ -83,7 +90,7 @@ def _appointment(a: Appointment, courses: dict[int, Any]) -> dict[str, Any]:
             snap.get_course(a.enrolment.course.code, include_retired=True)
         )
     _local(a.start_at)
-    care = aftercare_calendar(start=a.start_at, course=courses[course_id], tz=g.clinic_tz)
+    care = aftercare_calendar(start=a.start_at, course=courses[course_id], tz=_tz())
     return {
         "id": a.id,
         "enrolment": a.enrolment_id,

@@ -75,9 +75,11 @@ class _Search:
 
     def resources(self, day: date, plan: list[Slot]) -> DayResources:
         # Sessions planned on the same day (a minimum interval of 0) hold their resources too.
-        same_day = [
-            held_by(s, self.course.procedure) for s in plan if local_date(s.start, self.tz) == day
-        ]
+        same_day = (
+            [held_by(s, self.course.procedure) for s in plan if local_date(s.start, self.tz) == day]
+            if plan and self.course.min_interval_days == 0
+            else None
+        )
         if same_day:
             return DayResources(self.snapshot, self.course.procedure, day, self.replacing, same_day)
         found = self.days.get(day)
@@ -105,10 +107,8 @@ class _Search:
         this fails for every plan: the search remembers it and skips the day at once."""
         if day not in self.open_days:
             found = any_free = False
-            for start, practitioners in self.ordered(resources, None):
-                slot = resources.first_slot(start, practitioners)
-                if slot is None:
-                    continue
+            for slot in self.candidates(resources, None):
+                start = slot.start
                 any_free = True
                 problems = self.judge.violations(
                     session=session, start=start, end=slot.end, extra=()
@@ -123,26 +123,21 @@ class _Search:
             self.open_days[day] = found
         return self.open_days[day]
 
-    def ordered(
-        self, resources: DayResources, anchor: Slot | None
-    ) -> Iterator[tuple[datetime, list[int]]]:
-        """(start, practitioners) in the order of preference, lazily: with no anchor, earliest
-        first; else the anchor's practitioner at the times nearest the anchor's, then the others."""
-        starts = resources.starts(self.prefs.time_from, self.prefs.time_to)
-        working = resources.working(self.prefs.practitioner_id)
+    def candidates(self, resources: DayResources, anchor: Slot | None) -> Iterator[Slot]:
+        """The day's free slots in the order of preference, lazily: with no anchor, earliest
+        first; else the anchor's practitioner at the times nearest the anchor's, then the
+        others."""
+        time_from, time_to = self.prefs.time_from, self.prefs.time_to
+        working = tuple(resources.working(self.prefs.practitioner_id))
         if anchor is None:
-            for start in starts:
-                yield start, working
+            yield from resources.free_slots(time_from, time_to, None, working)
             return
-        by_distance = resources.nearest(
-            self.prefs.time_from, self.prefs.time_to, _minutes(local(anchor.start, self.tz))
-        )
-        same = [p for p in working if p == anchor.practitioner_id]
-        others = [p for p in working if p != anchor.practitioner_id]
+        minutes = _minutes(local(anchor.start, self.tz))
+        same = tuple(p for p in working if p == anchor.practitioner_id)
+        others = tuple(p for p in working if p != anchor.practitioner_id)
         for group in (same, others):
             if group:
-                for start in by_distance:
-                    yield start, group
+                yield from resources.free_slots(time_from, time_to, minutes, group)
 
     def place(self, session: int, lo: date, hi: date, plan: list[Slot]) -> list[Slot] | None:
         key = (session, local_date(plan[-1].start, self.tz) if plan else None)
@@ -157,6 +152,10 @@ class _Search:
         self.deepest = max(self.deepest, session)
         course = self.course
         anchor = plan[0] if plan else None
+        placed_planned = [
+            BookedSession(0, self.enrolment_id, self.first + i, s.start, s.end, course)
+            for i, s in enumerate(plan)
+        ]
         day = lo
         while day <= min(hi, self.horizon_end):
             self.visits += 1
@@ -184,19 +183,14 @@ class _Search:
             if resources is self.days.get(day) and not self.possible(session, day, resources):
                 day += timedelta(days=1)
                 continue
-            placed_planned = [
-                BookedSession(0, self.enrolment_id, self.first + i, s.start, s.end, course)
-                for i, s in enumerate(plan)
-            ]
             verdicts: dict[datetime, list[Violation]] = {}
             any_free = False
             chosen: Slot | None = None
-            for start, practitioners in self.ordered(resources, anchor):
-                # Resources first: on a busy day most starts are taken, and that is the cheap
-                # question. The client's rules depend on the time only: judge each start once.
-                slot = resources.first_slot(start, practitioners)
-                if slot is None:
-                    continue
+            for slot in self.candidates(resources, anchor):
+                # Resources first (free slots only): on a busy day most starts are taken, and
+                # that is the cheap question. The client's rules depend on the time only:
+                # judge each start once.
+                start = slot.start
                 any_free = True
                 problems = verdicts.get(start)
                 if problems is None:

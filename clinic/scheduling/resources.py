@@ -106,6 +106,9 @@ class DayResources:
         self._starts: dict[tuple[time | None, time | None], list[datetime]] = {}
         self._free: dict[datetime, tuple[int | None, int, frozenset[int]] | None] = {}
         self._nearest: dict[tuple[time | None, time | None, int], list[datetime]] = {}
+        self._free_slots: dict[
+            tuple[time | None, time | None, int | None, tuple[int, ...]], list[Slot]
+        ] = {}
 
     # Rule 8
     def clinic_violation(self, start: datetime, session: int | None = None) -> Violation | None:
@@ -331,6 +334,32 @@ class DayResources:
             if free:
                 found = (device_id, room_id, free)
         self._free[start] = found
+        return found
+
+    def free_slots(
+        self,
+        time_from: time | None,
+        time_to: time | None,
+        nearest_to: int | None,
+        practitioner_ids: tuple[int, ...],
+    ) -> list[Slot]:
+        """For each start of `starts(time_from, time_to)` (or of `nearest(..., nearest_to)`),
+        in that order, the slot with the first free of `practitioner_ids`; starts where none
+        is free are left out (kept: the planner walks the same days for every plan)."""
+        key = (time_from, time_to, nearest_to, practitioner_ids)
+        found = self._free_slots.get(key)
+        if found is None:
+            starts = (
+                self.starts(time_from, time_to)
+                if nearest_to is None
+                else self.nearest(time_from, time_to, nearest_to)
+            )
+            found = [
+                slot
+                for slot in (self.first_slot(start, practitioner_ids) for start in starts)
+                if slot is not None
+            ]
+            self._free_slots[key] = found
         return found
 
     def first_slot(self, start: datetime, practitioner_ids: Sequence[int]) -> Slot | None:
