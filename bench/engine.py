@@ -3,7 +3,9 @@
 Engine only: the whole live occupancy of the database is loaded into one in-memory
 `ResourceBook` first, so the timings are the engine's work alone (no database), with every
 appointment of the two years in memory. Service level: `plan_course_for` as the API calls it,
-with a fresh database session each time, so the timing includes loading the snapshot.
+with a fresh database session each time. "Cold" figures start with nothing kept between calls
+(the book's free slots per day; the worker's catalogue and days, clinic/services/cache.py);
+the others are what a worker does while nothing changes in the database.
 """
 
 from __future__ import annotations
@@ -113,7 +115,7 @@ def run(
         check_course,
         plan_course,
     )
-    from clinic.services import booking
+    from clinic.services import booking, cache
     from clinic.services import snapshot as snap
     from clinic.services.actors import actor_for
 
@@ -163,6 +165,10 @@ def run(
         def plan_busy(i: int) -> Any:
             return plan(i, busy_cases)
 
+        def plan_cold(i: int) -> Any:
+            book.derived.clear()  # what the book keeps between plans: each day's free slots
+            return plan(i)
+
         plans = [plan(i) for i in range(len(cases))]
         proposals = [
             [ProposedSession(k + 1, s.start, s.practitioner_id) for k, s in enumerate(p.slots)]  # type: ignore[attr-defined]
@@ -195,6 +201,9 @@ def run(
             "plan_course_client_with_history": measure(
                 plan_busy, seconds=seconds, min_runs=min_runs, memory_runs=memory_runs
             ).as_json(),
+            "plan_course_cold": measure(
+                plan_cold, seconds=seconds, min_runs=min_runs, memory_runs=memory_runs
+            ).as_json(),
             "plans_found": f"{planned}/{len(plans)}",
             "appointments_in_memory": len(book._seen),
         }
@@ -215,12 +224,19 @@ def run(
         def service_plan_busy(i: int) -> object:
             return service_plan(i, busy_cases)
 
+        def service_plan_cold(i: int) -> object:
+            cache.forget()  # nothing in the worker's memory: catalogue and days read afresh
+            return service_plan(i)
+
         out["service"] = {
             "plan_course_for": measure(
                 service_plan, seconds=seconds, min_runs=min_runs, memory_runs=memory_runs
             ).as_json(),
             "plan_course_for_client_with_history": measure(
                 service_plan_busy, seconds=seconds, min_runs=min_runs, memory_runs=memory_runs
+            ).as_json(),
+            "plan_course_for_cold": measure(
+                service_plan_cold, seconds=seconds, min_runs=min_runs, memory_runs=memory_runs
             ).as_json(),
         }
         db.engine.dispose()
