@@ -2,8 +2,8 @@
 
 One row. Database triggers (migration 0004, `VERSIONED_TABLES`) add one to `catalogue` when
 any table the scheduling snapshot reads from changes, to `occupancy` when appointments
-change and to `clients` when clients do (the calendar shows their names), inside the writing
-transaction. A worker that reads the same numbers as when it
+change and to `clients` when clients, their screening or declared periods do, inside the
+writing transaction. A worker that reads the same numbers as when it
 filled its cache knows nothing it holds has changed (clinic/services/cache.py).
 """
 
@@ -34,7 +34,7 @@ VERSIONED_TABLES: dict[str, tuple[str, ...]] = {
         "time_off",
     ),
     "occupancy": ("appointments",),
-    "clients": ("clients",),
+    "clients": ("clients", "client_conditions", "client_periods"),
 }
 
 

@@ -36,7 +36,7 @@ def resolve_client_id(actor: Actor, client_id: int | None) -> int:
         return actor.client_id
     if client_id is None:
         raise InvalidRequest("Say which client this is for.", field="client")
-    snap.get_client(client_id)
+    snap.require_client(client_id)
     if actor.role == "practitioner" and not practitioner_treats(actor, client_id):
         raise NotFound("There is no such client.", field="client")
     return client_id

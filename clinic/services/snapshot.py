@@ -8,6 +8,7 @@ stay the same (clinic/services/cache.py).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
@@ -356,13 +357,6 @@ def _client_query() -> Select[ClientRow, bool]:
     )
 
 
-def _may_have_sessions(client_id: int) -> bool:
-    """False only if the client had no such session when read in this transaction and the
-    transaction has written nothing since."""
-    found = per_transaction(f"client:{client_id}", lambda: _load_client(client_id))
-    return found is None or found[1] or wrote(session().connection())
-
-
 def get_client(client_id: int) -> ClientRow:
     client = _client_row(client_id)
     if client is None or client.anonymised_at is not None:
@@ -370,15 +364,53 @@ def get_client(client_id: int) -> ClientRow:
     return client
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class ClientFacts:
+    """What planning needs of a client, as plain values the worker may keep."""
+
+    id: int
+    anonymised: bool
+    conditions: dict[str, ConditionState]
+    periods: tuple[DeclaredPeriod, ...]
+    has_sessions: bool
+
+
+def client_facts(client_id: int) -> ClientFacts | None:
+    """The client's facts, kept by the worker until a client, a screening, a declared period or
+    an appointment changes (None: there is no such client)."""
+    return from_calendar(("client", client_id), lambda: _read_facts(client_id))
+
+
+def _read_facts(client_id: int) -> ClientFacts | None:
+    found = per_transaction(f"client:{client_id}", lambda: _load_client(client_id))
+    if found is None:
+        return None
+    row, has_sessions = found
+    return ClientFacts(
+        id=row.id,
+        anonymised=row.anonymised_at is not None,
+        conditions={c.code: ConditionState(c.present, c.last_on) for c in row.conditions},
+        periods=tuple(DeclaredPeriod(p.kind, p.start_on, p.end_on, p.note) for p in row.periods),
+        has_sessions=has_sessions,
+    )
+
+
+def require_client(client_id: int) -> None:
+    """NotFound unless the client exists and is not anonymised."""
+    facts = client_facts(client_id)
+    if facts is None or facts.anonymised:
+        raise NotFound("There is no such client.", field="client")
+
+
 def client_state(client_id: int, now: datetime) -> ClientState:
     """The client's screening, declared periods and live sessions that can still matter."""
-    # Usually read already in this transaction (the service looked the client up): no query
-    # then; the screening and periods load on first use.
-    client = _client_row(client_id)
-    if client is None:
+    facts = client_facts(client_id)
+    if facts is None:
         raise NotFound("There is no such client.", field="client")
     appointments: Iterable[Appointment] = ()
-    if _may_have_sessions(client_id):
+    # A client with no session at all (when last read, and nothing written since) has none
+    # to look up.
+    if facts.has_sessions or wrote(session().connection()):
         appointments = session().scalars(
             select(Appointment)
             .options(
@@ -403,9 +435,9 @@ def client_state(client_id: int, now: datetime) -> ClientState:
             BookedSession(a.id, a.enrolment_id, a.session, a.start_at, a.end_at, courses[course.id])
         )
     return ClientState(
-        id=client.id,
-        conditions={c.code: ConditionState(c.present, c.last_on) for c in client.conditions},
-        periods=tuple(DeclaredPeriod(p.kind, p.start_on, p.end_on, p.note) for p in client.periods),
+        id=facts.id,
+        conditions=dict(facts.conditions),
+        periods=facts.periods,
         sessions=tuple(sessions),
     )
 

@@ -39,7 +39,7 @@ VERSIONED_TABLES = {
         "time_off",
     ),
     "occupancy": ("appointments",),
-    "clients": ("clients",),
+    "clients": ("clients", "client_conditions", "client_periods"),
 }
 EVENTS = ("insert", "update", "delete")
 

@@ -194,3 +194,18 @@ def test_a_calendar_read_after_writing_is_dropped_from_the_worker(setup, app) ->
     assert app.extensions["clinic.cache"].calendar is None
     db.session.rollback()
     assert client.id and snap._held().shared
+
+
+def test_a_plan_after_a_screening_change_sees_it(setup) -> None:
+    from clinic.models import ClientCondition
+    from clinic.services.errors import RuleViolation
+
+    client = f.make_client()
+    db.session.commit()
+    plan(setup, client.id)
+    plan(setup, client.id)  # the client's facts now from the worker's memory
+    db.session.add(ClientCondition(client_id=client.id, code="pregnancy", present=True))
+    db.session.commit()
+    with pytest.raises(RuleViolation) as refused:
+        plan(setup, client.id)
+    assert refused.value.violations[0].code == "contraindicated"

@@ -120,9 +120,9 @@ def test_plan_again_reads_neither_catalogue_nor_calendar_when_nothing_changed(cl
     with statements() as seen:
         again = plan()
     assert again == first
-    # BEGIN, the counters, and the client (with screening and periods joined, and whether it
-    # has any session: this one has none, so its sessions are not read).
-    assert len(seen) == 3
+    # BEGIN and the counters: the client's facts (screening, periods, no session yet) are
+    # the worker's too.
+    assert len(seen) == 2
     read = " ".join(seen)
     for table in ("clinic_settings", "practitioners", "opening_hours", "courses", "rooms"):
         assert f"FROM {table}" not in read
