@@ -40,6 +40,17 @@ def plan(setup, client_id: int) -> CoursePlan:
     return found
 
 
+def book_first_session(setup, client_id: int, p: CoursePlan) -> None:
+    """Book a course's first session for `client_id` at the start `p` proposed."""
+    booking.book_course(
+        actor=setup["desk"],
+        course_code="peel_course",
+        client_id=client_id,
+        sessions=[SessionRequest(first_start(p), setup["practitioner"].id)],
+        now=NOW,
+    )
+
+
 def first_start(p: CoursePlan) -> datetime:
     return p.sessions[0].slot.start
 
@@ -58,13 +69,7 @@ def test_triggers_move_the_occupancy_counter_on_a_booking_and_the_catalogue_on_a
     catalogue, occupancy, clients = counters()
     client = f.make_client()
     before = plan(setup, client.id)
-    booking.book_course(
-        actor=setup["desk"],
-        course_code="peel_course",
-        client_id=client.id,
-        sessions=[SessionRequest(first_start(before), setup["practitioner"].id)],
-        now=NOW,
-    )
+    book_first_session(setup, client.id, before)
     after_booking = counters()
     assert after_booking[0] == catalogue and after_booking[1] > occupancy
     assert after_booking[2] > clients  # make_client
@@ -82,13 +87,7 @@ def test_a_plan_after_a_booking_sees_the_booking(setup) -> None:
     db.session.commit()
     before = plan(setup, second.id)
     assert plan(setup, second.id) == before  # from the worker's memory
-    booking.book_course(
-        actor=setup["desk"],
-        course_code="peel_course",
-        client_id=first.id,
-        sessions=[SessionRequest(first_start(before), setup["practitioner"].id)],
-        now=NOW,
-    )
+    book_first_session(setup, first.id, before)
     # One practitioner: the start the first client took is no longer free.
     assert first_start(plan(setup, second.id)) != first_start(before)
 
@@ -108,13 +107,7 @@ def test_a_write_in_plain_sql_also_counts(setup) -> None:
     first, second = f.make_client(), f.make_client()
     db.session.commit()
     before = plan(setup, second.id)
-    booking.book_course(
-        actor=setup["desk"],
-        course_code="peel_course",
-        client_id=first.id,
-        sessions=[SessionRequest(first_start(before), setup["practitioner"].id)],
-        now=NOW,
-    )
+    book_first_session(setup, first.id, before)
     assert first_start(plan(setup, second.id)) != first_start(before)
     db.session.execute(text("UPDATE appointments SET status = 'cancelled'"))
     db.session.commit()
