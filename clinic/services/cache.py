@@ -120,7 +120,7 @@ def _read_versions() -> Versions | None:
 
 
 def with_counters(query: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
-    """`query` with the counters as two more columns, so that a statement the request makes
+    """`query` with the three counters as more columns, so that a statement the request makes
     anyway (the logged-in user, the API token) reads them too: on PostgreSQL under load a
     request costs about its number of round trips (bench/README.md)."""
     return query.add_columns(
