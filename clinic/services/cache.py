@@ -27,7 +27,7 @@ from sqlalchemy import Row, Select, select
 
 from clinic.dbsetup import wrote
 from clinic.models import CacheVersions
-from clinic.scheduling import ClinicRules, CourseRules, Equipment, ProcedureRules, ResourceBook
+from clinic.scheduling import ClinicRules, Equipment, ResourceBook
 from clinic.scheduling.types import PractitionerCalendar
 from clinic.services.db import per_transaction, session
 
@@ -57,12 +57,9 @@ class Catalogue:
     practitioners: tuple[PractitionerCalendar, ...]
     devices: tuple[Equipment, ...]
     rooms: tuple[Equipment, ...]
-    # Filled on first use: code -> (id, rules) of courses and procedures in the catalogue.
-    courses: dict[str, tuple[int, CourseRules]] = field(default_factory=dict)
-    procedures: dict[str, ProcedureRules] = field(default_factory=dict)
-    codes: dict[str, dict[int, str]] | None = None
-    # Other values read from the catalogue tables alone, by the service that reads them.
-    kept: dict[str, object] = field(default_factory=dict)
+    # Values read from the catalogue tables alone, filled on first use by the service that
+    # reads them (snapshot.from_catalogue: courses, procedures, the calendar's rows).
+    kept: dict[object, object] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

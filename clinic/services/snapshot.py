@@ -172,36 +172,32 @@ def get_procedure(code: str) -> Procedure:
 
 def course(code: str) -> tuple[int, CourseRules]:
     """A course of the catalogue (not retired) as the engine sees it, with its id."""
-    known = _held().catalogue.courses
-    found = known.get(code)
-    if found is None:
+
+    def load() -> tuple[int, CourseRules]:
         row = get_course(code)
-        found = known[code] = (row.id, course_rules(row))
-    return found
+        return row.id, course_rules(row)
+
+    return from_catalogue(("course", code), load)
 
 
 def procedure(code: str) -> ProcedureRules:
     """A procedure of the catalogue (not retired) as the engine sees it."""
-    known = _held().catalogue.procedures
-    found = known.get(code)
-    if found is None:
-        found = known[code] = procedure_rules(get_procedure(code))
-    return found
+    return from_catalogue(("procedure", code), lambda: procedure_rules(get_procedure(code)))
 
 
-def from_catalogue(key: str, load: Callable[[], T]) -> T:
+def from_catalogue(key: object, load: Callable[[], T]) -> T:
     """`load()`'s answer, which must read the catalogue tables only (clinic/models/versions.py),
-    kept by the worker until one of them changes."""
-    kept = _held().catalogue.kept
-    if key not in kept:
-        kept[key] = load()
-    return cast(T, kept[key])
+    kept by the worker until one of them changes. A `load()` that raises keeps nothing."""
+    return _kept(_held().catalogue.kept, key, load)
 
 
 def from_calendar(key: object, load: Callable[[], T]) -> T:
     """`load()`'s answer, which must read appointments, clients and the catalogue only, kept
     by the worker until one of them changes."""
-    kept = _held().calendar.kept
+    return _kept(_held().calendar.kept, key, load)
+
+
+def _kept(kept: dict[object, object], key: object, load: Callable[[], T]) -> T:
     if key not in kept:
         kept[key] = load()
     return cast(T, kept[key])
@@ -209,8 +205,8 @@ def from_calendar(key: object, load: Callable[[], T]) -> T:
 
 def resource_codes() -> dict[str, dict[int, str]]:
     """Codes of devices and rooms by id, for answers that name them."""
-    catalogue = _held().catalogue
-    if catalogue.codes is None:
+
+    def load() -> dict[str, dict[int, str]]:
         # One round trip for both.
         both = union_all(
             select(literal("devices").label("kind"), Device.id, Device.code),
@@ -219,8 +215,9 @@ def resource_codes() -> dict[str, dict[int, str]]:
         codes: dict[str, dict[int, str]] = {"devices": {}, "rooms": {}}
         for kind, i, code in session().execute(both):
             codes[kind][i] = code
-        catalogue.codes = codes
-    return catalogue.codes
+        return codes
+
+    return from_catalogue("resource_codes", load)
 
 
 def _weekly(rows: Iterable[tuple[int, time, time]]) -> WeeklyHours:
@@ -325,11 +322,16 @@ def _client_row(client_id: int) -> ClientRow | None:
     """The client's row, kept for the transaction: the session's identity map holds rows
     weakly, so without this the checks of one request would read the same row two or three
     times."""
-    found = per_transaction(f"client:{client_id}", lambda: _load_client(client_id))
+    found = _client_found(client_id)
     row = found[0] if found is not None else None
     if row is not None and (inspect(row).deleted or inspect(row).detached):
         return session().get(ClientRow, client_id)
     return row
+
+
+def _client_found(client_id: int) -> tuple[ClientRow, bool] | None:
+    """The client's row and whether it has any session, read once per transaction."""
+    return per_transaction(f"client:{client_id}", lambda: _load_client(client_id))
 
 
 def _load_client(client_id: int) -> tuple[ClientRow, bool] | None:
@@ -382,7 +384,7 @@ def client_facts(client_id: int) -> ClientFacts | None:
 
 
 def _read_facts(client_id: int) -> ClientFacts | None:
-    found = per_transaction(f"client:{client_id}", lambda: _load_client(client_id))
+    found = _client_found(client_id)
     if found is None:
         return None
     row, has_sessions = found
