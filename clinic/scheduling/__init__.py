@@ -31,6 +31,7 @@ from clinic.scheduling.types import (
     Slot,
     TimeRange,
     Violation,
+    interned,
 )
 
 __all__ = [
@@ -62,5 +63,6 @@ __all__ = [
     "care_windows",
     "check_course",
     "describe_window",
+    "interned",
     "plan_course",
 ]

@@ -51,6 +51,7 @@ from clinic.scheduling import (
     ProcedureRules,
     ResourceBook,
     Snapshot,
+    interned,
 )
 from clinic.scheduling.timeutil import day_start
 from clinic.scheduling.types import WeeklyHours
@@ -112,35 +113,43 @@ def _load_clinic_rules() -> ClinicRules:
 
 
 def procedure_rules(p: Procedure) -> ProcedureRules:
-    return ProcedureRules(
-        code=p.code,
-        name=p.name,
-        duration=timedelta(minutes=p.duration_min),
-        buffer=timedelta(minutes=p.buffer_min),
-        qualification=p.qualification,
-        device_kind=p.device_kind,
-        blocked_by=frozenset(r.code for r in p.blocked_by),
+    return interned(
+        ProcedureRules(
+            code=p.code,
+            name=p.name,
+            duration=timedelta(minutes=p.duration_min),
+            buffer=timedelta(minutes=p.buffer_min),
+            qualification=p.qualification,
+            device_kind=p.device_kind,
+            blocked_by=frozenset(r.code for r in p.blocked_by),
+        )
     )
 
 
 def course_rules(c: Course) -> CourseRules:
-    return CourseRules(
-        code=c.code,
-        name=c.name,
-        procedure=procedure_rules(c.procedure),
-        sessions=c.sessions,
-        min_interval_days=c.min_interval_days,
-        max_interval_days=c.max_interval_days,
-        care=tuple(
-            CareRule(
-                cr.restriction.code, cr.restriction.text, cr.restriction.kind, cr.hours, cr.phase
-            )
-            for cr in c.care
-        ),
-        contraindications=tuple(
-            ContraRule(ci.code, ci.lookback_days) for ci in c.contraindications
-        ),
-        months=frozenset(c.months),
+    return interned(
+        CourseRules(
+            code=c.code,
+            name=c.name,
+            procedure=procedure_rules(c.procedure),
+            sessions=c.sessions,
+            min_interval_days=c.min_interval_days,
+            max_interval_days=c.max_interval_days,
+            care=tuple(
+                CareRule(
+                    cr.restriction.code,
+                    cr.restriction.text,
+                    cr.restriction.kind,
+                    cr.hours,
+                    cr.phase,
+                )
+                for cr in c.care
+            ),
+            contraindications=tuple(
+                ContraRule(ci.code, ci.lookback_days) for ci in c.contraindications
+            ),
+            months=frozenset(c.months),
+        )
     )
 
 

@@ -202,3 +202,19 @@ def test_a_plan_after_a_screening_change_sees_it(setup) -> None:
     with pytest.raises(RuleViolation) as refused:
         plan(setup, client.id)
     assert refused.value.violations[0].code == "contraindicated"
+
+
+def test_each_read_of_the_catalogue_gives_the_same_rules_object_until_an_edit(setup) -> None:
+    # The engine's caches are keyed by the rules: equal rules read twice are one object (an
+    # equal copy would make every cache look-up compare the whole course).
+    course = setup["course"]
+    first = snap.course_rules(snap.get_course(course.code))
+    db.session.expire_all()
+    again = snap.course_rules(snap.get_course(course.code))
+    assert again is first
+    assert again.procedure is snap.procedure_rules(snap.get_procedure(course.procedure.code))
+    course.max_interval_days = (course.max_interval_days or 0) + 7
+    db.session.commit()
+    edited = snap.course_rules(snap.get_course(course.code))
+    assert edited is not first
+    assert edited.max_interval_days == first.max_interval_days + 7
