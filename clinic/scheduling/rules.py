@@ -37,6 +37,31 @@ def care_windows(start: datetime, course: CourseRules, tz: ZoneInfo) -> tuple[Ca
     return tuple(sorted(out, key=lambda w: (w.window.start, w.code)))
 
 
+@lru_cache(maxsize=16384)
+def _windows_of(
+    start: datetime, course: CourseRules, tz: ZoneInfo, codes: frozenset[str]
+) -> tuple[CareWindow, ...]:
+    """The care windows of a session whose restriction is one of `codes` (kept: rule 2 asks
+    it for every session of the client at every start the planner judges)."""
+    return tuple(w for w in care_windows(start, course, tz) if w.code in codes)
+
+
+@lru_cache(maxsize=4096)
+def _in_force(
+    session: int, name: str, other: BookedSession, w: CareWindow, tz: ZoneInfo
+) -> Violation:
+    """Rule 2's first direction (kept: a planner judging the starts of a day before the
+    window ends meets the same sentence at each of them)."""
+    until = local(w.window.end, tz)
+    return Violation(
+        "restriction_conflict",
+        f"{name} cannot start while \u201c{w.text}\u201d is in force for {_session_words(other, tz)}; "
+        f"it lasts until {moment_text(until)}.",
+        session,
+        until.date() if w.phase == "after" else None,
+    )
+
+
 def _session_words(s: BookedSession, tz: ZoneInfo) -> str:
     return f"your {s.course.procedure.name} session on {moment_text(local(s.start, tz))}"
 
@@ -114,26 +139,16 @@ def restriction_violations(
     another session of the client, and its own windows may not cover another session that
     they block."""
     out: list[Violation] = []
-    own = care_windows(start, course, tz)
     blocked_by = course.procedure.blocked_by
     for other in others:
         if blocked_by:
-            for w in care_windows(other.start, other.course, tz):
-                if w.code in blocked_by and w.window.contains(start):
-                    until = local(w.window.end, tz)
-                    out.append(
-                        Violation(
-                            "restriction_conflict",
-                            f"{course.procedure.name} cannot start while \u201c{w.text}\u201d is in force "
-                            f"for {_session_words(other, tz)}; it lasts until {moment_text(until)}.",
-                            session,
-                            until.date() if w.phase == "after" else None,
-                        )
-                    )
+            for w in _windows_of(other.start, other.course, tz, blocked_by):
+                if w.window.contains(start):
+                    out.append(_in_force(session, course.procedure.name, other, w, tz))
         other_blocked = other.course.procedure.blocked_by
         if other_blocked:
-            for w in own:
-                if w.code in other_blocked and w.window.contains(other.start):
+            for w in _windows_of(start, course, tz, other_blocked):
+                if w.window.contains(other.start):
                     out.append(
                         Violation(
                             "restriction_conflict",
@@ -270,7 +285,7 @@ def client_overlap_violation(
 ) -> Violation | None:
     """Rule 9: the client is never in two sessions at once."""
     for other in others:
-        if span.overlaps(TimeRange(other.start, other.end)):
+        if span.start < other.end and other.start < span.end:
             return Violation(
                 "client_double_booked",
                 f"This time overlaps {_session_words(other, tz)}.",
