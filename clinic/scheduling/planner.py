@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
 from clinic.scheduling.check import ClientJudge
@@ -58,7 +57,21 @@ class _Search:
         self.judge = ClientJudge(
             course=course, client=client, fixed=self.existing, tz=self.tz, now=now
         )
-        self.days: dict[date, DayResources] = {}
+        # What a day offers this search (its resources, free slots, why none): kept with the
+        # book for every plan asking with the same preferences, unless sessions are set aside.
+        key = (
+            "planner_days",
+            course.procedure,
+            prefs.time_from,
+            prefs.time_to,
+            prefs.practitioner_id,
+        )
+        kept = None if replacing else snapshot.book.derived.get(key)
+        if not isinstance(kept, dict):
+            kept = {}
+            if not replacing:
+                snapshot.book.derived[key] = kept
+        self.kept: dict[date, _Day] = kept
         self.open_days: dict[date, bool] = {}
         self.visits = 0
         self.reasons: dict[int, Counter[str]] = {}
@@ -70,74 +83,68 @@ class _Search:
         self.dead_ends: set[tuple[int, date | None]] = set()
 
     def note(self, session: int, violation: Violation) -> None:
-        self.reasons.setdefault(session, Counter())[violation.code] += 1
+        counts = self.reasons.get(session)
+        if counts is None:
+            counts = self.reasons[session] = Counter()
+        counts[violation.code] += 1
         self.examples.setdefault((session, violation.code), violation)
 
-    def resources(self, day: date, plan: list[Slot]) -> DayResources:
+    def day(self, day: date) -> _Day:
+        found = self.kept.get(day)
+        if found is None:
+            resources = DayResources(self.snapshot, self.course.procedure, day, self.replacing)
+            found = self.kept[day] = _Day(resources, self.prefs)
+        return found
+
+    def resources(self, day: _Day, plan: list[Slot]) -> DayResources:
         # Sessions planned on the same day (a minimum interval of 0) hold their resources too.
         same_day = (
-            [held_by(s, self.course.procedure) for s in plan if local_date(s.start, self.tz) == day]
+            [
+                held_by(s, self.course.procedure)
+                for s in plan
+                if local_date(s.start, self.tz) == day.resources.day
+            ]
             if plan and self.course.min_interval_days == 0
             else None
         )
         if same_day:
-            return DayResources(self.snapshot, self.course.procedure, day, self.replacing, same_day)
-        found = self.days.get(day)
-        if found is None:
-            found = self.days[day] = self._day_resources(day)
-        return found
+            return DayResources(
+                self.snapshot, self.course.procedure, day.resources.day, self.replacing, same_day
+            )
+        return day.resources
 
-    def _day_resources(self, day: date) -> DayResources:
-        procedure = self.course.procedure
-        if self.replacing:
-            return DayResources(self.snapshot, procedure, day, self.replacing)
-        # Without sessions set aside, a day's resources are the same for every plan on this
-        # book: the book keeps them (a worker's book lives as long as nothing changes).
-        derived = self.snapshot.book.derived
-        key = ("day_resources", procedure, day)
-        found = derived.get(key)
-        if not isinstance(found, DayResources):
-            found = DayResources(self.snapshot, procedure, day)
-            derived[key] = found
-        return found
-
-    def possible(self, session: int, day: date, resources: DayResources) -> bool:
+    def possible(self, session: int, day: _Day, anchor: tuple[int, int] | None) -> bool:
         """Whether any start of the day is free and passes the client's rules against its
         booked sessions alone. Sessions a plan adds only ever forbid more, so a day that fails
-        this fails for every plan: the search remembers it and skips the day at once."""
-        if day not in self.open_days:
-            found = any_free = False
-            for slot in self.candidates(resources, None):
-                start = slot.start
-                any_free = True
-                problems = self.judge.violations(
-                    session=session, start=start, end=slot.end, extra=()
-                )
-                if not problems:
-                    found = True
-                    break
-                for v in problems:
-                    self.note(session, v)
-            if not any_free:
-                self.note(session, self._no_slot_reason(session, self.resources(day, [])))
-            self.open_days[day] = found
-        return self.open_days[day]
+        this fails for every plan: the search remembers it and skips the day at once. Starts
+        are tried in the order the plan will try them, so its first is usually judged here."""
+        on = day.resources.day
+        known = self.open_days.get(on)
+        if known is not None:
+            return known
+        found = False
+        for slot in self.candidates(day.resources, anchor):
+            problems = self.judge.violations(
+                session=session, start=slot.start, end=slot.end, extra=()
+            )
+            if not problems:
+                found = True
+                break
+            for v in problems:
+                self.note(session, v)
+        self.open_days[on] = found
+        return found
 
-    def candidates(self, resources: DayResources, anchor: Slot | None) -> Iterator[Slot]:
-        """The day's free slots in the order of preference, lazily: with no anchor, earliest
-        first; else the anchor's practitioner at the times nearest the anchor's, then the
-        others."""
+    def candidates(self, resources: DayResources, anchor: tuple[int, int] | None) -> list[Slot]:
+        """The day's free slots in the order of preference: with no anchor, earliest first;
+        else the anchor's (minutes after midnight, practitioner) practitioner at the times
+        nearest the anchor's, then the others."""
         time_from, time_to = self.prefs.time_from, self.prefs.time_to
-        working = tuple(resources.working(self.prefs.practitioner_id))
+        working = resources.working(self.prefs.practitioner_id)
         if anchor is None:
-            yield from resources.free_slots(time_from, time_to, None, working)
-            return
-        minutes = _minutes(local(anchor.start, self.tz))
-        same = tuple(p for p in working if p == anchor.practitioner_id)
-        others = tuple(p for p in working if p != anchor.practitioner_id)
-        for group in (same, others):
-            if group:
-                yield from resources.free_slots(time_from, time_to, minutes, group)
+            return resources.free_slots(time_from, time_to, None, working)
+        minutes, practitioner_id = anchor
+        return resources.toward(time_from, time_to, minutes, practitioner_id, working)
 
     def place(self, session: int, lo: date, hi: date, plan: list[Slot]) -> list[Slot] | None:
         key = (session, local_date(plan[-1].start, self.tz) if plan else None)
@@ -151,7 +158,10 @@ class _Search:
     def _place(self, session: int, lo: date, hi: date, plan: list[Slot]) -> list[Slot] | None:
         self.deepest = max(self.deepest, session)
         course = self.course
-        anchor = plan[0] if plan else None
+        # Later sessions prefer the first one's practitioner and time of day.
+        anchor = (
+            (_minutes(local(plan[0].start, self.tz)), plan[0].practitioner_id) if plan else None
+        )
         placed_planned = [
             BookedSession(0, self.enrolment_id, self.first + i, s.start, s.end, course)
             for i, s in enumerate(plan)
@@ -179,8 +189,16 @@ class _Search:
                     return None
                 day = nxt
                 continue
-            resources = self.resources(day, plan)
-            if resources is self.days.get(day) and not self.possible(session, day, resources):
+            kept = self.day(day)
+            if kept.nothing_free is not None:
+                # The common step on a busy calendar: a full day, its reason kept with it.
+                if day not in self.open_days:
+                    self.note(session, kept.nothing_free)
+                    self.open_days[day] = False
+                day += timedelta(days=1)
+                continue
+            resources = self.resources(kept, plan)
+            if resources is kept.resources and not self.possible(session, kept, anchor):
                 day += timedelta(days=1)
                 continue
             verdicts: dict[datetime, list[Violation]] = {}
@@ -202,8 +220,8 @@ class _Search:
                 if not problems:
                     chosen = slot
                     break
-            if not any_free:
-                self.note(session, self._no_slot_reason(session, self.resources(day, [])))
+            if not any_free:  # the day's free slots were taken by this plan's sessions
+                self.note(session, _no_slot_reason(kept.resources, self.prefs.practitioner_id))
             if chosen is not None:
                 if session == self.last:
                     return [*plan, chosen]
@@ -221,26 +239,34 @@ class _Search:
             day += timedelta(days=1)
         return None
 
-    def _no_slot_reason(self, session: int, resources: DayResources) -> Violation:
-        wanted = self.prefs.practitioner_id
-        if not [p for p in resources.qualified_ids() if wanted is None or p == wanted]:
-            who = "The chosen practitioner is" if wanted is not None else "No practitioner is"
-            return Violation(
-                "not_qualified", f"{who} qualified for {self.course.procedure.name}.", session
-            )
-        if not resources.opening:
-            return Violation(
-                "clinic_closed", "The clinic is closed on some of the possible days.", session
-            )
-        if resources.procedure.device_kind and not resources.devices:
-            return Violation(
-                "device_unavailable", "The clinic has no device for this procedure.", session
-            )
-        return Violation(
-            "practitioner_unavailable",
-            "No qualified practitioner with a free device and room has time on the possible days.",
-            session,
+
+class _Day:
+    """A day as plans with the same preferences see it: its resources, its free slots
+    earliest first, and why there are none (kept with the book, see `_Search.kept`)."""
+
+    __slots__ = ("resources", "free", "nothing_free")
+
+    def __init__(self, resources: DayResources, prefs: Preferences) -> None:
+        self.resources = resources
+        self.free = resources.free_slots(
+            prefs.time_from, prefs.time_to, None, resources.working(prefs.practitioner_id)
         )
+        self.nothing_free = None if self.free else _no_slot_reason(resources, prefs.practitioner_id)
+
+
+def _no_slot_reason(resources: DayResources, wanted: int | None) -> Violation:
+    name = resources.procedure.name
+    if not [p for p in resources.qualified_ids() if wanted is None or p == wanted]:
+        who = "The chosen practitioner is" if wanted is not None else "No practitioner is"
+        return Violation("not_qualified", f"{who} qualified for {name}.")
+    if not resources.opening:
+        return Violation("clinic_closed", "The clinic is closed on some of the possible days.")
+    if resources.procedure.device_kind and not resources.devices:
+        return Violation("device_unavailable", "The clinic has no device for this procedure.")
+    return Violation(
+        "practitioner_unavailable",
+        "No qualified practitioner with a free device and room has time on the possible days.",
+    )
 
 
 def _minutes(moment: datetime) -> int:

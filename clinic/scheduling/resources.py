@@ -103,11 +103,15 @@ class DayResources:
             (d, blocked("d", d.id)) for d in snapshot.devices if kind is not None and d.kind == kind
         ]
         self.rooms = [(r, blocked("r", r.id)) for r in snapshot.rooms]
+        self._working: dict[int | None, tuple[int, ...]] = {}
         self._starts: dict[tuple[time | None, time | None], list[datetime]] = {}
         self._free: dict[datetime, tuple[int | None, int, frozenset[int]] | None] = {}
         self._nearest: dict[tuple[time | None, time | None, int], list[datetime]] = {}
         self._free_slots: dict[
             tuple[time | None, time | None, int | None, tuple[int, ...]], list[Slot]
+        ] = {}
+        self._toward: dict[
+            tuple[time | None, time | None, int, int, tuple[int, ...]], list[Slot]
         ] = {}
 
     # Rule 8
@@ -309,9 +313,14 @@ class DayResources:
             out.append(start)
         return out
 
-    def working(self, practitioner_id: int | None = None) -> list[int]:
-        """Qualified practitioners working that day (optionally only one)."""
-        return [p for p in self._work if practitioner_id is None or p == practitioner_id]
+    def working(self, practitioner_id: int | None = None) -> tuple[int, ...]:
+        """Qualified practitioners working that day (optionally only one; kept per question)."""
+        found = self._working.get(practitioner_id)
+        if found is None:
+            found = self._working[practitioner_id] = tuple(
+                p for p in self._work if practitioner_id is None or p == practitioner_id
+            )
+        return found
 
     def free_at(self, start: datetime) -> tuple[int | None, int, frozenset[int]] | None:
         """At a start: the first free device (if needed) and room and the working qualified
@@ -360,6 +369,30 @@ class DayResources:
                 if slot is not None
             ]
             self._free_slots[key] = found
+        return found
+
+    def toward(
+        self,
+        time_from: time | None,
+        time_to: time | None,
+        minutes: int,
+        first_id: int,
+        practitioner_ids: tuple[int, ...],
+    ) -> list[Slot]:
+        """`free_slots` nearest a local time of day (`minutes` after midnight), those of
+        `first_id` first, then the other practitioners' (kept: every plan whose first session
+        has that time and practitioner asks the same)."""
+        key = (time_from, time_to, minutes, first_id, practitioner_ids)
+        found = self._toward.get(key)
+        if found is None:
+            same = tuple(p for p in practitioner_ids if p == first_id)
+            others = tuple(p for p in practitioner_ids if p != first_id)
+            found = self._toward[key] = [
+                slot
+                for group in (same, others)
+                if group
+                for slot in self.free_slots(time_from, time_to, minutes, group)
+            ]
         return found
 
     def first_slot(self, start: datetime, practitioner_ids: Sequence[int]) -> Slot | None:

@@ -275,3 +275,43 @@ def test_plan_of_same_day_sessions_leaves_the_buffer_between_them() -> None:
     result = plan(same_day, snap=snapshot(practitioners=[practitioner(ANNA)]))
     assert local_times(s.start for s in result.slots) == [time(9, 0), time(10, 0)]
     assert days(result) == [d("2026-01-06")] * 2
+
+
+def test_plans_on_one_book_share_days_but_not_preferences_or_what_was_set_aside() -> None:
+    # A worker plans many times on one book; what a day offers is kept between plans. Anna
+    # alone, busy 09:00-10:00 and from 14:00 to closing on the first day.
+    first_day = d("2026-01-06")
+    busy = occupancy(local_at(first_day, 9, 0), PEEL, practitioner_id=ANNA)
+    afternoon_busy = [
+        occupancy(local_at(first_day, h, 0), PEEL, practitioner_id=ANNA) for h in range(14, 18)
+    ]
+    snap = snapshot([busy, *afternoon_busy], practitioners=[practitioner(ANNA)])
+
+    afternoon = plan(snap=snap, prefs=Preferences(time_from=time(14, 0)))
+    assert afternoon.slots[0].start == local_at(d("2026-01-07"), 14, 0)
+    anytime = plan(snap=snap)
+    assert anytime.slots[0].start == local_at(first_day, 10, 0)
+    # Moving that appointment: set aside, its hour is free for this plan only.
+    moving = plan(snap=snap, replacing=frozenset({busy.appointment_id}))
+    assert moving.slots[0].start == local_at(first_day, 9, 0)
+    assert plan(snap=snap).slots[0].start == local_at(first_day, 10, 0)
+
+
+def test_a_full_day_is_stepped_over_with_its_reason_for_every_plan() -> None:
+    # Anna alone and busy all of the first day: every plan starts the next day, and one that
+    # cannot go further says why.
+    first_day = d("2026-01-06")
+    busy = [
+        occupancy(local_at(first_day, h, 0), PEEL, practitioner_id=ANNA) for h in range(9, 19)
+    ]
+    snap = snapshot(busy, practitioners=[practitioner(ANNA)])
+    for _ in range(2):
+        assert days(plan(snap=snap))[0] == d("2026-01-07")
+    previous = local_at(d("2025-12-30"))
+    stuck = plan(
+        plain(PEEL_COURSE, sessions=2, min_interval_days=7, max_interval_days=7),
+        snap=snap,
+        first_session=2,
+        previous_start=previous,
+    )
+    assert [(v.code, v.session) for v in stuck.violations] == [("practitioner_unavailable", 2)]
