@@ -166,8 +166,8 @@ class _Search:
             BookedSession(0, self.enrolment_id, self.first + i, s.start, s.end, course)
             for i, s in enumerate(plan)
         ]
-        day = lo
-        while day <= min(hi, self.horizon_end):
+        day, last_day = lo, min(hi, self.horizon_end)
+        while day <= last_day:
             self.visits += 1
             if self.visits > MAX_DAY_VISITS:
                 return None
