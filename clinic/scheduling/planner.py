@@ -92,8 +92,21 @@ class _Search:
     def day(self, day: date) -> _Day:
         found = self.kept.get(day)
         if found is None:
-            resources = DayResources(self.snapshot, self.course.procedure, day, self.replacing)
-            found = self.kept[day] = _Day(resources, self.prefs)
+            found = self.kept[day] = _Day(self._day_resources(day), self.prefs)
+        return found
+
+    def _day_resources(self, day: date) -> DayResources:
+        procedure = self.course.procedure
+        if self.replacing:
+            return DayResources(self.snapshot, procedure, day, self.replacing)
+        # Without sessions set aside, a day's resources are the same for every plan on this
+        # book, whatever its preferences: the book keeps them (a worker's book lives as long
+        # as nothing changes).
+        derived = self.snapshot.book.derived
+        key = ("day_resources", procedure, day)
+        found = derived.get(key)
+        if not isinstance(found, DayResources):
+            found = derived[key] = DayResources(self.snapshot, procedure, day)
         return found
 
     def resources(self, day: _Day, plan: list[Slot]) -> DayResources:
@@ -241,17 +254,17 @@ class _Search:
 
 
 class _Day:
-    """A day as plans with the same preferences see it: its resources, its free slots
-    earliest first, and why there are none (kept with the book, see `_Search.kept`)."""
+    """A day as plans with the same preferences see it: its resources and, when none of its
+    slots is free for them, why (kept with the book, see `_Search.kept`)."""
 
-    __slots__ = ("resources", "free", "nothing_free")
+    __slots__ = ("resources", "nothing_free")
 
     def __init__(self, resources: DayResources, prefs: Preferences) -> None:
         self.resources = resources
-        self.free = resources.free_slots(
+        free = resources.free_slots(
             prefs.time_from, prefs.time_to, None, resources.working(prefs.practitioner_id)
         )
-        self.nothing_free = None if self.free else _no_slot_reason(resources, prefs.practitioner_id)
+        self.nothing_free = None if free else _no_slot_reason(resources, prefs.practitioner_id)
 
 
 def _no_slot_reason(resources: DayResources, wanted: int | None) -> Violation:
