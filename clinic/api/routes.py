@@ -73,13 +73,20 @@ def _care(windows: tuple[CareWindow, ...]) -> list[dict[str, Any]]:
     ]
 
 
+def _where(device_id: int | None, room_id: int, codes: dict[str, dict[int, str]]) -> dict[str, Any]:
+    """The device and room of a slot or appointment by code (`snapshot.resource_codes`)."""
+    return {
+        "device": codes["devices"].get(device_id) if device_id else None,
+        "room": codes["rooms"].get(room_id, ""),
+    }
+
+
 def _slot(slot: Slot, codes: dict[str, dict[int, str]]) -> dict[str, Any]:
     return {
         "start": _local(slot.start),
         "end": _local(slot.end),
         "practitioner": slot.practitioner_id,
-        "device": codes["devices"].get(slot.device_id) if slot.device_id else None,
-        "room": codes["rooms"].get(slot.room_id, ""),
+        **_where(slot.device_id, slot.room_id, codes),
     }
 
 
@@ -89,7 +96,6 @@ def _appointment(a: Appointment, courses: dict[int, Any]) -> dict[str, Any]:
         courses[course_id] = snap.course_rules(
             snap.get_course(a.enrolment.course.code, include_retired=True)
         )
-    _local(a.start_at)
     care = aftercare_calendar(start=a.start_at, course=courses[course_id], tz=_tz())
     return {
         "id": a.id,
@@ -101,8 +107,7 @@ def _appointment(a: Appointment, courses: dict[int, Any]) -> dict[str, Any]:
         "end": _local(a.end_at),
         "status": a.status,
         "practitioner": a.practitioner_id,
-        "device": a.device.code if a.device else None,
-        "room": a.room.code,
+        **_where(a.device_id, a.room_id, snap.resource_codes()),
         "aftercare": _care(care) if a.status in ("booked", "done") else [],
     }
 

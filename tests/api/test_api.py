@@ -213,6 +213,7 @@ def test_enrolment_books_all_sessions_and_answers_them(api_as) -> None:
     assert response.status_code == 201
     appointments = response.json["appointments"]
     assert [a["session"] for a in appointments] == [1, 2]
+    assert [(a["room"], a["device"]) for a in appointments] == [("R1", None)] * 2
     assert appointments[0]["aftercare"][0]["restriction"] in ("no_uv", "no_resurfacing")
 
 

@@ -301,9 +301,7 @@ def test_a_full_day_is_stepped_over_with_its_reason_for_every_plan() -> None:
     # Anna alone and busy all of the first day: every plan starts the next day, and one that
     # cannot go further says why.
     first_day = d("2026-01-06")
-    busy = [
-        occupancy(local_at(first_day, h, 0), PEEL, practitioner_id=ANNA) for h in range(9, 19)
-    ]
+    busy = [occupancy(local_at(first_day, h, 0), PEEL, practitioner_id=ANNA) for h in range(9, 18)]
     snap = snapshot(busy, practitioners=[practitioner(ANNA)])
     for _ in range(2):
         assert days(plan(snap=snap))[0] == d("2026-01-07")
