@@ -109,34 +109,34 @@ class _Search:
             found = derived[key] = DayResources(self.snapshot, procedure, day)
         return found
 
-    def resources(self, day: _Day, plan: list[Slot]) -> DayResources:
+    def resources(self, kept: _Day, plan: list[Slot]) -> DayResources:
         # Sessions planned on the same day (a minimum interval of 0) hold their resources too.
         same_day = (
             [
                 held_by(s, self.course.procedure)
                 for s in plan
-                if local_date(s.start, self.tz) == day.resources.day
+                if local_date(s.start, self.tz) == kept.resources.day
             ]
             if plan and self.course.min_interval_days == 0
             else None
         )
         if same_day:
             return DayResources(
-                self.snapshot, self.course.procedure, day.resources.day, self.replacing, same_day
+                self.snapshot, self.course.procedure, kept.resources.day, self.replacing, same_day
             )
-        return day.resources
+        return kept.resources
 
-    def possible(self, session: int, day: _Day, anchor: tuple[int, int] | None) -> bool:
+    def possible(self, session: int, kept: _Day, anchor: tuple[int, int] | None) -> bool:
         """Whether any start of the day is free and passes the client's rules against its
         booked sessions alone. Sessions a plan adds only ever forbid more, so a day that fails
         this fails for every plan: the search remembers it and skips the day at once. Starts
         are tried in the order the plan will try them, so its first is usually judged here."""
-        on = day.resources.day
+        on = kept.resources.day
         known = self.open_days.get(on)
         if known is not None:
             return known
         found = False
-        for slot in self.candidates(day.resources, anchor):
+        for slot in self.candidates(kept.resources, anchor):
             problems = self.judge.violations(
                 session=session, start=slot.start, end=slot.end, extra=()
             )
