@@ -444,13 +444,6 @@ def build(
             )
 
         with db.engine.begin() as conn:
-            postgresql = conn.dialect.name == "postgresql"
-            if postgresql:
-                # The cache counters' triggers (migration 0004) fire per row inserted here, each
-                # updating the same row: 100,000 times in one transaction took a minute. The
-                # bulk load moves each counter once instead.
-                for table in ("clients", "appointments"):
-                    conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER cache_{table}"))
             for table, batch in (
                 (Client.__table__, client_rows),
                 (Enrolment.__table__, enrolments),
@@ -458,14 +451,6 @@ def build(
             ):
                 for i in range(0, len(batch), 20000):
                     conn.execute(insert(table), batch[i : i + 20000])
-            if postgresql:
-                for table in ("clients", "appointments"):
-                    conn.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER cache_{table}"))
-                conn.execute(
-                    text(
-                        "UPDATE cache_versions SET occupancy = occupancy + 1, clients = clients + 1"
-                    )
-                )
             if conn.dialect.name == "postgresql":
                 for table in ("clients", "enrolments", "appointments"):
                     conn.execute(

@@ -1,19 +1,24 @@
 """Database engine set-up that the ORM does not do by itself.
 
-SQLite: foreign keys on, a busy timeout, WAL for files, and every transaction opened with
-BEGIN IMMEDIATE, so that write transactions are serialized: a booking's check and its insert
-cannot interleave with another booking's.
-
-Every database: a connection notes whether its current transaction has written (`wrote`), so
-that what such a transaction reads is never kept for others (clinic/services/cache.py).
+SQLite: foreign keys on, a busy timeout and WAL for files, so that readers run side by side
+and never wait for each other. A transaction that will write (`services.db.transaction`)
+opens with BEGIN IMMEDIATE and so takes the one write lock before it reads anything: a
+booking's check and its insert cannot interleave with another booking's. Every other
+transaction opens with a plain BEGIN and reads without taking that lock.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+
+# Set while a write transaction is being opened (services.db.transaction).
+_WRITING: ContextVar[bool] = ContextVar("clinic.writing", default=False)
 
 
 @event.listens_for(Engine, "connect")
@@ -27,25 +32,18 @@ def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.close()
 
 
-WROTE = "clinic.wrote"
-_WRITES = ("INSERT", "UPDATE", "DELETE")
-
-
 @event.listens_for(Engine, "begin")
 def _on_begin(conn: Connection) -> None:
-    conn.info[WROTE] = False
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _WRITING.get() else "BEGIN")
 
 
-@event.listens_for(Engine, "before_cursor_execute")
-def _on_execute(
-    conn: Connection, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
-) -> None:
-    if not conn.info.get(WROTE) and statement.lstrip()[:6].upper() in _WRITES:
-        conn.info[WROTE] = True
-
-
-def wrote(conn: Connection) -> bool:
-    """Whether the connection's current transaction has sent an INSERT, UPDATE or DELETE."""
-    return bool(conn.info.get(WROTE))
+@contextmanager
+def writing() -> Iterator[None]:
+    """Transactions begun inside this block will write: on SQLite they take the write lock
+    at BEGIN (elsewhere this changes nothing)."""
+    token = _WRITING.set(True)
+    try:
+        yield
+    finally:
+        _WRITING.reset(token)

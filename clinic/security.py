@@ -44,10 +44,10 @@ def _has_nul() -> bool:
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     # With the client or practitioner record in the same statement: every page asks next
-    # who the user is (services.actors.actor_for). The same statement reads the cache
-    # counters (services.cache.with_counters).
+    # who the user is (services.actors.actor_for). The same statement reads the catalogue's
+    # version (services.cache.with_version).
     found = db.session.execute(
-        cache.with_counters(
+        cache.with_version(
             select(User)
             .options(joinedload(User.client), joinedload(User.practitioner))
             .where(User.id == int(user_id))
@@ -55,7 +55,7 @@ def load_user(user_id: str) -> User | None:
     ).first()
     if found is None:
         return None
-    cache.note_counters(found)
+    cache.note_version(found)
     user: User = found[0]
     return user if user.active else None
 

@@ -29,13 +29,23 @@ from clinic.models import (
     WorkingHours,
 )
 from clinic.services.actors import Actor, actor_for
+from clinic.services.cache import catalogue_changed, wrote_catalogue
 
 TZ = "Europe/Berlin"
 
 
+def commit() -> None:
+    """Commit what a factory added; a catalogue row moves the catalogue's version, as the
+    catalogue-writing services do (services.cache.catalogue_changed)."""
+    db.session.flush()
+    if wrote_catalogue():
+        catalogue_changed()
+    db.session.commit()
+
+
 def _save(obj: Any) -> Any:
     db.session.add(obj)
-    db.session.commit()
+    commit()
     return obj
 
 
@@ -55,7 +65,7 @@ def make_clinic(**overrides: Any) -> ClinicSettings:
     for weekday in range(6):
         db.session.add(OpeningHours(weekday=weekday, opens=time(9), closes=time(19)))
     db.session.add_all([Room(code="R1", name="Room 1"), Room(code="R2", name="Room 2")])
-    db.session.commit()
+    commit()
     return settings
 
 
@@ -149,7 +159,7 @@ def make_user(role: str = "client", **overrides: Any) -> User:
     db.session.flush()
     if role == "client":
         db.session.add(Client(user_id=user.id, name=user.name, email=user.email))
-    db.session.commit()
+    commit()
     return user
 
 
@@ -167,7 +177,7 @@ def make_client(**overrides: Any) -> Client:
         client.conditions.append(ClientCondition(code=code, present=present, last_on=last_on))
     for kind, start_on, end_on in periods:
         client.periods.append(ClientPeriod(kind=kind, start_on=start_on, end_on=end_on))
-    db.session.commit()
+    commit()
     return client
 
 

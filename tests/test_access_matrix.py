@@ -170,7 +170,7 @@ def _fresh_token(user_id: int) -> str:
             expires_at=utcnow() + timedelta(hours=1),
         )
     )
-    db.session.commit()
+    f.commit()
     return token
 
 
@@ -210,7 +210,7 @@ def user_ids(app) -> dict[str, int]:
         if role == "practitioner":
             practitioner = f.make_practitioner(email=user.email, name=user.name)
             practitioner.user_id = user.id
-            db.session.commit()
+            f.commit()
         ids[role] = user.id
     return ids
 

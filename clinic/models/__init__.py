@@ -34,7 +34,7 @@ from clinic.models.people import (
     WorkingHours,
 )
 from clinic.models.types import UTCDateTime, utcnow
-from clinic.models.versions import VERSIONED_TABLES, CacheVersions
+from clinic.models.versions import CATALOGUE_TABLES, CatalogueVersion
 
 __all__ = [
     "ALL_MONTHS_MASK",
@@ -47,7 +47,7 @@ __all__ = [
     "Appointment",
     "ApiToken",
     "AuditEntry",
-    "CacheVersions",
+    "CatalogueVersion",
     "Client",
     "ClientCondition",
     "ClientPeriod",
@@ -67,7 +67,7 @@ __all__ = [
     "Room",
     "TimeOff",
     "UTCDateTime",
-    "VERSIONED_TABLES",
+    "CATALOGUE_TABLES",
     "User",
     "WorkingHours",
     "mask_to_months",

@@ -1,10 +1,10 @@
-"""Change counters that let each worker keep the catalogue and the calendar in memory.
+"""The catalogue's version, which lets each worker keep the catalogue in memory.
 
-One row. Database triggers (migration 0004, `VERSIONED_TABLES`) add one to `catalogue` when
-any table the scheduling snapshot reads from changes, to `occupancy` when appointments
-change and to `clients` when clients, their screening or declared periods do, inside the
-writing transaction. A worker that reads the same numbers as when it
-filled its cache knows nothing it holds has changed (clinic/services/cache.py).
+One row. Every service that writes the catalogue calls `services.cache.catalogue_changed()`
+in its transaction, which adds one to `version`; a worker that reads the version it filled its
+memory under knows nothing it holds has changed. Only the catalogue is kept this way:
+appointments and clients are read by each request from the tables, so a booking or a change
+to a client's record never touches this row.
 """
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from clinic.extensions import db
 
-# counter -> the tables whose every INSERT, UPDATE and DELETE moves it on.
-VERSIONED_TABLES: dict[str, tuple[str, ...]] = {
-    "catalogue": (
+# The tables the worker keeps in memory (clinic/services/cache.py): writing any of them in a
+# transaction that did not call catalogue_changed() is refused at commit. Every table of the
+# schema is either here or in NOT_KEPT (tests/services/test_cache.py checks that).
+CATALOGUE_TABLES = frozenset(
+    {
         "clinic_settings",
         "opening_hours",
         "holidays",
@@ -32,17 +34,13 @@ VERSIONED_TABLES: dict[str, tuple[str, ...]] = {
         "practitioner_qualifications",
         "working_hours",
         "time_off",
-    ),
-    "occupancy": ("appointments",),
-    "clients": ("clients", "client_conditions", "client_periods"),
-}
+    }
+)
 
 
-class CacheVersions(db.Model):  # type: ignore[name-defined,misc]
-    __tablename__ = "cache_versions"
+class CatalogueVersion(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "catalogue_version"
     __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    catalogue: Mapped[int] = mapped_column(BigInteger, default=0)
-    occupancy: Mapped[int] = mapped_column(BigInteger, default=0)
-    clients: Mapped[int] = mapped_column(BigInteger, default=0)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from clinic.models import ROLES, Client, Practitioner, User
 from clinic.services.actors import Actor
 from clinic.services.audit import record
+from clinic.services.cache import catalogue_changed
 from clinic.services.db import session, transaction
 from clinic.services.errors import Conflict, InvalidRequest, PermissionDenied
 
@@ -79,7 +80,7 @@ def refuse(errors: list[dict[str, str]]) -> None:
 
 def _refuse_known_client(email: str) -> None:
     if session().scalar(select(Client.id).where(func.lower(Client.email) == email)) is not None:
-        raise Conflict(f"A client with {email} exists already.")
+        raise Conflict(f"A client with {email} exists already.", code="email_taken", field="email")
 
 
 def create_user(*, email: str, role: str, password: str, name: str | None = None) -> User:
@@ -93,7 +94,9 @@ def create_user(*, email: str, role: str, password: str, name: str | None = None
     check_password_rules(password)
     with transaction() as s:
         if s.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
-            raise Conflict(f"An account for {email} exists already.")
+            raise Conflict(
+                f"An account for {email} exists already.", code="email_taken", field="email"
+            )
         user = User(email=email, role=role, name=(name or email.split("@")[0]).strip())
         user.set_password(password)
         s.add(user)
@@ -103,6 +106,7 @@ def create_user(*, email: str, role: str, password: str, name: str | None = None
                 select(Practitioner).where(func.lower(Practitioner.email) == email)
             )
             if practitioner is not None:
+                catalogue_changed()  # the practitioner row changes (its login)
                 practitioner.user_id = user.id
         elif role == "client":
             client = s.scalar(select(Client).where(func.lower(Client.email) == email))
@@ -134,19 +138,14 @@ def create_client(
     except InvalidRequest as exc:
         errors.insert(0, {"code": "invalid", "message": exc.message, "field": "email"})
     refuse(errors)
-    client_id: int | None = None
-    if password is not None:  # the account comes with its client record
-        _refuse_known_client(email)
-        user = create_user(email=email, role="client", password=password, name=name)
-        assert user.client is not None
-        client_id = user.client.id
     with transaction() as s:
-        if client_id is None:
-            _refuse_known_client(email)
+        _refuse_known_client(email)
+        if password is None:
             client = Client(email=email)
             s.add(client)
-        else:
-            client = s.get_one(Client, client_id)
+        else:  # the account comes with its client record, in the same transaction
+            user = create_user(email=email, role="client", password=password, name=name)
+            client = s.get_one(Client, s.scalar(select(Client.id).where(Client.user_id == user.id)))
         client.name, client.phone, client.notes = name, phone, clean_notes or ""
         s.flush()
         record(

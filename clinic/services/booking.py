@@ -32,12 +32,13 @@ from clinic.scheduling import (
     plan_course,
 )
 from clinic.scheduling.rules import change_notice_violation
+from clinic.scheduling.wording import moment_text
 from clinic.services import clients, outbox
 from clinic.services import snapshot as snap
 from clinic.services.access import resolve_client_id
 from clinic.services.actors import Actor
 from clinic.services.audit import record
-from clinic.services.db import session, transaction
+from clinic.services.db import lock_client, session, transaction
 from clinic.services.errors import (
     Conflict,
     InvalidRequest,
@@ -251,6 +252,7 @@ def book_course(
     override = _override_allowed(actor, override_reason)
     with transaction() as s:
         client = resolve_client_id(actor, client_id)
+        lock_client(client)
         clients.require_current_screening(actor=actor, client_id=client, now=now)
         course_id, course = snap.course(course_code)
         if len(sessions) > course.sessions:
@@ -329,14 +331,39 @@ def _place(appointment: Appointment, slot: Slot, course: CourseRules) -> None:
 
 
 def _live_for_change(actor: Actor, appointment_id: int) -> Appointment:
+    """The appointment to change, read again once its client is locked (db.lock_client): if
+    someone else changed it in between, the change asked for was meant for what it was, and
+    is refused with what happened to it."""
     appointment = get_appointment(actor=actor, appointment_id=appointment_id)
     if actor.role == "practitioner":
         raise PermissionDenied("Reception moves and cancels sessions.")
+    seen = _as_seen(appointment)
+    lock_client(appointment.client_id)
+    if _as_seen(appointment) != seen:
+        raise Conflict(_what_changed(appointment), code="appointment_changed")
     if appointment.status != "booked":
         raise InvalidRequest(
             f"This session is {appointment.status.replace('_', ' ')}; it can no longer change."
         )
     return appointment
+
+
+def _as_seen(appointment: Appointment) -> tuple[str, datetime, int]:
+    return appointment.status, appointment.start_at, appointment.practitioner_id
+
+
+def _what_changed(appointment: Appointment) -> str:
+    if appointment.status != "booked":
+        done = {"cancelled": "cancelled", "done": "marked done", "no_show": "marked as a no-show"}
+        return (
+            f"This session was just {done.get(appointment.status, appointment.status)} "
+            "by someone else; nothing was changed."
+        )
+    when = moment_text(appointment.start_at.astimezone(snap.clinic_tz()))
+    return (
+        f"This session was just moved to {when} by someone else; nothing was changed. "
+        "Check the new time and try again."
+    )
 
 
 def move_appointment(
@@ -538,6 +565,7 @@ def cancel_enrolment(*, actor: Actor, enrolment_id: int, now: datetime | None = 
             actor.is_desk or (actor.role == "client" and enrolment.client_id == actor.client_id)
         ):
             raise NotFound("There is no such course booking.")
+        lock_client(enrolment.client_id)
         future = [a for a in enrolment.appointments if a.status == "booked" and a.start_at > now]
         _require_notice(actor, future, now)
         for a in future:
@@ -572,6 +600,7 @@ def record_outcome(
         raise InvalidRequest("Keep the note under 2000 characters.", field="note")
     with transaction() as s:
         appointment = get_appointment(actor=actor, appointment_id=appointment_id)
+        lock_client(appointment.client_id)
         if appointment.status == "cancelled":
             raise InvalidRequest("This session was cancelled.")
         if appointment.start_at > now:

@@ -1,51 +1,43 @@
-"""Each worker's memory of the catalogue and the calendar, checked on every question.
+"""Each worker's memory of the catalogue, kept under the catalogue's version.
 
-Planning reads the same things over and over: the clinic's hours, the practitioners with
-their hours and time off, the devices and rooms, the courses, and the appointments of the
-days ahead. A worker keeps what it has read, tagged with the database's change counters
-(`cache_versions`, moved on by triggers in the writing transaction: clinic/models/versions.py).
-Each question reads the counters once, in its own transaction, and uses what the worker holds
-only if they are the same; otherwise it starts afresh. So a question sees exactly what its
-transaction would have read from the tables, at the cost of one small SELECT.
+Planning reads the same catalogue over and over: the clinic's hours and holidays, the
+practitioners with their hours and time off, the devices, rooms and courses. A worker keeps
+what it has read, tagged with the version in `catalogue_version` (clinic/models/versions.py).
+Every service that writes the catalogue calls `catalogue_changed()` in its transaction, which
+moves the version on; each question reads the version once, in its own transaction, and uses
+what the worker holds only if it is the same. A transaction that has moved the version reads
+its own, uncommitted catalogue: it is used for that transaction alone and never kept.
 
-What a transaction reads after it has written is its own, uncommitted state: it is used for
-that transaction alone and never kept (`dbsetup.wrote`). Generations are replaced, never
-changed in place, so a request still holding an older one keeps a consistent view; only a
-generation at least as new as the current one is kept. Within a generation the calendar
-fills its days lazily (`ResourceBook`); two threads filling the same day add the same rows.
+Nothing else is kept between requests: appointments and clients are read by each request
+(a booking is always judged on what its own transaction reads), so a booking touches no row
+that other bookings also write.
+
+A commit that wrote a catalogue table without `catalogue_changed()` is refused (`_guard`),
+so a new catalogue-writing service cannot leave the workers' memory stale.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from flask import current_app
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Row, Select, event, select, update
+from sqlalchemy.orm import Session, UOWTransaction
 
-from clinic.dbsetup import wrote
-from clinic.models import CacheVersions
-from clinic.scheduling import ClinicRules, Equipment, ResourceBook
+from clinic.models import CATALOGUE_TABLES, CatalogueVersion
+from clinic.scheduling import ClinicRules, Equipment
 from clinic.scheduling.types import PractitionerCalendar
-from clinic.services.db import per_transaction, session
+from clinic.services.db import per_transaction, session, transaction
 
-_KEY = "clinic.cache"
+T = TypeVar("T")
 
-
-@dataclass(frozen=True, slots=True)
-class Versions:
-    catalogue: int
-    occupancy: int
-    clients: int
-
-    def at_least(self, other: Versions) -> bool:
-        return (
-            self.catalogue >= other.catalogue
-            and self.occupancy >= other.occupancy
-            and self.clients >= other.clients
-        )
+_KEY = "clinic.catalogue_memory"
+_CHANGED = "clinic.catalogue_changed"  # session.info: this transaction moved the version
+_TOUCHED = "clinic.catalogue_touched"  # session.info: this transaction wrote a catalogue table
 
 
 @dataclass(slots=True)
@@ -57,127 +49,133 @@ class Catalogue:
     practitioners: tuple[PractitionerCalendar, ...]
     devices: tuple[Equipment, ...]
     rooms: tuple[Equipment, ...]
-    # Values read from the catalogue tables alone, filled on first use by the service that
-    # reads them (snapshot.from_catalogue: courses, procedures, the calendar's rows).
-    kept: dict[object, object] = field(default_factory=dict)
+    # Other values read from the catalogue tables alone, filled on first use by the service
+    # that reads them (snapshot.from_catalogue: courses, procedures, the calendar's rows).
+    derived: dict[object, object] = field(default_factory=dict)
 
 
-@dataclass(slots=True)
-class Calendar:
-    versions: Versions
-    book: ResourceBook
-    # Other values read from appointments, clients and the catalogue, by the service that
-    # reads them (the reception calendar's entries).
-    kept: dict[object, object] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class Held:
-    """What one question uses: a catalogue and a calendar of the same versions."""
-
-    catalogue: Catalogue
-    calendar: Calendar
-    shared: bool
-
-
-class WorkerCache:
+class _Memory:
     """One app's memory (an app is one database; tests make many apps in one process)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.catalogue: Catalogue | None = None
-        self.calendar: Calendar | None = None
 
 
-def _mine() -> WorkerCache:
-    cache: WorkerCache | None = current_app.extensions.get(_KEY)
-    if cache is None:
-        cache = current_app.extensions.setdefault(_KEY, WorkerCache())
-    return cache
+def _memory() -> _Memory:
+    memory: _Memory | None = current_app.extensions.get(_KEY)
+    if memory is None:
+        memory = current_app.extensions.setdefault(_KEY, _Memory())
+    return memory
 
 
-def versions() -> Versions | None:
-    """The counters as this transaction sees them; None once it has written (or if the
-    counters' row is missing: then nothing is kept)."""
+def catalogue_changed() -> None:
+    """Say that this transaction writes the catalogue: every worker reads it afresh once the
+    transaction commits. Catalogue-writing services call it before they write."""
     s = session()
-    if s.new or s.dirty or s.deleted:
-        s.flush()  # a pending change is a write too: send it before deciding
-    if wrote(s.connection()):
+    if not s.info.get(_CHANGED):
+        s.execute(update(CatalogueVersion).values(version=CatalogueVersion.version + 1))
+        s.info[_CHANGED] = True
+
+
+@contextmanager
+def catalogue_transaction() -> Iterator[Session]:
+    """`db.transaction()` for a service that writes the catalogue (catalogue_changed first)."""
+    with transaction() as s:
+        catalogue_changed()
+        yield s
+
+
+def _version() -> int | None:
+    """The catalogue's version as this transaction sees it; None if this transaction has
+    written the catalogue (or the version's row is missing: then nothing is kept)."""
+    if session().info.get(_CHANGED):
         return None
-    return per_transaction("cache_versions", _read_versions)
+    return per_transaction("catalogue_version", _read_version)
 
 
-def _read_versions() -> Versions | None:
-    row = (
-        session()
-        .execute(select(CacheVersions.catalogue, CacheVersions.occupancy, CacheVersions.clients))
-        .first()
-    )
-    return None if row is None else Versions(row.catalogue, row.occupancy, row.clients)
+def _read_version() -> int | None:
+    return session().scalar(select(CatalogueVersion.version))
 
 
-def with_counters(query: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
-    """`query` with the three counters as more columns, so that a statement the request makes
-    anyway (the logged-in user, the API token) reads them too: on PostgreSQL under load a
+def with_version(query: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
+    """`query` with the catalogue's version as one more column, so that a statement every
+    request makes anyway (the logged-in user, the API token) reads it too: on PostgreSQL a
     request costs about its number of round trips (bench/README.md)."""
     return query.add_columns(
-        select(CacheVersions.catalogue).scalar_subquery().label("cache_catalogue"),
-        select(CacheVersions.occupancy).scalar_subquery().label("cache_occupancy"),
-        select(CacheVersions.clients).scalar_subquery().label("cache_clients"),
+        select(CatalogueVersion.version).scalar_subquery().label("catalogue_version")
     )
 
 
-def note_counters(row: Row[Any]) -> None:
-    """Remember the counters a `with_counters` statement read, for this transaction."""
-    counters = (row.cache_catalogue, row.cache_occupancy, row.cache_clients)
-    if None in counters or wrote(session().connection()):
-        return
-    per_transaction("cache_versions", lambda: Versions(*counters))
+def note_version(row: Row[Any]) -> None:
+    """Remember the version a `with_version` statement read, for this transaction."""
+    version = row.catalogue_version
+    if version is not None and not session().info.get(_CHANGED):
+        per_transaction("catalogue_version", lambda: version)
 
 
-def held(
-    load_catalogue: Callable[[int], Catalogue],
-    new_book: Callable[[Catalogue, bool], ResourceBook],
-) -> Held:
-    """The catalogue and calendar for this transaction: the worker's own when the counters
-    match, else loaded afresh (and kept for the next questions if newer than what is held)."""
-    now = versions()
-    if now is None:
-        catalogue = load_catalogue(-1)
-        return Held(
-            catalogue, Calendar(Versions(-1, -1, -1), new_book(catalogue, False)), shared=False
-        )
-    cache = _mine()
-    kept = cache.catalogue
-    if kept is not None and kept.version == now.catalogue:
-        catalogue = kept
-    else:
-        catalogue = load_catalogue(now.catalogue)
-        with cache.lock:
-            if cache.catalogue is None or now.catalogue > cache.catalogue.version:
-                cache.catalogue = catalogue
-    calendar = cache.calendar
-    if calendar is None or calendar.versions != now:
-        calendar = Calendar(now, new_book(catalogue, True))
-        with cache.lock:
-            if cache.calendar is None or now.at_least(cache.calendar.versions):
-                cache.calendar = calendar
-    shared = catalogue is cache.catalogue and calendar is cache.calendar
-    return Held(catalogue, calendar, shared)
+def catalogue(load: Callable[[int], Catalogue]) -> Catalogue:
+    """The catalogue for this transaction: the worker's own when the version matches, else
+    `load(version)`'s, kept for the next questions if it is newer than what is held."""
+    version = _version()
+    if version is None:
+        return load(-1)
+    memory = _memory()
+    held = memory.catalogue
+    if held is not None and held.version == version:
+        return held
+    fresh = load(version)
+    with memory.lock:
+        if memory.catalogue is None or version > memory.catalogue.version:
+            memory.catalogue = fresh
+    return fresh
 
 
-def drop(book: ResourceBook) -> None:
-    """Stop keeping the calendar of `book`: a transaction that has written is about to read
-    into it (a snapshot taken before writing and used after; the services do not do that)."""
-    cache = _mine()
-    with cache.lock:
-        if cache.calendar is not None and cache.calendar.book is book:
-            cache.calendar = None
+def derived(held: Catalogue, key: object, load: Callable[[], T]) -> T:
+    """`load()`'s answer, which must read the catalogue tables only, kept with `held`."""
+    if key not in held.derived:
+        held.derived[key] = load()
+    return cast(T, held.derived[key])
 
 
 def forget() -> None:
     """Drop what this app's worker holds (the benchmarks' cold figures)."""
-    cache = _mine()
-    with cache.lock:
-        cache.catalogue = None
-        cache.calendar = None
+    memory = _memory()
+    with memory.lock:
+        memory.catalogue = None
+
+
+# --- the guard: no catalogue write without catalogue_changed() -------------------------------
+
+
+@event.listens_for(Session, "after_flush")
+def _note_catalogue_writes(s: Session, flush_context: UOWTransaction) -> None:
+    for obj in (*s.new, *s.dirty, *s.deleted):
+        table = getattr(obj, "__tablename__", None)
+        if table in CATALOGUE_TABLES and (obj not in s.dirty or s.is_modified(obj)):
+            s.info[_TOUCHED] = True
+            return
+
+
+def wrote_catalogue() -> bool:
+    """Whether this transaction has flushed a write to a catalogue table."""
+    return bool(session().info.get(_TOUCHED))
+
+
+@event.listens_for(Session, "before_commit")
+def _guard(s: Session) -> None:
+    if s.new or s.dirty or s.deleted:
+        s.flush()
+    touched, changed = s.info.get(_TOUCHED), s.info.get(_CHANGED)
+    if touched and not changed:
+        raise RuntimeError(
+            "A catalogue table was written without services.cache.catalogue_changed(): "
+            "the workers would keep a stale catalogue."
+        )
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _end(s: Session) -> None:
+    s.info.pop(_TOUCHED, None)
+    s.info.pop(_CHANGED, None)

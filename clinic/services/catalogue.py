@@ -52,7 +52,8 @@ from clinic.models import (
     mask_to_months,
     months_to_mask,
 )
-from clinic.services.db import session, transaction
+from clinic.services.cache import catalogue_transaction
+from clinic.services.db import session
 from clinic.services.errors import InvalidData
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -1096,7 +1097,7 @@ def import_into(s: Session, data: Any) -> ImportReport:
 
 def import_catalogue(data: dict[str, Any]) -> ImportReport:
     """Import a catalogue file (API.md): every error or nothing written, then one transaction."""
-    with transaction() as s:
+    with catalogue_transaction() as s:
         return import_into(s, data)
 
 

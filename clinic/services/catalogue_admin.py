@@ -22,7 +22,8 @@ from clinic.scheduling.wording import condition_label, duration_text
 from clinic.services import catalogue
 from clinic.services.actors import Actor
 from clinic.services.audit import record
-from clinic.services.db import session, transaction
+from clinic.services.cache import catalogue_transaction
+from clinic.services.db import session
 from clinic.services.errors import InvalidData, NotFound, PermissionDenied
 
 KINDS: dict[str, Any] = {"restriction": Restriction, "procedure": Procedure, "course": Course}
@@ -74,7 +75,7 @@ def save(*, actor: Actor, kind: str, values: dict[str, Any], create: bool) -> An
         raise NotFound(f"Unknown kind of catalogue record {kind!r}.")
     model = KINDS[kind]
     code = values.get("code")
-    with transaction() as s:
+    with catalogue_transaction() as s:
         existing = s.scalar(select(model).where(model.code == code)) if code else None
         if create and existing is not None:
             raise InvalidData(
@@ -105,7 +106,7 @@ def set_retired(*, actor: Actor, kind: str, code: str, retired: bool) -> Any:
     _require_editor(actor)
     if kind not in KINDS:
         raise NotFound(f"Unknown kind of catalogue record {kind!r}.")
-    with transaction() as s:
+    with catalogue_transaction() as s:
         row = _row(kind, code)
         row.retired = retired
         record(s, actor, "retire" if retired else "restore", kind, row.id, code=code)

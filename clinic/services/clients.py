@@ -76,20 +76,22 @@ def sign_up(*, email: str, name: str, password: str) -> User:
     If the clinic already holds a record for this email (made at the desk), sign-up does not
     take it over: only the owner of the mailbox may, through the emailed password link."""
     clean = _clean_name(name)
-    known = session().scalar(
-        select(Client.id).where(
-            func.lower(Client.email) == email.strip().lower(), Client.user_id.is_(None)
-        )
-    )
-    if known is not None:
-        raise InvalidRequest(
-            "The clinic already has a record for this email address. Use “Forgot your "
-            "password?” to get a link by email and set your password.",
-            field="email",
-            code="email_known",
-        )
-    user = accounts.create_user(email=email, role="client", password=password, name=clean)
     with transaction() as s:
+        known = s.scalar(
+            select(Client.id).where(
+                func.lower(Client.email) == email.strip().lower(), Client.user_id.is_(None)
+            )
+        )
+        if known is not None:
+            raise InvalidRequest(
+                "The clinic already has a record for this email address. Use “Forgot your "
+                "password?” to get a link by email and set your password.",
+                field="email",
+                code="email_known",
+            )
+        # The account and its client record are written in this transaction (create_user
+        # joins it), so a sign-up is all or nothing.
+        user = accounts.create_user(email=email, role="client", password=password, name=clean)
         client = s.scalar(select(Client).where(Client.user_id == user.id))
         record(
             s,

@@ -51,8 +51,8 @@ from clinic.models import (
     User,
 )
 from clinic.scheduling.timeutil import add_wall_hours, at, local_date
+from clinic.services.cache import catalogue_transaction
 from clinic.services.catalogue import ImportReport, import_into
-from clinic.services.db import transaction
 from clinic.services.errors import InvalidRequest
 
 CATALOGUE_PATH = Path(__file__).resolve().parent.parent / "demo" / "catalogue.json"
@@ -139,7 +139,7 @@ def load_demo(now: datetime, *, force: bool = False) -> DemoLogins:
     if now.tzinfo is None:
         raise InvalidRequest("`now` must be timezone-aware.")
     data = demo_catalogue()
-    with transaction() as s:
+    with catalogue_transaction() as s:
         settings = s.scalar(select(ClinicSettings).order_by(ClinicSettings.id).limit(1))
         if settings is not None and settings.name != data["clinic"]["name"] and not force:
             raise InvalidRequest(

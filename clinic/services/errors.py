@@ -69,8 +69,10 @@ class Conflict(ServiceError):
         *,
         violations: list[Violation] | None = None,
         affected: list[int] | None = None,
+        code: str | None = None,
+        field: str | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, code=code, field=field)
         self.violations = violations or []
         self.affected = affected or []
         self.replan: Sequence[Any] = ()

@@ -2,8 +2,8 @@
 
 Resource occupancy is loaded lazily, a few days at a time (see `ResourceBook`): a question about
 a few days reads the appointments of those days only, whatever the size of the database. The
-catalogue and the occupancy read are kept by the worker while the database's change counters
-stay the same (clinic/services/cache.py).
+catalogue is kept by the worker under the catalogue's version (clinic/services/cache.py);
+appointments and clients are read by each question in its own transaction.
 """
 
 from __future__ import annotations
@@ -13,14 +13,13 @@ import functools
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import TypeVar, cast
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import Select, bindparam, exists, inspect, literal, select, union_all
 from sqlalchemy.orm import joinedload, selectinload
 
-from clinic.dbsetup import wrote
 from clinic.models import (
     HOLDING_STATUSES,
     Appointment,
@@ -91,7 +90,7 @@ def clinic_tz() -> ZoneInfo:
 
 
 def clinic_rules() -> ClinicRules:
-    return _held().catalogue.rules
+    return _catalogue().rules
 
 
 def _load_clinic_rules() -> ClinicRules:
@@ -196,20 +195,8 @@ def procedure(code: str) -> ProcedureRules:
 
 def from_catalogue(key: object, load: Callable[[], T]) -> T:
     """`load()`'s answer, which must read the catalogue tables only (clinic/models/versions.py),
-    kept by the worker until one of them changes. A `load()` that raises keeps nothing."""
-    return _kept(_held().catalogue.kept, key, load)
-
-
-def from_calendar(key: object, load: Callable[[], T]) -> T:
-    """`load()`'s answer, which must read appointments, clients and the catalogue only, kept
-    by the worker until one of them changes."""
-    return _kept(_held().calendar.kept, key, load)
-
-
-def _kept(kept: dict[object, object], key: object, load: Callable[[], T]) -> T:
-    if key not in kept:
-        kept[key] = load()
-    return cast(T, kept[key])
+    kept by the worker until the catalogue changes. A `load()` that raises keeps nothing."""
+    return cache.derived(_catalogue(), key, load)
 
 
 def resource_codes() -> dict[str, dict[int, str]]:
@@ -236,7 +223,7 @@ def _weekly(rows: Iterable[tuple[int, time, time]]) -> WeeklyHours:
     return {k: tuple(sorted(v)) for k, v in out.items()}
 
 
-def _occupancy_loader(tz: ZoneInfo, kept: list[ResourceBook]):  # type: ignore[no-untyped-def]
+def _occupancy_loader(tz: ZoneInfo) -> Callable[[date, date], list[Occupancy]]:
     table = Appointment.__table__
     columns = (
         table.c.id,
@@ -249,8 +236,6 @@ def _occupancy_loader(tz: ZoneInfo, kept: list[ResourceBook]):  # type: ignore[n
 
     def load(first: date, last: date) -> list[Occupancy]:
         conn = session().connection()
-        if kept and wrote(conn):
-            cache.drop(kept[0])  # what this transaction reads now is its own: keep none of it
         lo, hi = day_start(first, tz), day_start(last, tz)
         # Core, not ORM: these rows become plain values at once, and the ORM's per-row
         # bookkeeping was a third of a plan's time (bench/README.md).
@@ -302,29 +287,23 @@ def _load_catalogue(version: int) -> cache.Catalogue:
     return cache.Catalogue(version, rules, calendars, devices, rooms)
 
 
-def _new_book(catalogue: cache.Catalogue, shared: bool) -> ResourceBook:
+def _new_book(tz: ZoneInfo) -> ResourceBook:
     # Three days per load: the planner walks a few days in a row, then jumps two weeks or so
     # to the next session. One day per load cost a round trip per visited day (12 for a plan,
     # the most expensive part of a plan on PostgreSQL); a week per load read seven times the
     # rows a jump uses. Measured in bench/README.md ("Statements per request").
-    tz = catalogue.rules.tz
-    kept: list[ResourceBook] = []
-    book = ResourceBook(tz, loader=_occupancy_loader(tz, kept), chunk_days=3)
-    if shared:
-        kept.append(book)
-    return book
+    return ResourceBook(tz, loader=_occupancy_loader(tz), chunk_days=3)
 
 
-def _held() -> cache.Held:
-    return cache.held(_load_catalogue, _new_book)
+def _catalogue() -> cache.Catalogue:
+    return cache.catalogue(_load_catalogue)
 
 
 def load_snapshot() -> Snapshot:
-    """Practitioners, devices and rooms with a lazily loaded occupancy book (the worker's own
-    while nothing has changed: clinic/services/cache.py)."""
-    held = _held()
-    c = held.catalogue
-    return Snapshot(c.rules, c.practitioners, c.devices, c.rooms, held.calendar.book)
+    """Practitioners, devices and rooms (the worker's own while the catalogue has not
+    changed) with an occupancy book of this transaction, filled lazily."""
+    c = _catalogue()
+    return Snapshot(c.rules, c.practitioners, c.devices, c.rooms, _new_book(c.rules.tz))
 
 
 def _client_row(client_id: int) -> ClientRow | None:
@@ -377,7 +356,7 @@ def get_client(client_id: int) -> ClientRow:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ClientFacts:
-    """What planning needs of a client, as plain values the worker may keep."""
+    """What planning needs of a client, as plain values."""
 
     id: int
     anonymised: bool
@@ -387,9 +366,8 @@ class ClientFacts:
 
 
 def client_facts(client_id: int) -> ClientFacts | None:
-    """The client's facts, kept by the worker until a client, a screening, a declared period or
-    an appointment changes (None: there is no such client)."""
-    return from_calendar(("client", client_id), lambda: _read_facts(client_id))
+    """The client's facts as this transaction reads them (None: there is no such client)."""
+    return _read_facts(client_id)
 
 
 def _read_facts(client_id: int) -> ClientFacts | None:
@@ -419,9 +397,8 @@ def client_state(client_id: int, now: datetime) -> ClientState:
     if facts is None:
         raise NotFound("There is no such client.", field="client")
     appointments: Iterable[Appointment] = ()
-    # A client with no session at all (when last read, and nothing written since) has none
-    # to look up.
-    if facts.has_sessions or wrote(session().connection()):
+    # A client with no session at all has none to look up.
+    if facts.has_sessions:
         appointments = session().scalars(
             select(Appointment)
             .options(

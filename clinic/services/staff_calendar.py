@@ -319,17 +319,6 @@ _EPOCH = _EPOCH_UTC.replace(tzinfo=None)
 
 
 def _entries(actor: Actor, start: datetime, end: datetime, by: str, tz: ZoneInfo) -> list[Entry]:
-    """The live appointments of the window as entries, kept by the worker until an
-    appointment, a client or the catalogue changes (the reception keeps the week open and
-    reloads it far more often than anyone books)."""
-    own = actor.role == "practitioner"
-    key = ("staff_calendar.entries", by, actor.practitioner_id if own else None, start, end, tz)
-    return snap.from_calendar(key, lambda: _load_entries(actor, start, end, by, tz))
-
-
-def _load_entries(
-    actor: Actor, start: datetime, end: datetime, by: str, tz: ZoneInfo
-) -> list[Entry]:
     """The live appointments of the window as entries, in one statement."""
     own = actor.role == "practitioner"
     values = {

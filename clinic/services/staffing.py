@@ -30,6 +30,7 @@ from clinic.services import accounts, catalogue
 from clinic.services import snapshot as snap
 from clinic.services.actors import Actor
 from clinic.services.audit import record
+from clinic.services.cache import catalogue_transaction
 from clinic.services.db import session, transaction
 from clinic.services.errors import InvalidData, InvalidRequest, NotFound, PermissionDenied
 
@@ -154,7 +155,7 @@ def save_practitioner(
 ) -> Practitioner:
     """Create a practitioner or change one's name, qualifications and weekly hours."""
     _require_admin(actor)
-    with transaction() as s:
+    with catalogue_transaction() as s:
         time_off: list[list[str]] = []
         if practitioner_id is not None:
             current = get_practitioner(practitioner_id)
@@ -199,7 +200,7 @@ def save_practitioner(
 
 def set_practitioner_active(*, actor: Actor, practitioner_id: int, active: bool) -> Practitioner:
     _require_admin(actor)
-    with transaction() as s:
+    with catalogue_transaction() as s:
         p = get_practitioner(practitioner_id)
         p.active = active
         record(s, actor, "activate" if active else "deactivate", "practitioner", p.id)
@@ -213,7 +214,7 @@ def add_time_off(
     _require_admin(actor)
     if len(note) > 200:
         raise InvalidRequest("Keep the note under 200 characters.", field="note")
-    with transaction() as s:
+    with catalogue_transaction() as s:
         p = get_practitioner(practitioner_id)
         values = practitioner_values(p)
         values["time_off"].append([start_on.isoformat(), end_on.isoformat()])
@@ -259,7 +260,7 @@ def add_time_off(
 
 def remove_time_off(*, actor: Actor, time_off_id: int) -> None:
     _require_admin(actor)
-    with transaction() as s:
+    with catalogue_transaction() as s:
         row = s.get(TimeOff, time_off_id)
         if row is None:
             raise NotFound("There is no such time off.")
@@ -280,7 +281,7 @@ def list_devices() -> list[Device]:
 
 def save_room(*, actor: Actor, code: str, name: str) -> Room:
     _require_admin(actor)
-    with transaction() as s:
+    with catalogue_transaction() as s:
         _import(s, {"rooms": [{"code": code, "name": name}]})
         row: Room | None = s.scalar(select(Room).where(Room.code == code))
         assert row is not None
@@ -290,7 +291,7 @@ def save_room(*, actor: Actor, code: str, name: str) -> Room:
 
 def save_device(*, actor: Actor, code: str, kind: str, name: str) -> Device:
     _require_admin(actor)
-    with transaction() as s:
+    with catalogue_transaction() as s:
         _import(s, {"devices": [{"code": code, "kind": kind, "name": name}]})
         row: Device | None = s.scalar(select(Device).where(Device.code == code))
         assert row is not None
@@ -304,7 +305,7 @@ def set_active(*, actor: Actor, kind: str, record_id: int, active: bool) -> None
     model = {"room": Room, "device": Device}.get(kind)
     if model is None:
         raise NotFound(f"Unknown kind {kind!r}.")
-    with transaction() as s:
+    with catalogue_transaction() as s:
         row: Any = s.get(model, record_id)
         if row is None:
             raise NotFound(f"There is no such {kind}.")
@@ -340,7 +341,7 @@ def opening_hours_json() -> dict[str, list[list[str]]]:
 
 def set_opening_hours(*, actor: Actor, hours: dict[str, list[list[str]]]) -> None:
     _require_admin(actor)
-    with transaction() as s:
+    with catalogue_transaction() as s:
         section = _clinic_section()
         section["opening_hours"] = hours
         _import(s, {"clinic": section})
@@ -369,7 +370,7 @@ def update_policy(
                 f"days; got {screening_valid_days}.",
             }
         )
-    with transaction() as s:
+    with catalogue_transaction() as s:
         section = _clinic_section()
         section.update(name=name, slot_minutes=slot_minutes)
         section["policy"] = {
@@ -417,7 +418,7 @@ def add_holiday(*, actor: Actor, day: date, name: str) -> Holiday:
     _require_admin(actor)
     if len(name) > 120:
         raise InvalidRequest("Keep the name under 120 characters.", field="name")
-    with transaction() as s:
+    with catalogue_transaction() as s:
         if s.scalar(select(Holiday.id).where(Holiday.day == day)) is not None:
             raise InvalidRequest(f"{day.isoformat()} is already a holiday.", field="day")
         row = Holiday(day=day, name=name.strip())
@@ -429,7 +430,7 @@ def add_holiday(*, actor: Actor, day: date, name: str) -> Holiday:
 
 def remove_holiday(*, actor: Actor, holiday_id: int) -> None:
     _require_admin(actor)
-    with transaction() as s:
+    with catalogue_transaction() as s:
         row = s.get(Holiday, holiday_id)
         if row is None:
             raise NotFound("There is no such holiday.")
@@ -446,7 +447,7 @@ def import_catalogue(*, actor: Actor, data: Any) -> catalogue.ImportReport:
         raise InvalidData(
             [{"code": "wrong_type", "field": "$", "message": "The file must hold a JSON object."}]
         )
-    with transaction() as s:
+    with catalogue_transaction() as s:
         report = catalogue.import_into(s, data)
         record(s, actor, "import", "catalogue", None, summary=report.summary())
     return report

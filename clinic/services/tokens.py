@@ -48,7 +48,7 @@ def issue_token(*, email: str, password: str, hours: int = 24, now: datetime | N
 @functools.cache
 def _token_query() -> Select[*tuple[Any, ...]]:
     # Built once: building it cost as much as running it.
-    return cache.with_counters(
+    return cache.with_version(
         select(
             ApiToken.revoked_at,
             ApiToken.expires_at,
@@ -68,11 +68,11 @@ def _token_query() -> Select[*tuple[Any, ...]]:
 def actor_for_token(token: str, *, now: datetime | None = None) -> Actor:
     """Who acts with a live token of an active user, or Unauthorized."""
     now = now or utcnow()
-    # One statement of plain columns, which also reads the cache counters: the token, its
+    # One statement of plain columns, which also reads the catalogue's version: the token, its
     # user and the user's client or practitioner record (every API request starts here).
     found = session().execute(_token_query(), {"digest": _digest(token)}).first()
     if found is not None:
-        cache.note_counters(found)
+        cache.note_version(found)
     if found is None or found.revoked_at is not None or found.expires_at <= now or not found.active:
         raise Unauthorized("The token is unknown, expired or revoked; ask for a new one.")
     return Actor(found.id, found.role, found.client_id, found.practitioner_id)

@@ -55,7 +55,7 @@ def test_expired_token_is_refused(client, api_as) -> None:
     api = api_as("receptionist")
     row = db.session.query(ApiToken).one()
     row.expires_at = datetime.now(row.expires_at.tzinfo) - timedelta(seconds=1)
-    db.session.commit()
+    f.commit()
     assert api.get("/courses").status_code == 401
 
 
@@ -63,7 +63,7 @@ def test_token_of_a_deactivated_user_is_refused(client, api_as, clinic) -> None:
     api = api_as("receptionist")
     assert api.get("/courses").status_code == 200
     clinic["desk"].active = False
-    db.session.commit()
+    f.commit()
     assert api.get("/courses").status_code == 401
 
 
@@ -179,7 +179,7 @@ def test_plan_proposes_every_session_and_books_nothing(api_as, clinic) -> None:
 
 def test_plan_for_a_contraindicated_client_is_422_with_the_code(api_as, clinic) -> None:
     clinic["client"].conditions.append(ClientCondition(code="pregnancy", present=True))
-    db.session.commit()
+    f.commit()
     response = api_as("client").post(
         "/plans", {"course": "peel_course", "earliest": next_monday().isoformat()}
     )

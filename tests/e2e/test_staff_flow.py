@@ -40,7 +40,7 @@ def seed(live_server) -> None:  # type: ignore[no-untyped-def]
             "receptionist", email="desk@clinic.example", name="Rita Desk", password=PASSWORD
         )
         f.make_client(name="Anna Client", email="anna@example.com")
-        db.session.commit()
+        f.commit()
 
 
 def test_cosmetologist_defines_a_course_and_reception_books_moves_and_cancels_it(

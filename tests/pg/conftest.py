@@ -16,6 +16,7 @@ from sqlalchemy import text
 from clinic import create_app
 from clinic.extensions import db
 from tests.conftest import missing
+from tests.pg.http import Server, gunicorn
 from tests.pg.server import PgServer, ServerUnavailable, start_server, stop_server
 
 
@@ -45,10 +46,17 @@ def pg_url(pg_server: PgServer) -> str:
     return url
 
 
+@pytest.fixture(scope="module")
+def server(pg_url: str) -> Iterator[Server]:
+    """The app under gunicorn with 4 workers on the test database (tests/pg/http.py)."""
+    with gunicorn(pg_url) as running:
+        yield running
+
+
 def _truncate_all() -> None:
-    # The cache counters' single row stays (migration 0004 writes it once).
+    # The catalogue version's single row stays (migration 0005 writes it once).
     tables = ", ".join(
-        f'"{t.name}"' for t in db.metadata.sorted_tables if t.name != "cache_versions"
+        f'"{t.name}"' for t in db.metadata.sorted_tables if t.name != "catalogue_version"
     )
     with db.engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

@@ -88,7 +88,7 @@ def laser(app):
 def stale_calendar(monkeypatch):
     """The check sees an empty calendar, as a request does whose check ran before the other
     booking committed: only the database can refuse now."""
-    monkeypatch.setattr(snap, "_occupancy_loader", lambda tz, kept: lambda first, last: [])
+    monkeypatch.setattr(snap, "_occupancy_loader", lambda tz: lambda first, last: [])
 
 
 def test_migrations_at_head_match_the_models_on_postgresql(app) -> None:
@@ -127,7 +127,7 @@ def _raw_appointment(enrolment: Enrolment, start: datetime, **overrides) -> Appo
 def _enrolment(client_id: int, course_id: int) -> Enrolment:
     enrolment = Enrolment(client_id=client_id, course_id=course_id)
     db.session.add(enrolment)
-    db.session.commit()
+    f.commit()
     return enrolment
 
 
@@ -137,7 +137,7 @@ def test_database_refuses_an_overlapping_practitioner_without_any_service_check(
     second = _enrolment(f.make_client().id, course_id)
     start = local(2026, 12, 1, 10)
     db.session.add(_raw_appointment(first, start, practitioner_id=pid, room_id=1))
-    db.session.commit()
+    f.commit()
     # In the buffer of the first (10:45-11:00), in another room, for another client.
     db.session.add(
         _raw_appointment(
@@ -145,7 +145,7 @@ def test_database_refuses_an_overlapping_practitioner_without_any_service_check(
         )
     )
     with pytest.raises(IntegrityError) as refused:
-        db.session.commit()
+        f.commit()
     assert isinstance(refused.value.orig, psycopg.errors.ExclusionViolation)
     assert refused.value.orig.diag.constraint_name == "ex_appointments_practitioner_busy"
     db.session.rollback()
@@ -163,7 +163,7 @@ def test_back_to_back_and_cancelled_appointments_do_not_collide(clinic) -> None:
     db.session.add(_raw_appointment(second, start + timedelta(minutes=60), practitioner_id=pid))
     # Same time as the first, but cancelled: it holds nothing.
     db.session.add(_raw_appointment(third, start, practitioner_id=pid, status="cancelled"))
-    db.session.commit()
+    f.commit()
     assert count(Appointment) == 3
 
 
@@ -174,13 +174,13 @@ def test_a_transaction_may_swap_two_sessions_because_the_check_is_deferred(clini
     a = _raw_appointment(enrolment, local(2026, 12, 1, 10), practitioner_id=pid, session=1)
     b = _raw_appointment(enrolment, local(2026, 12, 15, 10), practitioner_id=pid, session=2)
     db.session.add_all([a, b])
-    db.session.commit()
+    f.commit()
     # Each UPDATE alone collides with the other row; the final state does not.
     a_times = (a.start_at, a.end_at, a.busy_until_at)
     a.start_at, a.end_at, a.busy_until_at = b.start_at, b.end_at, b.busy_until_at
     db.session.flush()
     b.start_at, b.end_at, b.busy_until_at = a_times
-    db.session.commit()
+    f.commit()
     db.session.expire_all()
     assert db.session.get(Appointment, a.id).start_at == local(2026, 12, 15, 10)
 

@@ -8,18 +8,9 @@ processes; only the database's exclusion constraints can keep the calendar whole
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import secrets
-import subprocess
-import sys
-import tempfile
 import threading
-import time as clock
-import urllib.error
-import urllib.request
 from collections import Counter
-from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -31,8 +22,7 @@ from sqlalchemy import func, select
 from clinic.extensions import db
 from clinic.models import ApiToken, Appointment, Client, Enrolment, User, utcnow
 from tests import factories as f
-from tests.conftest import missing
-from tests.pg.server import _free_port
+from tests.pg.http import Server
 
 pytestmark = pytest.mark.pg
 
@@ -40,74 +30,6 @@ ROOT = Path(__file__).resolve().parents[2]
 BERLIN = ZoneInfo("Europe/Berlin")
 RACERS = 50
 WORKERS = 4
-
-
-class Server:
-    def __init__(self, base: str) -> None:
-        self.base = base
-
-    def post(self, path: str, token: str, body: dict[str, object]) -> tuple[int, dict]:
-        request = urllib.request.Request(
-            self.base + path,
-            data=json.dumps(body).encode(),
-            method="POST",
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310 - loopback
-                return response.status, json.loads(response.read() or b"{}")
-        except urllib.error.HTTPError as refused:
-            with refused:
-                return refused.code, json.loads(refused.read() or b"{}")
-
-
-@pytest.fixture(scope="module")
-def server(pg_url: str) -> Iterator[Server]:
-    gunicorn = Path(sys.executable).parent / "gunicorn"
-    if not gunicorn.exists():
-        missing("gunicorn is not installed in the virtualenv")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "CLINIC_ENV": "production",
-        "DATABASE_URL": pg_url,
-        "SECRET_KEY": secrets.token_hex(32),
-    }
-    log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
-    process = subprocess.Popen(
-        [str(gunicorn), "--workers", str(WORKERS), "--threads", "4"]
-        + ["--bind", f"127.0.0.1:{port}", "--timeout", "120", "--graceful-timeout", "5"]
-        + ["clinic:create_app()"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = clock.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"gunicorn stopped:\n{Path(log.name).read_text()}")
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=5) as answer:  # noqa: S310
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            if clock.monotonic() > deadline:
-                pytest.fail(f"gunicorn did not answer in 60 s:\n{Path(log.name).read_text()}")
-            clock.sleep(0.2)
-        yield Server(base)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        log.close()
-        os.unlink(log.name)
 
 
 def monday(weeks_ahead: int) -> date:
@@ -149,7 +71,7 @@ def make_racers(n: int) -> list[str]:
             )
         )
         tokens.append(token)
-    db.session.commit()
+    f.commit()
     return tokens
 
 

@@ -13,6 +13,7 @@ from clinic.models import Appointment, AuditEntry, Enrolment
 from clinic.scheduling import Preferences
 from clinic.services import booking
 from clinic.services.booking import SessionRequest
+from clinic.services.cache import catalogue_changed
 from clinic.services.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 from tests import factories as f
 
@@ -339,7 +340,8 @@ def test_availability_loads_only_the_weeks_it_looks_at(setup) -> None:
 
 def test_course_of_a_retired_procedure_cannot_be_planned(setup) -> None:
     setup["course"].procedure.retired = True
-    db.session.commit()
+    catalogue_changed()
+    f.commit()
     with pytest.raises(NotFound):
         booking.plan_course_for(
             actor=setup["desk"],

@@ -1,22 +1,39 @@
-"""The worker's memory of catalogue and calendar: kept while nothing changed, dropped when
-anything did, whoever wrote it and however, and never filled from a transaction that wrote."""
+"""The worker's memory of the catalogue: kept while the catalogue's version stays, read
+afresh after a catalogue edit, never filled from a transaction that wrote the catalogue; and
+nothing else kept between requests, so bookings write no shared row."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from clinic.extensions import db
-from clinic.models import Appointment, CacheVersions, Enrolment, Holiday
+from clinic.models import CATALOGUE_TABLES, Appointment, CatalogueVersion, Holiday
 from clinic.scheduling.timeutil import local_date
-from clinic.services import booking, cache
+from clinic.services import booking, cache, staffing
 from clinic.services import snapshot as snap
 from clinic.services.booking import CoursePlan, SessionRequest
 from tests import factories as f
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+
+# Tables every request reads afresh: appointments, clients and their records, accounts,
+# messages and the audit trail. A new table belongs here or in CATALOGUE_TABLES.
+NOT_KEPT = {
+    "alembic_version",
+    "catalogue_version",
+    "users",
+    "clients",
+    "client_conditions",
+    "client_periods",
+    "enrolments",
+    "appointments",
+    "audit_entries",
+    "api_tokens",
+    "outbox_messages",
+}
 
 
 @pytest.fixture
@@ -24,7 +41,7 @@ def setup(app):
     f.make_clinic()
     practitioner = f.make_practitioner()
     course = f.make_course()
-    db.session.commit()
+    f.commit()
     return {"practitioner": practitioner, "course": course, "desk": f.actor("receptionist")}
 
 
@@ -36,7 +53,7 @@ def plan(setup, client_id: int) -> CoursePlan:
         earliest=date(2026, 12, 1),
         now=NOW,
     )
-    db.session.commit()
+    f.commit()
     return found
 
 
@@ -55,138 +72,116 @@ def first_start(p: CoursePlan) -> datetime:
     return p.sessions[0].slot.start
 
 
-def counters() -> tuple[int, int, int]:
-    row = db.session.execute(
-        select(CacheVersions.catalogue, CacheVersions.occupancy, CacheVersions.clients)
-    ).one()
-    db.session.commit()
-    return row.catalogue, row.occupancy, row.clients
+def version() -> int:
+    found = db.session.scalar(select(CatalogueVersion.version))
+    f.commit()
+    assert found is not None
+    return found
 
 
-def test_triggers_move_the_occupancy_counter_on_a_booking_and_the_catalogue_on_an_edit(
-    setup,
-) -> None:
-    catalogue, occupancy, clients = counters()
+def memory(app) -> cache.Catalogue | None:
+    return app.extensions["clinic.catalogue_memory"].catalogue
+
+
+def test_every_table_is_either_kept_by_the_workers_or_read_by_each_request(app) -> None:
+    tables = set(db.metadata.tables) | {"alembic_version"}
+    assert tables == CATALOGUE_TABLES | NOT_KEPT, "classify the new table in models/versions.py"
+    assert not CATALOGUE_TABLES & NOT_KEPT
+
+
+def test_the_kept_catalogue_is_read_from_catalogue_tables_only(setup, app) -> None:
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, many) -> None:
+        statements.append(statement.lower())
+
+    cache.forget()
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        snap.load_snapshot()
+        snap.course("peel_course")
+        snap.resource_codes()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    read = {t for t in db.metadata.tables if any(f" {t}" in s for s in statements)}
+    assert read and read <= CATALOGUE_TABLES | {"catalogue_version"}, read
+
+
+def test_bookings_and_client_edits_move_no_shared_row_but_a_catalogue_edit_does(setup) -> None:
+    before = version()
     client = f.make_client()
-    before = plan(setup, client.id)
-    book_first_session(setup, client.id, before)
-    after_booking = counters()
-    assert after_booking[0] == catalogue and after_booking[1] > occupancy
-    assert after_booking[2] > clients  # make_client
-    db.session.add(Holiday(day=date(2026, 12, 24), name="Christmas Eve"))
-    db.session.commit()
-    after_edit = counters()
-    assert after_edit[0] > catalogue and after_edit[1:] == after_booking[1:]
+    book_first_session(setup, client.id, plan(setup, client.id))
     client.name = "Renamed"
-    db.session.commit()
-    assert counters()[:2] == after_edit[:2] and counters()[2] > after_edit[2]
+    f.commit()
+    assert version() == before
+    staffing.add_holiday(actor=f.actor("admin"), day=date(2026, 12, 24), name="Christmas Eve")
+    assert version() == before + 1
+
+
+def test_a_catalogue_write_without_saying_so_is_refused_at_commit(setup) -> None:
+    db.session.add(Holiday(day=date(2026, 12, 24), name="Christmas Eve"))
+    with pytest.raises(RuntimeError, match="catalogue_changed"):
+        db.session.commit()  # not f.commit(), which says so
+    db.session.rollback()
+    assert db.session.scalar(select(Holiday.id)) is None
 
 
 def test_a_plan_after_a_booking_sees_the_booking(setup) -> None:
     first, second = f.make_client(), f.make_client()
-    db.session.commit()
+    f.commit()
     before = plan(setup, second.id)
-    assert plan(setup, second.id) == before  # from the worker's memory
     book_first_session(setup, first.id, before)
     # One practitioner: the start the first client took is no longer free.
     assert first_start(plan(setup, second.id)) != first_start(before)
 
 
-def test_a_plan_after_a_catalogue_edit_sees_the_edit(setup) -> None:
+def test_a_plan_after_a_catalogue_edit_sees_the_edit(setup, app) -> None:
     client = f.make_client()
-    db.session.commit()
+    f.commit()
     before = plan(setup, client.id)
+    kept = memory(app)
+    assert kept is not None and plan(setup, client.id) == before
+    assert memory(app) is kept  # the second plan used the worker's memory
     day = local_date(first_start(before), snap.clinic_tz())
-    db.session.add(Holiday(day=day, name="Closed"))
-    db.session.commit()
+    staffing.add_holiday(actor=f.actor("admin"), day=day, name="Closed")
     after = plan(setup, client.id)
     assert local_date(first_start(after), snap.clinic_tz()) != day
+    assert memory(app) is not kept
 
 
-def test_a_write_in_plain_sql_also_counts(setup) -> None:
+def test_a_booking_changed_in_plain_sql_is_seen_by_the_next_plan(setup) -> None:
     first, second = f.make_client(), f.make_client()
-    db.session.commit()
+    f.commit()
     before = plan(setup, second.id)
     book_first_session(setup, first.id, before)
     assert first_start(plan(setup, second.id)) != first_start(before)
     db.session.execute(text("UPDATE appointments SET status = 'cancelled'"))
-    db.session.commit()
+    f.commit()
     assert plan(setup, second.id) == before
 
 
-def test_what_a_transaction_reads_after_writing_is_its_own_and_not_kept(setup) -> None:
-    first, second = f.make_client(), f.make_client()
-    db.session.commit()
-    before = plan(setup, second.id)
-    slot = before.sessions[0].slot
-    enrolment = Enrolment(client_id=first.id, course_id=setup["course"].id)
-    db.session.add(enrolment)
-    db.session.flush()
-    db.session.add(
-        Appointment(
-            enrolment_id=enrolment.id,
-            session=1,
-            client_id=first.id,
-            practitioner_id=slot.practitioner_id,
-            room_id=slot.room_id,
-            device_id=slot.device_id,
-            start_at=slot.start,
-            end_at=slot.end,
-            busy_until_at=slot.end,
-            status="booked",
-        )
-    )
-    db.session.flush()
-    held = snap._held()
-    assert not held.shared
-    day = local_date(slot.start, snap.clinic_tz())
-    busy = held.calendar.book.busy("p", slot.practitioner_id, day)
-    assert (slot.start, slot.end) in busy  # the transaction sees its own write
-    db.session.rollback()
-    assert plan(setup, second.id) == before  # and nobody else ever does
-
-
-def test_each_app_keeps_its_own_memory(setup, app) -> None:
-    client = f.make_client()
-    db.session.commit()
-    plan(setup, client.id)
-    kept = app.extensions["clinic.cache"]
-    assert isinstance(kept, cache.WorkerCache)
-    assert kept.catalogue is not None and kept.calendar is not None
-    assert kept.calendar.versions == cache.Versions(*counters())
-
-
-def test_without_the_counters_row_nothing_is_kept_and_plans_still_work(setup) -> None:
-    client = f.make_client()
-    before = plan(setup, client.id)
-    db.session.execute(text("DELETE FROM cache_versions"))
-    db.session.commit()
-    assert plan(setup, client.id) == before
-    db.session.execute(text("SELECT 1"))
-    assert not snap._held().shared
-
-
-def test_a_pending_change_counts_as_a_write_and_is_not_kept(setup) -> None:
+def test_a_transaction_that_changed_the_catalogue_reads_its_own_and_keeps_none(setup, app) -> None:
     snap.clinic_rules()
-    db.session.commit()
-    snap.settings().slot_minutes = 30  # not flushed yet
-    assert snap.clinic_rules().slot_minutes == 30
-    assert not snap._held().shared
+    f.commit()
+    kept = memory(app)
+    assert kept is not None
+    cache.catalogue_changed()
+    snap.settings().slot_minutes = 30
+    assert snap.clinic_rules().slot_minutes == 30  # its own, uncommitted catalogue
+    assert memory(app) is kept
     db.session.rollback()
     assert snap.clinic_rules().slot_minutes == 15
-    assert snap._held().shared
+    assert memory(app) is kept
 
 
-def test_a_calendar_read_after_writing_is_dropped_from_the_worker(setup, app) -> None:
+def test_without_the_version_row_nothing_is_kept_and_plans_still_work(setup, app) -> None:
     client = f.make_client()
-    db.session.commit()
-    held = snap._held()
-    assert held.shared
-    db.session.execute(text("UPDATE appointments SET note = 'x' WHERE id = -1"))
-    held.calendar.book.day(date(2026, 12, 2))  # a snapshot taken before writing, used after
-    assert app.extensions["clinic.cache"].calendar is None
-    db.session.rollback()
-    assert client.id and snap._held().shared
+    before = plan(setup, client.id)
+    db.session.execute(text("DELETE FROM catalogue_version"))
+    f.commit()
+    cache.forget()
+    assert plan(setup, client.id) == before
+    assert memory(app) is None
 
 
 def test_a_plan_after_a_screening_change_sees_it(setup) -> None:
@@ -194,14 +189,21 @@ def test_a_plan_after_a_screening_change_sees_it(setup) -> None:
     from clinic.services.errors import RuleViolation
 
     client = f.make_client()
-    db.session.commit()
+    f.commit()
     plan(setup, client.id)
-    plan(setup, client.id)  # the client's facts now from the worker's memory
     db.session.add(ClientCondition(client_id=client.id, code="pregnancy", present=True))
-    db.session.commit()
+    f.commit()
     with pytest.raises(RuleViolation) as refused:
         plan(setup, client.id)
     assert refused.value.violations[0].code == "contraindicated"
+
+
+def test_a_session_read_after_a_write_in_the_same_transaction_is_seen(setup) -> None:
+    client = f.make_client()
+    p = plan(setup, client.id)
+    book_first_session(setup, client.id, p)
+    assert snap.client_state(client.id, NOW).sessions  # has_sessions read after the write
+    assert db.session.scalar(select(Appointment.id)) is not None
 
 
 def test_each_read_of_the_catalogue_gives_the_same_rules_object_until_an_edit(setup) -> None:
@@ -214,7 +216,8 @@ def test_each_read_of_the_catalogue_gives_the_same_rules_object_until_an_edit(se
     assert again is first
     assert again.procedure is snap.procedure_rules(snap.get_procedure(course.procedure.code))
     course.max_interval_days = (course.max_interval_days or 0) + 7
-    db.session.commit()
+    cache.catalogue_changed()
+    f.commit()
     edited = snap.course_rules(snap.get_course(course.code))
     assert edited is not first
     assert edited.max_interval_days == first.max_interval_days + 7

@@ -81,9 +81,9 @@ def queue_plain(n: int = 1, due: datetime = NOW) -> list[int]:
             last_error="",
         )
         db.session.add(message)
-        db.session.commit()
+        f.commit()
         ids.append(message.id)
-    db.session.commit()  # end the read transaction: SQLite would keep its lock
+    f.commit()  # end the read transaction: SQLite would keep its lock
     return ids
 
 

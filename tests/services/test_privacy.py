@@ -86,7 +86,7 @@ def history(app):
             due_at=local(2026, 12, 14, 10),
         )
     )
-    db.session.commit()
+    f.commit()
     return {
         "client": client,
         "email": client.email,

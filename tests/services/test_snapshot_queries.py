@@ -12,6 +12,7 @@ from sqlalchemy import event
 from clinic.extensions import db
 from clinic.services import booking
 from clinic.services import snapshot as snap
+from clinic.services.cache import catalogue_changed
 from tests import factories as f
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -54,7 +55,8 @@ def test_settings_are_read_once_per_transaction(clinic) -> None:
 def test_settings_changed_and_committed_are_read_afresh(clinic) -> None:
     assert snap.clinic_tz().key == "Europe/Berlin"
     snap.settings().timezone = "Europe/Lisbon"
-    db.session.commit()
+    catalogue_changed()
+    f.commit()
     with statements() as seen:
         assert snap.clinic_tz().key == "Europe/Lisbon"
     assert _settings_reads(seen) == 1
@@ -75,7 +77,7 @@ def test_settings_are_read_again_after_a_rollback(clinic) -> None:
 
 def test_client_is_read_once_per_transaction(clinic) -> None:
     client_id = clinic.id
-    db.session.commit()
+    f.commit()
     with statements() as seen:
         snap.get_client(client_id)
         snap.client_state(client_id, NOW)
@@ -102,7 +104,7 @@ def _plan(client_id: int) -> Callable[[], object]:
 
 def test_plan_reads_settings_and_client_once_within_a_statement_budget(clinic) -> None:
     plan = _plan(clinic.id)
-    db.session.commit()
+    f.commit()
     with statements() as seen:
         plan()
     assert _settings_reads(seen) == 1
@@ -112,18 +114,17 @@ def test_plan_reads_settings_and_client_once_within_a_statement_budget(clinic) -
     assert len(seen) <= 25
 
 
-def test_plan_again_reads_neither_catalogue_nor_calendar_when_nothing_changed(clinic) -> None:
+def test_plan_again_reads_no_catalogue_table_when_the_catalogue_did_not_change(clinic) -> None:
     plan = _plan(clinic.id)
-    db.session.commit()
+    f.commit()
     first = plan()
-    db.session.commit()
+    f.commit()
     with statements() as seen:
         again = plan()
     assert again == first
-    # BEGIN and the counters: the client's facts (screening, periods, no session yet) are
-    # the worker's too.
-    assert len(seen) == 2
+    # The catalogue is the worker's; the client and the calendar are this transaction's own.
     read = " ".join(seen)
     for table in ("clinic_settings", "practitioners", "opening_hours", "courses", "rooms"):
         assert f"FROM {table}" not in read
-    assert "appointments.busy_until_at >" not in read  # no occupancy load
+    assert sum("FROM clients " in s for s in seen) == 1
+    assert "appointments.busy_until_at >" in read

@@ -36,7 +36,7 @@ def quick_user(role: str, **overrides: Any) -> User:
     db.session.flush()
     if role == "client":
         db.session.add(Client(user_id=user.id, name=user.name, email=user.email))
-    db.session.commit()
+    f.commit()
     return user
 
 
@@ -53,7 +53,7 @@ def login_as(client: FlaskClient) -> Callable[..., User]:
         if role == "practitioner":
             practitioner = practitioner or f.make_practitioner(email=user.email, name=user.name)
             practitioner.user_id = user.id
-            db.session.commit()
+            f.commit()
         with client.session_transaction() as sess:
             sess["_user_id"] = str(user.id)
             sess["_fresh"] = True

@@ -20,7 +20,7 @@ from tests.web.conftest import BERLIN, local, next_monday
 def me(clinic, login_as):
     user = login_as("client", name="Mia Me")
     user.client.screening_confirmed_at = datetime.now(UTC)
-    db.session.commit()
+    f.commit()
     return user.client
 
 
@@ -224,7 +224,7 @@ def test_changes_inside_the_notice_say_please_call_the_clinic(app, client, clini
     # A notice longer than the time until the session: the real clock need not be near it.
     settings = db.session.scalar(select(ClinicSettings))
     settings.client_change_notice_hours = 24 * 60
-    db.session.commit()
+    f.commit()
     start = local(next_monday(2), 10)
     appointment = clinic.book(start, client=me).appointments[0]
     page = client.get("/my/sessions")

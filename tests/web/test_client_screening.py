@@ -111,7 +111,7 @@ def test_planning_needs_a_screening_first(app, client, me) -> None:
 
 def test_planning_needs_the_screening_confirmed_again_when_it_is_too_old(app, client, me) -> None:
     me.screening_confirmed_at = datetime.now(UTC) - timedelta(days=181)
-    db.session.commit()
+    f.commit()
     assert "too old" in client.get("/my/screening").text
     response = client.post(
         "/courses/peel_course/plan", data={"earliest": next_monday().isoformat()}

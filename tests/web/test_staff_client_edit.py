@@ -13,6 +13,7 @@ from clinic.models import AuditEntry, Client
 from clinic.services import accounts, clients
 from clinic.services.actors import actor_for
 from clinic.services.errors import Conflict, PermissionDenied
+from tests import factories as f
 from tests.web.conftest import ALL_ROLES, BERLIN, local, next_monday
 
 DESK = {"admin", "receptionist"}
@@ -172,7 +173,7 @@ def test_create_client_with_a_password_keeps_phone_and_notes_and_is_audited(app,
 
 def test_edit_page_shows_the_current_contact_and_the_fixed_email(client, login_as, clinic) -> None:
     clinic.client.phone, clinic.client.notes = "0301", "Prefers mornings"
-    db.session.commit()
+    f.commit()
     login_as("admin")
     page = _text(client.get(f"/staff/clients/{clinic.client.id}/edit"))
     assert 'value="Anna Client"' in page and 'value="0301"' in page
@@ -245,7 +246,7 @@ def test_only_the_desk_changes_contact_details_and_notes(app, clinic) -> None:
 
     practitioner_user = quick_user("practitioner")
     clinic.practitioner.user_id = practitioner_user.id
-    db.session.commit()
+    f.commit()
     practitioner = actor_for(practitioner_user)
     with pytest.raises(PermissionDenied):
         clients.update_profile(

@@ -75,7 +75,7 @@ def test_record_shows_contact_screening_plans_courses_and_restrictions(
     person.phone = "+49 30 1234"
     person.notes = "Prefers mornings"
     person.screening_confirmed_at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-    db.session.commit()
+    f.commit()
     clinic.book(local(monday, 10), local(monday + timedelta(days=14), 10), client=person)
     login_as("receptionist")
     html = client.get(f"/staff/clients/{person.id}").get_data(as_text=True)
