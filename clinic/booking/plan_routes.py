@@ -166,21 +166,21 @@ def swap(code: str):  # type: ignore[no-untyped-def]
     current = requests[number - 1]
     form = DayForm(request.args, meta={"csrf": False})
     day = current.start.astimezone(tz).date()
-    errors = False
+    day_invalid = False
     if "day" in request.args:
         if form.validate():
             day = form.day.data
         else:
-            errors = True
+            day_invalid = True
     else:
         form.day.data = day
     choices = []
-    if not errors:
+    if not day_invalid:
         try:
             slots = booking.availability(procedure_code=course.procedure.code, day=day)
         except ServiceError as exc:
             form.day.errors = [exc.message]
-            errors, slots = True, []
+            day_invalid, slots = True, []
         seen = set()
         for slot in slots:
             if slot.start in seen:
@@ -208,7 +208,7 @@ def swap(code: str):  # type: ignore[no-untyped-def]
         choices=choices,
         encoded=[_encode_proposal(r.start, r.practitioner_id) for r in requests],
         back=url_for("booking.review", code=code, s=request.args.getlist("s")),
-    ), 422 if errors else 200
+    ), 422 if day_invalid else 200
 
 
 @bp.route("/courses/<code>/book", methods=["POST"])

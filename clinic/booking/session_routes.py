@@ -101,7 +101,7 @@ def calendar_ics():  # type: ignore[no-untyped-def]
     )
 
 
-def _live_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
+def _booked_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
     appointment = booking.get_appointment(actor=current_actor(), appointment_id=appointment_id)
     if appointment.status != "booked":
         raise InvalidRequest("This session can no longer be changed.")
@@ -114,7 +114,7 @@ def move(appointment_id: int):  # type: ignore[no-untyped-def]
     actor = current_actor()
     now = utcnow()
     tz = snap.clinic_tz()
-    appointment = _live_appointment(appointment_id)
+    appointment = _booked_appointment(appointment_id)
     refusal = clients.change_refusal(actor=actor, appointment=appointment, now=now)
     day_form = DayForm(request.args, meta={"csrf": False})
     move_form = MoveForm()
@@ -170,14 +170,14 @@ def move(appointment_id: int):  # type: ignore[no-untyped-def]
     slots = []
     if refusal is None and not day_form.day.errors:
         try:
-            found = booking.availability(
+            free = booking.availability(
                 procedure_code=appointment.enrolment.course.procedure.code, day=day
             )
         except ServiceError as exc:
             day_form.day.errors = [exc.message]
-            found = []
+            free = []
         seen = set()
-        for slot in found:
+        for slot in free:
             if slot.start not in seen and slot.start > now:
                 seen.add(slot.start)
                 slots.append(slot.start)
@@ -210,7 +210,7 @@ def _move_warning(exc: RuleViolation | Conflict, appointment, start: datetime) -
 def cancel(appointment_id: int):  # type: ignore[no-untyped-def]
     actor = current_actor()
     now = utcnow()
-    appointment = _live_appointment(appointment_id)
+    appointment = _booked_appointment(appointment_id)
     refusal = clients.change_refusal(actor=actor, appointment=appointment, now=now)
     form = CancelForm()
     top_errors: list[str] = []

@@ -35,7 +35,7 @@ from sqlalchemy import func, select
 
 from clinic.demo.appointments import DemoCalendar
 from clinic.demo.clients import add_clients
-from clinic.demo.logins import DemoLogins, Login, Logins, add_staff
+from clinic.demo.logins import DemoAccounts, DemoLogins, Login, add_staff
 from clinic.models import ClinicSettings, Enrolment
 from clinic.services.catalogue import import_into
 from clinic.services.db import transaction
@@ -68,9 +68,9 @@ def load_demo(now: datetime, *, force: bool = False) -> DemoLogins:
                 "replace its hours, time zone and policies. Use an empty database."
             )
         result = DemoLogins(catalogue=import_into(s, data))
-        logins = Logins(s, result)
-        add_staff(logins, data)
-        clients = add_clients(logins, data, now)
+        accounts = DemoAccounts(s, result)
+        add_staff(accounts, data)
+        clients = add_clients(accounts, data, now)
         s.flush()
         if not s.scalar(
             select(func.count(Enrolment.id)).where(

@@ -50,11 +50,11 @@ class DemoCalendar:
         settings = s.scalar(select(ClinicSettings).order_by(ClinicSettings.id).limit(1))
         assert settings is not None
         self.tz = ZoneInfo(settings.timezone)
-        self.slot = timedelta(minutes=settings.slot_minutes)
+        self.slot_length = timedelta(minutes=settings.slot_minutes)
         self.holidays = set(s.scalars(select(Holiday.day)))
         self.opening: dict[int, list[tuple[time, time]]] = {}
-        for h in s.scalars(select(OpeningHours)):
-            self.opening.setdefault(h.weekday, []).append((h.opens, h.closes))
+        for row in s.scalars(select(OpeningHours)):
+            self.opening.setdefault(row.weekday, []).append((row.opens, row.closes))
         self.practitioners = list(
             s.scalars(
                 select(Practitioner)
@@ -85,25 +85,26 @@ class DemoCalendar:
         self.first_day = self.today - WINDOW_BEFORE
         self.last_day = self.today + WINDOW_AFTER
         self.busy: dict[tuple[str, int], list[Span]] = {}
-        for a in s.scalars(
+        for appointment in s.scalars(
             select(Appointment).where(
                 Appointment.status.in_(HOLDING_STATUSES),
                 Appointment.start_at < at(self.last_day + timedelta(days=1), time(0), self.tz),
                 Appointment.busy_until_at > at(self.first_day, time(0), self.tz),
             )
         ):
-            self._hold(a.practitioner_id, a.room_id, a.device_id, a.client_id, a)
+            self._hold(appointment)
 
-    def _hold(
-        self, practitioner: int, room: int, device: int | None, client: int, a: Appointment
-    ) -> None:
-        self.busy.setdefault(("practitioner", practitioner), []).append(
-            (a.start_at, a.busy_until_at)
+    def _hold(self, appointment: Appointment) -> None:
+        """Mark the appointment's practitioner, room and device busy until its buffer ends,
+        and its client until it ends."""
+        held = (appointment.start_at, appointment.busy_until_at)
+        self.busy.setdefault(("practitioner", appointment.practitioner_id), []).append(held)
+        self.busy.setdefault(("room", appointment.room_id), []).append(held)
+        if appointment.device_id is not None:
+            self.busy.setdefault(("device", appointment.device_id), []).append(held)
+        self.busy.setdefault(("client", appointment.client_id), []).append(
+            (appointment.start_at, appointment.end_at)
         )
-        self.busy.setdefault(("room", room), []).append((a.start_at, a.busy_until_at))
-        if device is not None:
-            self.busy.setdefault(("device", device), []).append((a.start_at, a.busy_until_at))
-        self.busy.setdefault(("client", client), []).append((a.start_at, a.end_at))
 
     def fill(self, clients: list[tuple[Client, str | None]]) -> int:
         created = 0
@@ -162,20 +163,20 @@ class DemoCalendar:
             previous = local_date(start, self.tz)
         if not sessions:
             return 0
-        done = all(start < self.now for start, *_ in sessions)
+        all_past = all(start < self.now for start, *_ in sessions)
         enrolment = Enrolment(
             client_id=client.id,
             course_id=course.id,
-            status="completed" if done and len(sessions) == course.sessions else "active",
+            status="completed" if all_past and len(sessions) == course.sessions else "active",
             created_at=min(sessions[0][0], self.now) - timedelta(days=7),
         )
         self.s.add(enrolment)
         self.s.flush()
-        for n, (start, practitioner, room, device) in enumerate(sessions, start=1):
+        for number, (start, practitioner, room, device) in enumerate(sessions, start=1):
             end = start + timedelta(minutes=procedure.duration_min)
             appointment = Appointment(
                 enrolment_id=enrolment.id,
-                session=n,
+                session=number,
                 client_id=client.id,
                 practitioner_id=practitioner.id,
                 room_id=room.id,
@@ -189,7 +190,7 @@ class DemoCalendar:
                 updated_at=enrolment.created_at,
             )
             self.s.add(appointment)
-            self._hold(practitioner.id, room.id, appointment.device_id, client.id, appointment)
+            self._hold(appointment)
         return len(sessions)
 
     def _day_allowed(self, day: date, client: Client, course: Course) -> bool:
@@ -212,9 +213,9 @@ class DemoCalendar:
     def _plans_allow(self, client: Client, course: Course, start: datetime) -> bool:
         """No sun-kind window over a sun-exposure period, no makeup-kind window over a
         needs-makeup period (aftercare after the start, pre-care before it)."""
-        clash = {"sun": "sun_exposure", "makeup": "needs_makeup"}
+        clashing_period = {"sun": "sun_exposure", "makeup": "needs_makeup"}
         for care in course.care:
-            kind = clash.get(care.restriction.kind)
+            kind = clashing_period.get(care.restriction.kind)
             if kind is None:
                 continue
             if care.phase == "after":
@@ -242,19 +243,20 @@ class DemoCalendar:
     ) -> tuple[datetime, Practitioner, Room, Device | None] | None:
         procedure = course.procedure
         length = timedelta(minutes=procedure.duration_min)
-        held = length + timedelta(minutes=procedure.buffer_min)
+        held_for = length + timedelta(minutes=procedure.buffer_min)
         weekday = day.weekday()
         starts: list[datetime] = []
         for opens, closes in self.opening.get(weekday, []):
             t = at(day, opens, self.tz)
-            while t + held <= at(day, closes, self.tz):
+            while t + held_for <= at(day, closes, self.tz):
                 starts.append(t)
-                t += self.slot
+                t += self.slot_length
+        # From the preferred time on, nearest first; earlier starts only after those.
         wanted = at(day, preferred, self.tz)
         starts.sort(key=lambda t: (t < wanted, abs(t - wanted)))
         devices = [d for d in self.devices if d.kind == procedure.device_kind]
         for start in starts:
-            if start < self.now < start + held:
+            if start < self.now < start + held_for:
                 continue
             if any(code in blocking and a <= start < b for code, a, b in windows):
                 continue
@@ -268,7 +270,7 @@ class DemoCalendar:
                     (
                         d
                         for d in devices
-                        if _is_free(self.busy.get(("device", d.id), []), start, start + held)
+                        if _is_free(self.busy.get(("device", d.id), []), start, start + held_for)
                     ),
                     None,
                 )
@@ -278,15 +280,15 @@ class DemoCalendar:
                 (
                     r
                     for r in self.rooms
-                    if _is_free(self.busy.get(("room", r.id), []), start, start + held)
+                    if _is_free(self.busy.get(("room", r.id), []), start, start + held_for)
                 ),
                 None,
             )
             if room is None:
                 continue
             for practitioner in qualified:
-                if self._works(practitioner, day, start, start + held) and _is_free(
-                    self.busy.get(("practitioner", practitioner.id), []), start, start + held
+                if self._works(practitioner, day, start, start + held_for) and _is_free(
+                    self.busy.get(("practitioner", practitioner.id), []), start, start + held_for
                 ):
                     return start, practitioner, room, device
         return None

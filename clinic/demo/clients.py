@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from clinic.demo.logins import DEMO_DOMAIN, Logins
+from clinic.demo.logins import DEMO_DOMAIN, DemoAccounts
 from clinic.models import Client, ClientCondition, ClientPeriod
 from clinic.scheduling.timeutil import local_date
 
@@ -52,12 +52,12 @@ def _email(name: str) -> str:
 
 
 def add_clients(
-    logins: Logins, data: dict[str, Any], now: datetime
+    accounts: DemoAccounts, data: dict[str, Any], now: datetime
 ) -> list[tuple[Client, str | None]]:
     """Each demo client with an account, and the code of the course they want (if any). A
     client's screening and periods are written only with a new account, so a second load
     leaves what someone changed since."""
-    s = logins.s
+    s = accounts.s
     today = local_date(now, ZoneInfo(data["clinic"]["timezone"]))
     clients: list[tuple[Client, str | None]] = []
     for index, (name, conditions, periods, course, screened) in enumerate(_CLIENTS):
@@ -68,7 +68,7 @@ def add_clients(
             + [f"{note} in {start} days" for _, start, _, note in periods]
             + ([] if screened else ["no screening yet"])
         )
-        user, created = logins.account("client", email, name, note)
+        user, created = accounts.get_or_create("client", email, name, note)
         client = s.scalar(select(Client).where(func.lower(Client.email) == email))
         if client is None:
             client = Client(email=email, name=name, phone=f"+49 30 5550 {100 + index:04d}")

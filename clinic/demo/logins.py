@@ -40,7 +40,7 @@ class DemoLogins:
     catalogue: ImportReport | None = None
 
 
-class Logins:
+class DemoAccounts:
     """Makes the demo's accounts, noting each login in `result`; an existing account is left
     as it is (password included)."""
 
@@ -50,7 +50,7 @@ class Logins:
         # Hashing is slow on purpose; every account of a role shares its password.
         self._hash_of: dict[str, str] = {}
 
-    def account(self, role: str, email: str, name: str, note: str = "") -> tuple[User, bool]:
+    def get_or_create(self, role: str, email: str, name: str, note: str = "") -> tuple[User, bool]:
         """The user with this email, and whether it was created now."""
         password = PASSWORDS[role]
         self.result.logins.append(Login(role, email, password, name, note))
@@ -69,12 +69,14 @@ class Logins:
         return user, True
 
 
-def add_staff(logins: Logins, data: dict[str, Any]) -> None:
+def add_staff(accounts: DemoAccounts, data: dict[str, Any]) -> None:
     """The admin, the front desk and an account for each practitioner of the catalogue."""
-    logins.account("admin", f"admin@{DEMO_DOMAIN}", "Clinic Manager")
-    logins.account("receptionist", f"reception@{DEMO_DOMAIN}", "Front Desk")
+    accounts.get_or_create("admin", f"admin@{DEMO_DOMAIN}", "Clinic Manager")
+    accounts.get_or_create("receptionist", f"reception@{DEMO_DOMAIN}", "Front Desk")
     for p in data["practitioners"]:
-        user, _ = logins.account("practitioner", p["email"], p["name"])
-        practitioner = logins.s.scalar(select(Practitioner).where(Practitioner.email == p["email"]))
+        user, _ = accounts.get_or_create("practitioner", p["email"], p["name"])
+        practitioner = accounts.s.scalar(
+            select(Practitioner).where(Practitioner.email == p["email"])
+        )
         if practitioner is not None and practitioner.user_id is None:
             practitioner.user_id = user.id

@@ -35,8 +35,8 @@ class _Search:
         client: ClientState,
         now: datetime,
         prefs: Preferences,
-        first: int,
-        last: int,
+        first_session: int,
+        last_session: int,
         enrolment_id: int,
         replacing: frozenset[int],
         horizon_end: date,
@@ -47,8 +47,8 @@ class _Search:
         self.client = client
         self.now = now
         self.prefs = prefs
-        self.first = first
-        self.last = last
+        self.first_session = first_session
+        self.last_session = last_session
         self.enrolment_id = enrolment_id
         self.replacing = replacing
         self.horizon_end = horizon_end
@@ -77,7 +77,7 @@ class _Search:
         self.visits = 0
         self.reasons: dict[int, Counter[str]] = {}
         self.examples: dict[tuple[int, str], Violation] = {}
-        self.deepest = first
+        self.deepest_session = first_session
         # (session, local day of the session before it) known to lead nowhere. Later sessions
         # depend on earlier ones almost only through that day, so this prunes repeated work; a
         # plan it finds is still checked against every session placed before.
@@ -162,14 +162,16 @@ class _Search:
     def _place(
         self, session: int, earliest: date, latest: date, plan: list[Slot]
     ) -> list[Slot] | None:
-        self.deepest = max(self.deepest, session)
+        self.deepest_session = max(self.deepest_session, session)
         course = self.course
         # Later sessions prefer the first one's practitioner and time of day.
         anchor: Anchor | None = (
-            (_minutes(local(plan[0].start, self.tz)), plan[0].practitioner_id) if plan else None
+            (_minutes_after_midnight(local(plan[0].start, self.tz)), plan[0].practitioner_id)
+            if plan
+            else None
         )
         placed_planned = [
-            BookedSession(0, self.enrolment_id, self.first + i, s.start, s.end, course)
+            BookedSession(0, self.enrolment_id, self.first_session + i, s.start, s.end, course)
             for i, s in enumerate(plan)
         ]
         day, last_day = earliest, min(latest, self.horizon_end)
@@ -229,7 +231,7 @@ class _Search:
             if not any_free:  # the day's free slots were taken by this plan's sessions
                 self.note(session, day_search.why_none_free())
             if chosen is not None:
-                if session == self.last:
+                if session == self.last_session:
                     return [*plan, chosen]
                 max_gap = course.max_interval_days
                 next_latest = (
@@ -248,7 +250,7 @@ class _Search:
         return None
 
 
-def _minutes(moment: datetime) -> int:
+def _minutes_after_midnight(moment: datetime) -> int:
     return moment.hour * 60 + moment.minute
 
 
@@ -325,8 +327,8 @@ def plan_course(
         client=client,
         now=now,
         prefs=prefs,
-        first=first_session,
-        last=last,
+        first_session=first_session,
+        last_session=last,
         enrolment_id=enrolment_id,
         replacing=replacing,
         horizon_end=horizon_end,
@@ -338,14 +340,14 @@ def plan_course(
 
 
 def _explain(search: _Search, course: CourseRules) -> list[Violation]:
-    session = search.deepest
+    session = search.deepest_session
     counts = search.reasons.get(session, Counter())
     where = f"within the booking horizon (until {long_day_text(search.horizon_end)})"
     if search.visits > MAX_DAY_VISITS:
         where = "within the search limit"
     if not counts:
         gap = course.max_interval_days
-        if session > search.first and gap is not None:
+        if session > search.first_session and gap is not None:
             return [
                 Violation(
                     "spacing_too_far",
