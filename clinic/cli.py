@@ -9,7 +9,8 @@ from typing import Any
 import click
 from flask import Flask
 
-from clinic.services import accounts, catalogue, demo
+from clinic import demo
+from clinic.services import accounts, catalogue
 from clinic.services.errors import InvalidData, ServiceError
 
 users_cli = click.Group("users", help="User accounts.")

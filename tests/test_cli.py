@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from clinic.demo import CATALOGUE_PATH, demo_catalogue
 from clinic.extensions import db
 from clinic.models import Appointment, ClinicSettings, Course, User
-from clinic.services.demo import CATALOGUE_PATH, demo_catalogue
 
 
 def test_catalogue_import_then_export_to_stdout_gives_the_same_file(runner) -> None:

@@ -2,4 +2,10 @@ from flask import Blueprint
 
 bp = Blueprint("booking", __name__)
 
-from clinic.booking import routes  # noqa: E402,F401
+# One blueprint, its pages grouped by what the client is doing.
+from clinic.booking import (  # noqa: E402,F401
+    plan_routes,
+    routes,
+    screening_routes,
+    session_routes,
+)

@@ -6,6 +6,7 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 
 from clinic.scheduling.check import ClientJudge
+from clinic.scheduling.daysearch import Anchor, DaySearch
 from clinic.scheduling.resources import DayResources, Snapshot, held_by
 from clinic.scheduling.rules import earliest_allowed_by_contraindications, next_allowed_month_start
 from clinic.scheduling.timeutil import local, local_date
@@ -34,8 +35,8 @@ class _Search:
         client: ClientState,
         now: datetime,
         prefs: Preferences,
-        first: int,
-        last: int,
+        first_session: int,
+        last_session: int,
         enrolment_id: int,
         replacing: frozenset[int],
         horizon_end: date,
@@ -46,8 +47,8 @@ class _Search:
         self.client = client
         self.now = now
         self.prefs = prefs
-        self.first = first
-        self.last = last
+        self.first_session = first_session
+        self.last_session = last_session
         self.enrolment_id = enrolment_id
         self.replacing = replacing
         self.horizon_end = horizon_end
@@ -66,17 +67,17 @@ class _Search:
             prefs.time_to,
             prefs.practitioner_id,
         )
-        kept = None if replacing else snapshot.book.derived.get(key)
-        if not isinstance(kept, dict):
-            kept = {}
+        shared = None if replacing else snapshot.book.derived.get(key)
+        if not isinstance(shared, dict):
+            shared = {}
             if not replacing:
-                snapshot.book.derived[key] = kept
-        self.kept: dict[date, _Day] = kept
+                snapshot.book.derived[key] = shared
+        self.day_searches: dict[date, DaySearch] = shared
         self.open_days: dict[date, bool] = {}
         self.visits = 0
         self.reasons: dict[int, Counter[str]] = {}
         self.examples: dict[tuple[int, str], Violation] = {}
-        self.deepest = first
+        self.deepest_session = first_session
         # (session, local day of the session before it) known to lead nowhere. Later sessions
         # depend on earlier ones almost only through that day, so this prunes repeated work; a
         # plan it finds is still checked against every session placed before.
@@ -89,10 +90,10 @@ class _Search:
         counts[violation.code] += 1
         self.examples.setdefault((session, violation.code), violation)
 
-    def day(self, day: date) -> _Day:
-        found = self.kept.get(day)
+    def day_search(self, day: date) -> DaySearch:
+        found = self.day_searches.get(day)
         if found is None:
-            found = self.kept[day] = _Day(self._day_resources(day), self.prefs)
+            found = self.day_searches[day] = DaySearch(self._day_resources(day), self.prefs)
         return found
 
     def _day_resources(self, day: date) -> DayResources:
@@ -109,34 +110,33 @@ class _Search:
             found = derived[key] = DayResources(self.snapshot, procedure, day)
         return found
 
-    def resources(self, kept: _Day, plan: list[Slot]) -> DayResources:
-        # Sessions planned on the same day (a minimum interval of 0) hold their resources too.
+    def with_plan(self, day_search: DaySearch, plan: list[Slot]) -> DaySearch:
+        """The day as this plan sees it: sessions planned on the same day (a minimum interval
+        of 0) hold their resources too."""
+        day = day_search.resources.day
         same_day = (
-            [
-                held_by(s, self.course.procedure)
-                for s in plan
-                if local_date(s.start, self.tz) == kept.resources.day
-            ]
+            [held_by(s, self.course.procedure) for s in plan if local_date(s.start, self.tz) == day]
             if plan and self.course.min_interval_days == 0
             else None
         )
         if same_day:
-            return DayResources(
-                self.snapshot, self.course.procedure, kept.resources.day, self.replacing, same_day
+            resources = DayResources(
+                self.snapshot, self.course.procedure, day, self.replacing, same_day
             )
-        return kept.resources
+            return DaySearch(resources, self.prefs)
+        return day_search
 
-    def possible(self, session: int, kept: _Day, anchor: tuple[int, int] | None) -> bool:
+    def possible(self, session: int, day_search: DaySearch, anchor: Anchor | None) -> bool:
         """Whether any start of the day is free and passes the client's rules against its
         booked sessions alone. Sessions a plan adds only ever forbid more, so a day that fails
         this fails for every plan: the search remembers it and skips the day at once. Starts
         are tried in the order the plan will try them, so its first is usually judged here."""
-        on = kept.resources.day
-        known = self.open_days.get(on)
+        day = day_search.resources.day
+        known = self.open_days.get(day)
         if known is not None:
             return known
         found = False
-        for slot in self.candidates(kept.resources, anchor):
+        for slot in day_search.candidates(anchor):
             problems = self.judge.violations(
                 session=session, start=slot.start, end=slot.end, extra=()
             )
@@ -145,41 +145,36 @@ class _Search:
                 break
             for v in problems:
                 self.note(session, v)
-        self.open_days[on] = found
+        self.open_days[day] = found
         return found
 
-    def candidates(self, resources: DayResources, anchor: tuple[int, int] | None) -> list[Slot]:
-        """The day's free slots in the order of preference: with no anchor, earliest first;
-        else the anchor's (minutes after midnight, practitioner) practitioner at the times
-        nearest the anchor's, then the others."""
-        time_from, time_to = self.prefs.time_from, self.prefs.time_to
-        working = resources.working(self.prefs.practitioner_id)
-        if anchor is None:
-            return resources.free_slots(time_from, time_to, None, working)
-        minutes, practitioner_id = anchor
-        return resources.toward(time_from, time_to, minutes, practitioner_id, working)
-
-    def place(self, session: int, lo: date, hi: date, plan: list[Slot]) -> list[Slot] | None:
+    def place(
+        self, session: int, earliest: date, latest: date, plan: list[Slot]
+    ) -> list[Slot] | None:
         key = (session, local_date(plan[-1].start, self.tz) if plan else None)
         if key in self.dead_ends:
             return None
-        found = self._place(session, lo, hi, plan)
+        found = self._place(session, earliest, latest, plan)
         if found is None and self.visits <= MAX_DAY_VISITS:
             self.dead_ends.add(key)
         return found
 
-    def _place(self, session: int, lo: date, hi: date, plan: list[Slot]) -> list[Slot] | None:
-        self.deepest = max(self.deepest, session)
+    def _place(
+        self, session: int, earliest: date, latest: date, plan: list[Slot]
+    ) -> list[Slot] | None:
+        self.deepest_session = max(self.deepest_session, session)
         course = self.course
         # Later sessions prefer the first one's practitioner and time of day.
-        anchor = (
-            (_minutes(local(plan[0].start, self.tz)), plan[0].practitioner_id) if plan else None
+        anchor: Anchor | None = (
+            (_minutes_after_midnight(local(plan[0].start, self.tz)), plan[0].practitioner_id)
+            if plan
+            else None
         )
         placed_planned = [
-            BookedSession(0, self.enrolment_id, self.first + i, s.start, s.end, course)
+            BookedSession(0, self.enrolment_id, self.first_session + i, s.start, s.end, course)
             for i, s in enumerate(plan)
         ]
-        day, last_day = lo, min(hi, self.horizon_end)
+        day, last_day = earliest, min(latest, self.horizon_end)
         while day <= last_day:
             self.visits += 1
             if self.visits > MAX_DAY_VISITS:
@@ -188,36 +183,36 @@ class _Search:
                 day += timedelta(days=1)
                 continue
             if day.month not in course.months:
-                nxt = next_allowed_month_start(day, course.months)
+                season_start = next_allowed_month_start(day, course.months)
                 self.note(
                     session,
                     Violation(
                         "out_of_season",
                         f"{course.procedure.name} is only done in some months of the year.",
                         session,
-                        nxt,
+                        season_start,
                     ),
                 )
-                if nxt is None:
+                if season_start is None:
                     return None
-                day = nxt
+                day = season_start
                 continue
-            kept = self.day(day)
-            if kept.nothing_free is not None:
+            day_search = self.day_search(day)
+            if day_search.nothing_free is not None:
                 # The common step on a busy calendar: a full day, its reason kept with it.
                 if day not in self.open_days:
-                    self.note(session, kept.nothing_free)
+                    self.note(session, day_search.nothing_free)
                     self.open_days[day] = False
                 day += timedelta(days=1)
                 continue
-            resources = self.resources(kept, plan)
-            if resources is kept.resources and not self.possible(session, kept, anchor):
+            searched = self.with_plan(day_search, plan)
+            if searched is day_search and not self.possible(session, day_search, anchor):
                 day += timedelta(days=1)
                 continue
             verdicts: dict[datetime, list[Violation]] = {}
             any_free = False
             chosen: Slot | None = None
-            for slot in self.candidates(resources, anchor):
+            for slot in searched.candidates(anchor):
                 # Resources first (free slots only): on a busy day most starts are taken, and
                 # that is the cheap question. The client's rules depend on the time only:
                 # judge each start once.
@@ -234,16 +229,18 @@ class _Search:
                     chosen = slot
                     break
             if not any_free:  # the day's free slots were taken by this plan's sessions
-                self.note(session, _no_slot_reason(kept.resources, self.prefs.practitioner_id))
+                self.note(session, day_search.why_none_free())
             if chosen is not None:
-                if session == self.last:
+                if session == self.last_session:
                     return [*plan, chosen]
                 max_gap = course.max_interval_days
-                nxt_hi = day + timedelta(days=max_gap) if max_gap is not None else self.horizon_end
+                next_latest = (
+                    day + timedelta(days=max_gap) if max_gap is not None else self.horizon_end
+                )
                 result = self.place(
                     session + 1,
                     day + timedelta(days=course.min_interval_days),
-                    nxt_hi,
+                    next_latest,
                     [*plan, chosen],
                 )
                 if result is not None:
@@ -253,36 +250,7 @@ class _Search:
         return None
 
 
-class _Day:
-    """A day as plans with the same preferences see it: its resources and, when none of its
-    slots is free for them, why (kept with the book, see `_Search.kept`)."""
-
-    __slots__ = ("resources", "nothing_free")
-
-    def __init__(self, resources: DayResources, prefs: Preferences) -> None:
-        self.resources = resources
-        free = resources.free_slots(
-            prefs.time_from, prefs.time_to, None, resources.working(prefs.practitioner_id)
-        )
-        self.nothing_free = None if free else _no_slot_reason(resources, prefs.practitioner_id)
-
-
-def _no_slot_reason(resources: DayResources, wanted: int | None) -> Violation:
-    name = resources.procedure.name
-    if not [p for p in resources.qualified_ids() if wanted is None or p == wanted]:
-        who = "The chosen practitioner is" if wanted is not None else "No practitioner is"
-        return Violation("not_qualified", f"{who} qualified for {name}.")
-    if not resources.opening:
-        return Violation("clinic_closed", "The clinic is closed on some of the possible days.")
-    if resources.procedure.device_kind and not resources.devices:
-        return Violation("device_unavailable", "The clinic has no device for this procedure.")
-    return Violation(
-        "practitioner_unavailable",
-        "No qualified practitioner with a free device and room has time on the possible days.",
-    )
-
-
-def _minutes(moment: datetime) -> int:
+def _minutes_after_midnight(moment: datetime) -> int:
     return moment.hour * 60 + moment.minute
 
 
@@ -345,13 +313,13 @@ def plan_course(
             ),
         )
 
-    lo = max(earliest, today, allowed_from)
-    hi = horizon_end
+    first_day = max(earliest, today, allowed_from)
+    last_day = horizon_end
     if previous_start is not None:
-        prev_day = local_date(previous_start, tz)
-        lo = max(lo, prev_day + timedelta(days=course.min_interval_days))
+        previous_day = local_date(previous_start, tz)
+        first_day = max(first_day, previous_day + timedelta(days=course.min_interval_days))
         if course.max_interval_days is not None:
-            hi = prev_day + timedelta(days=course.max_interval_days)
+            last_day = previous_day + timedelta(days=course.max_interval_days)
 
     search = _Search(
         snapshot=snapshot,
@@ -359,27 +327,27 @@ def plan_course(
         client=client,
         now=now,
         prefs=prefs,
-        first=first_session,
-        last=last,
+        first_session=first_session,
+        last_session=last,
         enrolment_id=enrolment_id,
         replacing=replacing,
         horizon_end=horizon_end,
     )
-    result = search.place(first_session, lo, hi, [])
+    result = search.place(first_session, first_day, last_day, [])
     if result is not None:
         return PlanResult(tuple(result), ())
-    return PlanResult((), tuple(_explain(search, course, lo)))
+    return PlanResult((), tuple(_explain(search, course)))
 
 
-def _explain(search: _Search, course: CourseRules, lo: date) -> list[Violation]:
-    session = search.deepest
+def _explain(search: _Search, course: CourseRules) -> list[Violation]:
+    session = search.deepest_session
     counts = search.reasons.get(session, Counter())
     where = f"within the booking horizon (until {long_day_text(search.horizon_end)})"
     if search.visits > MAX_DAY_VISITS:
         where = "within the search limit"
     if not counts:
         gap = course.max_interval_days
-        if session > search.first and gap is not None:
+        if session > search.first_session and gap is not None:
             return [
                 Violation(
                     "spacing_too_far",

@@ -1,7 +1,8 @@
 """Rules 6 to 8 for one local day: clinic hours, practitioners, devices and rooms.
 
-`DayResources` is built once per day and question; availability and the checker ask it the
-same questions, so they cannot disagree.
+`DayResources` is built once per day and question and says who and what is free when;
+availability, the checker and the planner ask it the same questions, so they cannot disagree.
+The order in which the planner tries a day's starts and practitioners is in daysearch.py.
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ def _local_ranges(day: date, hours: Sequence[tuple[time, time]], clinic: ClinicR
 
 
 def _holds(occ: Occupancy, kind: str, resource_id: int) -> bool:
-    held = {"p": occ.practitioner_id, "d": occ.device_id, "r": occ.room_id}
-    return held[kind] == resource_id
+    held_ids = {"p": occ.practitioner_id, "d": occ.device_id, "r": occ.room_id}
+    return held_ids[kind] == resource_id
 
 
 def held_by(slot: Slot, procedure: ProcedureRules) -> Occupancy:
@@ -83,36 +84,31 @@ class DayResources:
         span = procedure.duration + procedure.buffer
         book = snapshot.book
 
-        def blocked(kind: str, rid: int) -> Blocked:
+        def blocked(kind: str, resource_id: int) -> Blocked:
             # A start t is blocked if [t, t + span) overlaps [s, until): s - span < t < until.
-            busy = book.busy(kind, rid, day, ignore)
-            busy += [(o.start, o.busy_until) for o in held if _holds(o, kind, rid)]
-            return Blocked((s - span, u) for s, u in busy)
+            busy = book.busy(kind, resource_id, day, ignore)
+            busy += [(o.start, o.busy_until) for o in held if _holds(o, kind, resource_id)]
+            return Blocked((start - span, until) for start, until in busy)
 
         self.practitioners = {p.id: p for p in snapshot.practitioners}
-        self._work: dict[int, Ranges] = {}
-        self._p_blocked: dict[int, Blocked] = {}
+        self._work_ranges: dict[int, Ranges] = {}
+        self._practitioner_blocked: dict[int, Blocked] = {}
         for p in snapshot.practitioners:
             if procedure.qualification in p.qualifications and not p.is_off(day):
-                self._work[p.id] = intersect(
+                self._work_ranges[p.id] = intersect(
                     _local_ranges(day, p.hours.get(day.weekday(), ()), clinic), self.opening
                 )
-                self._p_blocked[p.id] = blocked("p", p.id)
+                self._practitioner_blocked[p.id] = blocked("p", p.id)
         kind = procedure.device_kind
         self.devices = [
             (d, blocked("d", d.id)) for d in snapshot.devices if kind is not None and d.kind == kind
         ]
         self.rooms = [(r, blocked("r", r.id)) for r in snapshot.rooms]
-        self._working: dict[int | None, tuple[int, ...]] = {}
+        # Answers kept for the life of this object: the planner asks the same ones again and
+        # again (daysearch.py says in which order).
+        self._working_ids: dict[int | None, tuple[int, ...]] = {}
         self._starts: dict[tuple[time | None, time | None], list[datetime]] = {}
-        self._free: dict[datetime, tuple[int | None, int, frozenset[int]] | None] = {}
-        self._nearest: dict[tuple[time | None, time | None, int], list[datetime]] = {}
-        self._free_slots: dict[
-            tuple[time | None, time | None, int | None, tuple[int, ...]], list[Slot]
-        ] = {}
-        self._toward: dict[
-            tuple[time | None, time | None, int, int, tuple[int, ...]], list[Slot]
-        ] = {}
+        self._free_at: dict[datetime, tuple[int | None, int, frozenset[int]] | None] = {}
 
     # Rule 8
     def clinic_violation(self, start: datetime, session: int | None = None) -> Violation | None:
@@ -146,17 +142,19 @@ class DayResources:
         if p is None or self.procedure.qualification not in p.qualifications:
             who = p.name if p else "That practitioner"
             return Violation("not_qualified", f"{who} is not qualified for {name}.", session)
-        if practitioner_id not in self._work:
+        if practitioner_id not in self._work_ranges:
             return Violation(
                 "practitioner_unavailable", f"{p.name} is off on {day_text(self.day)}.", session
             )
-        if not inside_any(start, start + self.procedure.duration, self._work[practitioner_id]):
+        if not inside_any(
+            start, start + self.procedure.duration, self._work_ranges[practitioner_id]
+        ):
             return Violation(
                 "practitioner_unavailable",
                 f"{p.name} does not work at {moment_text(local(start, self.clinic.tz))}.",
                 session,
             )
-        if self._p_blocked[practitioner_id].blocks(start):
+        if self._practitioner_blocked[practitioner_id].blocks(start):
             return Violation(
                 "practitioner_unavailable",
                 f"{p.name} is in another session at {moment_text(local(start, self.clinic.tz))}.",
@@ -263,7 +261,7 @@ class DayResources:
             t = at(self.day, time(minute // 60, minute % 60), self.clinic.tz)
             if local_date(t, self.clinic.tz) != self.day:
                 continue
-            if any(lo <= t < hi for lo, hi in self.opening):
+            if any(opens <= t < closes for opens, closes in self.opening):
                 out.append(t)
         return out
 
@@ -275,22 +273,6 @@ class DayResources:
         if cached is None:
             cached = self._starts[key] = self._compute_starts(time_from, time_to)
         return cached
-
-    def nearest(self, time_from: time | None, time_to: time | None, minutes: int) -> list[datetime]:
-        """`starts(time_from, time_to)` nearest first to a local time of day (`minutes` after
-        midnight), earlier first between equals (kept: the planner asks again for every plan
-        that anchors its later sessions to the same time)."""
-        key = (time_from, time_to, minutes)
-        found = self._nearest.get(key)
-        if found is None:
-            tz = self.clinic.tz
-
-            def distance(t: datetime) -> tuple[int, datetime]:
-                moment = local(t, tz)
-                return abs(moment.hour * 60 + moment.minute - minutes), t
-
-            found = self._nearest[key] = sorted(self.starts(time_from, time_to), key=distance)
-        return found
 
     def _compute_starts(self, time_from: time | None, time_to: time | None) -> list[datetime]:
         if self.holiday:
@@ -315,10 +297,10 @@ class DayResources:
 
     def working(self, practitioner_id: int | None = None) -> tuple[int, ...]:
         """Qualified practitioners working that day (optionally only one; kept per question)."""
-        found = self._working.get(practitioner_id)
+        found = self._working_ids.get(practitioner_id)
         if found is None:
-            found = self._working[practitioner_id] = tuple(
-                p for p in self._work if practitioner_id is None or p == practitioner_id
+            found = self._working_ids[practitioner_id] = tuple(
+                p for p in self._work_ranges if practitioner_id is None or p == practitioner_id
             )
         return found
 
@@ -327,7 +309,7 @@ class DayResources:
         practitioners who are free, or None if nothing can start then (kept per start: the
         planner asks the same day about the same starts again and again)."""
         try:
-            return self._free[start]
+            return self._free_at[start]
         except KeyError:
             pass
         found = None
@@ -335,79 +317,26 @@ class DayResources:
         room_id, room_problem = self.pick_room(start) if device_problem is None else (None, None)
         if device_problem is None and room_problem is None and room_id is not None:
             end = start + self.procedure.duration
-            free = frozenset(
+            free_ids = frozenset(
                 pid
-                for pid, work in self._work.items()
-                if inside_any(start, end, work) and not self._p_blocked[pid].blocks(start)
+                for pid, work in self._work_ranges.items()
+                if inside_any(start, end, work)
+                and not self._practitioner_blocked[pid].blocks(start)
             )
-            if free:
-                found = (device_id, room_id, free)
-        self._free[start] = found
+            if free_ids:
+                found = (device_id, room_id, free_ids)
+        self._free_at[start] = found
         return found
-
-    def free_slots(
-        self,
-        time_from: time | None,
-        time_to: time | None,
-        nearest_to: int | None,
-        practitioner_ids: tuple[int, ...],
-    ) -> list[Slot]:
-        """For each start of `starts(time_from, time_to)` (or of `nearest(..., nearest_to)`),
-        in that order, the slot with the first free of `practitioner_ids`; starts where none
-        is free are left out (kept: the planner walks the same days for every plan)."""
-        key = (time_from, time_to, nearest_to, practitioner_ids)
-        found = self._free_slots.get(key)
-        if found is None:
-            starts = (
-                self.starts(time_from, time_to)
-                if nearest_to is None
-                else self.nearest(time_from, time_to, nearest_to)
-            )
-            found = [
-                slot
-                for slot in (self.first_slot(start, practitioner_ids) for start in starts)
-                if slot is not None
-            ]
-            self._free_slots[key] = found
-        return found
-
-    def toward(
-        self,
-        time_from: time | None,
-        time_to: time | None,
-        minutes: int,
-        first_id: int,
-        practitioner_ids: tuple[int, ...],
-    ) -> list[Slot]:
-        """`free_slots` nearest a local time of day (`minutes` after midnight), those of
-        `first_id` first, then the other practitioners' (kept: every plan whose first session
-        has that time and practitioner asks the same)."""
-        key = (time_from, time_to, minutes, first_id, practitioner_ids)
-        found = self._toward.get(key)
-        if found is None:
-            same = tuple(p for p in practitioner_ids if p == first_id)
-            others = tuple(p for p in practitioner_ids if p != first_id)
-            found = self._toward[key] = [
-                slot
-                for group in (same, others)
-                if group
-                for slot in self.free_slots(time_from, time_to, minutes, group)
-            ]
-        return found
-
-    def first_slot(self, start: datetime, practitioner_ids: Sequence[int]) -> Slot | None:
-        """The free slot at a start with the first of `practitioner_ids` who is free."""
-        return next(self.slots_at(start, practitioner_ids), None)
 
     def slots_at(self, start: datetime, practitioner_ids: Sequence[int]) -> Iterator[Slot]:
         """The free slots at one start, for the given practitioners in their order."""
         free = self.free_at(start)
         if free is None:
             return
-        device_id, room_id, pids = free
+        device_id, room_id, free_ids = free
         end = start + self.procedure.duration
         for pid in practitioner_ids:
-            if pid in pids:
+            if pid in free_ids:
                 yield Slot(start, end, pid, device_id, room_id)
 
     def slots(
@@ -417,11 +346,13 @@ class DayResources:
         time_to: time | None = None,
     ) -> list[Slot]:
         """Every free start of the day: for each practitioner, the first free device and room."""
-        pids = self.working(practitioner_id)
-        if not pids:
+        working_ids = self.working(practitioner_id)
+        if not working_ids:
             return []
         return [
-            slot for start in self.starts(time_from, time_to) for slot in self.slots_at(start, pids)
+            slot
+            for start in self.starts(time_from, time_to)
+            for slot in self.slots_at(start, working_ids)
         ]
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from clinic.demo import demo_catalogue
 from clinic.extensions import db
 from clinic.models import (
     ClinicSettings,
@@ -29,7 +30,6 @@ from clinic.models import (
 )
 from clinic.services.accounts import create_user
 from clinic.services.catalogue import export_catalogue, import_catalogue
-from clinic.services.demo import demo_catalogue
 from clinic.services.errors import InvalidData
 
 TABLES = (

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from clinic.demo import demo_catalogue, load_demo
 from clinic.extensions import db
 from clinic.models import (
     Appointment,
@@ -23,7 +24,6 @@ from clinic.models import (
 from clinic.scheduling.timeutil import add_wall_hours
 from clinic.services.accounts import authenticate
 from clinic.services.catalogue import import_catalogue
-from clinic.services.demo import demo_catalogue, load_demo
 from clinic.services.errors import InvalidRequest
 
 WINTER = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)

@@ -33,6 +33,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, Rule
 
 from clinic import create_app
+from clinic.demo import demo_catalogue, load_demo
 from clinic.extensions import db
 from clinic.models import (
     Appointment,
@@ -49,7 +50,6 @@ from clinic.models import (
     TimeOff,
     User,
 )
-from clinic.services.demo import demo_catalogue, load_demo
 from clinic.services.passwords import reset_token
 from tests.test_access_matrix import ANONYMOUS, EXPECTED
 

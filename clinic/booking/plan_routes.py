@@ -1,0 +1,240 @@
+"""Planning and booking a course: the client's preferences, the proposal to review (one
+session swapped for another time if wanted), and booking it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+from flask import abort, flash, redirect, render_template, request, url_for
+
+from clinic.booking import bp
+from clinic.booking.common import PERIOD_WORDS, client_only, current_actor
+from clinic.booking.forms import ConfirmForm, DayForm, PlanForm, apply_errors, options
+from clinic.booking.grid import month_grids
+from clinic.models import utcnow
+from clinic.scheduling import Preferences, describe_window
+from clinic.services import booking, clients
+from clinic.services import snapshot as snap
+from clinic.services.booking import SessionRequest
+from clinic.services.errors import Conflict, InvalidRequest, RuleViolation, ServiceError
+
+# --- proposals carried in the page: "20261201T0900Z-3" = a start (UTC) and a practitioner ------
+
+PROPOSAL_STAMP = "%Y%m%dT%H%MZ"
+
+
+def _encode_proposal(start: datetime, practitioner_id: int | None) -> str:
+    return f"{start.astimezone(UTC):{PROPOSAL_STAMP}}-{practitioner_id or 0}"
+
+
+def _decode_proposals(values: list[str]) -> list[SessionRequest]:
+    requests = []
+    for value in values:
+        stamp, _, practitioner_text = value.partition("-")
+        try:
+            start = datetime.strptime(stamp, PROPOSAL_STAMP).replace(tzinfo=UTC)
+            practitioner = int(practitioner_text or 0)
+        except ValueError:
+            raise InvalidRequest("The proposed times were garbled; please plan again.") from None
+        requests.append(SessionRequest(start, practitioner or None))
+    if not requests or len(requests) > 30:
+        raise InvalidRequest("There are no proposed times; please plan again.")
+    return requests
+
+
+# --- the pages ---------------------------------------------------------------------------------
+
+
+def _plan_form(course_code: str) -> PlanForm:
+    form = PlanForm()
+    form.practitioner.choices = options(
+        [(0, "Whoever is free")]
+        + [(p.id, p.name) for p in clients.practitioner_choices(course_code)]
+    )
+    return form
+
+
+@bp.route("/courses/<code>/plan", methods=["GET", "POST"])
+@client_only
+def plan(code: str):  # type: ignore[no-untyped-def]
+    actor = current_actor()
+    course = snap.get_course(code)
+    form = _plan_form(code)
+    now = utcnow()
+    tz = snap.clinic_tz()
+    if request.method == "GET" and form.earliest.data is None:
+        form.earliest.data = (now.astimezone(tz) + timedelta(days=2)).date()
+    top_errors: list[str] = []
+    if form.validate_on_submit():
+        prefs = Preferences(
+            weekdays=frozenset(form.weekdays.data) if form.weekdays.data else None,
+            time_from=time.fromisoformat(form.time_from.data) if form.time_from.data else None,
+            time_to=time.fromisoformat(form.time_to.data) if form.time_to.data else None,
+            practitioner_id=form.practitioner.data or None,
+        )
+        try:
+            proposal = booking.plan_course_for(
+                actor=actor,
+                course_code=code,
+                client_id=None,
+                earliest=form.earliest.data,
+                preferences=prefs,
+                now=now,
+            )
+        except ServiceError as exc:
+            top_errors = apply_errors(form, exc, {"preferences.practitioner": "practitioner"})
+        else:
+            chosen = proposal.sessions
+            if form.how_many.data == "first":
+                chosen = chosen[:1]
+            return redirect(
+                url_for(
+                    "booking.review",
+                    code=code,
+                    s=[_encode_proposal(p.slot.start, p.slot.practitioner_id) for p in chosen],
+                )
+            )
+    client = clients.get_client(actor=actor)
+    return render_template(
+        "booking/plan.html",
+        course=course,
+        form=form,
+        screening_problem=clients.screening_violation(client, now),
+        outlook=clients.course_outlook(client, [course], now)[course.code],
+        top_errors=top_errors,
+    ), 422 if form.errors or top_errors else 200
+
+
+def _review_context(code: str, requests: list[SessionRequest]) -> dict[str, object]:
+    actor = current_actor()
+    course = snap.get_course(code)
+    tz = snap.clinic_tz()
+    care = clients.care_for_starts(code, [proposed.start for proposed in requests])
+    names = {p.id: p.name for p in clients.practitioner_choices(code)}
+    rows = []
+    for number, (proposed, windows) in enumerate(zip(requests, care, strict=True), start=1):
+        rows.append(
+            {
+                "number": number,
+                "start": proposed.start,
+                "practitioner": names.get(proposed.practitioner_id or 0, "Any practitioner"),
+                "care": [describe_window(w, tz) for w in windows],
+                "swap_url": url_for(
+                    "booking.swap",
+                    code=code,
+                    k=number,
+                    s=[_encode_proposal(r.start, r.practitioner_id) for r in requests],
+                ),
+            }
+        )
+    periods = clients.list_periods(actor=actor)
+    grids = month_grids(
+        sessions=[
+            (proposed.start, f"Session {number} of {course.sessions}", windows)
+            for number, (proposed, windows) in enumerate(zip(requests, care, strict=True), start=1)
+        ],
+        periods=[(p.start_on, p.end_on, PERIOD_WORDS[p.kind]) for p in periods],
+        tz=tz,
+    )
+    return {
+        "course": course,
+        "rows": rows,
+        "grids": grids,
+        "encoded": [_encode_proposal(r.start, r.practitioner_id) for r in requests],
+    }
+
+
+@bp.route("/courses/<code>/review")
+@client_only
+def review(code: str):  # type: ignore[no-untyped-def]
+    requests = _decode_proposals(request.args.getlist("s"))
+    return render_template(
+        "booking/review.html", form=ConfirmForm(), top_errors=[], **_review_context(code, requests)
+    )
+
+
+@bp.route("/courses/<code>/swap")
+@client_only
+def swap(code: str):  # type: ignore[no-untyped-def]
+    """Another time for proposed session k: the free times of a chosen day."""
+    requests = _decode_proposals(request.args.getlist("s"))
+    number = request.args.get("k", type=int)
+    if number is None or not 1 <= number <= len(requests):
+        abort(404, "There is no such session in this proposal.")
+    course = snap.get_course(code)
+    tz = snap.clinic_tz()
+    current = requests[number - 1]
+    form = DayForm(request.args, meta={"csrf": False})
+    day = current.start.astimezone(tz).date()
+    day_invalid = False
+    if "day" in request.args:
+        if form.validate():
+            day = form.day.data
+        else:
+            day_invalid = True
+    else:
+        form.day.data = day
+    choices = []
+    if not day_invalid:
+        try:
+            slots = booking.availability(procedure_code=course.procedure.code, day=day)
+        except ServiceError as exc:
+            form.day.errors = [exc.message]
+            day_invalid, slots = True, []
+        seen = set()
+        for slot in slots:
+            if slot.start in seen:
+                continue
+            seen.add(slot.start)
+            replaced = list(requests)
+            replaced[number - 1] = SessionRequest(slot.start, slot.practitioner_id)
+            choices.append(
+                {
+                    "start": slot.start,
+                    "url": url_for(
+                        "booking.review",
+                        code=code,
+                        s=[_encode_proposal(r.start, r.practitioner_id) for r in replaced],
+                    ),
+                }
+            )
+    return render_template(
+        "booking/swap.html",
+        course=course,
+        k=number,
+        current=current,
+        form=form,
+        day=day,
+        choices=choices,
+        encoded=[_encode_proposal(r.start, r.practitioner_id) for r in requests],
+        back=url_for("booking.review", code=code, s=request.args.getlist("s")),
+    ), 422 if day_invalid else 200
+
+
+@bp.route("/courses/<code>/book", methods=["POST"])
+@client_only
+def book(code: str):  # type: ignore[no-untyped-def]
+    actor = current_actor()
+    requests = _decode_proposals(request.form.getlist("s"))
+    form = ConfirmForm()
+    top_errors: list[str] = []
+    if form.validate_on_submit():
+        now = utcnow()
+        try:
+            enrolment = booking.book_course(
+                actor=actor, course_code=code, client_id=None, sessions=requests, now=now
+            )
+        except ServiceError as exc:
+            top_errors = (
+                [exc.message]
+                if not isinstance(exc, RuleViolation | Conflict)
+                else [v.message for v in exc.violations] or [exc.message]
+            )
+        else:
+            flash("Booked. We have emailed you the dates and the aftercare.", "success")
+            return redirect(url_for("booking.my_sessions", _anchor=f"enrolment-{enrolment.id}"))
+    else:
+        top_errors = ["The form has expired; please confirm again."]
+    return render_template(
+        "booking/review.html", form=form, top_errors=top_errors, **_review_context(code, requests)
+    ), 422

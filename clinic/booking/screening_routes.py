@@ -1,0 +1,92 @@
+"""The client's health screening and declared periods (a beach holiday, a wedding): what the
+planner must keep a course clear of."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+
+from clinic.auth.access import safe_next
+from clinic.booking import bp
+from clinic.booking.common import PERIOD_WORDS, client_only, current_actor
+from clinic.booking.forms import (
+    DeleteForm,
+    PeriodForm,
+    apply_errors,
+    fill_screening,
+    screening_answers,
+    screening_fields,
+    screening_form_class,
+)
+from clinic.models import utcnow
+from clinic.services import clients
+from clinic.services.errors import ServiceError
+
+
+@bp.route("/my/screening", methods=["GET", "POST"])
+@client_only
+def screening():  # type: ignore[no-untyped-def]
+    actor = current_actor()
+    questions = clients.screening_questions()
+    form = screening_form_class(questions)()
+    client = clients.get_client(actor=actor)
+    if request.method == "GET":
+        fill_screening(form, questions, clients.screening_answers(actor=actor))
+    top_errors: list[str] = []
+    if form.validate_on_submit():
+        try:
+            clients.save_screening(actor=actor, answers=screening_answers(form, questions))
+        except ServiceError as exc:
+            top_errors = apply_errors(form, exc, screening_fields(questions))
+        else:
+            flash("Thank you: your health screening is saved and confirmed.", "success")
+            return redirect(safe_next(url_for("booking.courses")))
+    status = clients.screening_status(client)
+    return render_template(
+        "booking/screening.html",
+        form=form,
+        questions=questions,
+        status=status,
+        current=status.current(utcnow()),
+        top_errors=top_errors,
+    ), 422 if form.errors or top_errors else 200
+
+
+@bp.route("/my/periods", methods=["GET", "POST"])
+@client_only
+def periods():  # type: ignore[no-untyped-def]
+    actor = current_actor()
+    form = PeriodForm()
+    top_errors: list[str] = []
+    if form.validate_on_submit():
+        try:
+            clients.add_period(
+                actor=actor,
+                kind=form.kind.data or "",
+                start_on=form.start.data,
+                end_on=form.end.data,
+                note=form.note.data or "",
+            )
+        except ServiceError as exc:
+            top_errors = apply_errors(form, exc)
+        else:
+            flash("Saved. The planner will keep your aftercare clear of it.", "success")
+            return redirect(url_for("booking.periods"))
+    return render_template(
+        "booking/periods.html",
+        form=form,
+        periods=clients.list_periods(actor=actor),
+        delete_form=DeleteForm(),
+        words=PERIOD_WORDS,
+        top_errors=top_errors,
+    ), 422 if form.errors or top_errors else 200
+
+
+@bp.route("/my/periods/<int:period_id>/delete", methods=["POST"])
+@client_only
+def delete_period(period_id: int):  # type: ignore[no-untyped-def]
+    form = DeleteForm()
+    if not form.validate_on_submit():
+        abort(400, "The form has expired; please try again.")
+    clients.remove_period(actor=current_actor(), period_id=period_id)
+    flash("Removed.", "success")
+    return redirect(url_for("booking.periods"))

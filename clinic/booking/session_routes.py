@@ -1,0 +1,231 @@
+"""The client's sessions: the list with aftercare and messages, calendar files, and moving or
+cancelling a session within the notice policy."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import Response, flash, redirect, render_template, request, url_for
+
+from clinic.booking import bp
+from clinic.booking.common import PERIOD_WORDS, client_only, current_actor
+from clinic.booking.forms import CancelForm, DayForm, MoveForm
+from clinic.booking.grid import month_grids
+from clinic.models import utcnow
+from clinic.scheduling import describe_window
+from clinic.services import access, booking, calendar_files, clients, outbox
+from clinic.services import snapshot as snap
+from clinic.services.errors import Conflict, InvalidRequest, RuleViolation, ServiceError
+
+
+@bp.route("/my/sessions")
+@client_only
+def my_sessions():  # type: ignore[no-untyped-def]
+    actor = current_actor()
+    now = utcnow()
+    tz = snap.clinic_tz()
+    appointments = [a for a in booking.list_appointments(actor=actor) if a.status != "cancelled"]
+    by_enrolment: dict[int, dict[str, object]] = {}
+    grid_sessions = []
+    for appointment in appointments:
+        enrolment = appointment.enrolment
+        group = by_enrolment.setdefault(
+            appointment.enrolment_id,
+            {"enrolment": enrolment, "course": enrolment.course, "rows": []},
+        )
+        care = booking.aftercare_for(appointment)
+        refusal = clients.change_refusal(actor=actor, appointment=appointment, now=now)
+        group["rows"].append(  # type: ignore[attr-defined]
+            {
+                "a": appointment,
+                "upcoming": appointment.start_at > now and appointment.status == "booked",
+                "care": [describe_window(w, tz) for w in care],
+                "too_late": refusal.message if refusal else None,
+            }
+        )
+        recent = appointment.end_at > now - timedelta(days=62)
+        if recent and appointment.status in ("booked", "done"):
+            course = enrolment.course
+            grid_sessions.append(
+                (
+                    appointment.start_at,
+                    f"{course.procedure.name} {appointment.session}/{course.sessions}",
+                    care,
+                )
+            )
+    groups = sorted(
+        by_enrolment.values(),
+        key=lambda group: (group["enrolment"].status != "active", -group["enrolment"].id),  # type: ignore[attr-defined]
+    )
+    for group in groups:
+        rows = group["rows"]
+        group["done"] = sum(1 for row in rows if row["a"].status == "done")  # type: ignore[attr-defined]
+        group["next"] = next((row for row in rows if row["upcoming"]), None)  # type: ignore[attr-defined]
+    periods = clients.list_periods(actor=actor)
+    grids = month_grids(
+        sessions=grid_sessions,
+        periods=[
+            (p.start_on, p.end_on, PERIOD_WORDS[p.kind]) for p in periods if p.end_on >= now.date()
+        ],
+        tz=tz,
+    )
+    messages = [m for m in outbox.list_messages(client_id=actor.client_id) if m.status != "sent"]
+    return render_template(
+        "booking/my_sessions.html",
+        groups=groups,
+        grids=grids,
+        messages=sorted(messages, key=lambda m: m.due_at)[:20],
+        now=now,
+    )
+
+
+@bp.route("/my/appointments/<int:appointment_id>.ics")
+@client_only
+def appointment_ics(appointment_id: int):  # type: ignore[no-untyped-def]
+    appointment = booking.get_appointment(actor=current_actor(), appointment_id=appointment_id)
+    return Response(
+        calendar_files.appointment_ics(appointment),
+        mimetype="text/calendar",
+        headers={"Content-Disposition": f'attachment; filename="session-{appointment.id}.ics"'},
+    )
+
+
+@bp.route("/my/calendar.ics")
+@client_only
+def calendar_ics():  # type: ignore[no-untyped-def]
+    client_id = access.resolve_client_id(current_actor(), None)
+    return Response(
+        calendar_files.client_calendar_ics(client_id),
+        mimetype="text/calendar",
+        headers={"Content-Disposition": 'attachment; filename="my-sessions.ics"'},
+    )
+
+
+def _booked_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
+    appointment = booking.get_appointment(actor=current_actor(), appointment_id=appointment_id)
+    if appointment.status != "booked":
+        raise InvalidRequest("This session can no longer be changed.")
+    return appointment
+
+
+@bp.route("/my/appointments/<int:appointment_id>/move", methods=["GET", "POST"])
+@client_only
+def move(appointment_id: int):  # type: ignore[no-untyped-def]
+    actor = current_actor()
+    now = utcnow()
+    tz = snap.clinic_tz()
+    appointment = _booked_appointment(appointment_id)
+    refusal = clients.change_refusal(actor=actor, appointment=appointment, now=now)
+    day_form = DayForm(request.args, meta={"csrf": False})
+    move_form = MoveForm()
+    day = appointment.start_at.astimezone(tz).date()
+    status = 200
+    top_errors: list[str] = []
+    warning = None
+    if "day" in request.args:
+        if day_form.validate():
+            day = day_form.day.data
+        else:
+            status = 422
+    else:
+        day_form.day.data = day
+    if request.method == "POST" and refusal is None:
+        if move_form.validate_on_submit():
+            try:
+                start = datetime.fromisoformat(move_form.start.data or "")
+                if start.tzinfo is None:
+                    raise ValueError("naive")
+            except ValueError:
+                top_errors, status = ["Choose one of the free times."], 422
+            else:
+                day = start.astimezone(tz).date()
+                day_form.day.data = day
+                try:
+                    outcome = booking.move_appointment(
+                        actor=actor,
+                        appointment_id=appointment.id,
+                        start=start,
+                        accept_replan=move_form.accept_replan.data == "yes",
+                        now=now,
+                    )
+                except (RuleViolation, Conflict) as exc:
+                    status = 422 if isinstance(exc, RuleViolation) else 409
+                    if exc.affected:
+                        warning = _move_warning(exc, appointment, start)
+                    else:
+                        top_errors = [v.message for v in exc.violations] or [exc.message]
+                except ServiceError as exc:
+                    top_errors, status = [exc.message], exc.status
+                else:
+                    moved = len(outcome.replanned)
+                    flash(
+                        "Moved." + (f" {moved} later session(s) were re-planned." if moved else ""),
+                        "success",
+                    )
+                    return redirect(url_for("booking.my_sessions"))
+        else:
+            top_errors, status = ["Choose one of the free times."], 422
+    elif request.method == "POST":
+        status = 422
+    slots = []
+    if refusal is None and not day_form.day.errors:
+        try:
+            free = booking.availability(
+                procedure_code=appointment.enrolment.course.procedure.code, day=day
+            )
+        except ServiceError as exc:
+            day_form.day.errors = [exc.message]
+            free = []
+        seen = set()
+        for slot in free:
+            if slot.start not in seen and slot.start > now:
+                seen.add(slot.start)
+                slots.append(slot.start)
+    return render_template(
+        "booking/move.html",
+        a=appointment,
+        refusal=refusal,
+        day_form=day_form,
+        move_form=move_form,
+        slots=slots,
+        day=day,
+        warning=warning,
+        top_errors=top_errors,
+        care=[describe_window(w, tz) for w in booking.aftercare_for(appointment)],
+    ), status
+
+
+def _move_warning(exc: RuleViolation | Conflict, appointment, start: datetime) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    by_id = {a.id: a for a in appointment.enrolment.appointments}
+    return {
+        "start": start,
+        "messages": [v.message for v in exc.violations],
+        "affected": [by_id[i] for i in exc.affected if i in by_id],
+        "replan": list(exc.replan),
+    }
+
+
+@bp.route("/my/appointments/<int:appointment_id>/cancel", methods=["GET", "POST"])
+@client_only
+def cancel(appointment_id: int):  # type: ignore[no-untyped-def]
+    actor = current_actor()
+    now = utcnow()
+    appointment = _booked_appointment(appointment_id)
+    refusal = clients.change_refusal(actor=actor, appointment=appointment, now=now)
+    form = CancelForm()
+    top_errors: list[str] = []
+    if form.validate_on_submit():
+        try:
+            booking.cancel_appointment(actor=actor, appointment_id=appointment.id, now=now)
+        except ServiceError as exc:
+            top_errors = (
+                [v.message for v in exc.violations]
+                if isinstance(exc, RuleViolation)
+                else [exc.message]
+            )
+        else:
+            flash("The session is cancelled and its aftercare is lifted.", "success")
+            return redirect(url_for("booking.my_sessions"))
+    return render_template(
+        "booking/cancel.html", a=appointment, refusal=refusal, form=form, top_errors=top_errors
+    ), 422 if top_errors else 200
