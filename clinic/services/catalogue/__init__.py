@@ -1,6 +1,7 @@
 """The catalogue file (API.md): a clinic's whole set-up, imported and exported as one file.
 
 - `apply`: check a file against itself and the database, then write it (upsert by code/email).
+- `export`: the database as a file that re-imports to the same state.
 
 Callers use the names below (`from clinic.services import catalogue`).
 """
@@ -10,11 +11,10 @@ from clinic.services.catalogue.apply import (
     WEEKDAYS,
     ImportReport,
     SectionCount,
-    course_entry,
-    export_catalogue,
     import_catalogue,
     import_into,
 )
+from clinic.services.catalogue.export import course_entry, export_catalogue
 
 __all__ = [
     "SECTIONS",
