@@ -39,15 +39,14 @@ from clinic.models import (
     User,
     WorkingHours,
 )
+from clinic.services.catalogue.fields import Known, intervals
 from clinic.services.catalogue.schema import (
     CatalogueFile,
     ClinicEntry,
     CourseEntry,
-    Known,
     PractitionerEntry,
     ProcedureEntry,
     check_courses_bookable,
-    intervals,
     read_catalogue,
 )
 from clinic.services.db import transaction

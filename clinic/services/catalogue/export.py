@@ -24,7 +24,7 @@ from clinic.models import (
     Room,
     mask_to_months,
 )
-from clinic.services.catalogue.schema import WEEKDAYS
+from clinic.services.catalogue.fields import WEEKDAYS
 from clinic.services.db import session
 
 
