@@ -230,6 +230,18 @@ BAD_INPUT = [
         "bad_timezone",
     ),
     (
+        "time_zone_naming_a_folder",
+        _set("clinic.timezone", "Europe"),
+        "clinic.timezone",
+        "bad_timezone",
+    ),
+    (
+        "time_zone_too_long_for_a_file_name",
+        _set("clinic.timezone", "Europe/" + "x" * 300),
+        "clinic.timezone",
+        "bad_timezone",
+    ),
+    (
         "overlapping_opening_hours",
         _append("clinic.opening_hours.mon", ["18:00", "20:00"]),
         "clinic.opening_hours.mon[1]",

@@ -166,7 +166,8 @@ def _timezone(value: object) -> str:
         if not isinstance(value, str) or not value:
             raise ValueError(value)
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    # ZoneInfo reads a file named by the value: "Europe" is a folder, a long name too long.
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise PydanticCustomError(
             "bad_timezone",
             f"Unknown time zone {value!r}; use an IANA name like 'Europe/Berlin'.",
