@@ -230,6 +230,18 @@ BAD_INPUT = [
         "bad_timezone",
     ),
     (
+        "time_zone_naming_a_folder",
+        _set("clinic.timezone", "Europe"),
+        "clinic.timezone",
+        "bad_timezone",
+    ),
+    (
+        "time_zone_too_long_for_a_file_name",
+        _set("clinic.timezone", "Europe/" + "x" * 300),
+        "clinic.timezone",
+        "bad_timezone",
+    ),
+    (
         "overlapping_opening_hours",
         _append("clinic.opening_hours.mon", ["18:00", "20:00"]),
         "clinic.opening_hours.mon[1]",
@@ -360,6 +372,22 @@ BAD_INPUT = [
         "practitioners[0].email",
         "bad_email",
     ),
+    ("section_given_as_null", _set("clinic", None), "clinic", "wrong_type"),
+    ("section_not_a_list", _set("rooms", {}), "rooms", "wrong_type"),
+    ("record_not_an_object", _set("rooms[0]", "R1"), "rooms[0]", "wrong_type"),
+    ("sessions_as_true", _set("courses[0].sessions", True), "courses[0].sessions", "wrong_type"),
+    (
+        "repeat_beside_a_bad_item",
+        _set("courses[0].months", [10, 13, 10]),
+        "courses[0].months[2]",
+        "duplicate",
+    ),
+    (
+        "overlap_beside_a_bad_interval",
+        _set("clinic.opening_hours.mon", [["09:00", "12:00"], ["7pm", "8pm"], ["11:00", "13:00"]]),
+        "clinic.opening_hours.mon[2]",
+        "overlap",
+    ),
     (
         "aftercare_blocking_beyond_the_maximum",
         _set("courses[0].aftercare[3].hours", 91 * 24),
@@ -414,6 +442,42 @@ def test_every_error_is_listed_not_just_the_first(data) -> None:
 
     fields = {e["field"] for e in refused.value.errors}
     assert {"courses[0].sessions", "courses[1].procedure", "clinic.timezone"} <= fields
+
+
+def test_errors_in_the_files_structure_read_as_sentences(data) -> None:
+    data["clinic"]["holidays"] = "2026-12-25"
+    data["rooms"][0]["colour"] = "blue"
+    del data["rooms"][1]["name"]
+    data["courses"][0]["aftercare"][0] = "no_uv"
+
+    with pytest.raises(InvalidData) as refused:
+        import_catalogue(data)
+
+    assert refused.value.errors == [
+        {"code": "wrong_type", "message": "Expected a list.", "field": "clinic.holidays"},
+        {"code": "unknown_field", "message": "Unknown field 'colour'.", "field": "rooms[0].colour"},
+        {"code": "required", "message": "'name' is required.", "field": "rooms[1].name"},
+        {
+            "code": "wrong_type",
+            "message": "Expected an object.",
+            "field": "courses[0].aftercare[0]",
+        },
+    ]
+
+
+def test_an_unknown_weekday_is_one_error_whatever_it_holds(data) -> None:
+    data["practitioners"][0]["hours"]["someday"] = "09:00-17:00"
+
+    with pytest.raises(InvalidData) as refused:
+        import_catalogue(data)
+
+    assert refused.value.errors == [
+        {
+            "code": "unknown_weekday",
+            "message": "Unknown weekday 'someday'; use mon..sun.",
+            "field": "practitioners[0].hours.someday",
+        }
+    ]
 
 
 def test_a_file_that_is_not_an_object_is_refused(app) -> None:

@@ -1,0 +1,30 @@
+"""The catalogue file (API.md): a clinic's whole set-up, imported and exported as one file.
+
+- `fields`: what one value may be (a code, a number in a range, a week of hours).
+- `schema`: the file as pydantic models; every error with its JSON path and a sentence.
+- `apply`: check a file against the database too, then write it (upsert by code/email).
+- `export`: the database as a file that re-imports to the same state.
+
+Callers use the names below (`from clinic.services import catalogue`).
+"""
+
+from clinic.services.catalogue.apply import (
+    ImportReport,
+    SectionCount,
+    import_catalogue,
+    import_into,
+)
+from clinic.services.catalogue.export import course_entry, export_catalogue
+from clinic.services.catalogue.fields import WEEKDAYS
+from clinic.services.catalogue.schema import SECTIONS
+
+__all__ = [
+    "SECTIONS",
+    "WEEKDAYS",
+    "ImportReport",
+    "SectionCount",
+    "course_entry",
+    "export_catalogue",
+    "import_catalogue",
+    "import_into",
+]

@@ -1,0 +1,375 @@
+"""Writing a validated catalogue file to the database (API.md), in the caller's transaction.
+
+The whole file is read and checked first (`schema.read_catalogue`, then the rules that need
+the database); on any error nothing is written. Decisions the contract leaves to us:
+
+- Records are matched by `code` (practitioners by `email`, case-insensitively). Records the
+  file does not mention are left as they are; a record the file does mention becomes live
+  again (`retired = False` / `active = True`), because the file says it exists.
+- For the records it mentions, the file's lists replace the stored ones: opening hours and
+  holidays (when `clinic` is present), a procedure's `blocked_by`, a course's aftercare,
+  pre-care and contraindications, a practitioner's qualifications, hours and time off.
+  Rows that are already right are kept (with their ids and notes), so re-importing the
+  same file changes nothing.
+- A top-level section that is absent leaves that part of the database untouched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from clinic.models import (
+    ClinicSettings,
+    Course,
+    CourseContraindication,
+    CourseRestriction,
+    Device,
+    Holiday,
+    OpeningHours,
+    Practitioner,
+    PractitionerQualification,
+    Procedure,
+    Restriction,
+    Room,
+    TimeOff,
+    User,
+    WorkingHours,
+)
+from clinic.services.cache import catalogue_changed
+from clinic.services.catalogue.fields import Known, intervals
+from clinic.services.catalogue.schema import (
+    CatalogueFile,
+    ClinicEntry,
+    CourseEntry,
+    PractitionerEntry,
+    ProcedureEntry,
+    check_courses_bookable,
+    read_catalogue,
+)
+from clinic.services.db import transaction
+
+# --- the report --------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class SectionCount:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What an import did, per section, and what it noticed without refusing."""
+
+    counts: dict[str, SectionCount] = field(default_factory=dict)
+    warnings: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return any(c.created or c.updated for c in self.counts.values())
+
+    def count(self, section: str, outcome: str) -> None:
+        c = self.counts.setdefault(section, SectionCount())
+        setattr(c, outcome, getattr(c, outcome) + 1)
+
+    def summary(self) -> list[str]:
+        return [
+            f"{name}: {c.created} created, {c.updated} updated, {c.unchanged} unchanged"
+            for name, c in self.counts.items()
+        ]
+
+
+# --- writing -----------------------------------------------------------------------------
+
+
+def _assign(obj: Any, **values: Any) -> bool:
+    """Set only the attributes that differ, so unchanged rows stay clean; True if any did."""
+    changed = False
+    for name, value in values.items():
+        if getattr(obj, name) != value:
+            setattr(obj, name, value)
+            changed = True
+    return changed
+
+
+def _upsert(
+    s: Session, model: Any, key: str, value: str, report: ImportReport, section: str, **values: Any
+) -> Any:
+    row = s.scalar(select(model).where(getattr(model, key) == value))
+    if row is None:
+        row = model(**{key: value}, **values)
+        s.add(row)
+        s.flush()
+        report.count(section, "created")
+        return row
+    report.count(section, "updated" if _assign(row, **values) else "unchanged")
+    return row
+
+
+def _write(s: Session, file: CatalogueFile, report: ImportReport) -> None:
+    if file.clinic is not None:
+        _write_clinic(s, file.clinic, report)
+    for r in file.restrictions:
+        _upsert(
+            s,
+            Restriction,
+            "code",
+            r.code,
+            report,
+            "restrictions",
+            text=r.text,
+            kind=r.kind,
+            retired=False,
+        )
+    for room in file.rooms:
+        _upsert(s, Room, "code", room.code, report, "rooms", name=room.name, active=True)
+    for d in file.devices:
+        _upsert(s, Device, "code", d.code, report, "devices", kind=d.kind, name=d.name, active=True)
+    s.flush()
+    restrictions = {r.code: r for r in s.scalars(select(Restriction))}
+    for p in file.procedures:
+        _write_procedure(s, p, restrictions, report)
+    s.flush()
+    procedures = {p.code: p for p in s.scalars(select(Procedure))}
+    for c in file.courses:
+        _write_course(s, c, procedures, restrictions, report)
+    for pr in file.practitioners:
+        _write_practitioner(s, pr, report)
+    s.flush()
+
+
+def _write_clinic(s: Session, c: ClinicEntry, report: ImportReport) -> None:
+    settings = s.scalar(select(ClinicSettings).order_by(ClinicSettings.id).limit(1))
+    values = {
+        "name": c.name,
+        "timezone": c.timezone,
+        "slot_minutes": c.slot_minutes,
+        "client_change_notice_hours": c.policy.client_change_notice_hours,
+        "horizon_days": c.policy.horizon_days,
+    }
+    if settings is None:
+        s.add(ClinicSettings(**values))
+        outcome = "created"
+    else:
+        if settings.timezone != c.timezone:
+            report.warnings.append(
+                {
+                    "code": "timezone_changed",
+                    "field": "clinic.timezone",
+                    "message": f"The time zone changes from {settings.timezone} to "
+                    f"{c.timezone}; booked times keep their instant, not their wall-clock time.",
+                }
+            )
+        outcome = "updated" if _assign(settings, **values) else "unchanged"
+
+    changed = False
+    wanted = set(intervals(c.opening_hours))
+    for row in s.scalars(select(OpeningHours)):
+        key = (row.weekday, row.opens, row.closes)
+        if key in wanted:
+            wanted.discard(key)
+        else:
+            s.delete(row)
+            changed = True
+    for weekday, opens, closes in sorted(wanted):
+        s.add(OpeningHours(weekday=weekday, opens=opens, closes=closes))
+        changed = True
+    days = set(c.holidays)
+    for holiday in s.scalars(select(Holiday)):
+        if holiday.day in days:
+            days.discard(holiday.day)
+        else:
+            s.delete(holiday)
+            changed = True
+    for day in sorted(days):
+        s.add(Holiday(day=day, name=""))
+        changed = True
+    if outcome == "unchanged" and changed:
+        outcome = "updated"
+    report.count("clinic", outcome)
+
+
+def _write_procedure(
+    s: Session, p: ProcedureEntry, restrictions: dict[str, Restriction], report: ImportReport
+) -> None:
+    row = s.scalar(select(Procedure).where(Procedure.code == p.code))
+    values = {
+        "name": p.name,
+        "duration_min": p.duration_min,
+        "buffer_min": p.buffer_min,
+        "qualification": p.qualification,
+        "device_kind": p.device_kind,
+        "price": p.price,
+        "retired": False,
+    }
+    if row is None:
+        row = Procedure(code=p.code, description="", **values)
+        row.blocked_by = [restrictions[code] for code in sorted(p.blocked_by)]
+        s.add(row)
+        report.count("procedures", "created")
+        return
+    changed = _assign(row, **values)
+    if {r.code for r in row.blocked_by} != set(p.blocked_by):
+        row.blocked_by = [restrictions[code] for code in sorted(p.blocked_by)]
+        changed = True
+    report.count("procedures", "updated" if changed else "unchanged")
+
+
+def _write_course(
+    s: Session,
+    c: CourseEntry,
+    procedures: dict[str, Procedure],
+    restrictions: dict[str, Restriction],
+    report: ImportReport,
+) -> None:
+    row = s.scalar(select(Course).where(Course.code == c.code))
+    values = {
+        "name": c.name,
+        "procedure_id": procedures[c.procedure].id,
+        "sessions": c.sessions,
+        "min_interval_days": c.min_interval_days,
+        "max_interval_days": c.max_interval_days,
+        "months_mask": c.months_mask,
+        "retired": False,
+    }
+    created = row is None
+    if row is None:
+        row = Course(code=c.code, **values)
+        s.add(row)
+        changed = True
+    else:
+        changed = _assign(row, **values)
+
+    # In the file's order: aftercare, then pre-care.
+    hours = {("after", a.restriction): a.hours for a in c.aftercare} | {
+        ("before", a.restriction): a.hours for a in c.precare
+    }
+    kept: set[tuple[str, str]] = set()
+    for care in list(row.care):
+        key = (care.phase, care.restriction.code)
+        if key not in hours:
+            row.care.remove(care)
+            changed = True
+            continue
+        kept.add(key)
+        changed |= _assign(care, hours=hours[key])
+    for phase, code in hours:
+        if (phase, code) not in kept:
+            row.care.append(
+                CourseRestriction(
+                    phase=phase, restriction=restrictions[code], hours=hours[(phase, code)]
+                )
+            )
+            changed = True
+
+    lookbacks = {k.code: k.lookback_days for k in c.contraindications}
+    for contra in list(row.contraindications):
+        if contra.code not in lookbacks:
+            row.contraindications.remove(contra)
+            changed = True
+        else:
+            changed |= _assign(contra, lookback_days=lookbacks.pop(contra.code))
+    for code, days in sorted(lookbacks.items()):
+        row.contraindications.append(CourseContraindication(code=code, lookback_days=days))
+        changed = True
+    report.count("courses", "created" if created else "updated" if changed else "unchanged")
+
+
+def _write_practitioner(s: Session, p: PractitionerEntry, report: ImportReport) -> None:
+    row = s.scalar(select(Practitioner).where(func.lower(Practitioner.email) == p.email))
+    created = row is None
+    if row is None:
+        row = Practitioner(email=p.email, name=p.name, active=True)
+        s.add(row)
+        changed = True
+    else:
+        changed = _assign(row, email=p.email, name=p.name, active=True)
+    if row.user_id is None:
+        # The account may exist before the practitioner (accounts.create_user links the
+        # other way round).
+        user = s.scalar(
+            select(User).where(func.lower(User.email) == p.email, User.role == "practitioner")
+        )
+        if user is not None:
+            row.user = user
+            changed = True
+
+    wanted_q = set(p.qualifications)
+    for q in list(row.qualifications):
+        if q.qualification in wanted_q:
+            wanted_q.discard(q.qualification)
+        else:
+            row.qualifications.remove(q)
+            changed = True
+    for code in sorted(wanted_q):
+        row.qualifications.append(PractitionerQualification(qualification=code))
+        changed = True
+
+    wanted_h = set(intervals(p.hours))
+    for h in list(row.hours):
+        key = (h.weekday, h.starts, h.ends)
+        if key in wanted_h:
+            wanted_h.discard(key)
+        else:
+            row.hours.remove(h)
+            changed = True
+    for weekday, starts, ends in sorted(wanted_h):
+        row.hours.append(WorkingHours(weekday=weekday, starts=starts, ends=ends))
+        changed = True
+
+    wanted_t = set(p.time_off)
+    for t in list(row.time_off):
+        key_t = (t.start_on, t.end_on)
+        if key_t in wanted_t:
+            wanted_t.discard(key_t)
+        else:
+            row.time_off.remove(t)
+            changed = True
+    for start, end in sorted(wanted_t):
+        row.time_off.append(TimeOff(start_on=start, end_on=end, note=""))
+        changed = True
+    report.count("practitioners", "created" if created else "updated" if changed else "unchanged")
+
+
+# --- public ------------------------------------------------------------------------------
+
+
+def _read(s: Session, data: Any) -> tuple[CatalogueFile, list[dict[str, str]]]:
+    """The whole file checked against itself and the database: what to write and the
+    warnings, or `InvalidData` listing every error."""
+    known = Known(
+        frozenset(s.scalars(select(Restriction.code))),
+        frozenset(s.scalars(select(Procedure.code))),
+        frozenset(s.scalars(select(Device.kind))),
+    )
+    file = read_catalogue(data, known)
+    blocked_by = {
+        p.code: {r.code for r in p.blocked_by}
+        for p in s.scalars(select(Procedure).options(selectinload(Procedure.blocked_by)))
+    }
+    return file, check_courses_bookable(file, blocked_by)
+
+
+def import_into(s: Session, data: Any) -> ImportReport:
+    """Validate a catalogue file and write it inside the caller's transaction (the demo, the
+    one-record editors of catalogue_admin and staffing); raises `InvalidData` having written
+    nothing."""
+    file, warnings = _read(s, data)
+    report = ImportReport(counts={name: SectionCount() for name in file.sections})
+    report.warnings = warnings
+    # The one place every import writes (a whole file, an editor's one record, the demo), in
+    # the caller's transaction: every worker reads the catalogue afresh once it commits.
+    catalogue_changed()
+    _write(s, file, report)
+    return report
+
+
+def import_catalogue(data: dict[str, Any]) -> ImportReport:
+    """Import a catalogue file (API.md): every error or nothing written, then one transaction."""
+    with transaction() as s:  # the file's own transaction (the CLI, bench)
+        return import_into(s, data)
