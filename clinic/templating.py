@@ -1,17 +1,18 @@
-"""Jinja filters: dates and durations worded the same way everywhere."""
+"""Jinja filters: dates and durations worded the same way everywhere.
+
+Times are shown in the clinic's time zone as the services read it (its settings, which the
+catalogue import can change; the config's CLINIC_TIMEZONE only when there are none): one clock
+for pages, emails and .ics files alike.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app
+from flask import Flask
 
 from clinic.scheduling.wording import day_text, duration_text, moment_text
-
-
-def clinic_tz() -> ZoneInfo:
-    return ZoneInfo(current_app.config["CLINIC_TIMEZONE"])
+from clinic.services.snapshot import clinic_tz
 
 
 def register(app: Flask) -> None:
