@@ -31,7 +31,6 @@ def long_day_text(d: date) -> str:
     return f"{d.day} {d:%B %Y}"
 
 
-@lru_cache(maxsize=4096)
 def moment_text(dt: datetime) -> str:
     """'Thu 27 Nov 2026, 10:30' (dt already in the clinic's time zone)."""
     return f"{day_text(dt.date())}, {dt:%H:%M}"
