@@ -186,8 +186,9 @@ def _care(items: Iterable[CareText]) -> str:
 
 
 def month_span_text(months: Sequence[int]) -> str:
-    """'October to March', 'June, August'; consecutive months (wrapping the year) joined."""
-    chosen = sorted(set(months))
+    """'October to March', 'June, August'; consecutive months (wrapping the year) joined.
+    Numbers that are no month are left out: the preview words a form not yet validated."""
+    chosen = sorted({m for m in months if 1 <= m <= 12})
     if not chosen or len(chosen) == 12:
         return "all year"
     runs: list[list[int]] = []
