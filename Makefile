@@ -22,9 +22,10 @@ run: install
 
 test: install
 	$(BIN)/ruff check clinic tests $(wildcard bench)
+	$(BIN)/ruff format --check clinic tests $(wildcard bench)
 	$(BIN)/mypy
 	$(BIN)/bandit --quiet --recursive clinic --severity-level medium
-	$(BIN)/pytest
+	$(BIN)/pytest --cov --cov-report=term
 
 lint: install
 	$(BIN)/ruff check clinic tests $(wildcard bench)
