@@ -12,7 +12,7 @@ from clinic.api import bp, schemas
 from clinic.api.openapi import document
 from clinic.api.registry import endpoint
 from clinic.extensions import csrf, limiter
-from clinic.models import Appointment
+from clinic.models import RESTRICTING_STATUSES, Appointment
 from clinic.scheduling import CareWindow, Preferences, Slot, aftercare_calendar
 from clinic.services import (
     access,
@@ -108,7 +108,7 @@ def _appointment(a: Appointment, courses: dict[int, Any]) -> dict[str, Any]:
         "status": a.status,
         "practitioner": a.practitioner_id,
         **_where(a.device_id, a.room_id, snap.resource_codes()),
-        "aftercare": _care(care) if a.status in ("booked", "done") else [],
+        "aftercare": _care(care) if a.status in RESTRICTING_STATUSES else [],
     }
 
 

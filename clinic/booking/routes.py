@@ -36,7 +36,7 @@ from clinic.booking.forms import (
     screening_form_class,
 )
 from clinic.booking.grid import month_grids
-from clinic.models import utcnow
+from clinic.models import RESTRICTING_STATUSES, utcnow
 from clinic.scheduling import Preferences, describe_window
 from clinic.scheduling.wording import condition_label
 from clinic.services import (
@@ -415,7 +415,7 @@ def my_sessions():  # type: ignore[no-untyped-def]
                 "too_late": refusal.message if refusal else None,
             }
         )
-        if a.end_at > now - timedelta(days=62) and a.status in ("booked", "done"):
+        if a.end_at > now - timedelta(days=62) and a.status in RESTRICTING_STATUSES:
             grid_sessions.append(
                 (
                     a.start_at,

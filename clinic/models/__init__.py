@@ -1,7 +1,14 @@
 """The data model, one module per aggregate; everything is re-exported here."""
 
 from clinic.models.audit import AuditEntry
-from clinic.models.calendar import APPOINTMENT_STATUSES, HOLDING_STATUSES, Appointment, Enrolment
+from clinic.models.calendar import (
+    APPOINTMENT_STATUSES,
+    FINISHED_STATUSES,
+    HOLDING_STATUSES,
+    RESTRICTING_STATUSES,
+    Appointment,
+    Enrolment,
+)
 from clinic.models.catalogue import (
     ALL_MONTHS_MASK,
     RESTRICTION_KINDS,
@@ -39,8 +46,10 @@ from clinic.models.versions import VERSIONED_TABLES, CacheVersions
 __all__ = [
     "ALL_MONTHS_MASK",
     "APPOINTMENT_STATUSES",
+    "FINISHED_STATUSES",
     "HOLDING_STATUSES",
     "PERIOD_KINDS",
+    "RESTRICTING_STATUSES",
     "RESTRICTION_KINDS",
     "ROLES",
     "STAFF_ROLES",

@@ -27,6 +27,11 @@ from clinic.models.types import UTCDateTime, utcnow
 APPOINTMENT_STATUSES = ("booked", "done", "no_show", "cancelled")
 # Statuses whose time is still held: a no-show still used the practitioner's hour.
 HOLDING_STATUSES = ("booked", "done", "no_show")
+# Statuses that start a client's restrictions (and show on their calendar): a no-show does not,
+# a cancellation lifts them.
+RESTRICTING_STATUSES = ("booked", "done")
+# Statuses after which a session never changes again: it took place, was missed or is off.
+FINISHED_STATUSES = ("done", "no_show", "cancelled")
 
 
 class Enrolment(db.Model):  # type: ignore[name-defined,misc]

@@ -16,7 +16,14 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from clinic.models import Appointment, Course, Enrolment, Practitioner, utcnow
+from clinic.models import (
+    FINISHED_STATUSES,
+    Appointment,
+    Course,
+    Enrolment,
+    Practitioner,
+    utcnow,
+)
 from clinic.scheduling import (
     CareWindow,
     ClientState,
@@ -522,7 +529,7 @@ def cancel_appointment(
         _require_notice(actor, [appointment], now)
         appointment.status = "cancelled"
         enrolment = appointment.enrolment
-        if all(a.status in ("cancelled",) for a in enrolment.appointments):
+        if all(a.status == "cancelled" for a in enrolment.appointments):
             enrolment.status = "cancelled"
         outbox.refresh(s, appointment.client_id, now)
         record(s, actor, "cancel", "appointment", appointment.id, client_id=appointment.client_id)
@@ -583,7 +590,7 @@ def record_outcome(
             appointment.note = note.strip()
         enrolment = appointment.enrolment
         if (
-            all(a.status in ("done", "no_show", "cancelled") for a in enrolment.appointments)
+            all(a.status in FINISHED_STATUSES for a in enrolment.appointments)
             and len([a for a in enrolment.appointments if a.status != "cancelled"])
             >= enrolment.course.sessions
         ):

@@ -15,14 +15,12 @@ from icalendar import Calendar, Event
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from clinic.models import Appointment, Enrolment, utcnow
+from clinic.models import RESTRICTING_STATUSES, Appointment, Enrolment, utcnow
 from clinic.scheduling import CourseRules, aftercare_calendar
 from clinic.services import snapshot as snap
 from clinic.services.db import session
 
 PRODID = "-//Clinic Scheduler//Client calendar//EN"
-# Sessions that belong in a client's calendar: the live ones and those that took place.
-CALENDAR_STATUSES = ("booked", "done")
 
 
 def _uid(appointment: Appointment, suffix: str = "") -> str:
@@ -101,7 +99,7 @@ def _client_appointments(client_id: int, enrolment_id: int | None = None) -> lis
         )
         .where(
             Appointment.client_id == client_id,
-            Appointment.status.in_(CALENDAR_STATUSES),
+            Appointment.status.in_(RESTRICTING_STATUSES),
         )
         .order_by(Appointment.start_at, Appointment.id)
     )

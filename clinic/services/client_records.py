@@ -13,6 +13,7 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from clinic.models import (
+    RESTRICTING_STATUSES,
     Appointment,
     AuditEntry,
     Client,
@@ -131,7 +132,7 @@ def _load_record(client_id: int, now: datetime) -> ClientRecord:
         progress.append(EnrolmentProgress(e, list(e.appointments), done, e.course.sessions))
         rules = snap.course_rules(e.course)
         for a in live:
-            if a.status not in ("booked", "done") or a.start_at < now - timedelta(days=366):
+            if a.status not in RESTRICTING_STATUSES or a.start_at < now - timedelta(days=366):
                 continue
             for w in aftercare_calendar(start=a.start_at, course=rules, tz=tz):
                 if w.window.end > now:

@@ -21,7 +21,15 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from clinic.models import Appointment, Client, Enrolment, OutboxMessage, User, utcnow
+from clinic.models import (
+    RESTRICTING_STATUSES,
+    Appointment,
+    Client,
+    Enrolment,
+    OutboxMessage,
+    User,
+    utcnow,
+)
 from clinic.scheduling import CareWindow, CourseRules, aftercare_calendar, describe_window
 from clinic.scheduling.intervals import join
 from clinic.scheduling.timeutil import at, local
@@ -155,7 +163,7 @@ def _refresh(s: Session, client: Client, now: datetime) -> None:
             )
             .where(
                 Appointment.client_id == client.id,
-                Appointment.status.in_(("booked", "done")),
+                Appointment.status.in_(RESTRICTING_STATUSES),
                 Appointment.end_at > now - timedelta(days=366),
             )
             .order_by(Appointment.start_at)

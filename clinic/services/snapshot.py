@@ -23,6 +23,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from clinic.dbsetup import wrote
 from clinic.models import (
     HOLDING_STATUSES,
+    RESTRICTING_STATUSES,
     Appointment,
     ClinicSettings,
     Course,
@@ -61,8 +62,6 @@ from clinic.services.errors import NotFound
 
 T = TypeVar("T")
 
-# Statuses that start a client's restrictions: a no-show does not, a cancellation lifts them.
-RESTRICTING_STATUSES = ("booked", "done")
 # How far back a client's sessions can still restrict a new one (the longest restriction).
 LOOKBACK = timedelta(days=366)
 
