@@ -13,6 +13,7 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from clinic.models import (
+    LOOKBACK,
     RESTRICTING_STATUSES,
     Appointment,
     AuditEntry,
@@ -132,7 +133,7 @@ def _load_record(client_id: int, now: datetime) -> ClientRecord:
         progress.append(EnrolmentProgress(e, list(e.appointments), done, e.course.sessions))
         rules = snap.course_rules(e.course)
         for a in live:
-            if a.status not in RESTRICTING_STATUSES or a.start_at < now - timedelta(days=366):
+            if a.status not in RESTRICTING_STATUSES or a.start_at < now - LOOKBACK:
                 continue
             for w in aftercare_calendar(start=a.start_at, course=rules, tz=tz):
                 if w.window.end > now:

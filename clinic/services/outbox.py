@@ -22,6 +22,7 @@ from sqlalchemy import CursorResult, delete, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from clinic.models import (
+    LOOKBACK,
     RESTRICTING_STATUSES,
     Appointment,
     Client,
@@ -164,7 +165,7 @@ def _refresh(s: Session, client: Client, now: datetime) -> None:
             .where(
                 Appointment.client_id == client.id,
                 Appointment.status.in_(RESTRICTING_STATUSES),
-                Appointment.end_at > now - timedelta(days=366),
+                Appointment.end_at > now - LOOKBACK,
             )
             .order_by(Appointment.start_at)
         )

@@ -23,6 +23,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from clinic.dbsetup import wrote
 from clinic.models import (
     HOLDING_STATUSES,
+    LOOKBACK,
     RESTRICTING_STATUSES,
     Appointment,
     ClinicSettings,
@@ -61,9 +62,6 @@ from clinic.services.db import per_transaction, session
 from clinic.services.errors import NotFound
 
 T = TypeVar("T")
-
-# How far back a client's sessions can still restrict a new one (the longest restriction).
-LOOKBACK = timedelta(days=366)
 
 
 def settings() -> ClinicSettings:
