@@ -41,6 +41,7 @@ from clinic.scheduling import Preferences, describe_window
 from clinic.scheduling.wording import condition_label
 from clinic.services import (
     access,
+    aftercare,
     booking,
     calendar_files,
     catalogue_queries,
@@ -405,7 +406,7 @@ def my_sessions():  # type: ignore[no-untyped-def]
         group = by_enrolment.setdefault(
             a.enrolment_id, {"enrolment": a.enrolment, "course": a.enrolment.course, "rows": []}
         )
-        care = booking.aftercare_for(a)
+        care = aftercare.aftercare_for(a)
         refusal = clients.change_refusal(actor=actor, appointment=a, now=now)
         group["rows"].append(  # type: ignore[attr-defined]
             {
@@ -561,7 +562,7 @@ def move(appointment_id: int):  # type: ignore[no-untyped-def]
         day=day,
         warning=warning,
         top_errors=top,
-        care=[describe_window(w, tz) for w in booking.aftercare_for(appointment)],
+        care=[describe_window(w, tz) for w in aftercare.aftercare_for(appointment)],
     ), status
 
 

@@ -33,7 +33,6 @@ from clinic.scheduling import (
     Slot,
     Snapshot,
     Violation,
-    aftercare_calendar,
     available_slots,
     check_course,
     plan_course,
@@ -43,6 +42,7 @@ from clinic.services import clients, outbox
 from clinic.services import snapshot as snap
 from clinic.services.access import resolve_client_id
 from clinic.services.actors import Actor
+from clinic.services.aftercare import care_windows, course_rules_as_booked
 from clinic.services.audit import record
 from clinic.services.db import session, transaction
 from clinic.services.errors import (
@@ -185,22 +185,14 @@ def list_appointments(
     return list(session().scalars(query.order_by(Appointment.start_at, Appointment.id)))
 
 
-def aftercare_for(appointment: Appointment) -> tuple[CareWindow, ...]:
-    course = snap.course_rules(
-        snap.get_course(appointment.enrolment.course.code, include_retired=True)
-    )
-    return aftercare_calendar(start=appointment.start_at, course=course, tz=snap.clinic_tz())
-
-
 # --- planning and booking ---------------------------------------------------------------------
 
 
 def _planned(
     slots: Sequence[Slot], course: CourseRules, snapshot: Snapshot, first: int
 ) -> tuple[PlannedSession, ...]:
-    tz = snapshot.clinic.tz
     return tuple(
-        PlannedSession(first + i, slot, aftercare_calendar(start=slot.start, course=course, tz=tz))
+        PlannedSession(first + i, slot, care_windows(course, slot.start))
         for i, slot in enumerate(slots)
     )
 
@@ -367,7 +359,7 @@ def move_appointment(
     with transaction() as s:
         appointment = _live_for_change(actor, appointment_id)
         enrolment = appointment.enrolment
-        course = snap.course_rules(snap.get_course(enrolment.course.code, include_retired=True))
+        course = course_rules_as_booked(enrolment.course.code)
         snapshot = snap.load_snapshot()
         client = snap.client_state(appointment.client_id, now)
         check = functools.partial(

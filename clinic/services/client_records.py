@@ -23,10 +23,11 @@ from clinic.models import (
     Practitioner,
     utcnow,
 )
-from clinic.scheduling import CareWindow, aftercare_calendar
+from clinic.scheduling import CareWindow
 from clinic.services import snapshot as snap
 from clinic.services.access import practitioner_treats
 from clinic.services.actors import Actor
+from clinic.services.aftercare import aftercare_for
 from clinic.services.audit import record
 from clinic.services.db import session, transaction
 from clinic.services.errors import InvalidRequest, NotFound, PermissionDenied
@@ -124,18 +125,16 @@ def _load_record(client_id: int, now: datetime) -> ClientRecord:
             .order_by(Enrolment.created_at.desc(), Enrolment.id.desc())
         )
     )
-    tz = snap.clinic_tz()
     progress: list[EnrolmentProgress] = []
     upcoming: list[UpcomingCare] = []
     for e in enrolments:
         live = [a for a in e.appointments if a.status != "cancelled"]
         done = sum(1 for a in live if a.status == "done")
         progress.append(EnrolmentProgress(e, list(e.appointments), done, e.course.sessions))
-        rules = snap.course_rules(e.course)
         for a in live:
             if a.status not in RESTRICTING_STATUSES or a.start_at < now - LOOKBACK:
                 continue
-            for w in aftercare_calendar(start=a.start_at, course=rules, tz=tz):
+            for w in aftercare_for(a):
                 if w.window.end > now:
                     upcoming.append(UpcomingCare(a, w))
     upcoming.sort(key=lambda u: (u.window.window.start, u.window.code))

@@ -26,7 +26,7 @@ from clinic.models import (
     User,
     utcnow,
 )
-from clinic.scheduling import CareWindow, ConditionState, Violation, aftercare_calendar
+from clinic.scheduling import CareWindow, ConditionState, Violation
 from clinic.scheduling.rules import (
     change_notice_violation,
     contraindication_violations,
@@ -38,6 +38,7 @@ from clinic.services import accounts
 from clinic.services import snapshot as snap
 from clinic.services.access import resolve_client_id
 from clinic.services.actors import Actor
+from clinic.services.aftercare import care_windows
 from clinic.services.audit import record
 from clinic.services.db import session, transaction
 from clinic.services.errors import (
@@ -517,8 +518,7 @@ def change_refusal(
 def care_for_starts(course_code: str, starts: Sequence[datetime]) -> list[tuple[CareWindow, ...]]:
     """The care windows each proposed start would put in force, for showing before booking."""
     rules = snap.course_rules(snap.get_course(course_code))
-    tz = snap.clinic_tz()
-    return [aftercare_calendar(start=start, course=rules, tz=tz) for start in starts]
+    return [care_windows(rules, start) for start in starts]
 
 
 def practitioner_choices(course_code: str) -> list[Practitioner]:

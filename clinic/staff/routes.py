@@ -10,7 +10,7 @@ from flask_login import login_required
 
 from clinic.auth.access import role_required
 from clinic.scheduling import Preferences, describe_window
-from clinic.services import booking, catalogue_queries, client_records, staff_calendar
+from clinic.services import aftercare, booking, catalogue_queries, client_records, staff_calendar
 from clinic.services import snapshot as snap
 from clinic.services.booking import SessionRequest
 from clinic.services.errors import NotFound, PermissionDenied, RuleViolation, ServiceError
@@ -255,7 +255,7 @@ def _appointment_page(
         wanted = set(refusal.affected)
         affected = [a for a in appointment.enrolment.appointments if a.id in wanted]
         replan = list(refusal.replan)
-    care = [describe_window(w, tz) for w in booking.aftercare_for(appointment)]
+    care = [describe_window(w, tz) for w in aftercare.aftercare_for(appointment)]
     return render_template(
         "staff/appointment.html",
         appointment=appointment,
