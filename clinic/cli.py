@@ -9,6 +9,7 @@ from typing import Any
 import click
 from flask import Flask
 
+from clinic.models import ROLES
 from clinic.services import accounts, catalogue, demo
 from clinic.services.errors import InvalidData, ServiceError
 
@@ -27,9 +28,7 @@ def _fail(exc: ServiceError) -> click.ClickException:
 
 @users_cli.command("create")
 @click.argument("email")
-@click.option(
-    "--role", type=click.Choice(["admin", "receptionist", "practitioner", "client"]), required=True
-)
+@click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--password", required=True)
 @click.option("--name", default=None)
 def users_create(email: str, role: str, password: str, name: str | None) -> None:

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app
 
 from clinic.scheduling.wording import day_text, duration_text, moment_text
+from clinic.services import permissions
 
 
 def clinic_tz() -> ZoneInfo:
@@ -17,6 +18,13 @@ def clinic_tz() -> ZoneInfo:
 def register(app: Flask) -> None:
     app.add_template_filter(duration_text, "hours_text")
     app.add_template_filter(day_text, "day")
+    # Who may see what, asked as the services ask it: `{% if current_user is desk %}`.
+    app.add_template_test(permissions.is_admin, "admin")
+    app.add_template_test(permissions.is_desk, "desk")
+    app.add_template_test(permissions.is_staff, "staff")
+    app.add_template_test(permissions.is_practitioner, "practitioner")
+    app.add_template_test(permissions.is_client, "client")
+    app.add_template_test(permissions.can_edit_catalogue, "catalogue_editor")
 
     @app.template_filter("moment")
     def moment(value: datetime) -> str:

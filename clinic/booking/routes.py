@@ -36,7 +36,7 @@ from clinic.booking.forms import (
     screening_form_class,
 )
 from clinic.booking.grid import month_grids
-from clinic.models import RESTRICTING_STATUSES, utcnow
+from clinic.models import CLIENT_ROLES, RESTRICTING_STATUSES, utcnow
 from clinic.scheduling import Preferences, describe_window
 from clinic.scheduling.wording import condition_label
 from clinic.services import (
@@ -47,6 +47,7 @@ from clinic.services import (
     catalogue_queries,
     clients,
     outbox,
+    permissions,
 )
 from clinic.services import snapshot as snap
 from clinic.services.actors import actor_for
@@ -67,7 +68,7 @@ def _actor():  # type: ignore[no-untyped-def]
 
 
 def _client_only(view):  # type: ignore[no-untyped-def]
-    return login_required(role_required("client")(view))
+    return login_required(role_required(*CLIENT_ROLES)(view))
 
 
 # --- proposals carried in the page: "20261201T0900Z-3" = a start (UTC) and a practitioner ------
@@ -97,7 +98,7 @@ def _decode(values: list[str]) -> list[SessionRequest]:
 
 @bp.route("/")
 def index():  # type: ignore[no-untyped-def]
-    if current_user.is_authenticated and current_user.role == "client":
+    if permissions.is_client(current_user):
         return redirect(url_for("booking.my_sessions"))
     return redirect(url_for("booking.courses"))
 
@@ -106,7 +107,7 @@ def index():  # type: ignore[no-untyped-def]
 def courses():  # type: ignore[no-untyped-def]
     rows = catalogue_queries.list_courses()
     outlook, screening_problem = {}, None
-    if current_user.is_authenticated and current_user.role == "client":
+    if permissions.is_client(current_user):
         client = clients.get_client(actor=_actor())
         outlook = clients.course_outlook(client, rows)
         screening_problem = clients.screening_violation(client, utcnow())
@@ -407,7 +408,7 @@ def my_sessions():  # type: ignore[no-untyped-def]
             a.enrolment_id, {"enrolment": a.enrolment, "course": a.enrolment.course, "rows": []}
         )
         care = aftercare.aftercare_for(a)
-        refusal = clients.change_refusal(actor=actor, appointment=a, now=now)
+        refusal = permissions.change_refusal(actor, a, now)
         group["rows"].append(  # type: ignore[attr-defined]
             {
                 "a": a,
@@ -472,11 +473,15 @@ def calendar_ics():  # type: ignore[no-untyped-def]
     )
 
 
-def _live_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
-    appointment = booking.get_appointment(actor=_actor(), appointment_id=appointment_id)
-    if appointment.status != "booked":
-        raise InvalidRequest("This session can no longer be changed.")
-    return appointment
+def _changeable(appointment_id: int, now: datetime):  # type: ignore[no-untyped-def]
+    """The session and, if it is too late for the client to change it, why (shown on the
+    page); a session that can no longer change at all is refused outright."""
+    actor = _actor()
+    appointment = booking.get_appointment(actor=actor, appointment_id=appointment_id)
+    refusal = permissions.change_refusal(actor, appointment, now)
+    if refusal is not None and not isinstance(refusal, RuleViolation):
+        raise refusal
+    return appointment, refusal
 
 
 @bp.route("/my/appointments/<int:appointment_id>/move", methods=["GET", "POST"])
@@ -485,8 +490,7 @@ def move(appointment_id: int):  # type: ignore[no-untyped-def]
     actor = _actor()
     now = utcnow()
     tz = snap.clinic_tz()
-    appointment = _live_appointment(appointment_id)
-    refusal = clients.change_refusal(actor=actor, appointment=appointment, now=now)
+    appointment, refusal = _changeable(appointment_id, now)
     day_form = DayForm(request.args, meta={"csrf": False})
     move_form = MoveForm()
     day = appointment.start_at.astimezone(tz).date()
@@ -581,8 +585,7 @@ def _move_warning(exc: RuleViolation | Conflict, appointment, start: datetime) -
 def cancel(appointment_id: int):  # type: ignore[no-untyped-def]
     actor = _actor()
     now = utcnow()
-    appointment = _live_appointment(appointment_id)
-    refusal = clients.change_refusal(actor=actor, appointment=appointment, now=now)
+    appointment, refusal = _changeable(appointment_id, now)
     form = CancelForm()
     top: list[str] = []
     if form.validate_on_submit():
@@ -608,7 +611,7 @@ def cancel(appointment_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/dev/outbox")
 @login_required
 def dev_outbox():  # type: ignore[no-untyped-def]
-    if not (current_app.debug or current_user.role == "admin"):
+    if not (current_app.debug or permissions.is_admin(current_user)):
         abort(403, "The outbox page is for the clinic's admin (or development).")
     return render_template(
         "booking/dev_outbox.html",

@@ -29,6 +29,10 @@ from clinic.models.catalogue import (
 )
 from clinic.models.messaging import ApiToken, OutboxMessage
 from clinic.models.people import (
+    ADMIN_ROLES,
+    CATALOGUE_ROLES,
+    CLIENT_ROLES,
+    DESK_ROLES,
     PERIOD_KINDS,
     ROLES,
     STAFF_ROLES,
@@ -45,6 +49,10 @@ from clinic.models.types import UTCDateTime, utcnow
 from clinic.models.versions import VERSIONED_TABLES, CacheVersions
 
 __all__ = [
+    "ADMIN_ROLES",
+    "CATALOGUE_ROLES",
+    "CLIENT_ROLES",
+    "DESK_ROLES",
     "ALL_MONTHS_MASK",
     "APPOINTMENT_STATUSES",
     "FINISHED_STATUSES",

@@ -37,7 +37,6 @@ from clinic.scheduling import (
     check_course,
     plan_course,
 )
-from clinic.scheduling.rules import change_notice_violation
 from clinic.services import clients, outbox
 from clinic.services import snapshot as snap
 from clinic.services.access import resolve_client_id
@@ -51,6 +50,15 @@ from clinic.services.errors import (
     NotFound,
     PermissionDenied,
     RuleViolation,
+)
+from clinic.services.permissions import (
+    can_book_for,
+    can_cancel_enrolment,
+    can_see_appointment,
+    change_refusal,
+    is_client,
+    is_practitioner,
+    notice_violation,
 )
 
 MAX_OVERRIDE_REASON = 500
@@ -87,7 +95,7 @@ class MoveOutcome:
 
 
 def _require_desk_or_client(actor: Actor) -> None:
-    if not (actor.is_desk or actor.role == "client"):
+    if not can_book_for(actor, None):
         raise PermissionDenied("Bookings are made by reception or by clients themselves.")
 
 
@@ -102,14 +110,6 @@ def _override_allowed(actor: Actor, reason: str) -> bool:
             f"Keep the reason under {MAX_OVERRIDE_REASON} characters.", field="override_reason"
         )
     return True
-
-
-def can_see_appointment(actor: Actor, appointment: Appointment) -> bool:
-    if actor.is_desk:
-        return True
-    if actor.role == "practitioner":
-        return appointment.practitioner_id == actor.practitioner_id
-    return actor.client_id is not None and appointment.client_id == actor.client_id
 
 
 def _refuse(
@@ -164,11 +164,11 @@ def list_appointments(
         selectinload(Appointment.room),
         selectinload(Appointment.client),
     )
-    if actor.role == "client":
+    if is_client(actor):
         own = resolve_client_id(actor, client_id)
         query = query.where(Appointment.client_id == own)
     else:
-        if actor.role == "practitioner":
+        if is_practitioner(actor):
             query = query.where(Appointment.practitioner_id == actor.practitioner_id)
         if client_id is not None:
             query = query.where(Appointment.client_id == client_id)
@@ -327,14 +327,13 @@ def _place(appointment: Appointment, slot: Slot, course: CourseRules) -> None:
 # --- changing -----------------------------------------------------------------------------------
 
 
-def _live_for_change(actor: Actor, appointment_id: int) -> Appointment:
+def _live_for_change(actor: Actor, appointment_id: int, now: datetime | None) -> Appointment:
+    """The session to change, if the actor may change it now (`now=None`: the engine judges
+    the notice, see `permissions.change_refusal`)."""
     appointment = get_appointment(actor=actor, appointment_id=appointment_id)
-    if actor.role == "practitioner":
-        raise PermissionDenied("Reception moves and cancels sessions.")
-    if appointment.status != "booked":
-        raise InvalidRequest(
-            f"This session is {appointment.status.replace('_', ' ')}; it can no longer change."
-        )
+    refusal = change_refusal(actor, appointment, now)
+    if refusal is not None:
+        raise refusal
     return appointment
 
 
@@ -357,7 +356,7 @@ def move_appointment(
     now = now or utcnow()
     override = _override_allowed(actor, override_reason)
     with transaction() as s:
-        appointment = _live_for_change(actor, appointment_id)
+        appointment = _live_for_change(actor, appointment_id, None)
         enrolment = appointment.enrolment
         course = course_rules_as_booked(enrolment.course.code)
         snapshot = snap.load_snapshot()
@@ -492,21 +491,7 @@ def _record_move(
 
 def _require_notice(actor: Actor, appointments: Sequence[Appointment], now: datetime) -> None:
     """Rule 10: a client cancels only up to the clinic's notice (staff any time)."""
-    rules = snap.clinic_rules()
-    late = [
-        v
-        for a in appointments
-        if (
-            v := change_notice_violation(
-                session=a.session,
-                current_start=a.start_at,
-                now=now,
-                notice=rules.change_notice,
-                by_staff=actor.is_staff,
-                tz=rules.tz,
-            )
-        )
-    ]
+    late = [v for a in appointments if (v := notice_violation(actor, a, now))]
     if late:
         raise RuleViolation(late)
 
@@ -517,8 +502,7 @@ def cancel_appointment(
     """Cancel one session; its restrictions are lifted with it."""
     now = now or utcnow()
     with transaction() as s:
-        appointment = _live_for_change(actor, appointment_id)
-        _require_notice(actor, [appointment], now)
+        appointment = _live_for_change(actor, appointment_id, now)
         appointment.status = "cancelled"
         enrolment = appointment.enrolment
         if all(a.status == "cancelled" for a in enrolment.appointments):
@@ -533,9 +517,7 @@ def cancel_enrolment(*, actor: Actor, enrolment_id: int, now: datetime | None = 
     now = now or utcnow()
     with transaction() as s:
         enrolment = session().get(Enrolment, enrolment_id)
-        if enrolment is None or not (
-            actor.is_desk or (actor.role == "client" and enrolment.client_id == actor.client_id)
-        ):
+        if enrolment is None or not can_cancel_enrolment(actor, enrolment):
             raise NotFound("There is no such course booking.")
         future = [a for a in enrolment.appointments if a.status == "booked" and a.start_at > now]
         _require_notice(actor, future, now)

@@ -31,6 +31,7 @@ from clinic.services.aftercare import aftercare_for
 from clinic.services.audit import record
 from clinic.services.db import session, transaction
 from clinic.services.errors import InvalidRequest, NotFound, PermissionDenied
+from clinic.services.permissions import is_practitioner
 
 MAX_LISTED = 200
 
@@ -83,7 +84,7 @@ def list_clients(*, actor: Actor, query: str = "") -> list[Client]:
                 Client.phone.like(f"%{query}%"),
             )
         )
-    if actor.role == "practitioner":
+    if is_practitioner(actor):
         stmt = stmt.where(
             exists().where(
                 Appointment.client_id == Client.id,
@@ -99,7 +100,7 @@ def get_client_record(*, actor: Actor, client_id: int, now: datetime | None = No
     _require_staff(actor)
     with transaction() as s:
         client = snap.get_client(client_id)
-        if actor.role == "practitioner" and not practitioner_treats(actor, client_id):
+        if is_practitioner(actor) and not practitioner_treats(actor, client_id):
             raise NotFound("There is no such client.", field="client")
         record(s, actor, "view_screening", "client", client.id, client_id=client.id)
     return _load_record(client_id, now)

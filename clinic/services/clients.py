@@ -15,7 +15,6 @@ from sqlalchemy import func, select
 
 from clinic.models import (
     PERIOD_KINDS,
-    Appointment,
     Client,
     ClientCondition,
     ClientPeriod,
@@ -28,7 +27,6 @@ from clinic.models import (
 )
 from clinic.scheduling import CareWindow, ConditionState, Violation
 from clinic.scheduling.rules import (
-    change_notice_violation,
     contraindication_violations,
     earliest_allowed_by_contraindications,
 )
@@ -48,6 +46,7 @@ from clinic.services.errors import (
     PermissionDenied,
     RuleViolation,
 )
+from clinic.services.permissions import is_client, is_practitioner
 
 # The conditions every screening asks about, whatever the catalogue lists today.
 STANDARD_CONDITIONS = tuple(CONDITION_LABELS)
@@ -119,7 +118,7 @@ def update_profile(
     """Change a client's name and phone (the email is the login and stays): the client its
     own, reception and admins any client's, with the clinic's notes (notes=None keeps them).
     Practitioners read contact details but do not change them."""
-    if actor.role == "practitioner":
+    if is_practitioner(actor):
         raise PermissionDenied("Reception and admins change a client's contact details.")
     if notes is not None and not actor.is_desk:
         raise PermissionDenied("The notes are the clinic's; reception and admins write them.")
@@ -238,7 +237,7 @@ def require_current_screening(
 ) -> None:
     """Refuse a client's booking while its screening is missing or expired. Staff book for a
     client at the desk, where the screening is taken on paper, so the check is the client's."""
-    if actor.role != "client":
+    if not is_client(actor):
         return
     client = get_client(actor=actor, client_id=client_id)
     problem = screening_violation(client, now or utcnow())
@@ -309,7 +308,7 @@ def save_screening(
     A condition not present and without a date is simply "no". Every change is audited with
     its value before and after.
     """
-    if actor.role == "practitioner":
+    if is_practitioner(actor):
         raise PermissionDenied(
             "Practitioners read the screening; the client or reception records it."
         )
@@ -498,21 +497,6 @@ def course_outlook(
             tuple(v.message for v in found), earliest if earliest != date.min else None
         )
     return out
-
-
-def change_refusal(
-    *, actor: Actor, appointment: Appointment, now: datetime | None = None
-) -> Violation | None:
-    """The notice policy's refusal for changing this session now, if any (shown before asking)."""
-    rules = snap.clinic_rules()
-    return change_notice_violation(
-        session=appointment.session,
-        current_start=appointment.start_at,
-        now=now or utcnow(),
-        notice=rules.change_notice,
-        by_staff=actor.is_staff,
-        tz=rules.tz,
-    )
 
 
 def care_for_starts(course_code: str, starts: Sequence[datetime]) -> list[tuple[CareWindow, ...]]:

@@ -11,14 +11,14 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from clinic.auth.access import role_required
-from clinic.models import Device
+from clinic.models import CATALOGUE_ROLES, Device
 from clinic.services import catalogue_admin, catalogue_queries
 from clinic.services.catalogue_admin import CareText
 from clinic.services.db import session
 from clinic.services.errors import InvalidData, ServiceError
 from clinic.staff import bp
 from clinic.staff.catalogue_forms import CourseForm, ProcedureForm, RestrictionForm
-from clinic.staff.common import CATALOGUE, current_actor
+from clinic.staff.common import current_actor
 from clinic.staff.forms import ConfirmForm, options
 
 FORMS: dict[str, type[FlaskForm]] = {
@@ -37,7 +37,7 @@ def _kind_or_404(kind: str) -> None:
 
 @bp.route("/catalogue")
 @login_required
-@role_required(*CATALOGUE)
+@role_required(*CATALOGUE_ROLES)
 def catalogue():  # type: ignore[no-untyped-def]
     restrictions = catalogue_admin.list_restrictions()
     texts = {r.code: r.text for r in restrictions}
@@ -181,7 +181,7 @@ def _handle(kind: str, form: FlaskForm, code: str | None):  # type: ignore[no-un
 
 @bp.route("/catalogue/<kind>/new", methods=["GET", "POST"])
 @login_required
-@role_required(*CATALOGUE)
+@role_required(*CATALOGUE_ROLES)
 def new_record(kind: str):  # type: ignore[no-untyped-def]
     _kind_or_404(kind)
     form = FORMS[kind]()
@@ -191,7 +191,7 @@ def new_record(kind: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/catalogue/<kind>/<code>", methods=["GET", "POST"])
 @login_required
-@role_required(*CATALOGUE)
+@role_required(*CATALOGUE_ROLES)
 def edit_record(kind: str, code: str):  # type: ignore[no-untyped-def]
     _kind_or_404(kind)
     row = catalogue_admin.get_record(kind, code)
@@ -211,7 +211,7 @@ def edit_record(kind: str, code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/catalogue/<kind>/<code>/retire", methods=["POST"])
 @login_required
-@role_required(*CATALOGUE)
+@role_required(*CATALOGUE_ROLES)
 def retire_record(kind: str, code: str):  # type: ignore[no-untyped-def]
     _kind_or_404(kind)
     if not ConfirmForm().validate():

@@ -13,11 +13,6 @@ from clinic.services import snapshot as snap
 from clinic.services.actors import Actor, actor_for
 from clinic.services.errors import Conflict, InvalidData, RuleViolation, ServiceError
 
-DESK = ("admin", "receptionist")
-STAFF = ("admin", "receptionist", "practitioner")
-CATALOGUE = ("admin", "practitioner")
-ADMIN = ("admin",)
-
 
 def current_actor() -> Actor:
     return actor_for(current_user._get_current_object())

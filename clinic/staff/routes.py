@@ -9,13 +9,21 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from clinic.auth.access import role_required
+from clinic.models import DESK_ROLES, STAFF_ROLES, utcnow
 from clinic.scheduling import Preferences, describe_window
-from clinic.services import aftercare, booking, catalogue_queries, client_records, staff_calendar
+from clinic.services import (
+    aftercare,
+    booking,
+    catalogue_queries,
+    client_records,
+    permissions,
+    staff_calendar,
+)
 from clinic.services import snapshot as snap
 from clinic.services.booking import SessionRequest
 from clinic.services.errors import NotFound, PermissionDenied, RuleViolation, ServiceError
 from clinic.staff import bp
-from clinic.staff.common import DESK, STAFF, current_actor, field_errors, local_moment, today
+from clinic.staff.common import current_actor, field_errors, local_moment, today
 from clinic.staff.forms import (
     ANY,
     BookingForm,
@@ -29,7 +37,7 @@ from clinic.staff.grid import day_grid
 
 @bp.route("/")
 @login_required
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 def index():  # type: ignore[no-untyped-def]
     return redirect(url_for("staff.calendar"))
 
@@ -54,7 +62,7 @@ def _appointment_url() -> str:
 
 @bp.route("/calendar")
 @login_required
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 def calendar():  # type: ignore[no-untyped-def]
     day, problem = _parse_day(request.args.get("day"))
     view = request.args.get("view", "day")
@@ -147,7 +155,7 @@ def _render_booking(
 
 @bp.route("/book", methods=["GET", "POST"])
 @login_required
-@role_required(*DESK)
+@role_required(*DESK_ROLES)
 def book():  # type: ignore[no-untyped-def]
     form = BookingForm()
     if request.method == "GET":
@@ -270,20 +278,20 @@ def _appointment_page(
         replan=replan,
         practitioners=practitioners,
         tz=tz,
-        can_change=actor.is_desk,
+        can_change=permissions.can_change(actor, appointment, utcnow()),
     ), status
 
 
 @bp.route("/appointments/<int:appointment_id>")
 @login_required
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 def show_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
     return _appointment_page(appointment_id)
 
 
 @bp.route("/appointments/<int:appointment_id>/move", methods=["POST"])
 @login_required
-@role_required(*DESK)
+@role_required(*DESK_ROLES)
 def move_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
     form = MoveForm()
     form.practitioner.choices = options(
@@ -329,7 +337,7 @@ def move_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/appointments/<int:appointment_id>/cancel", methods=["POST"])
 @login_required
-@role_required(*DESK)
+@role_required(*DESK_ROLES)
 def cancel_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
     if not ConfirmForm().validate():
         abort(400, "The form expired; please try again.")
@@ -347,7 +355,7 @@ def cancel_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/enrolments/<int:enrolment_id>/cancel", methods=["POST"])
 @login_required
-@role_required(*DESK)
+@role_required(*DESK_ROLES)
 def cancel_enrolment(enrolment_id: int):  # type: ignore[no-untyped-def]
     if not ConfirmForm().validate():
         abort(400, "The form expired; please try again.")
@@ -366,7 +374,7 @@ def cancel_enrolment(enrolment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/appointments/<int:appointment_id>/outcome", methods=["POST"])
 @login_required
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 def record_outcome(appointment_id: int):  # type: ignore[no-untyped-def]
     form = OutcomeForm()
     if not form.validate():
