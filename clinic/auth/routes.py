@@ -11,8 +11,8 @@ from clinic.auth.forms import (
     ResetPasswordForm,
     SignUpForm,
 )
-from clinic.booking.forms import apply_errors
 from clinic.extensions import limiter
+from clinic.form_errors import place_errors
 from clinic.models import CLIENT_ROLES
 from clinic.services import accounts, clients, passwords, privacy
 from clinic.services.actors import actor_for
@@ -70,9 +70,9 @@ def signup():  # type: ignore[no-untyped-def]
                 password=form.password.data or "",
             )
         except ServiceError as exc:
-            top = apply_errors(form, exc)
+            top = place_errors(form, exc)
             if exc.status == 409:
-                form.email.errors = [*form.email.errors, *top]
+                form.email.errors = [*form.email.errors, *(p.message for p in top)]
                 top = []
         else:
             login_user(user)
@@ -110,7 +110,7 @@ def reset_password(token: str):  # type: ignore[no-untyped-def]
                 token=token, password=form.password.data or "", secret=secret
             )
         except ServiceError as exc:
-            top = apply_errors(form, exc)
+            top = place_errors(form, exc)
         else:
             flash("Your password is changed; please log in with it.", "success")
             if current_user.is_authenticated and current_user.id != user.id:
@@ -135,7 +135,7 @@ def profile():  # type: ignore[no-untyped-def]
                 actor=actor, name=form.name.data or "", phone=form.phone.data or ""
             )
         except ServiceError as exc:
-            top = apply_errors(form, exc)
+            top = place_errors(form, exc)
         else:
             flash("Saved.", "success")
             return redirect(url_for("auth.profile"))

@@ -28,7 +28,6 @@ from clinic.booking.forms import (
     MoveForm,
     PeriodForm,
     PlanForm,
-    apply_errors,
     fill_screening,
     options,
     screening_answers,
@@ -36,6 +35,7 @@ from clinic.booking.forms import (
     screening_form_class,
 )
 from clinic.booking.grid import month_grids
+from clinic.form_errors import place_errors
 from clinic.models import CLIENT_ROLES, RESTRICTING_STATUSES, utcnow
 from clinic.scheduling import Preferences, describe_window
 from clinic.scheduling.wording import condition_label
@@ -137,7 +137,7 @@ def screening():  # type: ignore[no-untyped-def]
         try:
             clients.save_screening(actor=actor, answers=screening_answers(form, questions))
         except ServiceError as exc:
-            top = apply_errors(form, exc, screening_fields(questions))
+            top = place_errors(form, exc, screening_fields(questions))
         else:
             flash("Thank you: your health screening is saved and confirmed.", "success")
             return redirect(safe_next(url_for("booking.courses")))
@@ -168,7 +168,7 @@ def periods():  # type: ignore[no-untyped-def]
                 note=form.note.data or "",
             )
         except ServiceError as exc:
-            top = apply_errors(form, exc)
+            top = place_errors(form, exc)
         else:
             flash("Saved. The planner will keep your aftercare clear of it.", "success")
             return redirect(url_for("booking.periods"))
@@ -233,7 +233,7 @@ def plan(code: str):  # type: ignore[no-untyped-def]
                 now=now,
             )
         except ServiceError as exc:
-            top = apply_errors(form, exc, {"preferences.practitioner": "practitioner"})
+            top = place_errors(form, exc, {"preferences.practitioner": "practitioner"})
         else:
             chosen = proposal.sessions
             if form.how_many.data == "first":
@@ -376,11 +376,7 @@ def book(code: str):  # type: ignore[no-untyped-def]
                 actor=actor, course_code=code, client_id=None, sessions=requests, now=now
             )
         except ServiceError as exc:
-            top = (
-                [exc.message]
-                if not isinstance(exc, RuleViolation | Conflict)
-                else [v.message for v in exc.violations] or [exc.message]
-            )
+            top = place_errors(form, exc)
         else:
             flash("Booked. We have emailed you the dates and the aftercare.", "success")
             return redirect(url_for("booking.my_sessions", _anchor=f"enrolment-{enrolment.id}"))
@@ -528,9 +524,9 @@ def move(appointment_id: int):  # type: ignore[no-untyped-def]
                     if exc.affected:
                         warning = _move_warning(exc, appointment, start)
                     else:
-                        top = [v.message for v in exc.violations] or [exc.message]
+                        top = place_errors(move_form, exc)
                 except ServiceError as exc:
-                    top, status = [exc.message], exc.status
+                    top, status = place_errors(move_form, exc), exc.status
                 else:
                     moved = len(outcome.replanned)
                     flash(
@@ -592,11 +588,7 @@ def cancel(appointment_id: int):  # type: ignore[no-untyped-def]
         try:
             booking.cancel_appointment(actor=actor, appointment_id=appointment.id, now=now)
         except ServiceError as exc:
-            top = (
-                [v.message for v in exc.violations]
-                if isinstance(exc, RuleViolation)
-                else [exc.message]
-            )
+            top = place_errors(form, exc)
         else:
             flash("The session is cancelled and its aftercare is lifted.", "success")
             return redirect(url_for("booking.my_sessions"))

@@ -12,6 +12,7 @@ from flask_login import login_required
 from flask_wtf import FlaskForm
 
 from clinic.auth.access import role_required
+from clinic.form_errors import Problem, place_errors
 from clinic.models import ADMIN_ROLES
 from clinic.services import snapshot as snap
 from clinic.services import staffing
@@ -37,27 +38,16 @@ from clinic.staff.forms import ConfirmForm
 _FIELD = re.compile(r"^(?:hours\.|opening_hours\.)?(\w+)")
 
 
-def _place(form: FlaskForm, exc: ServiceError) -> list[str]:
+def _place(form: FlaskForm, exc: ServiceError) -> list[Problem]:
     """A refusal's messages next to their fields ('hours.mon[0][1]' -> the Monday field)."""
-    items = (
-        exc.errors
-        if isinstance(exc, InvalidData)
-        else [{"message": exc.message, "field": exc.field}]
-    )
-    top: list[str] = []
-    for item in items:
-        match = _FIELD.match(str(item.get("field") or ""))
-        target = getattr(form, match.group(1), None) if match else None
-        if (
-            target is not None
-            and hasattr(target, "errors")
-            and match
-            and match.group(1) != "submit"
-        ):
-            target.errors = [*target.errors, item["message"]]
-        else:
-            top.append(item["message"])
-    return top
+
+    def find(path: str) -> Any:
+        match = _FIELD.match(path)
+        if match is None or match.group(1) == "submit":
+            return None
+        return getattr(form, match.group(1), None)
+
+    return place_errors(form, exc, find)
 
 
 def _forms() -> dict[str, FlaskForm]:

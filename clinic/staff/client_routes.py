@@ -13,6 +13,7 @@ from clinic.booking.forms import (
     screening_fields,
     screening_form_class,
 )
+from clinic.form_errors import place_errors
 from clinic.models import DESK_ROLES, STAFF_ROLES, utcnow
 from clinic.scheduling import describe_window
 from clinic.scheduling.wording import condition_label
@@ -20,7 +21,7 @@ from clinic.services import accounts, client_records, clients
 from clinic.services import snapshot as snap
 from clinic.services.errors import Conflict, ServiceError
 from clinic.staff import bp
-from clinic.staff.common import current_actor, field_errors
+from clinic.staff.common import current_actor
 from clinic.staff.forms import ClientContactForm, ClientSearchForm, ConfirmForm, NewClientForm
 
 
@@ -59,7 +60,7 @@ def new_client():  # type: ignore[no-untyped-def]
         except Conflict as exc:  # the email is on file already
             form.email.errors = [*form.email.errors, exc.message]
         except ServiceError as exc:
-            problems = field_errors(form, exc)
+            problems = place_errors(form, exc)
         else:
             flash(f"Created the client record of {client.name}.", "success")
             return redirect(url_for("staff.show_client", client_id=client.id))
@@ -87,7 +88,7 @@ def edit_client(client_id: int):  # type: ignore[no-untyped-def]
                 notes=form.notes.data or "",
             )
         except ServiceError as exc:
-            problems = field_errors(form, exc)
+            problems = place_errors(form, exc)
         else:
             flash("Saved the contact details and notes.", "success")
             return redirect(url_for("staff.show_client", client_id=client_id))
@@ -115,7 +116,7 @@ def record_screening(client_id: int):  # type: ignore[no-untyped-def]
                 actor=actor, client_id=client_id, answers=screening_answers(form, questions)
             )
         except ServiceError as exc:
-            problems = field_errors(form, exc, screening_fields(questions))
+            problems = place_errors(form, exc, screening_fields(questions))
         else:
             flash(f"Saved and confirmed the health screening of {client.name}.", "success")
             return redirect(url_for("staff.show_client", client_id=client_id))

@@ -9,6 +9,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from clinic.auth.access import role_required
+from clinic.form_errors import Problem, place_errors
 from clinic.models import DESK_ROLES, STAFF_ROLES, utcnow
 from clinic.scheduling import Preferences, describe_window
 from clinic.services import (
@@ -23,7 +24,7 @@ from clinic.services import snapshot as snap
 from clinic.services.booking import SessionRequest
 from clinic.services.errors import NotFound, PermissionDenied, RuleViolation, ServiceError
 from clinic.staff import bp
-from clinic.staff.common import current_actor, field_errors, local_moment, today
+from clinic.staff.common import current_actor, local_moment, today
 from clinic.staff.forms import (
     ANY,
     BookingForm,
@@ -130,7 +131,7 @@ def _preferences(form: BookingForm) -> Preferences | None:
 
 
 def _render_booking(
-    form: BookingForm, problems: list[dict[str, Any]], status: int, practitioners: dict[int, str]
+    form: BookingForm, problems: list[Problem], status: int, practitioners: dict[int, str]
 ):  # type: ignore[no-untyped-def]
     course = None
     if form.course.data:
@@ -140,13 +141,13 @@ def _render_booking(
             course = None
     by_session: dict[int, list[str]] = {}
     for p in problems:
-        if p.get("session"):
-            by_session.setdefault(p["session"], []).append(p["message"])
+        if p.session:
+            by_session.setdefault(p.session, []).append(p.message)
     return render_template(
         "staff/book.html",
         form=form,
         problems=problems,
-        soft=any(p.get("soft") for p in problems),
+        soft=any(p.soft for p in problems),
         by_session=by_session,
         course=course,
         practitioners=practitioners,
@@ -189,10 +190,10 @@ def book():  # type: ignore[no-untyped-def]
         except (NotFound, PermissionDenied) as exc:
             if exc.field is None:
                 raise
-            problems = field_errors(form, exc, fields)
+            problems = place_errors(form, exc, fields)
             return _render_booking(form, problems, 422, practitioners)
         except ServiceError as exc:
-            problems = field_errors(form, exc, {**fields, "override_reason": "override_reason"})
+            problems = place_errors(form, exc, {**fields, "override_reason": "override_reason"})
             return _render_booking(form, problems, 422, practitioners)
         first = min(r.start for r in requests)
         flash(
@@ -213,9 +214,9 @@ def book():  # type: ignore[no-untyped-def]
     except (NotFound, PermissionDenied) as exc:
         if exc.field is None:
             raise
-        return _render_booking(form, field_errors(form, exc, fields), 422, practitioners)
+        return _render_booking(form, place_errors(form, exc, fields), 422, practitioners)
     except ServiceError as exc:
-        return _render_booking(form, field_errors(form, exc, fields), 422, practitioners)
+        return _render_booking(form, place_errors(form, exc, fields), 422, practitioners)
     while form.sessions.entries:
         form.sessions.pop_entry()
     tz = snap.clinic_tz()
@@ -241,7 +242,7 @@ def _appointment_page(
     *,
     move: MoveForm | None = None,
     outcome: OutcomeForm | None = None,
-    problems: list[dict[str, Any]] | None = None,
+    problems: list[Problem] | None = None,
     refusal: RuleViolation | None = None,
     status: int = 200,
 ):  # type: ignore[no-untyped-def]
@@ -273,7 +274,7 @@ def _appointment_page(
         outcome=outcome or OutcomeForm(),
         confirm=ConfirmForm(),
         problems=problems or [],
-        soft=any(p.get("soft") for p in problems or []),
+        soft=any(p.soft for p in problems or []),
         affected=affected,
         replan=replan,
         practitioners=practitioners,
@@ -310,14 +311,14 @@ def move_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
             accept_replan=bool(form.accept_replan.data),
         )
     except RuleViolation as exc:
-        problems = field_errors(form, exc)
+        problems = place_errors(form, exc)
         return _appointment_page(
             appointment_id, move=form, problems=problems, refusal=exc, status=422
         )
     except (NotFound, PermissionDenied):
         raise
     except ServiceError as exc:
-        problems = field_errors(form, exc, {"override_reason": "override_reason"})
+        problems = place_errors(form, exc, {"override_reason": "override_reason"})
         refusal = exc if getattr(exc, "affected", None) else None
         return _appointment_page(
             appointment_id,
@@ -347,7 +348,7 @@ def cancel_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
         raise
     except ServiceError as exc:
         return _appointment_page(
-            appointment_id, problems=field_errors(ConfirmForm(), exc), status=422
+            appointment_id, problems=place_errors(ConfirmForm(), exc), status=422
         )
     flash("Session cancelled; its restrictions are lifted.", "success")
     return redirect(url_for("staff.show_appointment", appointment_id=appointment_id))
@@ -366,7 +367,7 @@ def cancel_enrolment(enrolment_id: int):  # type: ignore[no-untyped-def]
         raise
     except ServiceError as exc:
         if back:
-            return _appointment_page(back, problems=field_errors(ConfirmForm(), exc), status=422)
+            return _appointment_page(back, problems=place_errors(ConfirmForm(), exc), status=422)
         raise
     flash(f"Course cancelled: {enrolment.course.name} for {enrolment.client.name}.", "success")
     return redirect(url_for("staff.show_client", client_id=enrolment.client_id))
@@ -389,7 +390,7 @@ def record_outcome(appointment_id: int):  # type: ignore[no-untyped-def]
     except (NotFound, PermissionDenied):
         raise
     except ServiceError as exc:
-        problems = field_errors(form, exc, {"status": "status", "note": "note"})
+        problems = place_errors(form, exc, {"status": "status", "note": "note"})
         return _appointment_page(appointment_id, outcome=form, problems=problems, status=422)
     flash("Outcome recorded.", "success")
     return redirect(url_for("staff.show_appointment", appointment_id=appointment_id))
