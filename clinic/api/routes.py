@@ -358,14 +358,18 @@ def get_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
 )
 def move_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
     body: schemas.AppointmentMove = g.body
-    outcome = booking.move_appointment(
-        actor=g.actor,
-        appointment_id=appointment_id,
-        start=body.start,
-        practitioner_id=body.practitioner,
-        override_reason=body.override_reason or "",
-        accept_replan=body.accept_replan,
-    )
+    asked = {
+        "actor": g.actor,
+        "appointment_id": appointment_id,
+        "start": body.start,
+        "practitioner_id": body.practitioner,
+        "override_reason": body.override_reason or "",
+    }
+    # The preview's refusal is the answer (422/409 with `affected` and `replan`: service_error).
+    refusal = booking.preview_move(**asked).refusal(accept_replan=body.accept_replan)
+    if refusal is not None:
+        raise refusal
+    outcome = booking.move_appointment(**asked, accept_replan=body.accept_replan)
     return _json(schemas.AppointmentOut, _appointment(outcome.appointment))
 
 

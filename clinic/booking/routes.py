@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 from flask import (
     Response,
@@ -511,29 +512,25 @@ def move(appointment_id: int):  # type: ignore[no-untyped-def]
             else:
                 day = start.astimezone(tz).date()
                 day_form.day.data = day
+                accept = move_form.accept_replan.data == "yes"
                 try:
-                    outcome = booking.move_appointment(
-                        actor=actor,
-                        appointment_id=appointment.id,
-                        start=start,
-                        accept_replan=move_form.accept_replan.data == "yes",
-                        now=now,
-                    )
-                except (RuleViolation, Conflict) as exc:
-                    status = 422 if isinstance(exc, RuleViolation) else 409
-                    if exc.affected:
-                        warning = _move_warning(exc, appointment, start)
-                    else:
-                        top = place_errors(move_form, exc)
+                    refused, outcome = _move(actor, appointment.id, start, accept, now)
                 except ServiceError as exc:
                     top, status = place_errors(move_form, exc), exc.status
                 else:
-                    moved = len(outcome.replanned)
-                    flash(
-                        "Moved." + (f" {moved} later session(s) were re-planned." if moved else ""),
-                        "success",
-                    )
-                    return redirect(url_for("booking.my_sessions"))
+                    if outcome is not None:
+                        moved = len(outcome.replanned)
+                        flash(
+                            "Moved."
+                            + (f" {moved} later session(s) were re-planned." if moved else ""),
+                            "success",
+                        )
+                        return redirect(url_for("booking.my_sessions"))
+                    status = 422 if isinstance(refused, RuleViolation) else 409
+                    if refused.affected:
+                        warning = _move_warning(refused, appointment, start)
+                    else:
+                        top = place_errors(move_form, refused)
         else:
             top, status = ["Choose one of the free times."], 422
     elif request.method == "POST":
@@ -564,6 +561,26 @@ def move(appointment_id: int):  # type: ignore[no-untyped-def]
         top_errors=top,
         care=[describe_window(w, tz) for w in aftercare.aftercare_for(appointment)],
     ), status
+
+
+def _move(  # type: ignore[no-untyped-def]
+    actor, appointment_id: int, start: datetime, accept_replan: bool, now: datetime
+):
+    """The move's preview refused (what it would break, with the offered re-plan), or the
+    session moved; a refusal of the move itself, judged again as it is written, reads the same."""
+    asked: dict[str, Any] = {
+        "actor": actor,
+        "appointment_id": appointment_id,
+        "start": start,
+        "now": now,
+    }
+    refusal = booking.preview_move(**asked).refusal(accept_replan=accept_replan)
+    if refusal is not None:
+        return refusal, None
+    try:
+        return None, booking.move_appointment(**asked, accept_replan=accept_replan)
+    except (RuleViolation, Conflict) as exc:
+        return exc, None
 
 
 def _move_warning(exc: RuleViolation | Conflict, appointment, start: datetime) -> dict[str, object]:  # type: ignore[no-untyped-def]

@@ -31,7 +31,6 @@ from clinic.scheduling import (
     Preferences,
     ProposedSession,
     Slot,
-    Snapshot,
     Violation,
     available_slots,
     check_course,
@@ -83,6 +82,37 @@ class CoursePlan:
     course_code: str
     client_id: int
     sessions: tuple[PlannedSession, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MovePreview:
+    """What moving a session would do, computed without writing (`preview_move`).
+
+    `violations` are the rules the move breaks as asked; empty means it goes through, to
+    `slot`. When the move is possible only if later sessions give way, `slot` is where this
+    one would go, `affected` the later appointments it pushes out of the rules, and `replan`
+    the proposed new times of the later sessions (empty when none could be found).
+    """
+
+    appointment_id: int
+    slot: Slot | None
+    violations: tuple[Violation, ...] = ()
+    affected: tuple[int, ...] = ()
+    replan: tuple[PlannedSession, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """The move goes through as asked, breaking nothing."""
+        return not self.violations
+
+    def refusal(self, *, accept_replan: bool = False) -> RuleViolation | Conflict | None:
+        """The refusal `move_appointment` raises for this preview, or None if it would move the
+        session (and, with `accept_replan`, re-plan the later ones)."""
+        if self.ok or (accept_replan and self.affected and self.replan):
+            return None
+        error = _refuse(self.violations, affected=self.affected)
+        error.replan = self.replan
+        return error
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,9 +218,7 @@ def list_appointments(
 # --- planning and booking ---------------------------------------------------------------------
 
 
-def _planned(
-    slots: Sequence[Slot], course: CourseRules, snapshot: Snapshot, first: int
-) -> tuple[PlannedSession, ...]:
+def _planned(slots: Sequence[Slot], course: CourseRules, first: int) -> tuple[PlannedSession, ...]:
     return tuple(
         PlannedSession(first + i, slot, care_windows(course, slot.start))
         for i, slot in enumerate(slots)
@@ -229,7 +257,7 @@ def plan_course_for(
     )
     if not result.ok:
         raise RuleViolation(list(result.violations))
-    return CoursePlan(course.code, client, _planned(result.slots, course, snapshot, 1))
+    return CoursePlan(course.code, client, _planned(result.slots, course, 1))
 
 
 def book_course(
@@ -337,6 +365,24 @@ def _live_for_change(actor: Actor, appointment_id: int, now: datetime | None) ->
     return appointment
 
 
+def preview_move(
+    *,
+    actor: Actor,
+    appointment_id: int,
+    start: datetime,
+    practitioner_id: int | None = None,
+    override_reason: str = "",
+    now: datetime | None = None,
+) -> MovePreview:
+    """What moving one session to `start` would do, without writing anything: the rules the
+    move breaks, and if it would push later sessions of the course out of the rules, which
+    ones and a re-plan of them (see `move_appointment`)."""
+    now = now or utcnow()
+    override = _override_allowed(actor, override_reason)
+    appointment = _live_for_change(actor, appointment_id, None)
+    return _preview_move(actor, appointment, start, practitioner_id, override, now)
+
+
 def move_appointment(
     *,
     actor: Actor,
@@ -352,100 +398,122 @@ def move_appointment(
     If the move itself is fine but would break later sessions of the course, it is refused
     with the affected appointments and a re-plan of them; calling again with
     `accept_replan=True` moves this session and re-plans the rest in one transaction.
+    The answer is `preview_move`'s, judged again inside this transaction.
     """
     now = now or utcnow()
     override = _override_allowed(actor, override_reason)
     with transaction() as s:
         appointment = _live_for_change(actor, appointment_id, None)
-        enrolment = appointment.enrolment
-        course = course_rules_as_booked(enrolment.course.code)
-        snapshot = snap.load_snapshot()
-        client = snap.client_state(appointment.client_id, now)
-        check = functools.partial(
-            check_course,
-            snapshot=snapshot,
-            course=course,
-            client=client,
-            now=now,
-            enrolment_id=enrolment.id,
-            current_starts={appointment.session: appointment.start_at},
-            by_staff=actor.is_staff,
-            override_soft=override,
-        )
-        wanted = practitioner_id or appointment.practitioner_id
-        proposal = [ProposedSession(appointment.session, start, wanted)]
-        result = check(proposals=proposal, replacing=frozenset({appointment.id}))
-        if not result.ok and practitioner_id is None and _only_practitioner(result.violations):
-            proposal = [ProposedSession(appointment.session, start, None)]
-            result = check(proposals=proposal, replacing=frozenset({appointment.id}))
-        if result.ok:
-            _place(appointment, result.slots[0], course)
-            _record_move(s, actor, appointment, override_reason if override else "", now)
+        preview = _preview_move(actor, appointment, start, practitioner_id, override, now)
+        refusal = preview.refusal(accept_replan=accept_replan)
+        if refusal is not None:
+            raise refusal
+        assert preview.slot is not None  # a preview without a refusal has its slot
+        course = course_rules_as_booked(appointment.enrolment.course.code)
+        reason = override_reason if override else ""
+        _place(appointment, preview.slot, course)
+        if preview.ok:
+            _record_move(s, actor, appointment, reason, now)
             return MoveOutcome(appointment)
+        later = _later_sessions(appointment)
+        for a, planned in zip(later, preview.replan, strict=False):
+            _place(a, planned.slot, course)
+        _record_move(s, actor, appointment, reason, now, replanned=sorted(a.id for a in later))
+        return MoveOutcome(appointment, tuple(later))
 
-        later = [
+
+def _later_sessions(appointment: Appointment) -> list[Appointment]:
+    """The enrolment's booked sessions after this one, in order."""
+    return sorted(
+        (
             a
-            for a in enrolment.appointments
+            for a in appointment.enrolment.appointments
             if a.status == "booked" and a.session > appointment.session
-        ]
-        if not later:
-            raise _refuse(result.violations)
-        later_ids = frozenset(a.id for a in later)
-        alone = check(proposals=proposal, replacing=frozenset({appointment.id}) | later_ids)
-        if not alone.ok:
-            raise _refuse(result.violations)
+        ),
+        key=lambda a: a.session,
+    )
 
-        # The move is possible once the later sessions give way: say which ones, and offer a re-plan.
-        moved = alone.slots[0]
-        moved_client = _with_moved(client, appointment.id, moved)
-        replan = plan_course(
+
+def _preview_move(
+    actor: Actor,
+    appointment: Appointment,
+    start: datetime,
+    practitioner_id: int | None,
+    override: bool,
+    now: datetime,
+) -> MovePreview:
+    """The one computation behind `preview_move` and `move_appointment`."""
+    enrolment = appointment.enrolment
+    course = course_rules_as_booked(enrolment.course.code)
+    snapshot = snap.load_snapshot()
+    client = snap.client_state(appointment.client_id, now)
+    check = functools.partial(
+        check_course,
+        snapshot=snapshot,
+        course=course,
+        client=client,
+        now=now,
+        enrolment_id=enrolment.id,
+        current_starts={appointment.session: appointment.start_at},
+        by_staff=actor.is_staff,
+        override_soft=override,
+    )
+    wanted = practitioner_id or appointment.practitioner_id
+    proposal = [ProposedSession(appointment.session, start, wanted)]
+    result = check(proposals=proposal, replacing=frozenset({appointment.id}))
+    if not result.ok and practitioner_id is None and _only_practitioner(result.violations):
+        proposal = [ProposedSession(appointment.session, start, None)]
+        result = check(proposals=proposal, replacing=frozenset({appointment.id}))
+    if result.ok:
+        return MovePreview(appointment.id, result.slots[0])
+
+    refused = MovePreview(appointment.id, None, tuple(result.violations))
+    later = _later_sessions(appointment)
+    if not later:
+        return refused
+    later_ids = frozenset(a.id for a in later)
+    alone = check(proposals=proposal, replacing=frozenset({appointment.id}) | later_ids)
+    if not alone.ok:
+        return refused
+
+    # The move is possible once the later sessions give way: say which ones, and offer a re-plan.
+    moved = alone.slots[0]
+    moved_client = _with_moved(client, appointment.id, moved)
+    replan = plan_course(
+        snapshot=snapshot,
+        course=course,
+        client=moved_client,
+        earliest=moved.start.astimezone(snapshot.clinic.tz).date(),
+        now=now,
+        first_session=appointment.session + 1,
+        last_session=later[-1].session,
+        enrolment_id=enrolment.id,
+        previous_start=moved.start,
+        replacing=later_ids | {appointment.id},
+        prefs=Preferences(practitioner_id=None),
+    )
+    affected = [
+        a.id
+        for a in later
+        if not check_course(
             snapshot=snapshot,
             course=course,
             client=moved_client,
-            earliest=moved.start.astimezone(snapshot.clinic.tz).date(),
             now=now,
-            first_session=appointment.session + 1,
-            last_session=max(a.session for a in later),
             enrolment_id=enrolment.id,
-            previous_start=moved.start,
-            replacing=later_ids | {appointment.id},
-            prefs=Preferences(practitioner_id=None),
-        )
-        affected = [
-            a.id
-            for a in later
-            if not check_course(
-                snapshot=snapshot,
-                course=course,
-                client=moved_client,
-                now=now,
-                enrolment_id=enrolment.id,
-                by_staff=True,
-                override_soft=override,
-                proposals=[ProposedSession(a.session, a.start_at, a.practitioner_id)],
-                replacing=frozenset({a.id}),
-            ).ok
-        ]
-        if not accept_replan or not replan.ok:
-            error = _refuse(result.violations, affected=affected or sorted(later_ids))
-            error.replan = (
-                _planned(replan.slots, course, snapshot, appointment.session + 1)
-                if replan.ok
-                else ()
-            )
-            raise error
-        _place(appointment, moved, course)
-        for a, slot in zip(sorted(later, key=lambda a: a.session), replan.slots, strict=False):
-            _place(a, slot, course)
-        _record_move(
-            s,
-            actor,
-            appointment,
-            override_reason if override else "",
-            now,
-            replanned=sorted(later_ids),
-        )
-        return MoveOutcome(appointment, tuple(sorted(later, key=lambda a: a.session)))
+            by_staff=True,
+            override_soft=override,
+            proposals=[ProposedSession(a.session, a.start_at, a.practitioner_id)],
+            replacing=frozenset({a.id}),
+        ).ok
+    ]
+    return MovePreview(
+        appointment.id,
+        moved,
+        tuple(result.violations),
+        tuple(affected or sorted(later_ids)),
+        _planned(replan.slots, course, appointment.session + 1) if replan.ok else (),
+    )
 
 
 def _only_practitioner(violations: Sequence[Violation]) -> bool:

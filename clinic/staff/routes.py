@@ -21,8 +21,8 @@ from clinic.services import (
     staff_calendar,
 )
 from clinic.services import snapshot as snap
-from clinic.services.booking import SessionRequest
-from clinic.services.errors import NotFound, PermissionDenied, RuleViolation, ServiceError
+from clinic.services.booking import MovePreview, SessionRequest
+from clinic.services.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ServiceError
 from clinic.staff import bp
 from clinic.staff.common import current_actor, local_moment, today
 from clinic.staff.forms import (
@@ -243,7 +243,7 @@ def _appointment_page(
     move: MoveForm | None = None,
     outcome: OutcomeForm | None = None,
     problems: list[Problem] | None = None,
-    refusal: RuleViolation | None = None,
+    preview: MovePreview | RuleViolation | Conflict | None = None,
     status: int = 200,
 ):  # type: ignore[no-untyped-def]
     actor = current_actor()
@@ -260,10 +260,10 @@ def _appointment_page(
     )
     affected: list[Any] = []
     replan: list[Any] = []
-    if refusal is not None:
-        wanted = set(refusal.affected)
+    if preview is not None:  # a refused move: the later sessions it breaks and their re-plan
+        wanted = set(preview.affected)
         affected = [a for a in appointment.enrolment.appointments if a.id in wanted]
-        replan = list(refusal.replan)
+        replan = list(preview.replan)
     care = [describe_window(w, tz) for w in aftercare.aftercare_for(appointment)]
     return render_template(
         "staff/appointment.html",
@@ -301,30 +301,36 @@ def move_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
     )
     if not form.validate():
         return _appointment_page(appointment_id, move=form, status=422)
+    asked: dict[str, Any] = {
+        "actor": current_actor(),
+        "appointment_id": appointment_id,
+        "start": local_moment(form.day.data, form.time.data),
+        "practitioner_id": form.practitioner.data if form.practitioner.data != ANY else None,
+        "override_reason": form.override_reason.data or "",
+    }
+    accept = bool(form.accept_replan.data)
     try:
-        outcome = booking.move_appointment(
-            actor=current_actor(),
-            appointment_id=appointment_id,
-            start=local_moment(form.day.data, form.time.data),
-            practitioner_id=form.practitioner.data if form.practitioner.data != ANY else None,
-            override_reason=form.override_reason.data or "",
-            accept_replan=bool(form.accept_replan.data),
-        )
-    except RuleViolation as exc:
-        problems = place_errors(form, exc)
-        return _appointment_page(
-            appointment_id, move=form, problems=problems, refusal=exc, status=422
-        )
+        preview = booking.preview_move(**asked)
+        refusal = preview.refusal(accept_replan=accept)
+        if refusal is None:
+            outcome = booking.move_appointment(**asked, accept_replan=accept)
     except (NotFound, PermissionDenied):
         raise
+    except (RuleViolation, Conflict) as exc:  # the move was judged again as it was written
+        problems = place_errors(form, exc)
+        return _appointment_page(
+            appointment_id, move=form, problems=problems, preview=exc, status=422
+        )
     except ServiceError as exc:
-        problems = place_errors(form, exc, {"override_reason": "override_reason"})
-        refusal = exc if getattr(exc, "affected", None) else None
+        return _appointment_page(
+            appointment_id, move=form, problems=place_errors(form, exc), status=422
+        )
+    if refusal is not None:
         return _appointment_page(
             appointment_id,
             move=form,
-            problems=problems,
-            refusal=refusal,  # type: ignore[arg-type]
+            problems=place_errors(form, refusal),
+            preview=preview,
             status=422,
         )
     moved = len(outcome.replanned)
