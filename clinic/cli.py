@@ -10,6 +10,7 @@ import click
 from flask import Flask
 
 from clinic import demo
+from clinic.models import ROLES
 from clinic.services import accounts, catalogue
 from clinic.services.errors import InvalidData, ServiceError
 
@@ -28,9 +29,7 @@ def _fail(exc: ServiceError) -> click.ClickException:
 
 @users_cli.command("create")
 @click.argument("email")
-@click.option(
-    "--role", type=click.Choice(["admin", "receptionist", "practitioner", "client"]), required=True
-)
+@click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--password", required=True)
 @click.option("--name", default=None)
 def users_create(email: str, role: str, password: str, name: str | None) -> None:

@@ -12,12 +12,20 @@ from datetime import date, datetime
 from flask import Flask
 
 from clinic.scheduling.wording import day_text, duration_text, moment_text
+from clinic.services import permissions
 from clinic.services.snapshot import clinic_tz
 
 
 def register(app: Flask) -> None:
     app.add_template_filter(duration_text, "hours_text")
     app.add_template_filter(day_text, "day")
+    # Who may see what, asked as the services ask it: `{% if current_user is desk %}`.
+    app.add_template_test(permissions.is_admin, "admin")
+    app.add_template_test(permissions.is_desk, "desk")
+    app.add_template_test(permissions.is_staff, "staff")
+    app.add_template_test(permissions.is_practitioner, "practitioner")
+    app.add_template_test(permissions.is_client, "client")
+    app.add_template_test(permissions.can_edit_catalogue, "catalogue_editor")
 
     @app.template_filter("moment")
     def moment(value: datetime) -> str:

@@ -12,8 +12,8 @@ from clinic.api import bp, schemas
 from clinic.api.openapi import document
 from clinic.api.registry import endpoint
 from clinic.extensions import csrf, limiter
-from clinic.models import Appointment
-from clinic.scheduling import CareWindow, Preferences, Slot, aftercare_calendar
+from clinic.models import RESTRICTING_STATUSES, Appointment
+from clinic.scheduling import CareWindow, Preferences, Slot
 from clinic.services import (
     access,
     accounts,
@@ -25,6 +25,7 @@ from clinic.services import (
     tokens,
 )
 from clinic.services import snapshot as snap
+from clinic.services.aftercare import aftercare_for
 from clinic.services.booking import SessionRequest
 from clinic.services.errors import ServiceError
 
@@ -90,13 +91,7 @@ def _slot(slot: Slot, codes: dict[str, dict[int, str]]) -> dict[str, Any]:
     }
 
 
-def _appointment(a: Appointment, courses: dict[int, Any]) -> dict[str, Any]:
-    course_id = a.enrolment.course_id
-    if course_id not in courses:
-        courses[course_id] = snap.course_rules(
-            snap.get_course(a.enrolment.course.code, include_retired=True)
-        )
-    care = aftercare_calendar(start=a.start_at, course=courses[course_id], tz=_tz())
+def _appointment(a: Appointment) -> dict[str, Any]:
     return {
         "id": a.id,
         "enrolment": a.enrolment_id,
@@ -108,7 +103,7 @@ def _appointment(a: Appointment, courses: dict[int, Any]) -> dict[str, Any]:
         "status": a.status,
         "practitioner": a.practitioner_id,
         **_where(a.device_id, a.room_id, snap.resource_codes()),
-        "aftercare": _care(care) if a.status in ("booked", "done") else [],
+        "aftercare": _care(aftercare_for(a)) if a.status in RESTRICTING_STATUSES else [],
     }
 
 
@@ -311,14 +306,13 @@ def create_enrolment():  # type: ignore[no-untyped-def]
         sessions=[SessionRequest(s.start, s.practitioner) for s in body.sessions],
         override_reason=body.override_reason or "",
     )
-    courses: dict[int, Any] = {}
     return _json(
         schemas.EnrolmentOut,
         {
             "id": enrolment.id,
             "course": enrolment.course.code,
             "client": enrolment.client_id,
-            "appointments": [_appointment(a, courses) for a in enrolment.appointments],
+            "appointments": [_appointment(a) for a in enrolment.appointments],
         },
         201,
     )
@@ -339,8 +333,7 @@ def list_appointments():  # type: ignore[no-untyped-def]
     start = datetime.combine(query.from_, time(0), tzinfo=tz) if query.from_ else None
     end = datetime.combine(query.to + timedelta(days=1), time(0), tzinfo=tz) if query.to else None
     rows = booking.list_appointments(actor=g.actor, client_id=query.client, start=start, end=end)
-    courses: dict[int, Any] = {}
-    return _json(schemas.AppointmentOut, [_appointment(a, courses) for a in rows])
+    return _json(schemas.AppointmentOut, [_appointment(a) for a in rows])
 
 
 @endpoint(
@@ -352,7 +345,7 @@ def list_appointments():  # type: ignore[no-untyped-def]
 )
 def get_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
     a = booking.get_appointment(actor=g.actor, appointment_id=appointment_id)
-    return _json(schemas.AppointmentOut, _appointment(a, {}))
+    return _json(schemas.AppointmentOut, _appointment(a))
 
 
 @endpoint(
@@ -365,15 +358,19 @@ def get_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
 )
 def move_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
     body: schemas.AppointmentMove = g.body
-    outcome = booking.move_appointment(
-        actor=g.actor,
-        appointment_id=appointment_id,
-        start=body.start,
-        practitioner_id=body.practitioner,
-        override_reason=body.override_reason or "",
-        accept_replan=body.accept_replan,
-    )
-    return _json(schemas.AppointmentOut, _appointment(outcome.appointment, {}))
+    asked = {
+        "actor": g.actor,
+        "appointment_id": appointment_id,
+        "start": body.start,
+        "practitioner_id": body.practitioner,
+        "override_reason": body.override_reason or "",
+    }
+    # The preview's refusal is the answer (422/409 with `affected` and `replan`: service_error).
+    refusal = booking.preview_move(**asked).refusal(accept_replan=body.accept_replan)
+    if refusal is not None:
+        raise refusal
+    outcome = booking.move_appointment(**asked, accept_replan=body.accept_replan)
+    return _json(schemas.AppointmentOut, _appointment(outcome.appointment))
 
 
 @endpoint(
@@ -381,7 +378,7 @@ def move_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
     "/appointments/<int:appointment_id>",
     "Cancel a session; its restrictions are lifted",
     status=204,
-    errors=(401, 403, 404, 422),
+    errors=(401, 403, 404, 409, 422),
 )
 def cancel_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
     booking.cancel_appointment(actor=g.actor, appointment_id=appointment_id)

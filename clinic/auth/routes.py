@@ -11,16 +11,17 @@ from clinic.auth.forms import (
     ResetPasswordForm,
     SignUpForm,
 )
-from clinic.booking.forms import apply_errors
 from clinic.extensions import limiter
+from clinic.form_errors import place_errors
+from clinic.models import CLIENT_ROLES
 from clinic.services import accounts, clients, passwords, privacy
 from clinic.services.actors import actor_for
 from clinic.services.errors import ServiceError
+from clinic.services.permissions import is_staff
 
 
 def _home_for(user: object) -> str:
-    role = getattr(user, "role", "client")
-    return url_for("staff.index") if role != "client" else url_for("booking.my_sessions")
+    return url_for("staff.index") if is_staff(user) else url_for("booking.my_sessions")
 
 
 def _status(form, top=None):  # type: ignore[no-untyped-def]
@@ -69,9 +70,9 @@ def signup():  # type: ignore[no-untyped-def]
                 password=form.password.data or "",
             )
         except ServiceError as exc:
-            top = apply_errors(form, exc)
+            top = place_errors(form, exc)
             if exc.status == 409:
-                form.email.errors = [*form.email.errors, *top]
+                form.email.errors = [*form.email.errors, *(p.message for p in top)]
                 top = []
         else:
             login_user(user)
@@ -109,7 +110,7 @@ def reset_password(token: str):  # type: ignore[no-untyped-def]
                 token=token, password=form.password.data or "", secret=secret
             )
         except ServiceError as exc:
-            top = apply_errors(form, exc)
+            top = place_errors(form, exc)
         else:
             flash("Your password is changed; please log in with it.", "success")
             if current_user.is_authenticated and current_user.id != user.id:
@@ -122,7 +123,7 @@ def reset_password(token: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/profile", methods=["GET", "POST"])
 @login_required
-@role_required("client")
+@role_required(*CLIENT_ROLES)
 def profile():  # type: ignore[no-untyped-def]
     actor = actor_for(current_user)
     client = clients.get_client(actor=actor)
@@ -134,7 +135,7 @@ def profile():  # type: ignore[no-untyped-def]
                 actor=actor, name=form.name.data or "", phone=form.phone.data or ""
             )
         except ServiceError as exc:
-            top = apply_errors(form, exc)
+            top = place_errors(form, exc)
         else:
             flash("Saved.", "success")
             return redirect(url_for("auth.profile"))
@@ -149,7 +150,7 @@ def profile():  # type: ignore[no-untyped-def]
 
 @bp.route("/profile/data.json")
 @login_required
-@role_required("client")
+@role_required(*CLIENT_ROLES)
 def export_data():  # type: ignore[no-untyped-def]
     """Everything the clinic holds about me, as a JSON download."""
     data = privacy.export_client_data(actor=actor_for(current_user))
@@ -160,7 +161,7 @@ def export_data():  # type: ignore[no-untyped-def]
 
 @bp.route("/profile/erase", methods=["GET", "POST"])
 @login_required
-@role_required("client")
+@role_required(*CLIENT_ROLES)
 def erase():  # type: ignore[no-untyped-def]
     """Erase my data: the person is anonymised, the clinic keeps an anonymous history."""
     form = EraseForm()

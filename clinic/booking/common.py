@@ -8,6 +8,7 @@ from typing import Any
 from flask_login import current_user, login_required
 
 from clinic.auth.access import role_required
+from clinic.models import CLIENT_ROLES
 from clinic.services.actors import Actor, actor_for
 
 # How the client's pages name a declared period's kind.
@@ -20,4 +21,4 @@ def current_actor() -> Actor:
 
 def client_only(view: Callable[..., Any]) -> Callable[..., Any]:
     """A view for signed-in clients only."""
-    return login_required(role_required("client")(view))
+    return login_required(role_required(*CLIENT_ROLES)(view))

@@ -21,7 +21,6 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from clinic.services.clients import PERIOD_LABELS, ConditionAnswer, ScreeningQuestion
-from clinic.services.errors import InvalidData, ServiceError
 
 DATE_MESSAGE = "Give a date like 2026-12-24."
 
@@ -204,27 +203,3 @@ class CancelForm(FlaskForm):
 
 class DeleteForm(FlaskForm):
     submit = SubmitField("Remove")
-
-
-def apply_errors(
-    form: FlaskForm, exc: ServiceError, fields: dict[str, str] | None = None
-) -> list[str]:
-    """Put a service's refusal next to the form's fields; what has no field goes on top.
-
-    `fields` maps a service field name to a form field name where they differ.
-    """
-    fields = fields or {}
-    items = (
-        exc.errors
-        if isinstance(exc, InvalidData)
-        else [{"message": exc.message, "field": exc.field}]
-    )
-    top: list[str] = []
-    for item in items:
-        name = fields.get(item.get("field") or "", item.get("field") or "")
-        target = getattr(form, name, None) if name else None
-        if isinstance(target, Field):
-            target.errors = [*target.errors, item["message"]]  # type: ignore[list-item]
-        else:
-            top.append(item["message"])
-    return top

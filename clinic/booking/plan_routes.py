@@ -9,14 +9,15 @@ from flask import abort, flash, redirect, render_template, request, url_for
 
 from clinic.booking import bp
 from clinic.booking.common import PERIOD_WORDS, client_only, current_actor
-from clinic.booking.forms import ConfirmForm, DayForm, PlanForm, apply_errors, options
+from clinic.booking.forms import ConfirmForm, DayForm, PlanForm, options
 from clinic.booking.grid import month_grids
+from clinic.form_errors import place_errors
 from clinic.models import utcnow
 from clinic.scheduling import Preferences, describe_window
 from clinic.services import booking, clients
 from clinic.services import snapshot as snap
 from clinic.services.booking import SessionRequest
-from clinic.services.errors import Conflict, InvalidRequest, RuleViolation, ServiceError
+from clinic.services.errors import InvalidRequest, ServiceError
 
 # --- proposals carried in the page: "20261201T0900Z-3" = a start (UTC) and a practitioner ------
 
@@ -82,7 +83,7 @@ def plan(code: str):  # type: ignore[no-untyped-def]
                 now=now,
             )
         except ServiceError as exc:
-            top_errors = apply_errors(form, exc, {"preferences.practitioner": "practitioner"})
+            top_errors = place_errors(form, exc, {"preferences.practitioner": "practitioner"})
         else:
             chosen = proposal.sessions
             if form.how_many.data == "first":
@@ -225,11 +226,7 @@ def book(code: str):  # type: ignore[no-untyped-def]
                 actor=actor, course_code=code, client_id=None, sessions=requests, now=now
             )
         except ServiceError as exc:
-            top_errors = (
-                [exc.message]
-                if not isinstance(exc, RuleViolation | Conflict)
-                else [v.message for v in exc.violations] or [exc.message]
-            )
+            top_errors = place_errors(form, exc)
         else:
             flash("Booked. We have emailed you the dates and the aftercare.", "success")
             return redirect(url_for("booking.my_sessions", _anchor=f"enrolment-{enrolment.id}"))

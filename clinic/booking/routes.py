@@ -13,7 +13,7 @@ from clinic.booking import bp
 from clinic.booking.common import current_actor
 from clinic.models import utcnow
 from clinic.scheduling.wording import condition_label
-from clinic.services import catalogue_queries, clients, outbox
+from clinic.services import catalogue_queries, clients, outbox, permissions
 from clinic.services import snapshot as snap
 
 # --- catalogue ---------------------------------------------------------------------------------
@@ -21,7 +21,7 @@ from clinic.services import snapshot as snap
 
 @bp.route("/")
 def index():  # type: ignore[no-untyped-def]
-    if current_user.is_authenticated and current_user.role == "client":
+    if permissions.is_client(current_user):
         return redirect(url_for("booking.my_sessions"))
     return redirect(url_for("booking.courses"))
 
@@ -30,7 +30,7 @@ def index():  # type: ignore[no-untyped-def]
 def courses():  # type: ignore[no-untyped-def]
     rows = catalogue_queries.list_courses()
     outlook, screening_problem = {}, None
-    if current_user.is_authenticated and current_user.role == "client":
+    if permissions.is_client(current_user):
         client = clients.get_client(actor=current_actor())
         outlook = clients.course_outlook(client, rows)
         screening_problem = clients.screening_violation(client, utcnow())
@@ -49,7 +49,7 @@ def courses():  # type: ignore[no-untyped-def]
 @bp.route("/dev/outbox")
 @login_required
 def dev_outbox():  # type: ignore[no-untyped-def]
-    if not (current_app.debug or current_user.role == "admin"):
+    if not (current_app.debug or permissions.is_admin(current_user)):
         abort(403, "The outbox page is for the clinic's admin (or development).")
     return render_template(
         "booking/dev_outbox.html",

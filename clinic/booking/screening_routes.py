@@ -11,12 +11,12 @@ from clinic.booking.common import PERIOD_WORDS, client_only, current_actor
 from clinic.booking.forms import (
     DeleteForm,
     PeriodForm,
-    apply_errors,
     fill_screening,
     screening_answers,
     screening_fields,
     screening_form_class,
 )
+from clinic.form_errors import place_errors
 from clinic.models import utcnow
 from clinic.services import clients
 from clinic.services.errors import ServiceError
@@ -36,7 +36,7 @@ def screening():  # type: ignore[no-untyped-def]
         try:
             clients.save_screening(actor=actor, answers=screening_answers(form, questions))
         except ServiceError as exc:
-            top_errors = apply_errors(form, exc, screening_fields(questions))
+            top_errors = place_errors(form, exc, screening_fields(questions))
         else:
             flash("Thank you: your health screening is saved and confirmed.", "success")
             return redirect(safe_next(url_for("booking.courses")))
@@ -67,7 +67,7 @@ def periods():  # type: ignore[no-untyped-def]
                 note=form.note.data or "",
             )
         except ServiceError as exc:
-            top_errors = apply_errors(form, exc)
+            top_errors = place_errors(form, exc)
         else:
             flash("Saved. The planner will keep your aftercare clear of it.", "success")
             return redirect(url_for("booking.periods"))

@@ -4,6 +4,7 @@ cancelling a session within the notice policy."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import Response, flash, redirect, render_template, request, url_for
 
@@ -11,11 +12,12 @@ from clinic.booking import bp
 from clinic.booking.common import PERIOD_WORDS, client_only, current_actor
 from clinic.booking.forms import CancelForm, DayForm, MoveForm
 from clinic.booking.grid import month_grids
-from clinic.models import utcnow
+from clinic.form_errors import place_errors
+from clinic.models import RESTRICTING_STATUSES, utcnow
 from clinic.scheduling import describe_window
-from clinic.services import access, booking, calendar_files, clients, outbox
+from clinic.services import access, aftercare, booking, calendar_files, clients, outbox, permissions
 from clinic.services import snapshot as snap
-from clinic.services.errors import Conflict, InvalidRequest, RuleViolation, ServiceError
+from clinic.services.errors import Conflict, RuleViolation, ServiceError
 
 
 @bp.route("/my/sessions")
@@ -33,8 +35,8 @@ def my_sessions():  # type: ignore[no-untyped-def]
             appointment.enrolment_id,
             {"enrolment": enrolment, "course": enrolment.course, "rows": []},
         )
-        care = booking.aftercare_for(appointment)
-        refusal = clients.change_refusal(actor=actor, appointment=appointment, now=now)
+        care = aftercare.aftercare_for(appointment)
+        refusal = permissions.change_refusal(actor, appointment, now)
         group["rows"].append(  # type: ignore[attr-defined]
             {
                 "a": appointment,
@@ -44,7 +46,7 @@ def my_sessions():  # type: ignore[no-untyped-def]
             }
         )
         recent = appointment.end_at > now - timedelta(days=62)
-        if recent and appointment.status in ("booked", "done"):
+        if recent and appointment.status in RESTRICTING_STATUSES:
             course = enrolment.course
             grid_sessions.append(
                 (
@@ -101,11 +103,15 @@ def calendar_ics():  # type: ignore[no-untyped-def]
     )
 
 
-def _booked_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
-    appointment = booking.get_appointment(actor=current_actor(), appointment_id=appointment_id)
-    if appointment.status != "booked":
-        raise InvalidRequest("This session can no longer be changed.")
-    return appointment
+def _changeable(appointment_id: int, now: datetime):  # type: ignore[no-untyped-def]
+    """The session and, if it is too late for the client to change it, why (shown on the
+    page); a session that can no longer change at all is refused outright."""
+    actor = current_actor()
+    appointment = booking.get_appointment(actor=actor, appointment_id=appointment_id)
+    refusal = permissions.change_refusal(actor, appointment, now)
+    if refusal is not None and not isinstance(refusal, RuleViolation):
+        raise refusal
+    return appointment, refusal
 
 
 @bp.route("/my/appointments/<int:appointment_id>/move", methods=["GET", "POST"])
@@ -114,8 +120,7 @@ def move(appointment_id: int):  # type: ignore[no-untyped-def]
     actor = current_actor()
     now = utcnow()
     tz = snap.clinic_tz()
-    appointment = _booked_appointment(appointment_id)
-    refusal = clients.change_refusal(actor=actor, appointment=appointment, now=now)
+    appointment, refusal = _changeable(appointment_id, now)
     day_form = DayForm(request.args, meta={"csrf": False})
     move_form = MoveForm()
     day = appointment.start_at.astimezone(tz).date()
@@ -140,29 +145,25 @@ def move(appointment_id: int):  # type: ignore[no-untyped-def]
             else:
                 day = start.astimezone(tz).date()
                 day_form.day.data = day
+                accept = move_form.accept_replan.data == "yes"
                 try:
-                    outcome = booking.move_appointment(
-                        actor=actor,
-                        appointment_id=appointment.id,
-                        start=start,
-                        accept_replan=move_form.accept_replan.data == "yes",
-                        now=now,
-                    )
-                except (RuleViolation, Conflict) as exc:
-                    status = 422 if isinstance(exc, RuleViolation) else 409
-                    if exc.affected:
-                        warning = _move_warning(exc, appointment, start)
-                    else:
-                        top_errors = [v.message for v in exc.violations] or [exc.message]
+                    refused, outcome = _move(actor, appointment.id, start, accept, now)
                 except ServiceError as exc:
-                    top_errors, status = [exc.message], exc.status
+                    top_errors, status = place_errors(move_form, exc), exc.status
                 else:
-                    moved = len(outcome.replanned)
-                    flash(
-                        "Moved." + (f" {moved} later session(s) were re-planned." if moved else ""),
-                        "success",
-                    )
-                    return redirect(url_for("booking.my_sessions"))
+                    if outcome is not None:
+                        moved = len(outcome.replanned)
+                        flash(
+                            "Moved."
+                            + (f" {moved} later session(s) were re-planned." if moved else ""),
+                            "success",
+                        )
+                        return redirect(url_for("booking.my_sessions"))
+                    status = 422 if isinstance(refused, RuleViolation) else 409
+                    if refused.affected:
+                        warning = _move_warning(refused, appointment, start)
+                    else:
+                        top_errors = place_errors(move_form, refused)
         else:
             top_errors, status = ["Choose one of the free times."], 422
     elif request.method == "POST":
@@ -191,8 +192,28 @@ def move(appointment_id: int):  # type: ignore[no-untyped-def]
         day=day,
         warning=warning,
         top_errors=top_errors,
-        care=[describe_window(w, tz) for w in booking.aftercare_for(appointment)],
+        care=[describe_window(w, tz) for w in aftercare.aftercare_for(appointment)],
     ), status
+
+
+def _move(  # type: ignore[no-untyped-def]
+    actor, appointment_id: int, start: datetime, accept_replan: bool, now: datetime
+):
+    """The move's preview refused (what it would break, with the offered re-plan), or the
+    session moved; a refusal of the move itself, judged again as it is written, reads the same."""
+    asked: dict[str, Any] = {
+        "actor": actor,
+        "appointment_id": appointment_id,
+        "start": start,
+        "now": now,
+    }
+    refusal = booking.preview_move(**asked).refusal(accept_replan=accept_replan)
+    if refusal is not None:
+        return refusal, None
+    try:
+        return None, booking.move_appointment(**asked, accept_replan=accept_replan)
+    except (RuleViolation, Conflict) as exc:
+        return exc, None
 
 
 def _move_warning(exc: RuleViolation | Conflict, appointment, start: datetime) -> dict[str, object]:  # type: ignore[no-untyped-def]
@@ -210,19 +231,14 @@ def _move_warning(exc: RuleViolation | Conflict, appointment, start: datetime) -
 def cancel(appointment_id: int):  # type: ignore[no-untyped-def]
     actor = current_actor()
     now = utcnow()
-    appointment = _booked_appointment(appointment_id)
-    refusal = clients.change_refusal(actor=actor, appointment=appointment, now=now)
+    appointment, refusal = _changeable(appointment_id, now)
     form = CancelForm()
     top_errors: list[str] = []
     if form.validate_on_submit():
         try:
             booking.cancel_appointment(actor=actor, appointment_id=appointment.id, now=now)
         except ServiceError as exc:
-            top_errors = (
-                [v.message for v in exc.violations]
-                if isinstance(exc, RuleViolation)
-                else [exc.message]
-            )
+            top_errors = place_errors(form, exc)
         else:
             flash("The session is cancelled and its aftercare is lifted.", "success")
             return redirect(url_for("booking.my_sessions"))

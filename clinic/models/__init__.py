@@ -1,7 +1,15 @@
 """The data model, one module per aggregate; everything is re-exported here."""
 
 from clinic.models.audit import AuditEntry
-from clinic.models.calendar import APPOINTMENT_STATUSES, HOLDING_STATUSES, Appointment, Enrolment
+from clinic.models.calendar import (
+    APPOINTMENT_STATUSES,
+    FINISHED_STATUSES,
+    HOLDING_STATUSES,
+    LOOKBACK,
+    RESTRICTING_STATUSES,
+    Appointment,
+    Enrolment,
+)
 from clinic.models.catalogue import (
     ALL_MONTHS_MASK,
     RESTRICTION_KINDS,
@@ -21,6 +29,10 @@ from clinic.models.catalogue import (
 )
 from clinic.models.messaging import ApiToken, OutboxMessage
 from clinic.models.people import (
+    ADMIN_ROLES,
+    CATALOGUE_ROLES,
+    CLIENT_ROLES,
+    DESK_ROLES,
     PERIOD_KINDS,
     ROLES,
     STAFF_ROLES,
@@ -37,10 +49,17 @@ from clinic.models.types import UTCDateTime, utcnow
 from clinic.models.versions import CATALOGUE_TABLES, CatalogueVersion
 
 __all__ = [
+    "ADMIN_ROLES",
+    "CATALOGUE_ROLES",
+    "CLIENT_ROLES",
+    "DESK_ROLES",
     "ALL_MONTHS_MASK",
     "APPOINTMENT_STATUSES",
+    "FINISHED_STATUSES",
     "HOLDING_STATUSES",
+    "LOOKBACK",
     "PERIOD_KINDS",
+    "RESTRICTING_STATUSES",
     "RESTRICTION_KINDS",
     "ROLES",
     "STAFF_ROLES",

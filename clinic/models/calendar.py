@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import (
     CheckConstraint,
@@ -27,6 +27,13 @@ from clinic.models.types import UTCDateTime, utcnow
 APPOINTMENT_STATUSES = ("booked", "done", "no_show", "cancelled")
 # Statuses whose time is still held: a no-show still used the practitioner's hour.
 HOLDING_STATUSES = ("booked", "done", "no_show")
+# Statuses that start a client's restrictions (and show on their calendar): a no-show does not,
+# a cancellation lifts them.
+RESTRICTING_STATUSES = ("booked", "done")
+# Statuses after which a session never changes again: it took place, was missed or is off.
+FINISHED_STATUSES = ("done", "no_show", "cancelled")
+# How far back a client's sessions can still restrict a new one (the longest restriction).
+LOOKBACK = timedelta(days=366)
 
 
 class Enrolment(db.Model):  # type: ignore[name-defined,misc]

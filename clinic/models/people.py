@@ -23,7 +23,14 @@ from clinic.extensions import db
 from clinic.models.types import UTCDateTime, utcnow
 
 ROLES = ("admin", "receptionist", "practitioner", "client")
+# The named role sets every permission question uses (clinic/services/permissions.py).
 STAFF_ROLES = ("admin", "receptionist", "practitioner")
+# Reception's desk: books, moves and cancels for any client.
+DESK_ROLES = ("admin", "receptionist")
+# Cosmetologists define the courses; the clinic manager may too.
+CATALOGUE_ROLES = ("admin", "practitioner")
+ADMIN_ROLES = ("admin",)
+CLIENT_ROLES = ("client",)
 PERIOD_KINDS = ("sun_exposure", "needs_makeup")
 
 

@@ -9,6 +9,7 @@ from clinic.services import snapshot as snap
 from clinic.services.actors import Actor
 from clinic.services.db import session
 from clinic.services.errors import InvalidRequest, NotFound, PermissionDenied
+from clinic.services.permissions import is_client, is_practitioner
 
 
 def practitioner_treats(actor: Actor, client_id: int) -> bool:
@@ -28,7 +29,7 @@ def resolve_client_id(actor: Actor, client_id: int | None) -> int:
     """The client an action is for: a client always itself; reception the one it names; a
     practitioner only a client it treats. Anything else is 'no such client' (404), so a
     request for another client's record reveals nothing."""
-    if actor.role == "client":
+    if is_client(actor):
         if actor.client_id is None:
             raise PermissionDenied("This account has no client record.")
         if client_id is not None and client_id != actor.client_id:
@@ -37,6 +38,6 @@ def resolve_client_id(actor: Actor, client_id: int | None) -> int:
     if client_id is None:
         raise InvalidRequest("Say which client this is for.", field="client")
     snap.require_client(client_id)
-    if actor.role == "practitioner" and not practitioner_treats(actor, client_id):
+    if is_practitioner(actor) and not practitioner_treats(actor, client_id):
         raise NotFound("There is no such client.", field="client")
     return client_id

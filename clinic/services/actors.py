@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from clinic.models import User
+from clinic.services import permissions
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,12 +17,12 @@ class Actor:
 
     @property
     def is_staff(self) -> bool:
-        return self.role in ("admin", "receptionist", "practitioner")
+        return permissions.is_staff(self)
 
     @property
     def is_desk(self) -> bool:
         """Receptionists and admins act for any client."""
-        return self.role in ("admin", "receptionist")
+        return permissions.is_desk(self)
 
 
 def actor_for(user: User) -> Actor:

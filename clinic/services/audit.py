@@ -11,6 +11,7 @@ from clinic.models import AuditEntry
 from clinic.services.actors import Actor
 from clinic.services.db import session
 from clinic.services.errors import InvalidRequest, PermissionDenied
+from clinic.services.permissions import is_admin
 
 
 def record(
@@ -49,7 +50,7 @@ def list_entries(
     *, actor: Actor, kind: str = "all", client_id: int | None = None, limit: int = 200
 ) -> list[AuditEntry]:
     """The newest audit entries of a kind, optionally for one client; for admins only."""
-    if actor.role != "admin":
+    if not is_admin(actor):
         raise PermissionDenied("The audit trail is for the clinic's admin.")
     if kind not in AUDIT_KINDS:
         raise InvalidRequest(f"Choose one of {', '.join(AUDIT_KINDS)}.", field="kind")

@@ -16,7 +16,14 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from clinic.models import Appointment, Course, Enrolment, Practitioner, utcnow
+from clinic.models import (
+    FINISHED_STATUSES,
+    Appointment,
+    Course,
+    Enrolment,
+    Practitioner,
+    utcnow,
+)
 from clinic.scheduling import (
     CareWindow,
     ClientState,
@@ -24,19 +31,17 @@ from clinic.scheduling import (
     Preferences,
     ProposedSession,
     Slot,
-    Snapshot,
     Violation,
-    aftercare_calendar,
     available_slots,
     check_course,
     plan_course,
 )
-from clinic.scheduling.rules import change_notice_violation
 from clinic.scheduling.wording import moment_text
 from clinic.services import clients, outbox
 from clinic.services import snapshot as snap
 from clinic.services.access import resolve_client_id
 from clinic.services.actors import Actor
+from clinic.services.aftercare import care_windows, course_rules_as_booked
 from clinic.services.audit import record
 from clinic.services.db import lock_client, session, transaction
 from clinic.services.errors import (
@@ -45,6 +50,15 @@ from clinic.services.errors import (
     NotFound,
     PermissionDenied,
     RuleViolation,
+)
+from clinic.services.permissions import (
+    can_book_for,
+    can_cancel_enrolment,
+    can_see_appointment,
+    change_refusal,
+    is_client,
+    is_practitioner,
+    notice_violation,
 )
 
 MAX_OVERRIDE_REASON = 500
@@ -72,6 +86,37 @@ class CoursePlan:
 
 
 @dataclass(frozen=True, slots=True)
+class MovePreview:
+    """What moving a session would do, computed without writing (`preview_move`).
+
+    `violations` are the rules the move breaks as asked; empty means it goes through, to
+    `slot`. When the move is possible only if later sessions give way, `slot` is where this
+    one would go, `affected` the later appointments it pushes out of the rules, and `replan`
+    the proposed new times of the later sessions (empty when none could be found).
+    """
+
+    appointment_id: int
+    slot: Slot | None
+    violations: tuple[Violation, ...] = ()
+    affected: tuple[int, ...] = ()
+    replan: tuple[PlannedSession, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """The move goes through as asked, breaking nothing."""
+        return not self.violations
+
+    def refusal(self, *, accept_replan: bool = False) -> RuleViolation | Conflict | None:
+        """The refusal `move_appointment` raises for this preview, or None if it would move the
+        session (and, with `accept_replan`, re-plan the later ones)."""
+        if self.ok or (accept_replan and self.affected and self.replan):
+            return None
+        error = _refuse(self.violations, affected=self.affected)
+        error.replan = self.replan
+        return error
+
+
+@dataclass(frozen=True, slots=True)
 class MoveOutcome:
     appointment: Appointment
     replanned: tuple[Appointment, ...] = ()
@@ -81,7 +126,7 @@ class MoveOutcome:
 
 
 def _require_desk_or_client(actor: Actor) -> None:
-    if not (actor.is_desk or actor.role == "client"):
+    if not can_book_for(actor, None):
         raise PermissionDenied("Bookings are made by reception or by clients themselves.")
 
 
@@ -96,14 +141,6 @@ def _override_allowed(actor: Actor, reason: str) -> bool:
             f"Keep the reason under {MAX_OVERRIDE_REASON} characters.", field="override_reason"
         )
     return True
-
-
-def can_see_appointment(actor: Actor, appointment: Appointment) -> bool:
-    if actor.is_desk:
-        return True
-    if actor.role == "practitioner":
-        return appointment.practitioner_id == actor.practitioner_id
-    return actor.client_id is not None and appointment.client_id == actor.client_id
 
 
 def _refuse(
@@ -158,11 +195,11 @@ def list_appointments(
         selectinload(Appointment.room),
         selectinload(Appointment.client),
     )
-    if actor.role == "client":
+    if is_client(actor):
         own = resolve_client_id(actor, client_id)
         query = query.where(Appointment.client_id == own)
     else:
-        if actor.role == "practitioner":
+        if is_practitioner(actor):
             query = query.where(Appointment.practitioner_id == actor.practitioner_id)
         if client_id is not None:
             query = query.where(Appointment.client_id == client_id)
@@ -179,22 +216,12 @@ def list_appointments(
     return list(session().scalars(query.order_by(Appointment.start_at, Appointment.id)))
 
 
-def aftercare_for(appointment: Appointment) -> tuple[CareWindow, ...]:
-    course = snap.course_rules(
-        snap.get_course(appointment.enrolment.course.code, include_retired=True)
-    )
-    return aftercare_calendar(start=appointment.start_at, course=course, tz=snap.clinic_tz())
-
-
 # --- planning and booking ---------------------------------------------------------------------
 
 
-def _planned(
-    slots: Sequence[Slot], course: CourseRules, snapshot: Snapshot, first: int
-) -> tuple[PlannedSession, ...]:
-    tz = snapshot.clinic.tz
+def _planned(slots: Sequence[Slot], course: CourseRules, first: int) -> tuple[PlannedSession, ...]:
     return tuple(
-        PlannedSession(first + i, slot, aftercare_calendar(start=slot.start, course=course, tz=tz))
+        PlannedSession(first + i, slot, care_windows(course, slot.start))
         for i, slot in enumerate(slots)
     )
 
@@ -231,7 +258,7 @@ def plan_course_for(
     )
     if not result.ok:
         raise RuleViolation(list(result.violations))
-    return CoursePlan(course.code, client, _planned(result.slots, course, snapshot, 1))
+    return CoursePlan(course.code, client, _planned(result.slots, course, 1))
 
 
 def book_course(
@@ -330,21 +357,24 @@ def _place(appointment: Appointment, slot: Slot, course: CourseRules) -> None:
 # --- changing -----------------------------------------------------------------------------------
 
 
-def _live_for_change(actor: Actor, appointment_id: int) -> Appointment:
-    """The appointment to change, read again once its client is locked (db.lock_client): if
-    someone else changed it in between, the change asked for was meant for what it was, and
-    is refused with what happened to it."""
+def _live_for_change(
+    actor: Actor, appointment_id: int, now: datetime | None, *, lock: bool = False
+) -> Appointment:
+    """The session to change, if the actor may change it now (`now=None`: the engine judges
+    the notice, see `permissions.change_refusal`).
+
+    With `lock`, for a change about to be written: the client is locked first
+    (db.lock_client) and the session read again; if someone else changed it in between, the
+    change asked for was meant for what it was, and is refused with what happened to it."""
     appointment = get_appointment(actor=actor, appointment_id=appointment_id)
-    if actor.role == "practitioner":
-        raise PermissionDenied("Reception moves and cancels sessions.")
-    seen = _as_seen(appointment)
-    lock_client(appointment.client_id)
-    if _as_seen(appointment) != seen:
-        raise Conflict(_what_changed(appointment), code="appointment_changed")
-    if appointment.status != "booked":
-        raise InvalidRequest(
-            f"This session is {appointment.status.replace('_', ' ')}; it can no longer change."
-        )
+    if lock:
+        seen = _as_seen(appointment)
+        lock_client(appointment.client_id)
+        if _as_seen(appointment) != seen:
+            raise Conflict(_what_changed(appointment), code="appointment_changed")
+    refusal = change_refusal(actor, appointment, now)
+    if refusal is not None:
+        raise refusal
     return appointment
 
 
@@ -366,6 +396,24 @@ def _what_changed(appointment: Appointment) -> str:
     )
 
 
+def preview_move(
+    *,
+    actor: Actor,
+    appointment_id: int,
+    start: datetime,
+    practitioner_id: int | None = None,
+    override_reason: str = "",
+    now: datetime | None = None,
+) -> MovePreview:
+    """What moving one session to `start` would do, without writing anything: the rules the
+    move breaks, and if it would push later sessions of the course out of the rules, which
+    ones and a re-plan of them (see `move_appointment`)."""
+    now = now or utcnow()
+    override = _override_allowed(actor, override_reason)
+    appointment = _live_for_change(actor, appointment_id, None)
+    return _preview_move(actor, appointment, start, practitioner_id, override, now)
+
+
 def move_appointment(
     *,
     actor: Actor,
@@ -381,100 +429,122 @@ def move_appointment(
     If the move itself is fine but would break later sessions of the course, it is refused
     with the affected appointments and a re-plan of them; calling again with
     `accept_replan=True` moves this session and re-plans the rest in one transaction.
+    The answer is `preview_move`'s, judged again inside this transaction.
     """
     now = now or utcnow()
     override = _override_allowed(actor, override_reason)
     with transaction() as s:
-        appointment = _live_for_change(actor, appointment_id)
-        enrolment = appointment.enrolment
-        course = snap.course_rules(snap.get_course(enrolment.course.code, include_retired=True))
-        snapshot = snap.load_snapshot()
-        client = snap.client_state(appointment.client_id, now)
-        check = functools.partial(
-            check_course,
-            snapshot=snapshot,
-            course=course,
-            client=client,
-            now=now,
-            enrolment_id=enrolment.id,
-            current_starts={appointment.session: appointment.start_at},
-            by_staff=actor.is_staff,
-            override_soft=override,
-        )
-        wanted = practitioner_id or appointment.practitioner_id
-        proposal = [ProposedSession(appointment.session, start, wanted)]
-        result = check(proposals=proposal, replacing=frozenset({appointment.id}))
-        if not result.ok and practitioner_id is None and _only_practitioner(result.violations):
-            proposal = [ProposedSession(appointment.session, start, None)]
-            result = check(proposals=proposal, replacing=frozenset({appointment.id}))
-        if result.ok:
-            _place(appointment, result.slots[0], course)
-            _record_move(s, actor, appointment, override_reason if override else "", now)
+        appointment = _live_for_change(actor, appointment_id, None, lock=True)
+        preview = _preview_move(actor, appointment, start, practitioner_id, override, now)
+        refusal = preview.refusal(accept_replan=accept_replan)
+        if refusal is not None:
+            raise refusal
+        assert preview.slot is not None  # a preview without a refusal has its slot
+        course = course_rules_as_booked(appointment.enrolment.course.code)
+        reason = override_reason if override else ""
+        _place(appointment, preview.slot, course)
+        if preview.ok:
+            _record_move(s, actor, appointment, reason, now)
             return MoveOutcome(appointment)
+        later = _later_sessions(appointment)
+        for a, planned in zip(later, preview.replan, strict=False):
+            _place(a, planned.slot, course)
+        _record_move(s, actor, appointment, reason, now, replanned=sorted(a.id for a in later))
+        return MoveOutcome(appointment, tuple(later))
 
-        later = [
+
+def _later_sessions(appointment: Appointment) -> list[Appointment]:
+    """The enrolment's booked sessions after this one, in order."""
+    return sorted(
+        (
             a
-            for a in enrolment.appointments
+            for a in appointment.enrolment.appointments
             if a.status == "booked" and a.session > appointment.session
-        ]
-        if not later:
-            raise _refuse(result.violations)
-        later_ids = frozenset(a.id for a in later)
-        alone = check(proposals=proposal, replacing=frozenset({appointment.id}) | later_ids)
-        if not alone.ok:
-            raise _refuse(result.violations)
+        ),
+        key=lambda a: a.session,
+    )
 
-        # The move is possible once the later sessions give way: say which ones, and offer a re-plan.
-        moved = alone.slots[0]
-        moved_client = _with_moved(client, appointment.id, moved)
-        replan = plan_course(
+
+def _preview_move(
+    actor: Actor,
+    appointment: Appointment,
+    start: datetime,
+    practitioner_id: int | None,
+    override: bool,
+    now: datetime,
+) -> MovePreview:
+    """The one computation behind `preview_move` and `move_appointment`."""
+    enrolment = appointment.enrolment
+    course = course_rules_as_booked(enrolment.course.code)
+    snapshot = snap.load_snapshot()
+    client = snap.client_state(appointment.client_id, now)
+    check = functools.partial(
+        check_course,
+        snapshot=snapshot,
+        course=course,
+        client=client,
+        now=now,
+        enrolment_id=enrolment.id,
+        current_starts={appointment.session: appointment.start_at},
+        by_staff=actor.is_staff,
+        override_soft=override,
+    )
+    wanted = practitioner_id or appointment.practitioner_id
+    proposal = [ProposedSession(appointment.session, start, wanted)]
+    result = check(proposals=proposal, replacing=frozenset({appointment.id}))
+    if not result.ok and practitioner_id is None and _only_practitioner(result.violations):
+        proposal = [ProposedSession(appointment.session, start, None)]
+        result = check(proposals=proposal, replacing=frozenset({appointment.id}))
+    if result.ok:
+        return MovePreview(appointment.id, result.slots[0])
+
+    refused = MovePreview(appointment.id, None, tuple(result.violations))
+    later = _later_sessions(appointment)
+    if not later:
+        return refused
+    later_ids = frozenset(a.id for a in later)
+    alone = check(proposals=proposal, replacing=frozenset({appointment.id}) | later_ids)
+    if not alone.ok:
+        return refused
+
+    # The move is possible once the later sessions give way: say which ones, and offer a re-plan.
+    moved = alone.slots[0]
+    moved_client = _with_moved(client, appointment.id, moved)
+    replan = plan_course(
+        snapshot=snapshot,
+        course=course,
+        client=moved_client,
+        earliest=moved.start.astimezone(snapshot.clinic.tz).date(),
+        now=now,
+        first_session=appointment.session + 1,
+        last_session=later[-1].session,
+        enrolment_id=enrolment.id,
+        previous_start=moved.start,
+        replacing=later_ids | {appointment.id},
+        prefs=Preferences(practitioner_id=None),
+    )
+    affected = [
+        a.id
+        for a in later
+        if not check_course(
             snapshot=snapshot,
             course=course,
             client=moved_client,
-            earliest=moved.start.astimezone(snapshot.clinic.tz).date(),
             now=now,
-            first_session=appointment.session + 1,
-            last_session=max(a.session for a in later),
             enrolment_id=enrolment.id,
-            previous_start=moved.start,
-            replacing=later_ids | {appointment.id},
-            prefs=Preferences(practitioner_id=None),
-        )
-        affected = [
-            a.id
-            for a in later
-            if not check_course(
-                snapshot=snapshot,
-                course=course,
-                client=moved_client,
-                now=now,
-                enrolment_id=enrolment.id,
-                by_staff=True,
-                override_soft=override,
-                proposals=[ProposedSession(a.session, a.start_at, a.practitioner_id)],
-                replacing=frozenset({a.id}),
-            ).ok
-        ]
-        if not accept_replan or not replan.ok:
-            error = _refuse(result.violations, affected=affected or sorted(later_ids))
-            error.replan = (
-                _planned(replan.slots, course, snapshot, appointment.session + 1)
-                if replan.ok
-                else ()
-            )
-            raise error
-        _place(appointment, moved, course)
-        for a, slot in zip(sorted(later, key=lambda a: a.session), replan.slots, strict=False):
-            _place(a, slot, course)
-        _record_move(
-            s,
-            actor,
-            appointment,
-            override_reason if override else "",
-            now,
-            replanned=sorted(later_ids),
-        )
-        return MoveOutcome(appointment, tuple(sorted(later, key=lambda a: a.session)))
+            by_staff=True,
+            override_soft=override,
+            proposals=[ProposedSession(a.session, a.start_at, a.practitioner_id)],
+            replacing=frozenset({a.id}),
+        ).ok
+    ]
+    return MovePreview(
+        appointment.id,
+        moved,
+        tuple(result.violations),
+        tuple(affected or sorted(later_ids)),
+        _planned(replan.slots, course, appointment.session + 1) if replan.ok else (),
+    )
 
 
 def _only_practitioner(violations: Sequence[Violation]) -> bool:
@@ -520,21 +590,7 @@ def _record_move(
 
 def _require_notice(actor: Actor, appointments: Sequence[Appointment], now: datetime) -> None:
     """Rule 10: a client cancels only up to the clinic's notice (staff any time)."""
-    rules = snap.clinic_rules()
-    late = [
-        v
-        for a in appointments
-        if (
-            v := change_notice_violation(
-                session=a.session,
-                current_start=a.start_at,
-                now=now,
-                notice=rules.change_notice,
-                by_staff=actor.is_staff,
-                tz=rules.tz,
-            )
-        )
-    ]
+    late = [v for a in appointments if (v := notice_violation(actor, a, now))]
     if late:
         raise RuleViolation(late)
 
@@ -545,11 +601,10 @@ def cancel_appointment(
     """Cancel one session; its restrictions are lifted with it."""
     now = now or utcnow()
     with transaction() as s:
-        appointment = _live_for_change(actor, appointment_id)
-        _require_notice(actor, [appointment], now)
+        appointment = _live_for_change(actor, appointment_id, now, lock=True)
         appointment.status = "cancelled"
         enrolment = appointment.enrolment
-        if all(a.status in ("cancelled",) for a in enrolment.appointments):
+        if all(a.status == "cancelled" for a in enrolment.appointments):
             enrolment.status = "cancelled"
         outbox.refresh(s, appointment.client_id, now)
         record(s, actor, "cancel", "appointment", appointment.id, client_id=appointment.client_id)
@@ -561,9 +616,7 @@ def cancel_enrolment(*, actor: Actor, enrolment_id: int, now: datetime | None = 
     now = now or utcnow()
     with transaction() as s:
         enrolment = session().get(Enrolment, enrolment_id)
-        if enrolment is None or not (
-            actor.is_desk or (actor.role == "client" and enrolment.client_id == actor.client_id)
-        ):
+        if enrolment is None or not can_cancel_enrolment(actor, enrolment):
             raise NotFound("There is no such course booking.")
         lock_client(enrolment.client_id)
         future = [a for a in enrolment.appointments if a.status == "booked" and a.start_at > now]
@@ -612,7 +665,7 @@ def record_outcome(
             appointment.note = note.strip()
         enrolment = appointment.enrolment
         if (
-            all(a.status in ("done", "no_show", "cancelled") for a in enrolment.appointments)
+            all(a.status in FINISHED_STATUSES for a in enrolment.appointments)
             and len([a for a in enrolment.appointments if a.status != "cancelled"])
             >= enrolment.course.sessions
         ):

@@ -15,23 +15,19 @@ from icalendar import Calendar, Event
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from clinic.models import Appointment, Enrolment, utcnow
-from clinic.scheduling import CourseRules, aftercare_calendar
+from clinic.models import RESTRICTING_STATUSES, Appointment, Enrolment, utcnow
 from clinic.services import snapshot as snap
+from clinic.services.aftercare import aftercare_for
 from clinic.services.db import session
 
 PRODID = "-//Clinic Scheduler//Client calendar//EN"
-# Sessions that belong in a client's calendar: the live ones and those that took place.
-CALENDAR_STATUSES = ("booked", "done")
 
 
 def _uid(appointment: Appointment, suffix: str = "") -> str:
     return f"appointment-{appointment.id}{suffix}@clinic-scheduler"
 
 
-def _events(
-    appointment: Appointment, tz: ZoneInfo, stamp: datetime, rules: dict[str, CourseRules]
-) -> list[Event]:
+def _events(appointment: Appointment, tz: ZoneInfo, stamp: datetime) -> list[Event]:
     course = appointment.enrolment.course
     total = course.sessions
     name = course.procedure.name
@@ -48,10 +44,7 @@ def _events(
     session_event.add("location", appointment.room.name)
     session_event.add("status", "CONFIRMED")
     out = [session_event]
-    code = course.code
-    if code not in rules:
-        rules[code] = snap.course_rules(snap.get_course(code, include_retired=True))
-    for window in aftercare_calendar(start=appointment.start_at, course=rules[code], tz=tz):
+    for window in aftercare_for(appointment):
         event = Event()
         event.add("uid", _uid(appointment, f"-{window.phase}-{window.code}"))
         event.add("dtstamp", stamp)
@@ -76,9 +69,8 @@ def _calendar(appointments: Iterable[Appointment], name: str) -> bytes:
     cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", name)
     cal.add("x-wr-timezone", tz.key)
-    rules: dict[str, CourseRules] = {}
     for appointment in appointments:
-        for event in _events(appointment, tz, stamp, rules):
+        for event in _events(appointment, tz, stamp):
             cal.add_component(event)
     cal.add_missing_timezones()
     data: bytes = cal.to_ical()
@@ -101,7 +93,7 @@ def _client_appointments(client_id: int, enrolment_id: int | None = None) -> lis
         )
         .where(
             Appointment.client_id == client_id,
-            Appointment.status.in_(CALENDAR_STATUSES),
+            Appointment.status.in_(RESTRICTING_STATUSES),
         )
         .order_by(Appointment.start_at, Appointment.id)
     )

@@ -25,6 +25,7 @@ from clinic.services.audit import record
 from clinic.services.cache import catalogue_transaction
 from clinic.services.db import session
 from clinic.services.errors import InvalidData, NotFound, PermissionDenied
+from clinic.services.permissions import can_edit_catalogue
 
 KINDS: dict[str, Any] = {"restriction": Restriction, "procedure": Procedure, "course": Course}
 SECTION = {"restriction": "restrictions", "procedure": "procedures", "course": "courses"}
@@ -47,7 +48,7 @@ _PATH = re.compile(r"^\w+\[\d+\]\.?")
 
 def _require_editor(actor: Actor) -> None:
     # Cosmetologists define the courses; the clinic manager may too.
-    if actor.role not in ("admin", "practitioner"):
+    if not can_edit_catalogue(actor):
         raise PermissionDenied("Only cosmetologists and admins edit the catalogue.")
 
 

@@ -13,6 +13,8 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from clinic.models import (
+    LOOKBACK,
+    RESTRICTING_STATUSES,
     Appointment,
     AuditEntry,
     Client,
@@ -21,13 +23,15 @@ from clinic.models import (
     Practitioner,
     utcnow,
 )
-from clinic.scheduling import CareWindow, aftercare_calendar
+from clinic.scheduling import CareWindow
 from clinic.services import snapshot as snap
 from clinic.services.access import practitioner_treats
 from clinic.services.actors import Actor
+from clinic.services.aftercare import aftercare_for
 from clinic.services.audit import record
 from clinic.services.db import session, transaction
 from clinic.services.errors import InvalidRequest, NotFound, PermissionDenied
+from clinic.services.permissions import is_practitioner
 
 MAX_LISTED = 200
 
@@ -80,7 +84,7 @@ def list_clients(*, actor: Actor, query: str = "") -> list[Client]:
                 Client.phone.like(f"%{query}%"),
             )
         )
-    if actor.role == "practitioner":
+    if is_practitioner(actor):
         stmt = stmt.where(
             exists().where(
                 Appointment.client_id == Client.id,
@@ -96,7 +100,7 @@ def get_client_record(*, actor: Actor, client_id: int, now: datetime | None = No
     _require_staff(actor)
     with transaction() as s:
         client = snap.get_client(client_id)
-        if actor.role == "practitioner" and not practitioner_treats(actor, client_id):
+        if is_practitioner(actor) and not practitioner_treats(actor, client_id):
             raise NotFound("There is no such client.", field="client")
         record(s, actor, "view_screening", "client", client.id, client_id=client.id)
     return _load_record(client_id, now)
@@ -122,18 +126,16 @@ def _load_record(client_id: int, now: datetime) -> ClientRecord:
             .order_by(Enrolment.created_at.desc(), Enrolment.id.desc())
         )
     )
-    tz = snap.clinic_tz()
     progress: list[EnrolmentProgress] = []
     upcoming: list[UpcomingCare] = []
     for e in enrolments:
         live = [a for a in e.appointments if a.status != "cancelled"]
         done = sum(1 for a in live if a.status == "done")
         progress.append(EnrolmentProgress(e, list(e.appointments), done, e.course.sessions))
-        rules = snap.course_rules(e.course)
         for a in live:
-            if a.status not in ("booked", "done") or a.start_at < now - timedelta(days=366):
+            if a.status not in RESTRICTING_STATUSES or a.start_at < now - LOOKBACK:
                 continue
-            for w in aftercare_calendar(start=a.start_at, course=rules, tz=tz):
+            for w in aftercare_for(a):
                 if w.window.end > now:
                     upcoming.append(UpcomingCare(a, w))
     upcoming.sort(key=lambda u: (u.window.window.start, u.window.code))

@@ -15,7 +15,6 @@ from sqlalchemy import func, select
 
 from clinic.models import (
     PERIOD_KINDS,
-    Appointment,
     Client,
     ClientCondition,
     ClientPeriod,
@@ -26,9 +25,8 @@ from clinic.models import (
     User,
     utcnow,
 )
-from clinic.scheduling import CareWindow, ConditionState, Violation, aftercare_calendar
+from clinic.scheduling import CareWindow, ConditionState, Violation
 from clinic.scheduling.rules import (
-    change_notice_violation,
     contraindication_violations,
     earliest_allowed_by_contraindications,
 )
@@ -38,6 +36,7 @@ from clinic.services import accounts
 from clinic.services import snapshot as snap
 from clinic.services.access import resolve_client_id
 from clinic.services.actors import Actor
+from clinic.services.aftercare import care_windows
 from clinic.services.audit import record
 from clinic.services.db import session, transaction
 from clinic.services.errors import (
@@ -47,6 +46,7 @@ from clinic.services.errors import (
     PermissionDenied,
     RuleViolation,
 )
+from clinic.services.permissions import is_client, is_practitioner
 
 # The conditions every screening asks about, whatever the catalogue lists today.
 STANDARD_CONDITIONS = tuple(CONDITION_LABELS)
@@ -120,7 +120,7 @@ def update_profile(
     """Change a client's name and phone (the email is the login and stays): the client its
     own, reception and admins any client's, with the clinic's notes (notes=None keeps them).
     Practitioners read contact details but do not change them."""
-    if actor.role == "practitioner":
+    if is_practitioner(actor):
         raise PermissionDenied("Reception and admins change a client's contact details.")
     if notes is not None and not actor.is_desk:
         raise PermissionDenied("The notes are the clinic's; reception and admins write them.")
@@ -239,7 +239,7 @@ def require_current_screening(
 ) -> None:
     """Refuse a client's booking while its screening is missing or expired. Staff book for a
     client at the desk, where the screening is taken on paper, so the check is the client's."""
-    if actor.role != "client":
+    if not is_client(actor):
         return
     client = get_client(actor=actor, client_id=client_id)
     problem = screening_violation(client, now or utcnow())
@@ -310,7 +310,7 @@ def save_screening(
     A condition not present and without a date is simply "no". Every change is audited with
     its value before and after.
     """
-    if actor.role == "practitioner":
+    if is_practitioner(actor):
         raise PermissionDenied(
             "Practitioners read the screening; the client or reception records it."
         )
@@ -501,26 +501,10 @@ def course_outlook(
     return out
 
 
-def change_refusal(
-    *, actor: Actor, appointment: Appointment, now: datetime | None = None
-) -> Violation | None:
-    """The notice policy's refusal for changing this session now, if any (shown before asking)."""
-    rules = snap.clinic_rules()
-    return change_notice_violation(
-        session=appointment.session,
-        current_start=appointment.start_at,
-        now=now or utcnow(),
-        notice=rules.change_notice,
-        by_staff=actor.is_staff,
-        tz=rules.tz,
-    )
-
-
 def care_for_starts(course_code: str, starts: Sequence[datetime]) -> list[tuple[CareWindow, ...]]:
     """The care windows each proposed start would put in force, for showing before booking."""
     rules = snap.course_rules(snap.get_course(course_code))
-    tz = snap.clinic_tz()
-    return [aftercare_calendar(start=start, course=rules, tz=tz) for start in starts]
+    return [care_windows(rules, start) for start in starts]
 
 
 def practitioner_choices(course_code: str) -> list[Practitioner]:

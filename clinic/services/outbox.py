@@ -21,13 +21,23 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from clinic.models import Appointment, Client, Enrolment, OutboxMessage, User, utcnow
-from clinic.scheduling import CareWindow, CourseRules, aftercare_calendar, describe_window
+from clinic.models import (
+    LOOKBACK,
+    RESTRICTING_STATUSES,
+    Appointment,
+    Client,
+    Enrolment,
+    OutboxMessage,
+    User,
+    utcnow,
+)
+from clinic.scheduling import CareWindow, describe_window
 from clinic.scheduling.intervals import join
 from clinic.scheduling.timeutil import at, local
 from clinic.scheduling.wording import day_text, moment_text
 from clinic.services import calendar_files
 from clinic.services import snapshot as snap
+from clinic.services.aftercare import aftercare_for
 from clinic.services.db import session, transaction
 from clinic.services.errors import NotFound
 
@@ -92,7 +102,6 @@ def confirm_booking(s: Session, enrolment: Enrolment, now: datetime) -> OutboxMe
     client's reminders and restriction notices."""
     client = enrolment.client
     tz = snap.clinic_tz()
-    rules = snap.course_rules(snap.get_course(enrolment.course.code, include_retired=True))
     live = [a for a in enrolment.appointments if a.status == "booked"]
     lines = [f"Hello {client.name},", "", f"you are booked for {enrolment.course.name}:", ""]
     for a in live:
@@ -100,7 +109,7 @@ def confirm_booking(s: Session, enrolment: Enrolment, now: datetime) -> OutboxMe
             f"{_session_title(a)}: {moment_text(local(a.start_at, tz))}, "
             f"with {a.practitioner.name}, {a.room.name}"
         )
-        lines += _care_lines(aftercare_calendar(start=a.start_at, course=rules, tz=tz), tz)
+        lines += _care_lines(aftercare_for(a), tz)
         lines.append("")
     lines += [
         "The attached calendar file adds the sessions and their aftercare to your phone.",
@@ -155,20 +164,16 @@ def _refresh(s: Session, client: Client, now: datetime) -> None:
             )
             .where(
                 Appointment.client_id == client.id,
-                Appointment.status.in_(("booked", "done")),
-                Appointment.end_at > now - timedelta(days=366),
+                Appointment.status.in_(RESTRICTING_STATUSES),
+                Appointment.end_at > now - LOOKBACK,
             )
             .order_by(Appointment.start_at)
         )
     )
-    rules: dict[str, CourseRules] = {}
     windows: dict[str, list[tuple[datetime, datetime]]] = {}
     texts: dict[str, str] = {}
     for a in appointments:
-        code = a.enrolment.course.code
-        if code not in rules:
-            rules[code] = snap.course_rules(snap.get_course(code, include_retired=True))
-        care = aftercare_calendar(start=a.start_at, course=rules[code], tz=tz)
+        care = aftercare_for(a)
         for w in care:
             if w.phase == "after":
                 windows.setdefault(w.code, []).append((w.window.start, w.window.end))

@@ -30,6 +30,7 @@ from clinic.services.actors import Actor
 from clinic.services.audit import record
 from clinic.services.db import session, transaction
 from clinic.services.errors import NotFound, PermissionDenied
+from clinic.services.permissions import is_admin, is_client
 
 ERASED_DOMAIN = "erased.invalid"  # RFC 2606: can never be a real address
 # Keys of audit details that may quote the person (profile before/after, screening answers).
@@ -38,13 +39,13 @@ PERSONAL_DETAIL_KEYS = frozenset({"before", "after", "changes", "email", "name",
 
 def _client_for(actor: Actor, client_id: int | None) -> Client:
     """The client this request is about, if the actor may handle its personal data."""
-    if actor.role == "client":
+    if is_client(actor):
         if actor.client_id is None:
             raise PermissionDenied("This account has no client record.")
         if client_id is not None and client_id != actor.client_id:
             raise NotFound("There is no such client.", field="client")
         client_id = actor.client_id
-    elif actor.role != "admin":
+    elif not is_admin(actor):
         raise PermissionDenied("Only the client or the clinic's admin can do this.")
     if client_id is None:
         raise NotFound("There is no such client.", field="client")

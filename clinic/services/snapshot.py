@@ -22,6 +22,8 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from clinic.models import (
     HOLDING_STATUSES,
+    LOOKBACK,
+    RESTRICTING_STATUSES,
     Appointment,
     ClinicSettings,
     Course,
@@ -59,11 +61,6 @@ from clinic.services.db import per_transaction, session
 from clinic.services.errors import NotFound
 
 T = TypeVar("T")
-
-# Statuses that start a client's restrictions: a no-show does not, a cancellation lifts them.
-RESTRICTING_STATUSES = ("booked", "done")
-# How far back a client's sessions can still restrict a new one (the longest restriction).
-LOOKBACK = timedelta(days=366)
 
 
 def settings() -> ClinicSettings:

@@ -41,6 +41,7 @@ from clinic.services import snapshot as snap
 from clinic.services.actors import Actor
 from clinic.services.db import session
 from clinic.services.errors import InvalidRequest, PermissionDenied
+from clinic.services.permissions import is_practitioner
 
 BY_CHOICES = ("practitioner", "device")
 MAX_DAYS = 14
@@ -320,7 +321,7 @@ _EPOCH = _EPOCH_UTC.replace(tzinfo=None)
 
 def _entries(actor: Actor, start: datetime, end: datetime, by: str, tz: ZoneInfo) -> list[Entry]:
     """The live appointments of the window as entries, in one statement."""
-    own = actor.role == "practitioner"
+    own = is_practitioner(actor)
     values = {
         "start": start,
         "lower": start - booking.LONGEST_SESSION,
@@ -392,7 +393,7 @@ def _practitioner_columns(actor: Actor, window: CalendarWindow) -> None:
     """Active practitioners (only the actor, for a practitioner) with their qualifications,
     weekly hours and the time off that touches the window."""
     kept = _catalogue_rows()
-    only = actor.practitioner_id if actor.role == "practitioner" else None
+    only = actor.practitioner_id if is_practitioner(actor) else None
     first, last = window.days[0], window.days[-1]
     names: dict[int, str] = {}
     qualifications: dict[int, list[str]] = defaultdict(list)

@@ -33,6 +33,7 @@ from clinic.services.audit import record
 from clinic.services.cache import catalogue_transaction
 from clinic.services.db import session, transaction
 from clinic.services.errors import InvalidData, InvalidRequest, NotFound, PermissionDenied
+from clinic.services.permissions import is_admin
 
 WEEKDAYS = catalogue.WEEKDAYS
 MAX_SCREENING_VALID_DAYS = 3650
@@ -40,7 +41,7 @@ _PATH = re.compile(r"^(?:\w+\[\d+\]|clinic)\.?")
 
 
 def _require_admin(actor: Actor) -> None:
-    if actor.role != "admin":
+    if not is_admin(actor):
         raise PermissionDenied("Only the clinic's admin changes its set-up.")
 
 

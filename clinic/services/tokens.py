@@ -15,6 +15,7 @@ from clinic.services import accounts, cache
 from clinic.services.actors import Actor
 from clinic.services.db import session, transaction
 from clinic.services.errors import NotFound, PermissionDenied, ServiceError
+from clinic.services.permissions import is_admin
 
 
 class Unauthorized(ServiceError):
@@ -90,7 +91,7 @@ def revoke_token(token: str, *, now: datetime | None = None) -> None:
 
 def revoke_user_tokens(*, actor: Actor, user_id: int, now: datetime | None = None) -> int:
     """An admin (or the user) revokes every live token of a user; returns how many."""
-    if actor.role != "admin" and actor.user_id != user_id:
+    if not is_admin(actor) and actor.user_id != user_id:
         raise PermissionDenied("Only an admin can revoke another user's tokens.")
     with transaction() as s:
         if s.get(User, user_id) is None:

@@ -12,6 +12,8 @@ from flask_login import login_required
 from flask_wtf import FlaskForm
 
 from clinic.auth.access import role_required
+from clinic.form_errors import Problem, place_errors
+from clinic.models import ADMIN_ROLES
 from clinic.services import snapshot as snap
 from clinic.services import staffing
 from clinic.services.errors import InvalidData, NotFound, PermissionDenied, ServiceError
@@ -30,33 +32,22 @@ from clinic.staff.admin_forms import (
     StaffUserForm,
     TimeOffForm,
 )
-from clinic.staff.common import ADMIN, current_actor
+from clinic.staff.common import current_actor
 from clinic.staff.forms import ConfirmForm
 
 _FIELD = re.compile(r"^(?:hours\.|opening_hours\.)?(\w+)")
 
 
-def _place(form: FlaskForm, exc: ServiceError) -> list[str]:
+def _place(form: FlaskForm, exc: ServiceError) -> list[Problem]:
     """A refusal's messages next to their fields ('hours.mon[0][1]' -> the Monday field)."""
-    items = (
-        exc.errors
-        if isinstance(exc, InvalidData)
-        else [{"message": exc.message, "field": exc.field}]
-    )
-    top: list[str] = []
-    for item in items:
-        match = _FIELD.match(str(item.get("field") or ""))
-        target = getattr(form, match.group(1), None) if match else None
-        if (
-            target is not None
-            and hasattr(target, "errors")
-            and match
-            and match.group(1) != "submit"
-        ):
-            target.errors = [*target.errors, item["message"]]
-        else:
-            top.append(item["message"])
-    return top
+
+    def find(path: str) -> Any:
+        match = _FIELD.match(path)
+        if match is None or match.group(1) == "submit":
+            return None
+        return getattr(form, match.group(1), None)
+
+    return place_errors(form, exc, find)
 
 
 def _forms() -> dict[str, FlaskForm]:
@@ -106,7 +97,7 @@ def _admin_page(status: int = 200, top: list[str] | None = None, **forms: Any): 
 
 @bp.route("/admin")
 @login_required
-@role_required(*ADMIN)
+@role_required(*ADMIN_ROLES)
 def admin_home():  # type: ignore[no-untyped-def]
     return _admin_page()
 
@@ -130,7 +121,7 @@ def _submit(form: FlaskForm, form_name: str, action: Any, message: str, anchor: 
 
 @bp.route("/admin/users", methods=["POST"])
 @login_required
-@role_required(*ADMIN)
+@role_required(*ADMIN_ROLES)
 def create_staff_user():  # type: ignore[no-untyped-def]
     form = StaffUserForm()
     return _submit(
@@ -150,7 +141,7 @@ def create_staff_user():  # type: ignore[no-untyped-def]
 
 @bp.route("/admin/users/<int:user_id>", methods=["POST"])
 @login_required
-@role_required(*ADMIN)
+@role_required(*ADMIN_ROLES)
 def update_staff_user(user_id: int):  # type: ignore[no-untyped-def]
     form = StaffRoleForm(prefix=f"u{user_id}")
     if not form.validate():
@@ -168,7 +159,7 @@ def update_staff_user(user_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/admin/policy", methods=["POST"])
 @login_required
-@role_required(*ADMIN)
+@role_required(*ADMIN_ROLES)
 def update_policy():  # type: ignore[no-untyped-def]
     form = PolicyForm()
     return _submit(
@@ -189,7 +180,7 @@ def update_policy():  # type: ignore[no-untyped-def]
 
 @bp.route("/admin/opening-hours", methods=["POST"])
 @login_required
-@role_required(*ADMIN)
+@role_required(*ADMIN_ROLES)
 def set_opening_hours():  # type: ignore[no-untyped-def]
     form = OpeningHoursForm()
     return _submit(
@@ -203,7 +194,7 @@ def set_opening_hours():  # type: ignore[no-untyped-def]
 
 @bp.route("/admin/holidays", methods=["POST"])
 @login_required
-@role_required(*ADMIN)
+@role_required(*ADMIN_ROLES)
 def add_holiday():  # type: ignore[no-untyped-def]
     form = HolidayForm()
     return _submit(
@@ -219,7 +210,7 @@ def add_holiday():  # type: ignore[no-untyped-def]
 
 @bp.route("/admin/holidays/<int:holiday_id>/remove", methods=["POST"])
 @login_required
-@role_required(*ADMIN)
+@role_required(*ADMIN_ROLES)
 def remove_holiday(holiday_id: int):  # type: ignore[no-untyped-def]
     if not ConfirmForm().validate():
         abort(400, "The form expired; please try again.")
@@ -229,7 +220,7 @@ def remove_holiday(holiday_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/admin/rooms", methods=["POST"])
 @login_required
-@role_required(*ADMIN)
+@role_required(*ADMIN_ROLES)
 def save_room():  # type: ignore[no-untyped-def]
     form = RoomForm()
     return _submit(
@@ -243,7 +234,7 @@ def save_room():  # type: ignore[no-untyped-def]
 
 @bp.route("/admin/devices", methods=["POST"])
 @login_required
-@role_required(*ADMIN)
+@role_required(*ADMIN_ROLES)
 def save_device():  # type: ignore[no-untyped-def]
     form = DeviceForm()
     return _submit(
@@ -259,7 +250,7 @@ def save_device():  # type: ignore[no-untyped-def]
 
 @bp.route("/admin/<kind>/<int:record_id>/active", methods=["POST"])
 @login_required
-@role_required(*ADMIN)
+@role_required(*ADMIN_ROLES)
 def set_active(kind: str, record_id: int):  # type: ignore[no-untyped-def]
     if not ConfirmForm().validate():
         abort(400, "The form expired; please try again.")
@@ -293,7 +284,7 @@ def _practitioner_page(
 @bp.route("/admin/practitioners/new", methods=["GET", "POST"])
 @bp.route("/admin/practitioners/<int:practitioner_id>", methods=["GET", "POST"])
 @login_required
-@role_required(*ADMIN)
+@role_required(*ADMIN_ROLES)
 def edit_practitioner(practitioner_id: int | None = None):  # type: ignore[no-untyped-def]
     if request.method == "GET":
         form = PractitionerForm(formdata=None)
@@ -333,7 +324,7 @@ def edit_practitioner(practitioner_id: int | None = None):  # type: ignore[no-un
 
 @bp.route("/admin/practitioners/<int:practitioner_id>/time-off", methods=["POST"])
 @login_required
-@role_required(*ADMIN)
+@role_required(*ADMIN_ROLES)
 def add_time_off(practitioner_id: int):  # type: ignore[no-untyped-def]
     p = staffing.get_practitioner(practitioner_id)
     form = PractitionerForm(formdata=None)
@@ -363,7 +354,7 @@ def add_time_off(practitioner_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/admin/time-off/<int:time_off_id>/remove", methods=["POST"])
 @login_required
-@role_required(*ADMIN)
+@role_required(*ADMIN_ROLES)
 def remove_time_off(time_off_id: int):  # type: ignore[no-untyped-def]
     if not ConfirmForm().validate():
         abort(400, "The form expired; please try again.")
@@ -377,7 +368,7 @@ def remove_time_off(time_off_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/admin/practitioners/<int:practitioner_id>/active", methods=["POST"])
 @login_required
-@role_required(*ADMIN)
+@role_required(*ADMIN_ROLES)
 def set_practitioner_active(practitioner_id: int):  # type: ignore[no-untyped-def]
     if not ConfirmForm().validate():
         abort(400, "The form expired; please try again.")
@@ -394,7 +385,7 @@ def set_practitioner_active(practitioner_id: int):  # type: ignore[no-untyped-de
 
 @bp.route("/admin/catalogue.json")
 @login_required
-@role_required(*ADMIN)
+@role_required(*ADMIN_ROLES)
 def export_catalogue():  # type: ignore[no-untyped-def]
     data = staffing.export_catalogue(actor=current_actor())
     return Response(
@@ -406,7 +397,7 @@ def export_catalogue():  # type: ignore[no-untyped-def]
 
 @bp.route("/admin/catalogue", methods=["POST"])
 @login_required
-@role_required(*ADMIN)
+@role_required(*ADMIN_ROLES)
 def import_catalogue():  # type: ignore[no-untyped-def]
     form = ImportForm()
     if not form.validate():

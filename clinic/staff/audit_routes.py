@@ -10,9 +10,10 @@ from wtforms import IntegerField, SelectField
 from wtforms.validators import NumberRange, Optional
 
 from clinic.auth.access import role_required
+from clinic.models import ADMIN_ROLES
 from clinic.services import audit
 from clinic.staff import bp
-from clinic.staff.common import ADMIN, current_actor
+from clinic.staff.common import current_actor
 from clinic.staff.forms import options
 
 KIND_LABELS = {
@@ -33,7 +34,7 @@ class AuditFilterForm(FlaskForm):
 
 @bp.route("/audit")
 @login_required
-@role_required(*ADMIN)
+@role_required(*ADMIN_ROLES)
 def audit_trail():  # type: ignore[no-untyped-def]
     form = AuditFilterForm(request.args)
     entries = []

@@ -11,14 +11,15 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from clinic.auth.access import role_required
-from clinic.models import Device
+from clinic.form_errors import Problem, place_errors
+from clinic.models import CATALOGUE_ROLES, Device
 from clinic.services import catalogue_admin, catalogue_queries
 from clinic.services.catalogue_admin import CareText
 from clinic.services.db import session
-from clinic.services.errors import InvalidData, ServiceError
+from clinic.services.errors import ServiceError
 from clinic.staff import bp
 from clinic.staff.catalogue_forms import CourseForm, ProcedureForm, RestrictionForm
-from clinic.staff.common import CATALOGUE, current_actor
+from clinic.staff.common import current_actor
 from clinic.staff.forms import ConfirmForm, options
 
 FORMS: dict[str, type[FlaskForm]] = {
@@ -37,7 +38,7 @@ def _kind_or_404(kind: str) -> None:
 
 @bp.route("/catalogue")
 @login_required
-@role_required(*CATALOGUE)
+@role_required(*CATALOGUE_ROLES)
 def catalogue():  # type: ignore[no-untyped-def]
     restrictions = catalogue_admin.list_restrictions()
     texts = {r.code: r.text for r in restrictions}
@@ -114,27 +115,25 @@ def _sentence(kind: str, values: dict[str, Any], texts: dict[str, str] | None = 
     )
 
 
-def _place_errors(form: FlaskForm, exc: InvalidData) -> list[str]:
-    """Each error of the catalogue reader next to its field; the rest for the top."""
+def _place_errors(form: FlaskForm, exc: ServiceError) -> list[Problem]:
+    """Each error of the catalogue reader next to its field ('aftercare[1].hours' -> that
+    row's hours); the rest for the top."""
     rows = form.row_map() if isinstance(form, CourseForm) else {}
-    top: list[str] = []
-    for error in exc.errors:
-        match = _PATH.match(str(error.get("field", "")))
-        target = None
-        if match:
-            name, index, sub = match.group(1), match.group(2), match.group(3)
-            field = getattr(form, name, None)
-            if field is not None and name in rows and index is not None and sub:
-                form_rows = rows[name]
-                if int(index) < len(form_rows):
-                    target = getattr(field[form_rows[int(index)]].form, sub, None)
-            elif field is not None:
-                target = field
-        if target is not None and hasattr(target, "errors"):
-            target.errors = [*target.errors, error["message"]]
-        else:
-            top.append(error["message"])
-    return top
+
+    def find(path: str) -> Any:
+        match = _PATH.match(path)
+        if match is None:
+            return None
+        name, index, sub = match.group(1), match.group(2), match.group(3)
+        field = getattr(form, name, None)
+        if field is not None and name in rows and index is not None and sub:
+            form_rows = rows[name]
+            if int(index) >= len(form_rows):
+                return None
+            return getattr(field[form_rows[int(index)]].form, sub, None)
+        return field
+
+    return place_errors(form, exc, find)
 
 
 def _edit_page(kind: str, form: FlaskForm, *, code: str | None, top: list[str], status: int):  # type: ignore[no-untyped-def]
@@ -169,19 +168,17 @@ def _handle(kind: str, form: FlaskForm, code: str | None):  # type: ignore[no-un
             values=form.values(),  # type: ignore[attr-defined]
             create=code is None,
         )
-    except InvalidData as exc:
-        return _edit_page(kind, form, code=code, top=_place_errors(form, exc), status=422)
     except ServiceError as exc:
         if exc.status in (403, 404):
             raise
-        return _edit_page(kind, form, code=code, top=[exc.message], status=422)
+        return _edit_page(kind, form, code=code, top=_place_errors(form, exc), status=422)
     flash(f"Saved the {TITLES[kind]} {form.code.data}.", "success")  # type: ignore[attr-defined]
     return redirect(url_for("staff.catalogue") + f"#{kind}s")
 
 
 @bp.route("/catalogue/<kind>/new", methods=["GET", "POST"])
 @login_required
-@role_required(*CATALOGUE)
+@role_required(*CATALOGUE_ROLES)
 def new_record(kind: str):  # type: ignore[no-untyped-def]
     _kind_or_404(kind)
     form = FORMS[kind]()
@@ -191,7 +188,7 @@ def new_record(kind: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/catalogue/<kind>/<code>", methods=["GET", "POST"])
 @login_required
-@role_required(*CATALOGUE)
+@role_required(*CATALOGUE_ROLES)
 def edit_record(kind: str, code: str):  # type: ignore[no-untyped-def]
     _kind_or_404(kind)
     row = catalogue_admin.get_record(kind, code)
@@ -211,7 +208,7 @@ def edit_record(kind: str, code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/catalogue/<kind>/<code>/retire", methods=["POST"])
 @login_required
-@role_required(*CATALOGUE)
+@role_required(*CATALOGUE_ROLES)
 def retire_record(kind: str, code: str):  # type: ignore[no-untyped-def]
     _kind_or_404(kind)
     if not ConfirmForm().validate():

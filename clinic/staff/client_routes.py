@@ -13,20 +13,21 @@ from clinic.booking.forms import (
     screening_fields,
     screening_form_class,
 )
-from clinic.models import utcnow
+from clinic.form_errors import place_errors
+from clinic.models import DESK_ROLES, STAFF_ROLES, utcnow
 from clinic.scheduling import describe_window
 from clinic.scheduling.wording import condition_label
 from clinic.services import accounts, client_records, clients
 from clinic.services import snapshot as snap
 from clinic.services.errors import Conflict, ServiceError
 from clinic.staff import bp
-from clinic.staff.common import DESK, STAFF, current_actor, field_errors
+from clinic.staff.common import current_actor
 from clinic.staff.forms import ClientContactForm, ClientSearchForm, ConfirmForm, NewClientForm
 
 
 @bp.route("/clients")
 @login_required
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 def list_clients():  # type: ignore[no-untyped-def]
     form = ClientSearchForm(request.args)
     status = 200
@@ -42,7 +43,7 @@ def list_clients():  # type: ignore[no-untyped-def]
 
 @bp.route("/clients/new", methods=["GET", "POST"])
 @login_required
-@role_required(*DESK)
+@role_required(*DESK_ROLES)
 def new_client():  # type: ignore[no-untyped-def]
     """A new client: a first-time caller on the phone, or someone at the desk."""
     form = NewClientForm()
@@ -59,7 +60,7 @@ def new_client():  # type: ignore[no-untyped-def]
         except Conflict as exc:  # the email is on file already
             form.email.errors = [*form.email.errors, exc.message]
         except ServiceError as exc:
-            problems = field_errors(form, exc)
+            problems = place_errors(form, exc)
         else:
             flash(f"Created the client record of {client.name}.", "success")
             return redirect(url_for("staff.show_client", client_id=client.id))
@@ -71,7 +72,7 @@ def new_client():  # type: ignore[no-untyped-def]
 
 @bp.route("/clients/<int:client_id>/edit", methods=["GET", "POST"])
 @login_required
-@role_required(*DESK)
+@role_required(*DESK_ROLES)
 def edit_client(client_id: int):  # type: ignore[no-untyped-def]
     actor = current_actor()
     client = clients.get_client(actor=actor, client_id=client_id)
@@ -87,7 +88,7 @@ def edit_client(client_id: int):  # type: ignore[no-untyped-def]
                 notes=form.notes.data or "",
             )
         except ServiceError as exc:
-            problems = field_errors(form, exc)
+            problems = place_errors(form, exc)
         else:
             flash("Saved the contact details and notes.", "success")
             return redirect(url_for("staff.show_client", client_id=client_id))
@@ -99,7 +100,7 @@ def edit_client(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/clients/<int:client_id>/screening", methods=["GET", "POST"])
 @login_required
-@role_required(*DESK)
+@role_required(*DESK_ROLES)
 def record_screening(client_id: int):  # type: ignore[no-untyped-def]
     """Reception records the answers a client gives (on the phone or at the desk)."""
     actor = current_actor()
@@ -115,7 +116,7 @@ def record_screening(client_id: int):  # type: ignore[no-untyped-def]
                 actor=actor, client_id=client_id, answers=screening_answers(form, questions)
             )
         except ServiceError as exc:
-            problems = field_errors(form, exc, screening_fields(questions))
+            problems = place_errors(form, exc, screening_fields(questions))
         else:
             flash(f"Saved and confirmed the health screening of {client.name}.", "success")
             return redirect(url_for("staff.show_client", client_id=client_id))
@@ -133,7 +134,7 @@ def record_screening(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/clients/<int:client_id>")
 @login_required
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 def show_client(client_id: int):  # type: ignore[no-untyped-def]
     actor = current_actor()
     record = client_records.get_client_record(actor=actor, client_id=client_id)

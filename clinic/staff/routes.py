@@ -9,13 +9,22 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from clinic.auth.access import role_required
+from clinic.form_errors import Problem, place_errors
+from clinic.models import DESK_ROLES, STAFF_ROLES, utcnow
 from clinic.scheduling import Preferences, describe_window
-from clinic.services import booking, catalogue_queries, client_records, staff_calendar
+from clinic.services import (
+    aftercare,
+    booking,
+    catalogue_queries,
+    client_records,
+    permissions,
+    staff_calendar,
+)
 from clinic.services import snapshot as snap
-from clinic.services.booking import SessionRequest
-from clinic.services.errors import NotFound, PermissionDenied, RuleViolation, ServiceError
+from clinic.services.booking import MovePreview, SessionRequest
+from clinic.services.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ServiceError
 from clinic.staff import bp
-from clinic.staff.common import DESK, STAFF, current_actor, field_errors, local_moment, today
+from clinic.staff.common import current_actor, local_moment, today
 from clinic.staff.forms import (
     ANY,
     BookingForm,
@@ -29,7 +38,7 @@ from clinic.staff.grid import day_grid
 
 @bp.route("/")
 @login_required
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 def index():  # type: ignore[no-untyped-def]
     return redirect(url_for("staff.calendar"))
 
@@ -54,7 +63,7 @@ def _appointment_url() -> str:
 
 @bp.route("/calendar")
 @login_required
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 def calendar():  # type: ignore[no-untyped-def]
     day, problem = _parse_day(request.args.get("day"))
     view = request.args.get("view", "day")
@@ -122,7 +131,7 @@ def _preferences(form: BookingForm) -> Preferences | None:
 
 
 def _render_booking(
-    form: BookingForm, problems: list[dict[str, Any]], status: int, practitioners: dict[int, str]
+    form: BookingForm, problems: list[Problem], status: int, practitioners: dict[int, str]
 ):  # type: ignore[no-untyped-def]
     course = None
     if form.course.data:
@@ -132,13 +141,13 @@ def _render_booking(
             course = None
     by_session: dict[int, list[str]] = {}
     for p in problems:
-        if p.get("session"):
-            by_session.setdefault(p["session"], []).append(p["message"])
+        if p.session:
+            by_session.setdefault(p.session, []).append(p.message)
     return render_template(
         "staff/book.html",
         form=form,
         problems=problems,
-        soft=any(p.get("soft") for p in problems),
+        soft=any(p.soft for p in problems),
         by_session=by_session,
         course=course,
         practitioners=practitioners,
@@ -147,7 +156,7 @@ def _render_booking(
 
 @bp.route("/book", methods=["GET", "POST"])
 @login_required
-@role_required(*DESK)
+@role_required(*DESK_ROLES)
 def book():  # type: ignore[no-untyped-def]
     form = BookingForm()
     if request.method == "GET":
@@ -181,10 +190,10 @@ def book():  # type: ignore[no-untyped-def]
         except (NotFound, PermissionDenied) as exc:
             if exc.field is None:
                 raise
-            problems = field_errors(form, exc, fields)
+            problems = place_errors(form, exc, fields)
             return _render_booking(form, problems, 422, practitioners)
         except ServiceError as exc:
-            problems = field_errors(form, exc, {**fields, "override_reason": "override_reason"})
+            problems = place_errors(form, exc, {**fields, "override_reason": "override_reason"})
             return _render_booking(form, problems, 422, practitioners)
         first = min(r.start for r in requests)
         flash(
@@ -205,9 +214,9 @@ def book():  # type: ignore[no-untyped-def]
     except (NotFound, PermissionDenied) as exc:
         if exc.field is None:
             raise
-        return _render_booking(form, field_errors(form, exc, fields), 422, practitioners)
+        return _render_booking(form, place_errors(form, exc, fields), 422, practitioners)
     except ServiceError as exc:
-        return _render_booking(form, field_errors(form, exc, fields), 422, practitioners)
+        return _render_booking(form, place_errors(form, exc, fields), 422, practitioners)
     while form.sessions.entries:
         form.sessions.pop_entry()
     tz = snap.clinic_tz()
@@ -233,8 +242,8 @@ def _appointment_page(
     *,
     move: MoveForm | None = None,
     outcome: OutcomeForm | None = None,
-    problems: list[dict[str, Any]] | None = None,
-    refusal: RuleViolation | None = None,
+    problems: list[Problem] | None = None,
+    preview: MovePreview | RuleViolation | Conflict | None = None,
     status: int = 200,
 ):  # type: ignore[no-untyped-def]
     actor = current_actor()
@@ -251,11 +260,11 @@ def _appointment_page(
     )
     affected: list[Any] = []
     replan: list[Any] = []
-    if refusal is not None:
-        wanted = set(refusal.affected)
+    if preview is not None:  # a refused move: the later sessions it breaks and their re-plan
+        wanted = set(preview.affected)
         affected = [a for a in appointment.enrolment.appointments if a.id in wanted]
-        replan = list(refusal.replan)
-    care = [describe_window(w, tz) for w in booking.aftercare_for(appointment)]
+        replan = list(preview.replan)
+    care = [describe_window(w, tz) for w in aftercare.aftercare_for(appointment)]
     return render_template(
         "staff/appointment.html",
         appointment=appointment,
@@ -265,25 +274,25 @@ def _appointment_page(
         outcome=outcome or OutcomeForm(),
         confirm=ConfirmForm(),
         problems=problems or [],
-        soft=any(p.get("soft") for p in problems or []),
+        soft=any(p.soft for p in problems or []),
         affected=affected,
         replan=replan,
         practitioners=practitioners,
         tz=tz,
-        can_change=actor.is_desk,
+        can_change=permissions.can_change(actor, appointment, utcnow()),
     ), status
 
 
 @bp.route("/appointments/<int:appointment_id>")
 @login_required
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 def show_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
     return _appointment_page(appointment_id)
 
 
 @bp.route("/appointments/<int:appointment_id>/move", methods=["POST"])
 @login_required
-@role_required(*DESK)
+@role_required(*DESK_ROLES)
 def move_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
     form = MoveForm()
     form.practitioner.choices = options(
@@ -292,30 +301,36 @@ def move_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
     )
     if not form.validate():
         return _appointment_page(appointment_id, move=form, status=422)
+    asked: dict[str, Any] = {
+        "actor": current_actor(),
+        "appointment_id": appointment_id,
+        "start": local_moment(form.day.data, form.time.data),
+        "practitioner_id": form.practitioner.data if form.practitioner.data != ANY else None,
+        "override_reason": form.override_reason.data or "",
+    }
+    accept = bool(form.accept_replan.data)
     try:
-        outcome = booking.move_appointment(
-            actor=current_actor(),
-            appointment_id=appointment_id,
-            start=local_moment(form.day.data, form.time.data),
-            practitioner_id=form.practitioner.data if form.practitioner.data != ANY else None,
-            override_reason=form.override_reason.data or "",
-            accept_replan=bool(form.accept_replan.data),
-        )
-    except RuleViolation as exc:
-        problems = field_errors(form, exc)
-        return _appointment_page(
-            appointment_id, move=form, problems=problems, refusal=exc, status=422
-        )
+        preview = booking.preview_move(**asked)
+        refusal = preview.refusal(accept_replan=accept)
+        if refusal is None:
+            outcome = booking.move_appointment(**asked, accept_replan=accept)
     except (NotFound, PermissionDenied):
         raise
+    except (RuleViolation, Conflict) as exc:  # the move was judged again as it was written
+        problems = place_errors(form, exc)
+        return _appointment_page(
+            appointment_id, move=form, problems=problems, preview=exc, status=422
+        )
     except ServiceError as exc:
-        problems = field_errors(form, exc, {"override_reason": "override_reason"})
-        refusal = exc if getattr(exc, "affected", None) else None
+        return _appointment_page(
+            appointment_id, move=form, problems=place_errors(form, exc), status=422
+        )
+    if refusal is not None:
         return _appointment_page(
             appointment_id,
             move=form,
-            problems=problems,
-            refusal=refusal,  # type: ignore[arg-type]
+            problems=place_errors(form, refusal),
+            preview=preview,
             status=422,
         )
     moved = len(outcome.replanned)
@@ -329,7 +344,7 @@ def move_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/appointments/<int:appointment_id>/cancel", methods=["POST"])
 @login_required
-@role_required(*DESK)
+@role_required(*DESK_ROLES)
 def cancel_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
     if not ConfirmForm().validate():
         abort(400, "The form expired; please try again.")
@@ -339,7 +354,7 @@ def cancel_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
         raise
     except ServiceError as exc:
         return _appointment_page(
-            appointment_id, problems=field_errors(ConfirmForm(), exc), status=422
+            appointment_id, problems=place_errors(ConfirmForm(), exc), status=422
         )
     flash("Session cancelled; its restrictions are lifted.", "success")
     return redirect(url_for("staff.show_appointment", appointment_id=appointment_id))
@@ -347,7 +362,7 @@ def cancel_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/enrolments/<int:enrolment_id>/cancel", methods=["POST"])
 @login_required
-@role_required(*DESK)
+@role_required(*DESK_ROLES)
 def cancel_enrolment(enrolment_id: int):  # type: ignore[no-untyped-def]
     if not ConfirmForm().validate():
         abort(400, "The form expired; please try again.")
@@ -358,7 +373,7 @@ def cancel_enrolment(enrolment_id: int):  # type: ignore[no-untyped-def]
         raise
     except ServiceError as exc:
         if back:
-            return _appointment_page(back, problems=field_errors(ConfirmForm(), exc), status=422)
+            return _appointment_page(back, problems=place_errors(ConfirmForm(), exc), status=422)
         raise
     flash(f"Course cancelled: {enrolment.course.name} for {enrolment.client.name}.", "success")
     return redirect(url_for("staff.show_client", client_id=enrolment.client_id))
@@ -366,7 +381,7 @@ def cancel_enrolment(enrolment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/appointments/<int:appointment_id>/outcome", methods=["POST"])
 @login_required
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 def record_outcome(appointment_id: int):  # type: ignore[no-untyped-def]
     form = OutcomeForm()
     if not form.validate():
@@ -381,7 +396,7 @@ def record_outcome(appointment_id: int):  # type: ignore[no-untyped-def]
     except (NotFound, PermissionDenied):
         raise
     except ServiceError as exc:
-        problems = field_errors(form, exc, {"status": "status", "note": "note"})
+        problems = place_errors(form, exc, {"status": "status", "note": "note"})
         return _appointment_page(appointment_id, outcome=form, problems=problems, status=422)
     flash("Outcome recorded.", "success")
     return redirect(url_for("staff.show_appointment", appointment_id=appointment_id))

@@ -317,7 +317,10 @@ def test_delete_cancels_and_a_second_delete_is_refused(api_as) -> None:
     booked = book(api, None, [at(next_monday(), 10)]).json["appointments"][0]
     assert api.delete(f"/appointments/{booked['id']}").status_code == 204
     assert api.get(f"/appointments/{booked['id']}").json["status"] == "cancelled"
-    assert api.delete(f"/appointments/{booked['id']}").status_code == 400
+    again = api.delete(f"/appointments/{booked['id']}")
+    # 409: the session is no longer what the request was meant for (issue 13).
+    assert again.status_code == 409
+    assert again.json["errors"][0]["code"] == "appointment_changed"
 
 
 def test_unknown_api_path_is_a_json_404(client) -> None:

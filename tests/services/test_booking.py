@@ -350,3 +350,55 @@ def test_course_of_a_retired_procedure_cannot_be_planned(setup) -> None:
             earliest=date(2026, 12, 1),
             now=NOW,
         )
+
+
+def test_preview_of_a_move_that_breaks_the_next_session_names_it_and_writes_nothing(
+    setup,
+) -> None:
+    enrolment = book_plan(setup)
+    second, third = enrolment.appointments[1], enrolment.appointments[2]
+    before = (second.start_at, third.start_at)
+    new_start = second.start_at + timedelta(days=10)  # leaves session 3 only 4 days later
+
+    preview = booking.preview_move(
+        actor=setup["desk"], appointment_id=second.id, start=new_start, now=NOW
+    )
+
+    assert not preview.ok
+    assert preview.slot is not None and preview.slot.start == new_start
+    assert preview.affected == (third.id,)
+    assert {v.code for v in preview.violations} >= {"spacing_too_close"}
+    assert [p.session for p in preview.replan] == [3, 4, 5, 6]
+    assert preview.refusal(accept_replan=True) is None
+    refusal = preview.refusal()
+    assert isinstance(refusal, RuleViolation)
+    assert refusal.affected == [third.id] and list(refusal.replan) == list(preview.replan)
+    db.session.expire_all()
+    assert (
+        db.session.get(Appointment, second.id).start_at,
+        db.session.get(Appointment, third.id).start_at,
+    ) == before
+
+    # Accepting writes exactly the re-plan the preview offered.
+    outcome = booking.move_appointment(
+        actor=setup["desk"], appointment_id=second.id, start=new_start, accept_replan=True, now=NOW
+    )
+    assert [(a.session, a.start_at) for a in outcome.replanned] == [
+        (p.session, p.slot.start) for p in preview.replan
+    ]
+
+
+def test_preview_of_a_move_that_breaks_nothing_has_its_slot_and_no_refusal(setup) -> None:
+    enrolment = book_plan(setup)
+    last = enrolment.appointments[-1]
+    new_start = last.start_at + timedelta(days=1)
+
+    preview = booking.preview_move(
+        actor=setup["desk"], appointment_id=last.id, start=new_start, now=NOW
+    )
+
+    assert preview.ok and preview.refusal() is None
+    assert preview.slot is not None and preview.slot.start == new_start
+    assert preview.affected == () and preview.replan == ()
+    db.session.expire_all()
+    assert db.session.get(Appointment, last.id).start_at == last.start_at

@@ -1,0 +1,65 @@
+"""A service's refusal on an HTML form: each message next to the field it names, the rest on top.
+
+Every blueprint's views call `place_errors`, so a refusal reads the same on every page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import Field
+
+from clinic.services.errors import Conflict, InvalidData, RuleViolation, ServiceError
+
+# How a service's field name (e.g. "preferences.practitioner", "hours.mon[0]") finds the form's
+# field: a mapping of names that differ, or a function for paths.
+FieldNames = Mapping[str, str] | Callable[[str], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """What belongs at the top of a form: a broken rule (`soft`: staff may override it with a
+    reason; `session`: the session it is about) or a message no field of the form owns."""
+
+    message: str
+    soft: bool = False
+    session: int | None = None
+    code: str = ""
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def place_errors(
+    form: FlaskForm, exc: ServiceError, fields: FieldNames | None = None
+) -> list[Problem]:
+    """Put a service's refusal next to the form fields it names; return what belongs at the top
+    of the form: every broken rule of a refused booking, and each message without a field."""
+    if isinstance(exc, RuleViolation | Conflict) and exc.violations:
+        return [Problem(v.message, v.soft, v.session, v.code) for v in exc.violations]
+    items = (
+        exc.errors
+        if isinstance(exc, InvalidData)
+        else [{"message": exc.message, "field": exc.field}]
+    )
+    top: list[Problem] = []
+    for item in items:
+        target = _field(form, str(item.get("field") or ""), fields)
+        if target is not None:
+            target.errors = [*target.errors, item["message"]]
+        else:
+            top.append(Problem(item["message"]))
+    return top
+
+
+def _field(form: FlaskForm, name: str, fields: FieldNames | None) -> Field | None:
+    if not name:
+        return None
+    if callable(fields):
+        target = fields(name)
+    else:
+        target = getattr(form, (fields or {}).get(name, name), None)
+    return target if isinstance(target, Field) else None
