@@ -115,22 +115,22 @@ def run(
         check_course,
         plan_course,
     )
-    from clinic.services import booking, cache
-    from clinic.services import snapshot as snap
+    from clinic.services import booking, cache, client_reads, clinic_setup, course_catalogue
     from clinic.services.actors import actor_for
+    from clinic.services.snapshot import load_snapshot
 
     now = datetime.now(UTC)
     rnd = random.Random(seed)
     app = create_app("development", SQLALCHEMY_DATABASE_URI=url)
     out: dict[str, Any] = {}
     with app.app_context():
-        rules = snap.clinic_rules()
+        rules = clinic_setup.clinic_rules()
         tz = rules.tz
         today = now.astimezone(tz).date()
         closed = {wd for wd in range(7) if wd not in rules.opening}
         days = open_days(today + timedelta(days=1), 60, closed, rules.holidays)
         n_cases = cases
-        loaded = snap.load_snapshot()
+        loaded = load_snapshot()
         rows = db.session.execute(
             select(
                 Appointment.id,
@@ -143,12 +143,13 @@ def run(
         )
         book = ResourceBook(tz, [Occupancy(*r) for r in rows])
         snapshot = Snapshot(rules, loaded.practitioners, loaded.devices, loaded.rooms, book)
-        course = snap.course_rules(snap.get_course(COURSE))
+        course = course_catalogue.course_rules(course_catalogue.get_course(COURSE))
         # New clients (nothing booked yet) are the headline; clients with a booked history
         # (about eight sessions over the two years, some ahead) show the planner's harder case.
-        new = [snap.client_state(c, now) for c in fresh_clients[:20]]
+        new = [client_reads.client_state(c, now) for c in fresh_clients[:20]]
         busy = [
-            snap.client_state(c, now) for c in rnd.sample(busy_clients, min(20, len(busy_clients)))
+            client_reads.client_state(c, now)
+            for c in rnd.sample(busy_clients, min(20, len(busy_clients)))
         ]
         cases = [(new[i % len(new)], days[(7 * i) % len(days)]) for i in range(n_cases)]
         busy_cases = [(busy[i % len(busy)], days[(7 * i) % len(days)]) for i in range(n_cases)]
@@ -263,9 +264,9 @@ def plan_growth(
     from clinic.extensions import db
     from clinic.models import HOLDING_STATUSES, Appointment, User
     from clinic.scheduling import Occupancy, ResourceBook, Snapshot, plan_course
-    from clinic.services import booking
-    from clinic.services import snapshot as snap
+    from clinic.services import booking, client_reads, clinic_setup, course_catalogue
     from clinic.services.actors import actor_for
+    from clinic.services.snapshot import load_snapshot
 
     now = datetime.now(UTC)
     calls: dict[str, dict[str, Callable[[int], object]]] = {}
@@ -274,11 +275,11 @@ def plan_growth(
         app = create_app("development", SQLALCHEMY_DATABASE_URI=url)
         apps.append(app)
         with app.app_context():
-            rules = snap.clinic_rules()
+            rules = clinic_setup.clinic_rules()
             today = now.astimezone(rules.tz).date()
             closed = {wd for wd in range(7) if wd not in rules.opening}
             days = open_days(today + timedelta(days=1), 60, closed, rules.holidays)
-            loaded = snap.load_snapshot()
+            loaded = load_snapshot()
             rows = db.session.execute(
                 select(
                     Appointment.id,
@@ -291,8 +292,8 @@ def plan_growth(
             )
             book = ResourceBook(rules.tz, [Occupancy(*r) for r in rows])
             snapshot = Snapshot(rules, loaded.practitioners, loaded.devices, loaded.rooms, book)
-            course = snap.course_rules(snap.get_course(COURSE))
-            new = [snap.client_state(c, now) for c in fresh_clients[:20]]
+            course = course_catalogue.course_rules(course_catalogue.get_course(COURSE))
+            new = [client_reads.client_state(c, now) for c in fresh_clients[:20]]
             plan_cases = [(new[i % len(new)], days[(7 * i) % len(days)]) for i in range(cases)]
             reception = db.session.scalar(select(User).where(User.role == "receptionist"))
             assert reception is not None

@@ -64,13 +64,16 @@ def _enrolment_slots(url: str, ds: dataset.Dataset, wanted: int) -> list[tuple[s
     from clinic import create_app
     from clinic.extensions import db
     from clinic.scheduling import available_slots
-    from clinic.services import snapshot as snap
+    from clinic.services import course_catalogue
+    from clinic.services.snapshot import load_snapshot
 
     app = create_app("development", SQLALCHEMY_DATABASE_URI=url)
     out: list[tuple[str, int]] = []
     with app.app_context():
-        procedure = snap.procedure_rules(snap.get_procedure("kinesio_taping"))
-        snapshot = snap.load_snapshot()
+        procedure = course_catalogue.procedure_rules(
+            course_catalogue.get_procedure("kinesio_taping")
+        )
+        snapshot = load_snapshot()
         day = ds.today + timedelta(days=200)
         while len(out) < wanted and day < ds.last_day:
             free_from = None

@@ -13,7 +13,7 @@ from flask import Flask
 
 from clinic.scheduling.wording import day_text, duration_text, moment_text
 from clinic.services import permissions
-from clinic.services.snapshot import clinic_tz
+from clinic.services.clinic_setup import clinic_tz
 
 
 def register(app: Flask) -> None:

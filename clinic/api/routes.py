@@ -21,10 +21,12 @@ from clinic.services import (
     calendar_files,
     catalogue,
     catalogue_queries,
+    client_reads,
     clients,
+    clinic_setup,
+    course_catalogue,
     tokens,
 )
-from clinic.services import snapshot as snap
 from clinic.services.aftercare import aftercare_for
 from clinic.services.booking import SessionRequest
 from clinic.services.errors import ServiceError
@@ -39,7 +41,7 @@ def service_error(exc: ServiceError):  # type: ignore[no-untyped-def]
         payload["affected"] = exc.affected  # type: ignore[attr-defined]
     replan = getattr(exc, "replan", ())
     if replan:
-        codes = snap.resource_codes()
+        codes = clinic_setup.resource_codes()
         payload["replan"] = [_slot(p.slot, codes) | {"session": p.session} for p in replan]
     response = schemas.ErrorsOut.model_validate(payload).model_dump(mode="json", exclude_unset=True)
     return jsonify(response), exc.status
@@ -51,7 +53,7 @@ def service_error(exc: ServiceError):  # type: ignore[no-untyped-def]
 def _tz() -> ZoneInfo:
     tz: ZoneInfo | None = g.get("clinic_tz")
     if tz is None:
-        tz = g.clinic_tz = snap.clinic_tz()
+        tz = g.clinic_tz = clinic_setup.clinic_tz()
     return tz
 
 
@@ -102,7 +104,7 @@ def _appointment(a: Appointment) -> dict[str, Any]:
         "end": _local(a.end_at),
         "status": a.status,
         "practitioner": a.practitioner_id,
-        **_where(a.device_id, a.room_id, snap.resource_codes()),
+        **_where(a.device_id, a.room_id, clinic_setup.resource_codes()),
         "aftercare": _care(aftercare_for(a)) if a.status in RESTRICTING_STATUSES else [],
     }
 
@@ -191,7 +193,9 @@ def list_courses():  # type: ignore[no-untyped-def]
 )
 def list_practitioners():  # type: ignore[no-untyped-def]
     query: schemas.PractitionersQuery = g.query
-    qualification = snap.get_procedure(query.procedure).qualification if query.procedure else None
+    qualification = (
+        course_catalogue.get_procedure(query.procedure).qualification if query.procedure else None
+    )
     out = [
         {"id": p.id, "name": p.name, "email": p.email, "qualifications": p.qualification_codes}
         for p in catalogue_queries.list_practitioners(qualification=qualification)
@@ -212,7 +216,7 @@ def availability():  # type: ignore[no-untyped-def]
     slots = booking.availability(
         procedure_code=query.procedure, day=query.date, practitioner_id=query.practitioner
     )
-    codes = snap.resource_codes()
+    codes = clinic_setup.resource_codes()
     return _json(schemas.SlotsOut, {"slots": [_slot(s, codes) for s in slots]})
 
 
@@ -278,7 +282,7 @@ def create_plan():  # type: ignore[no-untyped-def]
         earliest=body.earliest,
         preferences=prefs,
     )
-    codes = snap.resource_codes()
+    codes = clinic_setup.resource_codes()
     return _json(
         schemas.PlanOut,
         {
@@ -329,7 +333,7 @@ def create_enrolment():  # type: ignore[no-untyped-def]
 )
 def list_appointments():  # type: ignore[no-untyped-def]
     query: schemas.AppointmentsQuery = g.query
-    tz = snap.clinic_tz()
+    tz = clinic_setup.clinic_tz()
     start = datetime.combine(query.from_, time(0), tzinfo=tz) if query.from_ else None
     end = datetime.combine(query.to + timedelta(days=1), time(0), tzinfo=tz) if query.to else None
     rows = booking.list_appointments(actor=g.actor, client_id=query.client, start=start, end=end)
@@ -389,7 +393,7 @@ def cancel_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
 
 
 def _screening_out(client_id: int) -> dict[str, Any]:
-    client = snap.get_client(client_id)
+    client = client_reads.get_client(client_id)
     return {
         "client": client.id,
         "confirmed_at": _local(client.screening_confirmed_at)

@@ -14,8 +14,7 @@ from clinic.booking.grid import month_grids
 from clinic.form_errors import place_errors
 from clinic.models import utcnow
 from clinic.scheduling import Preferences, describe_window
-from clinic.services import booking, clients
-from clinic.services import snapshot as snap
+from clinic.services import booking, clients, clinic_setup, course_catalogue
 from clinic.services.booking import SessionRequest
 from clinic.services.errors import InvalidRequest, ServiceError
 
@@ -59,10 +58,10 @@ def _plan_form(course_code: str) -> PlanForm:
 @client_only
 def plan(code: str):  # type: ignore[no-untyped-def]
     actor = current_actor()
-    course = snap.get_course(code)
+    course = course_catalogue.get_course(code)
     form = _plan_form(code)
     now = utcnow()
-    tz = snap.clinic_tz()
+    tz = clinic_setup.clinic_tz()
     if request.method == "GET" and form.earliest.data is None:
         form.earliest.data = (now.astimezone(tz) + timedelta(days=2)).date()
     top_errors: list[str] = []
@@ -108,8 +107,8 @@ def plan(code: str):  # type: ignore[no-untyped-def]
 
 def _review_context(code: str, requests: list[SessionRequest]) -> dict[str, object]:
     actor = current_actor()
-    course = snap.get_course(code)
-    tz = snap.clinic_tz()
+    course = course_catalogue.get_course(code)
+    tz = clinic_setup.clinic_tz()
     care = clients.care_for_starts(code, [proposed.start for proposed in requests])
     names = {p.id: p.name for p in clients.practitioner_choices(code)}
     rows = []
@@ -162,8 +161,8 @@ def swap(code: str):  # type: ignore[no-untyped-def]
     number = request.args.get("k", type=int)
     if number is None or not 1 <= number <= len(requests):
         abort(404, "There is no such session in this proposal.")
-    course = snap.get_course(code)
-    tz = snap.clinic_tz()
+    course = course_catalogue.get_course(code)
+    tz = clinic_setup.clinic_tz()
     current = requests[number - 1]
     form = DayForm(request.args, meta={"csrf": False})
     day = current.start.astimezone(tz).date()

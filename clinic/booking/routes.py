@@ -13,8 +13,14 @@ from clinic.booking import bp
 from clinic.booking.common import current_actor
 from clinic.models import utcnow
 from clinic.scheduling.wording import condition_label
-from clinic.services import catalogue_queries, clients, outbox, permissions
-from clinic.services import snapshot as snap
+from clinic.services import (
+    catalogue_queries,
+    clients,
+    clinic_setup,
+    course_catalogue,
+    outbox,
+    permissions,
+)
 
 # --- catalogue ---------------------------------------------------------------------------------
 
@@ -39,7 +45,7 @@ def courses():  # type: ignore[no-untyped-def]
         courses=rows,
         outlook=outlook,
         screening_problem=screening_problem,
-        price_text=snap.price_text,
+        price_text=course_catalogue.price_text,
     )
 
 
@@ -64,7 +70,7 @@ def dev_outbox():  # type: ignore[no-untyped-def]
 @bp.app_template_filter("clock")
 def clock(value: datetime) -> str:
     """'10:30' in the clinic's time zone."""
-    return f"{value.astimezone(snap.clinic_tz()):%H:%M}"
+    return f"{value.astimezone(clinic_setup.clinic_tz()):%H:%M}"
 
 
 @bp.app_context_processor

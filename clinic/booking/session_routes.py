@@ -15,8 +15,16 @@ from clinic.booking.grid import month_grids
 from clinic.form_errors import place_errors
 from clinic.models import RESTRICTING_STATUSES, utcnow
 from clinic.scheduling import describe_window
-from clinic.services import access, aftercare, booking, calendar_files, clients, outbox, permissions
-from clinic.services import snapshot as snap
+from clinic.services import (
+    access,
+    aftercare,
+    booking,
+    calendar_files,
+    clients,
+    clinic_setup,
+    outbox,
+    permissions,
+)
 from clinic.services.errors import Conflict, RuleViolation, ServiceError
 
 
@@ -25,7 +33,7 @@ from clinic.services.errors import Conflict, RuleViolation, ServiceError
 def my_sessions():  # type: ignore[no-untyped-def]
     actor = current_actor()
     now = utcnow()
-    tz = snap.clinic_tz()
+    tz = clinic_setup.clinic_tz()
     appointments = [a for a in booking.list_appointments(actor=actor) if a.status != "cancelled"]
     by_enrolment: dict[int, dict[str, object]] = {}
     grid_sessions = []
@@ -119,7 +127,7 @@ def _changeable(appointment_id: int, now: datetime):  # type: ignore[no-untyped-
 def move(appointment_id: int):  # type: ignore[no-untyped-def]
     actor = current_actor()
     now = utcnow()
-    tz = snap.clinic_tz()
+    tz = clinic_setup.clinic_tz()
     appointment, refusal = _changeable(appointment_id, now)
     day_form = DayForm(request.args, meta={"csrf": False})
     move_form = MoveForm()

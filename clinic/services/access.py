@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from clinic.models import Appointment
-from clinic.services import snapshot as snap
+from clinic.services import client_reads
 from clinic.services.actors import Actor
 from clinic.services.db import session
 from clinic.services.errors import InvalidRequest, NotFound, PermissionDenied
@@ -37,7 +37,7 @@ def resolve_client_id(actor: Actor, client_id: int | None) -> int:
         return actor.client_id
     if client_id is None:
         raise InvalidRequest("Say which client this is for.", field="client")
-    snap.require_client(client_id)
+    client_reads.require_client(client_id)
     if is_practitioner(actor) and not practitioner_treats(actor, client_id):
         raise NotFound("There is no such client.", field="client")
     return client_id

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from clinic.models import Appointment
 from clinic.scheduling import CareWindow, CourseRules, aftercare_calendar
-from clinic.services import snapshot as snap
+from clinic.services import clinic_setup, course_catalogue
 from clinic.services.db import per_transaction
 
 
@@ -20,14 +20,16 @@ def course_rules_as_booked(code: str) -> CourseRules:
     keeps its course's care); read once per transaction however many sessions ask."""
     return per_transaction(
         f"aftercare.course_rules:{code}",
-        lambda: snap.course_rules(snap.get_course(code, include_retired=True)),
+        lambda: course_catalogue.course_rules(
+            course_catalogue.get_course(code, include_retired=True)
+        ),
     )
 
 
 def care_windows(course: CourseRules, start: datetime) -> tuple[CareWindow, ...]:
     """The pre-care and aftercare a session of `course` starting at `start` puts in force,
     with dates in the clinic's time zone (for a proposed session as for a booked one)."""
-    return aftercare_calendar(start=start, course=course, tz=snap.clinic_tz())
+    return aftercare_calendar(start=start, course=course, tz=clinic_setup.clinic_tz())
 
 
 def aftercare_for(appointment: Appointment) -> tuple[CareWindow, ...]:

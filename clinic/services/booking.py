@@ -37,8 +37,7 @@ from clinic.scheduling import (
     plan_course,
 )
 from clinic.scheduling.wording import moment_text
-from clinic.services import clients, outbox
-from clinic.services import snapshot as snap
+from clinic.services import client_reads, clients, clinic_setup, course_catalogue, outbox
 from clinic.services.access import resolve_client_id
 from clinic.services.actors import Actor
 from clinic.services.aftercare import care_windows, course_rules_as_booked
@@ -60,6 +59,7 @@ from clinic.services.permissions import (
     is_practitioner,
     notice_violation,
 )
+from clinic.services.snapshot import load_snapshot
 
 MAX_OVERRIDE_REASON = 500
 LONGEST_SESSION = timedelta(hours=12)
@@ -158,10 +158,10 @@ def availability(
     *, procedure_code: str, day: date, practitioner_id: int | None = None
 ) -> list[Slot]:
     """Free start times of a procedure on a local date."""
-    procedure = snap.procedure(procedure_code)
+    procedure = course_catalogue.procedure(procedure_code)
     if practitioner_id is not None and session().get(Practitioner, practitioner_id) is None:
         raise NotFound("There is no such practitioner.", field="practitioner")
-    snapshot = snap.load_snapshot()
+    snapshot = load_snapshot()
     return available_slots(
         snapshot=snapshot,
         procedure=procedure,
@@ -240,18 +240,18 @@ def plan_course_for(
     _require_desk_or_client(actor)
     client = resolve_client_id(actor, client_id)
     clients.require_current_screening(actor=actor, client_id=client, now=now)
-    _, course = snap.course(course_code)
-    rules = snap.clinic_rules()
+    _, course = course_catalogue.course(course_code)
+    rules = clinic_setup.clinic_rules()
     if earliest < now.astimezone(rules.tz).date():
         raise InvalidRequest("The earliest date is in the past.", field="earliest")
     wanted = preferences.practitioner_id if preferences is not None else None
     if wanted is not None and session().get(Practitioner, wanted) is None:
         raise NotFound("There is no such practitioner.", field="preferences.practitioner")
-    snapshot = snap.load_snapshot()
+    snapshot = load_snapshot()
     result = plan_course(
         snapshot=snapshot,
         course=course,
-        client=snap.client_state(client, now),
+        client=client_reads.client_state(client, now),
         earliest=earliest,
         now=now,
         prefs=preferences,
@@ -281,7 +281,7 @@ def book_course(
         client = resolve_client_id(actor, client_id)
         lock_client(client)
         clients.require_current_screening(actor=actor, client_id=client, now=now)
-        course_id, course = snap.course(course_code)
+        course_id, course = course_catalogue.course(course_code)
         if len(sessions) > course.sessions:
             raise InvalidRequest(
                 f"{course.name} has {course.sessions} sessions; {len(sessions)} were given.",
@@ -291,11 +291,11 @@ def book_course(
         proposals = [
             ProposedSession(i + 1, r.start, r.practitioner_id) for i, r in enumerate(ordered)
         ]
-        snapshot = snap.load_snapshot()
+        snapshot = load_snapshot()
         result = check_course(
             snapshot=snapshot,
             course=course,
-            client=snap.client_state(client, now),
+            client=client_reads.client_state(client, now),
             proposals=proposals,
             now=now,
             by_staff=actor.is_staff,
@@ -389,7 +389,7 @@ def _what_changed(appointment: Appointment) -> str:
             f"This session was just {done.get(appointment.status, appointment.status)} "
             "by someone else; nothing was changed."
         )
-    when = moment_text(appointment.start_at.astimezone(snap.clinic_tz()))
+    when = moment_text(appointment.start_at.astimezone(clinic_setup.clinic_tz()))
     return (
         f"This session was just moved to {when} by someone else; nothing was changed. "
         "Check the new time and try again."
@@ -476,8 +476,8 @@ def _preview_move(
     """The one computation behind `preview_move` and `move_appointment`."""
     enrolment = appointment.enrolment
     course = course_rules_as_booked(enrolment.course.code)
-    snapshot = snap.load_snapshot()
-    client = snap.client_state(appointment.client_id, now)
+    snapshot = load_snapshot()
+    client = client_reads.client_state(appointment.client_id, now)
     check = functools.partial(
         check_course,
         snapshot=snapshot,

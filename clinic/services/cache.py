@@ -50,7 +50,7 @@ class Catalogue:
     devices: tuple[Equipment, ...]
     rooms: tuple[Equipment, ...]
     # Other values read from the catalogue tables alone, filled on first use by the service
-    # that reads them (snapshot.from_catalogue: courses, procedures, the calendar's rows).
+    # that reads them (clinic_setup.from_catalogue: courses, procedures, the calendar's rows).
     derived: dict[object, object] = field(default_factory=dict)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from clinic.models import RESTRICTING_STATUSES, Appointment, Enrolment, utcnow
-from clinic.services import snapshot as snap
+from clinic.services import clinic_setup
 from clinic.services.aftercare import aftercare_for
 from clinic.services.db import session
 
@@ -60,7 +60,7 @@ def _events(appointment: Appointment, tz: ZoneInfo, stamp: datetime) -> list[Eve
 
 
 def _calendar(appointments: Iterable[Appointment], name: str) -> bytes:
-    tz = snap.clinic_tz()
+    tz = clinic_setup.clinic_tz()
     stamp = utcnow()
     cal = Calendar()
     cal.add("prodid", PRODID)

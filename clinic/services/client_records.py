@@ -24,7 +24,7 @@ from clinic.models import (
     utcnow,
 )
 from clinic.scheduling import CareWindow
-from clinic.services import snapshot as snap
+from clinic.services import client_reads, clinic_setup
 from clinic.services.access import practitioner_treats
 from clinic.services.actors import Actor
 from clinic.services.aftercare import aftercare_for
@@ -99,7 +99,7 @@ def get_client_record(*, actor: Actor, client_id: int, now: datetime | None = No
     now = now or utcnow()
     _require_staff(actor)
     with transaction() as s:
-        client = snap.get_client(client_id)
+        client = client_reads.get_client(client_id)
         if is_practitioner(actor) and not practitioner_treats(actor, client_id):
             raise NotFound("There is no such client.", field="client")
         record(s, actor, "view_screening", "client", client.id, client_id=client.id)
@@ -148,7 +148,7 @@ def _load_record(client_id: int, now: datetime) -> ClientRecord:
             .limit(50)
         )
     )
-    valid_days = snap.settings().screening_valid_days
+    valid_days = clinic_setup.settings().screening_valid_days
     stale = client.screening_confirmed_at is None or (
         client.screening_confirmed_at < now - timedelta(days=valid_days)
     )

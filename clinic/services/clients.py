@@ -32,8 +32,7 @@ from clinic.scheduling.rules import (
 )
 from clinic.scheduling.timeutil import at, local_date
 from clinic.scheduling.wording import CONDITION_LABELS, condition_label, long_day_text
-from clinic.services import accounts
-from clinic.services import snapshot as snap
+from clinic.services import accounts, client_reads, clinic_setup, course_catalogue
 from clinic.services.access import resolve_client_id
 from clinic.services.actors import Actor
 from clinic.services.aftercare import care_windows
@@ -106,7 +105,7 @@ def sign_up(*, email: str, name: str, password: str) -> User:
 
 def get_client(*, actor: Actor, client_id: int | None = None) -> Client:
     """The client record the actor may read: a client its own, staff the one named."""
-    return snap.get_client(resolve_client_id(actor, client_id))
+    return client_reads.get_client(resolve_client_id(actor, client_id))
 
 
 def update_profile(
@@ -213,7 +212,7 @@ def screening_status(client: Client) -> ScreeningStatus:
     confirmed = client.screening_confirmed_at
     if confirmed is None:
         return ScreeningStatus(None, None)
-    days = snap.settings().screening_valid_days
+    days = clinic_setup.settings().screening_valid_days
     return ScreeningStatus(confirmed, confirmed + timedelta(days=days))
 
 
@@ -248,7 +247,7 @@ def require_current_screening(
 
 
 def _today(now: datetime) -> date:
-    return local_date(now, snap.clinic_tz())
+    return local_date(now, clinic_setup.clinic_tz())
 
 
 def validate_screening(
@@ -479,7 +478,7 @@ def course_outlook(
 ) -> dict[str, CourseOutlook]:
     """For each course, what the engine's contraindication rule says about booking it today."""
     now = now or utcnow()
-    tz = snap.clinic_tz()
+    tz = clinic_setup.clinic_tz()
     today = local_date(now, tz)
     noon = at(today, time(12), tz)
     conditions: Mapping[str, ConditionState] = {
@@ -487,7 +486,7 @@ def course_outlook(
     }
     out: dict[str, CourseOutlook] = {}
     for course in courses:
-        rules = snap.course_rules(course)
+        rules = course_catalogue.course_rules(course)
         found = contraindication_violations(
             session=1, start=noon, course=rules, conditions=conditions, tz=tz
         )
@@ -503,13 +502,13 @@ def course_outlook(
 
 def care_for_starts(course_code: str, starts: Sequence[datetime]) -> list[tuple[CareWindow, ...]]:
     """The care windows each proposed start would put in force, for showing before booking."""
-    rules = snap.course_rules(snap.get_course(course_code))
+    rules = course_catalogue.course_rules(course_catalogue.get_course(course_code))
     return [care_windows(rules, start) for start in starts]
 
 
 def practitioner_choices(course_code: str) -> list[Practitioner]:
     """Active practitioners qualified for the course's procedure, by name."""
-    course = snap.get_course(course_code)
+    course = course_catalogue.get_course(course_code)
     return list(
         session().scalars(
             select(Practitioner)

@@ -35,8 +35,7 @@ from clinic.scheduling import CareWindow, describe_window
 from clinic.scheduling.intervals import join
 from clinic.scheduling.timeutil import at, local
 from clinic.scheduling.wording import day_text, moment_text
-from clinic.services import calendar_files
-from clinic.services import snapshot as snap
+from clinic.services import calendar_files, clinic_setup
 from clinic.services.aftercare import aftercare_for
 from clinic.services.db import session, transaction
 from clinic.services.errors import NotFound
@@ -101,7 +100,7 @@ def confirm_booking(s: Session, enrolment: Enrolment, now: datetime) -> OutboxMe
     session with its care dates, and the sessions as an .ics attachment. Also refreshes the
     client's reminders and restriction notices."""
     client = enrolment.client
-    tz = snap.clinic_tz()
+    tz = clinic_setup.clinic_tz()
     live = [a for a in enrolment.appointments if a.status == "booked"]
     lines = [f"Hello {client.name},", "", f"you are booked for {enrolment.course.name}:", ""]
     for a in live:
@@ -114,7 +113,7 @@ def confirm_booking(s: Session, enrolment: Enrolment, now: datetime) -> OutboxMe
     lines += [
         "The attached calendar file adds the sessions and their aftercare to your phone.",
         "You can change or cancel online up to "
-        f"{snap.settings().client_change_notice_hours} hours before a session.",
+        f"{clinic_setup.settings().client_change_notice_hours} hours before a session.",
     ]
     message = queue(
         s,
@@ -153,7 +152,7 @@ def _refresh(s: Session, client: Client, now: datetime) -> None:
         )
         .execution_options(synchronize_session="fetch")
     )
-    tz = snap.clinic_tz()
+    tz = clinic_setup.clinic_tz()
     appointments = list(
         s.scalars(
             select(Appointment)

@@ -21,7 +21,7 @@ from clinic.models import (
 )
 from clinic.scheduling import Violation
 from clinic.scheduling.rules import change_notice_violation
-from clinic.services import snapshot as snap
+from clinic.services import clinic_setup
 from clinic.services.errors import Conflict, PermissionDenied, RuleViolation, ServiceError
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ def can_cancel_enrolment(actor: Actor, enrolment: Enrolment) -> bool:
 def notice_violation(actor: Actor, appointment: Appointment, now: datetime) -> Violation | None:
     """Rule 10 for changing this session now: a client only up to the clinic's notice (so
     never once it has begun), staff any time."""
-    rules = snap.clinic_rules()
+    rules = clinic_setup.clinic_rules()
     return change_notice_violation(
         session=appointment.session,
         current_start=appointment.start_at,

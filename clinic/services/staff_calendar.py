@@ -36,8 +36,7 @@ from clinic.models import (
 )
 from clinic.models import Client as ClientRow
 from clinic.scheduling.timeutil import day_start
-from clinic.services import booking
-from clinic.services import snapshot as snap
+from clinic.services import booking, clinic_setup
 from clinic.services.actors import Actor
 from clinic.services.db import session
 from clinic.services.errors import InvalidRequest, PermissionDenied
@@ -171,7 +170,7 @@ def load_calendar(
         raise InvalidRequest("Show the calendar by practitioner or by device.", field="by")
     if not 1 <= days <= MAX_DAYS:
         raise InvalidRequest(f"Show 1 to {MAX_DAYS} days.", field="days")
-    rules = snap.clinic_rules()
+    rules = clinic_setup.clinic_rules()
     tz = rules.tz
     window_days = [first + timedelta(days=i) for i in range(days)]
     last = window_days[-1]
@@ -363,7 +362,7 @@ def _entries(actor: Actor, start: datetime, end: datetime, by: str, tz: ZoneInfo
 
 class _CatalogueRows(NamedTuple):
     """What the calendar reads from the catalogue tables, kept by the worker until one of
-    them changes (snapshot.from_catalogue): the page then reads only its appointments."""
+    them changes (clinic_setup.from_catalogue): the page then reads only its appointments."""
 
     opening: Sequence[Any]
     holidays: dict[date, str]
@@ -374,7 +373,7 @@ class _CatalogueRows(NamedTuple):
 
 
 def _catalogue_rows() -> _CatalogueRows:
-    return snap.from_catalogue("staff_calendar", _load_catalogue_rows)
+    return clinic_setup.from_catalogue("staff_calendar", _load_catalogue_rows)
 
 
 def _load_catalogue_rows() -> _CatalogueRows:

@@ -26,8 +26,7 @@ from clinic.models import (
     TimeOff,
     User,
 )
-from clinic.services import accounts, catalogue
-from clinic.services import snapshot as snap
+from clinic.services import accounts, catalogue, clinic_setup
 from clinic.services.actors import Actor
 from clinic.services.audit import record
 from clinic.services.cache import catalogue_transaction
@@ -318,7 +317,7 @@ def set_active(*, actor: Actor, kind: str, record_id: int, active: bool) -> None
 
 
 def _clinic_section() -> dict[str, Any]:
-    row = snap.settings()
+    row = clinic_setup.settings()
     return {
         "name": row.name,
         "timezone": row.timezone,

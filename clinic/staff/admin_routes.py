@@ -14,8 +14,7 @@ from flask_wtf import FlaskForm
 from clinic.auth.access import role_required
 from clinic.form_errors import Problem, place_errors
 from clinic.models import ADMIN_ROLES
-from clinic.services import snapshot as snap
-from clinic.services import staffing
+from clinic.services import clinic_setup, staffing
 from clinic.services.errors import InvalidData, NotFound, PermissionDenied, ServiceError
 from clinic.staff import bp
 from clinic.staff.admin_forms import (
@@ -51,7 +50,7 @@ def _place(form: FlaskForm, exc: ServiceError) -> list[Problem]:
 
 
 def _forms() -> dict[str, FlaskForm]:
-    settings = snap.settings()
+    settings = clinic_setup.settings()
     policy = PolicyForm(
         formdata=None,
         name=settings.name,

@@ -17,8 +17,7 @@ from clinic.form_errors import place_errors
 from clinic.models import DESK_ROLES, STAFF_ROLES, utcnow
 from clinic.scheduling import describe_window
 from clinic.scheduling.wording import condition_label
-from clinic.services import accounts, client_records, clients
-from clinic.services import snapshot as snap
+from clinic.services import accounts, client_records, clients, clinic_setup
 from clinic.services.errors import Conflict, ServiceError
 from clinic.staff import bp
 from clinic.staff.common import current_actor
@@ -138,7 +137,7 @@ def record_screening(client_id: int):  # type: ignore[no-untyped-def]
 def show_client(client_id: int):  # type: ignore[no-untyped-def]
     actor = current_actor()
     record = client_records.get_client_record(actor=actor, client_id=client_id)
-    tz = snap.clinic_tz()
+    tz = clinic_setup.clinic_tz()
     return render_template(
         "staff/client.html",
         record=record,

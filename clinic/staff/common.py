@@ -6,7 +6,7 @@ from datetime import date, datetime, time
 
 from flask_login import current_user
 
-from clinic.services import snapshot as snap
+from clinic.services import clinic_setup
 from clinic.services.actors import Actor, actor_for
 
 
@@ -16,8 +16,8 @@ def current_actor() -> Actor:
 
 def local_moment(day: date, clock: time) -> datetime:
     """A local date and wall-clock time in the clinic's zone, as an aware datetime."""
-    return datetime.combine(day, clock, tzinfo=snap.clinic_tz())
+    return datetime.combine(day, clock, tzinfo=clinic_setup.clinic_tz())
 
 
 def today() -> date:
-    return datetime.now(snap.clinic_tz()).date()
+    return datetime.now(clinic_setup.clinic_tz()).date()

@@ -17,10 +17,11 @@ from clinic.services import (
     booking,
     catalogue_queries,
     client_records,
+    clinic_setup,
+    course_catalogue,
     permissions,
     staff_calendar,
 )
-from clinic.services import snapshot as snap
 from clinic.services.booking import MovePreview, SessionRequest
 from clinic.services.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ServiceError
 from clinic.staff import bp
@@ -136,7 +137,7 @@ def _render_booking(
     course = None
     if form.course.data:
         try:
-            course = snap.get_course(form.course.data)
+            course = course_catalogue.get_course(form.course.data)
         except NotFound:
             course = None
     by_session: dict[int, list[str]] = {}
@@ -219,7 +220,7 @@ def book():  # type: ignore[no-untyped-def]
         return _render_booking(form, place_errors(form, exc, fields), 422, practitioners)
     while form.sessions.entries:
         form.sessions.pop_entry()
-    tz = snap.clinic_tz()
+    tz = clinic_setup.clinic_tz()
     chosen = plan.sessions[:1] if form.what.data == "one" else plan.sessions
     for planned in chosen:
         start = planned.slot.start.astimezone(tz)
@@ -248,7 +249,7 @@ def _appointment_page(
 ):  # type: ignore[no-untyped-def]
     actor = current_actor()
     appointment = booking.get_appointment(actor=actor, appointment_id=appointment_id)
-    tz = snap.clinic_tz()
+    tz = clinic_setup.clinic_tz()
     practitioners = {p.id: p.name for p in client_records.list_practitioners()}
     if move is None:
         move = MoveForm()

@@ -25,7 +25,7 @@ from clinic.extensions import db
 from clinic.models import Appointment, AuditEntry, Enrolment
 from clinic.models.calendar import EXCLUSIONS
 from clinic.services import booking
-from clinic.services import snapshot as snap
+from clinic.services import snapshot as occupancy_source
 from clinic.services.booking import SessionRequest
 from clinic.services.errors import Conflict
 from tests import factories as f
@@ -88,7 +88,7 @@ def laser(app):
 def stale_calendar(monkeypatch):
     """The check sees an empty calendar, as a request does whose check ran before the other
     booking committed: only the database can refuse now."""
-    monkeypatch.setattr(snap, "_occupancy_loader", lambda tz: lambda first, last: [])
+    monkeypatch.setattr(occupancy_source, "_occupancy_loader", lambda tz: lambda first, last: [])
 
 
 def test_migrations_at_head_match_the_models_on_postgresql(app) -> None:

@@ -12,9 +12,9 @@ from sqlalchemy import event, select, text
 from clinic.extensions import db
 from clinic.models import CATALOGUE_TABLES, Appointment, CatalogueVersion, Holiday
 from clinic.scheduling.timeutil import local_date
-from clinic.services import booking, cache, staffing
-from clinic.services import snapshot as snap
+from clinic.services import booking, cache, client_reads, clinic_setup, course_catalogue, staffing
 from clinic.services.booking import CoursePlan, SessionRequest
+from clinic.services.snapshot import load_snapshot
 from tests import factories as f
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -98,9 +98,9 @@ def test_the_kept_catalogue_is_read_from_catalogue_tables_only(setup, app) -> No
     cache.forget()
     event.listen(db.engine, "before_cursor_execute", seen)
     try:
-        snap.load_snapshot()
-        snap.course("peel_course")
-        snap.resource_codes()
+        load_snapshot()
+        course_catalogue.course("peel_course")
+        clinic_setup.resource_codes()
     finally:
         event.remove(db.engine, "before_cursor_execute", seen)
     read = {t for t in db.metadata.tables if any(f" {t}" in s for s in statements)}
@@ -142,10 +142,10 @@ def test_a_plan_after_a_catalogue_edit_sees_the_edit(setup, app) -> None:
     kept = memory(app)
     assert kept is not None and plan(setup, client.id) == before
     assert memory(app) is kept  # the second plan used the worker's memory
-    day = local_date(first_start(before), snap.clinic_tz())
+    day = local_date(first_start(before), clinic_setup.clinic_tz())
     staffing.add_holiday(actor=f.actor("admin"), day=day, name="Closed")
     after = plan(setup, client.id)
-    assert local_date(first_start(after), snap.clinic_tz()) != day
+    assert local_date(first_start(after), clinic_setup.clinic_tz()) != day
     assert memory(app) is not kept
 
 
@@ -161,16 +161,16 @@ def test_a_booking_changed_in_plain_sql_is_seen_by_the_next_plan(setup) -> None:
 
 
 def test_a_transaction_that_changed_the_catalogue_reads_its_own_and_keeps_none(setup, app) -> None:
-    snap.clinic_rules()
+    clinic_setup.clinic_rules()
     f.commit()
     kept = memory(app)
     assert kept is not None
     cache.catalogue_changed()
-    snap.settings().slot_minutes = 30
-    assert snap.clinic_rules().slot_minutes == 30  # its own, uncommitted catalogue
+    clinic_setup.settings().slot_minutes = 30
+    assert clinic_setup.clinic_rules().slot_minutes == 30  # its own, uncommitted catalogue
     assert memory(app) is kept
     db.session.rollback()
-    assert snap.clinic_rules().slot_minutes == 15
+    assert clinic_setup.clinic_rules().slot_minutes == 15
     assert memory(app) is kept
 
 
@@ -202,7 +202,7 @@ def test_a_session_read_after_a_write_in_the_same_transaction_is_seen(setup) -> 
     client = f.make_client()
     p = plan(setup, client.id)
     book_first_session(setup, client.id, p)
-    assert snap.client_state(client.id, NOW).sessions  # has_sessions read after the write
+    assert client_reads.client_state(client.id, NOW).sessions  # has_sessions read after the write
     assert db.session.scalar(select(Appointment.id)) is not None
 
 
@@ -210,14 +210,16 @@ def test_each_read_of_the_catalogue_gives_the_same_rules_object_until_an_edit(se
     # The engine's caches are keyed by the rules: equal rules read twice are one object (an
     # equal copy would make every cache look-up compare the whole course).
     course = setup["course"]
-    first = snap.course_rules(snap.get_course(course.code))
+    first = course_catalogue.course_rules(course_catalogue.get_course(course.code))
     db.session.expire_all()
-    again = snap.course_rules(snap.get_course(course.code))
+    again = course_catalogue.course_rules(course_catalogue.get_course(course.code))
     assert again is first
-    assert again.procedure is snap.procedure_rules(snap.get_procedure(course.procedure.code))
+    assert again.procedure is course_catalogue.procedure_rules(
+        course_catalogue.get_procedure(course.procedure.code)
+    )
     course.max_interval_days = (course.max_interval_days or 0) + 7
     cache.catalogue_changed()
     f.commit()
-    edited = snap.course_rules(snap.get_course(course.code))
+    edited = course_catalogue.course_rules(course_catalogue.get_course(course.code))
     assert edited is not first
     assert edited.max_interval_days == first.max_interval_days + 7

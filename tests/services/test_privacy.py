@@ -20,8 +20,7 @@ from clinic.models import (
     Enrolment,
     OutboxMessage,
 )
-from clinic.services import accounts, booking, clients, privacy
-from clinic.services import snapshot as snap
+from clinic.services import accounts, booking, client_reads, clients, privacy
 from clinic.services.booking import SessionRequest
 from clinic.services.errors import NotFound, PermissionDenied
 from tests import factories as f
@@ -182,7 +181,7 @@ def test_erasure_anonymises_the_person_and_keeps_the_appointment_history(history
     assert db.session.scalar(select(AuditEntry.action).order_by(AuditEntry.id.desc())) == "erase"
 
     with pytest.raises(NotFound):
-        snap.get_client(client_id)
+        client_reads.get_client(client_id)
     with pytest.raises(NotFound):
         privacy.export_client_data(actor=f.actor("admin"), client_id=client_id)
 

@@ -10,8 +10,7 @@ import pytest
 from sqlalchemy import event
 
 from clinic.extensions import db
-from clinic.services import booking
-from clinic.services import snapshot as snap
+from clinic.services import booking, client_reads, clinic_setup, errors
 from clinic.services.cache import catalogue_changed
 from tests import factories as f
 
@@ -46,32 +45,32 @@ def _settings_reads(seen: list[str]) -> int:
 
 def test_settings_are_read_once_per_transaction(clinic) -> None:
     with statements() as seen:
-        snap.settings()
-        snap.clinic_tz()
-        snap.clinic_rules()
+        clinic_setup.settings()
+        clinic_setup.clinic_tz()
+        clinic_setup.clinic_rules()
     assert _settings_reads(seen) == 1
 
 
 def test_settings_changed_and_committed_are_read_afresh(clinic) -> None:
-    assert snap.clinic_tz().key == "Europe/Berlin"
-    snap.settings().timezone = "Europe/Lisbon"
+    assert clinic_setup.clinic_tz().key == "Europe/Berlin"
+    clinic_setup.settings().timezone = "Europe/Lisbon"
     catalogue_changed()
     f.commit()
     with statements() as seen:
-        assert snap.clinic_tz().key == "Europe/Lisbon"
+        assert clinic_setup.clinic_tz().key == "Europe/Lisbon"
     assert _settings_reads(seen) == 1
 
 
 def test_settings_changed_in_the_transaction_show_at_once(clinic) -> None:
-    snap.settings().slot_minutes = 30
-    assert snap.clinic_rules().slot_minutes == 30
+    clinic_setup.settings().slot_minutes = 30
+    assert clinic_setup.clinic_rules().slot_minutes == 30
 
 
 def test_settings_are_read_again_after_a_rollback(clinic) -> None:
-    snap.settings()
+    clinic_setup.settings()
     db.session.rollback()
     with statements() as seen:
-        snap.settings()
+        clinic_setup.settings()
     assert _settings_reads(seen) == 1
 
 
@@ -79,16 +78,16 @@ def test_client_is_read_once_per_transaction(clinic) -> None:
     client_id = clinic.id
     f.commit()
     with statements() as seen:
-        snap.get_client(client_id)
-        snap.client_state(client_id, NOW)
+        client_reads.get_client(client_id)
+        client_reads.client_state(client_id, NOW)
     assert sum("FROM clients " in s for s in seen) == 1
 
 
 def test_anonymised_client_in_the_same_transaction_is_not_found(clinic) -> None:
-    snap.get_client(clinic.id)
+    client_reads.get_client(clinic.id)
     clinic.anonymised_at = NOW
-    with pytest.raises(snap.NotFound):
-        snap.get_client(clinic.id)
+    with pytest.raises(errors.NotFound):
+        client_reads.get_client(clinic.id)
 
 
 def _plan(client_id: int) -> Callable[[], object]:
