@@ -7,14 +7,14 @@ from sqlalchemy import select
 from clinic.models import Appointment
 from clinic.services import client_reads
 from clinic.services.actors import Actor
-from clinic.services.db import session
+from clinic.services.db import db_session
 from clinic.services.errors import InvalidRequest, NotFound, PermissionDenied
 from clinic.services.permissions import is_client, is_practitioner
 
 
 def practitioner_treats(actor: Actor, client_id: int) -> bool:
     """Whether a practitioner has (or had) a session with this client."""
-    found = session().scalar(
+    found = db_session().scalar(
         select(Appointment.id)
         .where(
             Appointment.client_id == client_id,

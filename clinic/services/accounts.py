@@ -10,7 +10,7 @@ from clinic.models import ROLES, Client, Practitioner, User
 from clinic.services.actors import Actor
 from clinic.services.audit import record
 from clinic.services.cache import catalogue_changed
-from clinic.services.db import session, transaction
+from clinic.services.db import db_session, transaction
 from clinic.services.errors import Conflict, InvalidRequest, PermissionDenied
 
 MAX_NAME = 120
@@ -21,7 +21,7 @@ PHONE_CHARACTERS = frozenset("0123456789+-() /")
 
 def authenticate(email: str, password: str) -> User | None:
     """The active user with this email and password, or None."""
-    user: User | None = session().scalar(
+    user: User | None = db_session().scalar(
         select(User).where(func.lower(User.email) == email.strip().lower())
     )
     if user is None or not user.active or not user.check_password(password):
@@ -79,7 +79,7 @@ def refuse(errors: list[dict[str, str]]) -> None:
 
 
 def _refuse_known_client(email: str) -> None:
-    if session().scalar(select(Client.id).where(func.lower(Client.email) == email)) is not None:
+    if db_session().scalar(select(Client.id).where(func.lower(Client.email) == email)) is not None:
         raise Conflict(f"A client with {email} exists already.", code="email_taken", field="email")
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from clinic.models import AuditEntry
 from clinic.services.actors import Actor
-from clinic.services.db import session
+from clinic.services.db import db_session
 from clinic.services.errors import InvalidRequest, PermissionDenied
 from clinic.services.permissions import is_admin
 
@@ -66,5 +66,7 @@ def list_entries(
         query = query.where(AuditEntry.client_id == client_id)
     limit = max(1, min(limit, MAX_AUDIT_ROWS))
     return list(
-        session().scalars(query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit))
+        db_session().scalars(
+            query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
+        )
     )

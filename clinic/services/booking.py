@@ -42,7 +42,7 @@ from clinic.services.access import resolve_client_id
 from clinic.services.actors import Actor
 from clinic.services.aftercare import care_windows, course_rules_as_booked
 from clinic.services.audit import record
-from clinic.services.db import lock_client, session, transaction
+from clinic.services.db import db_session, lock_client, transaction
 from clinic.services.errors import (
     Conflict,
     InvalidRequest,
@@ -159,7 +159,7 @@ def availability(
 ) -> list[Slot]:
     """Free start times of a procedure on a local date."""
     procedure = course_catalogue.procedure(procedure_code)
-    if practitioner_id is not None and session().get(Practitioner, practitioner_id) is None:
+    if practitioner_id is not None and db_session().get(Practitioner, practitioner_id) is None:
         raise NotFound("There is no such practitioner.", field="practitioner")
     snapshot = load_snapshot()
     return available_slots(
@@ -171,7 +171,7 @@ def availability(
 
 
 def get_appointment(*, actor: Actor, appointment_id: int) -> Appointment:
-    appointment = session().get(Appointment, appointment_id)
+    appointment = db_session().get(Appointment, appointment_id)
     if appointment is None or not can_see_appointment(actor, appointment):
         raise NotFound("There is no such appointment.")
     return appointment
@@ -213,7 +213,7 @@ def list_appointments(
         )
     if end is not None:
         query = query.where(Appointment.start_at < end)
-    return list(session().scalars(query.order_by(Appointment.start_at, Appointment.id)))
+    return list(db_session().scalars(query.order_by(Appointment.start_at, Appointment.id)))
 
 
 # --- planning and booking ---------------------------------------------------------------------
@@ -245,7 +245,7 @@ def plan_course_for(
     if earliest < now.astimezone(rules.tz).date():
         raise InvalidRequest("The earliest date is in the past.", field="earliest")
     wanted = preferences.practitioner_id if preferences is not None else None
-    if wanted is not None and session().get(Practitioner, wanted) is None:
+    if wanted is not None and db_session().get(Practitioner, wanted) is None:
         raise NotFound("There is no such practitioner.", field="preferences.practitioner")
     snapshot = load_snapshot()
     result = plan_course(
@@ -615,7 +615,7 @@ def cancel_enrolment(*, actor: Actor, enrolment_id: int, now: datetime | None = 
     """Cancel a course: its future sessions are cancelled, past ones stay as they were."""
     now = now or utcnow()
     with transaction() as s:
-        enrolment = session().get(Enrolment, enrolment_id)
+        enrolment = db_session().get(Enrolment, enrolment_id)
         if enrolment is None or not can_cancel_enrolment(actor, enrolment):
             raise NotFound("There is no such course booking.")
         lock_client(enrolment.client_id)

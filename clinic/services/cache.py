@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, UOWTransaction
 from clinic.models import CATALOGUE_TABLES, CatalogueVersion
 from clinic.scheduling import ClinicRules, Equipment
 from clinic.scheduling.types import PractitionerCalendar
-from clinic.services.db import per_transaction, session, transaction
+from clinic.services.db import db_session, per_transaction, transaction
 
 T = TypeVar("T")
 
@@ -72,7 +72,7 @@ def _memory() -> _Memory:
 def catalogue_changed() -> None:
     """Say that this transaction writes the catalogue: every worker reads it afresh once the
     transaction commits. Catalogue-writing services call it before they write."""
-    s = session()
+    s = db_session()
     if not s.info.get(_CHANGED):
         s.execute(update(CatalogueVersion).values(version=CatalogueVersion.version + 1))
         s.info[_CHANGED] = True
@@ -89,13 +89,13 @@ def catalogue_transaction() -> Iterator[Session]:
 def _version() -> int | None:
     """The catalogue's version as this transaction sees it; None if this transaction has
     written the catalogue (or the version's row is missing: then nothing is kept)."""
-    if session().info.get(_CHANGED):
+    if db_session().info.get(_CHANGED):
         return None
     return per_transaction("catalogue_version", _read_version)
 
 
 def _read_version() -> int | None:
-    return session().scalar(select(CatalogueVersion.version))
+    return db_session().scalar(select(CatalogueVersion.version))
 
 
 def with_version(query: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
@@ -110,7 +110,7 @@ def with_version(query: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
 def note_version(row: Row[Any]) -> None:
     """Remember the version a `with_version` statement read, for this transaction."""
     version = row.catalogue_version
-    if version is not None and not session().info.get(_CHANGED):
+    if version is not None and not db_session().info.get(_CHANGED):
         per_transaction("catalogue_version", lambda: version)
 
 
@@ -159,7 +159,7 @@ def _note_catalogue_writes(s: Session, flush_context: UOWTransaction) -> None:
 
 def wrote_catalogue() -> bool:
     """Whether this transaction has flushed a write to a catalogue table."""
-    return bool(session().info.get(_TOUCHED))
+    return bool(db_session().info.get(_TOUCHED))
 
 
 @event.listens_for(Session, "before_commit")

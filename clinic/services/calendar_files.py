@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 from clinic.models import RESTRICTING_STATUSES, Appointment, Enrolment, utcnow
 from clinic.services import clinic_setup
 from clinic.services.aftercare import aftercare_for
-from clinic.services.db import session
+from clinic.services.db import db_session
 
 PRODID = "-//Clinic Scheduler//Client calendar//EN"
 
@@ -99,7 +99,7 @@ def _client_appointments(client_id: int, enrolment_id: int | None = None) -> lis
     )
     if enrolment_id is not None:
         query = query.where(Appointment.enrolment_id == enrolment_id)
-    return list(session().scalars(query))
+    return list(db_session().scalars(query))
 
 
 def client_calendar_ics(client_id: int) -> bytes:

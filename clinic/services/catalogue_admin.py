@@ -23,7 +23,7 @@ from clinic.services import catalogue
 from clinic.services.actors import Actor
 from clinic.services.audit import record
 from clinic.services.cache import catalogue_transaction
-from clinic.services.db import session
+from clinic.services.db import db_session
 from clinic.services.errors import InvalidData, NotFound, PermissionDenied
 from clinic.services.permissions import can_edit_catalogue
 
@@ -54,7 +54,7 @@ def _require_editor(actor: Actor) -> None:
 
 def _row(kind: str, code: str) -> Any:
     model = KINDS[kind]
-    row = session().scalar(select(model).where(model.code == code))
+    row = db_session().scalar(select(model).where(model.code == code))
     if row is None:
         raise NotFound(f"There is no {kind} {code!r}.")
     return row
@@ -121,7 +121,7 @@ def list_restrictions(*, include_retired: bool = True) -> list[Restriction]:
     query = select(Restriction).order_by(Restriction.retired, Restriction.code)
     if not include_retired:
         query = query.where(Restriction.retired.is_(False))
-    return list(session().scalars(query))
+    return list(db_session().scalars(query))
 
 
 def list_procedures(*, include_retired: bool = True) -> list[Procedure]:
@@ -132,7 +132,7 @@ def list_procedures(*, include_retired: bool = True) -> list[Procedure]:
     )
     if not include_retired:
         query = query.where(Procedure.retired.is_(False))
-    return list(session().scalars(query))
+    return list(db_session().scalars(query))
 
 
 def get_record(kind: str, code: str) -> Any:

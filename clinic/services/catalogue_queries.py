@@ -12,7 +12,7 @@ from clinic.models import (
     PractitionerQualification,
     Procedure,
 )
-from clinic.services.db import session
+from clinic.services.db import db_session
 
 
 def list_courses(*, include_retired: bool = False) -> list[Course]:
@@ -28,7 +28,7 @@ def list_courses(*, include_retired: bool = False) -> list[Course]:
     )
     if not include_retired:
         query = query.where(Course.retired.is_(False))
-    return list(session().scalars(query))
+    return list(db_session().scalars(query))
 
 
 def list_practitioners(*, qualification: str | None = None) -> list[Practitioner]:
@@ -45,4 +45,4 @@ def list_practitioners(*, qualification: str | None = None) -> list[Practitioner
                 PractitionerQualification.qualification == qualification
             )
         )
-    return list(session().scalars(query))
+    return list(db_session().scalars(query))

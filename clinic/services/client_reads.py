@@ -26,7 +26,7 @@ from clinic.scheduling import (
     DeclaredPeriod,
 )
 from clinic.services.course_catalogue import course_options, course_rules
-from clinic.services.db import per_transaction, session
+from clinic.services.db import db_session, per_transaction
 from clinic.services.errors import NotFound
 
 
@@ -37,7 +37,7 @@ def _client_row(client_id: int) -> ClientRow | None:
     found = _client_found(client_id)
     row = found[0] if found is not None else None
     if row is not None and (inspect(row).deleted or inspect(row).detached):
-        return session().get(ClientRow, client_id)
+        return db_session().get(ClientRow, client_id)
     return row
 
 
@@ -47,7 +47,7 @@ def _client_found(client_id: int) -> tuple[ClientRow, bool] | None:
 
 
 def _load_client(client_id: int) -> tuple[ClientRow, bool] | None:
-    found = session().execute(_client_query(), {"client_id": client_id}).unique().first()
+    found = db_session().execute(_client_query(), {"client_id": client_id}).unique().first()
     return None if found is None else (found[0], bool(found[1]))
 
 
@@ -123,7 +123,7 @@ def client_state(client_id: int, now: datetime) -> ClientState:
     appointments: Iterable[Appointment] = ()
     # A client with no session at all has none to look up.
     if facts.has_sessions:
-        appointments = session().scalars(
+        appointments = db_session().scalars(
             select(Appointment)
             .options(
                 selectinload(Appointment.enrolment)

@@ -29,7 +29,7 @@ from clinic.services.access import practitioner_treats
 from clinic.services.actors import Actor
 from clinic.services.aftercare import aftercare_for
 from clinic.services.audit import record
-from clinic.services.db import session, transaction
+from clinic.services.db import db_session, transaction
 from clinic.services.errors import InvalidRequest, NotFound, PermissionDenied
 from clinic.services.permissions import is_practitioner
 
@@ -91,7 +91,7 @@ def list_clients(*, actor: Actor, query: str = "") -> list[Client]:
                 Appointment.practitioner_id == (actor.practitioner_id or 0),
             )
         )
-    return list(session().scalars(stmt.order_by(Client.name, Client.id).limit(MAX_LISTED)))
+    return list(db_session().scalars(stmt.order_by(Client.name, Client.id).limit(MAX_LISTED)))
 
 
 def get_client_record(*, actor: Actor, client_id: int, now: datetime | None = None) -> ClientRecord:
@@ -107,7 +107,7 @@ def get_client_record(*, actor: Actor, client_id: int, now: datetime | None = No
 
 
 def _load_record(client_id: int, now: datetime) -> ClientRecord:
-    client = session().scalar(
+    client = db_session().scalar(
         select(Client)
         .options(selectinload(Client.conditions), selectinload(Client.periods))
         .where(Client.id == client_id)
@@ -115,7 +115,7 @@ def _load_record(client_id: int, now: datetime) -> ClientRecord:
     if client is None:
         raise NotFound("There is no such client.", field="client")
     enrolments = list(
-        session().scalars(
+        db_session().scalars(
             select(Enrolment)
             .options(
                 selectinload(Enrolment.course).selectinload(Course.procedure),
@@ -140,7 +140,7 @@ def _load_record(client_id: int, now: datetime) -> ClientRecord:
                     upcoming.append(UpcomingCare(a, w))
     upcoming.sort(key=lambda u: (u.window.window.start, u.window.code))
     audit = list(
-        session().scalars(
+        db_session().scalars(
             select(AuditEntry)
             .options(selectinload(AuditEntry.actor))
             .where(AuditEntry.client_id == client_id, AuditEntry.action.like("%screening%"))
@@ -158,7 +158,7 @@ def _load_record(client_id: int, now: datetime) -> ClientRecord:
 def list_practitioners() -> list[Practitioner]:
     """Active practitioners by name (for choosing one in a form)."""
     return list(
-        session().scalars(
+        db_session().scalars(
             select(Practitioner).where(Practitioner.active.is_(True)).order_by(Practitioner.name)
         )
     )

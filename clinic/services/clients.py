@@ -37,7 +37,7 @@ from clinic.services.access import resolve_client_id
 from clinic.services.actors import Actor
 from clinic.services.aftercare import care_windows
 from clinic.services.audit import record
-from clinic.services.db import session, transaction
+from clinic.services.db import db_session, transaction
 from clinic.services.errors import (
     InvalidData,
     InvalidRequest,
@@ -189,7 +189,7 @@ class ScreeningStatus:
 def screening_questions() -> list[ScreeningQuestion]:
     """The standard conditions and every condition an active course lists, in that order."""
     lookback: dict[str, int] = {code: 0 for code in STANDARD_CONDITIONS}
-    rows = session().execute(
+    rows = db_session().execute(
         select(CourseContraindication.code, CourseContraindication.lookback_days)
         .join(Course, Course.id == CourseContraindication.course_id)
         .where(Course.retired.is_(False))
@@ -510,7 +510,7 @@ def practitioner_choices(course_code: str) -> list[Practitioner]:
     """Active practitioners qualified for the course's procedure, by name."""
     course = course_catalogue.get_course(course_code)
     return list(
-        session().scalars(
+        db_session().scalars(
             select(Practitioner)
             .join(PractitionerQualification)
             .where(

@@ -32,7 +32,7 @@ from clinic.scheduling import (
 )
 from clinic.scheduling.types import WeeklyHours
 from clinic.services import cache
-from clinic.services.db import per_transaction, session
+from clinic.services.db import db_session, per_transaction
 
 T = TypeVar("T")
 
@@ -43,7 +43,7 @@ def settings() -> ClinicSettings:
 
 
 def _load_settings() -> ClinicSettings:
-    row = session().scalar(select(ClinicSettings).limit(1))
+    row = db_session().scalar(select(ClinicSettings).limit(1))
     if row is None:
         row = ClinicSettings(
             name="Clinic",
@@ -67,11 +67,11 @@ def clinic_rules() -> ClinicRules:
 def _load_clinic_rules() -> ClinicRules:
     row = settings()
     opening: dict[int, list[tuple[time, time]]] = {}
-    for oh in session().scalars(
+    for oh in db_session().scalars(
         select(OpeningHours).order_by(OpeningHours.weekday, OpeningHours.opens)
     ):
         opening.setdefault(oh.weekday, []).append((oh.opens, oh.closes))
-    holidays = frozenset(session().scalars(select(Holiday.day)))
+    holidays = frozenset(db_session().scalars(select(Holiday.day)))
     return ClinicRules(
         tz=ZoneInfo(row.timezone),
         opening={k: tuple(v) for k, v in opening.items()},
@@ -91,7 +91,7 @@ def _weekly(rows: Iterable[tuple[int, time, time]]) -> WeeklyHours:
 
 def _load_catalogue(version: int) -> cache.Catalogue:
     rules = _load_clinic_rules()
-    practitioners = session().scalars(
+    practitioners = db_session().scalars(
         select(Practitioner)
         .options(
             selectinload(Practitioner.qualifications),
@@ -113,13 +113,13 @@ def _load_catalogue(version: int) -> cache.Catalogue:
     )
     devices = tuple(
         Equipment(d.id, d.name, d.kind)
-        for d in session().scalars(
+        for d in db_session().scalars(
             select(Device).where(Device.active.is_(True)).order_by(Device.id)
         )
     )
     rooms = tuple(
         Equipment(r.id, r.name)
-        for r in session().scalars(select(Room).where(Room.active.is_(True)).order_by(Room.id))
+        for r in db_session().scalars(select(Room).where(Room.active.is_(True)).order_by(Room.id))
     )
     return cache.Catalogue(version, rules, calendars, devices, rooms)
 
@@ -145,7 +145,7 @@ def resource_codes() -> dict[str, dict[int, str]]:
             select(literal("rooms").label("kind"), Room.id, Room.code),
         )
         codes: dict[str, dict[int, str]] = {"devices": {}, "rooms": {}}
-        for kind, i, code in session().execute(both):
+        for kind, i, code in db_session().execute(both):
             codes[kind][i] = code
         return codes
 

@@ -21,7 +21,7 @@ from clinic.scheduling import (
     interned,
 )
 from clinic.services.clinic_setup import from_catalogue
-from clinic.services.db import session
+from clinic.services.db import db_session
 from clinic.services.errors import NotFound
 
 
@@ -77,7 +77,7 @@ def course_options() -> list[object]:
 
 def get_course(code: str, *, include_retired: bool = False) -> Course:
     query = select(Course).options(*course_options()).where(Course.code == code)  # type: ignore[arg-type]
-    course: Course | None = session().scalar(query)
+    course: Course | None = db_session().scalar(query)
     # A retired procedure takes its courses out of the catalogue too.
     if course is None or ((course.retired or course.procedure.retired) and not include_retired):
         raise NotFound(f"There is no course {code!r}.", field="course")
@@ -85,7 +85,7 @@ def get_course(code: str, *, include_retired: bool = False) -> Course:
 
 
 def get_procedure(code: str) -> Procedure:
-    procedure: Procedure | None = session().scalar(
+    procedure: Procedure | None = db_session().scalar(
         select(Procedure).options(selectinload(Procedure.blocked_by)).where(Procedure.code == code)
     )
     if procedure is None or procedure.retired:

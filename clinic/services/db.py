@@ -52,7 +52,7 @@ _WRITE = "clinic.write_transaction"
 _FLUSHED = "clinic.flushed"
 
 
-def session() -> Session:
+def db_session() -> Session:
     """The request's (or CLI command's) session."""
     return db.session()
 
@@ -65,7 +65,7 @@ def per_transaction(key: str, load: Callable[[], T]) -> T:
     so a change made in this transaction shows in it. A write (flush), a commit or a rollback
     forgets it, and the next call loads afresh; nothing is kept across requests.
     """
-    s = session()
+    s = db_session()
     cache: dict[str, tuple[object, T]] = s.info.setdefault(_CACHE, {})
     tx = s.get_transaction()
     hit = cache.get(key)
@@ -129,7 +129,7 @@ def transaction() -> Iterator[Session]:
     exclusion constraint, a lock that could not be taken) means someone else took the slot
     first, and becomes a `Conflict`.
     """
-    s = session()
+    s = db_session()
     if s.info.get(_WRITE):
         yield s  # the outer service call commits or rolls back
         return
@@ -163,7 +163,7 @@ def lock_client(client_id: int) -> None:
     until any other change to this client has committed, and then reads that client's state
     afresh. On PostgreSQL a row lock on the client; on SQLite writers are serialised anyway
     (BEGIN IMMEDIATE). Take it before reading the state the change is judged on."""
-    s = session()
+    s = db_session()
     if s.get_bind().dialect.name == "postgresql":
         s.execute(select(Client.id).where(Client.id == client_id).with_for_update())
     s.expire_all()  # what was read before the lock may be stale: read it again

@@ -37,7 +37,7 @@ from clinic.scheduling.timeutil import at, local
 from clinic.scheduling.wording import day_text, moment_text
 from clinic.services import calendar_files, clinic_setup
 from clinic.services.aftercare import aftercare_for
-from clinic.services.db import session, transaction
+from clinic.services.db import db_session, transaction
 from clinic.services.errors import NotFound
 
 KINDS = ("booking_confirmation", "reminder", "restriction_ends", "password_reset")
@@ -254,7 +254,7 @@ def list_messages(*, client_id: int | None = None, limit: int = 200) -> list[Out
     query = select(OutboxMessage).order_by(OutboxMessage.due_at.desc(), OutboxMessage.id.desc())
     if client_id is not None:
         query = query.where(OutboxMessage.client_id == client_id)
-    return list(session().scalars(query.limit(limit)))
+    return list(db_session().scalars(query.limit(limit)))
 
 
 # --- sending -------------------------------------------------------------------------------
@@ -332,7 +332,7 @@ def send_due(
     """Send every queued message due by `now` through the SMTP server, each at most once
     among concurrent senders; a failure keeps the message queued for a later retry."""
     due = list(
-        session().scalars(
+        db_session().scalars(
             select(OutboxMessage.id)
             .where(
                 OutboxMessage.status == "queued",
@@ -343,16 +343,16 @@ def send_due(
             .limit(limit)
         )
     )
-    session().rollback()  # end the read transaction before claiming
+    db_session().rollback()  # end the read transaction before claiming
     sent = failed = skipped = 0
     for message_id in due:
         if not _claim(message_id, now):
             skipped += 1
             continue
-        message = session().get(OutboxMessage, message_id, populate_existing=True)
+        message = db_session().get(OutboxMessage, message_id, populate_existing=True)
         assert message is not None
         attempts, email = message.attempts, _email(message, sender)
-        session().rollback()  # hold no database lock while talking to the SMTP server
+        db_session().rollback()  # hold no database lock while talking to the SMTP server
         try:
             with smtplib.SMTP(smtp_host, smtp_port, timeout=SMTP_TIMEOUT) as smtp:
                 smtp.send_message(email)

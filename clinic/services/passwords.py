@@ -17,7 +17,7 @@ from clinic.models import User
 from clinic.services import accounts, outbox
 from clinic.services.actors import Actor
 from clinic.services.audit import record
-from clinic.services.db import session, transaction
+from clinic.services.db import db_session, transaction
 from clinic.services.errors import InvalidRequest
 
 SALT = "password-reset"
@@ -42,7 +42,7 @@ def request_password_reset(
 ) -> None:
     """Queue a reset link for the account with this email. Says nothing about whether such an
     account exists (the page answers the same either way)."""
-    user = session().scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    user = db_session().scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
     if user is None:
         # A client record made at the desk has no login yet: the mailbox's owner sets one.
         user = accounts.login_for_client(email=email)
@@ -59,7 +59,7 @@ def user_for_token(token: str, secret: str) -> User:
         raise InvalidRequest(INVALID, field="token") from exc
     if not isinstance(data, dict) or not isinstance(data.get("u"), int):
         raise InvalidRequest(INVALID, field="token")
-    user = session().get(User, data["u"])
+    user = db_session().get(User, data["u"])
     if user is None or not user.active or data.get("p") != _fingerprint(user):
         raise InvalidRequest(INVALID, field="token")
     return user

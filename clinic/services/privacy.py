@@ -28,7 +28,7 @@ from clinic.models import (
 )
 from clinic.services.actors import Actor
 from clinic.services.audit import record
-from clinic.services.db import session, transaction
+from clinic.services.db import db_session, transaction
 from clinic.services.errors import NotFound, PermissionDenied
 from clinic.services.permissions import is_admin, is_client
 
@@ -49,7 +49,7 @@ def _client_for(actor: Actor, client_id: int | None) -> Client:
         raise PermissionDenied("Only the client or the clinic's admin can do this.")
     if client_id is None:
         raise NotFound("There is no such client.", field="client")
-    client: Client | None = session().scalar(
+    client: Client | None = db_session().scalar(
         select(Client)
         .options(
             selectinload(Client.conditions),

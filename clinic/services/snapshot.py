@@ -26,7 +26,7 @@ from clinic.scheduling import (
 )
 from clinic.scheduling.timeutil import day_start
 from clinic.services.clinic_setup import kept_catalogue
-from clinic.services.db import session
+from clinic.services.db import db_session
 
 
 def _occupancy_loader(tz: ZoneInfo) -> Callable[[date, date], list[Occupancy]]:
@@ -41,7 +41,7 @@ def _occupancy_loader(tz: ZoneInfo) -> Callable[[date, date], list[Occupancy]]:
     )
 
     def load(first: date, last: date) -> list[Occupancy]:
-        conn = session().connection()
+        conn = db_session().connection()
         lo, hi = day_start(first, tz), day_start(last, tz)
         # Core, not ORM: these rows become plain values at once, and the ORM's per-row
         # bookkeeping was a third of a plan's time (bench/README.md).

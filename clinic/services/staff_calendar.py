@@ -38,7 +38,7 @@ from clinic.models import Client as ClientRow
 from clinic.scheduling.timeutil import day_start
 from clinic.services import booking, clinic_setup
 from clinic.services.actors import Actor
-from clinic.services.db import session
+from clinic.services.db import db_session
 from clinic.services.errors import InvalidRequest, PermissionDenied
 from clinic.services.permissions import is_practitioner
 
@@ -356,7 +356,7 @@ def _entries(actor: Actor, start: datetime, end: datetime, by: str, tz: ZoneInfo
             status,
             practitioner,
             device,
-        ) in session().connection().execute(_queries().entries[(by, own)], values).all()
+        ) in db_session().connection().execute(_queries().entries[(by, own)], values).all()
     ]
 
 
@@ -377,7 +377,7 @@ def _catalogue_rows() -> _CatalogueRows:
 
 
 def _load_catalogue_rows() -> _CatalogueRows:
-    db, q = session().connection(), _queries()
+    db, q = db_session().connection(), _queries()
     return _CatalogueRows(
         opening=db.execute(q.opening).all(),
         holidays={day: name or "Holiday" for day, name in db.execute(q.holidays)},

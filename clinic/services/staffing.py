@@ -30,7 +30,7 @@ from clinic.services import accounts, catalogue, clinic_setup
 from clinic.services.actors import Actor
 from clinic.services.audit import record
 from clinic.services.cache import catalogue_transaction
-from clinic.services.db import session, transaction
+from clinic.services.db import db_session, transaction
 from clinic.services.errors import InvalidData, InvalidRequest, NotFound, PermissionDenied
 from clinic.services.permissions import is_admin
 
@@ -69,7 +69,7 @@ def week_json(rows: list[tuple[int, Any, Any]]) -> dict[str, list[list[str]]]:
 
 def list_staff() -> list[User]:
     return list(
-        session().scalars(
+        db_session().scalars(
             select(User).where(User.role.in_(STAFF_ROLES)).order_by(User.role, User.name)
         )
     )
@@ -114,7 +114,7 @@ def update_staff_user(*, actor: Actor, user_id: int, role: str, active: bool) ->
 
 def list_practitioners() -> list[Practitioner]:
     return list(
-        session().scalars(
+        db_session().scalars(
             select(Practitioner)
             .options(
                 selectinload(Practitioner.hours),
@@ -127,7 +127,7 @@ def list_practitioners() -> list[Practitioner]:
 
 
 def get_practitioner(practitioner_id: int) -> Practitioner:
-    p = session().get(Practitioner, practitioner_id)
+    p = db_session().get(Practitioner, practitioner_id)
     if p is None:
         raise NotFound("There is no such practitioner.")
     return p
@@ -272,11 +272,11 @@ def remove_time_off(*, actor: Actor, time_off_id: int) -> None:
 
 
 def list_rooms() -> list[Room]:
-    return list(session().scalars(select(Room).order_by(Room.active.desc(), Room.code)))
+    return list(db_session().scalars(select(Room).order_by(Room.active.desc(), Room.code)))
 
 
 def list_devices() -> list[Device]:
-    return list(session().scalars(select(Device).order_by(Device.active.desc(), Device.code)))
+    return list(db_session().scalars(select(Device).order_by(Device.active.desc(), Device.code)))
 
 
 def save_room(*, actor: Actor, code: str, name: str) -> Room:
@@ -323,10 +323,10 @@ def _clinic_section() -> dict[str, Any]:
         "timezone": row.timezone,
         "slot_minutes": row.slot_minutes,
         "opening_hours": week_json(
-            [(h.weekday, h.opens, h.closes) for h in session().scalars(select(OpeningHours))]
+            [(h.weekday, h.opens, h.closes) for h in db_session().scalars(select(OpeningHours))]
         ),
         "holidays": [
-            h.day.isoformat() for h in session().scalars(select(Holiday).order_by(Holiday.day))
+            h.day.isoformat() for h in db_session().scalars(select(Holiday).order_by(Holiday.day))
         ],
         "policy": {
             "client_change_notice_hours": row.client_change_notice_hours,
@@ -411,7 +411,7 @@ def _policy_fields(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def list_holidays() -> list[Holiday]:
-    return list(session().scalars(select(Holiday).order_by(Holiday.day)))
+    return list(db_session().scalars(select(Holiday).order_by(Holiday.day)))
 
 
 def add_holiday(*, actor: Actor, day: date, name: str) -> Holiday:

@@ -13,7 +13,7 @@ from sqlalchemy import Select, bindparam, select, update
 from clinic.models import ApiToken, Client, Practitioner, User, utcnow
 from clinic.services import accounts, cache
 from clinic.services.actors import Actor
-from clinic.services.db import session, transaction
+from clinic.services.db import db_session, transaction
 from clinic.services.errors import NotFound, PermissionDenied, ServiceError
 from clinic.services.permissions import is_admin
 
@@ -71,7 +71,7 @@ def actor_for_token(token: str, *, now: datetime | None = None) -> Actor:
     now = now or utcnow()
     # One statement of plain columns, which also reads the catalogue's version: the token, its
     # user and the user's client or practitioner record (every API request starts here).
-    found = session().execute(_token_query(), {"digest": _digest(token)}).first()
+    found = db_session().execute(_token_query(), {"digest": _digest(token)}).first()
     if found is not None:
         cache.note_version(found)
     if found is None or found.revoked_at is not None or found.expires_at <= now or not found.active:

@@ -15,7 +15,7 @@ from clinic.form_errors import Problem, place_errors
 from clinic.models import CATALOGUE_ROLES, Device
 from clinic.services import catalogue_admin, catalogue_queries
 from clinic.services.catalogue_admin import CareText
-from clinic.services.db import session
+from clinic.services.db import db_session
 from clinic.services.errors import ServiceError
 from clinic.staff import bp
 from clinic.staff.catalogue_forms import CourseForm, ProcedureForm, RestrictionForm
@@ -62,7 +62,7 @@ def catalogue():  # type: ignore[no-untyped-def]
 def _choices(form: FlaskForm) -> None:
     restrictions = catalogue_admin.list_restrictions(include_retired=False)
     if isinstance(form, ProcedureForm):
-        kinds = sorted(set(session().scalars(select(Device.kind))))
+        kinds = sorted(set(db_session().scalars(select(Device.kind))))
         form.device_kind.choices = options([("", "No device"), *((k, k) for k in kinds)])
         form.blocked_by.choices = options((r.code, f"{r.text} ({r.code})") for r in restrictions)
     if isinstance(form, CourseForm):

@@ -25,7 +25,7 @@ from clinic.models import (
     mask_to_months,
 )
 from clinic.services.catalogue.fields import WEEKDAYS
-from clinic.services.db import session
+from clinic.services.db import db_session
 
 
 def _week_json(rows: list[tuple[int, time, time]]) -> dict[str, list[list[str]]]:
@@ -56,7 +56,7 @@ def course_entry(c: Course) -> dict[str, Any]:
 
 def export_catalogue() -> dict[str, Any]:
     """The clinic's live set-up as a catalogue file that re-imports to the same state."""
-    s = session()
+    s = db_session()
     out: dict[str, Any] = {}
     settings = s.scalar(select(ClinicSettings).order_by(ClinicSettings.id).limit(1))
     if settings is not None:
