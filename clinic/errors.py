@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
@@ -25,7 +26,7 @@ def _too_many(exc: RateLimitExceeded) -> str:
 
 def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def http_error(exc: HTTPException) -> ResponseReturnValue:
         code = exc.code or 500
         if isinstance(exc, RateLimitExceeded):
             exc.description = _too_many(exc)
@@ -37,7 +38,7 @@ def register(app: Flask) -> None:
         ), code
 
     @app.errorhandler(ServiceError)
-    def service_error(exc: ServiceError):  # type: ignore[no-untyped-def]
+    def service_error(exc: ServiceError) -> ResponseReturnValue:
         if _wants_json():
             return jsonify(errors=exc.as_json()), exc.status
         return render_template(

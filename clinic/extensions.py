@@ -1,5 +1,7 @@
 """Flask extensions, created unbound and bound to the app in `create_app()`."""
 
+from typing import TYPE_CHECKING
+
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -28,3 +30,11 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
+
+# The models' base class. Flask-SQLAlchemy builds `db.Model` at run time from `Base` (adding its
+# query and bind helpers), which mypy cannot follow as a base class; to mypy the models are
+# `Base`'s declarative classes, which is what their typed columns and relationships need.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model

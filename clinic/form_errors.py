@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from flask_wtf import FlaskForm
 from wtforms import Field
@@ -17,6 +17,8 @@ from clinic.services.errors import Conflict, InvalidData, RuleViolation, Service
 # How a service's field name (e.g. "preferences.practitioner", "hours.mon[0]") finds the form's
 # field: a mapping of names that differ, or a function for paths.
 FieldNames = Mapping[str, str] | Callable[[str], Any]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +42,7 @@ def place_errors(
     of the form: every broken rule of a refused booking, and each message without a field."""
     if isinstance(exc, RuleViolation | Conflict) and exc.violations:
         return [Problem(v.message, v.soft, v.session, v.code) for v in exc.violations]
-    items = (
+    items: list[dict[str, Any]] = (
         exc.errors
         if isinstance(exc, InvalidData)
         else [{"message": exc.message, "field": exc.field}]
@@ -63,3 +65,11 @@ def _field(form: FlaskForm, name: str, fields: FieldNames | None) -> Field | Non
     else:
         target = getattr(form, (fields or {}).get(name, name), None)
     return target if isinstance(target, Field) else None
+
+
+def validated(data: T | None) -> T:
+    """A required field's data once its form has validated. WTForms types every field's data as
+    optional; `InputRequired` / `DataRequired` have refused the form if it is missing."""
+    if data is None:
+        raise ValueError("A required field has no data: validate the form first.")
+    return data

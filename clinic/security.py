@@ -41,7 +41,6 @@ def _has_nul() -> bool:
     return b"\x00" in body or b"\\u0000" in body
 
 
-@login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     # With the client or practitioner record in the same statement: every page asks next
     # who the user is (services.actors.actor_for). The same statement reads the catalogue's
@@ -58,6 +57,11 @@ def load_user(user_id: str) -> User | None:
     cache.note_version(found)
     user: User = found[0]
     return user if user.active else None
+
+
+# Registered by a call, not as a decorator: Flask-Login's `user_loader` has no types, and a
+# decorator without types would make `load_user` untyped too.
+login_manager.user_loader(load_user)
 
 
 def register(app: Flask) -> None:

@@ -7,6 +7,7 @@ from functools import cache
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode
 
 from clinic.api import schemas
 from clinic.api.registry import ENDPOINTS
@@ -23,8 +24,10 @@ STATUS_TEXT = {
 }
 
 
-def _schema(model: type[BaseModel], components: dict[str, Any], mode: str) -> dict[str, Any]:
-    schema = model.model_json_schema(ref_template=REF, mode=mode)  # type: ignore[arg-type]
+def _schema(
+    model: type[BaseModel], components: dict[str, Any], mode: JsonSchemaMode
+) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template=REF, mode=mode)
     for name, sub in schema.pop("$defs", {}).items():
         components.setdefault(name, sub)
     components.setdefault(model.__name__, schema)

@@ -7,9 +7,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from flask import g, request
+from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, ValidationError
 
 from clinic.api.schemas import MAX_ID
@@ -96,17 +97,21 @@ def parse_query(model: type[BaseModel]) -> BaseModel:
         raise BadRequest(_errors(exc)) from None
 
 
+P = ParamSpec("P")
+R = TypeVar("R", bound=ResponseReturnValue)
+
+
 def endpoint(
     method: str, path: str, summary: str, **options: Any
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Declare an endpoint under /api/v1. `path` uses Flask syntax (`/appointments/<int:id>`)."""
     spec = Endpoint(method=method, path=path, summary=summary, **options)
     spec.path_params = re.findall(r"<(?:\w+:)?(\w+)>", path)
     ENDPOINTS.append(spec)
 
-    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+    def decorate(view: Callable[P, R]) -> Callable[P, R]:
         @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
+        def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
             if any(isinstance(v, int) and v > MAX_ID for v in kwargs.values()):
                 raise NotFound("There is no such record.")
             if spec.auth:

@@ -7,6 +7,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, g, jsonify, request
+from flask.typing import ResponseReturnValue
+from pydantic import BaseModel
 
 from clinic.api import bp, schemas
 from clinic.api.openapi import document
@@ -35,10 +37,11 @@ csrf.exempt(bp)
 
 
 @bp.errorhandler(ServiceError)
-def service_error(exc: ServiceError):  # type: ignore[no-untyped-def]
+def service_error(exc: ServiceError) -> ResponseReturnValue:
     payload: dict[str, Any] = {"errors": exc.as_json()}
-    if getattr(exc, "affected", None):
-        payload["affected"] = exc.affected  # type: ignore[attr-defined]
+    affected = getattr(exc, "affected", None)
+    if affected:
+        payload["affected"] = affected
     replan = getattr(exc, "replan", ())
     if replan:
         codes = clinic_setup.resource_codes()
@@ -109,7 +112,7 @@ def _appointment(a: Appointment) -> dict[str, Any]:
     }
 
 
-def _json(model: type[schemas.BaseModel], data: Any, status: int = 200) -> tuple[Response, int]:
+def _json(model: type[BaseModel], data: Any, status: int = 200) -> tuple[Response, int]:
     if isinstance(data, list):
         payload: Any = [model.model_validate(item).model_dump(mode="json") for item in data]
     else:
@@ -135,7 +138,7 @@ def openapi() -> Response:
     errors=(400, 401, 429),
 )
 @limiter.limit("10 per minute")
-def create_token():  # type: ignore[no-untyped-def]
+def create_token() -> ResponseReturnValue:
     body: schemas.TokenRequest = g.body
     hours = current_app.config["API_TOKEN_HOURS"]
     token = tokens.issue_token(email=body.email, password=body.password, hours=hours)
@@ -146,7 +149,7 @@ def create_token():  # type: ignore[no-untyped-def]
 
 
 @endpoint("DELETE", "/token", "Revoke the token used for this request", status=204, errors=(401,))
-def delete_token():  # type: ignore[no-untyped-def]
+def delete_token() -> ResponseReturnValue:
     tokens.revoke_token(request.headers["Authorization"].partition(" ")[2].strip())
     return "", 204
 
@@ -158,7 +161,7 @@ def delete_token():  # type: ignore[no-untyped-def]
     status=204,
     errors=(401, 403, 404),
 )
-def delete_user_tokens(user_id: int):  # type: ignore[no-untyped-def]
+def delete_user_tokens(user_id: int) -> ResponseReturnValue:
     tokens.revoke_user_tokens(actor=g.actor, user_id=user_id)
     return "", 204
 
@@ -169,7 +172,7 @@ def delete_user_tokens(user_id: int):  # type: ignore[no-untyped-def]
 @endpoint(
     "GET", "/courses", "Course templates", response=schemas.CourseOut, many=True, errors=(401,)
 )
-def list_courses():  # type: ignore[no-untyped-def]
+def list_courses() -> ResponseReturnValue:
     out = [
         catalogue.course_entry(c)
         | {
@@ -191,7 +194,7 @@ def list_courses():  # type: ignore[no-untyped-def]
     many=True,
     errors=(400, 401, 404),
 )
-def list_practitioners():  # type: ignore[no-untyped-def]
+def list_practitioners() -> ResponseReturnValue:
     query: schemas.PractitionersQuery = g.query
     qualification = (
         course_catalogue.get_procedure(query.procedure).qualification if query.procedure else None
@@ -211,7 +214,7 @@ def list_practitioners():  # type: ignore[no-untyped-def]
     response=schemas.SlotsOut,
     errors=(400, 401, 404),
 )
-def availability():  # type: ignore[no-untyped-def]
+def availability() -> ResponseReturnValue:
     query: schemas.AvailabilityQuery = g.query
     slots = booking.availability(
         procedure_code=query.procedure, day=query.date, practitioner_id=query.practitioner
@@ -232,7 +235,7 @@ def availability():  # type: ignore[no-untyped-def]
     status=201,
     errors=(400, 401, 403, 409),
 )
-def create_client():  # type: ignore[no-untyped-def]
+def create_client() -> ResponseReturnValue:
     body: schemas.ClientCreate = g.body
     client = accounts.create_client(
         actor=g.actor,
@@ -264,7 +267,7 @@ def create_client():  # type: ignore[no-untyped-def]
     response=schemas.PlanOut,
     errors=(400, 401, 403, 404, 422),
 )
-def create_plan():  # type: ignore[no-untyped-def]
+def create_plan() -> ResponseReturnValue:
     body: schemas.PlanRequest = g.body
     prefs = None
     if body.preferences is not None:
@@ -301,7 +304,7 @@ def create_plan():  # type: ignore[no-untyped-def]
     status=201,
     errors=(400, 401, 403, 404, 409, 422),
 )
-def create_enrolment():  # type: ignore[no-untyped-def]
+def create_enrolment() -> ResponseReturnValue:
     body: schemas.EnrolmentCreate = g.body
     enrolment = booking.book_course(
         actor=g.actor,
@@ -331,7 +334,7 @@ def create_enrolment():  # type: ignore[no-untyped-def]
     many=True,
     errors=(400, 401, 404),
 )
-def list_appointments():  # type: ignore[no-untyped-def]
+def list_appointments() -> ResponseReturnValue:
     query: schemas.AppointmentsQuery = g.query
     tz = clinic_setup.clinic_tz()
     start = datetime.combine(query.from_, time(0), tzinfo=tz) if query.from_ else None
@@ -347,7 +350,7 @@ def list_appointments():  # type: ignore[no-untyped-def]
     response=schemas.AppointmentOut,
     errors=(401, 404),
 )
-def get_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
+def get_appointment(appointment_id: int) -> ResponseReturnValue:
     a = booking.get_appointment(actor=g.actor, appointment_id=appointment_id)
     return _json(schemas.AppointmentOut, _appointment(a))
 
@@ -360,7 +363,7 @@ def get_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
     response=schemas.AppointmentOut,
     errors=(400, 401, 403, 404, 409, 422),
 )
-def move_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
+def move_appointment(appointment_id: int) -> ResponseReturnValue:
     body: schemas.AppointmentMove = g.body
     asked = {
         "actor": g.actor,
@@ -384,7 +387,7 @@ def move_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
     status=204,
     errors=(401, 403, 404, 409, 422),
 )
-def cancel_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
+def cancel_appointment(appointment_id: int) -> ResponseReturnValue:
     booking.cancel_appointment(actor=g.actor, appointment_id=appointment_id)
     return "", 204
 
@@ -413,7 +416,7 @@ def _screening_out(client_id: int) -> dict[str, Any]:
     response=schemas.ScreeningOut,
     errors=(401, 404),
 )
-def get_screening(client_id: int):  # type: ignore[no-untyped-def]
+def get_screening(client_id: int) -> ResponseReturnValue:
     client = clients.view_screening(actor=g.actor, client_id=client_id)
     return _json(schemas.ScreeningOut, _screening_out(client.id))
 
@@ -426,7 +429,7 @@ def get_screening(client_id: int):  # type: ignore[no-untyped-def]
     response=schemas.ScreeningOut,
     errors=(400, 401, 403, 404, 422),
 )
-def put_screening(client_id: int):  # type: ignore[no-untyped-def]
+def put_screening(client_id: int) -> ResponseReturnValue:
     body: schemas.ScreeningUpdate = g.body
     answers = [clients.ConditionAnswer(a.code, a.present, a.last_date) for a in body.conditions]
     client = clients.save_screening(actor=g.actor, client_id=client_id, answers=answers)
@@ -442,7 +445,7 @@ def put_screening(client_id: int):  # type: ignore[no-untyped-def]
     status=201,
     errors=(400, 401, 403, 404, 422),
 )
-def create_period(client_id: int):  # type: ignore[no-untyped-def]
+def create_period(client_id: int) -> ResponseReturnValue:
     body: schemas.PeriodCreate = g.body
     period = clients.add_period(
         actor=g.actor,
@@ -475,7 +478,7 @@ def _ics(data: bytes, name: str) -> Response:
     errors=(401, 404),
     content_type="text/calendar",
 )
-def appointment_calendar(appointment_id: int):  # type: ignore[no-untyped-def]
+def appointment_calendar(appointment_id: int) -> ResponseReturnValue:
     appointment = booking.get_appointment(actor=g.actor, appointment_id=appointment_id)
     return _ics(calendar_files.appointment_ics(appointment), f"session-{appointment.id}.ics")
 
@@ -488,7 +491,7 @@ def appointment_calendar(appointment_id: int):  # type: ignore[no-untyped-def]
     errors=(400, 401, 404),
     content_type="text/calendar",
 )
-def client_calendar():  # type: ignore[no-untyped-def]
+def client_calendar() -> ResponseReturnValue:
     query: schemas.CalendarQuery = g.query
     client_id = access.resolve_client_id(g.actor, query.client)
     return _ics(calendar_files.client_calendar_ics(client_id), "clinic-calendar.ics")

@@ -1,8 +1,12 @@
+from collections.abc import Sequence
+
 from flask import Response, current_app, flash, jsonify, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_user, logout_user
+from flask_wtf import FlaskForm
 
 from clinic.auth import bp
-from clinic.auth.access import role_required, safe_next
+from clinic.auth.access import login_required, role_required, safe_next
 from clinic.auth.forms import (
     EraseForm,
     ForgotPasswordForm,
@@ -12,7 +16,7 @@ from clinic.auth.forms import (
     SignUpForm,
 )
 from clinic.extensions import limiter
-from clinic.form_errors import place_errors
+from clinic.form_errors import Problem, place_errors
 from clinic.models import CLIENT_ROLES
 from clinic.services import accounts, clients, passwords, privacy
 from clinic.services.actors import actor_for
@@ -24,7 +28,7 @@ def _home_for(user: object) -> str:
     return url_for("staff.index") if is_staff(user) else url_for("booking.my_sessions")
 
 
-def _status(form, top=None):  # type: ignore[no-untyped-def]
+def _status(form: FlaskForm, top: Sequence[object] = ()) -> int:
     return 422 if form.errors or top else 200
 
 
@@ -34,7 +38,7 @@ def _status(form, top=None):  # type: ignore[no-untyped-def]
     methods=["POST"],
     error_message="Too many login attempts from your address. Please wait a minute and try again.",
 )
-def login():  # type: ignore[no-untyped-def]
+def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(_home_for(current_user))
     form = LoginForm()
@@ -43,25 +47,25 @@ def login():  # type: ignore[no-untyped-def]
         if user is not None:
             login_user(user)
             return redirect(safe_next(_home_for(user)))
-        form.password.errors.append("Email or password is not right.")
+        form.password.errors = [*form.password.errors, "Email or password is not right."]
         return render_template("auth/login.html", form=form), 422
     return render_template("auth/login.html", form=form), 422 if form.errors else 200
 
 
 @bp.route("/logout", methods=["POST"])
 @login_required
-def logout():  # type: ignore[no-untyped-def]
+def logout() -> ResponseReturnValue:
     logout_user()
     return redirect(url_for("auth.login"))
 
 
 @bp.route("/signup", methods=["GET", "POST"])
 @limiter.limit("10 per hour", methods=["POST"])
-def signup():  # type: ignore[no-untyped-def]
+def signup() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(_home_for(current_user))
     form = SignUpForm()
-    top: list[str] = []
+    top: list[Problem] = []
     if form.validate_on_submit():
         try:
             user = clients.sign_up(
@@ -83,7 +87,7 @@ def signup():  # type: ignore[no-untyped-def]
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @limiter.limit("5 per hour", methods=["POST"])
-def forgot_password():  # type: ignore[no-untyped-def]
+def forgot_password() -> ResponseReturnValue:
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         passwords.request_password_reset(
@@ -96,10 +100,10 @@ def forgot_password():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
-def reset_password(token: str):  # type: ignore[no-untyped-def]
+def reset_password(token: str) -> ResponseReturnValue:
     secret = current_app.config["SECRET_KEY"]
     form = ResetPasswordForm()
-    top: list[str] = []
+    top: list[Problem] = []
     try:
         passwords.user_for_token(token, secret)
     except ServiceError as exc:
@@ -124,11 +128,11 @@ def reset_password(token: str):  # type: ignore[no-untyped-def]
 @bp.route("/profile", methods=["GET", "POST"])
 @login_required
 @role_required(*CLIENT_ROLES)
-def profile():  # type: ignore[no-untyped-def]
+def profile() -> ResponseReturnValue:
     actor = actor_for(current_user)
     client = clients.get_client(actor=actor)
     form = ProfileForm(obj=None if request.method == "POST" else client)
-    top: list[str] = []
+    top: list[Problem] = []
     if form.validate_on_submit():
         try:
             clients.update_profile(
@@ -151,7 +155,7 @@ def profile():  # type: ignore[no-untyped-def]
 @bp.route("/profile/data.json")
 @login_required
 @role_required(*CLIENT_ROLES)
-def export_data():  # type: ignore[no-untyped-def]
+def export_data() -> ResponseReturnValue:
     """Everything the clinic holds about me, as a JSON download."""
     data = privacy.export_client_data(actor=actor_for(current_user))
     response: Response = jsonify(data)
@@ -162,12 +166,12 @@ def export_data():  # type: ignore[no-untyped-def]
 @bp.route("/profile/erase", methods=["GET", "POST"])
 @login_required
 @role_required(*CLIENT_ROLES)
-def erase():  # type: ignore[no-untyped-def]
+def erase() -> ResponseReturnValue:
     """Erase my data: the person is anonymised, the clinic keeps an anonymous history."""
     form = EraseForm()
     if form.validate_on_submit():
         if accounts.authenticate(current_user.email, form.password.data or "") is None:
-            form.password.errors.append("The password is not right.")
+            form.password.errors = [*form.password.errors, "The password is not right."]
         else:
             privacy.erase_client(actor=actor_for(current_user))
             logout_user()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import ParamSpec, TypeVar
 
-from flask_login import current_user, login_required
+from flask import Response
+from flask_login import current_user
 
-from clinic.auth.access import role_required
+from clinic.auth.access import login_required, role_required
 from clinic.models import CLIENT_ROLES
 from clinic.services.actors import Actor, actor_for
 
@@ -19,6 +20,10 @@ def current_actor() -> Actor:
     return actor_for(current_user)
 
 
-def client_only(view: Callable[..., Any]) -> Callable[..., Any]:
-    """A view for signed-in clients only."""
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def client_only(view: Callable[P, R]) -> Callable[P, R | Response]:
+    """A view for signed-in clients only; it keeps its signature."""
     return login_required(role_required(*CLIENT_ROLES)(view))

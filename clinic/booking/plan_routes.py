@@ -3,15 +3,17 @@ session swapped for another time if wanted), and booking it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from clinic.booking import bp
 from clinic.booking.common import PERIOD_WORDS, client_only, current_actor
 from clinic.booking.forms import ConfirmForm, DayForm, PlanForm, options
 from clinic.booking.grid import month_grids
-from clinic.form_errors import place_errors
+from clinic.form_errors import Problem, place_errors, validated
 from clinic.models import utcnow
 from clinic.scheduling import Preferences, describe_window
 from clinic.services import booking, clients, clinic_setup, course_catalogue
@@ -56,7 +58,7 @@ def _plan_form(course_code: str) -> PlanForm:
 
 @bp.route("/courses/<code>/plan", methods=["GET", "POST"])
 @client_only
-def plan(code: str):  # type: ignore[no-untyped-def]
+def plan(code: str) -> ResponseReturnValue:
     actor = current_actor()
     course = course_catalogue.get_course(code)
     form = _plan_form(code)
@@ -64,7 +66,7 @@ def plan(code: str):  # type: ignore[no-untyped-def]
     tz = clinic_setup.clinic_tz()
     if request.method == "GET" and form.earliest.data is None:
         form.earliest.data = (now.astimezone(tz) + timedelta(days=2)).date()
-    top_errors: list[str] = []
+    top_errors: Sequence[Problem | str] = []
     if form.validate_on_submit():
         prefs = Preferences(
             weekdays=frozenset(form.weekdays.data) if form.weekdays.data else None,
@@ -77,7 +79,7 @@ def plan(code: str):  # type: ignore[no-untyped-def]
                 actor=actor,
                 course_code=code,
                 client_id=None,
-                earliest=form.earliest.data,
+                earliest=validated(form.earliest.data),
                 preferences=prefs,
                 now=now,
             )
@@ -146,7 +148,7 @@ def _review_context(code: str, requests: list[SessionRequest]) -> dict[str, obje
 
 @bp.route("/courses/<code>/review")
 @client_only
-def review(code: str):  # type: ignore[no-untyped-def]
+def review(code: str) -> ResponseReturnValue:
     requests = _decode_proposals(request.args.getlist("s"))
     return render_template(
         "booking/review.html", form=ConfirmForm(), top_errors=[], **_review_context(code, requests)
@@ -155,7 +157,7 @@ def review(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/courses/<code>/swap")
 @client_only
-def swap(code: str):  # type: ignore[no-untyped-def]
+def swap(code: str) -> ResponseReturnValue:
     """Another time for proposed session k: the free times of a chosen day."""
     requests = _decode_proposals(request.args.getlist("s"))
     number = request.args.get("k", type=int)
@@ -169,7 +171,7 @@ def swap(code: str):  # type: ignore[no-untyped-def]
     day_invalid = False
     if "day" in request.args:
         if form.validate():
-            day = form.day.data
+            day = validated(form.day.data)
         else:
             day_invalid = True
     else:
@@ -213,11 +215,11 @@ def swap(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/courses/<code>/book", methods=["POST"])
 @client_only
-def book(code: str):  # type: ignore[no-untyped-def]
+def book(code: str) -> ResponseReturnValue:
     actor = current_actor()
     requests = _decode_proposals(request.form.getlist("s"))
     form = ConfirmForm()
-    top_errors: list[str] = []
+    top_errors: Sequence[Problem | str] = []
     if form.validate_on_submit():
         now = utcnow()
         try:

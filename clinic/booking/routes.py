@@ -7,8 +7,10 @@ import calendar
 from datetime import datetime
 
 from flask import abort, current_app, redirect, render_template, url_for
-from flask_login import current_user, login_required
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
 
+from clinic.auth.access import login_required
 from clinic.booking import bp
 from clinic.booking.common import current_actor
 from clinic.models import utcnow
@@ -26,14 +28,14 @@ from clinic.services import (
 
 
 @bp.route("/")
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     if permissions.is_client(current_user):
         return redirect(url_for("booking.my_sessions"))
     return redirect(url_for("booking.courses"))
 
 
 @bp.route("/courses")
-def courses():  # type: ignore[no-untyped-def]
+def courses() -> ResponseReturnValue:
     rows = catalogue_queries.list_courses()
     outlook, screening_problem = {}, None
     if permissions.is_client(current_user):
@@ -54,7 +56,7 @@ def courses():  # type: ignore[no-untyped-def]
 
 @bp.route("/dev/outbox")
 @login_required
-def dev_outbox():  # type: ignore[no-untyped-def]
+def dev_outbox() -> ResponseReturnValue:
     if not (current_app.debug or permissions.is_admin(current_user)):
         abort(403, "The outbox page is for the clinic's admin (or development).")
     return render_template(

@@ -4,6 +4,7 @@ planner must keep a course clear of."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from clinic.auth.access import safe_next
 from clinic.booking import bp
@@ -16,7 +17,7 @@ from clinic.booking.forms import (
     screening_fields,
     screening_form_class,
 )
-from clinic.form_errors import place_errors
+from clinic.form_errors import Problem, place_errors
 from clinic.models import utcnow
 from clinic.services import clients
 from clinic.services.errors import ServiceError
@@ -24,14 +25,14 @@ from clinic.services.errors import ServiceError
 
 @bp.route("/my/screening", methods=["GET", "POST"])
 @client_only
-def screening():  # type: ignore[no-untyped-def]
+def screening() -> ResponseReturnValue:
     actor = current_actor()
     questions = clients.screening_questions()
     form = screening_form_class(questions)()
     client = clients.get_client(actor=actor)
     if request.method == "GET":
         fill_screening(form, questions, clients.screening_answers(actor=actor))
-    top_errors: list[str] = []
+    top_errors: list[Problem] = []
     if form.validate_on_submit():
         try:
             clients.save_screening(actor=actor, answers=screening_answers(form, questions))
@@ -53,10 +54,10 @@ def screening():  # type: ignore[no-untyped-def]
 
 @bp.route("/my/periods", methods=["GET", "POST"])
 @client_only
-def periods():  # type: ignore[no-untyped-def]
+def periods() -> ResponseReturnValue:
     actor = current_actor()
     form = PeriodForm()
-    top_errors: list[str] = []
+    top_errors: list[Problem] = []
     if form.validate_on_submit():
         try:
             clients.add_period(
@@ -83,7 +84,7 @@ def periods():  # type: ignore[no-untyped-def]
 
 @bp.route("/my/periods/<int:period_id>/delete", methods=["POST"])
 @client_only
-def delete_period(period_id: int):  # type: ignore[no-untyped-def]
+def delete_period(period_id: int) -> ResponseReturnValue:
     form = DeleteForm()
     if not form.validate_on_submit():
         abort(400, "The form has expired; please try again.")

@@ -3,17 +3,19 @@ cancelling a session within the notice policy."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Response, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from clinic.booking import bp
 from clinic.booking.common import PERIOD_WORDS, client_only, current_actor
 from clinic.booking.forms import CancelForm, DayForm, MoveForm
 from clinic.booking.grid import month_grids
-from clinic.form_errors import place_errors
-from clinic.models import RESTRICTING_STATUSES, utcnow
+from clinic.form_errors import Problem, place_errors, validated
+from clinic.models import RESTRICTING_STATUSES, Appointment, utcnow
 from clinic.scheduling import describe_window
 from clinic.services import (
     access,
@@ -25,17 +27,19 @@ from clinic.services import (
     outbox,
     permissions,
 )
+from clinic.services.actors import Actor
+from clinic.services.booking import MoveOutcome
 from clinic.services.errors import Conflict, RuleViolation, ServiceError
 
 
 @bp.route("/my/sessions")
 @client_only
-def my_sessions():  # type: ignore[no-untyped-def]
+def my_sessions() -> ResponseReturnValue:
     actor = current_actor()
     now = utcnow()
     tz = clinic_setup.clinic_tz()
     appointments = [a for a in booking.list_appointments(actor=actor) if a.status != "cancelled"]
-    by_enrolment: dict[int, dict[str, object]] = {}
+    by_enrolment: dict[int, dict[str, Any]] = {}
     grid_sessions = []
     for appointment in appointments:
         enrolment = appointment.enrolment
@@ -45,7 +49,7 @@ def my_sessions():  # type: ignore[no-untyped-def]
         )
         care = aftercare.aftercare_for(appointment)
         refusal = permissions.change_refusal(actor, appointment, now)
-        group["rows"].append(  # type: ignore[attr-defined]
+        group["rows"].append(
             {
                 "a": appointment,
                 "upcoming": appointment.start_at > now and appointment.status == "booked",
@@ -65,12 +69,12 @@ def my_sessions():  # type: ignore[no-untyped-def]
             )
     groups = sorted(
         by_enrolment.values(),
-        key=lambda group: (group["enrolment"].status != "active", -group["enrolment"].id),  # type: ignore[attr-defined]
+        key=lambda group: (group["enrolment"].status != "active", -group["enrolment"].id),
     )
     for group in groups:
         rows = group["rows"]
-        group["done"] = sum(1 for row in rows if row["a"].status == "done")  # type: ignore[attr-defined]
-        group["next"] = next((row for row in rows if row["upcoming"]), None)  # type: ignore[attr-defined]
+        group["done"] = sum(1 for row in rows if row["a"].status == "done")
+        group["next"] = next((row for row in rows if row["upcoming"]), None)
     periods = clients.list_periods(actor=actor)
     grids = month_grids(
         sessions=grid_sessions,
@@ -91,7 +95,7 @@ def my_sessions():  # type: ignore[no-untyped-def]
 
 @bp.route("/my/appointments/<int:appointment_id>.ics")
 @client_only
-def appointment_ics(appointment_id: int):  # type: ignore[no-untyped-def]
+def appointment_ics(appointment_id: int) -> ResponseReturnValue:
     appointment = booking.get_appointment(actor=current_actor(), appointment_id=appointment_id)
     return Response(
         calendar_files.appointment_ics(appointment),
@@ -102,7 +106,7 @@ def appointment_ics(appointment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/my/calendar.ics")
 @client_only
-def calendar_ics():  # type: ignore[no-untyped-def]
+def calendar_ics() -> ResponseReturnValue:
     client_id = access.resolve_client_id(current_actor(), None)
     return Response(
         calendar_files.client_calendar_ics(client_id),
@@ -111,7 +115,7 @@ def calendar_ics():  # type: ignore[no-untyped-def]
     )
 
 
-def _changeable(appointment_id: int, now: datetime):  # type: ignore[no-untyped-def]
+def _changeable(appointment_id: int, now: datetime) -> tuple[Appointment, ServiceError | None]:
     """The session and, if it is too late for the client to change it, why (shown on the
     page); a session that can no longer change at all is refused outright."""
     actor = current_actor()
@@ -124,7 +128,7 @@ def _changeable(appointment_id: int, now: datetime):  # type: ignore[no-untyped-
 
 @bp.route("/my/appointments/<int:appointment_id>/move", methods=["GET", "POST"])
 @client_only
-def move(appointment_id: int):  # type: ignore[no-untyped-def]
+def move(appointment_id: int) -> ResponseReturnValue:
     actor = current_actor()
     now = utcnow()
     tz = clinic_setup.clinic_tz()
@@ -133,11 +137,11 @@ def move(appointment_id: int):  # type: ignore[no-untyped-def]
     move_form = MoveForm()
     day = appointment.start_at.astimezone(tz).date()
     status = 200
-    top_errors: list[str] = []
+    top_errors: Sequence[Problem | str] = []
     warning = None
     if "day" in request.args:
         if day_form.validate():
-            day = day_form.day.data
+            day = validated(day_form.day.data)
         else:
             status = 422
     else:
@@ -167,6 +171,7 @@ def move(appointment_id: int):  # type: ignore[no-untyped-def]
                             "success",
                         )
                         return redirect(url_for("booking.my_sessions"))
+                    assert refused is not None  # _move gives a refusal or an outcome
                     status = 422 if isinstance(refused, RuleViolation) else 409
                     if refused.affected:
                         warning = _move_warning(refused, appointment, start)
@@ -204,9 +209,9 @@ def move(appointment_id: int):  # type: ignore[no-untyped-def]
     ), status
 
 
-def _move(  # type: ignore[no-untyped-def]
-    actor, appointment_id: int, start: datetime, accept_replan: bool, now: datetime
-):
+def _move(
+    actor: Actor, appointment_id: int, start: datetime, accept_replan: bool, now: datetime
+) -> tuple[RuleViolation | Conflict | None, MoveOutcome | None]:
     """The move's preview refused (what it would break, with the offered re-plan), or the
     session moved; a refusal of the move itself, judged again as it is written, reads the same."""
     asked: dict[str, Any] = {
@@ -224,7 +229,9 @@ def _move(  # type: ignore[no-untyped-def]
         return exc, None
 
 
-def _move_warning(exc: RuleViolation | Conflict, appointment, start: datetime) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _move_warning(
+    exc: RuleViolation | Conflict, appointment: Appointment, start: datetime
+) -> dict[str, object]:
     by_id = {a.id: a for a in appointment.enrolment.appointments}
     return {
         "start": start,
@@ -236,12 +243,12 @@ def _move_warning(exc: RuleViolation | Conflict, appointment, start: datetime) -
 
 @bp.route("/my/appointments/<int:appointment_id>/cancel", methods=["GET", "POST"])
 @client_only
-def cancel(appointment_id: int):  # type: ignore[no-untyped-def]
+def cancel(appointment_id: int) -> ResponseReturnValue:
     actor = current_actor()
     now = utcnow()
     appointment, refusal = _changeable(appointment_id, now)
     form = CancelForm()
-    top_errors: list[str] = []
+    top_errors: Sequence[Problem | str] = []
     if form.validate_on_submit():
         try:
             booking.cancel_appointment(actor=actor, appointment_id=appointment.id, now=now)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy import (
     CheckConstraint,
@@ -12,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     func,
     text,
@@ -19,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from clinic.extensions import db
+from clinic.extensions import Model
 from clinic.models.catalogue import Course, Device, Room
 from clinic.models.people import Client, Practitioner
 from clinic.models.types import UTCDateTime, utcnow
@@ -36,7 +38,7 @@ FINISHED_STATUSES = ("done", "no_show", "cancelled")
 LOOKBACK = timedelta(days=366)
 
 
-class Enrolment(db.Model):  # type: ignore[name-defined,misc]
+class Enrolment(Model):
     __tablename__ = "enrolments"
     __table_args__ = (
         CheckConstraint("status IN ('active','cancelled','completed')", name="status"),
@@ -56,7 +58,7 @@ class Enrolment(db.Model):  # type: ignore[name-defined,misc]
     )
 
 
-class Appointment(db.Model):  # type: ignore[name-defined,misc]
+class Appointment(Model):
     """One session of an enrolment.
 
     `busy_until_at` is the end plus the procedure's buffer: the practitioner, device and room
@@ -117,7 +119,7 @@ def _busy(until: Column[datetime]) -> ColumnElement[object]:
 
 
 _LIVE = "status <> 'cancelled'"
-_table = Appointment.__table__
+_table = cast(Table, Appointment.__table__)  # a mapped class's table; typed as a FromClause
 EXCLUSIONS = {
     "ex_appointments_practitioner_busy": (_table.c.practitioner_id, _table.c.busy_until_at, _LIVE),
     "ex_appointments_device_busy": (

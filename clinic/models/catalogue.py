@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from clinic.extensions import db
+from clinic.extensions import Model, db
 
 RESTRICTION_KINDS = ("sun", "makeup", "other")
 ALL_MONTHS_MASK = (1 << 12) - 1
@@ -40,7 +40,7 @@ def mask_to_months(mask: int) -> list[int]:
     return [m for m in range(1, 13) if mask & (1 << (m - 1))]
 
 
-class ClinicSettings(db.Model):  # type: ignore[name-defined,misc]
+class ClinicSettings(Model):
     """The single row of clinic-wide settings and policies."""
 
     __tablename__ = "clinic_settings"
@@ -60,7 +60,7 @@ class ClinicSettings(db.Model):  # type: ignore[name-defined,misc]
     screening_valid_days: Mapped[int] = mapped_column(Integer, default=180)
 
 
-class OpeningHours(db.Model):  # type: ignore[name-defined,misc]
+class OpeningHours(Model):
     __tablename__ = "opening_hours"
     __table_args__ = (
         CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
@@ -73,7 +73,7 @@ class OpeningHours(db.Model):  # type: ignore[name-defined,misc]
     closes: Mapped[time] = mapped_column(Time)
 
 
-class Holiday(db.Model):  # type: ignore[name-defined,misc]
+class Holiday(Model):
     __tablename__ = "holidays"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -81,7 +81,7 @@ class Holiday(db.Model):  # type: ignore[name-defined,misc]
     name: Mapped[str] = mapped_column(String(120), default="")
 
 
-class Room(db.Model):  # type: ignore[name-defined,misc]
+class Room(Model):
     __tablename__ = "rooms"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -90,7 +90,7 @@ class Room(db.Model):  # type: ignore[name-defined,misc]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
-class Device(db.Model):  # type: ignore[name-defined,misc]
+class Device(Model):
     __tablename__ = "devices"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -100,7 +100,7 @@ class Device(db.Model):  # type: ignore[name-defined,misc]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
-class Restriction(db.Model):  # type: ignore[name-defined,misc]
+class Restriction(Model):
     """An aftercare or pre-care restriction such as `no_uv`; its kind links it to client plans."""
 
     __tablename__ = "restrictions"
@@ -121,7 +121,7 @@ procedure_blocked_by = Table(
 )
 
 
-class Procedure(db.Model):  # type: ignore[name-defined,misc]
+class Procedure(Model):
     __tablename__ = "procedures"
     __table_args__ = (
         CheckConstraint("duration_min > 0 AND duration_min <= 720", name="duration"),
@@ -145,7 +145,7 @@ class Procedure(db.Model):  # type: ignore[name-defined,misc]
     )
 
 
-class Course(db.Model):  # type: ignore[name-defined,misc]
+class Course(Model):
     """A course template: one procedure repeated with spacing, aftercare, pre-care and rules."""
 
     __tablename__ = "courses"
@@ -190,7 +190,7 @@ class Course(db.Model):  # type: ignore[name-defined,misc]
         return [c for c in self.care if c.phase == "before"]
 
 
-class CourseRestriction(db.Model):  # type: ignore[name-defined,misc]
+class CourseRestriction(Model):
     """A restriction each session of a course starts (phase 'after') or needs kept before it ('before')."""
 
     __tablename__ = "course_restrictions"
@@ -211,7 +211,7 @@ class CourseRestriction(db.Model):  # type: ignore[name-defined,misc]
     restriction: Mapped[Restriction] = relationship(lazy="joined")
 
 
-class CourseContraindication(db.Model):  # type: ignore[name-defined,misc]
+class CourseContraindication(Model):
     __tablename__ = "course_contraindications"
     __table_args__ = (
         CheckConstraint("lookback_days >= 0", name="lookback"),

@@ -7,12 +7,12 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from clinic.extensions import db
+from clinic.extensions import Model
 from clinic.models.people import User
 from clinic.models.types import UTCDateTime, utcnow
 
 
-class ApiToken(db.Model):  # type: ignore[name-defined,misc]
+class ApiToken(Model):
     """A bearer token for the JSON API; only its SHA-256 hash is stored."""
 
     __tablename__ = "api_tokens"
@@ -27,7 +27,7 @@ class ApiToken(db.Model):  # type: ignore[name-defined,misc]
     user: Mapped[User] = relationship()
 
 
-class OutboxMessage(db.Model):  # type: ignore[name-defined,misc]
+class OutboxMessage(Model):
     """An email waiting to be sent (or sent): confirmations, reminders, password resets.
 
     A sender claims a message by setting `claimed_until` in a conditional update, so two

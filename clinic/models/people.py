@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from clinic.extensions import db
+from clinic.extensions import Model
 from clinic.models.types import UTCDateTime, utcnow
 
 ROLES = ("admin", "receptionist", "practitioner", "client")
@@ -34,7 +34,7 @@ CLIENT_ROLES = ("client",)
 PERIOD_KINDS = ("sun_exposure", "needs_makeup")
 
 
-class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
+class User(UserMixin, Model):  # type: ignore[misc]  # Flask-Login ships no types
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint("role IN ('admin','receptionist','practitioner','client')", name="role"),
@@ -66,7 +66,7 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
         return self.active
 
 
-class Client(db.Model):  # type: ignore[name-defined,misc]
+class Client(Model):
     __tablename__ = "clients"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -88,7 +88,7 @@ class Client(db.Model):  # type: ignore[name-defined,misc]
     )
 
 
-class ClientCondition(db.Model):  # type: ignore[name-defined,misc]
+class ClientCondition(Model):
     """One answer of the health screening: a condition present now, or last seen on a date."""
 
     __tablename__ = "client_conditions"
@@ -106,7 +106,7 @@ class ClientCondition(db.Model):  # type: ignore[name-defined,misc]
     client: Mapped[Client] = relationship(back_populates="conditions")
 
 
-class ClientPeriod(db.Model):  # type: ignore[name-defined,misc]
+class ClientPeriod(Model):
     """A period the client declared: a beach holiday (sun exposure) or an event (needs makeup)."""
 
     __tablename__ = "client_periods"
@@ -125,7 +125,7 @@ class ClientPeriod(db.Model):  # type: ignore[name-defined,misc]
     client: Mapped[Client] = relationship(back_populates="periods")
 
 
-class Practitioner(db.Model):  # type: ignore[name-defined,misc]
+class Practitioner(Model):
     __tablename__ = "practitioners"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -150,7 +150,7 @@ class Practitioner(db.Model):  # type: ignore[name-defined,misc]
         return [q.qualification for q in self.qualifications]
 
 
-class PractitionerQualification(db.Model):  # type: ignore[name-defined,misc]
+class PractitionerQualification(Model):
     __tablename__ = "practitioner_qualifications"
     __table_args__ = (UniqueConstraint("practitioner_id", "qualification", name="uq_pq_pair"),)
 
@@ -159,7 +159,7 @@ class PractitionerQualification(db.Model):  # type: ignore[name-defined,misc]
     qualification: Mapped[str] = mapped_column(String(60))
 
 
-class WorkingHours(db.Model):  # type: ignore[name-defined,misc]
+class WorkingHours(Model):
     """One working interval of a practitioner on a weekday (0 = Monday), local clinic time."""
 
     __tablename__ = "working_hours"
@@ -175,7 +175,7 @@ class WorkingHours(db.Model):  # type: ignore[name-defined,misc]
     ends: Mapped[time] = mapped_column(Time)
 
 
-class TimeOff(db.Model):  # type: ignore[name-defined,misc]
+class TimeOff(Model):
     """Whole days off, both ends included."""
 
     __tablename__ = "time_off"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, CheckConstraint, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
-from clinic.extensions import db
+from clinic.extensions import Model
 
 # The tables the worker keeps in memory (clinic/services/cache.py): writing any of them in a
 # transaction that did not call catalogue_changed() is refused at commit. Every table of the
@@ -38,7 +38,7 @@ CATALOGUE_TABLES = frozenset(
 )
 
 
-class CatalogueVersion(db.Model):  # type: ignore[name-defined,misc]
+class CatalogueVersion(Model):
     __tablename__ = "catalogue_version"
     __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
-from flask_login import login_required
+from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 
-from clinic.auth.access import role_required
-from clinic.form_errors import Problem, place_errors
+from clinic.auth.access import login_required, role_required
+from clinic.form_errors import Problem, place_errors, validated
 from clinic.models import ADMIN_ROLES
 from clinic.services import clinic_setup, staffing
 from clinic.services.errors import InvalidData, NotFound, PermissionDenied, ServiceError
@@ -72,7 +73,9 @@ def _forms() -> dict[str, FlaskForm]:
     }
 
 
-def _admin_page(status: int = 200, top: list[str] | None = None, **forms: Any):  # type: ignore[no-untyped-def]
+def _admin_page(
+    status: int = 200, top: Sequence[Problem | str] | None = None, **forms: Any
+) -> tuple[str, int]:
     context: dict[str, Any] = {**_forms(), **forms}
     staff = staffing.list_staff()
     role_forms = {}
@@ -97,16 +100,18 @@ def _admin_page(status: int = 200, top: list[str] | None = None, **forms: Any): 
 @bp.route("/admin")
 @login_required
 @role_required(*ADMIN_ROLES)
-def admin_home():  # type: ignore[no-untyped-def]
+def admin_home() -> ResponseReturnValue:
     return _admin_page()
 
 
-def _done(message: str, anchor: str):  # type: ignore[no-untyped-def]
+def _done(message: str, anchor: str) -> ResponseReturnValue:
     flash(message, "success")
     return redirect(url_for("staff.admin_home") + f"#{anchor}")
 
 
-def _submit(form: FlaskForm, form_name: str, action: Any, message: str, anchor: str):  # type: ignore[no-untyped-def]
+def _submit(
+    form: FlaskForm, form_name: str, action: Callable[[], object], message: str, anchor: str
+) -> ResponseReturnValue:
     if not form.validate():
         return _admin_page(422, **{form_name: form})
     try:
@@ -121,17 +126,17 @@ def _submit(form: FlaskForm, form_name: str, action: Any, message: str, anchor: 
 @bp.route("/admin/users", methods=["POST"])
 @login_required
 @role_required(*ADMIN_ROLES)
-def create_staff_user():  # type: ignore[no-untyped-def]
+def create_staff_user() -> ResponseReturnValue:
     form = StaffUserForm()
     return _submit(
         form,
         "user_form",
         lambda: staffing.create_staff_user(
             actor=current_actor(),
-            email=form.email.data,
-            name=form.name.data,
+            email=validated(form.email.data),
+            name=validated(form.name.data),
             role=form.role.data,
-            password=form.password.data,
+            password=validated(form.password.data),
         ),
         f"Created the account {form.email.data}.",
         "staff",
@@ -141,7 +146,7 @@ def create_staff_user():  # type: ignore[no-untyped-def]
 @bp.route("/admin/users/<int:user_id>", methods=["POST"])
 @login_required
 @role_required(*ADMIN_ROLES)
-def update_staff_user(user_id: int):  # type: ignore[no-untyped-def]
+def update_staff_user(user_id: int) -> ResponseReturnValue:
     form = StaffRoleForm(prefix=f"u{user_id}")
     if not form.validate():
         return _admin_page(422, top=[m for ms in form.errors.values() for m in ms])
@@ -159,18 +164,18 @@ def update_staff_user(user_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/admin/policy", methods=["POST"])
 @login_required
 @role_required(*ADMIN_ROLES)
-def update_policy():  # type: ignore[no-untyped-def]
+def update_policy() -> ResponseReturnValue:
     form = PolicyForm()
     return _submit(
         form,
         "policy_form",
         lambda: staffing.update_policy(
             actor=current_actor(),
-            name=form.name.data,
-            slot_minutes=form.slot_minutes.data,
-            notice_hours=form.notice_hours.data,
-            horizon_days=form.horizon_days.data,
-            screening_valid_days=form.screening_valid_days.data,
+            name=validated(form.name.data),
+            slot_minutes=validated(form.slot_minutes.data),
+            notice_hours=validated(form.notice_hours.data),
+            horizon_days=validated(form.horizon_days.data),
+            screening_valid_days=validated(form.screening_valid_days.data),
         ),
         "Saved the policy.",
         "policy",
@@ -180,7 +185,7 @@ def update_policy():  # type: ignore[no-untyped-def]
 @bp.route("/admin/opening-hours", methods=["POST"])
 @login_required
 @role_required(*ADMIN_ROLES)
-def set_opening_hours():  # type: ignore[no-untyped-def]
+def set_opening_hours() -> ResponseReturnValue:
     form = OpeningHoursForm()
     return _submit(
         form,
@@ -194,13 +199,13 @@ def set_opening_hours():  # type: ignore[no-untyped-def]
 @bp.route("/admin/holidays", methods=["POST"])
 @login_required
 @role_required(*ADMIN_ROLES)
-def add_holiday():  # type: ignore[no-untyped-def]
+def add_holiday() -> ResponseReturnValue:
     form = HolidayForm()
     return _submit(
         form,
         "holiday_form",
         lambda: staffing.add_holiday(
-            actor=current_actor(), day=form.day.data, name=form.name.data or ""
+            actor=current_actor(), day=validated(form.day.data), name=form.name.data or ""
         ),
         "Added the holiday.",
         "holidays",
@@ -210,7 +215,7 @@ def add_holiday():  # type: ignore[no-untyped-def]
 @bp.route("/admin/holidays/<int:holiday_id>/remove", methods=["POST"])
 @login_required
 @role_required(*ADMIN_ROLES)
-def remove_holiday(holiday_id: int):  # type: ignore[no-untyped-def]
+def remove_holiday(holiday_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate():
         abort(400, "The form expired; please try again.")
     staffing.remove_holiday(actor=current_actor(), holiday_id=holiday_id)
@@ -220,12 +225,14 @@ def remove_holiday(holiday_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/admin/rooms", methods=["POST"])
 @login_required
 @role_required(*ADMIN_ROLES)
-def save_room():  # type: ignore[no-untyped-def]
+def save_room() -> ResponseReturnValue:
     form = RoomForm()
     return _submit(
         form,
         "room_form",
-        lambda: staffing.save_room(actor=current_actor(), code=form.code.data, name=form.name.data),
+        lambda: staffing.save_room(
+            actor=current_actor(), code=validated(form.code.data), name=validated(form.name.data)
+        ),
         f"Saved the room {form.code.data}.",
         "rooms",
     )
@@ -234,13 +241,16 @@ def save_room():  # type: ignore[no-untyped-def]
 @bp.route("/admin/devices", methods=["POST"])
 @login_required
 @role_required(*ADMIN_ROLES)
-def save_device():  # type: ignore[no-untyped-def]
+def save_device() -> ResponseReturnValue:
     form = DeviceForm()
     return _submit(
         form,
         "device_form",
         lambda: staffing.save_device(
-            actor=current_actor(), code=form.code.data, kind=form.kind.data, name=form.name.data
+            actor=current_actor(),
+            code=validated(form.code.data),
+            kind=validated(form.kind.data),
+            name=validated(form.name.data),
         ),
         f"Saved the device {form.code.data}.",
         "devices",
@@ -250,7 +260,7 @@ def save_device():  # type: ignore[no-untyped-def]
 @bp.route("/admin/<kind>/<int:record_id>/active", methods=["POST"])
 @login_required
 @role_required(*ADMIN_ROLES)
-def set_active(kind: str, record_id: int):  # type: ignore[no-untyped-def]
+def set_active(kind: str, record_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate():
         abort(400, "The form expired; please try again.")
     active = request.form.get("active") == "1"
@@ -266,8 +276,8 @@ def _practitioner_page(
     form: PractitionerForm,
     time_off: TimeOffForm,
     status: int = 200,
-    top: list[str] | None = None,
-):  # type: ignore[no-untyped-def]
+    top: Sequence[Problem | str] | None = None,
+) -> tuple[str, int]:
     practitioner = staffing.get_practitioner(practitioner_id) if practitioner_id else None
     return render_template(
         "staff/practitioner.html",
@@ -284,7 +294,7 @@ def _practitioner_page(
 @bp.route("/admin/practitioners/<int:practitioner_id>", methods=["GET", "POST"])
 @login_required
 @role_required(*ADMIN_ROLES)
-def edit_practitioner(practitioner_id: int | None = None):  # type: ignore[no-untyped-def]
+def edit_practitioner(practitioner_id: int | None = None) -> ResponseReturnValue:
     if request.method == "GET":
         form = PractitionerForm(formdata=None)
         if practitioner_id is not None:
@@ -307,8 +317,8 @@ def edit_practitioner(practitioner_id: int | None = None):  # type: ignore[no-un
         row = staffing.save_practitioner(
             actor=current_actor(),
             practitioner_id=practitioner_id,
-            name=form.name.data,
-            email=form.email.data,
+            name=validated(form.name.data),
+            email=validated(form.email.data),
             qualifications=form.qualification_list(),
             hours=form.week(),
         )
@@ -324,7 +334,7 @@ def edit_practitioner(practitioner_id: int | None = None):  # type: ignore[no-un
 @bp.route("/admin/practitioners/<int:practitioner_id>/time-off", methods=["POST"])
 @login_required
 @role_required(*ADMIN_ROLES)
-def add_time_off(practitioner_id: int):  # type: ignore[no-untyped-def]
+def add_time_off(practitioner_id: int) -> ResponseReturnValue:
     p = staffing.get_practitioner(practitioner_id)
     form = PractitionerForm(formdata=None)
     values = staffing.practitioner_values(p)
@@ -338,8 +348,8 @@ def add_time_off(practitioner_id: int):  # type: ignore[no-untyped-def]
         staffing.add_time_off(
             actor=current_actor(),
             practitioner_id=practitioner_id,
-            start_on=time_off.start_on.data,
-            end_on=time_off.end_on.data,
+            start_on=validated(time_off.start_on.data),
+            end_on=validated(time_off.end_on.data),
             note=time_off.note.data or "",
         )
     except (NotFound, PermissionDenied):
@@ -354,7 +364,7 @@ def add_time_off(practitioner_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/admin/time-off/<int:time_off_id>/remove", methods=["POST"])
 @login_required
 @role_required(*ADMIN_ROLES)
-def remove_time_off(time_off_id: int):  # type: ignore[no-untyped-def]
+def remove_time_off(time_off_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate():
         abort(400, "The form expired; please try again.")
     practitioner_id = request.form.get("practitioner", type=int)
@@ -368,7 +378,7 @@ def remove_time_off(time_off_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/admin/practitioners/<int:practitioner_id>/active", methods=["POST"])
 @login_required
 @role_required(*ADMIN_ROLES)
-def set_practitioner_active(practitioner_id: int):  # type: ignore[no-untyped-def]
+def set_practitioner_active(practitioner_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate():
         abort(400, "The form expired; please try again.")
     active = request.form.get("active") == "1"
@@ -385,7 +395,7 @@ def set_practitioner_active(practitioner_id: int):  # type: ignore[no-untyped-de
 @bp.route("/admin/catalogue.json")
 @login_required
 @role_required(*ADMIN_ROLES)
-def export_catalogue():  # type: ignore[no-untyped-def]
+def export_catalogue() -> ResponseReturnValue:
     data = staffing.export_catalogue(actor=current_actor())
     return Response(
         json.dumps(data, indent=2, ensure_ascii=False),
@@ -397,7 +407,7 @@ def export_catalogue():  # type: ignore[no-untyped-def]
 @bp.route("/admin/catalogue", methods=["POST"])
 @login_required
 @role_required(*ADMIN_ROLES)
-def import_catalogue():  # type: ignore[no-untyped-def]
+def import_catalogue() -> ResponseReturnValue:
     form = ImportForm()
     if not form.validate():
         return _admin_page(422, import_form=form)

@@ -4,12 +4,12 @@ privacy requests."""
 from __future__ import annotations
 
 from flask import render_template, request
-from flask_login import login_required
+from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField
 from wtforms.validators import NumberRange, Optional
 
-from clinic.auth.access import role_required
+from clinic.auth.access import login_required, role_required
 from clinic.models import ADMIN_ROLES
 from clinic.services import audit
 from clinic.staff import bp
@@ -35,7 +35,7 @@ class AuditFilterForm(FlaskForm):
 @bp.route("/audit")
 @login_required
 @role_required(*ADMIN_ROLES)
-def audit_trail():  # type: ignore[no-untyped-def]
+def audit_trail() -> ResponseReturnValue:
     form = AuditFilterForm(request.args)
     entries = []
     status = 200

@@ -6,11 +6,10 @@ import re
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_login import login_required
-from flask_wtf import FlaskForm
+from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from clinic.auth.access import role_required
+from clinic.auth.access import login_required, role_required
 from clinic.form_errors import Problem, place_errors
 from clinic.models import CATALOGUE_ROLES, Device
 from clinic.services import catalogue_admin, catalogue_queries
@@ -22,7 +21,10 @@ from clinic.staff.catalogue_forms import CourseForm, ProcedureForm, RestrictionF
 from clinic.staff.common import current_actor
 from clinic.staff.forms import ConfirmForm, options
 
-FORMS: dict[str, type[FlaskForm]] = {
+# The three record forms share `code`, `preview` and `values()`.
+CatalogueForm = RestrictionForm | ProcedureForm | CourseForm
+
+FORMS: dict[str, type[CatalogueForm]] = {
     "restriction": RestrictionForm,
     "procedure": ProcedureForm,
     "course": CourseForm,
@@ -39,7 +41,7 @@ def _kind_or_404(kind: str) -> None:
 @bp.route("/catalogue")
 @login_required
 @role_required(*CATALOGUE_ROLES)
-def catalogue():  # type: ignore[no-untyped-def]
+def catalogue() -> ResponseReturnValue:
     restrictions = catalogue_admin.list_restrictions()
     texts = {r.code: r.text for r in restrictions}
     procedures = catalogue_admin.list_procedures()
@@ -59,7 +61,7 @@ def catalogue():  # type: ignore[no-untyped-def]
     )
 
 
-def _choices(form: FlaskForm) -> None:
+def _choices(form: CatalogueForm) -> None:
     restrictions = catalogue_admin.list_restrictions(include_retired=False)
     if isinstance(form, ProcedureForm):
         kinds = sorted(set(db_session().scalars(select(Device.kind))))
@@ -115,7 +117,7 @@ def _sentence(kind: str, values: dict[str, Any], texts: dict[str, str] | None = 
     )
 
 
-def _place_errors(form: FlaskForm, exc: ServiceError) -> list[Problem]:
+def _place_errors(form: CatalogueForm, exc: ServiceError) -> list[Problem]:
     """Each error of the catalogue reader next to its field ('aftercare[1].hours' -> that
     row's hours); the rest for the top."""
     rows = form.row_map() if isinstance(form, CourseForm) else {}
@@ -136,7 +138,9 @@ def _place_errors(form: FlaskForm, exc: ServiceError) -> list[Problem]:
     return place_errors(form, exc, find)
 
 
-def _edit_page(kind: str, form: FlaskForm, *, code: str | None, top: list[str], status: int):  # type: ignore[no-untyped-def]
+def _edit_page(
+    kind: str, form: CatalogueForm, *, code: str | None, top: list[Problem], status: int
+) -> tuple[str, int]:
     row = catalogue_admin.get_record(kind, code) if code else None
     return render_template(
         f"staff/edit_{kind}.html",
@@ -146,16 +150,16 @@ def _edit_page(kind: str, form: FlaskForm, *, code: str | None, top: list[str], 
         code=code,
         row=row,
         top=top,
-        sentence=_sentence(kind, form.values()),  # type: ignore[attr-defined]
+        sentence=_sentence(kind, form.values()),
         confirm=ConfirmForm(),
     ), status
 
 
-def _handle(kind: str, form: FlaskForm, code: str | None):  # type: ignore[no-untyped-def]
+def _handle(kind: str, form: CatalogueForm, code: str | None) -> ResponseReturnValue:
     if code is not None:  # a code never changes
-        form.code.data = code  # type: ignore[attr-defined]
-        form.code.render_kw = {"readonly": True}  # type: ignore[attr-defined]
-    if request.method == "GET" or form.preview.data:  # type: ignore[attr-defined]
+        form.code.data = code
+        form.code.render_kw = {"readonly": True}
+    if request.method == "GET" or form.preview.data:
         if request.method == "POST":
             form.validate()
         return _edit_page(kind, form, code=code, top=[], status=200)
@@ -165,21 +169,21 @@ def _handle(kind: str, form: FlaskForm, code: str | None):  # type: ignore[no-un
         catalogue_admin.save(
             actor=current_actor(),
             kind=kind,
-            values=form.values(),  # type: ignore[attr-defined]
+            values=form.values(),
             create=code is None,
         )
     except ServiceError as exc:
         if exc.status in (403, 404):
             raise
         return _edit_page(kind, form, code=code, top=_place_errors(form, exc), status=422)
-    flash(f"Saved the {TITLES[kind]} {form.code.data}.", "success")  # type: ignore[attr-defined]
+    flash(f"Saved the {TITLES[kind]} {form.code.data}.", "success")
     return redirect(url_for("staff.catalogue") + f"#{kind}s")
 
 
 @bp.route("/catalogue/<kind>/new", methods=["GET", "POST"])
 @login_required
 @role_required(*CATALOGUE_ROLES)
-def new_record(kind: str):  # type: ignore[no-untyped-def]
+def new_record(kind: str) -> ResponseReturnValue:
     _kind_or_404(kind)
     form = FORMS[kind]()
     _choices(form)
@@ -189,7 +193,7 @@ def new_record(kind: str):  # type: ignore[no-untyped-def]
 @bp.route("/catalogue/<kind>/<code>", methods=["GET", "POST"])
 @login_required
 @role_required(*CATALOGUE_ROLES)
-def edit_record(kind: str, code: str):  # type: ignore[no-untyped-def]
+def edit_record(kind: str, code: str) -> ResponseReturnValue:
     _kind_or_404(kind)
     row = catalogue_admin.get_record(kind, code)
     if request.method == "GET":
@@ -209,7 +213,7 @@ def edit_record(kind: str, code: str):  # type: ignore[no-untyped-def]
 @bp.route("/catalogue/<kind>/<code>/retire", methods=["POST"])
 @login_required
 @role_required(*CATALOGUE_ROLES)
-def retire_record(kind: str, code: str):  # type: ignore[no-untyped-def]
+def retire_record(kind: str, code: str) -> ResponseReturnValue:
     _kind_or_404(kind)
     if not ConfirmForm().validate():
         abort(400, "The form expired; please try again.")

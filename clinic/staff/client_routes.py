@@ -4,16 +4,16 @@ notes, and records the screening a client gives on the phone or at the desk."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_login import login_required
+from flask.typing import ResponseReturnValue
 
-from clinic.auth.access import role_required
+from clinic.auth.access import login_required, role_required
 from clinic.booking.forms import (
     fill_screening,
     screening_answers,
     screening_fields,
     screening_form_class,
 )
-from clinic.form_errors import place_errors
+from clinic.form_errors import Problem, place_errors
 from clinic.models import DESK_ROLES, STAFF_ROLES, utcnow
 from clinic.scheduling import describe_window
 from clinic.scheduling.wording import condition_label
@@ -27,7 +27,7 @@ from clinic.staff.forms import ClientContactForm, ClientSearchForm, ConfirmForm,
 @bp.route("/clients")
 @login_required
 @role_required(*STAFF_ROLES)
-def list_clients():  # type: ignore[no-untyped-def]
+def list_clients() -> ResponseReturnValue:
     form = ClientSearchForm(request.args)
     status = 200
     clients = []
@@ -43,10 +43,10 @@ def list_clients():  # type: ignore[no-untyped-def]
 @bp.route("/clients/new", methods=["GET", "POST"])
 @login_required
 @role_required(*DESK_ROLES)
-def new_client():  # type: ignore[no-untyped-def]
+def new_client() -> ResponseReturnValue:
     """A new client: a first-time caller on the phone, or someone at the desk."""
     form = NewClientForm()
-    problems: list[dict[str, object]] = []
+    problems: list[Problem] = []
     if form.validate_on_submit():
         try:
             client = accounts.create_client(
@@ -72,11 +72,11 @@ def new_client():  # type: ignore[no-untyped-def]
 @bp.route("/clients/<int:client_id>/edit", methods=["GET", "POST"])
 @login_required
 @role_required(*DESK_ROLES)
-def edit_client(client_id: int):  # type: ignore[no-untyped-def]
+def edit_client(client_id: int) -> ResponseReturnValue:
     actor = current_actor()
     client = clients.get_client(actor=actor, client_id=client_id)
     form = ClientContactForm(obj=None if request.method == "POST" else client)
-    problems: list[dict[str, object]] = []
+    problems: list[Problem] = []
     if form.validate_on_submit():
         try:
             clients.update_profile(
@@ -100,7 +100,7 @@ def edit_client(client_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/clients/<int:client_id>/screening", methods=["GET", "POST"])
 @login_required
 @role_required(*DESK_ROLES)
-def record_screening(client_id: int):  # type: ignore[no-untyped-def]
+def record_screening(client_id: int) -> ResponseReturnValue:
     """Reception records the answers a client gives (on the phone or at the desk)."""
     actor = current_actor()
     client = clients.get_client(actor=actor, client_id=client_id)
@@ -108,7 +108,7 @@ def record_screening(client_id: int):  # type: ignore[no-untyped-def]
     form = screening_form_class(questions, staff=True)()
     if request.method == "GET":
         fill_screening(form, questions, clients.screening_answers(actor=actor, client_id=client_id))
-    problems: list[dict[str, object]] = []
+    problems: list[Problem] = []
     if form.validate_on_submit():
         try:
             clients.save_screening(
@@ -134,7 +134,7 @@ def record_screening(client_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/clients/<int:client_id>")
 @login_required
 @role_required(*STAFF_ROLES)
-def show_client(client_id: int):  # type: ignore[no-untyped-def]
+def show_client(client_id: int) -> ResponseReturnValue:
     actor = current_actor()
     record = client_records.get_client_record(actor=actor, client_id=client_id)
     tz = clinic_setup.clinic_tz()

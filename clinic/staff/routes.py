@@ -6,10 +6,10 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_login import login_required
+from flask.typing import ResponseReturnValue
 
-from clinic.auth.access import role_required
-from clinic.form_errors import Problem, place_errors
+from clinic.auth.access import login_required, role_required
+from clinic.form_errors import Problem, place_errors, validated
 from clinic.models import DESK_ROLES, STAFF_ROLES, utcnow
 from clinic.scheduling import Preferences, describe_window
 from clinic.services import (
@@ -40,7 +40,7 @@ from clinic.staff.grid import day_grid
 @bp.route("/")
 @login_required
 @role_required(*STAFF_ROLES)
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     return redirect(url_for("staff.calendar"))
 
 
@@ -65,7 +65,7 @@ def _appointment_url() -> str:
 @bp.route("/calendar")
 @login_required
 @role_required(*STAFF_ROLES)
-def calendar():  # type: ignore[no-untyped-def]
+def calendar() -> ResponseReturnValue:
     day, problem = _parse_day(request.args.get("day"))
     view = request.args.get("view", "day")
     by = request.args.get("by", "practitioner")
@@ -133,7 +133,7 @@ def _preferences(form: BookingForm) -> Preferences | None:
 
 def _render_booking(
     form: BookingForm, problems: list[Problem], status: int, practitioners: dict[int, str]
-):  # type: ignore[no-untyped-def]
+) -> tuple[str, int]:
     course = None
     if form.course.data:
         try:
@@ -158,7 +158,7 @@ def _render_booking(
 @bp.route("/book", methods=["GET", "POST"])
 @login_required
 @role_required(*DESK_ROLES)
-def book():  # type: ignore[no-untyped-def]
+def book() -> ResponseReturnValue:
     form = BookingForm()
     if request.method == "GET":
         form.client.data = request.args.get("client", type=int) or 0
@@ -175,7 +175,7 @@ def book():  # type: ignore[no-untyped-def]
     if form.book.data and form.sessions.entries:
         requests = [
             SessionRequest(
-                local_moment(row.form.day.data, row.form.time.data),
+                local_moment(validated(row.form.day.data), validated(row.form.time.data)),
                 row.form.practitioner.data if row.form.practitioner.data != ANY else None,
             )
             for row in form.sessions
@@ -209,7 +209,7 @@ def book():  # type: ignore[no-untyped-def]
             actor=actor,
             course_code=form.course.data,
             client_id=form.client.data,
-            earliest=form.earliest.data,
+            earliest=validated(form.earliest.data),
             preferences=_preferences(form),
         )
     except (NotFound, PermissionDenied) as exc:
@@ -246,7 +246,7 @@ def _appointment_page(
     problems: list[Problem] | None = None,
     preview: MovePreview | RuleViolation | Conflict | None = None,
     status: int = 200,
-):  # type: ignore[no-untyped-def]
+) -> tuple[str, int]:
     actor = current_actor()
     appointment = booking.get_appointment(actor=actor, appointment_id=appointment_id)
     tz = clinic_setup.clinic_tz()
@@ -287,14 +287,14 @@ def _appointment_page(
 @bp.route("/appointments/<int:appointment_id>")
 @login_required
 @role_required(*STAFF_ROLES)
-def show_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
+def show_appointment(appointment_id: int) -> ResponseReturnValue:
     return _appointment_page(appointment_id)
 
 
 @bp.route("/appointments/<int:appointment_id>/move", methods=["POST"])
 @login_required
 @role_required(*DESK_ROLES)
-def move_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
+def move_appointment(appointment_id: int) -> ResponseReturnValue:
     form = MoveForm()
     form.practitioner.choices = options(
         [(ANY, "Same practitioner if free, else any")]
@@ -305,7 +305,7 @@ def move_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
     asked: dict[str, Any] = {
         "actor": current_actor(),
         "appointment_id": appointment_id,
-        "start": local_moment(form.day.data, form.time.data),
+        "start": local_moment(validated(form.day.data), validated(form.time.data)),
         "practitioner_id": form.practitioner.data if form.practitioner.data != ANY else None,
         "override_reason": form.override_reason.data or "",
     }
@@ -346,7 +346,7 @@ def move_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/appointments/<int:appointment_id>/cancel", methods=["POST"])
 @login_required
 @role_required(*DESK_ROLES)
-def cancel_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
+def cancel_appointment(appointment_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate():
         abort(400, "The form expired; please try again.")
     try:
@@ -364,7 +364,7 @@ def cancel_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/enrolments/<int:enrolment_id>/cancel", methods=["POST"])
 @login_required
 @role_required(*DESK_ROLES)
-def cancel_enrolment(enrolment_id: int):  # type: ignore[no-untyped-def]
+def cancel_enrolment(enrolment_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate():
         abort(400, "The form expired; please try again.")
     back = request.form.get("appointment", type=int)
@@ -383,7 +383,7 @@ def cancel_enrolment(enrolment_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/appointments/<int:appointment_id>/outcome", methods=["POST"])
 @login_required
 @role_required(*STAFF_ROLES)
-def record_outcome(appointment_id: int):  # type: ignore[no-untyped-def]
+def record_outcome(appointment_id: int) -> ResponseReturnValue:
     form = OutcomeForm()
     if not form.validate():
         return _appointment_page(appointment_id, outcome=form, status=422)
