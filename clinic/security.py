@@ -32,9 +32,21 @@ def _refuse_ids_beyond_columns(endpoint: str | None, values: dict[str, Any] | No
         abort(404, "There is no such record.")
 
 
+# The content types whose body becomes `request.form` (werkzeug parses no other).
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
 def _has_nul() -> bool:
-    """A NUL character in a form, query or JSON body: PostgreSQL cannot store one in text."""
-    fields = (request.args, request.form)
+    """A NUL character in a form, query or JSON body: PostgreSQL cannot store one in text.
+
+    Every request passes here, so what is not there is not parsed: no query string, no
+    `request.args`; a body that is not a form (or no body), no `request.form`. The answer is
+    the same as looking at both."""
+    fields = []
+    if request.query_string:
+        fields.append(request.args)
+    if request.mimetype in FORM_TYPES:
+        fields.append(request.form)
     if any("\x00" in v for values in fields for _, v in values.items(multi=True)):
         return True
     body = request.get_data(cache=True) if request.is_json else b""

@@ -232,3 +232,15 @@ def test_nul_characters_are_refused_before_any_view(client) -> None:
     )
     assert api.status_code == 400 and api.json["errors"][0]["message"].startswith("Text may not")
     assert client.get("/courses?q=ok").status_code == 200
+
+
+def test_nul_characters_in_a_query_or_a_multipart_form_are_refused_too(client) -> None:
+    # The guard parses the query and the form only when there are any: both still count.
+    assert client.get("/courses?q=a%00b").status_code == 400
+    multipart = client.post(
+        "/login",
+        data={"email": "a\x00@example.com", "password": "x"},
+        content_type="multipart/form-data",
+    )
+    assert multipart.status_code == 400 and b"NUL" in multipart.data
+    assert client.get("/healthz").status_code == 200
