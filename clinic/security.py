@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, abort, jsonify, request
+from flask import Flask, Request, Response, abort, jsonify, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -53,6 +54,18 @@ def _has_nul() -> bool:
     return b"\x00" in body or b"\\u0000" in body
 
 
+class CookieSession(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, but a request without the session cookie (an API call,
+    a health check, a first visit) gets its empty session without Flask building the cookie
+    signer first, which costs more than the rest of opening it. With a cookie, and when
+    saving, nothing changes."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     # With the client or practitioner record in the same statement: every page asks next
@@ -78,6 +91,7 @@ def register(app: Flask) -> None:
         # Trust that many proxies' X-Forwarded-For and -Proto: the rate limits then see the
         # client's address, not the proxy's, and url_for(_external=True) says https.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
+    app.session_interface = CookieSession()
     app.url_value_preprocessor(_refuse_ids_beyond_columns)
 
     @app.before_request

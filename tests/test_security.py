@@ -244,3 +244,17 @@ def test_nul_characters_in_a_query_or_a_multipart_form_are_refused_too(client) -
     )
     assert multipart.status_code == 400 and b"NUL" in multipart.data
     assert client.get("/healthz").status_code == 200
+
+
+def test_a_request_without_a_session_cookie_gets_none_and_a_signed_one_still_counts(
+    client,
+) -> None:
+    # clinic.security.CookieSession skips building the signer when there is no cookie.
+    assert "Set-Cookie" not in client.get("/healthz").headers
+    with client.session_transaction() as session:
+        session["probe"] = "kept"
+    with client.session_transaction() as session:
+        assert session["probe"] == "kept"
+    client.set_cookie("session", "forged.value.sig")
+    with client.session_transaction() as session:
+        assert "probe" not in session
