@@ -20,7 +20,9 @@ answer is counted apart from the rate.
 from __future__ import annotations
 
 import json
+import os
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from bench import dataset, engine, http_load
@@ -101,9 +103,10 @@ def mixed_figures(
     booking_counter = [0]  # one count over every booking slice: no slot is asked for twice
 
     with (
-        http_load.gunicorn(url) as (port, _),
+        http_load.gunicorn(url) as (port, master),
         http_load.gunicorn(url, app="bench.minimal_app:app") as (minimal_port, _),
     ):
+        workers = http_load.worker_pids(master.pid)
         bearer = http_load.token(port, dataset.RECEPTION_EMAIL, dataset.RECEPTION_PASSWORD)
         api = {"Authorization": f"Bearer {bearer}", "Content-Type": "application/json"}
 
@@ -161,11 +164,18 @@ def mixed_figures(
 
         total: dict[str, http_load.Result] = {}
         per_round: list[dict[str, Any]] = []
+        # CPU seconds our workers used per slice, and the machine's load when it began: is a
+        # slice short of cores (the machine is shared) or waiting on something?
+        cpu: dict[str, float] = {}
+        loadavg: list[float] = []
         for _ in range(rounds):
             this_round: dict[str, http_load.Result] = {}
             for name in SLICES:
                 part: dict[str, http_load.Result] = {}
+                loadavg.append(_loadavg())
+                used = _cpu_seconds(workers)
                 http_load.load_together(jobs(name, part), seconds=slice_seconds)
+                cpu[name] = cpu.get(name, 0.0) + _cpu_seconds(workers) - used
                 for key, r in part.items():
                     this_round[key] = r
                     t = total.setdefault(key, http_load.Result())
@@ -179,7 +189,32 @@ def mixed_figures(
     out["ratios"] = ratios(out)
     out["rounds"] = per_round
     out["slots"] = {"prepared": len(slots), "used": min(booking_counter[0], len(slots))}
+    out["load_average"] = round(sum(loadavg) / len(loadavg), 2) if loadavg else None
+    for name, key in (("desk_1", "desk_1"), ("desks_8", "desks_8")):
+        booked = total[key].statuses.get(201, 0) if key in total else 0
+        if booked:
+            out[key]["worker_cpu_ms_per_booking"] = round(cpu[name] / booked * 1000, 1)
+            out[key]["worker_cores_busy"] = round(cpu[name] / total[key].seconds, 2)
     return out
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time of these processes so far (Linux /proc), in seconds."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _loadavg() -> float:
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except OSError:
+        return float("nan")
 
 
 def table(mixed: dict[str, dict[str, Any]]) -> str:
@@ -233,6 +268,13 @@ def table(mixed: dict[str, dict[str, Any]]) -> str:
             f"POST /plans {ra['plans_p95_over_median']}"
         )
         lines.append(f"  booking slots prepared / used: {f['slots']}")
+        for key in ("desk_1", "desks_8"):
+            if "worker_cpu_ms_per_booking" in f.get(key, {}):
+                lines.append(
+                    f"  {key}: our workers' CPU {f[key]['worker_cpu_ms_per_booking']} ms a booking,"
+                    f" {f[key]['worker_cores_busy']} cores busy"
+                )
+        lines.append(f"  machine load average while measuring: {f.get('load_average')} (2 cores)")
     return "\n".join(lines)
 
 
