@@ -70,8 +70,11 @@ def request(port: int, req: Request) -> tuple[int, bytes, http.client.HTTPRespon
 
 
 @contextmanager
-def gunicorn(url: str, *, workers: int = 4) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
-    """Serve the app on `url`'s database; yield the port and the master process."""
+def gunicorn(
+    url: str, *, workers: int = 4, app: str = "clinic:create_app()"
+) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """Serve `app` (ours by default) on `url`'s database; yield the port and the master
+    process."""
     port = _free_port()
     env = dict(
         os.environ,
@@ -89,7 +92,7 @@ def gunicorn(url: str, *, workers: int = 4) -> Iterator[tuple[int, subprocess.Po
             f"{HOST}:{port}",
             "--log-level",
             "warning",
-            "clinic:create_app()",
+            app,
         ],
         cwd=ROOT,
         env=env,
@@ -177,34 +180,55 @@ def load(
 ) -> None:
     """Closed loop: `concurrency` threads send `make(i)` until `seconds` pass (or make gives
     None). `counter` numbers the requests across slices so each gets fresh parameters."""
+    load_together([Job(port, make, concurrency, counter, into)], seconds=seconds)
+
+
+@dataclass
+class Job:
+    """One closed loop of `load_together`: `concurrency` threads sending `make(i)` to `port`."""
+
+    port: int
+    make: Callable[[int], Request | None]
+    concurrency: int
+    counter: list[int]
+    into: Result
+
+
+def load_together(jobs: list[Job], *, seconds: float) -> None:
+    """Run every job's threads at the same time for `seconds` (a job whose `make` gives None
+    stops early); each job's `Result` gets its own latencies, statuses and duration."""
     lock = threading.Lock()
     stop = time.perf_counter() + seconds
 
-    def next_request() -> Request | None:
-        with lock:
-            i = counter[0]
-            counter[0] += 1
-        return make(i)
+    ended: dict[int, float] = {}
 
-    def loop() -> None:
+    def loop(job: Job) -> None:
         while time.perf_counter() < stop:
-            req = next_request()
+            with lock:
+                i = job.counter[0]
+                job.counter[0] += 1
+            req = job.make(i)
             if req is None:
-                return
+                break
             t0 = time.perf_counter()
-            status, _, _ = request(port, req)
+            status, _, _ = request(job.port, req)
             ms = (time.perf_counter() - t0) * 1000
             with lock:
-                into.latencies_ms.append(ms)
-                into.statuses[status] = into.statuses.get(status, 0) + 1
+                job.into.latencies_ms.append(ms)
+                job.into.statuses[status] = job.into.statuses.get(status, 0) + 1
+        with lock:  # the job lasted until its last thread ended
+            ended[id(job)] = max(ended.get(id(job), 0.0), time.perf_counter())
 
     began = time.perf_counter()
-    threads = [threading.Thread(target=loop) for _ in range(concurrency)]
+    threads = [
+        threading.Thread(target=loop, args=(job,)) for job in jobs for _ in range(job.concurrency)
+    ]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    into.seconds += time.perf_counter() - began
+    for job in jobs:
+        job.into.seconds += ended[id(job)] - began
 
 
 def run_interleaved(

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import dataset, engine, http_load  # noqa: E402
+from bench import dataset, engine, http_load, mixed  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 SIZES = (1_000, 10_000, 100_000)
@@ -31,6 +31,8 @@ HTTP_SIZES = (10_000, 100_000)
 # Planning's growth with the database: 10,000 -> 100,000 appointments, once with a denser
 # window (more live sessions ahead) and once with the same window (the growth is history).
 GROWTH = (10_000, 100_000)
+# Issue 13's mixed load (bench/mixed.py) runs on the largest clinic.
+MIXED_SIZE = 100_000
 
 
 def machine() -> dict[str, Any]:
@@ -58,35 +60,6 @@ def machine() -> dict[str, Any]:
 # --- HTTP ---------------------------------------------------------------------------------------
 
 
-def _enrolment_slots(url: str, ds: dataset.Dataset, wanted: int) -> list[tuple[str, int]]:
-    """Start times of a single-session course, far ahead and never overlapping each other, so
-    that every POST /enrolments of the run can be accepted."""
-    from clinic import create_app
-    from clinic.extensions import db
-    from clinic.scheduling import available_slots
-    from clinic.services import course_catalogue
-    from clinic.services.snapshot import load_snapshot
-
-    app = create_app("development", SQLALCHEMY_DATABASE_URI=url)
-    out: list[tuple[str, int]] = []
-    with app.app_context():
-        procedure = course_catalogue.procedure_rules(
-            course_catalogue.get_procedure("kinesio_taping")
-        )
-        snapshot = load_snapshot()
-        day = ds.today + timedelta(days=200)
-        while len(out) < wanted and day < ds.last_day:
-            free_from = None
-            for slot in available_slots(snapshot=snapshot, procedure=procedure, day=day):
-                if free_from is None or slot.start >= free_from:
-                    out.append((slot.start.isoformat(), slot.practitioner_id))
-                    free_from = slot.end + procedure.buffer
-            day += timedelta(days=1)
-        db.session.remove()
-        db.engine.dispose()
-    return out
-
-
 def http_figures(
     url: str, ds: dataset.Dataset, *, full: bool, slice_seconds: float, rounds: int
 ) -> dict[str, Any]:
@@ -96,7 +69,7 @@ def http_figures(
     # clients planned for here and in the growth figures after this run stay without sessions.
     half = len(ds.fresh_clients) // 2
     fresh, booking_clients = ds.fresh_clients[:half], ds.fresh_clients[half:]
-    slots = _enrolment_slots(url, ds, 3000) if full else []
+    slots = mixed.enrolment_slots(url, ds, 3000) if full else []
     with http_load.gunicorn(url) as (port, proc):
         bearer = http_load.token(port, dataset.RECEPTION_EMAIL, dataset.RECEPTION_PASSWORD)
         api = {"Authorization": f"Bearer {bearer}", "Content-Type": "application/json"}
@@ -176,6 +149,13 @@ def _fmt(value: Any, digits: int = 1) -> str:
 
 
 def table(res: dict[str, Any]) -> str:
+    lines: list[str] = []
+    if res["sqlite"]:
+        lines += _engine_table(res)
+    return "\n".join(lines + _http_table(res))
+
+
+def _engine_table(res: dict[str, Any]) -> list[str]:
     lines = []
     lines.append("Engine only (no database; every live appointment in memory), ms")
     lines.append(
@@ -215,8 +195,13 @@ def table(res: dict[str, Any]) -> str:
             f"{_fmt(sb['median_ms'], 2):>6} p95 {_fmt(sb['p95_ms'], 1):>7} | "
             f"new client, cold: median {_fmt(sc['median_ms'], 2):>6} p95 {_fmt(sc['p95_ms'], 2):>6}"
         )
+    return lines
+
+
+def _http_table(res: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
     for db_name in ("http_sqlite", "http_postgresql"):
-        if not res.get(db_name):
+        if not res.get(db_name) or "skipped" in res[db_name]:
             continue
         lines.append("")
         lines.append(
@@ -268,17 +253,33 @@ def table(res: dict[str, Any]) -> str:
                 f"{_fmt(sv['median_ms'], 2):>8} p95 {_fmt(sv['p95_ms'], 2):>5} | "
                 f"{ratio_e} / {ratio_s}"
             )
-    return "\n".join(lines)
+    return lines
 
 
 def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
 
-    def target(name: str, value: float | None, limit: float, unit: str = "x") -> None:
-        ok = value is not None and value < limit
-        out.append({"target": name, "value": value, "limit": limit, "unit": unit, "pass": ok})
+    def target(
+        name: str, value: float | None, limit: float, unit: str = "x", *, at_least: bool = False
+    ) -> None:
+        if at_least:
+            ok = value is not None and value >= limit
+        else:
+            ok = value is not None and value < limit
+        out.append(
+            {
+                "target": name,
+                "value": value,
+                "limit": f"at least {limit}" if at_least else limit,
+                "unit": unit,
+                "pass": ok,
+            }
+        )
 
+    mixed_targets(res.get("mixed") or {}, target)
     sq = res["sqlite"]
+    if not sq:
+        return out
     big = max(sq)
     target(
         f"plan 6 sessions incl. database load, cold (nothing kept), p95 at {big} (SQLite)",
@@ -335,6 +336,27 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def mixed_targets(mixed_res: dict[str, Any], target: Any) -> None:
+    """Issue 13's targets, on PostgreSQL (SQLite's figures are reported, see bench/README.md)."""
+    pg = mixed_res.get("postgresql") or {}
+    if "ratios" not in pg:
+        return
+    ra = pg["ratios"]
+    target(
+        "mixed load (postgresql): POST /plans p95 / GET /healthz p95, same run",
+        ra["mixed_plan_p95_over_healthz_p95"],
+        10.0,
+    )
+    target(
+        "bookings (postgresql): 8 desks / 1 desk, bookings per second",
+        ra["desks_8_over_desk_1"],
+        1.5,
+        at_least=True,
+    )
+    refused = sum(pg[k]["not_201"] for k in ("mixed_bookings", "desk_1", "desks_8"))
+    target("bookings (postgresql): answers other than 201", refused, 1, "requests")
+
+
 # --- main ---------------------------------------------------------------------------------------
 
 
@@ -347,17 +369,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=2.0, help="per engine figure")
     parser.add_argument("--slice", type=float, default=4.0, help="seconds per HTTP slice")
     parser.add_argument("--rounds", type=int, default=3, help="HTTP slices per endpoint")
+    parser.add_argument(
+        "--mixed-only",
+        action="store_true",
+        help=f"only the mixed load (bench/mixed.py) at {MIXED_SIZE}, SQLite and PostgreSQL",
+    )
+    parser.add_argument("--no-mixed", action="store_true", help="leave the mixed load out")
+    parser.add_argument(
+        "--mixed-slice", type=float, default=3.0, help="seconds per slice of the mixed load"
+    )
+    parser.add_argument("--mixed-rounds", type=int, default=3, help="rounds of the mixed load")
     parser.add_argument("--out", default=str(RESULTS / "latest.json"))
     args = parser.parse_args(argv)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     sizes = [int(s) for s in args.sizes.split(",") if s]
     http_sizes = [int(s) for s in args.http_sizes.split(",") if s]
+    with_mixed = not args.no_http and not args.no_mixed
+    if args.mixed_only:
+        sizes, http_sizes, with_mixed = [], [], True
     began = time.perf_counter()
     work = RESULTS / "data"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     res: dict[str, Any] = {"machine": machine(), "sqlite": {}, "http_sqlite": {}}
     res["http_postgresql"] = {}
+    res["mixed"] = {}
     built: dict[int, dataset.Dataset] = {}
 
     for size in sizes:
@@ -393,7 +429,21 @@ def main(argv: list[str] | None = None) -> int:
             seconds=args.seconds * 2,
         )
 
-    if not args.no_http and not args.no_postgresql:
+    def run_mixed(db_name: str, ds: dataset.Dataset) -> None:
+        print(f"  mixed load on {db_name} at {ds.size} ...", flush=True)
+        res["mixed"][db_name] = mixed.mixed_figures(
+            ds.url, ds, slice_seconds=args.mixed_slice, rounds=args.mixed_rounds
+        )
+
+    if with_mixed:  # after the growth figures, which read the same clinic
+        if MIXED_SIZE not in built:
+            print(f"building {MIXED_SIZE} appointments on SQLite ...", flush=True)
+            built[MIXED_SIZE] = dataset.build(
+                f"sqlite:///{work / f'bench-{MIXED_SIZE}.db'}", MIXED_SIZE
+            )
+        run_mixed("sqlite", built[MIXED_SIZE])
+
+    if (not args.no_http or args.mixed_only) and not args.no_postgresql:
         from tests.pg.server import ServerUnavailable, start_server, stop_server
 
         try:
@@ -445,6 +495,13 @@ def main(argv: list[str] | None = None) -> int:
                         seconds=args.seconds * 2,
                         engine=False,  # the engine alone does not touch the database
                     )
+                if with_mixed:
+                    if MIXED_SIZE not in pg_built:
+                        print(f"building {MIXED_SIZE} appointments on PostgreSQL ...", flush=True)
+                        pg_built[MIXED_SIZE] = dataset.build(
+                            create(f"bench_{MIXED_SIZE}"), MIXED_SIZE
+                        )
+                    run_mixed("postgresql", pg_built[MIXED_SIZE])
             finally:
                 stop_server(server)
 
@@ -452,6 +509,7 @@ def main(argv: list[str] | None = None) -> int:
     res["seconds"] = round(time.perf_counter() - began, 1)
     print()
     print(table(res))
+    print(mixed.table(res["mixed"]))
     print()
     for t in res["targets"]:
         print(

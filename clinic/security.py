@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, abort, jsonify, request
+from flask import Flask, Request, Response, abort, jsonify, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -32,13 +33,37 @@ def _refuse_ids_beyond_columns(endpoint: str | None, values: dict[str, Any] | No
         abort(404, "There is no such record.")
 
 
+# The content types whose body becomes `request.form` (werkzeug parses no other).
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
 def _has_nul() -> bool:
-    """A NUL character in a form, query or JSON body: PostgreSQL cannot store one in text."""
-    fields = (request.args, request.form)
+    """A NUL character in a form, query or JSON body: PostgreSQL cannot store one in text.
+
+    Every request passes here, so what is not there is not parsed: no query string, no
+    `request.args`; a body that is not a form (or no body), no `request.form`. The answer is
+    the same as looking at both."""
+    fields = []
+    if request.query_string:
+        fields.append(request.args)
+    if request.mimetype in FORM_TYPES:
+        fields.append(request.form)
     if any("\x00" in v for values in fields for _, v in values.items(multi=True)):
         return True
     body = request.get_data(cache=True) if request.is_json else b""
     return b"\x00" in body or b"\\u0000" in body
+
+
+class CookieSession(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, but a request without the session cookie (an API call,
+    a health check, a first visit) gets its empty session without Flask building the cookie
+    signer first, which costs more than the rest of opening it. With a cookie, and when
+    saving, nothing changes."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
 
 
 def load_user(user_id: str) -> User | None:
@@ -70,6 +95,7 @@ def register(app: Flask) -> None:
         # Trust that many proxies' X-Forwarded-For and -Proto: the rate limits then see the
         # client's address, not the proxy's, and url_for(_external=True) says https.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
+    app.session_interface = CookieSession()
     app.url_value_preprocessor(_refuse_ids_beyond_columns)
 
     @app.before_request

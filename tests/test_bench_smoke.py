@@ -82,3 +82,17 @@ def test_history_variant_keeps_the_future_and_grows_only_the_past(tmp_path: Path
     )
     assert growth["big"]["plan_course_for"]["runs"] >= 1
     assert growth["small"]["plan_course"]["median_ms"] > 0
+
+
+def test_mixed_load_runs_every_slice_on_a_small_clinic(tmp_path: Path) -> None:
+    from bench import mixed
+
+    url = f"sqlite:///{tmp_path / 'mixed.db'}"
+    built = dataset.build(url, 300, days_back=20, days_ahead=60, fresh=40)
+    figures = mixed.mixed_figures(url, built, slice_seconds=0.3, rounds=1)
+    for name in ("healthz", "minimal_healthz", "plans_alone", "mixed_plans", "mixed_healthz"):
+        assert figures[name]["requests"] > 0 and set(figures[name]["statuses"]) == {"200"}, name
+    for name in ("mixed_bookings", "desk_1", "desks_8"):
+        assert figures[name]["bookings_per_s"] > 0 and figures[name]["not_201"] == 0, name
+    assert figures["ratios"]["healthz_over_minimal_p50"] is not None
+    assert "Mixed load (issue 13), sqlite" in mixed.table({"sqlite": figures})

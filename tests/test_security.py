@@ -232,3 +232,29 @@ def test_nul_characters_are_refused_before_any_view(client) -> None:
     )
     assert api.status_code == 400 and api.json["errors"][0]["message"].startswith("Text may not")
     assert client.get("/courses?q=ok").status_code == 200
+
+
+def test_nul_characters_in_a_query_or_a_multipart_form_are_refused_too(client) -> None:
+    # The guard parses the query and the form only when there are any: both still count.
+    assert client.get("/courses?q=a%00b").status_code == 400
+    multipart = client.post(
+        "/login",
+        data={"email": "a\x00@example.com", "password": "x"},
+        content_type="multipart/form-data",
+    )
+    assert multipart.status_code == 400 and b"NUL" in multipart.data
+    assert client.get("/healthz").status_code == 200
+
+
+def test_a_request_without_a_session_cookie_gets_none_and_a_signed_one_still_counts(
+    client,
+) -> None:
+    # clinic.security.CookieSession skips building the signer when there is no cookie.
+    assert "Set-Cookie" not in client.get("/healthz").headers
+    with client.session_transaction() as session:
+        session["probe"] = "kept"
+    with client.session_transaction() as session:
+        assert session["probe"] == "kept"
+    client.set_cookie("session", "forged.value.sig")
+    with client.session_transaction() as session:
+        assert "probe" not in session
