@@ -200,9 +200,18 @@ class UntilOut(BaseModel):
     until: datetime
 
 
+class NoteOut(BaseModel):
+    """Something the client should know about a plan, with the rule code it comes from."""
+
+    code: str
+    message: str
+    earliest: date | None = None
+
+
 class PlanOut(BaseModel):
     sessions: list[SlotOut]
     aftercare: list[list[UntilOut]]
+    notes: list[NoteOut] = []
 
 
 class AppointmentOut(BaseModel):
