@@ -140,6 +140,9 @@ class CourseOut(BaseModel):
     sessions: int
     min_interval_days: int
     max_interval_days: int | None
+    ideal_interval_days: int | None = Field(
+        description="The spacing the planner aims for (between min and max); null: the minimum."
+    )
     aftercare: list[CareOut]
     precare: list[CareOut]
     contraindications: list[ContraOut]

@@ -208,6 +208,22 @@ def test_plan_with_bad_preferences_is_400(api_as) -> None:
     )
 
 
+def test_courses_give_their_ideal_interval(api_as) -> None:
+    f.make_course(
+        code="massage_course",
+        procedure=f.make_procedure(code="massage", qualification="massage"),
+        sessions=10,
+        min_interval_days=2,
+        max_interval_days=7,
+        ideal_interval_days=4,
+    )
+    courses = {c["code"]: c for c in api_as("client").get("/courses").json}
+    assert courses["massage_course"]["ideal_interval_days"] == 4
+    assert courses["peel_course"]["ideal_interval_days"] is None
+    spec = api_as("client").get("/openapi.json").json
+    assert "ideal_interval_days" in spec["components"]["schemas"]["CourseOut"]["properties"]
+
+
 def _plan(api: Api, preferences=None, **body):
     body = {"course": "peel_course", "earliest": next_monday().isoformat(), **body}
     if preferences is not None:

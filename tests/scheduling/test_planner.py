@@ -24,6 +24,7 @@ from .builders import (
     LASER,
     LASER_COURSE,
     LASER_DEVICE,
+    MASSAGE_COURSE,
     NOW,
     PEEL,
     PEEL_COURSE,
@@ -393,3 +394,65 @@ def test_plan_that_fits_this_season_has_no_note() -> None:
     # Out of season when asked: starting in October is no surprise.
     summer = plan(plain(LASER_COURSE, months=LASER_COURSE.months), earliest="2026-06-01")
     assert days(summer)[0] == d("2026-10-01") and summer.notes == ()
+
+
+# --- ideal spacing (issue 14) -----------------------------------------------------------------
+
+MASSAGE_IDEAL_4 = replace(MASSAGE_COURSE, ideal_interval_days=4)
+
+
+def gaps(result: PlanResult) -> list[int]:
+    return [(b - a).days for a, b in pairwise(days(result))]
+
+
+def test_plan_aims_for_the_ideal_interval_not_the_minimum() -> None:
+    # Ten massages 2 to 7 days apart, ideally 4: not packed two days apart. A Sunday (closed)
+    # on the ideal day falls back to the nearest day, the earlier first between equals.
+    result = plan(MASSAGE_IDEAL_4, earliest="2026-01-06")
+    assert result.ok
+    assert gaps(result) == [4, 4, 3, 4, 3, 4, 3, 4, 3]
+    assert all(2 <= g <= 7 for g in gaps(result))
+    assert gaps(plan(MASSAGE_COURSE, earliest="2026-01-06")) == [2, 2, 2, 2, 2, 3, 2, 2, 3]
+
+
+def test_plan_without_a_free_ideal_day_falls_back_to_the_nearest_day() -> None:
+    # Anna alone, busy all of the ideal day (Sat 10 Jan): Fri 9 Jan is as near as Mon 12 Jan
+    # (Sun 11 is closed) and earlier.
+    busy = [occupancy(local_at(d("2026-01-10"), h), PEEL) for h in range(9, 18)]
+    snap = snapshot(busy, practitioners=[practitioner(ANNA)])
+    result = plan(replace(MASSAGE_IDEAL_4, sessions=2), snap=snap, earliest="2026-01-06")
+    assert days(result) == [d("2026-01-06"), d("2026-01-09")]
+
+
+def test_plan_keeps_the_practitioner_a_day_off_the_ideal_rather_than_change() -> None:
+    # Anna is off on the ideal day of session 2 (Sat 10 Jan) and Ben is free then: the course
+    # stays with Anna on Fri 9 Jan, one day off the ideal.
+    off = ((d("2026-01-10"), d("2026-01-10")),)
+    snap = snapshot(practitioners=[practitioner(ANNA, time_off=off), practitioner(BEN)])
+    result = plan(replace(MASSAGE_IDEAL_4, sessions=3), snap=snap, earliest="2026-01-06")
+    assert [s.practitioner_id for s in result.slots] == [ANNA] * 3
+    assert days(result) == [d("2026-01-06"), d("2026-01-09"), d("2026-01-13")]
+
+
+def test_plan_changes_practitioner_only_when_the_first_has_no_day_within_spacing() -> None:
+    off = ((d("2026-01-07"), d("2026-01-20")),)
+    snap = snapshot(practitioners=[practitioner(ANNA, time_off=off), practitioner(BEN)])
+    result = plan(replace(MASSAGE_IDEAL_4, sessions=2), snap=snap, earliest="2026-01-06")
+    assert [s.practitioner_id for s in result.slots] == [ANNA, BEN]
+    assert days(result) == [d("2026-01-06"), d("2026-01-10")]
+
+
+def test_replan_of_the_rest_aims_for_the_ideal_interval_from_the_previous_session() -> None:
+    previous = local_at(d("2026-01-13"))
+    course = replace(plain(PEEL_COURSE, sessions=3), ideal_interval_days=21)
+    result = plan(course, first_session=2, previous_start=previous, earliest="2026-01-06")
+    assert days(result) == [d("2026-02-03"), d("2026-02-24")]
+
+
+def test_an_ideal_interval_never_breaks_the_spacing_rule() -> None:
+    course = replace(LASER_COURSE, ideal_interval_days=42)
+    result = plan(course, earliest="2026-01-06")
+    assert result.ok
+    assert gaps(result) == [42, 42]
+    recheck = check(*(s.start for s in result.slots), course=course)
+    assert recheck.ok, recheck.violations
