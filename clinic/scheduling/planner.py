@@ -275,7 +275,16 @@ class _Search:
             BookedSession(0, self.enrolment_id, self.first_session + i, s.start, s.end, course)
             for i, s in enumerate(plan)
         ]
+        keeping = (
+            next((p for p in self.snapshot.practitioners if p.id == only), None)
+            if only is not None
+            else None
+        )
         for day in days:
+            if keeping is not None and (
+                not keeping.hours.get(day.weekday()) or keeping.is_off(day)
+            ):
+                continue  # not that practitioner's day: no need to look at the calendar
             day_search = self.day_search(day)
             if day_search.nothing_free is not None:
                 # The common step on a busy calendar: a full day, its reason kept with it.
