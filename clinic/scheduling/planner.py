@@ -468,12 +468,30 @@ def _next_season_notes(
     return (
         Violation(
             "out_of_season",
-            f"{course.procedure.name} is only done in some months of the year, and {why}: "
+            f"{course.procedure.name} is only done {_season_words(first_day, course.months)}, "
+            f"and {why}: "
             f"the plan starts in the next season, on {long_day_text(starts_on)}.",
             None,
             starts_on,
         ),
     )
+
+
+def _season_words(day: date, months: frozenset[int]) -> str:
+    """'from October to March': the run of allowed months that `day` lies in."""
+    first = last = day.month
+    for _ in range(11):
+        before = (first - 2) % 12 + 1
+        if before not in months or before == last:
+            break
+        first = before
+    for _ in range(11):
+        after = last % 12 + 1
+        if after not in months or after == first:
+            break
+        last = after
+    start, end = date(2000, first, 1).strftime("%B"), date(2000, last, 1).strftime("%B")
+    return f"in {start}" if first == last else f"from {start} to {end}"
 
 
 def _explain(search: _Search, course: CourseRules) -> list[Violation]:

@@ -384,7 +384,11 @@ def test_plan_that_cannot_finish_this_season_says_by_when_it_must_start() -> Non
     assert result.ok
     assert days(result)[0] == d("2026-10-01")
     assert [(n.code, n.earliest) for n in result.notes] == [("out_of_season", d("2026-10-01"))]
-    assert "must start by 3 February 2026 to finish by 31 March 2026" in result.notes[0].message
+    assert result.notes[0].message == (
+        "CO2 laser resurfacing is only done from October to March, and 3 sessions at least 28 "
+        "days apart must start by 3 February 2026 to finish by 31 March 2026: the plan starts "
+        "in the next season, on 1 October 2026."
+    )
 
 
 def test_plan_that_fits_this_season_has_no_note() -> None:
