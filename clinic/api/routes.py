@@ -291,6 +291,9 @@ def create_plan() -> ResponseReturnValue:
         {
             "sessions": [_slot(s.slot, codes) for s in plan.sessions],
             "aftercare": [_care(s.care) for s in plan.sessions],
+            "notes": [
+                {"code": n.code, "message": n.message, "earliest": n.earliest} for n in plan.notes
+            ],
         },
     )
 

@@ -140,6 +140,9 @@ class CourseOut(BaseModel):
     sessions: int
     min_interval_days: int
     max_interval_days: int | None
+    ideal_interval_days: int | None = Field(
+        description="The spacing the planner aims for (between min and max); null: the minimum."
+    )
     aftercare: list[CareOut]
     precare: list[CareOut]
     contraindications: list[ContraOut]
@@ -200,9 +203,18 @@ class UntilOut(BaseModel):
     until: datetime
 
 
+class NoteOut(BaseModel):
+    """Something the client should know about a plan, with the rule code it comes from."""
+
+    code: str
+    message: str
+    earliest: date | None = None
+
+
 class PlanOut(BaseModel):
     sessions: list[SlotOut]
     aftercare: list[list[UntilOut]]
+    notes: list[NoteOut] = []
 
 
 class AppointmentOut(BaseModel):

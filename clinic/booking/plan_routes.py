@@ -87,6 +87,8 @@ def plan(code: str) -> ResponseReturnValue:
             top_errors = place_errors(form, exc, {"preferences.practitioner": "practitioner"})
         else:
             chosen = proposal.sessions
+            for note in proposal.notes:  # e.g. the plan starts only next season, and why
+                flash(note.message, "warning")
             if form.how_many.data == "first":
                 chosen = chosen[:1]
             return redirect(

@@ -156,6 +156,11 @@ class Course(Model):
             "max_interval_days IS NULL OR max_interval_days >= min_interval_days",
             name="max_interval",
         ),
+        CheckConstraint(
+            "ideal_interval_days IS NULL OR (ideal_interval_days >= min_interval_days"
+            " AND (max_interval_days IS NULL OR ideal_interval_days <= max_interval_days))",
+            name="ideal_interval",
+        ),
         CheckConstraint("months_mask BETWEEN 1 AND 4095", name="months"),
     )
 
@@ -166,6 +171,8 @@ class Course(Model):
     sessions: Mapped[int] = mapped_column(Integer)
     min_interval_days: Mapped[int] = mapped_column(Integer, default=0)
     max_interval_days: Mapped[int | None] = mapped_column(Integer)
+    # The spacing the planner aims for, between min and max; None: as early as allowed.
+    ideal_interval_days: Mapped[int | None] = mapped_column(Integer)
     months_mask: Mapped[int] = mapped_column(Integer, default=ALL_MONTHS_MASK)
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
 

@@ -12,7 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from clinic.scheduling.resources import DayResources
+from clinic.scheduling.resources import (
+    DayResources,
+    qualification_violation,
+    wished_hours_violation,
+)
 from clinic.scheduling.timeutil import local
 from clinic.scheduling.types import Preferences, Slot, Violation
 
@@ -117,13 +121,24 @@ class DaySearch:
     def why_none_free(self) -> Violation:
         """The reason to give when no slot of the day is free for these preferences."""
         resources = self.resources
-        wanted = self._prefs.practitioner_id
-        name = resources.procedure.name
-        if not [p for p in resources.qualified_ids() if wanted is None or p == wanted]:
-            who = "The chosen practitioner is" if wanted is not None else "No practitioner is"
-            return Violation("not_qualified", f"{who} qualified for {name}.")
+        prefs = self._prefs
+        unqualified = qualification_violation(
+            tuple(resources.practitioners.values()), resources.procedure, prefs.practitioner_id
+        )
+        if unqualified is not None:
+            return unqualified
         if not resources.opening:
             return Violation("clinic_closed", "The clinic is closed on some of the possible days.")
+        if not resources.starts(prefs.time_from, prefs.time_to):
+            wished = wished_hours_violation(
+                resources.clinic,
+                resources.procedure,
+                weekdays=frozenset({resources.day.weekday()}),
+                time_from=prefs.time_from,
+                time_to=prefs.time_to,
+            )
+            if wished is not None:
+                return wished
         if resources.procedure.device_kind and not resources.devices:
             return Violation("device_unavailable", "The clinic has no device for this procedure.")
         return Violation(

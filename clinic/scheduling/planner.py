@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
+from itertools import takewhile
+from zoneinfo import ZoneInfo
 
 from clinic.scheduling.check import ClientJudge
 from clinic.scheduling.daysearch import Anchor, DaySearch
-from clinic.scheduling.resources import DayResources, Snapshot, held_by
-from clinic.scheduling.rules import earliest_allowed_by_contraindications, next_allowed_month_start
+from clinic.scheduling.resources import (
+    DayResources,
+    Snapshot,
+    held_by,
+    qualification_violation,
+    wished_hours_violation,
+)
+from clinic.scheduling.rules import (
+    earliest_allowed_by_contraindications,
+    latest_start_in_season,
+    next_allowed_month_start,
+    next_session_days,
+    season_end,
+)
 from clinic.scheduling.timeutil import local, local_date
 from clinic.scheduling.types import (
     BookedSession,
@@ -149,70 +164,145 @@ class _Search:
         return found
 
     def place(
-        self, session: int, earliest: date, latest: date, plan: list[Slot]
+        self,
+        session: int,
+        earliest: date,
+        latest: date,
+        plan: list[Slot],
+        target: date | None = None,
     ) -> list[Slot] | None:
         key = (session, local_date(plan[-1].start, self.tz) if plan else None)
         if key in self.dead_ends:
             return None
-        found = self._place(session, earliest, latest, plan)
+        found = self._place(session, earliest, latest, plan, target)
         if found is None and self.visits <= MAX_DAY_VISITS:
             self.dead_ends.add(key)
         return found
 
+    def _days(
+        self, session: int, earliest: date, last_day: date, target: date | None
+    ) -> Iterator[date]:
+        """The days a session may take, in the order the plan tries them: from `earliest` on;
+        with a `target` (the course's ideal spacing) nearest to it first, the earlier first
+        between equals. Days outside the wanted weekdays and the season are left out."""
+        course, weekdays = self.course, self.prefs.weekdays
+        if target is None or target <= earliest:
+            day = earliest
+            while day <= last_day:
+                self.visits += 1
+                if self.visits > MAX_DAY_VISITS:
+                    return
+                if weekdays is not None and day.weekday() not in weekdays:
+                    day += timedelta(days=1)
+                    continue
+                if day.month not in course.months:
+                    season_start = self._out_of_season(session, day)
+                    if season_start is None:
+                        return
+                    day = season_start
+                    continue
+                yield day
+                day += timedelta(days=1)
+            return
+        span = (last_day - earliest).days + 1
+        ordered = sorted(
+            (earliest + timedelta(days=i) for i in range(max(span, 0))),
+            key=lambda d: (abs((d - target).days), d),
+        )
+        for day in ordered:
+            self.visits += 1
+            if self.visits > MAX_DAY_VISITS:
+                return
+            if weekdays is not None and day.weekday() not in weekdays:
+                continue
+            if day.month not in course.months:
+                self._out_of_season(session, day)
+                continue
+            yield day
+
+    def _out_of_season(self, session: int, day: date) -> date | None:
+        season_start = next_allowed_month_start(day, self.course.months)
+        self.note(
+            session,
+            Violation(
+                "out_of_season",
+                f"{self.course.procedure.name} is only done in some months of the year.",
+                session,
+                season_start,
+            ),
+        )
+        return season_start
+
     def _place(
-        self, session: int, earliest: date, latest: date, plan: list[Slot]
+        self,
+        session: int,
+        earliest: date,
+        latest: date,
+        plan: list[Slot],
+        target: date | None,
     ) -> list[Slot] | None:
         self.deepest_session = max(self.deepest_session, session)
-        course = self.course
         # Later sessions prefer the first one's practitioner and time of day.
         anchor: Anchor | None = (
             (_minutes_after_midnight(local(plan[0].start, self.tz)), plan[0].practitioner_id)
             if plan
             else None
         )
+        last_day = min(latest, self.horizon_end)
+        if anchor is not None and target is not None and target > earliest:
+            # Aiming for the ideal spacing, the course keeps its practitioner on any day the
+            # spacing allows before it turns to another practitioner on the ideal day.
+            found = self._walk(
+                session, self._days(session, earliest, last_day, target), plan, anchor, anchor[1]
+            )
+            if found is not None or self.visits > MAX_DAY_VISITS:
+                return found
+        return self._walk(
+            session, self._days(session, earliest, last_day, target), plan, anchor, None
+        )
+
+    def _walk(
+        self,
+        session: int,
+        days: Iterator[date],
+        plan: list[Slot],
+        anchor: Anchor | None,
+        only: int | None,
+    ) -> list[Slot] | None:
+        """Try the days in order; `only` keeps to one practitioner."""
+        course = self.course
         placed_planned = [
             BookedSession(0, self.enrolment_id, self.first_session + i, s.start, s.end, course)
             for i, s in enumerate(plan)
         ]
-        day, last_day = earliest, min(latest, self.horizon_end)
-        while day <= last_day:
-            self.visits += 1
-            if self.visits > MAX_DAY_VISITS:
-                return None
-            if self.prefs.weekdays is not None and day.weekday() not in self.prefs.weekdays:
-                day += timedelta(days=1)
-                continue
-            if day.month not in course.months:
-                season_start = next_allowed_month_start(day, course.months)
-                self.note(
-                    session,
-                    Violation(
-                        "out_of_season",
-                        f"{course.procedure.name} is only done in some months of the year.",
-                        session,
-                        season_start,
-                    ),
-                )
-                if season_start is None:
-                    return None
-                day = season_start
-                continue
+        keeping = (
+            next((p for p in self.snapshot.practitioners if p.id == only), None)
+            if only is not None
+            else None
+        )
+        for day in days:
+            if keeping is not None and (
+                not keeping.hours.get(day.weekday()) or keeping.is_off(day)
+            ):
+                continue  # not that practitioner's day: no need to look at the calendar
             day_search = self.day_search(day)
             if day_search.nothing_free is not None:
                 # The common step on a busy calendar: a full day, its reason kept with it.
                 if day not in self.open_days:
                     self.note(session, day_search.nothing_free)
                     self.open_days[day] = False
-                day += timedelta(days=1)
                 continue
             searched = self.with_plan(day_search, plan)
             if searched is day_search and not self.possible(session, day_search, anchor):
-                day += timedelta(days=1)
                 continue
             verdicts: dict[datetime, list[Violation]] = {}
             any_free = False
             chosen: Slot | None = None
-            for slot in searched.candidates(anchor):
+            candidates: Iterable[Slot] = searched.candidates(anchor)
+            if only is not None:
+                # The anchor's practitioner comes first in the anchored order.
+                candidates = takewhile(lambda s: s.practitioner_id == only, candidates)
+            for slot in candidates:
                 # Resources first (free slots only): on a busy day most starts are taken, and
                 # that is the cheap question. The client's rules depend on the time only:
                 # judge each start once.
@@ -228,25 +318,23 @@ class _Search:
                 if not problems:
                     chosen = slot
                     break
-            if not any_free:  # the day's free slots were taken by this plan's sessions
+            if not any_free and only is None:
+                # the day's free slots were taken by this plan's sessions
                 self.note(session, day_search.why_none_free())
             if chosen is not None:
                 if session == self.last_session:
                     return [*plan, chosen]
-                max_gap = course.max_interval_days
-                next_latest = (
-                    day + timedelta(days=max_gap) if max_gap is not None else self.horizon_end
-                )
+                next_earliest, next_target, next_latest = next_session_days(day, course)
                 result = self.place(
                     session + 1,
-                    day + timedelta(days=course.min_interval_days),
-                    next_latest,
+                    next_earliest,
+                    next_latest if next_latest is not None else self.horizon_end,
                     [*plan, chosen],
+                    next_target if course.ideal_interval_days is not None else None,
                 )
                 if result is not None:
                     return result
                 # Later that same day rarely helps the next sessions; try the next day.
-            day += timedelta(days=1)
         return None
 
 
@@ -313,13 +401,31 @@ def plan_course(
             ),
         )
 
+    # What the wishes alone make impossible, whatever the calendar: said as it is, not as
+    # whatever the search met last.
+    wished = qualification_violation(
+        snapshot.practitioners, course.procedure, prefs.practitioner_id, first_session
+    ) or wished_hours_violation(
+        snapshot.clinic,
+        course.procedure,
+        weekdays=prefs.weekdays,
+        time_from=prefs.time_from,
+        time_to=prefs.time_to,
+        session=first_session,
+    )
+    if wished is not None:
+        return PlanResult((), (wished,))
+
     first_day = max(earliest, today, allowed_from)
     last_day = horizon_end
+    target = None
     if previous_start is not None:
-        previous_day = local_date(previous_start, tz)
-        first_day = max(first_day, previous_day + timedelta(days=course.min_interval_days))
-        if course.max_interval_days is not None:
-            last_day = previous_day + timedelta(days=course.max_interval_days)
+        after, aim, latest = next_session_days(local_date(previous_start, tz), course)
+        first_day = max(first_day, after)
+        if latest is not None:
+            last_day = latest
+        if course.ideal_interval_days is not None:
+            target = aim
 
     search = _Search(
         snapshot=snapshot,
@@ -333,10 +439,59 @@ def plan_course(
         replacing=replacing,
         horizon_end=horizon_end,
     )
-    result = search.place(first_session, first_day, last_day, [])
+    result = search.place(first_session, first_day, last_day, [], target)
     if result is not None:
-        return PlanResult(tuple(result), ())
+        notes: tuple[Violation, ...] = ()
+        if previous_start is None:
+            notes = _next_season_notes(course, first_day, result, tz, last - first_session + 1)
+        return PlanResult(tuple(result), (), notes)
     return PlanResult((), tuple(_explain(search, course)))
+
+
+def _next_season_notes(
+    course: CourseRules, first_day: date, plan: list[Slot], tz: ZoneInfo, sessions: int
+) -> tuple[Violation, ...]:
+    """Why a plan asked for in season starts only in a later season: said, not done silently."""
+    season_over = season_end(first_day, course.months)
+    starts_on = local_date(plan[0].start, tz)
+    if season_over is None or starts_on <= season_over:
+        return ()
+    latest = latest_start_in_season(first_day, course, sessions)
+    assert latest is not None
+    if latest < first_day:
+        why = (
+            f"{sessions} sessions at least {course.min_interval_days} days apart must start by "
+            f"{long_day_text(latest)} to finish by {long_day_text(season_over)}"
+        )
+    else:
+        why = f"no plan for all {sessions} sessions fits before {long_day_text(season_over)}"
+    return (
+        Violation(
+            "out_of_season",
+            f"{course.procedure.name} is only done {_season_words(first_day, course.months)}, "
+            f"and {why}: "
+            f"the plan starts in the next season, on {long_day_text(starts_on)}.",
+            None,
+            starts_on,
+        ),
+    )
+
+
+def _season_words(day: date, months: frozenset[int]) -> str:
+    """'from October to March': the run of allowed months that `day` lies in."""
+    first = last = day.month
+    for _ in range(11):
+        before = (first - 2) % 12 + 1
+        if before not in months or before == last:
+            break
+        first = before
+    for _ in range(11):
+        after = last % 12 + 1
+        if after not in months or after == first:
+            break
+        last = after
+    start, end = date(2000, first, 1).strftime("%B"), date(2000, last, 1).strftime("%B")
+    return f"in {start}" if first == last else f"from {start} to {end}"
 
 
 def _explain(search: _Search, course: CourseRules) -> list[Violation]:

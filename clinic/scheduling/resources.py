@@ -61,6 +61,92 @@ def held_by(slot: Slot, procedure: ProcedureRules) -> Occupancy:
     )
 
 
+def qualification_violation(
+    practitioners: Sequence[PractitionerCalendar],
+    procedure: ProcedureRules,
+    practitioner_id: int | None = None,
+    session: int | None = None,
+) -> Violation | None:
+    """Rule 6's qualification: the chosen practitioner (or, with none chosen, anyone) is
+    qualified for the procedure."""
+    if practitioner_id is None:
+        if any(procedure.qualification in p.qualifications for p in practitioners):
+            return None
+        return Violation(
+            "not_qualified", f"No practitioner is qualified for {procedure.name}.", session
+        )
+    p = next((p for p in practitioners if p.id == practitioner_id), None)
+    if p is not None and procedure.qualification in p.qualifications:
+        return None
+    who = p.name if p else "That practitioner"
+    return Violation("not_qualified", f"{who} is not qualified for {procedure.name}.", session)
+
+
+WEEKDAY_NAMES = (
+    "Mondays",
+    "Tuesdays",
+    "Wednesdays",
+    "Thursdays",
+    "Fridays",
+    "Saturdays",
+    "Sundays",
+)
+
+
+def _minutes(t: time) -> int:
+    return t.hour * 60 + t.minute
+
+
+def _or_list(words: Sequence[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+
+
+def wished_hours_violation(
+    clinic: ClinicRules,
+    procedure: ProcedureRules,
+    *,
+    weekdays: frozenset[int] | None = None,
+    time_from: time | None = None,
+    time_to: time | None = None,
+    session: int | None = None,
+) -> Violation | None:
+    """Rule 8 for a plan's wishes: some wanted weekday has opening hours that hold a whole
+    session within the wanted time of day. Holidays aside, this is what a week allows."""
+    days = sorted(weekdays) if weekdays is not None else list(range(7))
+    open_days = [wd for wd in days if clinic.opening.get(wd)]
+    if not open_days:
+        names = _or_list([WEEKDAY_NAMES[wd] for wd in days])
+        return Violation("clinic_closed", f"The clinic is closed on {names}.", session)
+    if time_from is None and time_to is None:
+        return None
+    lo = _minutes(time_from) if time_from is not None else 0
+    hi = _minutes(time_to) if time_to is not None else 24 * 60
+    need = int(procedure.duration.total_seconds() // 60)
+    for wd in open_days:
+        # Touching rows (09-13, 13-18) are one stretch, as on a real day.
+        stretches: list[list[int]] = []
+        for a, b in sorted(clinic.opening[wd]):
+            end = _minutes(b) or 24 * 60
+            if stretches and _minutes(a) <= stretches[-1][1]:
+                stretches[-1][1] = max(stretches[-1][1], end)
+            else:
+                stretches.append([_minutes(a), end])
+        if any(min(b, hi) - max(a, lo) >= need for a, b in stretches):
+            return None
+    window = (
+        f"between {time_from or time(0, 0):%H:%M} and {time_to:%H:%M}"
+        if time_to
+        else (f"from {time_from:%H:%M} on" if time_from else "")
+    )
+    on = f" on {_or_list([WEEKDAY_NAMES[wd] for wd in open_days])}" if weekdays is not None else ""
+    return Violation(
+        "clinic_closed",
+        f"The clinic is not open for a whole {procedure.name} session ({need} minutes) "
+        f"{window}{on}.",
+        session,
+    )
+
+
 class DayResources:
     def __init__(
         self,
@@ -138,10 +224,10 @@ class DayResources:
         self, practitioner_id: int, start: datetime, session: int | None = None
     ) -> Violation | None:
         p = self.practitioners.get(practitioner_id)
-        name = self.procedure.name
         if p is None or self.procedure.qualification not in p.qualifications:
-            who = p.name if p else "That practitioner"
-            return Violation("not_qualified", f"{who} is not qualified for {name}.", session)
+            return qualification_violation(
+                tuple(self.practitioners.values()), self.procedure, practitioner_id, session
+            )
         if practitioner_id not in self._work_ranges:
             return Violation(
                 "practitioner_unavailable", f"{p.name} is off on {day_text(self.day)}.", session
@@ -222,13 +308,9 @@ class DayResources:
             return None, [closed]
         candidates = [practitioner_id] if practitioner_id is not None else self.qualified_ids()
         if not candidates:
-            return None, [
-                Violation(
-                    "not_qualified",
-                    f"No practitioner is qualified for {self.procedure.name}.",
-                    session,
-                )
-            ]
+            unqualified = qualification_violation((), self.procedure, None, session)
+            assert unqualified is not None
+            return None, [unqualified]
         first_problem: Violation | None = None
         chosen = None
         for pid in candidates:

@@ -262,6 +262,38 @@ def next_allowed_month_start(day: date, months: frozenset[int]) -> date | None:
     return None
 
 
+def season_end(day: date, months: frozenset[int]) -> date | None:
+    """The last day of the run of allowed months that `day` lies in (October to March: 31
+    March); None when `day` is out of season or the course is offered all year."""
+    if day.month not in months or len(months) >= 12:
+        return None
+    year, month = day.year, day.month
+    for _ in range(12):
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        if month not in months:
+            return date(year, month, 1) - timedelta(days=1)
+    return None
+
+
+def latest_start_in_season(day: date, course: CourseRules, sessions: int) -> date | None:
+    """Rules 1 and 5 together: the last day on which `sessions` sessions of the course can
+    start, at their minimum spacing, and all still lie in the season `day` lies in."""
+    end = season_end(day, course.months)
+    if end is None:
+        return None
+    return end - timedelta(days=(sessions - 1) * course.min_interval_days)
+
+
+def next_session_days(previous_day: date, course: CourseRules) -> tuple[date, date, date | None]:
+    """Rule 1 seen from the session before: the earliest day of the next session, the day the
+    planner aims for (the course's ideal interval, else its minimum) and the latest day."""
+    lo, hi = course.min_interval_days, course.max_interval_days
+    ideal = course.ideal_interval_days
+    ideal = lo if ideal is None else max(lo, ideal if hi is None else min(ideal, hi))
+    latest = previous_day + timedelta(days=hi) if hi is not None else None
+    return previous_day + timedelta(days=lo), previous_day + timedelta(days=ideal), latest
+
+
 def season_violation(
     *, session: int, start: datetime, course: CourseRules, tz: ZoneInfo
 ) -> Violation | None:

@@ -81,6 +81,8 @@ class CourseRules:
     care: tuple[CareRule, ...] = ()
     contraindications: tuple[ContraRule, ...] = ()
     months: frozenset[int] = frozenset(range(1, 13))
+    # The spacing the planner aims for (between min and max); None: as early as allowed.
+    ideal_interval_days: int | None = None
     # The hash, computed once: care windows are cached by (start, course, tz), and hashing
     # the nested rules on every look-up was the planner's biggest cost (see bench/README.md).
     _hash: int = field(default=0, init=False, repr=False, compare=False)
@@ -96,6 +98,7 @@ class CourseRules:
             self.care,
             self.contraindications,
             self.months,
+            self.ideal_interval_days,
         )
         object.__setattr__(self, "_hash", hash(key))
 
@@ -255,8 +258,12 @@ class CheckResult:
 
 @dataclass(frozen=True, slots=True)
 class PlanResult:
+    """A plan (or why there is none). `notes` tell the client about a plan that is later than
+    they may expect and why (e.g. it cannot finish in this season), without refusing it."""
+
     slots: tuple[Slot, ...]
     violations: tuple[Violation, ...]
+    notes: tuple[Violation, ...] = ()
 
     @property
     def ok(self) -> bool:

@@ -83,6 +83,8 @@ class CoursePlan:
     course_code: str
     client_id: int
     sessions: tuple[PlannedSession, ...]
+    # What the client should know about the plan (e.g. it starts only next season, and why).
+    notes: tuple[Violation, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,7 +260,7 @@ def plan_course_for(
     )
     if not result.ok:
         raise RuleViolation(list(result.violations))
-    return CoursePlan(course.code, client, _planned(result.slots, course, 1))
+    return CoursePlan(course.code, client, _planned(result.slots, course, 1), result.notes)
 
 
 def book_course(

@@ -164,6 +164,7 @@ def as_values(row: Any) -> dict[str, Any]:
         "sessions": row.sessions,
         "min_interval_days": row.min_interval_days,
         "max_interval_days": row.max_interval_days,
+        "ideal_interval_days": row.ideal_interval_days,
         "aftercare": [{"restriction": c.restriction.code, "hours": c.hours} for c in row.aftercare],
         "precare": [{"restriction": c.restriction.code, "hours": c.hours} for c in row.precare],
         "contraindications": [
@@ -214,6 +215,7 @@ def describe_course(
     sessions: int | None,
     min_days: int | None,
     max_days: int | None,
+    ideal_days: int | None = None,
     aftercare: Sequence[CareText] = (),
     precare: Sequence[CareText] = (),
     contraindications: Sequence[tuple[str, int]] = (),
@@ -230,6 +232,8 @@ def describe_course(
             if max_days is not None
             else f", at least {lo} day{'s' if lo != 1 else ''} apart"
         )
+        if ideal_days is not None:
+            parts[0] += f" (ideally {ideal_days})"
     if aftercare:
         parts.append(f"after each: {_care(aftercare)}")
     if precare:

@@ -62,6 +62,7 @@ def course_rules(c: Course) -> CourseRules:
                 ContraRule(ci.code, ci.lookback_days) for ci in c.contraindications
             ),
             months=frozenset(c.months),
+            ideal_interval_days=c.ideal_interval_days,
         )
     )
 

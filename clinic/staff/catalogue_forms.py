@@ -107,6 +107,9 @@ class CourseForm(FlaskForm):
     max_interval_days = IntegerField(
         "Maximum days between sessions (empty: no maximum)", validators=[Optional()]
     )
+    ideal_interval_days = IntegerField(
+        "Ideal days between sessions (empty: as soon as allowed)", validators=[Optional()]
+    )
     aftercare = FieldList(FormField(CareRowForm), min_entries=5, max_entries=20)
     precare = FieldList(FormField(CareRowForm), min_entries=3, max_entries=20)
     contraindications = FieldList(FormField(ContraRowForm), min_entries=4, max_entries=20)
@@ -161,6 +164,8 @@ class CourseForm(FlaskForm):
         }
         if self.max_interval_days.data is not None:
             out["max_interval_days"] = self.max_interval_days.data
+        if self.ideal_interval_days.data is not None:
+            out["ideal_interval_days"] = self.ideal_interval_days.data
         months = sorted(set(self.months.data or []))
         if len(months) != 12:
             out["months"] = months

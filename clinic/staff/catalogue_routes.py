@@ -108,6 +108,7 @@ def _sentence(kind: str, values: dict[str, Any], texts: dict[str, str] | None = 
         sessions=values.get("sessions"),
         min_days=values.get("min_interval_days"),
         max_days=values.get("max_interval_days"),
+        ideal_days=values.get("ideal_interval_days"),
         aftercare=care(values.get("aftercare", [])),
         precare=care(values.get("precare", [])),
         contraindications=[

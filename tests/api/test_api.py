@@ -7,9 +7,10 @@ from datetime import datetime, timedelta
 import pytest
 
 from clinic.extensions import db
-from clinic.models import ApiToken, Appointment, ClientCondition
+from clinic.models import ApiToken, Appointment, ClientCondition, ClinicSettings, Procedure
+from clinic.models.catalogue import months_to_mask
 from tests import factories as f
-from tests.api.conftest import Api, at, next_monday, token_for
+from tests.api.conftest import BERLIN, Api, at, next_monday, token_for
 
 
 def book(api: Api, client_id: int | None, starts: list[str], course: str = "peel_course", **extra):
@@ -205,6 +206,87 @@ def test_plan_with_bad_preferences_is_400(api_as) -> None:
         response.status_code == 400
         and response.json["errors"][0]["field"] == "preferences.weekdays"
     )
+
+
+def test_courses_give_their_ideal_interval(api_as) -> None:
+    f.make_course(
+        code="massage_course",
+        procedure=f.make_procedure(code="massage", qualification="massage"),
+        sessions=10,
+        min_interval_days=2,
+        max_interval_days=7,
+        ideal_interval_days=4,
+    )
+    courses = {c["code"]: c for c in api_as("client").get("/courses").json}
+    assert courses["massage_course"]["ideal_interval_days"] == 4
+    assert courses["peel_course"]["ideal_interval_days"] is None
+    spec = api_as("client").get("/openapi.json").json
+    assert "ideal_interval_days" in spec["components"]["schemas"]["CourseOut"]["properties"]
+
+
+def _plan(api: Api, preferences=None, **body):
+    body = {"course": "peel_course", "earliest": next_monday().isoformat(), **body}
+    if preferences is not None:
+        body["preferences"] = preferences
+    return api.post("/plans", body)
+
+
+@pytest.mark.parametrize(
+    ("preferences", "message"),
+    [
+        ({"weekdays": [6]}, "The clinic is closed on Sundays."),
+        (
+            {"time_from": "20:00", "time_to": "21:00"},
+            "The clinic is not open for a whole Glycolic peel session (45 minutes) "
+            "between 20:00 and 21:00.",
+        ),
+    ],
+)
+def test_plan_outside_opening_hours_says_the_clinic_is_closed(api_as, preferences, message) -> None:
+    response = _plan(api_as("client"), preferences)
+    assert response.status_code == 422
+    assert [(e["code"], e["message"]) for e in response.json["errors"]] == [
+        ("clinic_closed", message)
+    ]
+
+
+def test_plan_with_an_unqualified_practitioner_names_them_and_nothing_else(api_as) -> None:
+    jonas = f.make_practitioner(name="Jonas Becker", qualifications=["massage"])
+    response = _plan(api_as("client"), {"practitioner": jonas.id})
+    assert response.status_code == 422
+    assert [(e["code"], e["message"]) for e in response.json["errors"]] == [
+        ("not_qualified", "Jonas Becker is not qualified for Glycolic peel.")
+    ]
+
+
+def test_plan_that_cannot_finish_this_season_says_by_when_and_starts_next_season(
+    api_as,
+) -> None:
+    # A one-month season; asked for its 20th, two sessions 14 days apart had to start by its
+    # last day less 14 days to finish in it: the plan starts in next year's season.
+    today = datetime.now(BERLIN).date()
+    month_start = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+    earliest = month_start.replace(day=20)
+    month_end = (month_start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    db.session.query(ClinicSettings).one().horizon_days = 800
+    f.make_course(
+        code="season_course",
+        procedure=db.session.query(Procedure).filter_by(code="peel").one(),
+        sessions=2,
+        min_interval_days=14,
+        max_interval_days=20,
+        months_mask=months_to_mask([month_start.month]),
+        contraindications=[],
+    )
+    response = _plan(api_as("client"), course="season_course", earliest=earliest.isoformat())
+    assert response.status_code == 200, response.json
+    next_season = month_start.replace(year=month_start.year + 1)
+    assert response.json["sessions"][0]["start"][:10] >= next_season.isoformat()
+    [note] = response.json["notes"]
+    assert note["code"] == "out_of_season"
+    latest = month_end - timedelta(days=14)
+    assert f"must start by {latest.day} {latest:%B %Y}" in note["message"]
+    assert note["earliest"] == response.json["sessions"][0]["start"][:10]
 
 
 def test_enrolment_books_all_sessions_and_answers_them(api_as) -> None:

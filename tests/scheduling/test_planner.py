@@ -24,6 +24,7 @@ from .builders import (
     LASER,
     LASER_COURSE,
     LASER_DEVICE,
+    MASSAGE_COURSE,
     NOW,
     PEEL,
     PEEL_COURSE,
@@ -313,3 +314,149 @@ def test_a_full_day_is_stepped_over_with_its_reason_for_every_plan() -> None:
         previous_start=previous,
     )
     assert [(v.code, v.session) for v in stuck.violations] == [("practitioner_unavailable", 2)]
+
+
+# --- the reason named is the rule that bound the search (issue 14) ---------------------------
+
+
+def test_impossible_plan_on_weekdays_the_clinic_is_closed_says_so() -> None:
+    # Sundays only, for a seasonal course: the clinic's hours bind, not the season.
+    result = plan(LASER_COURSE, prefs=Preferences(weekdays=frozenset({6})))
+    assert [(v.code, v.message) for v in result.violations] == [
+        ("clinic_closed", "The clinic is closed on Sundays.")
+    ]
+
+
+def test_impossible_plan_with_an_unqualified_practitioner_names_them() -> None:
+    snap = snapshot(
+        practitioners=[practitioner(ANNA), practitioner(BEN, qualifications={"massage"})]
+    )
+    result = plan(LASER_COURSE, snap=snap, prefs=Preferences(practitioner_id=BEN))
+    assert [(v.code, v.message) for v in result.violations] == [
+        ("not_qualified", "Ben is not qualified for CO2 laser resurfacing.")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("time_from", "time_to", "weekdays", "words"),
+    [
+        (time(20, 0), time(21, 0), None, "between 20:00 and 21:00"),
+        # Open until 18:00: a 45-minute peel does not fit 17:30 to 18:30.
+        (time(17, 30), time(18, 30), None, "between 17:30 and 18:30"),
+        (time(9, 0), time(12, 0), frozenset({5}), None),  # Saturday mornings: possible
+    ],
+)
+def test_impossible_plan_outside_opening_hours_says_the_clinic_is_closed(
+    time_from, time_to, weekdays, words
+) -> None:
+    prefs = Preferences(weekdays=weekdays, time_from=time_from, time_to=time_to)
+    result = plan(prefs=prefs)
+    if words is None:
+        assert result.ok
+        return
+    assert [v.code for v in result.violations] == ["clinic_closed"]
+    assert words in result.violations[0].message
+
+
+OPEN_SHORT = (time(9, 0), time(13, 0))
+
+
+def test_a_day_outside_the_wished_time_of_day_is_closed_not_busy() -> None:
+    # Saturdays close at 13:00 here: afternoons fit on weekdays only, so a re-plan bound to
+    # a Saturday says the clinic is closed then.
+    opening = {wd: (OPEN_SHORT if wd == 5 else (time(9, 0), time(18, 0)),) for wd in range(6)}
+    snap = snapshot(clinic=clinic_rules(opening=opening))
+    previous = local_at(d("2026-01-03"))  # a Saturday
+    result = plan(
+        plain(PEEL_COURSE, sessions=2, min_interval_days=7, max_interval_days=7),
+        snap=snap,
+        first_session=2,
+        previous_start=previous,
+        prefs=Preferences(time_from=time(15, 0)),
+    )
+    assert [v.code for v in result.violations] == ["clinic_closed"]
+
+
+def test_plan_that_cannot_finish_this_season_says_by_when_it_must_start() -> None:
+    # CO2, 3 sessions at least 28 days apart, October to March: to finish by 31 March the
+    # course must start by 3 February; asked for 25 February it starts on 1 October.
+    result = plan(plain(LASER_COURSE, months=LASER_COURSE.months), earliest="2026-02-25")
+    assert result.ok
+    assert days(result)[0] == d("2026-10-01")
+    assert [(n.code, n.earliest) for n in result.notes] == [("out_of_season", d("2026-10-01"))]
+    assert result.notes[0].message == (
+        "CO2 laser resurfacing is only done from October to March, and 3 sessions at least 28 "
+        "days apart must start by 3 February 2026 to finish by 31 March 2026: the plan starts "
+        "in the next season, on 1 October 2026."
+    )
+
+
+def test_plan_that_fits_this_season_has_no_note() -> None:
+    result = plan(plain(LASER_COURSE, months=LASER_COURSE.months), earliest="2026-02-02")
+    assert days(result)[0] == d("2026-02-02")
+    assert result.notes == ()
+    # Out of season when asked: starting in October is no surprise.
+    summer = plan(plain(LASER_COURSE, months=LASER_COURSE.months), earliest="2026-06-01")
+    assert days(summer)[0] == d("2026-10-01") and summer.notes == ()
+
+
+# --- ideal spacing (issue 14) -----------------------------------------------------------------
+
+MASSAGE_IDEAL_4 = replace(MASSAGE_COURSE, ideal_interval_days=4)
+
+
+def gaps(result: PlanResult) -> list[int]:
+    return [(b - a).days for a, b in pairwise(days(result))]
+
+
+def test_plan_aims_for_the_ideal_interval_not_the_minimum() -> None:
+    # Ten massages 2 to 7 days apart, ideally 4: not packed two days apart. A Sunday (closed)
+    # on the ideal day falls back to the nearest day, the earlier first between equals.
+    result = plan(MASSAGE_IDEAL_4, earliest="2026-01-06")
+    assert result.ok
+    assert gaps(result) == [4, 4, 3, 4, 3, 4, 3, 4, 3]
+    assert all(2 <= g <= 7 for g in gaps(result))
+    assert gaps(plan(MASSAGE_COURSE, earliest="2026-01-06")) == [2, 2, 2, 2, 2, 3, 2, 2, 3]
+
+
+def test_plan_without_a_free_ideal_day_falls_back_to_the_nearest_day() -> None:
+    # Anna alone, busy all of the ideal day (Sat 10 Jan): Fri 9 Jan is as near as Mon 12 Jan
+    # (Sun 11 is closed) and earlier.
+    busy = [occupancy(local_at(d("2026-01-10"), h), PEEL) for h in range(9, 18)]
+    snap = snapshot(busy, practitioners=[practitioner(ANNA)])
+    result = plan(replace(MASSAGE_IDEAL_4, sessions=2), snap=snap, earliest="2026-01-06")
+    assert days(result) == [d("2026-01-06"), d("2026-01-09")]
+
+
+def test_plan_keeps_the_practitioner_a_day_off_the_ideal_rather_than_change() -> None:
+    # Anna is off on the ideal day of session 2 (Sat 10 Jan) and Ben is free then: the course
+    # stays with Anna on Fri 9 Jan, one day off the ideal.
+    off = ((d("2026-01-10"), d("2026-01-10")),)
+    snap = snapshot(practitioners=[practitioner(ANNA, time_off=off), practitioner(BEN)])
+    result = plan(replace(MASSAGE_IDEAL_4, sessions=3), snap=snap, earliest="2026-01-06")
+    assert [s.practitioner_id for s in result.slots] == [ANNA] * 3
+    assert days(result) == [d("2026-01-06"), d("2026-01-09"), d("2026-01-13")]
+
+
+def test_plan_changes_practitioner_only_when_the_first_has_no_day_within_spacing() -> None:
+    off = ((d("2026-01-07"), d("2026-01-20")),)
+    snap = snapshot(practitioners=[practitioner(ANNA, time_off=off), practitioner(BEN)])
+    result = plan(replace(MASSAGE_IDEAL_4, sessions=2), snap=snap, earliest="2026-01-06")
+    assert [s.practitioner_id for s in result.slots] == [ANNA, BEN]
+    assert days(result) == [d("2026-01-06"), d("2026-01-10")]
+
+
+def test_replan_of_the_rest_aims_for_the_ideal_interval_from_the_previous_session() -> None:
+    previous = local_at(d("2026-01-13"))
+    course = replace(plain(PEEL_COURSE, sessions=3), ideal_interval_days=21)
+    result = plan(course, first_session=2, previous_start=previous, earliest="2026-01-06")
+    assert days(result) == [d("2026-02-03"), d("2026-02-24")]
+
+
+def test_an_ideal_interval_never_breaks_the_spacing_rule() -> None:
+    course = replace(LASER_COURSE, ideal_interval_days=42)
+    result = plan(course, earliest="2026-01-06")
+    assert result.ok
+    assert gaps(result) == [42, 42]
+    recheck = check(*(s.start for s in result.slots), course=course)
+    assert recheck.ok, recheck.violations

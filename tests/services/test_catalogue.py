@@ -83,6 +83,7 @@ def test_import_of_the_demo_file_creates_the_clinic(data) -> None:
     assert [(a.restriction.code, a.hours) for a in co2.precare] == [("no_uv", 672)]
     assert {c.code: c.lookback_days for c in co2.contraindications}["isotretinoin"] == 180
     assert course("kinesio_single").max_interval_days is None
+    assert (co2.ideal_interval_days, course("kinesio_single").ideal_interval_days) == (42, None)
     assert course("kinesio_single").months == list(range(1, 13))
     glycolic = db.session.scalar(select(Procedure).where(Procedure.code == "glycolic_peel"))
     assert glycolic.price == Decimal("85.00")
@@ -189,6 +190,24 @@ BAD_INPUT = [
         _set("courses[0].min_interval_days", 100),
         "courses[0].max_interval_days",
         "max_below_min",
+    ),
+    (
+        "ideal_below_min",
+        _set("courses[0].ideal_interval_days", 27),
+        "courses[0].ideal_interval_days",
+        "ideal_outside_interval",
+    ),
+    (
+        "ideal_above_max",
+        _set("courses[0].ideal_interval_days", 91),
+        "courses[0].ideal_interval_days",
+        "ideal_outside_interval",
+    ),
+    (
+        "ideal_not_a_number",
+        _set("courses[0].ideal_interval_days", "six weeks"),
+        "courses[0].ideal_interval_days",
+        "wrong_type",
     ),
     ("zero_sessions", _set("courses[0].sessions", 0), "courses[0].sessions", "out_of_range"),
     ("31_sessions", _set("courses[0].sessions", 31), "courses[0].sessions", "out_of_range"),

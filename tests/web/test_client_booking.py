@@ -100,6 +100,20 @@ def test_planning_says_which_rule_makes_it_impossible(app, client, me) -> None:
     assert "This is not possible yet" in response.text
 
 
+def test_a_plan_that_starts_next_season_says_why_above_the_review(app, client, clinic, me) -> None:
+    # A one-month season, asked for its 20th: two sessions 14 days apart no longer fit in it.
+    today = datetime.now(BERLIN).date()
+    month_start = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+    db.session.query(ClinicSettings).one().horizon_days = 800
+    clinic.course.sessions = 2
+    clinic.course.months_mask = 1 << (month_start.month - 1)
+    f.commit()
+    response = plan(client, earliest=month_start.replace(day=20).isoformat())
+    assert response.status_code == 302, response.text
+    page = unescape(client.get(response.headers["Location"]).text)
+    assert "must start by" in page and "the plan starts in the next season" in page
+
+
 def test_swapping_a_session_offers_the_free_times_of_a_day(app, client, me) -> None:
     text, values = proposal(client)
     swap = unescape(re.findall(r'href="(/courses/peel_course/swap[^"]+)"', text)[1])

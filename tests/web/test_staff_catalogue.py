@@ -82,10 +82,13 @@ def test_saving_is_forbidden_to_other_roles(client, login_as, catalogue, role) -
 
 def test_cosmetologist_creates_a_course_with_every_field(client, login_as, catalogue) -> None:
     login_as("practitioner")
-    response = client.post("/staff/catalogue/course/new", data=course_data())
+    response = client.post(
+        "/staff/catalogue/course/new", data=course_data(ideal_interval_days="60")
+    )
     assert response.status_code == 302
     course = db.session.scalar(select(Course).where(Course.code == "tca_course"))
     assert (course.sessions, course.min_interval_days, course.max_interval_days) == (2, 42, 120)
+    assert course.ideal_interval_days == 60
     assert [(c.restriction.code, c.hours) for c in course.aftercare] == [
         ("no_makeup", 168),
         ("no_uv", 672),
@@ -123,6 +126,14 @@ def test_course_form_shows_the_rule_in_a_sentence(client, login_as, catalogue) -
         (
             {"min_interval_days": "30", "max_interval_days": "10"},
             "The maximum interval (10 days) is shorter than the minimum (30 days).",
+        ),
+        (
+            {"ideal_interval_days": "30"},
+            "The ideal interval (30 days) is shorter than the minimum (42 days).",
+        ),
+        (
+            {"ideal_interval_days": "121"},
+            "The ideal interval (121 days) is longer than the maximum (120 days).",
         ),
         ({"aftercare-0-hours": "0"}, "Hours must be from 1 to 8760; got 0."),
         ({"aftercare-0-hours": ""}, "Hours must be a whole number."),

@@ -234,6 +234,7 @@ def _write_course(
         "sessions": c.sessions,
         "min_interval_days": c.min_interval_days,
         "max_interval_days": c.max_interval_days,
+        "ideal_interval_days": c.ideal_interval_days,
         "months_mask": c.months_mask,
         "retired": False,
     }

@@ -46,6 +46,7 @@ def course_entry(c: Course) -> dict[str, Any]:
         "sessions": c.sessions,
         "min_interval_days": c.min_interval_days,
         "max_interval_days": c.max_interval_days,
+        "ideal_interval_days": c.ideal_interval_days,
         "aftercare": [{"restriction": a.restriction.code, "hours": a.hours} for a in c.aftercare],
         "precare": [{"restriction": a.restriction.code, "hours": a.hours} for a in c.precare],
         "contraindications": [

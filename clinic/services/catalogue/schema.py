@@ -171,6 +171,9 @@ class CourseEntry(_Record):
     max_interval_days: Annotated[
         int | None, whole("Maximum interval (days)", 0, MAX_INTERVAL_DAYS, nullable=True)
     ] = None
+    ideal_interval_days: Annotated[
+        int | None, whole("Ideal interval (days)", 0, MAX_INTERVAL_DAYS, nullable=True)
+    ] = None
     aftercare: CareRules = Field(default_factory=list)
     precare: CareRules = Field(default_factory=list)
     contraindications: Annotated[list[Contraindication], each(no_repeats(key="code"))] = Field(
@@ -190,6 +193,26 @@ class CourseEntry(_Record):
                 f"({min_days} days).",
             )
         return max_days
+
+    @field_validator("ideal_interval_days")
+    @classmethod
+    def _between_min_and_max(cls, ideal: int | None, info: ValidationInfo) -> int | None:
+        # The minimum and maximum are in `info.data` if they were valid.
+        min_days = info.data.get("min_interval_days")
+        max_days = info.data.get("max_interval_days")
+        if ideal is None:
+            return ideal
+        if min_days is not None and ideal < min_days:
+            raise PydanticCustomError(
+                "ideal_outside_interval",
+                f"The ideal interval ({ideal} days) is shorter than the minimum ({min_days} days).",
+            )
+        if max_days is not None and ideal > max_days:
+            raise PydanticCustomError(
+                "ideal_outside_interval",
+                f"The ideal interval ({ideal} days) is longer than the maximum ({max_days} days).",
+            )
+        return ideal
 
     @property
     def months_mask(self) -> int:
