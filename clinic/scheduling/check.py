@@ -37,6 +37,7 @@ def _fixed_client_violations(
     start: datetime,
     end: datetime,
     course: CourseRules,
+    enrolment_id: int,
     client: ClientState,
     others: Sequence[BookedSession],
     tz: ZoneInfo,
@@ -55,7 +56,12 @@ def _fixed_client_violations(
         session=session, start=start, course=course, conditions=client.conditions, tz=tz
     )
     head += restriction_violations(
-        session=session, start=start, course=course, others=others, tz=tz
+        session=session,
+        start=start,
+        course=course,
+        enrolment_id=enrolment_id,
+        others=others,
+        tz=tz,
     )
     plans = client_plan_violations(
         session=session, start=start, course=course, periods=client.periods, tz=tz
@@ -72,17 +78,20 @@ def client_violations(
     start: datetime,
     end: datetime,
     course: CourseRules,
+    enrolment_id: int,
     client: ClientState,
     others: Sequence[BookedSession],
     tz_rules: DayResources | Snapshot,
     now: datetime,
 ) -> list[Violation]:
-    """Rules 2, 3, 4, 5, 9 and the past half of 10 for one session of a client."""
+    """Rules 2, 3, 4, 5, 9 and the past half of 10 for one session of enrolment
+    `enrolment_id` (0: the one being booked) of a client."""
     head, plans, overlap = _fixed_client_violations(
         session=session,
         start=start,
         end=end,
         course=course,
+        enrolment_id=enrolment_id,
         client=client,
         others=others,
         tz=tz_rules.clinic.tz,
@@ -105,12 +114,14 @@ class ClientJudge:
         self,
         *,
         course: CourseRules,
+        enrolment_id: int,
         client: ClientState,
         fixed: Sequence[BookedSession],
         tz: ZoneInfo,
         now: datetime,
     ) -> None:
         self.course = course
+        self.enrolment_id = enrolment_id
         self.client = client
         self.fixed = list(fixed)
         self.tz = tz
@@ -131,6 +142,7 @@ class ClientJudge:
                 start=start,
                 end=end,
                 course=self.course,
+                enrolment_id=self.enrolment_id,
                 client=self.client,
                 others=self.fixed,
                 tz=self.tz,
@@ -141,7 +153,12 @@ class ClientJudge:
             return head + plans + ([overlap] if overlap else [])
         course, tz = self.course, self.tz
         added = restriction_violations(
-            session=session, start=start, course=course, others=extra, tz=tz
+            session=session,
+            start=start,
+            course=course,
+            enrolment_id=self.enrolment_id,
+            others=extra,
+            tz=tz,
         )
         if overlap is None:
             overlap = client_overlap_violation(
@@ -250,6 +267,7 @@ def check_course(
             start=p.start,
             end=p.start + course.procedure.duration,
             course=course,
+            enrolment_id=enrolment_id or 0,
             client=client,
             others=others,
             tz_rules=snapshot,

@@ -132,15 +132,19 @@ def restriction_violations(
     session: int,
     start: datetime,
     course: CourseRules,
+    enrolment_id: int,
     others: Iterable[BookedSession],
     tz: ZoneInfo,
 ) -> list[Violation]:
     """Rule 2, both directions: this session may not start inside a blocking restriction of
-    another session of the client, and its own windows may not cover another session that
-    they block."""
+    a session of another enrolment of the client, and its own windows may not cover such a
+    session that they block. Sessions of enrolment `enrolment_id` (this one's) never block
+    each other: the course's spacing says how close they may be."""
     out: list[Violation] = []
     blocked_by = course.procedure.blocked_by
     for other in others:
+        if other.enrolment_id == enrolment_id:
+            continue
         if blocked_by:
             for w in _windows_of(other.start, other.course, tz, blocked_by):
                 if w.window.contains(start):

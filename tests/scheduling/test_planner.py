@@ -313,3 +313,20 @@ def test_a_full_day_is_stepped_over_with_its_reason_for_every_plan() -> None:
         previous_start=previous,
     )
     assert [(v.code, v.session) for v in stuck.violations] == [("practitioner_unavailable", 2)]
+
+
+def test_plan_spaces_a_course_by_its_own_interval_not_by_its_own_aftercare() -> None:
+    # "No other resurfacing for 14 days" after each peel of a course 7 to 14 days apart
+    # (rule 2's clarification): the sessions go 7 days apart.
+    course = plain(PEEL_COURSE, sessions=3, min_interval_days=7, max_interval_days=14)
+    course = replace(course, care=(PEEL_COURSE.care[-1],))
+    result = plan(course)
+    assert result.ok, result.violations
+    assert days(result) == [d("2026-01-06"), d("2026-01-13"), d("2026-01-20")]
+
+
+def test_plan_still_keeps_clear_of_another_enrolments_windows() -> None:
+    course = plain(PEEL_COURSE, sessions=1, care=(PEEL_COURSE.care[-1],))
+    other = booked(local_at(d("2026-01-06"), 9, 0), course, enrolment_id=ENROLMENT + 1)
+    result = plan(course, who=client(sessions=[other]))
+    assert days(result) == [d("2026-01-20")]
