@@ -233,6 +233,7 @@ class ErrorItem(BaseModel):
     field: str | None = None
     session: int | None = None
     earliest: date | None = None
+    enrolment: int | None = None
 
 
 class ErrorsOut(BaseModel):

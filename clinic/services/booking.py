@@ -44,6 +44,7 @@ from clinic.services.aftercare import care_windows, course_rules_as_booked
 from clinic.services.audit import record
 from clinic.services.db import db_session, lock_client, transaction
 from clinic.services.errors import (
+    AlreadyEnrolled,
     Conflict,
     InvalidRequest,
     NotFound,
@@ -219,6 +220,37 @@ def list_appointments(
 # --- planning and booking ---------------------------------------------------------------------
 
 
+def _require_no_open_enrolment(client_id: int, course_id: int, course: CourseRules) -> None:
+    """Rule 12: a client holds at most one enrolment of a course with sessions still to come
+    (a booked session, whatever its date, until staff record how it went), so spacing cannot
+    be dodged with a second enrolment. A course whose sessions are all held, missed or
+    cancelled may be booked again, and a single-session course any time: it has no spacing
+    to dodge (docs/DECISIONS.md)."""
+    if course.sessions == 1:
+        return
+    open_one = db_session().scalar(
+        select(Enrolment.id)
+        .join(Appointment, Appointment.enrolment_id == Enrolment.id)
+        .where(
+            Enrolment.client_id == client_id,
+            Enrolment.course_id == course_id,
+            Appointment.status == "booked",
+        )
+        .order_by(Enrolment.id)
+        .limit(1)
+    )
+    if open_one is not None:
+        raise AlreadyEnrolled(
+            Violation(
+                "already_enrolled",
+                f"You are already booked on {course.name} with sessions still to come; "
+                "further sessions go into that booking, or change its dates instead.",
+            ),
+            enrolment_id=open_one,
+            client_id=client_id,
+        )
+
+
 def _planned(slots: Sequence[Slot], course: CourseRules, first: int) -> tuple[PlannedSession, ...]:
     return tuple(
         PlannedSession(first + i, slot, care_windows(course, slot.start))
@@ -240,7 +272,8 @@ def plan_course_for(
     _require_desk_or_client(actor)
     client = resolve_client_id(actor, client_id)
     clients.require_current_screening(actor=actor, client_id=client, now=now)
-    _, course = course_catalogue.course(course_code)
+    course_id, course = course_catalogue.course(course_code)
+    _require_no_open_enrolment(client, course_id, course)
     rules = clinic_setup.clinic_rules()
     if earliest < now.astimezone(rules.tz).date():
         raise InvalidRequest("The earliest date is in the past.", field="earliest")
@@ -282,6 +315,7 @@ def book_course(
         lock_client(client)
         clients.require_current_screening(actor=actor, client_id=client, now=now)
         course_id, course = course_catalogue.course(course_code)
+        _require_no_open_enrolment(client, course_id, course)
         if len(sessions) > course.sessions:
             raise InvalidRequest(
                 f"{course.name} has {course.sessions} sessions; {len(sessions)} were given.",

@@ -435,3 +435,18 @@ def test_calendar_files_parse_back_with_the_booked_times(api_as) -> None:
     whole = api.get("/calendar.ics")
     assert whole.status_code == 200 and b"BEGIN:VEVENT" in whole.data
     assert api_as("other").get(f"/appointments/{booked['id']}.ics").status_code == 404
+
+
+def test_a_second_enrolment_of_the_same_course_is_422_already_enrolled(api_as, clinic) -> None:
+    # Two enrolments of one course the same day, 11:00 and 14:00, would dodge its spacing.
+    day = next_monday()
+    desk = api_as("receptionist")
+    first = book(desk, clinic["client"].id, [at(day, 11)])
+    assert first.status_code == 201
+    second = book(desk, clinic["client"].id, [at(day, 14)])
+    assert second.status_code == 422
+    error = second.json["errors"][0]
+    assert error["code"] == "already_enrolled"
+    assert error["enrolment"] == first.json["id"]
+    assert "already booked" in error["message"]
+    assert db.session.query(Appointment).count() == 1

@@ -14,7 +14,13 @@ from clinic.scheduling import Preferences
 from clinic.services import booking
 from clinic.services.booking import SessionRequest
 from clinic.services.cache import catalogue_changed
-from clinic.services.errors import Conflict, NotFound, PermissionDenied, RuleViolation
+from clinic.services.errors import (
+    AlreadyEnrolled,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    RuleViolation,
+)
 from tests import factories as f
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -402,3 +408,75 @@ def test_preview_of_a_move_that_breaks_nothing_has_its_slot_and_no_refusal(setup
     assert preview.affected == () and preview.replan == ()
     db.session.expire_all()
     assert db.session.get(Appointment, last.id).start_at == last.start_at
+
+
+# --- rule 12: one enrolment of a course at a time ----------------------------------------------
+
+
+def _book_one(setup, start: datetime, actor=None):
+    return booking.book_course(
+        actor=actor or setup["desk"],
+        course_code="peel_course",
+        client_id=setup["client"].id,
+        sessions=[SessionRequest(start, setup["practitioner"].id)],
+        now=NOW,
+    )
+
+
+def test_a_second_enrolment_of_a_course_with_sessions_to_come_is_refused(setup) -> None:
+    first = _book_one(setup, local(2026, 12, 1, 10))
+    # The same day, later: a second enrolment would dodge the course's spacing.
+    with pytest.raises(AlreadyEnrolled) as refused:
+        _book_one(setup, local(2026, 12, 1, 14))
+    assert [v.code for v in refused.value.violations] == ["already_enrolled"]
+    assert refused.value.enrolment_id == first.id
+    assert refused.value.as_json()[0]["enrolment"] == first.id
+    assert count(Enrolment) == 1 and count(Appointment) == 1
+    with pytest.raises(AlreadyEnrolled):
+        booking.plan_course_for(
+            actor=setup["desk"],
+            course_code="peel_course",
+            client_id=setup["client"].id,
+            earliest=date(2026, 12, 1),
+            now=NOW,
+        )
+
+
+@pytest.mark.parametrize("how", ["cancelled", "held"])
+def test_a_course_whose_sessions_are_all_over_may_be_booked_again(setup, how) -> None:
+    first = _book_one(setup, local(2026, 12, 1, 10))
+    if how == "cancelled":
+        booking.cancel_enrolment(actor=setup["desk"], enrolment_id=first.id, now=NOW)
+        later = NOW
+    else:
+        later = local(2026, 12, 1, 11)
+        booking.record_outcome(
+            actor=setup["desk"], appointment_id=first.appointments[0].id, status="done", now=later
+        )
+    again = booking.book_course(
+        actor=setup["desk"],
+        course_code="peel_course",
+        client_id=setup["client"].id,
+        sessions=[SessionRequest(local(2026, 12, 16, 10), setup["practitioner"].id)],
+        now=later,
+    )
+    assert again.id != first.id and count(Enrolment) == 2
+
+
+def test_a_single_session_course_may_be_booked_again_while_one_is_to_come(setup) -> None:
+    f.make_course(
+        code="taping",
+        name="One peel",
+        procedure=setup["course"].procedure,
+        sessions=1,
+        aftercare=[],
+    )
+    for day in (1, 8):
+        booking.book_course(
+            actor=setup["desk"],
+            course_code="taping",
+            client_id=setup["client"].id,
+            sessions=[SessionRequest(local(2026, 12, day, 10), setup["practitioner"].id)],
+            now=NOW,
+        )
+    assert count(Enrolment) == 2

@@ -281,3 +281,16 @@ def test_past_dates_are_not_offered_for_a_move(app, client, clinic, me) -> None:
     )
     assert 'aria-label="Move to' not in page.text
     assert f.day  # the factories module stays imported for readers of this file
+
+
+def test_booking_a_course_again_links_to_the_one_already_booked(app, client, me) -> None:
+    monday = next_monday()
+    first = [f"{local(monday, 11).astimezone(UTC):%Y%m%dT%H%MZ}-0"]
+    again = [f"{local(monday, 14).astimezone(UTC):%Y%m%dT%H%MZ}-0"]
+    assert client.post("/courses/peel_course/book", data={"s": first}).status_code == 302
+    enrolment = db.session.scalar(select(Enrolment.id))
+    response = client.post("/courses/peel_course/book", data={"s": again})
+    assert response.status_code == 422
+    assert "already booked on" in response.text
+    assert f'href="/my/sessions#enrolment-{enrolment}"' in response.text
+    assert count(Appointment) == 1

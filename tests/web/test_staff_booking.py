@@ -396,3 +396,16 @@ def test_outcome_refuses_a_post_without_csrf_token(client, login_as, clinic, csr
     response = client.post(f"/staff/appointments/{appointment.id}/outcome", data={"status": "done"})
     assert response.status_code == 400
     assert db.session.get(Appointment, appointment.id).status == "booked"
+
+
+def test_booking_a_course_the_client_already_has_links_to_it(client, login_as, clinic) -> None:
+    login_as("receptionist")
+    rows = rows_of(propose(client, clinic, what="one").get_data(as_text=True))
+    assert client.post("/staff/book", data=book_data(clinic, rows)).status_code == 302
+    enrolment = db.session.scalar(select(Enrolment.id))
+    response = propose(client, clinic)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "already booked on" in html
+    assert f"/staff/clients/{clinic.client.id}#enrolment-{enrolment}" in html
+    assert count(Enrolment) == 1
