@@ -309,6 +309,7 @@ def create_enrolment():  # type: ignore[no-untyped-def]
         client_id=body.client,
         sessions=[SessionRequest(s.start, s.practitioner) for s in body.sessions],
         override_reason=body.override_reason or "",
+        precare_confirmed=body.precare_confirmed,
     )
     return _json(
         schemas.EnrolmentOut,
@@ -368,6 +369,7 @@ def move_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
         "start": body.start,
         "practitioner_id": body.practitioner,
         "override_reason": body.override_reason or "",
+        "precare_confirmed": body.precare_confirmed,
     }
     # The preview's refusal is the answer (422/409 with `affected` and `replan`: service_error).
     refusal = booking.preview_move(**asked).refusal(accept_replan=body.accept_replan)

@@ -13,6 +13,7 @@ from clinic.scheduling.rules import (
     client_plan_violations,
     contraindication_violations,
     past_violation,
+    precare_violation,
     restriction_violations,
     season_violation,
     spacing_violations,
@@ -42,6 +43,7 @@ def _fixed_client_violations(
     others: Sequence[BookedSession],
     tz: ZoneInfo,
     now: datetime,
+    precare_confirmed: bool = False,
 ) -> tuple[list[Violation], list[Violation], Violation | None]:
     """The parts of `client_violations` against `others`: the rules up to rule 2, rule 3,
     and rule 9 (the first overlap), kept apart so more sessions can be added in order."""
@@ -49,6 +51,10 @@ def _fixed_client_violations(
     past = past_violation(session=session, start=start, now=now)
     if past:
         head.append(past)
+    elif not precare_confirmed:
+        precare = precare_violation(session=session, start=start, course=course, now=now, tz=tz)
+        if precare:
+            head.append(precare)
     season = season_violation(session=session, start=start, course=course, tz=tz)
     if season:
         head.append(season)
@@ -83,9 +89,11 @@ def client_violations(
     others: Sequence[BookedSession],
     tz_rules: DayResources | Snapshot,
     now: datetime,
+    precare_confirmed: bool = False,
 ) -> list[Violation]:
-    """Rules 2, 3, 4, 5, 9 and the past half of 10 for one session of enrolment
-    `enrolment_id` (0: the one being booked) of a client."""
+    """Rules 2, 3, 4, 5, 9, 11 and the past half of 10 for one session of enrolment
+    `enrolment_id` (0: the one being booked) of a client. `precare_confirmed`: the client
+    says they have kept the pre-care already begun (rule 11)."""
     head, plans, overlap = _fixed_client_violations(
         session=session,
         start=start,
@@ -96,6 +104,7 @@ def client_violations(
         others=others,
         tz=tz_rules.clinic.tz,
         now=now,
+        precare_confirmed=precare_confirmed,
     )
     return head + plans + ([overlap] if overlap else [])
 
@@ -179,12 +188,15 @@ def check_course(
     current_starts: dict[int, datetime] | None = None,
     by_staff: bool = False,
     override_soft: bool = False,
+    precare_confirmed: bool = False,
 ) -> CheckResult:
-    """Check sessions of one enrolment against rules 1-10.
+    """Check sessions of one enrolment against rules 1-11.
 
     `proposals` are the new or moved sessions; the enrolment's other live sessions (in
     `client.sessions` with `enrolment_id`, minus `replacing`) stay fixed and count for spacing.
     `current_starts` maps a moved session's number to its start now (for the change notice).
+    `precare_confirmed`: the client has kept the pre-care of the proposals that has already
+    begun (rule 11; the caller records who said so).
     Returns every violation and, when there are none, the slot (practitioner, device, room)
     chosen for each proposal.
     """
@@ -272,6 +284,7 @@ def check_course(
             others=others,
             tz_rules=snapshot,
             now=now,
+            precare_confirmed=precare_confirmed,
         )
 
     if override_soft:

@@ -24,8 +24,9 @@ from .builders import (
     plain,
 )
 
-PEEL_WITH_NO_RESURFACING = plain(PEEL_COURSE, care=PEEL_COURSE.care)  # 14 days no_resurfacing
-LASER = plain(LASER_COURSE, care=LASER_COURSE.care)
+# Aftercare only: pre-care begun before NOW is rule 11, not this one.
+PEEL_WITH_NO_RESURFACING = plain(PEEL_COURSE, care=PEEL_COURSE.aftercare)  # 14 days no_resurfacing
+LASER = plain(LASER_COURSE, care=LASER_COURSE.aftercare)
 
 
 @pytest.mark.parametrize(
@@ -61,7 +62,7 @@ def test_new_peel_whose_no_resurfacing_covers_a_booked_laser_is_refused(
 
 def test_restriction_applies_across_courses_only_if_it_blocks_the_procedure() -> None:
     # The laser's no_uv and no_makeup do not block a peel; only no_resurfacing would.
-    laser = booked(local_at(d("2026-01-13")), replace(LASER, care=LASER.care[:3]))
+    laser = booked(local_at(d("2026-01-13")), replace(LASER, care=LASER.care[:2]))
     result = check(
         local_at(d("2026-01-14")), course=PEEL_WITH_NO_RESURFACING, who=client(sessions=[laser])
     )
@@ -70,7 +71,9 @@ def test_restriction_applies_across_courses_only_if_it_blocks_the_procedure() ->
 
 # Rule 2's clarification: a peel course 7 to 14 days apart whose aftercare says "no other
 # resurfacing for 14 days". Its own sessions do not block each other; another enrolment's do.
-CLOSE_PEELS = plain(PEEL_COURSE, care=PEEL_COURSE.care, min_interval_days=7, max_interval_days=14)
+CLOSE_PEELS = plain(
+    PEEL_COURSE, care=PEEL_COURSE.aftercare, min_interval_days=7, max_interval_days=14
+)
 OWN, OTHER = 5, 6
 
 

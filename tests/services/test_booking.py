@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from clinic.extensions import db
-from clinic.models import Appointment, AuditEntry, Enrolment
+from clinic.models import Appointment, AuditEntry, Enrolment, OutboxMessage
 from clinic.scheduling import Preferences
 from clinic.services import booking
 from clinic.services.booking import SessionRequest
@@ -432,14 +432,6 @@ def test_a_second_enrolment_of_a_course_with_sessions_to_come_is_refused(setup) 
     assert refused.value.enrolment_id == first.id
     assert refused.value.as_json()[0]["enrolment"] == first.id
     assert count(Enrolment) == 1 and count(Appointment) == 1
-    with pytest.raises(AlreadyEnrolled):
-        booking.plan_course_for(
-            actor=setup["desk"],
-            course_code="peel_course",
-            client_id=setup["client"].id,
-            earliest=date(2026, 12, 1),
-            now=NOW,
-        )
 
 
 @pytest.mark.parametrize("how", ["cancelled", "held"])
@@ -480,3 +472,65 @@ def test_a_single_session_course_may_be_booked_again_while_one_is_to_come(setup)
             now=NOW,
         )
     assert count(Enrolment) == 2
+
+
+# --- rule 11: pre-care must be keepable -------------------------------------------------------
+
+
+@pytest.fixture
+def precare(setup):
+    """A peel needing 14 days without sun before it; NOW is Wed 25 Nov 2026."""
+    f.make_course(
+        code="sun_peel",
+        name="Peel, no sun before",
+        procedure=setup["course"].procedure,
+        sessions=2,
+        precare=[("no_uv", "sun", 336)],
+    )
+    return setup
+
+
+def _book_precare(setup, actor, **kwargs):
+    return booking.book_course(
+        actor=actor,
+        course_code="sun_peel",
+        client_id=setup["client"].id,
+        sessions=[SessionRequest(local(2026, 11, 26, 10), setup["practitioner"].id)],
+        now=NOW,
+        **kwargs,
+    )
+
+
+def test_a_session_whose_pre_care_has_begun_is_refused_with_the_earliest_date(precare) -> None:
+    with pytest.raises(RuleViolation) as refused:
+        _book_precare(precare, precare["desk"])
+    (violation,) = refused.value.violations
+    assert violation.code == "precare_not_kept"
+    assert violation.earliest == date(2026, 12, 9)
+    assert "9 December 2026" in violation.message
+    assert count(Enrolment) == 0 and count(Appointment) == 0
+
+
+def test_staff_confirming_the_pre_care_books_it_and_the_audit_names_them(precare) -> None:
+    desk = precare["desk"]
+    enrolment = _book_precare(precare, desk, precare_confirmed=True)
+    entry = db.session.scalars(
+        select(AuditEntry).where(
+            AuditEntry.entity == "enrolment", AuditEntry.entity_id == enrolment.id
+        )
+    ).one()
+    assert entry.actor_id == desk.user_id
+    assert entry.detail["precare_confirmed"] == [1]
+    # The confirmation tells no pre-care date already past ("Avoid sun from Thu 12 Nov").
+    body = db.session.scalar(
+        select(OutboxMessage.body).where(OutboxMessage.kind == "booking_confirmation")
+    )
+    assert "12 Nov" not in body
+    assert "No uv until the session" in body
+
+
+def test_a_client_cannot_confirm_the_pre_care_online(precare) -> None:
+    with pytest.raises(PermissionDenied) as refused:
+        _book_precare(precare, f.client_actor(precare["client"]), precare_confirmed=True)
+    assert refused.value.field == "precare_confirmed"
+    assert count(Enrolment) == 0
