@@ -534,3 +534,40 @@ def test_a_client_cannot_confirm_the_pre_care_online(precare) -> None:
         _book_precare(precare, f.client_actor(precare["client"]), precare_confirmed=True)
     assert refused.value.field == "precare_confirmed"
     assert count(Enrolment) == 0
+
+
+@pytest.mark.parametrize(
+    ("day", "refused"),
+    [(27, False), (26, True)],  # from Fri 27 Nov: later, then earlier
+    ids=["moved_later", "moved_earlier"],
+)
+def test_moving_a_session_earlier_into_a_begun_pre_care_is_refused(precare, day, refused) -> None:
+    desk = precare["desk"]
+    # Booked on 10 Nov for 27 Nov, its 14 days without sun beginning on the 13th.
+    booked_on = local(2026, 11, 10, 9)
+    enrolment = booking.book_course(
+        actor=desk,
+        course_code="sun_peel",
+        client_id=precare["client"].id,
+        sessions=[SessionRequest(local(2026, 11, 27, 10), precare["practitioner"].id)],
+        now=booked_on,
+    )
+    appointment_id = enrolment.appointments[0].id
+    start = local(2026, 11, day, 14 if day == 27 else 10)
+    if refused:
+        with pytest.raises(RuleViolation) as refusal:
+            booking.move_appointment(
+                actor=desk, appointment_id=appointment_id, start=start, now=NOW
+            )
+        assert [v.code for v in refusal.value.violations] == ["precare_not_kept"]
+        assert db.session.get(Appointment, appointment_id).start_at == local(2026, 11, 27, 10)
+        booking.move_appointment(
+            actor=desk, appointment_id=appointment_id, start=start, precare_confirmed=True, now=NOW
+        )
+        detail = db.session.scalars(
+            select(AuditEntry.detail).where(AuditEntry.action == "move")
+        ).one()
+        assert detail["precare_confirmed"] is True
+    else:
+        booking.move_appointment(actor=desk, appointment_id=appointment_id, start=start, now=NOW)
+    assert db.session.get(Appointment, appointment_id).start_at == start
