@@ -308,7 +308,8 @@ def precare_violation(
     return Violation(
         "precare_not_kept",
         f"{course.procedure.name} needs {needs} before it, and that time has already begun: "
-        f"the earliest date is {long_day_text(earliest)}, unless you have already kept it.",
+        f"the earliest date is {long_day_text(earliest)}. If you have kept it already, the "
+        "clinic can book this date for you.",
         session,
         earliest,
     )
