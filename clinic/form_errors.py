@@ -12,7 +12,13 @@ from typing import Any, TypeVar
 from flask_wtf import FlaskForm
 from wtforms import Field
 
-from clinic.services.errors import Conflict, InvalidData, RuleViolation, ServiceError
+from clinic.services.errors import (
+    AlreadyEnrolled,
+    Conflict,
+    InvalidData,
+    RuleViolation,
+    ServiceError,
+)
 
 # How a service's field name (e.g. "preferences.practitioner", "hours.mon[0]") finds the form's
 # field: a mapping of names that differ, or a function for paths.
@@ -24,12 +30,15 @@ T = TypeVar("T")
 @dataclass(frozen=True, slots=True)
 class Problem:
     """What belongs at the top of a form: a broken rule (`soft`: staff may override it with a
-    reason; `session`: the session it is about) or a message no field of the form owns."""
+    reason; `session`: the session it is about; `enrolment` and `client`: the booking it
+    points to, e.g. the one a client already holds) or a message no field of the form owns."""
 
     message: str
     soft: bool = False
     session: int | None = None
     code: str = ""
+    enrolment: int | None = None
+    client: int | None = None
 
     def __str__(self) -> str:
         return self.message
@@ -40,6 +49,11 @@ def place_errors(
 ) -> list[Problem]:
     """Put a service's refusal next to the form fields it names; return what belongs at the top
     of the form: every broken rule of a refused booking, and each message without a field."""
+    if isinstance(exc, AlreadyEnrolled):
+        return [
+            Problem(v.message, code=v.code, enrolment=exc.enrolment_id, client=exc.client_id)
+            for v in exc.violations
+        ]
     if isinstance(exc, RuleViolation | Conflict) and exc.violations:
         return [Problem(v.message, v.soft, v.session, v.code) for v in exc.violations]
     items: list[dict[str, Any]] = (

@@ -315,6 +315,7 @@ def create_enrolment() -> ResponseReturnValue:
         client_id=body.client,
         sessions=[SessionRequest(s.start, s.practitioner) for s in body.sessions],
         override_reason=body.override_reason or "",
+        precare_confirmed=body.precare_confirmed,
     )
     return _json(
         schemas.EnrolmentOut,
@@ -374,6 +375,7 @@ def move_appointment(appointment_id: int) -> ResponseReturnValue:
         "start": body.start,
         "practitioner_id": body.practitioner,
         "override_reason": body.override_reason or "",
+        "precare_confirmed": body.precare_confirmed,
     }
     # The preview's refusal is the answer (422/409 with `affected` and `replan`: service_error).
     refusal = booking.preview_move(**asked).refusal(accept_replan=body.accept_replan)

@@ -94,6 +94,8 @@ class EnrolmentCreate(Body):
     client: Id | None = None
     sessions: list[SessionStart] = Field(min_length=1, max_length=30)
     override_reason: str | None = Field(default=None, max_length=500)
+    # Rule 11, staff only: the client has kept a pre-care that has already begun.
+    precare_confirmed: bool = False
 
 
 class AppointmentsQuery(Body):
@@ -109,6 +111,7 @@ class AppointmentMove(Body):
     practitioner: Id | None = None
     override_reason: str | None = Field(default=None, max_length=500)
     accept_replan: bool = False
+    precare_confirmed: bool = False
 
 
 class CalendarQuery(Body):
@@ -245,6 +248,7 @@ class ErrorItem(BaseModel):
     field: str | None = None
     session: int | None = None
     earliest: date | None = None
+    enrolment: int | None = None
 
 
 class ErrorsOut(BaseModel):

@@ -114,6 +114,7 @@ def _review_context(code: str, requests: list[SessionRequest]) -> dict[str, obje
     course = course_catalogue.get_course(code)
     tz = clinic_setup.clinic_tz()
     care = clients.care_for_starts(code, [proposed.start for proposed in requests])
+    now = utcnow()  # a pre-care already begun is told without its past date (rule 11)
     names = {p.id: p.name for p in clients.practitioner_choices(code)}
     rows = []
     for number, (proposed, windows) in enumerate(zip(requests, care, strict=True), start=1):
@@ -122,7 +123,7 @@ def _review_context(code: str, requests: list[SessionRequest]) -> dict[str, obje
                 "number": number,
                 "start": proposed.start,
                 "practitioner": names.get(proposed.practitioner_id or 0, "Any practitioner"),
-                "care": [describe_window(w, tz) for w in windows],
+                "care": [describe_window(w, tz, now) for w in windows],
                 "swap_url": url_for(
                     "booking.swap",
                     code=code,

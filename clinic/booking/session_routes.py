@@ -53,7 +53,7 @@ def my_sessions() -> ResponseReturnValue:
             {
                 "a": appointment,
                 "upcoming": appointment.start_at > now and appointment.status == "booked",
-                "care": [describe_window(w, tz) for w in care],
+                "care": [describe_window(w, tz, now) for w in care],
                 "too_late": refusal.message if refusal else None,
             }
         )
@@ -205,7 +205,7 @@ def move(appointment_id: int) -> ResponseReturnValue:
         day=day,
         warning=warning,
         top_errors=top_errors,
-        care=[describe_window(w, tz) for w in aftercare.aftercare_for(appointment)],
+        care=[describe_window(w, tz, now) for w in aftercare.aftercare_for(appointment)],
     ), status
 
 

@@ -9,7 +9,7 @@ from clinic.scheduling.book import ResourceBook
 from clinic.scheduling.check import check_course
 from clinic.scheduling.planner import plan_course
 from clinic.scheduling.resources import DayResources, Snapshot, available_slots
-from clinic.scheduling.rules import care_windows
+from clinic.scheduling.rules import care_windows, precare_violation
 from clinic.scheduling.types import (
     BookedSession,
     CareRule,
@@ -62,6 +62,7 @@ __all__ = [
     "available_slots",
     "care_windows",
     "check_course",
+    "precare_violation",
     "describe_window",
     "interned",
     "plan_course",

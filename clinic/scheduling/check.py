@@ -13,6 +13,7 @@ from clinic.scheduling.rules import (
     client_plan_violations,
     contraindication_violations,
     past_violation,
+    precare_violation,
     restriction_violations,
     season_violation,
     spacing_violations,
@@ -37,10 +38,12 @@ def _fixed_client_violations(
     start: datetime,
     end: datetime,
     course: CourseRules,
+    enrolment_id: int,
     client: ClientState,
     others: Sequence[BookedSession],
     tz: ZoneInfo,
     now: datetime,
+    precare_confirmed: bool = False,
 ) -> tuple[list[Violation], list[Violation], Violation | None]:
     """The parts of `client_violations` against `others`: the rules up to rule 2, rule 3,
     and rule 9 (the first overlap), kept apart so more sessions can be added in order."""
@@ -48,6 +51,10 @@ def _fixed_client_violations(
     past = past_violation(session=session, start=start, now=now)
     if past:
         head.append(past)
+    elif not precare_confirmed:
+        precare = precare_violation(session=session, start=start, course=course, now=now, tz=tz)
+        if precare:
+            head.append(precare)
     season = season_violation(session=session, start=start, course=course, tz=tz)
     if season:
         head.append(season)
@@ -55,7 +62,12 @@ def _fixed_client_violations(
         session=session, start=start, course=course, conditions=client.conditions, tz=tz
     )
     head += restriction_violations(
-        session=session, start=start, course=course, others=others, tz=tz
+        session=session,
+        start=start,
+        course=course,
+        enrolment_id=enrolment_id,
+        others=others,
+        tz=tz,
     )
     plans = client_plan_violations(
         session=session, start=start, course=course, periods=client.periods, tz=tz
@@ -72,21 +84,27 @@ def client_violations(
     start: datetime,
     end: datetime,
     course: CourseRules,
+    enrolment_id: int,
     client: ClientState,
     others: Sequence[BookedSession],
     tz_rules: DayResources | Snapshot,
     now: datetime,
+    precare_confirmed: bool = False,
 ) -> list[Violation]:
-    """Rules 2, 3, 4, 5, 9 and the past half of 10 for one session of a client."""
+    """Rules 2, 3, 4, 5, 9, 11 and the past half of 10 for one session of enrolment
+    `enrolment_id` (0: the one being booked) of a client. `precare_confirmed`: the client
+    says they have kept the pre-care already begun (rule 11)."""
     head, plans, overlap = _fixed_client_violations(
         session=session,
         start=start,
         end=end,
         course=course,
+        enrolment_id=enrolment_id,
         client=client,
         others=others,
         tz=tz_rules.clinic.tz,
         now=now,
+        precare_confirmed=precare_confirmed,
     )
     return head + plans + ([overlap] if overlap else [])
 
@@ -105,12 +123,14 @@ class ClientJudge:
         self,
         *,
         course: CourseRules,
+        enrolment_id: int,
         client: ClientState,
         fixed: Sequence[BookedSession],
         tz: ZoneInfo,
         now: datetime,
     ) -> None:
         self.course = course
+        self.enrolment_id = enrolment_id
         self.client = client
         self.fixed = list(fixed)
         self.tz = tz
@@ -131,6 +151,7 @@ class ClientJudge:
                 start=start,
                 end=end,
                 course=self.course,
+                enrolment_id=self.enrolment_id,
                 client=self.client,
                 others=self.fixed,
                 tz=self.tz,
@@ -141,7 +162,12 @@ class ClientJudge:
             return head + plans + ([overlap] if overlap else [])
         course, tz = self.course, self.tz
         added = restriction_violations(
-            session=session, start=start, course=course, others=extra, tz=tz
+            session=session,
+            start=start,
+            course=course,
+            enrolment_id=self.enrolment_id,
+            others=extra,
+            tz=tz,
         )
         if overlap is None:
             overlap = client_overlap_violation(
@@ -162,12 +188,15 @@ def check_course(
     current_starts: dict[int, datetime] | None = None,
     by_staff: bool = False,
     override_soft: bool = False,
+    precare_confirmed: bool = False,
 ) -> CheckResult:
-    """Check sessions of one enrolment against rules 1-10.
+    """Check sessions of one enrolment against rules 1-11.
 
     `proposals` are the new or moved sessions; the enrolment's other live sessions (in
     `client.sessions` with `enrolment_id`, minus `replacing`) stay fixed and count for spacing.
     `current_starts` maps a moved session's number to its start now (for the change notice).
+    `precare_confirmed`: the client has kept the pre-care of the proposals that has already
+    begun (rule 11; the caller records who said so).
     Returns every violation and, when there are none, the slot (practitioner, device, room)
     chosen for each proposal.
     """
@@ -250,10 +279,12 @@ def check_course(
             start=p.start,
             end=p.start + course.procedure.duration,
             course=course,
+            enrolment_id=enrolment_id or 0,
             client=client,
             others=others,
             tz_rules=snapshot,
             now=now,
+            precare_confirmed=precare_confirmed,
         )
 
     if override_soft:

@@ -71,7 +71,12 @@ class _Search:
         # Judging a start against the client's booked sessions is the planner's main work
         # when a client has many; the judge remembers it across the days the search revisits.
         self.judge = ClientJudge(
-            course=course, client=client, fixed=self.existing, tz=self.tz, now=now
+            course=course,
+            enrolment_id=enrolment_id,
+            client=client,
+            fixed=self.existing,
+            tz=self.tz,
+            now=now,
         )
         # What a day offers this search (its resources, free slots, why none): kept with the
         # book for every plan asking with the same preferences, unless sessions are set aside.

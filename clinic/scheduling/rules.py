@@ -17,7 +17,13 @@ from clinic.scheduling.types import (
     TimeRange,
     Violation,
 )
-from clinic.scheduling.wording import condition_label, day_text, long_day_text, moment_text
+from clinic.scheduling.wording import (
+    condition_label,
+    day_text,
+    duration_text,
+    long_day_text,
+    moment_text,
+)
 
 PERIOD_KIND_FOR_RESTRICTION = {"sun": "sun_exposure", "makeup": "needs_makeup"}
 PERIOD_WORDS = {"sun_exposure": "sun exposure", "needs_makeup": "an event that needs makeup"}
@@ -132,15 +138,19 @@ def restriction_violations(
     session: int,
     start: datetime,
     course: CourseRules,
+    enrolment_id: int,
     others: Iterable[BookedSession],
     tz: ZoneInfo,
 ) -> list[Violation]:
     """Rule 2, both directions: this session may not start inside a blocking restriction of
-    another session of the client, and its own windows may not cover another session that
-    they block."""
+    a session of another enrolment of the client, and its own windows may not cover such a
+    session that they block. Sessions of enrolment `enrolment_id` (this one's) never block
+    each other: the course's spacing says how close they may be."""
     out: list[Violation] = []
     blocked_by = course.procedure.blocked_by
     for other in others:
+        if other.enrolment_id == enrolment_id:
+            continue
         if blocked_by:
             for w in _windows_of(other.start, other.course, tz, blocked_by):
                 if w.window.contains(start):
@@ -307,6 +317,31 @@ def season_violation(
         "out_of_season",
         f"{course.procedure.name} is only done in {names}"
         + (f": the earliest date is {long_day_text(earliest)}." if earliest else "."),
+        session,
+        earliest,
+    )
+
+
+def precare_violation(
+    *, session: int, start: datetime, course: CourseRules, now: datetime, tz: ZoneInfo
+) -> Violation | None:
+    """Rule 11: a session whose pre-care window has already begun at `now` (window start
+    before now; beginning exactly now is fine, windows being half-open) cannot be kept by a
+    client who learns of it only now. The earliest date is the one whose pre-care, all of it,
+    starts at or after now."""
+    begun = [rule for rule in course.precare if add_wall_hours(start, -rule.hours, tz) < now]
+    if not begun:
+        return None
+    longest = max(rule.hours for rule in course.precare)
+    earliest = local_date(add_wall_hours(now, longest, tz), tz)
+    needs = " and ".join(
+        f"\u201c{rule.text}\u201d for {duration_text(rule.hours)}" for rule in begun
+    )
+    return Violation(
+        "precare_not_kept",
+        f"{course.procedure.name} needs {needs} before it, and that time has already begun: "
+        f"the earliest date is {long_day_text(earliest)}. If you have kept it already, the "
+        "clinic can book this date for you.",
         session,
         earliest,
     )

@@ -35,6 +35,7 @@ from clinic.scheduling import (
     available_slots,
     check_course,
     plan_course,
+    precare_violation,
 )
 from clinic.scheduling.wording import moment_text
 from clinic.services import client_reads, clients, clinic_setup, course_catalogue, outbox
@@ -44,6 +45,7 @@ from clinic.services.aftercare import care_windows, course_rules_as_booked
 from clinic.services.audit import record
 from clinic.services.db import db_session, lock_client, transaction
 from clinic.services.errors import (
+    AlreadyEnrolled,
     Conflict,
     InvalidRequest,
     NotFound,
@@ -145,6 +147,27 @@ def _override_allowed(actor: Actor, reason: str) -> bool:
     return True
 
 
+def _precare_confirmation_allowed(actor: Actor, confirmed: bool) -> bool:
+    """Rule 11: only staff say a client has kept a pre-care already begun, on the client's
+    word at the desk or on the phone, where they ask about it (docs/DECISIONS.md)."""
+    if confirmed and not actor.is_staff:
+        raise PermissionDenied(
+            "Only clinic staff can confirm that the pre-care was kept; please call the clinic.",
+            field="precare_confirmed",
+        )
+    return confirmed
+
+
+def _precare_begun(slots: Sequence[Slot], course: CourseRules, now: datetime) -> list[int]:
+    """Indexes of the slots whose pre-care had begun at `now` (rule 11's own function)."""
+    tz = clinic_setup.clinic_tz()
+    return [
+        i
+        for i, slot in enumerate(slots)
+        if precare_violation(session=i + 1, start=slot.start, course=course, now=now, tz=tz)
+    ]
+
+
 def _refuse(
     violations: Sequence[Violation], affected: Sequence[int] = ()
 ) -> RuleViolation | Conflict:
@@ -221,6 +244,37 @@ def list_appointments(
 # --- planning and booking ---------------------------------------------------------------------
 
 
+def _require_no_open_enrolment(client_id: int, course_id: int, course: CourseRules) -> None:
+    """Rule 12: a client holds at most one enrolment of a course with sessions still to come
+    (a booked session, whatever its date, until staff record how it went), so spacing cannot
+    be dodged with a second enrolment. A course whose sessions are all held, missed or
+    cancelled may be booked again, and a single-session course any time: it has no spacing
+    to dodge (docs/DECISIONS.md)."""
+    if course.sessions == 1:
+        return
+    open_one = db_session().scalar(
+        select(Enrolment.id)
+        .join(Appointment, Appointment.enrolment_id == Enrolment.id)
+        .where(
+            Enrolment.client_id == client_id,
+            Enrolment.course_id == course_id,
+            Appointment.status == "booked",
+        )
+        .order_by(Enrolment.id)
+        .limit(1)
+    )
+    if open_one is not None:
+        raise AlreadyEnrolled(
+            Violation(
+                "already_enrolled",
+                f"You are already booked on {course.name} with sessions still to come; "
+                "further sessions go into that booking, or change its dates instead.",
+            ),
+            enrolment_id=open_one,
+            client_id=client_id,
+        )
+
+
 def _planned(slots: Sequence[Slot], course: CourseRules, first: int) -> tuple[PlannedSession, ...]:
     return tuple(
         PlannedSession(first + i, slot, care_windows(course, slot.start))
@@ -270,20 +324,25 @@ def book_course(
     client_id: int | None,
     sessions: Sequence[SessionRequest],
     override_reason: str = "",
+    precare_confirmed: bool = False,
     now: datetime | None = None,
 ) -> Enrolment:
     """Enrol a client in a course with the given sessions (the whole course or its first ones),
-    atomically: every session is written, or none."""
+    atomically: every session is written, or none. `precare_confirmed` (staff only): the client
+    has kept the pre-care of a session that has already begun (rule 11); it is audited with
+    the actor who said so."""
     now = now or utcnow()
     _require_desk_or_client(actor)
     if not sessions:
         raise InvalidRequest("Give at least one session.", field="sessions")
     override = _override_allowed(actor, override_reason)
+    confirmed = _precare_confirmation_allowed(actor, precare_confirmed)
     with transaction() as s:
         client = resolve_client_id(actor, client_id)
         lock_client(client)
         clients.require_current_screening(actor=actor, client_id=client, now=now)
         course_id, course = course_catalogue.course(course_code)
+        _require_no_open_enrolment(client, course_id, course)
         if len(sessions) > course.sessions:
             raise InvalidRequest(
                 f"{course.name} has {course.sessions} sessions; {len(sessions)} were given.",
@@ -302,9 +361,11 @@ def book_course(
             now=now,
             by_staff=actor.is_staff,
             override_soft=override,
+            precare_confirmed=confirmed,
         )
         if not result.ok:
             raise _refuse(result.violations)
+        kept = [i + 1 for i in _precare_begun(result.slots, course, now)] if confirmed else []
         enrolment = Enrolment(client_id=client, course_id=course_id, created_by_id=actor.user_id)
         s.add(enrolment)
         s.flush()
@@ -325,6 +386,7 @@ def book_course(
             course=course.code,
             sessions=[slot.start.isoformat() for slot in result.slots],
             override_reason=override_reason if override else None,
+            precare_confirmed=kept or None,
         )
     return enrolment
 
@@ -405,6 +467,7 @@ def preview_move(
     start: datetime,
     practitioner_id: int | None = None,
     override_reason: str = "",
+    precare_confirmed: bool = False,
     now: datetime | None = None,
 ) -> MovePreview:
     """What moving one session to `start` would do, without writing anything: the rules the
@@ -412,8 +475,9 @@ def preview_move(
     ones and a re-plan of them (see `move_appointment`)."""
     now = now or utcnow()
     override = _override_allowed(actor, override_reason)
+    confirmed = _precare_confirmation_allowed(actor, precare_confirmed)
     appointment = _live_for_change(actor, appointment_id, None)
-    return _preview_move(actor, appointment, start, practitioner_id, override, now)
+    return _preview_move(actor, appointment, start, practitioner_id, override, now, confirmed)
 
 
 def move_appointment(
@@ -424,6 +488,7 @@ def move_appointment(
     practitioner_id: int | None = None,
     override_reason: str = "",
     accept_replan: bool = False,
+    precare_confirmed: bool = False,
     now: datetime | None = None,
 ) -> MoveOutcome:
     """Move one session, checked like a new booking and against its neighbours.
@@ -435,23 +500,35 @@ def move_appointment(
     """
     now = now or utcnow()
     override = _override_allowed(actor, override_reason)
+    confirmed = _precare_confirmation_allowed(actor, precare_confirmed)
     with transaction() as s:
         appointment = _live_for_change(actor, appointment_id, None, lock=True)
-        preview = _preview_move(actor, appointment, start, practitioner_id, override, now)
+        preview = _preview_move(
+            actor, appointment, start, practitioner_id, override, now, confirmed
+        )
         refusal = preview.refusal(accept_replan=accept_replan)
         if refusal is not None:
             raise refusal
         assert preview.slot is not None  # a preview without a refusal has its slot
         course = course_rules_as_booked(appointment.enrolment.course.code)
         reason = override_reason if override else ""
+        kept = confirmed and bool(_precare_begun([preview.slot], course, now))
         _place(appointment, preview.slot, course)
         if preview.ok:
-            _record_move(s, actor, appointment, reason, now)
+            _record_move(s, actor, appointment, reason, now, precare_confirmed=kept)
             return MoveOutcome(appointment)
         later = _later_sessions(appointment)
         for a, planned in zip(later, preview.replan, strict=False):
             _place(a, planned.slot, course)
-        _record_move(s, actor, appointment, reason, now, replanned=sorted(a.id for a in later))
+        _record_move(
+            s,
+            actor,
+            appointment,
+            reason,
+            now,
+            replanned=sorted(a.id for a in later),
+            precare_confirmed=kept,
+        )
         return MoveOutcome(appointment, tuple(later))
 
 
@@ -474,12 +551,16 @@ def _preview_move(
     practitioner_id: int | None,
     override: bool,
     now: datetime,
+    precare_confirmed: bool = False,
 ) -> MovePreview:
     """The one computation behind `preview_move` and `move_appointment`."""
     enrolment = appointment.enrolment
     course = course_rules_as_booked(enrolment.course.code)
     snapshot = load_snapshot()
     client = client_reads.client_state(appointment.client_id, now)
+    # Rule 11 on a move: moved later, its pre-care begins later than the one the client was
+    # told and is keeping; moved earlier, it may have begun before anyone could say so.
+    precare_confirmed = precare_confirmed or start >= appointment.start_at
     check = functools.partial(
         check_course,
         snapshot=snapshot,
@@ -490,6 +571,7 @@ def _preview_move(
         current_starts={appointment.session: appointment.start_at},
         by_staff=actor.is_staff,
         override_soft=override,
+        precare_confirmed=precare_confirmed,
     )
     wanted = practitioner_id or appointment.practitioner_id
     proposal = [ProposedSession(appointment.session, start, wanted)]
@@ -536,6 +618,8 @@ def _preview_move(
             enrolment_id=enrolment.id,
             by_staff=True,
             override_soft=override,
+            # Sessions already booked: their pre-care is the client's since they booked it.
+            precare_confirmed=True,
             proposals=[ProposedSession(a.session, a.start_at, a.practitioner_id)],
             replacing=frozenset({a.id}),
         ).ok
@@ -571,6 +655,7 @@ def _record_move(
     reason: str,
     now: datetime,
     replanned: Sequence[int] = (),
+    precare_confirmed: bool = False,
 ) -> None:
     """Audit a move and bring the client's reminders and notices up to date."""
     if reason:
@@ -587,6 +672,7 @@ def _record_move(
         practitioner=appointment.practitioner_id,
         override_reason=reason or None,
         replanned=list(replanned) or None,
+        precare_confirmed=precare_confirmed or None,
     )
 
 

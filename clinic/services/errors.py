@@ -98,3 +98,15 @@ class RuleViolation(ServiceError):
 
     def as_json(self) -> list[dict[str, Any]]:
         return [v.as_json() for v in self.violations]
+
+
+class AlreadyEnrolled(RuleViolation):
+    """Rule 12: the client already holds an enrolment of the course with sessions to come."""
+
+    def __init__(self, violation: Violation, *, enrolment_id: int, client_id: int) -> None:
+        super().__init__([violation])
+        self.enrolment_id = enrolment_id
+        self.client_id = client_id
+
+    def as_json(self) -> list[dict[str, Any]]:
+        return [v.as_json() | {"enrolment": self.enrolment_id} for v in self.violations]

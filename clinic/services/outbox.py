@@ -91,8 +91,10 @@ def _session_title(a: Appointment) -> str:
     return f"{course.procedure.name} (session {a.session} of {course.sessions})"
 
 
-def _care_lines(windows: Sequence[CareWindow], tz: Any) -> list[str]:
-    return [f"  - {describe_window(w, tz)}" for w in windows]
+def _care_lines(windows: Sequence[CareWindow], tz: Any, now: datetime) -> list[str]:
+    """The care dates as the client reads them at `now`: a pre-care window already begun
+    is told without its past date (rule 11)."""
+    return [f"  - {describe_window(w, tz, now)}" for w in windows]
 
 
 def confirm_booking(s: Session, enrolment: Enrolment, now: datetime) -> OutboxMessage:
@@ -108,7 +110,7 @@ def confirm_booking(s: Session, enrolment: Enrolment, now: datetime) -> OutboxMe
             f"{_session_title(a)}: {moment_text(local(a.start_at, tz))}, "
             f"with {a.practitioner.name}, {a.room.name}"
         )
-        lines += _care_lines(aftercare_for(a), tz)
+        lines += _care_lines(aftercare_for(a), tz, now)
         lines.append("")
     lines += [
         "The attached calendar file adds the sessions and their aftercare to your phone.",
@@ -190,7 +192,7 @@ def _refresh(s: Session, client: Client, now: datetime) -> None:
             f"{moment_text(local(a.start_at, tz))}, with {a.practitioner.name}, {a.room.name}.",
         ]
         if before:
-            body += ["", "Before it:", *_care_lines(before, tz)]
+            body += ["", "Before it:", *_care_lines(before, tz, due)]
         queue(
             s,
             kind="reminder",

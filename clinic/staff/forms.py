@@ -89,6 +89,8 @@ class BookingForm(FlaskForm):
         "Reason to override the client's own plans",
         validators=[Optional(), Length(max=500, message="Keep the reason under 500 characters.")],
     )
+    # Rule 11: shown when a session's pre-care has already begun; the desk asks the client.
+    precare_confirmed = BooleanField("The client has kept the pre-care")
     propose = SubmitField("Propose sessions")
     book = SubmitField("Book these sessions")
 

@@ -149,6 +149,7 @@ def _render_booking(
         form=form,
         problems=problems,
         soft=any(p.soft for p in problems),
+        precare=any(p.code == "precare_not_kept" for p in problems),
         by_session=by_session,
         course=course,
         practitioners=practitioners,
@@ -187,6 +188,7 @@ def book() -> ResponseReturnValue:
                 client_id=form.client.data,
                 sessions=requests,
                 override_reason=form.override_reason.data or "",
+                precare_confirmed=bool(form.precare_confirmed.data),
             )
         except (NotFound, PermissionDenied) as exc:
             if exc.field is None:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from clinic.extensions import db
-from clinic.models import ApiToken, Appointment, ClientCondition, ClinicSettings, Procedure
+from clinic.models import ApiToken, Appointment, ClientCondition, ClinicSettings, Course, Procedure
 from clinic.models.catalogue import months_to_mask
 from tests import factories as f
 from tests.api.conftest import BERLIN, Api, at, next_monday, token_for
@@ -517,3 +517,56 @@ def test_calendar_files_parse_back_with_the_booked_times(api_as) -> None:
     whole = api.get("/calendar.ics")
     assert whole.status_code == 200 and b"BEGIN:VEVENT" in whole.data
     assert api_as("other").get(f"/appointments/{booked['id']}.ics").status_code == 404
+
+
+def test_a_second_enrolment_of_the_same_course_is_422_already_enrolled(api_as, clinic) -> None:
+    # Two enrolments of one course the same day, 11:00 and 14:00, would dodge its spacing.
+    day = next_monday()
+    desk = api_as("receptionist")
+    first = book(desk, clinic["client"].id, [at(day, 11)])
+    assert first.status_code == 201
+    second = book(desk, clinic["client"].id, [at(day, 14)])
+    assert second.status_code == 422
+    error = second.json["errors"][0]
+    assert error["code"] == "already_enrolled"
+    assert error["enrolment"] == first.json["id"]
+    assert "already booked" in error["message"]
+    assert db.session.query(Appointment).count() == 1
+
+
+@pytest.fixture
+def sun_peel(clinic):
+    """A peel needing 14 days without sun before it."""
+    f.make_course(
+        code="sun_peel",
+        name="Peel, no sun before",
+        procedure=db.session.query(Course).filter_by(code="peel_course").one().procedure,
+        sessions=2,
+        precare=[("no_uv", "sun", 336)],
+    )
+
+
+@pytest.mark.parametrize(
+    ("role", "confirmed", "status", "code"),
+    [
+        ("receptionist", False, 422, "precare_not_kept"),
+        ("receptionist", True, 201, None),
+        ("client", True, 403, "forbidden"),
+    ],
+)
+def test_precare_already_begun_needs_staff_to_confirm_it(
+    api_as, clinic, sun_peel, role, confirmed, status, code
+) -> None:
+    tomorrow = datetime.now().date() + timedelta(days=2)
+    while tomorrow.weekday() == 6:
+        tomorrow += timedelta(days=1)
+    extra = {"precare_confirmed": True} if confirmed else {}
+    client_id = clinic["client"].id if role == "receptionist" else None
+    response = book(api_as(role), client_id, [at(tomorrow, 11)], course="sun_peel", **extra)
+    assert response.status_code == status, response.json
+    if code:
+        error = response.json["errors"][0]
+        assert error["code"] == code
+        if code == "precare_not_kept":
+            assert error["earliest"] > tomorrow.isoformat()
+        assert db.session.query(Appointment).count() == 0

@@ -43,7 +43,7 @@ WEDDING = DeclaredPeriod("needs_makeup", d("2026-01-17"), d("2026-01-17"), "wedd
     ],
 )
 def test_sun_windows_may_not_overlap_declared_sun_exposure(day, expected) -> None:
-    result = check(local_at(d(day)), who=client(periods=[BEACH]))
+    result = check(local_at(d(day)), who=client(periods=[BEACH]), precare_confirmed=True)
     assert codes(result) == expected
     if expected:
         violation = one(result, "conflicts_with_client_plans")
@@ -57,7 +57,7 @@ def test_sun_windows_may_not_overlap_declared_sun_exposure(day, expected) -> Non
     [("2026-01-15", set()), ("2026-01-16", {"conflicts_with_client_plans"})],
 )
 def test_no_makeup_may_not_overlap_an_event_that_needs_makeup(day, expected) -> None:
-    result = check(local_at(d(day)), who=client(periods=[WEDDING]))
+    result = check(local_at(d(day)), who=client(periods=[WEDDING]), precare_confirmed=True)
     assert codes(result) == expected
 
 
@@ -93,7 +93,7 @@ def test_staff_override_drops_client_plan_conflicts_only() -> None:
 @pytest.mark.parametrize("day", ["2026-01-13", "2027-01-12"])
 def test_present_condition_always_contraindicates(day) -> None:
     who = client(conditions={"active_herpes": ConditionState(present=True)})
-    result = check(local_at(d(day)), who=who)
+    result = check(local_at(d(day)), who=who, precare_confirmed=True)
     violation = one(result, "contraindicated")
     assert violation.earliest is None
     assert codes(result) == {"contraindicated"}
@@ -116,7 +116,7 @@ def test_lookback_refuses_sessions_before_the_earliest_date(day, expected) -> No
 
 def test_condition_the_course_does_not_list_is_ignored() -> None:
     who = client(conditions={"rosacea": ConditionState(present=True)})
-    assert check(local_at(d("2026-01-13")), who=who).ok
+    assert check(local_at(d("2026-01-13")), who=who, precare_confirmed=True).ok
 
 
 # Rule 5 ------------------------------------------------------------------------------------

@@ -124,7 +124,8 @@ def test_plan_shares_the_device_with_other_practitioners() -> None:
     busy = occupancy(
         local_at(d("2026-01-06"), 9), LASER, practitioner_id=BEN, device_id=LASER_DEVICE
     )
-    result = plan(LASER_COURSE, snap=snapshot([busy]))
+    # Aftercare only: the laser's 28 days of pre-care would push it past the first day.
+    result = plan(replace(LASER_COURSE, care=LASER_COURSE.aftercare), snap=snapshot([busy]))
     assert result.slots[0].start == local_at(d("2026-01-06"), 10, 30)
     assert {s.device_id for s in result.slots} == {LASER_DEVICE}
 
@@ -194,7 +195,7 @@ def test_impossible_plan_when_the_interval_cannot_bridge_the_season() -> None:
 
 def test_impossible_plan_when_the_client_is_in_the_sun_all_year() -> None:
     summer = DeclaredPeriod("sun_exposure", d("2026-01-01"), d("2027-12-31"), "living abroad")
-    result = plan(PEEL_COURSE, who=client(periods=[summer]))
+    result = plan(replace(PEEL_COURSE, care=PEEL_COURSE.aftercare), who=client(periods=[summer]))
     assert not result.ok
     assert [v.code for v in result.violations] == ["conflicts_with_client_plans"]
     assert result.violations[0].soft is True
@@ -454,9 +455,29 @@ def test_replan_of_the_rest_aims_for_the_ideal_interval_from_the_previous_sessio
 
 
 def test_an_ideal_interval_never_breaks_the_spacing_rule() -> None:
-    course = replace(LASER_COURSE, ideal_interval_days=42)
+    # Aftercare only: a pre-care window begun before the fixed now would delay the start
+    # (rule 11) and the season would then squeeze the gaps.
+    aftercare = tuple(c for c in LASER_COURSE.care if c.phase == "after")
+    course = replace(LASER_COURSE, ideal_interval_days=42, care=aftercare)
     result = plan(course, earliest="2026-01-06")
     assert result.ok
     assert gaps(result) == [42, 42]
     recheck = check(*(s.start for s in result.slots), course=course)
     assert recheck.ok, recheck.violations
+
+
+def test_plan_spaces_a_course_by_its_own_interval_not_by_its_own_aftercare() -> None:
+    # "No other resurfacing for 14 days" after each peel of a course 7 to 14 days apart
+    # (rule 2's clarification): the sessions go 7 days apart.
+    course = plain(PEEL_COURSE, sessions=3, min_interval_days=7, max_interval_days=14)
+    course = replace(course, care=(PEEL_COURSE.care[-1],))
+    result = plan(course)
+    assert result.ok, result.violations
+    assert days(result) == [d("2026-01-06"), d("2026-01-13"), d("2026-01-20")]
+
+
+def test_plan_still_keeps_clear_of_another_enrolments_windows() -> None:
+    course = plain(PEEL_COURSE, sessions=1, care=(PEEL_COURSE.care[-1],))
+    other = booked(local_at(d("2026-01-06"), 9, 0), course, enrolment_id=ENROLMENT + 1)
+    result = plan(course, who=client(sessions=[other]))
+    assert days(result) == [d("2026-01-20")]

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from clinic.scheduling import CourseRules, ProcedureRules, care_windows
+from clinic.scheduling import CourseRules, ProcedureRules, ProposedSession, care_windows
 
 from .builders import (
     LASER_COURSE,
@@ -24,8 +24,9 @@ from .builders import (
     plain,
 )
 
-PEEL_WITH_NO_RESURFACING = plain(PEEL_COURSE, care=PEEL_COURSE.care)  # 14 days no_resurfacing
-LASER = plain(LASER_COURSE, care=LASER_COURSE.care)
+# Aftercare only: pre-care begun before NOW is rule 11, not this one.
+PEEL_WITH_NO_RESURFACING = plain(PEEL_COURSE, care=PEEL_COURSE.aftercare)  # 14 days no_resurfacing
+LASER = plain(LASER_COURSE, care=LASER_COURSE.aftercare)
 
 
 @pytest.mark.parametrize(
@@ -61,20 +62,56 @@ def test_new_peel_whose_no_resurfacing_covers_a_booked_laser_is_refused(
 
 def test_restriction_applies_across_courses_only_if_it_blocks_the_procedure() -> None:
     # The laser's no_uv and no_makeup do not block a peel; only no_resurfacing would.
-    laser = booked(local_at(d("2026-01-13")), replace(LASER, care=LASER.care[:3]))
+    laser = booked(local_at(d("2026-01-13")), replace(LASER, care=LASER.care[:2]))
     result = check(
         local_at(d("2026-01-14")), course=PEEL_WITH_NO_RESURFACING, who=client(sessions=[laser])
     )
     assert codes(result) == set()
 
 
-def test_a_later_booked_session_of_the_same_course_is_protected_too() -> None:
+# Rule 2's clarification: a peel course 7 to 14 days apart whose aftercare says "no other
+# resurfacing for 14 days". Its own sessions do not block each other; another enrolment's do.
+CLOSE_PEELS = plain(
+    PEEL_COURSE, care=PEEL_COURSE.aftercare, min_interval_days=7, max_interval_days=14
+)
+OWN, OTHER = 5, 6
+
+
+def test_sessions_of_one_booking_never_block_each_other_through_their_own_windows() -> None:
+    first, second = local_at(d("2026-01-13")), local_at(d("2026-01-20"))
+    assert codes(check(first, second, course=CLOSE_PEELS)) == set()
+
+
+@pytest.mark.parametrize("later", [False, True], ids=["earlier_session", "later_session"])
+@pytest.mark.parametrize(
+    ("enrolment", "expected"),
+    [(OWN, set()), (OTHER, {"restriction_conflict"})],
+    ids=["own_enrolment", "other_enrolment"],
+)
+def test_only_another_enrolments_windows_block_in_both_directions(
+    later, enrolment, expected
+) -> None:
+    # Booked session 1 (or 2) of an enrolment, and session 2 (or 1) of enrolment OWN 7 days
+    # after (or before) it: inside its 14 days of no_resurfacing, or covering it with ours.
+    fixed_day, new_day = ("2026-01-20", "2026-01-13") if later else ("2026-01-13", "2026-01-20")
+    fixed = booked(
+        local_at(d(fixed_day)), CLOSE_PEELS, session=2 if later else 1, enrolment_id=enrolment
+    )
+    result = check(
+        ProposedSession(1 if later else 2, local_at(d(new_day))),
+        course=CLOSE_PEELS,
+        who=client(sessions=[fixed]),
+        enrolment_id=OWN,
+    )
+    assert codes(result) == expected
+
+
+def test_a_second_enrolment_of_the_same_course_is_blocked_by_the_first() -> None:
     later = booked(local_at(d("2026-02-10")), PEEL_WITH_NO_RESURFACING, session=2, enrolment_id=5)
     result = check(
         local_at(d("2026-01-27"), 10, 15),  # 14 days minus 15 minutes before the later one
         course=PEEL_WITH_NO_RESURFACING,
         who=client(sessions=[later]),
-        enrolment_id=5,
     )
     assert codes(result) == {"restriction_conflict"}
 

@@ -9,12 +9,18 @@ import pytest
 from sqlalchemy import func, select
 
 from clinic.extensions import db
-from clinic.models import Appointment, AuditEntry, Enrolment
+from clinic.models import Appointment, AuditEntry, Enrolment, OutboxMessage
 from clinic.scheduling import Preferences
 from clinic.services import booking
 from clinic.services.booking import SessionRequest
 from clinic.services.cache import catalogue_changed
-from clinic.services.errors import Conflict, NotFound, PermissionDenied, RuleViolation
+from clinic.services.errors import (
+    AlreadyEnrolled,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    RuleViolation,
+)
 from tests import factories as f
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -402,3 +408,166 @@ def test_preview_of_a_move_that_breaks_nothing_has_its_slot_and_no_refusal(setup
     assert preview.affected == () and preview.replan == ()
     db.session.expire_all()
     assert db.session.get(Appointment, last.id).start_at == last.start_at
+
+
+# --- rule 12: one enrolment of a course at a time ----------------------------------------------
+
+
+def _book_one(setup, start: datetime, actor=None):
+    return booking.book_course(
+        actor=actor or setup["desk"],
+        course_code="peel_course",
+        client_id=setup["client"].id,
+        sessions=[SessionRequest(start, setup["practitioner"].id)],
+        now=NOW,
+    )
+
+
+def test_a_second_enrolment_of_a_course_with_sessions_to_come_is_refused(setup) -> None:
+    first = _book_one(setup, local(2026, 12, 1, 10))
+    # The same day, later: a second enrolment would dodge the course's spacing.
+    with pytest.raises(AlreadyEnrolled) as refused:
+        _book_one(setup, local(2026, 12, 1, 14))
+    assert [v.code for v in refused.value.violations] == ["already_enrolled"]
+    assert refused.value.enrolment_id == first.id
+    assert refused.value.as_json()[0]["enrolment"] == first.id
+    assert count(Enrolment) == 1 and count(Appointment) == 1
+
+
+@pytest.mark.parametrize("how", ["cancelled", "held"])
+def test_a_course_whose_sessions_are_all_over_may_be_booked_again(setup, how) -> None:
+    first = _book_one(setup, local(2026, 12, 1, 10))
+    if how == "cancelled":
+        booking.cancel_enrolment(actor=setup["desk"], enrolment_id=first.id, now=NOW)
+        later = NOW
+    else:
+        later = local(2026, 12, 1, 11)
+        booking.record_outcome(
+            actor=setup["desk"], appointment_id=first.appointments[0].id, status="done", now=later
+        )
+    again = booking.book_course(
+        actor=setup["desk"],
+        course_code="peel_course",
+        client_id=setup["client"].id,
+        sessions=[SessionRequest(local(2026, 12, 16, 10), setup["practitioner"].id)],
+        now=later,
+    )
+    assert again.id != first.id and count(Enrolment) == 2
+
+
+def test_a_single_session_course_may_be_booked_again_while_one_is_to_come(setup) -> None:
+    f.make_course(
+        code="taping",
+        name="One peel",
+        procedure=setup["course"].procedure,
+        sessions=1,
+        aftercare=[],
+    )
+    for day in (1, 8):
+        booking.book_course(
+            actor=setup["desk"],
+            course_code="taping",
+            client_id=setup["client"].id,
+            sessions=[SessionRequest(local(2026, 12, day, 10), setup["practitioner"].id)],
+            now=NOW,
+        )
+    assert count(Enrolment) == 2
+
+
+# --- rule 11: pre-care must be keepable -------------------------------------------------------
+
+
+@pytest.fixture
+def precare(setup):
+    """A peel needing 14 days without sun before it; NOW is Wed 25 Nov 2026."""
+    f.make_course(
+        code="sun_peel",
+        name="Peel, no sun before",
+        procedure=setup["course"].procedure,
+        sessions=2,
+        precare=[("no_uv", "sun", 336)],
+    )
+    return setup
+
+
+def _book_precare(setup, actor, **kwargs):
+    return booking.book_course(
+        actor=actor,
+        course_code="sun_peel",
+        client_id=setup["client"].id,
+        sessions=[SessionRequest(local(2026, 11, 26, 10), setup["practitioner"].id)],
+        now=NOW,
+        **kwargs,
+    )
+
+
+def test_a_session_whose_pre_care_has_begun_is_refused_with_the_earliest_date(precare) -> None:
+    with pytest.raises(RuleViolation) as refused:
+        _book_precare(precare, precare["desk"])
+    (violation,) = refused.value.violations
+    assert violation.code == "precare_not_kept"
+    assert violation.earliest == date(2026, 12, 9)
+    assert "9 December 2026" in violation.message
+    assert count(Enrolment) == 0 and count(Appointment) == 0
+
+
+def test_staff_confirming_the_pre_care_books_it_and_the_audit_names_them(precare) -> None:
+    desk = precare["desk"]
+    enrolment = _book_precare(precare, desk, precare_confirmed=True)
+    entry = db.session.scalars(
+        select(AuditEntry).where(
+            AuditEntry.entity == "enrolment", AuditEntry.entity_id == enrolment.id
+        )
+    ).one()
+    assert entry.actor_id == desk.user_id
+    assert entry.detail["precare_confirmed"] == [1]
+    # The confirmation tells no pre-care date already past ("Avoid sun from Thu 12 Nov").
+    body = db.session.scalar(
+        select(OutboxMessage.body).where(OutboxMessage.kind == "booking_confirmation")
+    )
+    assert "12 Nov" not in body
+    assert "No uv until the session" in body
+
+
+def test_a_client_cannot_confirm_the_pre_care_online(precare) -> None:
+    with pytest.raises(PermissionDenied) as refused:
+        _book_precare(precare, f.client_actor(precare["client"]), precare_confirmed=True)
+    assert refused.value.field == "precare_confirmed"
+    assert count(Enrolment) == 0
+
+
+@pytest.mark.parametrize(
+    ("day", "refused"),
+    [(27, False), (26, True)],  # from Fri 27 Nov: later, then earlier
+    ids=["moved_later", "moved_earlier"],
+)
+def test_moving_a_session_earlier_into_a_begun_pre_care_is_refused(precare, day, refused) -> None:
+    desk = precare["desk"]
+    # Booked on 10 Nov for 27 Nov, its 14 days without sun beginning on the 13th.
+    booked_on = local(2026, 11, 10, 9)
+    enrolment = booking.book_course(
+        actor=desk,
+        course_code="sun_peel",
+        client_id=precare["client"].id,
+        sessions=[SessionRequest(local(2026, 11, 27, 10), precare["practitioner"].id)],
+        now=booked_on,
+    )
+    appointment_id = enrolment.appointments[0].id
+    start = local(2026, 11, day, 14 if day == 27 else 10)
+    if refused:
+        with pytest.raises(RuleViolation) as refusal:
+            booking.move_appointment(
+                actor=desk, appointment_id=appointment_id, start=start, now=NOW
+            )
+        assert [v.code for v in refusal.value.violations] == ["precare_not_kept"]
+        assert db.session.get(Appointment, appointment_id).start_at == local(2026, 11, 27, 10)
+        booking.move_appointment(
+            actor=desk, appointment_id=appointment_id, start=start, precare_confirmed=True, now=NOW
+        )
+        detail = db.session.scalars(
+            select(AuditEntry.detail).where(AuditEntry.action == "move")
+        ).one()
+        assert detail["precare_confirmed"] is True
+    else:
+        booking.move_appointment(actor=desk, appointment_id=appointment_id, start=start, now=NOW)
+    assert db.session.get(Appointment, appointment_id).start_at == start

@@ -12,6 +12,8 @@ from sqlalchemy import func, select
 
 from clinic.extensions import db
 from clinic.models import Appointment, ClinicSettings, Enrolment, OutboxMessage
+from clinic.services import booking
+from clinic.services.booking import SessionRequest
 from tests import factories as f
 from tests.web.conftest import BERLIN, local, next_monday
 
@@ -295,3 +297,39 @@ def test_past_dates_are_not_offered_for_a_move(app, client, clinic, me) -> None:
     )
     assert 'aria-label="Move to' not in page.text
     assert f.day  # the factories module stays imported for readers of this file
+
+
+def test_booking_a_course_again_links_to_the_one_already_booked(app, client, me) -> None:
+    monday = next_monday()
+    first = [f"{local(monday, 11).astimezone(UTC):%Y%m%dT%H%MZ}-0"]
+    again = [f"{local(monday, 14).astimezone(UTC):%Y%m%dT%H%MZ}-0"]
+    assert client.post("/courses/peel_course/book", data={"s": first}).status_code == 302
+    enrolment = db.session.scalar(select(Enrolment.id))
+    response = client.post("/courses/peel_course/book", data={"s": again})
+    assert response.status_code == 422
+    assert "already booked on" in response.text
+    assert f'href="/my/sessions#enrolment-{enrolment}"' in response.text
+    assert count(Appointment) == 1
+
+
+def test_my_sessions_never_show_a_pre_care_date_already_past(app, client, clinic, me) -> None:
+    f.make_course(
+        code="sun_peel",
+        name="Peel, no sun before",
+        procedure=clinic.course.procedure,
+        sessions=2,
+        precare=[("no_uv", "sun", 336)],
+    )
+    soon = datetime.now(UTC).date() + timedelta(days=2)
+    while soon.weekday() > 4:
+        soon += timedelta(days=1)
+    booking.book_course(
+        actor=clinic.desk,
+        course_code="sun_peel",
+        client_id=me.id,
+        sessions=[SessionRequest(local(soon, 11), clinic.practitioner.id)],
+        precare_confirmed=True,
+    )
+    page = client.get("/my/sessions")
+    assert "No uv until the session" in page.text
+    assert "No uv from" not in page.text

@@ -396,3 +396,46 @@ def test_outcome_refuses_a_post_without_csrf_token(client, login_as, clinic, csr
     response = client.post(f"/staff/appointments/{appointment.id}/outcome", data={"status": "done"})
     assert response.status_code == 400
     assert db.session.get(Appointment, appointment.id).status == "booked"
+
+
+def test_booking_a_course_the_client_already_has_links_to_it(client, login_as, clinic) -> None:
+    login_as("receptionist")
+    rows = rows_of(propose(client, clinic, what="one").get_data(as_text=True))
+    assert client.post("/staff/book", data=book_data(clinic, rows)).status_code == 302
+    enrolment = db.session.scalar(select(Enrolment.id))
+    first = datetime.fromisoformat(rows["sessions-0-day"]).date()
+    rows["sessions-0-day"] = (first + timedelta(days=1)).isoformat()
+    response = client.post("/staff/book", data=book_data(clinic, rows))
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "already booked on" in html
+    assert f"/staff/clients/{clinic.client.id}#enrolment-{enrolment}" in html
+    assert count(Enrolment) == 1
+
+
+def test_a_session_whose_pre_care_has_begun_asks_the_desk_to_confirm_it(
+    client, login_as, clinic
+) -> None:
+    f.make_course(
+        code="sun_peel",
+        name="Peel, no sun before",
+        procedure=clinic.course.procedure,
+        sessions=2,
+        precare=[("no_uv", "sun", 336)],
+    )
+    login_as("receptionist")
+    soon = datetime.now(UTC).date() + timedelta(days=2)
+    while soon.weekday() > 4:  # the practitioner works Mon-Fri
+        soon += timedelta(days=1)
+    rows = {"sessions-0-day": soon.isoformat(), "sessions-0-time": "11:00"}
+    data = book_data(clinic, rows, course="sun_peel")
+    response = client.post("/staff/book", data=data)
+    assert response.status_code == 422
+    assert "that time has already begun" in response.text
+    assert "The client has kept the pre-care" in response.text
+    assert count(Appointment) == 0
+    response = client.post("/staff/book", data=data | {"precare_confirmed": "y"})
+    assert response.status_code == 302
+    assert count(Appointment) == 1
+    detail = db.session.scalar(select(AuditEntry.detail).where(AuditEntry.action == "book"))
+    assert detail["precare_confirmed"] == [1]
