@@ -9,15 +9,17 @@ import secrets
 import subprocess
 import sys
 import tempfile
+import threading
 import time as clock
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from clinic.extensions import db
 from tests.conftest import missing
 from tests.pg.server import _free_port
 
@@ -92,3 +94,24 @@ def gunicorn(pg_url: str) -> Iterator[Server]:
             process.wait(timeout=10)
         log.close()
         os.unlink(log.name)
+
+
+def at_once(calls: list[Callable[[], tuple[int, object]]]) -> list[tuple[int, object]]:
+    """Run every call at the same moment; their answers in order."""
+    db.session.remove()  # hold no connection of ours while the server works
+    barrier = threading.Barrier(len(calls), timeout=60)
+    answers: list[tuple[int, object]] = [(0, {})] * len(calls)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            answers[i] = calls[i]()
+        except OSError as exc:  # a connection refused or reset counts as a wrong answer
+            answers[i] = (-1, {"error": str(exc)})
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(180)
+    return answers

@@ -9,7 +9,6 @@ import hashlib
 import json
 import re
 import secrets
-import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -25,7 +24,7 @@ from clinic.models import ApiToken, Appointment, User, utcnow
 from clinic.services import booking
 from clinic.services.booking import SessionRequest
 from tests import factories as f
-from tests.pg.http import Server
+from tests.pg.http import Server, at_once
 from tests.pg.test_race_http import BERLIN, at, monday
 
 pytestmark = pytest.mark.pg
@@ -50,27 +49,6 @@ def call(
     except urllib.error.HTTPError as refused:
         with refused:
             return refused.code, json.loads(refused.read() or b"{}")
-
-
-def at_once(calls: list[Callable[[], tuple[int, object]]]) -> list[tuple[int, object]]:
-    """Run every call at the same moment; their answers in order."""
-    db.session.remove()  # hold no connection of ours while the server works
-    barrier = threading.Barrier(len(calls), timeout=60)
-    answers: list[tuple[int, object]] = [(0, {})] * len(calls)
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            answers[i] = calls[i]()
-        except OSError as exc:  # a connection refused or reset counts as a wrong answer
-            answers[i] = (-1, {"error": str(exc)})
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(180)
-    return answers
 
 
 def desk_token() -> str:

@@ -7,9 +7,9 @@ processes; only the database's exclusion constraints can keep the calendar whole
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
-import threading
 from collections import Counter
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from clinic.extensions import db
 from clinic.models import ApiToken, Appointment, Client, Enrolment, User, utcnow
 from tests import factories as f
-from tests.pg.http import Server
+from tests.pg.http import Server, at_once
 
 pytestmark = pytest.mark.pg
 
@@ -77,24 +77,10 @@ def make_racers(n: int) -> list[str]:
 
 def race(server: Server, bodies: list[tuple[str, dict[str, object]]]) -> list[tuple[int, dict]]:
     """POST every (token, body) to /api/v1/enrolments at the same moment."""
-    db.session.remove()  # hold no connection of ours while the server works
-    barrier = threading.Barrier(len(bodies), timeout=60)
-    answers: list[tuple[int, dict]] = [(0, {})] * len(bodies)
-
-    def book(i: int) -> None:
-        token, body = bodies[i]
-        barrier.wait()
-        try:
-            answers[i] = server.post("/api/v1/enrolments", token, body)
-        except OSError as exc:  # a connection refused or reset counts as a wrong answer
-            answers[i] = (-1, {"error": str(exc)})
-
-    threads = [threading.Thread(target=book, args=(i,)) for i in range(len(bodies))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(180)
-    return answers
+    calls = [
+        functools.partial(server.post, "/api/v1/enrolments", token, body) for token, body in bodies
+    ]
+    return at_once(calls)
 
 
 def count(model) -> int:
