@@ -8,6 +8,7 @@ from clinic.models.calendar import (
     LOOKBACK,
     RESTRICTING_STATUSES,
     Appointment,
+    AttentionFlag,
     Enrolment,
 )
 from clinic.models.catalogue import (
@@ -75,6 +76,7 @@ __all__ = [
     "CourseContraindication",
     "CourseRestriction",
     "Device",
+    "AttentionFlag",
     "Enrolment",
     "Holiday",
     "OpeningHours",

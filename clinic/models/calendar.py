@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
     Column,
     ColumnElement,
@@ -50,6 +51,10 @@ class Enrolment(Model):
     status: Mapped[str] = mapped_column(String(20), default="active")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The course rules this enrolment was booked under (sessions, spacing, care windows,
+    # contraindications, months), as `services.aftercare` writes and reads them: a later edit
+    # of the template does not change a booked course unless staff move it to the new rules.
+    rules: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     client: Mapped[Client] = relationship()
     course: Mapped[Course] = relationship()
@@ -106,6 +111,25 @@ class Appointment(Model):
     practitioner: Mapped[Practitioner] = relationship()
     device: Mapped[Device | None] = relationship()
     room: Mapped[Room] = relationship()
+
+
+class AttentionFlag(Model):
+    """A booked session that a change of the world has broken (DOMAIN.md, "A course over its
+    lifetime"): the rules it now breaks, as codes and sentences, and what changed. Reception
+    works these on the attention list; a flag goes when the session holds again (the cause
+    was undone, or the session was moved, cancelled or re-planned)."""
+
+    __tablename__ = "attention_flags"
+
+    appointment_id: Mapped[int] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE"), primary_key=True
+    )
+    # [{"code": ..., "message": ...}], the checker's violations of the session as booked.
+    errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    cause: Mapped[str] = mapped_column(Text, default="")
+    flagged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    appointment: Mapped[Appointment] = relationship()
 
 
 # The database itself refuses double bookings (DOMAIN.md rules 6, 7 and 9), so that two

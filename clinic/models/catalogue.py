@@ -58,6 +58,8 @@ class ClinicSettings(Model):
     client_change_notice_hours: Mapped[int] = mapped_column(Integer, default=24)
     horizon_days: Mapped[int] = mapped_column(Integer, default=365)
     screening_valid_days: Mapped[int] = mapped_column(Integer, default=180)
+    # A missed session is used up (True) or the course gets a make-up session (False).
+    no_show_uses_session: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class OpeningHours(Model):

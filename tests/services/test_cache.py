@@ -33,6 +33,7 @@ NOT_KEPT = {
     "audit_entries",
     "api_tokens",
     "outbox_messages",
+    "attention_flags",
 }
 
 
