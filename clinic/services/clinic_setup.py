@@ -52,6 +52,7 @@ def _load_settings() -> ClinicSettings:
             client_change_notice_hours=24,
             horizon_days=365,
             screening_valid_days=180,
+            no_show_uses_session=False,
         )
     return row
 
