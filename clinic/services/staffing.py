@@ -9,7 +9,7 @@ file, so the browser and an imported file refuse the same values with the same m
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -26,7 +26,7 @@ from clinic.models import (
     TimeOff,
     User,
 )
-from clinic.services import accounts, catalogue, clinic_setup
+from clinic.services import accounts, attention, catalogue, clinic_setup
 from clinic.services.actors import Actor
 from clinic.services.audit import record
 from clinic.services.cache import catalogue_transaction
@@ -208,12 +208,38 @@ def set_practitioner_active(*, actor: Actor, practitioner_id: int, active: bool)
 
 
 def add_time_off(
-    *, actor: Actor, practitioner_id: int, start_on: date, end_on: date, note: str = ""
-) -> TimeOff:
-    """Whole days off, both ends included; overlapping periods are refused."""
+    *,
+    actor: Actor,
+    practitioner_id: int,
+    start_on: date,
+    end_on: date,
+    note: str = "",
+    confirm: bool = False,
+    now: datetime | None = None,
+) -> attention.WorldChange:
+    """Whole days off, both ends included; overlapping periods are refused. Booked sessions
+    of those days break: without `confirm` nothing is saved if any would (the answer lists
+    them); with it they are flagged for the attention list."""
     _require_admin(actor)
     if len(note) > 200:
         raise InvalidRequest("Keep the note under 200 characters.", field="note")
+    p = get_practitioner(practitioner_id)
+    cause = f"Time off for {p.name}, {_days_text(start_on, end_on)}"
+    with attention.world_change(cause=cause, confirm=confirm, now=now) as change:
+        _add_time_off(actor, p.id, start_on, end_on, note)
+        change.concerns(attention.practitioner_days(p.id, start_on, end_on))
+    return change
+
+
+def _days_text(first: date, last: date) -> str:
+    if first == last:
+        return first.strftime("%a %d %b %Y")
+    return f"{first.strftime('%a %d %b')} to {last.strftime('%a %d %b %Y')}"
+
+
+def _add_time_off(
+    actor: Actor, practitioner_id: int, start_on: date, end_on: date, note: str
+) -> None:
     with catalogue_transaction() as s:
         p = get_practitioner(practitioner_id)
         values = practitioner_values(p)
@@ -255,17 +281,29 @@ def add_time_off(
             start=start_on.isoformat(),
             end=end_on.isoformat(),
         )
-    return row
 
 
-def remove_time_off(*, actor: Actor, time_off_id: int) -> None:
+def remove_time_off(
+    *, actor: Actor, time_off_id: int, now: datetime | None = None
+) -> attention.WorldChange:
+    """Remove a period off: the sessions it had broken are judged again (and unflagged if they
+    hold now). Removing time off cannot break a booking, so it never asks."""
     _require_admin(actor)
-    with catalogue_transaction() as s:
+    row = db_session().get(TimeOff, time_off_id)
+    if row is None:
+        raise NotFound("There is no such time off.")
+    cause = f"Time off removed, {_days_text(row.start_on, row.end_on)}"
+    with (
+        attention.world_change(cause=cause, confirm=True, now=now) as change,
+        catalogue_transaction() as s,
+    ):
         row = s.get(TimeOff, time_off_id)
         if row is None:
             raise NotFound("There is no such time off.")
         s.delete(row)
         record(s, actor, "remove", "time_off", time_off_id, practitioner=row.practitioner_id)
+        change.concerns(attention.practitioner_days(row.practitioner_id, row.start_on, row.end_on))
+    return change
 
 
 # --- rooms and devices --------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from clinic.auth.access import login_required, role_required
 from clinic.form_errors import Problem, place_errors, validated
 from clinic.models import ADMIN_ROLES
 from clinic.services import clinic_setup, staffing
+from clinic.services.attention import WorldChange
 from clinic.services.errors import InvalidData, NotFound, PermissionDenied, ServiceError
 from clinic.staff import bp
 from clinic.staff.admin_forms import (
@@ -34,6 +35,7 @@ from clinic.staff.admin_forms import (
 )
 from clinic.staff.common import current_actor
 from clinic.staff.forms import ConfirmForm
+from clinic.world_pages import confirmed, flash_saved
 
 _FIELD = re.compile(r"^(?:hours\.|opening_hours\.)?(\w+)")
 
@@ -277,6 +279,7 @@ def _practitioner_page(
     time_off: TimeOffForm,
     status: int = 200,
     top: Sequence[Problem | str] | None = None,
+    change: WorldChange | None = None,
 ) -> tuple[str, int]:
     practitioner = staffing.get_practitioner(practitioner_id) if practitioner_id else None
     return render_template(
@@ -284,6 +287,7 @@ def _practitioner_page(
         practitioner=practitioner,
         form=form,
         time_off_form=time_off,
+        change=change,
         confirm=ConfirmForm(),
         weekdays=list(zip(WEEKDAY_KEYS, WEEKDAY_NAMES, strict=True)),
         top=top or [],
@@ -345,19 +349,22 @@ def add_time_off(practitioner_id: int) -> ResponseReturnValue:
     if not time_off.validate():
         return _practitioner_page(practitioner_id, form, time_off, 422)
     try:
-        staffing.add_time_off(
+        change = staffing.add_time_off(
             actor=current_actor(),
             practitioner_id=practitioner_id,
             start_on=validated(time_off.start_on.data),
             end_on=validated(time_off.end_on.data),
             note=time_off.note.data or "",
+            confirm=confirmed(),
         )
     except (NotFound, PermissionDenied):
         raise
     except ServiceError as exc:
         top = _place(time_off, exc)
         return _practitioner_page(practitioner_id, form, time_off, 422, top)
-    flash("Added the time off.", "success")
+    if change.needs_confirmation:
+        return _practitioner_page(practitioner_id, form, time_off, 200, change=change)
+    flash_saved(change, "Added the time off.")
     return redirect(url_for("staff.edit_practitioner", practitioner_id=practitioner_id))
 
 
@@ -368,8 +375,8 @@ def remove_time_off(time_off_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate():
         abort(400, "The form expired; please try again.")
     practitioner_id = request.form.get("practitioner", type=int)
-    staffing.remove_time_off(actor=current_actor(), time_off_id=time_off_id)
-    flash("Removed the time off.", "success")
+    change = staffing.remove_time_off(actor=current_actor(), time_off_id=time_off_id)
+    flash_saved(change, "Removed the time off.")
     if practitioner_id:
         return redirect(url_for("staff.edit_practitioner", practitioner_id=practitioner_id))
     return redirect(url_for("staff.admin_home"))

@@ -1,0 +1,35 @@
+"""Pages that change the world (hours, time off, holidays, devices, screening...): the one
+way they ask before breaking booked sessions and say what they flagged (services/attention.py).
+
+A form posts as usual; if the change would break booked sessions, the service saves nothing
+and the page is shown again with the sessions listed (`templates/_world_change.html`, placed
+inside the form) and a button that posts the same form with `confirm=1`.
+"""
+
+from __future__ import annotations
+
+from flask import flash, request
+
+from clinic.services.attention import WorldChange, describe
+
+
+def confirmed() -> bool:
+    """Whether the person saw the sessions the change breaks and saves it anyway."""
+    return request.form.get("confirm") == "1"
+
+
+def flash_saved(change: WorldChange, done: str, *, staff: bool = True) -> None:
+    """`done` ("Added the time off."), and what the change did to booked sessions."""
+    n = len(change.broken)
+    if not n:
+        flash(done, "success")
+    elif staff:
+        verb = "is" if n == 1 else "are"
+        flash(f"{done} {describe(change.broken)} {verb} now on the attention list.", "warning")
+    else:
+        sessions = "One of your booked sessions" if n == 1 else f"{n} of your booked sessions"
+        verb = "no longer fits" if n == 1 else "no longer fit"
+        flash(
+            f"{done} {sessions} {verb} (see below); the clinic will offer you new dates.",
+            "warning",
+        )
