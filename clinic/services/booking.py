@@ -38,7 +38,14 @@ from clinic.scheduling import (
     precare_violation,
 )
 from clinic.scheduling.wording import moment_text
-from clinic.services import client_reads, clients, clinic_setup, course_catalogue, outbox
+from clinic.services import (
+    attention,
+    client_reads,
+    clients,
+    clinic_setup,
+    course_catalogue,
+    outbox,
+)
 from clinic.services.access import resolve_client_id
 from clinic.services.actors import Actor
 from clinic.services.aftercare import care_windows, course_rules_as_booked
@@ -657,9 +664,11 @@ def _record_move(
     replanned: Sequence[int] = (),
     precare_confirmed: bool = False,
 ) -> None:
-    """Audit a move and bring the client's reminders and notices up to date."""
+    """Audit a move and bring the client's reminders and notices up to date. A moved session
+    was judged by the checker as it moved: any flag it had from a change of the world goes."""
     if reason:
         appointment.override_reason = reason
+    attention.forget([appointment.id, *replanned])
     outbox.refresh(s, appointment.client_id, now)
     record(
         s,
@@ -691,6 +700,7 @@ def cancel_appointment(
     with transaction() as s:
         appointment = _live_for_change(actor, appointment_id, now, lock=True)
         appointment.status = "cancelled"
+        attention.forget([appointment.id])
         enrolment = appointment.enrolment
         if all(a.status == "cancelled" for a in enrolment.appointments):
             enrolment.status = "cancelled"
@@ -711,6 +721,7 @@ def cancel_enrolment(*, actor: Actor, enrolment_id: int, now: datetime | None = 
         _require_notice(actor, future, now)
         for a in future:
             a.status = "cancelled"
+        attention.forget(a.id for a in future)
         enrolment.status = "cancelled"
         outbox.refresh(s, enrolment.client_id, now)
         record(

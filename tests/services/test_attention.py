@@ -144,3 +144,44 @@ def test_a_flag_outside_the_scope_is_left_alone(booked) -> None:
     attention.forget([third.id])
     db.session.commit()
     assert flags() == {}
+
+
+def flag_second(booked) -> int:
+    second = booked["appointments"][1]
+    staffing.add_time_off(
+        actor=booked["admin"],
+        practitioner_id=booked["practitioner"].id,
+        start_on=_day(second),
+        end_on=_day(second),
+        confirm=True,
+        now=NOW,
+    )
+    assert set(flags()) == {second.id}
+    return second.id
+
+
+def test_cancelling_a_flagged_session_drops_its_flag(booked) -> None:
+    second = flag_second(booked)
+    booking.cancel_appointment(actor=booked["admin"], appointment_id=second, now=NOW)
+    assert flags() == {}
+
+
+def test_moving_a_flagged_session_drops_its_flag(booked) -> None:
+    second = flag_second(booked)
+    appointment = booked["appointments"][1]
+    other = f.make_practitioner(name="Jonas")
+    booking.move_appointment(
+        actor=booked["admin"],
+        appointment_id=second,
+        start=appointment.start_at,
+        practitioner_id=other.id,
+        now=NOW,
+    )
+    assert flags() == {}
+
+
+def test_cancelling_the_course_drops_every_flag(booked) -> None:
+    flag_second(booked)
+    enrolment_id = booked["appointments"][0].enrolment_id
+    booking.cancel_enrolment(actor=booked["admin"], enrolment_id=enrolment_id, now=NOW)
+    assert flags() == {}
