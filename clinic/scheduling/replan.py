@@ -143,7 +143,7 @@ class _Replanner:
         self.examples: dict[str, Violation] = {}
         self.deepest = 0
         self._days: dict[tuple[date, frozenset[int]], DaySearch] = {}
-        self._anchors: dict[int, Anchor] = {}
+        self._held: dict[int, dict[str, int]] = {}
 
     # What the search met, for the answer when there is no re-plan.
     def note(self, position: int, violation: Violation) -> None:
@@ -230,25 +230,32 @@ class _Replanner:
             )
         return found
 
+    def held_now(self, s: BookedSession) -> dict[str, int]:
+        """What the session holds in the book: {'p': practitioner, 'd': device, 'r': room}."""
+        found = self._held.get(s.appointment_id)
+        if found is None:
+            day = self.snapshot.book.day(local_date(s.start, self.tz))
+            found = self._held[s.appointment_id] = {
+                kind: resource_id
+                for (kind, resource_id), entries in day.items()
+                if any(a == s.appointment_id for _, _, a in entries)
+            }
+        return found
+
     def anchor(self, s: BookedSession) -> Anchor:
         """The session's old time of day and practitioner (-1 when the book does not know)."""
-        found = self._anchors.get(s.appointment_id)
-        if found is None:
-            moment = local(s.start, self.tz)
-            day = self.snapshot.book.day(moment.date())
-            practitioner_id = next(
-                (
-                    resource_id
-                    for (kind, resource_id), entries in day.items()
-                    if kind == "p" and any(a == s.appointment_id for _, _, a in entries)
-                ),
-                -1,
-            )
-            found = self._anchors[s.appointment_id] = (
-                moment.hour * 60 + moment.minute,
-                practitioner_id,
-            )
-        return found
+        moment = local(s.start, self.tz)
+        return moment.hour * 60 + moment.minute, self.held_now(s).get("p", -1)
+
+    def unchanged(self, s: BookedSession, slot: Slot) -> bool:
+        """The slot is where the session is: same start, practitioner, device and room."""
+        was = self.held_now(s)
+        return (slot.start, slot.practitioner_id, slot.device_id, slot.room_id) == (
+            s.start,
+            was.get("p"),
+            was.get("d"),
+            was.get("r"),
+        )
 
     def confirmed(self, moves: dict[int, Slot]) -> Moves | None:
         """The moves as `check_course` sees them (its slots), or None if it refuses them."""
@@ -291,7 +298,7 @@ class _Replanner:
         if self.visits > MAX_DAY_VISITS:
             where = "within the search limit"
         session = self.sequence[self.deepest].session
-        intro = f"No re-plan of session {broken.session} keeps the course within its rules {where}"
+        intro = f"No re-plan of session {broken.session} keeps the course's rules {where}"
         counts = self.reasons
         if not counts:
             return (
@@ -562,5 +569,13 @@ def minimal_replan(
             return Replan((), (late,))
         if not replanner.run(position, keep_fixed):
             return Replan((), replanner.explain(s))
-    # `placed` is the checker's answer for every move, in session order.
-    return Replan(tuple(replanner.placed.items()))
+    # `placed` is the checker's answer for every move, in session order. A broken session
+    # whose best place is where it is (it was broken only by a neighbour that moved) stays.
+    by_id = {s.appointment_id: s for s in sequence}
+    return Replan(
+        tuple(
+            (aid, slot)
+            for aid, slot in replanner.placed.items()
+            if not replanner.unchanged(by_id[aid], slot)
+        )
+    )

@@ -17,6 +17,7 @@ from clinic.scheduling import (
     PractitionerCalendar,
     ProposedSession,
     Replan,
+    ResourceBook,
     Snapshot,
     check_course,
     minimal_replan,
@@ -121,21 +122,24 @@ def final_check(
     sessions: list[BookedSession],
     result: Replan,
     now: datetime = NOW,
+    broken: frozenset[int] = frozenset(),
 ) -> tuple[object, ...]:
-    """Every violation of the final state: the moved sessions judged together by the checker
-    (pre-care confirmed when moved later, as a move does), the others fixed."""
+    """Every violation of the final state: the moved sessions, and the broken ones that stay
+    (with Anna, who holds them), judged together by the checker (pre-care confirmed when moved
+    later, as a move does), the others fixed."""
     by_id = {s.appointment_id: s for s in sessions}
     moved = [(by_id[aid], slot) for aid, slot in result.moves]
+    staying = [by_id[aid] for aid in broken - {aid for aid, _ in result.moves}]
+    proposals = [ProposedSession(s.session, slot.start, slot.practitioner_id) for s, slot in moved]
+    proposals += [ProposedSession(s.session, s.start, ANNA) for s in staying]
     checked = check_course(
         snapshot=snap,
         course=course,
         client=who,
-        proposals=[
-            ProposedSession(s.session, slot.start, slot.practitioner_id) for s, slot in moved
-        ],
+        proposals=sorted(proposals, key=lambda p: p.session),
         now=now,
         enrolment_id=ENROLMENT,
-        replacing=frozenset(aid for aid, _ in result.moves),
+        replacing=frozenset(aid for aid, _ in result.moves) | broken,
         by_staff=True,
         precare_confirmed=True,
     )
@@ -376,6 +380,43 @@ def test_two_broken_sessions_far_apart_move_independently() -> None:
     }
 
 
+def test_a_stricter_spacing_moves_the_later_sessions_and_keeps_the_first() -> None:
+    # Booked 14 days apart; the course's rules now say 21 to 28 days: every session breaks
+    # spacing with a neighbour, and the first one can stay where it is.
+    sessions = course_sessions(TIGHT[:4])
+    stricter = replace(PEELS, min_interval_days=21)
+    snap = snapshot(held(sessions))
+    every = frozenset(s.appointment_id for s in sessions)
+    result = replan(sessions, set(every), snap=snap, course=stricter)
+    assert moved_to(result) == {
+        102: (d("2026-01-28"), 10, ANNA),
+        103: (d("2026-02-18"), 10, ANNA),
+        104: (d("2026-03-11"), 10, ANNA),
+    }
+    who = client(sessions=sessions)
+    assert final_check(snap, stricter, who, sessions, result, broken=every) == ()
+
+
+def test_the_replan_reads_only_the_days_around_the_broken_session() -> None:
+    sessions = course_sessions(SIX)
+    asked: list[tuple[date, date]] = []
+
+    def loader(first: date, last: date) -> list[Occupancy]:
+        asked.append((first, last))
+        return [o for o in held(sessions) if first <= o.start.astimezone(TZ).date() < last]
+
+    snap = replace(
+        snapshot(clinic=clinic_rules(holidays=frozenset({d("2026-02-18")}))),
+        book=ResourceBook(TZ, loader=loader),
+    )
+    result = replan(sessions, {103}, snap=snap)
+    assert moved_to(result) == {103: (d("2026-02-19"), 10, ANNA)}
+    # Only the days between the neighbours (28 Jan and 11 Mar) and a chunk after them.
+    assert asked
+    assert min(first for first, _ in asked) >= d("2026-01-28")
+    assert max(last for _, last in asked) <= d("2026-03-11") + timedelta(days=7)
+
+
 # --- properties -------------------------------------------------------------------------
 
 SETTINGS = settings(
@@ -486,7 +527,8 @@ def test_every_replan_passes_the_checker_and_moves_only_what_had_to_move(world) 
         return
     moved = [aid for aid, _ in result.moves]
     # (a) the final state passes the checker, every broken session moved, in session order.
-    assert final_check(snap, course, who, sessions, result) == ()
+    assert final_check(snap, course, who, sessions, result, broken=broken) == ()
+    # Time off, holidays and other appointments break a session wherever its neighbours are.
     assert broken <= set(moved)
     numbers = {s.appointment_id: s.session for s in sessions}
     assert [numbers[aid] for aid in moved] == sorted(numbers[aid] for aid in moved)
