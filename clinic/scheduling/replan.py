@@ -560,13 +560,14 @@ def minimal_replan(
         by_staff=by_staff,
         allowed_from=allowed_from,
     )
+    # A client cannot move a session inside the change notice (rule 10): staff must.
+    late = [replanner.notice_violation(s) for s in sequence if s.appointment_id in broken]
+    if any(late):
+        return Replan((), tuple(v for v in late if v is not None))
     keep_fixed = keep - broken
     for position, s in enumerate(sequence):
         if s.appointment_id not in broken or s.appointment_id in replanner.placed:
             continue
-        late = replanner.notice_violation(s)
-        if late is not None:
-            return Replan((), (late,))
         if not replanner.run(position, keep_fixed):
             return Replan((), replanner.explain(s))
     # `placed` is the checker's answer for every move, in session order. A broken session

@@ -13,6 +13,7 @@ from clinic.scheduling import (
     ClientState,
     ConditionState,
     CourseRules,
+    DeclaredPeriod,
     Occupancy,
     PractitionerCalendar,
     ProposedSession,
@@ -28,6 +29,9 @@ from .builders import (
     ANNA,
     BEN,
     MASSAGE_COURSE,
+    NO_RESURFACING_14D,
+    NO_UV_AFTER_7D,
+    NO_UV_BEFORE_14D,
     NOW,
     PEEL,
     PEEL_COURSE,
@@ -419,6 +423,8 @@ def test_the_replan_reads_only_the_days_around_the_broken_session() -> None:
 
 # --- properties -------------------------------------------------------------------------
 
+CARED_PEELS = replace(PEEL_COURSE, care=(NO_UV_BEFORE_14D, NO_UV_AFTER_7D, NO_RESURFACING_14D))
+
 SETTINGS = settings(
     max_examples=int(__import__("os").environ.get("REPLAN_EXAMPLES", "40")),
     deadline=None,
@@ -430,11 +436,14 @@ FIRST = d("2026-01-07")
 @st.composite
 def worlds(draw: st.DrawFn) -> tuple[CourseRules, list[BookedSession], Snapshot, ClientState]:
     """A small course booked within the rules, then a changed world: time off, holidays,
-    another practitioner or not, other appointments."""
+    another practitioner or not, other appointments, another course's restrictions, a
+    declared sun holiday."""
     lo = draw(st.integers(1, 4))
     hi = lo + draw(st.integers(0, 3))
     n = draw(st.integers(2, 5))
-    course = replace(MASSAGE_COURSE, sessions=n, min_interval_days=lo, max_interval_days=hi)
+    # Massages, or peels whose pre-care has begun for the first sessions (14 days without sun).
+    base = draw(st.sampled_from([MASSAGE_COURSE, CARED_PEELS]))
+    course = replace(base, sessions=n, min_interval_days=lo, max_interval_days=hi)
     days = [FIRST]
     for _ in range(n - 1):
         days.append(days[-1] + timedelta(days=draw(st.integers(lo, hi))))
@@ -469,12 +478,32 @@ def worlds(draw: st.DrawFn) -> tuple[CourseRules, list[BookedSession], Snapshot,
                 start + PEEL.duration + PEEL.buffer,
             )
         )
+    # Another course of the client: its "no other resurfacing" blocks peels for 14 days.
+    elsewhere = [
+        BookedSession(
+            900 + i,
+            99,
+            1,
+            start := local_at(FIRST + timedelta(days=draw(st.integers(0, span))), 17),
+            start + PEEL.duration,
+            CARED_PEELS,
+        )
+        for i in range(draw(st.integers(0, 1)))
+    ]
+    periods = [
+        DeclaredPeriod("sun_exposure", start_on, start_on + timedelta(days=draw(st.integers(0, 5))))
+        for start_on in (
+            FIRST + timedelta(days=draw(st.integers(0, span)))
+            for _ in range(draw(st.integers(0, 1)))
+        )
+    ]
     snap = snapshot(
-        held(sessions) + others,
+        held(sessions) + held(elsewhere, BEN, ROOM_2) + others,
         clinic=clinic_rules(holidays=holidays, horizon_days=120),
         practitioners=[practitioner(ANNA, time_off=offs)] + ([ben] if ben else []),
     )
-    return course, sessions, snap, client(sessions=sessions)
+    who = client(sessions=[*sessions, *elsewhere], periods=periods)
+    return course, sessions, snap, who
 
 
 def broken_of(
@@ -565,23 +594,23 @@ def any_slot_keeps_neighbours(
     day = NOW.astimezone(TZ).date()
     while day <= last_day:
         for minutes in range(9 * 60, 18 * 60, 15):
+            start = local_at(day, minutes // 60, minutes % 60)
             for practitioner_id in (ANNA, BEN):
                 checked = check_course(
                     snapshot=snap,
                     course=course,
                     client=who,
-                    proposals=[
-                        ProposedSession(
-                            s.session, local_at(day, minutes // 60, minutes % 60), practitioner_id
-                        )
-                    ],
+                    proposals=[ProposedSession(s.session, start, practitioner_id)],
                     now=NOW,
                     enrolment_id=ENROLMENT,
                     replacing=frozenset({aid}),
                     by_staff=True,
                     precare_confirmed=True,
                 )
-                if checked.ok:
+                earlier_precare = start < s.start and precare_violation(
+                    session=s.session, start=start, course=course, now=NOW, tz=TZ
+                )
+                if checked.ok and not earlier_precare:
                     return True
         day += timedelta(days=1)
     return False
