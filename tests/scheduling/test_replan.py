@@ -426,7 +426,7 @@ def test_the_replan_reads_only_the_days_around_the_broken_session() -> None:
 CARED_PEELS = replace(PEEL_COURSE, care=(NO_UV_BEFORE_14D, NO_UV_AFTER_7D, NO_RESURFACING_14D))
 
 SETTINGS = settings(
-    max_examples=int(__import__("os").environ.get("REPLAN_EXAMPLES", "40")),
+    max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
