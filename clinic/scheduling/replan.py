@@ -431,8 +431,8 @@ class _RunSearch:
                 season = season_violation(
                     session=old.session, start=day_start(day, tz), course=r.course, tz=tz
                 )
-                if season is not None:
-                    r.note(position, season)
+                assert season is not None  # the rule's answer for a day out of its months
+                r.note(position, season)
                 continue
             chosen = self._slot_on(position, old, day, anchor, held, extra)
             if chosen is None:

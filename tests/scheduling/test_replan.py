@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +15,7 @@ from clinic.scheduling import (
     ConditionState,
     CourseRules,
     DeclaredPeriod,
+    Equipment,
     Occupancy,
     PractitionerCalendar,
     ProposedSession,
@@ -24,6 +26,7 @@ from clinic.scheduling import (
     minimal_replan,
     precare_violation,
 )
+from clinic.scheduling import replan as replan_module
 
 from .builders import (
     ANNA,
@@ -399,6 +402,56 @@ def test_a_stricter_spacing_moves_the_later_sessions_and_keeps_the_first() -> No
     }
     who = client(sessions=sessions)
     assert final_check(snap, stricter, who, sessions, result, broken=every) == ()
+
+
+def test_a_stricter_spacing_grows_the_run_until_a_session_stays() -> None:
+    # 21 days apart now; only the second gap is 14 days: sessions 2 and 3 break. Session 3
+    # cannot fit between 2 and 4 (21 days apart), nor 2 and 3 between 1 and 4: session 4
+    # moves too, and session 2 keeps its place.
+    days = [d("2026-01-07"), d("2026-01-28"), d("2026-02-11"), d("2026-03-04")]
+    sessions = course_sessions(days)
+    stricter = replace(PEELS, min_interval_days=21)
+    snap = snapshot(held(sessions))
+    result = replan(sessions, {102, 103}, snap=snap, course=stricter)
+    assert moved_to(result) == {
+        103: (d("2026-02-18"), 10, ANNA),
+        104: (d("2026-03-11"), 10, ANNA),
+    }
+    who = client(sessions=sessions)
+    assert final_check(snap, stricter, who, sessions, result, broken=frozenset({102, 103})) == ()
+
+
+def test_sessions_of_one_day_move_together_and_hold_each_other() -> None:
+    # Two massages on Monday, 0 to 2 days apart; Monday becomes a holiday.
+    course = replace(MASSAGE_COURSE, sessions=3, min_interval_days=0, max_interval_days=2)
+    sessions = course_sessions([d("2026-01-12"), d("2026-01-12"), d("2026-01-14")], course)
+    sessions[1] = replace(
+        sessions[1], start=local_at(d("2026-01-12"), 11), end=local_at(d("2026-01-12"), 12)
+    )
+    snap = snapshot(
+        held(sessions),
+        clinic=clinic_rules(holidays=frozenset({d("2026-01-12")})),
+        practitioners=[practitioner(ANNA)],
+        rooms=[Equipment(ROOM_1, "Room 1")],
+    )
+    result = replan(sessions, {101, 102}, snap=snap, course=course)
+    # Tuesday, the later of the nearest days; the second one right after the first.
+    assert [s.start.astimezone(TZ).strftime("%a %H:%M") for _, s in result.moves] == [
+        "Tue 10:00",
+        "Tue 11:00",
+    ]
+    assert final_check(snap, course, client(sessions=sessions), sessions, result) == ()
+
+
+def test_the_search_says_when_it_gave_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(replan_module, "MAX_DAY_VISITS", 0)
+    sessions = course_sessions(SIX)
+    open_ended = replace(PEELS, max_interval_days=None)
+    snap = snapshot(held(sessions), clinic=clinic_rules(holidays=frozenset({d("2026-02-18")})))
+    result = replan(sessions, {103}, snap=snap, course=open_ended)
+    assert not result.ok
+    assert "within the search limit" in result.violations[0].message
+    assert "at least 14 days" in result.violations[0].message
 
 
 def test_the_replan_reads_only_the_days_around_the_broken_session() -> None:
