@@ -38,8 +38,10 @@ client (`by_staff=False`), sessions inside the change notice.
 
 Why it is minimal
 -----------------
-Every broken session must move, and moving a session only ever frees what it held. A session
-that is not broken moves only as part of a run {k, ..., e} for which every shorter run
+Every broken session must move, and moving a session only ever frees what it held. Any re-plan
+that moves broken session k (and no session before it) moves every session from k up to the
+first one after k that it keeps: a run. The re-plan here takes the shortest run that has a
+placement, so it moves no more sessions than any other. A session that is not broken moves only as part of a run {k, ..., e} for which every shorter run
 {k, ..., e'} (e' < e) was searched completely and has no placement: keeping any of k+1..e where
 it is would make the run end before it, which is exactly one of those shorter runs. So each
 moved session that was not broken had to move: pinning it in place (`keep`) leaves no re-plan.
@@ -47,6 +49,10 @@ Runs are separated by a session that stays, and spacing links only neighbours, s
 choice cannot force another to grow (except through a shared resource or the client's own
 overlap on one day, which the later runs see as taken). At most the sessions from the first
 broken one to the end of the course move.
+
+A broken session whose nearest place is the one it has (broken only through a neighbour that
+now moves, e.g. after a stricter spacing) is left out of the moves. A client's re-plan
+(`by_staff=False`) is refused at once when a broken session is inside the change notice.
 
 The search tries one slot per day for each session (the first the rules accept): the next
 sessions depend on a session's day through spacing, and on its slot only when they fall on the
