@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -486,8 +486,17 @@ SETTINGS = settings(
 FIRST = d("2026-01-07")
 
 
+@dataclass(frozen=True)
+class World:
+    course: CourseRules
+    sessions: list[BookedSession]
+    snap: Snapshot
+    who: ClientState
+    book: list[Occupancy]  # what `snap`'s book holds
+
+
 @st.composite
-def worlds(draw: st.DrawFn) -> tuple[CourseRules, list[BookedSession], Snapshot, ClientState]:
+def worlds(draw: st.DrawFn) -> World:
     """A small course booked within the rules, then a changed world: time off, holidays,
     another practitioner or not, other appointments, another course's restrictions, a
     declared sun holiday."""
@@ -550,27 +559,30 @@ def worlds(draw: st.DrawFn) -> tuple[CourseRules, list[BookedSession], Snapshot,
             for _ in range(draw(st.integers(0, 1)))
         )
     ]
+    book = [*held(sessions), *held(elsewhere, BEN, ROOM_2), *others]
     snap = snapshot(
-        held(sessions) + held(elsewhere, BEN, ROOM_2) + others,
+        book,
         clinic=clinic_rules(holidays=holidays, horizon_days=120),
         practitioners=[practitioner(ANNA, time_off=offs)] + ([ben] if ben else []),
     )
     who = client(sessions=[*sessions, *elsewhere], periods=periods)
-    return course, sessions, snap, who
+    return World(course, sessions, snap, who, book)
 
 
 def broken_of(
-    snap: Snapshot, course: CourseRules, who: ClientState, sessions: list[BookedSession]
+    snap: Snapshot,
+    course: CourseRules,
+    who: ClientState,
+    sessions: list[BookedSession],
+    practitioners: dict[int, int] | None = None,
 ) -> frozenset[int]:
-    """The future sessions the changed world breaks: each judged where it is."""
+    """The future sessions the changed world breaks: each judged where it is (with Anna,
+    unless `practitioners` says who holds it)."""
     out = set()
     for s in sessions:
         if s.start <= NOW:
             continue
-        practitioner_id = next(
-            (o.practitioner_id for o in held(sessions) if o.appointment_id == s.appointment_id),
-            None,
-        )
+        practitioner_id = (practitioners or {}).get(s.appointment_id, ANNA)
         checked = check_course(
             snapshot=snap,
             course=course,
@@ -590,7 +602,7 @@ def broken_of(
 @SETTINGS
 @given(world=worlds())
 def test_every_replan_passes_the_checker_and_moves_only_what_had_to_move(world) -> None:
-    course, sessions, snap, who = world
+    course, sessions, snap, who = world.course, world.sessions, world.snap, world.who
     broken = broken_of(snap, course, who, sessions)
     result = minimal_replan(
         snapshot=snap, course=course, client=who, enrolment_id=ENROLMENT, broken=broken, now=NOW
@@ -614,6 +626,10 @@ def test_every_replan_passes_the_checker_and_moves_only_what_had_to_move(world) 
     assert broken <= set(moved)
     numbers = {s.appointment_id: s.session for s in sessions}
     assert [numbers[aid] for aid in moved] == sorted(numbers[aid] for aid in moved)
+    # Applied, the re-plan leaves no session of the enrolment broken, judged one by one as
+    # the attention list judges them.
+    after = applied(world, result)
+    assert broken_of(after[0], course, after[1], sessions_of(after[1]), after[2]) == frozenset()
     # (c) no more than the sessions from the first broken one to the end.
     first_broken = min(numbers[aid] for aid in broken)
     assert len(moved) <= len(sessions) - first_broken + 1
@@ -635,6 +651,41 @@ def test_every_replan_passes_the_checker_and_moves_only_what_had_to_move(world) 
         # between its neighbours where they are.
         (only,) = broken
         assert not any_slot_keeps_neighbours(snap, course, who, sessions, only)
+
+
+def applied(world: World, result: Replan) -> tuple[Snapshot, ClientState, dict[int, int]]:
+    """The world once the moves are written: the book, the client's sessions, and who holds
+    each moved session."""
+    moves = dict(result.moves)
+    sessions = [
+        replace(s, start=moves[s.appointment_id].start, end=moves[s.appointment_id].end)
+        if s.appointment_id in moves
+        else s
+        for s in world.who.sessions
+    ]
+    procedure = world.course.procedure
+    # A book keeps the first occupancy it is given for an appointment: the new ones first.
+    written = [
+        Occupancy(
+            aid,
+            slot.practitioner_id,
+            slot.device_id,
+            slot.room_id,
+            slot.start,
+            slot.end + procedure.buffer,
+        )
+        for aid, slot in result.moves
+    ]
+    book = ResourceBook(TZ, [*written, *world.book])
+    return (
+        replace(world.snap, book=book),
+        replace(world.who, sessions=tuple(sessions)),
+        {aid: slot.practitioner_id for aid, slot in result.moves},
+    )
+
+
+def sessions_of(who: ClientState) -> list[BookedSession]:
+    return [s for s in who.sessions if s.enrolment_id == ENROLMENT]
 
 
 def any_slot_keeps_neighbours(
