@@ -43,7 +43,10 @@ def setup(app):
     return {"practitioner": practitioner, "client": client, "desk": f.actor("receptionist")}
 
 
-def first_only(setup, starts=(local(2026, 12, 1, 10),), now=NOW) -> Enrolment:
+FIRST = (local(2026, 12, 1, 10),)
+
+
+def first_only(setup, starts=FIRST, now=NOW) -> Enrolment:
     return booking.book_course(
         actor=setup["desk"],
         course_code="peel_course",
