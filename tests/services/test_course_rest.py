@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from clinic.extensions import db
-from clinic.models import Appointment, AuditEntry, Enrolment, OutboxMessage
+from clinic.models import Appointment, AuditEntry, Course, Enrolment, OutboxMessage
 from clinic.services import booking, course_rest
 from clinic.services.actors import actor_for
 from clinic.services.booking import SessionRequest
@@ -265,3 +265,52 @@ def test_plan_rest_refuses_an_earliest_date_in_the_past(setup) -> None:
             actor=setup["desk"], enrolment_id=enrolment.id, earliest=date(2026, 11, 1), now=NOW
         )
     assert refused.value.field == "earliest"
+
+
+@pytest.fixture
+def sun_peel(setup):
+    """3 peels 14 to 60 days apart, each needing 14 days without sun before it."""
+    peel = db.session.scalar(select(Course).where(Course.code == "peel_course"))
+    f.make_course(
+        code="sun_peel",
+        name="Peel, no sun before",
+        procedure=peel.procedure,
+        sessions=3,
+        max_interval_days=60,
+        precare=[("no_uv", "sun", 336)],
+    )
+    return setup
+
+
+def test_pre_care_already_begun_is_refused_unless_staff_confirm_it(sun_peel) -> None:
+    desk, client = sun_peel["desk"], sun_peel["client"]
+    enrolment = booking.book_course(
+        actor=desk,
+        course_code="sun_peel",
+        client_id=client.id,
+        sessions=[SessionRequest(local(2026, 11, 2, 10), sun_peel["practitioner"].id)],
+        now=datetime(2026, 10, 1, 8, 0, tzinfo=UTC),
+    )
+    plan = course_rest.plan_rest(actor=desk, enrolment_id=enrolment.id, count=1, now=NOW)
+    assert plan.sessions[0].slot.start - timedelta(days=14) >= NOW  # never proposes one begun
+
+    begun = [SessionRequest(local(2026, 12, 1, 10))]  # its pre-care began on 17 November
+    with pytest.raises(RuleViolation) as refused:
+        course_rest.book_rest(
+            actor=f.client_actor(client), enrolment_id=enrolment.id, sessions=begun, now=NOW
+        )
+    assert [v.code for v in refused.value.violations] == ["precare_not_kept"]
+    with pytest.raises(PermissionDenied):
+        course_rest.book_rest(
+            actor=f.client_actor(client),
+            enrolment_id=enrolment.id,
+            sessions=begun,
+            precare_confirmed=True,
+            now=NOW,
+        )
+    assert count(Appointment) == 1
+    course_rest.book_rest(
+        actor=desk, enrolment_id=enrolment.id, sessions=begun, precare_confirmed=True, now=NOW
+    )
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "book_sessions")).one()
+    assert entry.detail["precare_confirmed"] == [2]
