@@ -69,6 +69,8 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET booking.swap": CLIENT,
     "POST booking.book": CLIENT,
     "GET booking.my_sessions": CLIENT,
+    "GET booking.plan_rest": CLIENT,
+    "POST booking.book_rest": CLIENT,
     "GET booking.appointment_ics": CLIENT,
     "GET booking.calendar_ics": CLIENT,
     "GET booking.move": CLIENT,
@@ -93,6 +95,8 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST staff.move_appointment": DESK,
     "POST staff.cancel_appointment": DESK,
     "POST staff.cancel_enrolment": DESK,
+    "GET staff.plan_rest": DESK,
+    "POST staff.book_rest": DESK,
     "GET staff.catalogue": CATALOGUE,
     "GET staff.new_record": CATALOGUE,
     "POST staff.new_record": CATALOGUE,
@@ -130,6 +134,9 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST api.create_period": USERS,
     "POST api.create_plan": USERS - {"practitioner"},
     "POST api.create_enrolment": USERS - {"practitioner"},
+    "GET api.get_enrolment": USERS,
+    "POST api.plan_enrolment_rest": USERS,  # the sample id is no one's: 404 before the role
+    "POST api.book_enrolment_sessions": USERS,
     "GET api.list_appointments": USERS,
     "GET api.get_appointment": USERS,
     "PATCH api.move_appointment": USERS,
@@ -156,6 +163,7 @@ BODIES = {
         "sessions": [{"start": START}],
     },
     "PATCH api.move_appointment": lambda role: {"start": START},
+    "POST api.book_enrolment_sessions": lambda role: {"sessions": [{"start": START}]},
     "POST api.create_token": lambda role: {"email": "token@example.com", "password": "password123"},
 }
 

@@ -27,10 +27,11 @@ from clinic.services import (
     clients,
     clinic_setup,
     course_catalogue,
+    course_rest,
     tokens,
 )
 from clinic.services.aftercare import aftercare_for
-from clinic.services.booking import SessionRequest
+from clinic.services.booking import CoursePlan, SessionRequest
 from clinic.services.errors import ServiceError
 
 csrf.exempt(bp)
@@ -269,33 +270,36 @@ def create_client() -> ResponseReturnValue:
 )
 def create_plan() -> ResponseReturnValue:
     body: schemas.PlanRequest = g.body
-    prefs = None
-    if body.preferences is not None:
-        p = body.preferences
-        prefs = Preferences(
-            weekdays=frozenset(p.weekdays) if p.weekdays is not None else None,
-            time_from=p.time_from,
-            time_to=p.time_to,
-            practitioner_id=p.practitioner,
-        )
     plan = booking.plan_course_for(
         actor=g.actor,
         course_code=body.course,
         client_id=body.client,
         earliest=body.earliest,
-        preferences=prefs,
+        preferences=_preferences(body.preferences),
     )
+    return _json(schemas.PlanOut, _plan(plan))
+
+
+def _preferences(p: schemas.PlanPreferences | None) -> Preferences | None:
+    if p is None:
+        return None
+    return Preferences(
+        weekdays=frozenset(p.weekdays) if p.weekdays is not None else None,
+        time_from=p.time_from,
+        time_to=p.time_to,
+        practitioner_id=p.practitioner,
+    )
+
+
+def _plan(plan: CoursePlan) -> dict[str, Any]:
     codes = clinic_setup.resource_codes()
-    return _json(
-        schemas.PlanOut,
-        {
-            "sessions": [_slot(s.slot, codes) for s in plan.sessions],
-            "aftercare": [_care(s.care) for s in plan.sessions],
-            "notes": [
-                {"code": n.code, "message": n.message, "earliest": n.earliest} for n in plan.notes
-            ],
-        },
-    )
+    return {
+        "sessions": [_slot(s.slot, codes) | {"session": s.session} for s in plan.sessions],
+        "aftercare": [_care(s.care) for s in plan.sessions],
+        "notes": [
+            {"code": n.code, "message": n.message, "earliest": n.earliest} for n in plan.notes
+        ],
+    }
 
 
 @endpoint(
@@ -324,6 +328,85 @@ def create_enrolment() -> ResponseReturnValue:
             "course": enrolment.course.code,
             "client": enrolment.client_id,
             "appointments": [_appointment(a) for a in enrolment.appointments],
+        },
+        201,
+    )
+
+
+@endpoint(
+    "GET",
+    "/enrolments/<int:enrolment_id>",
+    "A course booking: how many sessions are held, booked and still to book",
+    response=schemas.EnrolmentDetailOut,
+    errors=(401, 404),
+)
+def get_enrolment(enrolment_id: int) -> ResponseReturnValue:
+    enrolment = course_rest.get_enrolment(actor=g.actor, enrolment_id=enrolment_id)
+    state = course_rest.enrolment_state(enrolment)
+    progress = state.progress
+    return _json(
+        schemas.EnrolmentDetailOut,
+        {
+            "id": enrolment.id,
+            "course": enrolment.course.code,
+            "client": enrolment.client_id,
+            "status": enrolment.status,
+            "sessions_total": progress.total,
+            "held": progress.held,
+            "missed": progress.missed,
+            "booked": progress.booked,
+            "remaining": progress.remaining,
+            "next_session": state.next_session if not state.closed else None,
+            "appointments": [_appointment(a) for a in enrolment.appointments],
+        },
+    )
+
+
+@endpoint(
+    "POST",
+    "/enrolments/<int:enrolment_id>/plan",
+    "Propose the remaining sessions of a course booking (or `count` of them); books nothing",
+    body=schemas.EnrolmentPlanRequest,
+    response=schemas.RestPlanOut,
+    errors=(400, 401, 403, 404, 409, 422),
+)
+def plan_enrolment_rest(enrolment_id: int) -> ResponseReturnValue:
+    body: schemas.EnrolmentPlanRequest = g.body
+    plan = course_rest.plan_rest(
+        actor=g.actor,
+        enrolment_id=enrolment_id,
+        earliest=body.earliest,
+        preferences=_preferences(body.preferences),
+        count=body.count,
+    )
+    return _json(schemas.RestPlanOut, _plan(plan))
+
+
+@endpoint(
+    "POST",
+    "/enrolments/<int:enrolment_id>/sessions",
+    "Book more sessions into a course booking (all given sessions or none)",
+    body=schemas.EnrolmentSessionsCreate,
+    response=schemas.EnrolmentOut,
+    status=201,
+    errors=(400, 401, 403, 404, 409, 422),
+)
+def book_enrolment_sessions(enrolment_id: int) -> ResponseReturnValue:
+    body: schemas.EnrolmentSessionsCreate = g.body
+    booked = course_rest.book_rest(
+        actor=g.actor,
+        enrolment_id=enrolment_id,
+        sessions=[SessionRequest(s.start, s.practitioner) for s in body.sessions],
+        precare_confirmed=body.precare_confirmed,
+        override_reason=body.override_reason or "",
+    )
+    return _json(
+        schemas.EnrolmentOut,
+        {
+            "id": booked.enrolment.id,
+            "course": booked.enrolment.course.code,
+            "client": booked.enrolment.client_id,
+            "appointments": [_appointment(a) for a in booked.appointments],
         },
         201,
     )

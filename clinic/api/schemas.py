@@ -98,6 +98,21 @@ class EnrolmentCreate(Body):
     precare_confirmed: bool = False
 
 
+class EnrolmentPlanRequest(Body):
+    """The rest of a course booking: `count` sessions (default all that remain; 1 the next)."""
+
+    earliest: date | None = None
+    preferences: PlanPreferences | None = None
+    count: int | None = Field(default=None, ge=1, le=60)
+
+
+class EnrolmentSessionsCreate(Body):
+    sessions: list[SessionStart] = Field(min_length=1, max_length=60)
+    override_reason: str | None = Field(default=None, max_length=500)
+    # Rule 11, staff only: the client has kept a pre-care that has already begun.
+    precare_confirmed: bool = False
+
+
 class AppointmentsQuery(Body):
     client: Id | None = None
     from_: date | None = Field(default=None, alias="from")
@@ -240,6 +255,33 @@ class EnrolmentOut(BaseModel):
     course: str
     client: int
     appointments: list[AppointmentOut]
+
+
+class EnrolmentDetailOut(BaseModel):
+    """A course booking and how far it has got: the counts of `services.progress`."""
+
+    id: int
+    course: str
+    client: int
+    status: Literal["active", "cancelled", "completed"]
+    sessions_total: int = Field(
+        description="The course's sessions plus a make-up for each no-show (unless the "
+        "clinic's policy says a no-show uses its session up)."
+    )
+    held: int
+    missed: int
+    booked: int
+    remaining: int = Field(description="Sessions still to plan and book.")
+    next_session: int | None = Field(
+        description="The number the next session booked into it takes; null if none remain."
+    )
+    appointments: list[AppointmentOut]
+
+
+class RestPlanOut(PlanOut):
+    """`POST /plans`'s shape, each session with the number it would take."""
+
+    sessions: list[PlannedOut]  # type: ignore[assignment]
 
 
 class ErrorItem(BaseModel):

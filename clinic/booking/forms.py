@@ -183,6 +183,17 @@ class ConfirmForm(FlaskForm):
     submit = SubmitField("Confirm and book")
 
 
+class RestPlanForm(FlaskForm):
+    """When to plan the rest of a course from (sent with GET: it changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    earliest = PlainDateField("Not before", validators=[Optional()])
+    count = HiddenField(default="")
+    submit = SubmitField("Plan again")
+
+
 class DayForm(FlaskForm):
     """Choose a day to see its free times (sent with GET)."""
 

@@ -24,6 +24,7 @@ from clinic.services import (
     calendar_files,
     clients,
     clinic_setup,
+    course_rest,
     outbox,
     permissions,
 )
@@ -74,6 +75,7 @@ def my_sessions() -> ResponseReturnValue:
     for group in groups:
         rows = group["rows"]
         group["done"] = sum(1 for row in rows if row["a"].status == "done")
+        group["state"] = course_rest.enrolment_state(group["enrolment"])
         group["next"] = next((row for row in rows if row["upcoming"]), None)
     periods = clients.list_periods(actor=actor)
     grids = month_grids(

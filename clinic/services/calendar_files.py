@@ -111,3 +111,9 @@ def client_calendar_ics(client_id: int) -> bytes:
 def enrolment_ics(client_id: int, enrolment_id: int) -> bytes:
     """The sessions of one course booking, as attached to its confirmation email."""
     return _calendar(_client_appointments(client_id, enrolment_id), "My clinic sessions")
+
+
+def sessions_ics(appointments: Iterable[Appointment]) -> bytes:
+    """Some sessions of a course booking: those just added to it, as attached to their
+    confirmation email."""
+    return _calendar(appointments, "My clinic sessions")

@@ -97,14 +97,30 @@ def _care_lines(windows: Sequence[CareWindow], tz: Any, now: datetime) -> list[s
     return [f"  - {describe_window(w, tz, now)}" for w in windows]
 
 
-def confirm_booking(s: Session, enrolment: Enrolment, now: datetime) -> OutboxMessage:
+def confirm_booking(
+    s: Session,
+    enrolment: Enrolment,
+    now: datetime,
+    appointments: Sequence[Appointment] | None = None,
+) -> OutboxMessage:
     """Queue, in the caller's transaction, the confirmation of a new course booking: every
     session with its care dates, and the sessions as an .ics attachment. Also refreshes the
-    client's reminders and restriction notices."""
+    client's reminders and restriction notices. `appointments`: only these sessions, when more
+    sessions were booked into a course the client holds (the message tells only the new ones)."""
     client = enrolment.client
     tz = clinic_setup.clinic_tz()
-    live = [a for a in enrolment.appointments if a.status == "booked"]
-    lines = [f"Hello {client.name},", "", f"you are booked for {enrolment.course.name}:", ""]
+    added = appointments is not None
+    live = (
+        list(appointments)
+        if appointments is not None
+        else [a for a in enrolment.appointments if a.status == "booked"]
+    )
+    intro = (
+        f"more sessions of {enrolment.course.name} are booked for you:"
+        if added
+        else f"you are booked for {enrolment.course.name}:"
+    )
+    lines = [f"Hello {client.name},", "", intro, ""]
     for a in live:
         lines.append(
             f"{_session_title(a)}: {moment_text(local(a.start_at, tz))}, "
@@ -126,7 +142,11 @@ def confirm_booking(s: Session, enrolment: Enrolment, now: datetime) -> OutboxMe
         due_at=now,
         client_id=client.id,
         appointment_id=live[0].id if live else None,
-        ics=calendar_files.enrolment_ics(client.id, enrolment.id).decode(),
+        ics=(
+            calendar_files.sessions_ics(live)
+            if added
+            else calendar_files.enrolment_ics(client.id, enrolment.id)
+        ).decode(),
     )
     refresh(s, client.id, now)
     return message

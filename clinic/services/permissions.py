@@ -90,6 +90,16 @@ def can_cancel_enrolment(actor: Actor, enrolment: Enrolment) -> bool:
     return can_book_for(actor, enrolment.client_id)
 
 
+def can_see_enrolment(actor: Actor, enrolment: Enrolment) -> bool:
+    """As for appointments: reception every course booking, a client theirs, a practitioner
+    one with a session of theirs in it."""
+    if is_desk(actor):
+        return True
+    if is_practitioner(actor):
+        return any(can_see_appointment(actor, a) for a in enrolment.appointments)
+    return actor.client_id is not None and enrolment.client_id == actor.client_id
+
+
 def notice_violation(actor: Actor, appointment: Appointment, now: datetime) -> Violation | None:
     """Rule 10 for changing this session now: a client only up to the clinic's notice (so
     never once it has begun), staff any time."""

@@ -17,7 +17,7 @@ from clinic.form_errors import Problem, place_errors
 from clinic.models import DESK_ROLES, STAFF_ROLES, utcnow
 from clinic.scheduling import describe_window
 from clinic.scheduling.wording import condition_label
-from clinic.services import accounts, client_records, clients, clinic_setup
+from clinic.services import accounts, client_records, clients, clinic_setup, course_rest
 from clinic.services.errors import Conflict, ServiceError
 from clinic.staff import bp
 from clinic.staff.common import current_actor
@@ -147,4 +147,7 @@ def show_client(client_id: int) -> ResponseReturnValue:
         condition_label=condition_label,
         confirm=ConfirmForm(),
         can_book=actor.is_desk,
+        states={
+            e.enrolment.id: course_rest.enrolment_state(e.enrolment) for e in record.enrolments
+        },
     )

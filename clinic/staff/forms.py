@@ -113,6 +113,17 @@ class MoveForm(FlaskForm):
     submit = SubmitField("Move the session")
 
 
+class RestBookForm(FlaskForm):
+    """Book the proposed rest of a course (the proposal travels in hidden `s` fields)."""
+
+    override_reason = TextAreaField(
+        "Reason to override the client's own plans",
+        validators=[Optional(), Length(max=500, message="Keep the reason under 500 characters.")],
+    )
+    precare_confirmed = BooleanField("The client has kept the pre-care")
+    submit = SubmitField("Book these sessions")
+
+
 class OutcomeForm(FlaskForm):
     status = RadioField(
         "Outcome",

@@ -31,6 +31,9 @@ def test_openapi_document_lists_every_contract_endpoint(client) -> None:
         ("get", "/api/v1/calendar.ics"),
         ("post", "/api/v1/token"),
         ("get", "/api/v1/openapi.json"),
+        ("get", "/api/v1/enrolments/{enrolment_id}"),
+        ("post", "/api/v1/enrolments/{enrolment_id}/plan"),
+        ("post", "/api/v1/enrolments/{enrolment_id}/sessions"),
     }
     present = {(m, p) for p, ops in doc["paths"].items() for m in ops}
     assert wanted - present == set()

@@ -79,7 +79,7 @@ def test_a_new_client_books_a_peel_course_from_a_phone(client_live_server, phone
     # The aftercare calendar with concrete dates, and the .ics download.
     assert page.get_by_role("heading", name="Aftercare calendar").is_visible()
     assert page.get_by_text("Avoid sun and solarium, use SPF 50 until").first.is_visible()
-    assert page.get_by_text("0 of 6 done", exact=False).first.is_visible()
+    assert page.get_by_text("0 of 6 held", exact=False).first.is_visible()
     screenshot(page, "client-03-my-sessions")
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Download all my sessions (.ics)").click()

@@ -145,7 +145,7 @@ def _seed() -> Seed:
     return Seed(
         values={
             "appointment_id": mine + booked + _ids(Appointment),
-            "enrolment_id": _ids(Enrolment),
+            "enrolment_id": _ids(Enrolment, Enrolment.client_id == client_id) + _ids(Enrolment),
             "client_id": [client_id, *_ids(Client)],
             "user_id": _ids(User),
             "holiday_id": _ids(Holiday),
@@ -217,6 +217,9 @@ def _host_pages(rule: Rule, seed: Seed, args: dict[str, Any]) -> list[str]:
     elif endpoint == "booking.book":
         start = datetime.now(UTC) + timedelta(days=20)
         pages.append(url_for("booking.review", code=args["code"], s=[f"{start:%Y%m%dT1000Z}-0"]))
+    elif endpoint in ("booking.book_rest", "staff.book_rest"):
+        plan_rest = endpoint.replace("book_rest", "plan_rest")
+        pages.append(url_for(plan_rest, enrolment_id=args["enrolment_id"], count=1))
     elif endpoint == "auth.logout":
         pages.append(url_for("booking.courses"))
     return pages
@@ -397,6 +400,13 @@ EXTRA_FIELDS = {
         "sessions-31-day": Field("date"),
     },
     "booking.book": {"s": Field("hidden", [f"{SOON:%Y%m%d}T0900Z-0", f"{SOON:%Y%m%d}T1000Z-1"])},
+    # The proposal is missing from the page when the course has nothing left to book.
+    "booking.book_rest": {"s": Field("hidden", [f"{SOON:%Y%m%d}T0900Z-0"])},
+    "staff.book_rest": {
+        "s": Field("hidden", [f"{SOON:%Y%m%d}T0900Z-0"]),
+        "override_reason": Field("textarea"),
+        "precare_confirmed": Field("checkbox", ["y"]),
+    },
 }
 
 

@@ -83,7 +83,7 @@ def test_record_shows_contact_screening_plans_courses_and_restrictions(
     assert "Last confirmed Mon 5 Jan 2026" in html
     assert "isotretinoin (Roaccutane)" in html and "Fri 10 Jan 2025" in html
     assert "Needs makeup" in html
-    assert "0 of 6 done, 2 booked" in html
+    assert "0 of 6 held, 2 booked, 4 to book" in html
     assert "Glycolic peel, 6 sessions" in html
     assert "No uv until" in html  # the aftercare of the booked sessions
 
