@@ -68,6 +68,7 @@ from clinic.services.permissions import (
     is_practitioner,
     notice_violation,
 )
+from clinic.services.progress import enrolment_progress
 from clinic.services.snapshot import load_snapshot
 
 MAX_OVERRIDE_REASON = 500
@@ -253,23 +254,23 @@ def list_appointments(
 
 def _require_no_open_enrolment(client_id: int, course_id: int, course: CourseRules) -> None:
     """Rule 12: a client holds at most one enrolment of a course with sessions still to come
-    (a booked session, whatever its date, until staff record how it went), so spacing cannot
-    be dodged with a second enrolment. A course whose sessions are all held, missed or
-    cancelled may be booked again, and a single-session course any time: it has no spacing
-    to dodge (docs/DECISIONS.md)."""
+    (booked, whatever their date, until staff record how they went, or still to book into it:
+    see services/progress.py), so spacing cannot be dodged with a second enrolment. A course
+    cancelled or finished may be booked again, and a single-session course any time: it has
+    no spacing to dodge (docs/DECISIONS.md)."""
     if course.sessions == 1:
         return
-    open_one = db_session().scalar(
-        select(Enrolment.id)
-        .join(Appointment, Appointment.enrolment_id == Enrolment.id)
+    enrolments = db_session().scalars(
+        select(Enrolment)
+        .options(selectinload(Enrolment.appointments), selectinload(Enrolment.course))
         .where(
             Enrolment.client_id == client_id,
             Enrolment.course_id == course_id,
-            Appointment.status == "booked",
+            Enrolment.status == "active",
         )
         .order_by(Enrolment.id)
-        .limit(1)
     )
+    open_one = next((e.id for e in enrolments if not enrolment_progress(e).finished), None)
     if open_one is not None:
         raise AlreadyEnrolled(
             Violation(

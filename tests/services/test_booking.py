@@ -434,22 +434,50 @@ def test_a_second_enrolment_of_a_course_with_sessions_to_come_is_refused(setup) 
     assert count(Enrolment) == 1 and count(Appointment) == 1
 
 
-@pytest.mark.parametrize("how", ["cancelled", "held"])
-def test_a_course_whose_sessions_are_all_over_may_be_booked_again(setup, how) -> None:
+def test_a_course_cancelled_may_be_booked_again(setup) -> None:
     first = _book_one(setup, local(2026, 12, 1, 10))
-    if how == "cancelled":
-        booking.cancel_enrolment(actor=setup["desk"], enrolment_id=first.id, now=NOW)
-        later = NOW
-    else:
-        later = local(2026, 12, 1, 11)
-        booking.record_outcome(
-            actor=setup["desk"], appointment_id=first.appointments[0].id, status="done", now=later
+    booking.cancel_enrolment(actor=setup["desk"], enrolment_id=first.id, now=NOW)
+    again = _book_one(setup, local(2026, 12, 16, 10))
+    assert again.id != first.id and count(Enrolment) == 2
+
+
+def test_a_course_with_sessions_still_to_book_is_refused_after_a_held_one(setup) -> None:
+    # Session 1 of 6 held and nothing booked: the other five go into that enrolment.
+    first = _book_one(setup, local(2026, 12, 1, 10))
+    later = local(2026, 12, 1, 11)
+    booking.record_outcome(
+        actor=setup["desk"], appointment_id=first.appointments[0].id, status="done", now=later
+    )
+    with pytest.raises(AlreadyEnrolled) as refused:
+        booking.book_course(
+            actor=setup["desk"],
+            course_code="peel_course",
+            client_id=setup["client"].id,
+            sessions=[SessionRequest(local(2026, 12, 16, 10), setup["practitioner"].id)],
+            now=later,
         )
+    assert refused.value.enrolment_id == first.id
+    assert count(Enrolment) == 1
+
+
+def test_a_course_whose_sessions_are_all_held_may_be_booked_again(setup) -> None:
+    f.make_course(code="pair", name="Two peels", procedure=setup["course"].procedure, sessions=2)
+    starts = [local(2026, 12, 1, 10), local(2026, 12, 15, 10)]
+    first = booking.book_course(
+        actor=setup["desk"],
+        course_code="pair",
+        client_id=setup["client"].id,
+        sessions=[SessionRequest(s, setup["practitioner"].id) for s in starts],
+        now=NOW,
+    )
+    later = local(2026, 12, 15, 11)
+    for a in first.appointments:
+        booking.record_outcome(actor=setup["desk"], appointment_id=a.id, status="done", now=later)
     again = booking.book_course(
         actor=setup["desk"],
-        course_code="peel_course",
+        course_code="pair",
         client_id=setup["client"].id,
-        sessions=[SessionRequest(local(2026, 12, 16, 10), setup["practitioner"].id)],
+        sessions=[SessionRequest(local(2027, 1, 5, 10), setup["practitioner"].id)],
         now=later,
     )
     assert again.id != first.id and count(Enrolment) == 2
