@@ -93,6 +93,8 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST staff.move_appointment": DESK,
     "POST staff.cancel_appointment": DESK,
     "POST staff.cancel_enrolment": DESK,
+    "GET staff.preview_enrolment_rules": DESK,
+    "POST staff.adopt_enrolment_rules": DESK,
     "GET staff.catalogue": CATALOGUE,
     "GET staff.new_record": CATALOGUE,
     "POST staff.new_record": CATALOGUE,

@@ -24,7 +24,7 @@ from clinic.scheduling import (
     Violation,
     check_course,
 )
-from clinic.services import client_reads, course_catalogue
+from clinic.services import client_reads, course_catalogue, outbox
 from clinic.services.actors import Actor
 from clinic.services.aftercare import enrolment_rules, rules_record, same_rules
 from clinic.services.audit import record
@@ -167,7 +167,8 @@ def adopt_current_rules(
     `confirm`, move the enrolment to them. Without `confirm` nothing is written and the
     answer is the preview (sessions that would break included). With `confirm`, a session
     that would break refuses the whole change (`RuleViolation` with each session's
-    sentences); otherwise the new rules are written and audited."""
+    sentences); otherwise the new rules are written and audited, and the client's reminders
+    and care notices follow them."""
     now = now or utcnow()
     _require_desk(actor)
     with transaction() as s:
@@ -184,6 +185,8 @@ def adopt_current_rules(
             )
         if change.differs:
             enrolment.rules = rules_record(change.current)
+            s.flush()  # the client's care dates are read again from the new rules
+            outbox.refresh(s, enrolment.client_id, now)
             record(
                 s,
                 actor,

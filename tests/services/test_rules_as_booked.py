@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from clinic import create_app
 from clinic.extensions import db
-from clinic.models import AuditEntry, Course, Enrolment
+from clinic.models import AuditEntry, Course, Enrolment, OutboxMessage
 from clinic.services import aftercare, booking, catalogue, catalogue_admin, course_catalogue
 from clinic.services.booking import SessionRequest
 from clinic.services.errors import PermissionDenied, RuleViolation
@@ -218,6 +218,11 @@ def test_adopting_the_current_rules_writes_them_when_every_session_holds(setup) 
     ]
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "adopt_rules"))
     assert entry is not None and entry.entity_id == eid
+    # The client's "aftercare ends today" notices follow: 10 days of no sun, no resurfacing.
+    notices = db.session.scalars(
+        select(OutboxMessage.due_at).where(OutboxMessage.kind == "restriction_ends")
+    ).all()
+    assert max(d.astimezone(BERLIN).date() for d in notices) == date(2027, 1, 8)
     again = adopt_current_rules(actor=setup["desk"], enrolment_id=eid, now=NOW)
     assert not again.differs
 

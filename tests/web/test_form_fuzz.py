@@ -210,6 +210,10 @@ def _host_pages(rule: Rule, seed: Seed, args: dict[str, Any]) -> list[str]:
         )
     elif endpoint.startswith("staff.") and rule.rule.startswith("/staff/admin/"):
         pages.append(url_for("staff.admin_home"))
+    elif endpoint == "staff.adopt_enrolment_rules":
+        pages.append(
+            url_for("staff.preview_enrolment_rules", enrolment_id=seed.first("enrolment_id"))
+        )
     elif endpoint == "staff.retire_record":
         pages.append(url_for("staff.catalogue"))
     elif endpoint == "booking.delete_period":
@@ -397,6 +401,8 @@ EXTRA_FIELDS = {
         "sessions-31-day": Field("date"),
     },
     "booking.book": {"s": Field("hidden", [f"{SOON:%Y%m%d}T0900Z-0", f"{SOON:%Y%m%d}T1000Z-1"])},
+    # The demo's courses follow their templates: the preview shows no form to confirm.
+    "staff.adopt_enrolment_rules": {"confirm": Field("hidden", ["1"])},
 }
 
 
