@@ -305,7 +305,9 @@ def build(
     from clinic import create_app
     from clinic.extensions import db
     from clinic.models import Appointment, Client, Enrolment
+    from clinic.services import course_catalogue
     from clinic.services.accounts import create_user
+    from clinic.services.aftercare import rules_record
     from clinic.services.catalogue import import_catalogue
 
     began = clock.perf_counter()
@@ -329,6 +331,11 @@ def build(
             device_ids[kind].append(did)
         course_ids = dict(s.execute(text("SELECT code, id FROM courses")).all())
         sessions_of = dict(s.execute(text("SELECT code, sessions FROM courses")).all())
+        # What each enrolment keeps of its course (services.aftercare.rules_record).
+        rules_of = {
+            code: rules_record(course_catalogue.course_rules(course_catalogue.get_course(code)))
+            for code in course_ids
+        }
         s.remove()
 
         # Clients: those with history, and fresh ones (no appointments) to book for.
@@ -411,6 +418,7 @@ def build(
                         "id": eid,
                         "client_id": r.client,
                         "course_id": course_ids[r.course],
+                        "rules": rules_of[r.course],
                         "status": "active",
                         "created_at": r.start - timedelta(days=30),
                     }

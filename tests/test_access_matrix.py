@@ -97,6 +97,8 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST staff.cancel_enrolment": DESK,
     "GET staff.plan_rest": DESK,
     "POST staff.book_rest": DESK,
+    "GET staff.preview_enrolment_rules": DESK,
+    "POST staff.adopt_enrolment_rules": DESK,
     "GET staff.catalogue": CATALOGUE,
     "GET staff.new_record": CATALOGUE,
     "POST staff.new_record": CATALOGUE,

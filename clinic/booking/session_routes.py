@@ -64,7 +64,7 @@ def my_sessions() -> ResponseReturnValue:
             grid_sessions.append(
                 (
                     appointment.start_at,
-                    f"{course.procedure.name} {appointment.session}/{course.sessions}",
+                    f"{course.procedure.name} {appointment.session}/{enrolment.course_sessions}",
                     care,
                 )
             )

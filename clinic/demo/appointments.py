@@ -23,6 +23,8 @@ from clinic.models import (
     Room,
 )
 from clinic.scheduling.timeutil import add_wall_hours, at, local_date
+from clinic.services.aftercare import rules_record
+from clinic.services.course_catalogue import course_rules
 
 # The demo's sessions lie within these weeks around today.
 WINDOW_BEFORE = timedelta(days=21)
@@ -167,6 +169,7 @@ class DemoCalendar:
         enrolment = Enrolment(
             client_id=client.id,
             course_id=course.id,
+            rules=rules_record(course_rules(course)),
             status="completed" if all_past and len(sessions) == course.sessions else "active",
             created_at=min(sessions[0][0], self.now) - timedelta(days=7),
         )

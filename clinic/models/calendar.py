@@ -54,13 +54,19 @@ class Enrolment(Model):
     # The course rules this enrolment was booked under (sessions, spacing, care windows,
     # contraindications, months), as `services.aftercare` writes and reads them: a later edit
     # of the template does not change a booked course unless staff move it to the new rules.
-    rules: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # Never NULL (migration 0008 filled the enrolments booked before it).
+    rules: Mapped[dict[str, Any]] = mapped_column(JSON)
 
     client: Mapped[Client] = relationship()
     course: Mapped[Course] = relationship()
     appointments: Mapped[list[Appointment]] = relationship(
         back_populates="enrolment", order_by="(Appointment.session, Appointment.id)"
     )
+
+    @property
+    def course_sessions(self) -> int:
+        """How many sessions the course has as booked (its kept rules, not the template's)."""
+        return int(self.rules["sessions"])
 
 
 class Appointment(Model):

@@ -35,7 +35,7 @@ from sqlalchemy.orm import selectinload
 from clinic.models import Appointment, AttentionFlag, Enrolment, utcnow
 from clinic.scheduling import ClientState, ProposedSession, Snapshot, Violation, check_course
 from clinic.services import client_reads, clinic_setup
-from clinic.services.aftercare import course_rules_as_booked
+from clinic.services.aftercare import enrolment_rules
 from clinic.services.db import db_session, transaction
 from clinic.services.snapshot import load_snapshot
 
@@ -154,7 +154,7 @@ def judge(scope: ColumnElement[bool], *, now: datetime) -> list[Broken]:
 def _as_booked(
     snapshot: Snapshot, client: ClientState, a: Appointment, now: datetime
 ) -> tuple[Violation, ...]:
-    course = course_rules_as_booked(a.enrolment.course.code)
+    course = enrolment_rules(a.enrolment)
     result = check_course(
         snapshot=snapshot,
         course=course,

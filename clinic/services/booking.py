@@ -48,7 +48,7 @@ from clinic.services import (
 )
 from clinic.services.access import resolve_client_id
 from clinic.services.actors import Actor
-from clinic.services.aftercare import care_windows, course_rules_as_booked
+from clinic.services.aftercare import care_windows, enrolment_rules, rules_record
 from clinic.services.audit import record
 from clinic.services.db import db_session, lock_client, transaction
 from clinic.services.errors import (
@@ -374,7 +374,12 @@ def book_course(
         if not result.ok:
             raise _refuse(result.violations)
         kept = [i + 1 for i in _precare_begun(result.slots, course, now)] if confirmed else []
-        enrolment = Enrolment(client_id=client, course_id=course_id, created_by_id=actor.user_id)
+        enrolment = Enrolment(
+            client_id=client,
+            course_id=course_id,
+            created_by_id=actor.user_id,
+            rules=rules_record(course),  # the rules it keeps (aftercare.enrolment_rules)
+        )
         s.add(enrolment)
         s.flush()
         for number, slot in enumerate(result.slots, start=1):
@@ -518,7 +523,7 @@ def move_appointment(
         if refusal is not None:
             raise refusal
         assert preview.slot is not None  # a preview without a refusal has its slot
-        course = course_rules_as_booked(appointment.enrolment.course.code)
+        course = enrolment_rules(appointment.enrolment)
         reason = override_reason if override else ""
         kept = confirmed and bool(_precare_begun([preview.slot], course, now))
         _place(appointment, preview.slot, course)
@@ -563,7 +568,7 @@ def _preview_move(
 ) -> MovePreview:
     """The one computation behind `preview_move` and `move_appointment`."""
     enrolment = appointment.enrolment
-    course = course_rules_as_booked(enrolment.course.code)
+    course = enrolment_rules(enrolment)
     snapshot = load_snapshot()
     client = client_reads.client_state(appointment.client_id, now)
     # Rule 11 on a move: moved later, its pre-care begins later than the one the client was
@@ -767,7 +772,7 @@ def record_outcome(
         if (
             all(a.status in FINISHED_STATUSES for a in enrolment.appointments)
             and len([a for a in enrolment.appointments if a.status != "cancelled"])
-            >= enrolment.course.sessions
+            >= enrolment.course_sessions
         ):
             enrolment.status = "completed"
         record(

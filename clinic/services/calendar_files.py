@@ -29,7 +29,7 @@ def _uid(appointment: Appointment, suffix: str = "") -> str:
 
 def _events(appointment: Appointment, tz: ZoneInfo, stamp: datetime) -> list[Event]:
     course = appointment.enrolment.course
-    total = course.sessions
+    total = appointment.enrolment.course_sessions
     name = course.procedure.name
     session_event = Event()
     session_event.add("uid", _uid(appointment))

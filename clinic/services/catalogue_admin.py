@@ -12,17 +12,20 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from clinic.models import Course, Procedure, Restriction
+from clinic.models import Course, Procedure, Restriction, utcnow
 from clinic.scheduling.wording import condition_label, duration_text
 from clinic.services import catalogue
 from clinic.services.actors import Actor
+from clinic.services.aftercare import booked_enrolments, keeps_other_rules, kept_rules_notice
 from clinic.services.audit import record
 from clinic.services.cache import catalogue_transaction
+from clinic.services.course_catalogue import course_rules, get_course
 from clinic.services.db import db_session
 from clinic.services.errors import InvalidData, NotFound, PermissionDenied
 from clinic.services.permissions import can_edit_catalogue
@@ -172,6 +175,19 @@ def as_values(row: Any) -> dict[str, Any]:
         ],
         "months": row.months,
     }
+
+
+def booked_courses_notice(code: str, *, saved: bool, now: datetime | None = None) -> str:
+    """What an edit of a course template means for its booked courses (those with sessions
+    still to come): before saving, all of them keep their rules; once saved, those whose
+    rules now differ from the template's."""
+    now = now or utcnow()
+    course = get_course(code, include_retired=True)
+    booked = booked_enrolments(course.id, now)
+    if saved:
+        rules = course_rules(course)
+        booked = [e for e in booked if keeps_other_rules(e, rules)]
+    return kept_rules_notice(len(booked))
 
 
 # --- the rule in a sentence -----------------------------------------------------------------

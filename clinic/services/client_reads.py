@@ -22,10 +22,10 @@ from clinic.scheduling import (
     BookedSession,
     ClientState,
     ConditionState,
-    CourseRules,
     DeclaredPeriod,
 )
-from clinic.services.course_catalogue import course_options, course_rules
+from clinic.services.aftercare import enrolment_rules
+from clinic.services.course_catalogue import course_options
 from clinic.services.db import db_session, per_transaction
 from clinic.services.errors import NotFound
 
@@ -137,15 +137,13 @@ def client_state(client_id: int, now: datetime) -> ClientState:
             )
             .order_by(Appointment.start_at)
         )
-    courses: dict[int, CourseRules] = {}
-    sessions = []
-    for a in appointments:
-        course = a.enrolment.course
-        if course.id not in courses:
-            courses[course.id] = course_rules(course)
-        sessions.append(
-            BookedSession(a.id, a.enrolment_id, a.session, a.start_at, a.end_at, courses[course.id])
+    # Each session is judged by its own enrolment's rules, the ones it was booked under.
+    sessions = [
+        BookedSession(
+            a.id, a.enrolment_id, a.session, a.start_at, a.end_at, enrolment_rules(a.enrolment)
         )
+        for a in appointments
+    ]
     return ClientState(
         id=facts.id,
         conditions=dict(facts.conditions),

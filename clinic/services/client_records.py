@@ -24,10 +24,10 @@ from clinic.models import (
     utcnow,
 )
 from clinic.scheduling import CareWindow
-from clinic.services import client_reads, clinic_setup
+from clinic.services import client_reads, clinic_setup, course_catalogue
 from clinic.services.access import practitioner_treats
 from clinic.services.actors import Actor
-from clinic.services.aftercare import aftercare_for
+from clinic.services.aftercare import aftercare_for, keeps_other_rules
 from clinic.services.audit import record
 from clinic.services.db import db_session, transaction
 from clinic.services.errors import InvalidRequest, NotFound, PermissionDenied
@@ -42,6 +42,9 @@ class EnrolmentProgress:
     sessions: list[Appointment]
     done: int
     total: int
+    # The template's rules differ from the ones it was booked under (rules as booked), and
+    # it has sessions to come: reception may move it to the current rules.
+    rules_changed: bool = False
 
     @property
     def booked(self) -> int:
@@ -131,7 +134,11 @@ def _load_record(client_id: int, now: datetime) -> ClientRecord:
     for e in enrolments:
         live = [a for a in e.appointments if a.status != "cancelled"]
         done = sum(1 for a in live if a.status == "done")
-        progress.append(EnrolmentProgress(e, list(e.appointments), done, e.course.sessions))
+        to_come = any(a.status == "booked" and a.start_at > now for a in e.appointments)
+        changed = to_come and keeps_other_rules(e, course_catalogue.course_rules(e.course))
+        progress.append(
+            EnrolmentProgress(e, list(e.appointments), done, e.course_sessions, changed)
+        )
         for a in live:
             if a.status not in RESTRICTING_STATUSES or a.start_at < now - LOOKBACK:
                 continue

@@ -26,7 +26,7 @@ from clinic.scheduling import (
 from clinic.scheduling.wording import moment_text
 from clinic.services import client_reads, clients, clinic_setup, outbox
 from clinic.services.actors import Actor
-from clinic.services.aftercare import course_rules_as_booked
+from clinic.services.aftercare import enrolment_rules
 from clinic.services.audit import record
 from clinic.services.booking import (
     CoursePlan,
@@ -83,7 +83,7 @@ class BookedRest:
 
 def enrolment_state(enrolment: Enrolment) -> EnrolmentState:
     """The counts, the next session's number and what the next session is spaced from."""
-    course = course_rules_as_booked(enrolment.course.code)
+    course = enrolment_rules(enrolment)
     used = [a for a in enrolment.appointments if a.status in USED_STATUSES]
     spaced = [a.start_at for a in used if a.status in SPACED_FROM_STATUSES]
     return EnrolmentState(

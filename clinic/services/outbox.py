@@ -87,8 +87,8 @@ def queue(
 
 
 def _session_title(a: Appointment) -> str:
-    course = a.enrolment.course
-    return f"{course.procedure.name} (session {a.session} of {course.sessions})"
+    enrolment = a.enrolment
+    return f"{enrolment.course.procedure.name} (session {a.session} of {enrolment.course_sessions})"
 
 
 def _care_lines(windows: Sequence[CareWindow], tz: Any, now: datetime) -> list[str]:

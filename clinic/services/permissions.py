@@ -69,6 +69,11 @@ def can_edit_catalogue(who: object) -> bool:
 # --- clients, appointments, courses -----------------------------------------------------------
 
 
+def can_change_course_rules(who: object) -> bool:
+    """Reception (and admins) move a booked course to its template's current rules."""
+    return is_desk(who)
+
+
 def can_book_for(actor: Actor, client_id: int | None) -> bool:
     """Whether the actor books, moves and cancels sessions for this client (None: the actor
     itself): reception for anyone, a client for themselves; practitioners only read."""

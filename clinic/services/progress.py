@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from clinic.models import Enrolment
 from clinic.services import clinic_setup
+from clinic.services.aftercare import enrolment_rules
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,9 +29,9 @@ class Progress:
 
 
 def enrolment_progress(enrolment: Enrolment, sessions: int | None = None) -> Progress:
-    """The enrolment's counts; `sessions` is the number its rules give (default: the
-    course's)."""
-    sessions = enrolment.course.sessions if sessions is None else sessions
+    """The enrolment's counts; `sessions` is the number its rules give (default: the rules it
+    was booked under, `aftercare.enrolment_rules`)."""
+    sessions = enrolment_rules(enrolment).sessions if sessions is None else sessions
     statuses = [a.status for a in enrolment.appointments]
     held, missed, booked = (statuses.count(s) for s in ("done", "no_show", "booked"))
     total = sessions + (0 if clinic_setup.settings().no_show_uses_session else missed)

@@ -267,7 +267,8 @@ def _entries_query(by: str, own: bool) -> Select[*tuple[Any, ...]]:
             ClientRow.name,
             Procedure.name,
             a.session,
-            Course.sessions,
+            # As booked: the enrolment's kept rules, not the template's (aftercare.py).
+            Enrolment.rules["sessions"].as_integer(),
             a.status,
             Practitioner.name,
             Device.name,

@@ -152,6 +152,11 @@ def _edit_page(
         row=row,
         top=top,
         sentence=_sentence(kind, form.values()),
+        booked_notice=(
+            catalogue_admin.booked_courses_notice(code, saved=False)
+            if kind == "course" and code
+            else None
+        ),
         confirm=ConfirmForm(),
     ), status
 
@@ -178,6 +183,8 @@ def _handle(kind: str, form: CatalogueForm, code: str | None) -> ResponseReturnV
             raise
         return _edit_page(kind, form, code=code, top=_place_errors(form, exc), status=422)
     flash(f"Saved the {TITLES[kind]} {form.code.data}.", "success")
+    if kind == "course" and code is not None:
+        flash(catalogue_admin.booked_courses_notice(code, saved=True), "info")
     return redirect(url_for("staff.catalogue") + f"#{kind}s")
 
 

@@ -22,10 +22,11 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from clinic.extensions import db
-from clinic.models import Appointment, AuditEntry, Enrolment
+from clinic.models import Appointment, AuditEntry, Course, Enrolment
 from clinic.models.calendar import EXCLUSIONS
-from clinic.services import booking
+from clinic.services import booking, course_catalogue
 from clinic.services import snapshot as occupancy_source
+from clinic.services.aftercare import rules_record
 from clinic.services.booking import SessionRequest
 from clinic.services.errors import Conflict
 from tests import factories as f
@@ -125,7 +126,8 @@ def _raw_appointment(enrolment: Enrolment, start: datetime, **overrides) -> Appo
 
 
 def _enrolment(client_id: int, course_id: int) -> Enrolment:
-    enrolment = Enrolment(client_id=client_id, course_id=course_id)
+    course = course_catalogue.course_rules(db.session.get(Course, course_id))
+    enrolment = Enrolment(client_id=client_id, course_id=course_id, rules=rules_record(course))
     db.session.add(enrolment)
     f.commit()
     return enrolment

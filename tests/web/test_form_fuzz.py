@@ -210,6 +210,10 @@ def _host_pages(rule: Rule, seed: Seed, args: dict[str, Any]) -> list[str]:
         )
     elif endpoint.startswith("staff.") and rule.rule.startswith("/staff/admin/"):
         pages.append(url_for("staff.admin_home"))
+    elif endpoint == "staff.adopt_enrolment_rules":
+        pages.append(
+            url_for("staff.preview_enrolment_rules", enrolment_id=seed.first("enrolment_id"))
+        )
     elif endpoint == "staff.retire_record":
         pages.append(url_for("staff.catalogue"))
     elif endpoint == "booking.delete_period":
@@ -407,6 +411,8 @@ EXTRA_FIELDS = {
         "override_reason": Field("textarea"),
         "precare_confirmed": Field("checkbox", ["y"]),
     },
+    # The demo's courses follow their templates: the preview shows no form to confirm.
+    "staff.adopt_enrolment_rules": {"confirm": Field("hidden", ["1"])},
 }
 
 

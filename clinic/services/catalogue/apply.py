@@ -17,17 +17,20 @@ the database); on any error nothing is written. Decisions the contract leaves to
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from clinic.models import (
+    Appointment,
     ClinicSettings,
     Course,
     CourseContraindication,
     CourseRestriction,
     Device,
+    Enrolment,
     Holiday,
     OpeningHours,
     Practitioner,
@@ -38,6 +41,13 @@ from clinic.models import (
     TimeOff,
     User,
     WorkingHours,
+    utcnow,
+)
+from clinic.services.aftercare import (
+    booked_enrolments,
+    keeps_other_rules,
+    kept_rules_notice,
+    rules_record,
 )
 from clinic.services.cache import catalogue_changed
 from clinic.services.catalogue.fields import Known, intervals
@@ -50,6 +60,7 @@ from clinic.services.catalogue.schema import (
     check_courses_bookable,
     read_catalogue,
 )
+from clinic.services.course_catalogue import course_options, course_rules
 from clinic.services.db import transaction
 
 # --- the report --------------------------------------------------------------------------
@@ -68,6 +79,9 @@ class ImportReport:
 
     counts: dict[str, SectionCount] = field(default_factory=dict)
     warnings: list[dict[str, str]] = field(default_factory=list)
+    # Courses whose rules the import changed: how many of their booked courses keep the rules
+    # they were booked under (DOMAIN.md "A course over its lifetime").
+    booked: dict[str, int] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
@@ -81,7 +95,7 @@ class ImportReport:
         return [
             f"{name}: {c.created} created, {c.updated} updated, {c.unchanged} unchanged"
             for name, c in self.counts.items()
-        ]
+        ] + [f"course {code}: {kept_rules_notice(n)}" for code, n in self.booked.items()]
 
 
 # --- writing -----------------------------------------------------------------------------
@@ -366,8 +380,39 @@ def import_into(s: Session, data: Any) -> ImportReport:
     # The one place every import writes (a whole file, an editor's one record, the demo), in
     # the caller's transaction: every worker reads the catalogue afresh once it commits.
     catalogue_changed()
+    now = utcnow()
+    before = _booked_course_rules(s, now)
     _write(s, file, report)
+    _count_booked(s, before, now, report)
     return report
+
+
+def _booked_course_rules(s: Session, now: datetime) -> dict[int, dict[str, Any]]:
+    """The rules of the courses that have booked sessions to come, as enrolments keep them."""
+    ids = s.scalars(
+        select(Enrolment.course_id)
+        .join(Appointment, Appointment.enrolment_id == Enrolment.id)
+        .where(Appointment.status == "booked", Appointment.start_at > now)
+        .distinct()
+    )
+    query = select(Course).options(*course_options()).where(Course.id.in_(ids))  # type: ignore[arg-type]
+    courses = s.scalars(query)
+    return {c.id: rules_record(course_rules(c)) for c in courses}
+
+
+def _count_booked(
+    s: Session, before: dict[int, dict[str, Any]], now: datetime, report: ImportReport
+) -> None:
+    """For each course whose rules the import changed (its restrictions' words included):
+    how many booked courses keep the rules they were booked under."""
+    for course_id, was in before.items():
+        course = s.get(Course, course_id)
+        assert course is not None  # an import never deletes a course
+        rules = course_rules(course)
+        if rules_record(rules) == was:
+            continue
+        booked = booked_enrolments(course_id, now)
+        report.booked[course.code] = sum(1 for e in booked if keeps_other_rules(e, rules))
 
 
 def import_catalogue(data: dict[str, Any]) -> ImportReport:
