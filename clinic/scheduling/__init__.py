@@ -7,6 +7,7 @@ arguments, `now` and the time zone included.
 from clinic.scheduling.aftercare import aftercare_calendar, describe_window
 from clinic.scheduling.book import ResourceBook
 from clinic.scheduling.check import check_course
+from clinic.scheduling.offers import DayOffer, offer_day
 from clinic.scheduling.planner import plan_course
 from clinic.scheduling.resources import DayResources, Snapshot, available_slots
 from clinic.scheduling.rules import care_windows, precare_violation
@@ -44,6 +45,7 @@ __all__ = [
     "ConditionState",
     "ContraRule",
     "CourseRules",
+    "DayOffer",
     "DayResources",
     "DeclaredPeriod",
     "Equipment",
@@ -65,5 +67,6 @@ __all__ = [
     "precare_violation",
     "describe_window",
     "interned",
+    "offer_day",
     "plan_course",
 ]
