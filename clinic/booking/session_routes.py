@@ -182,6 +182,7 @@ def move(appointment_id: int) -> ResponseReturnValue:
     elif request.method == "POST":
         status = 422
     slots: list[datetime] = []
+    also: list[datetime] = []
     why_none = None
     if refusal is None and not day_form.day.errors:
         # Only the starts the move would accept, judged as "Confirm" judges them.
@@ -193,6 +194,7 @@ def move(appointment_id: int) -> ResponseReturnValue:
             day_form.day.errors = [exc.message]
         else:
             slots = [slot.start for slot in offer.slots]
+            also = [slot.start for slot in offer.also]
             why_none = offer.why_none
     return render_template(
         "booking/move.html",
@@ -202,6 +204,7 @@ def move(appointment_id: int) -> ResponseReturnValue:
         move_form=move_form,
         slots=slots,
         why_none=why_none,
+        also=also,
         day=day,
         warning=warning,
         top_errors=top_errors,

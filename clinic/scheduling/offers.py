@@ -26,11 +26,13 @@ Judge = Callable[[Slot, dict[date, DayResources]], CheckResult]
 @dataclass(frozen=True, slots=True)
 class DayOffer:
     """The slots of a day the change accepts (as its check chose them) and, when there are
-    none, a sentence saying why."""
+    none, a sentence saying why; `also`: starts the change accepts only with more changes
+    (a move that pushes later sessions, which the person then sees and accepts or not)."""
 
     day: date
     slots: tuple[Slot, ...]
     why_none: str | None = None
+    also: tuple[Slot, ...] = ()
 
 
 def offer_day(
@@ -43,6 +45,7 @@ def offer_day(
     replacing: frozenset[int] = frozenset(),
     practitioner_id: int | None = None,
     each_practitioner: bool = False,
+    fallback: Judge | None = None,
 ) -> DayOffer:
     """The starts of local `day` after `now` that `judge` accepts.
 
@@ -50,7 +53,9 @@ def offer_day(
     as the session being moved); a start with no free slot is refused by any check, so it is
     not asked. With `each_practitioner`, each free practitioner at a start is a candidate of
     its own (an availability list); without, each start is asked once, with its first free
-    slot, and the judge picks the practitioner as the change would.
+    slot, and the judge picks the practitioner as the change would. `fallback`: a second
+    check for the starts `judge` refuses (with day resources of its own: it may free more);
+    those it accepts are offered apart, in `also`.
     """
     resources = DayResources(snapshot, procedure, day, replacing)
     days = {day: resources}
@@ -60,18 +65,27 @@ def offer_day(
         for slot in candidates:
             firsts.setdefault(slot.start, slot)
         candidates = list(firsts.values())
+    fallback_days: dict[date, DayResources] = {}
     accepted: list[Slot] = []
+    also: list[Slot] = []
     refusals: list[tuple[Violation, ...]] = []
     for candidate in candidates:
         result = judge(candidate, days)
         if result.ok:
-            # The check's slot for this start (a course's check answers for all its sessions).
-            accepted.append(next(s for s in result.slots if s.start == candidate.start))
-        else:
-            refusals.append(result.violations)
-    if accepted:
-        return DayOffer(day, tuple(accepted))
-    return DayOffer(day, (), _why_none(resources, refusals))
+            accepted.append(_slot_at(result, candidate.start))
+            continue
+        refusals.append(result.violations)
+        if fallback is not None:
+            second = fallback(candidate, fallback_days)
+            if second.ok:
+                also.append(_slot_at(second, candidate.start))
+    why_none = None if accepted else _why_none(resources, refusals)
+    return DayOffer(day, tuple(accepted), why_none, tuple(also))
+
+
+def _slot_at(result: CheckResult, start: datetime) -> Slot:
+    """The check's slot for this start (a course's check answers for all its sessions)."""
+    return next(s for s in result.slots if s.start == start)
 
 
 def _why_none(resources: DayResources, refusals: list[tuple[Violation, ...]]) -> str:

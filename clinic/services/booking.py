@@ -776,6 +776,18 @@ class _MoveJudge:
             result = check(proposals=[proposal], replacing=self.replacing)
         return proposal, result
 
+    def judge_alone(
+        self,
+        proposal: ProposedSession,
+        later_ids: frozenset[int],
+        days: dict[date, DayResources] | None = None,
+    ) -> CheckResult:
+        """The move as `judge` proposed it, once the later sessions (`later_ids`) give way:
+        possible only with a re-plan of them, which the person sees before accepting. (`days`:
+        built with these sessions freed too, not `judge`'s.)"""
+        check = self.check(proposal.start, days)
+        return check(proposals=[proposal], replacing=self.replacing | later_ids)
+
 
 def move_offers(
     *,
@@ -787,14 +799,22 @@ def move_offers(
 ) -> DayOffer:
     """The starts of a local day to which the session can be moved as asked (no override, no
     pre-care confirmation, later sessions kept): each judged by the check `move_appointment`
-    uses, so every start offered is accepted at "Confirm". A start that would need the later
-    sessions re-planned is not offered (docs/DECISIONS.md)."""
+    uses, so every start offered is accepted at "Confirm". Apart, in `also`: the starts the
+    move reaches only if later sessions move too, the case `preview_move` answers with the
+    sessions affected and a re-plan to accept or not (docs/DECISIONS.md)."""
     now = now or utcnow()
     appointment = _live_for_change(actor, appointment_id, None)
     moves = _MoveJudge(actor, appointment, False, now)
+    later_ids = frozenset(a.id for a in _later_sessions(appointment))
+
+    proposed: dict[datetime, ProposedSession] = {}
 
     def judge(slot: Slot, days: dict[date, DayResources]) -> CheckResult:
-        return moves.judge(slot.start, practitioner_id, days)[1]
+        proposed[slot.start], result = moves.judge(slot.start, practitioner_id, days)
+        return result
+
+    def alone(slot: Slot, days: dict[date, DayResources]) -> CheckResult:
+        return moves.judge_alone(proposed[slot.start], later_ids, days)
 
     return offer_day(
         snapshot=moves.snapshot,
@@ -803,6 +823,7 @@ def move_offers(
         now=now,
         judge=judge,
         replacing=moves.replacing,
+        fallback=alone if later_ids else None,
     )
 
 
@@ -819,9 +840,7 @@ def _preview_move(
     enrolment = appointment.enrolment
     moves = _MoveJudge(actor, appointment, override, now, precare_confirmed)
     course, snapshot, client = moves.course, moves.snapshot, moves.client
-    proposed, result = moves.judge(start, practitioner_id)
-    proposal = [proposed]
-    check = moves.check(start)
+    proposal, result = moves.judge(start, practitioner_id)
     if result.ok:
         return MovePreview(appointment.id, result.slots[0])
 
@@ -830,7 +849,7 @@ def _preview_move(
     if not later:
         return refused
     later_ids = frozenset(a.id for a in later)
-    alone = check(proposals=proposal, replacing=frozenset({appointment.id}) | later_ids)
+    alone = moves.judge_alone(proposal, later_ids)
     if not alone.ok:
         return refused
 

@@ -88,6 +88,30 @@ def test_every_offered_move_is_accepted_and_every_refused_start_is_left_out(setu
     assert at_two.practitioner_id == setup["lena"].id
 
 
+def test_starts_that_push_later_sessions_are_offered_apart_with_their_replan(setup) -> None:
+    peels = booking.book_course(
+        actor=setup["desk"],
+        course_code="peel_course",
+        client_id=f.make_client().id,
+        sessions=[
+            SessionRequest(local(MONDAY + timedelta(days=14 * i), 10), setup["lena"].id)
+            for i in range(6)
+        ],
+        now=NOW,
+    )
+    second = peels.appointments[1]
+    day = MONDAY + timedelta(days=22)  # 6 days before session 3: spacing needs 14
+    offer = booking.move_offers(actor=setup["desk"], appointment_id=second.id, day=day, now=NOW)
+    assert offer.slots == () and offer.also
+    assert "at least 14 days before the next session" in (offer.why_none or "")
+    for slot in offer.also:
+        preview = booking.preview_move(
+            actor=setup["desk"], appointment_id=second.id, start=slot.start, now=NOW
+        )
+        assert not preview.ok and preview.affected and preview.replan, slot.start
+        assert preview.refusal(accept_replan=True) is None
+
+
 def test_a_day_with_no_move_says_which_rule(setup) -> None:
     second = setup["peels"].appointments[1]
     day = MONDAY + timedelta(days=7)

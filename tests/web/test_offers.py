@@ -36,8 +36,25 @@ def offered_moves(client, appointment: Appointment, day) -> tuple[list[datetime]
     page = client.get(f"/my/appointments/{appointment.id}/move?day={day.isoformat()}")
     assert page.status_code == 200
     text = unescape(page.text)
-    starts = re.findall(r'name="start" value="([^"]+)"', text)
+    direct = text.split("Possible if later sessions move too")[0]
+    starts = re.findall(r'name="start" value="([^"]+)"', direct)
     return [datetime.fromisoformat(s) for s in starts], text
+
+
+def test_a_day_that_crowds_the_next_session_offers_its_times_with_the_replan(
+    app, client, clinic, me
+) -> None:
+    enrolment = booked(clinic, me, step=14)
+    second, third = enrolment.appointments[1], enrolment.appointments[2]
+    day = third.start_at.astimezone(BERLIN).date() - timedelta(days=3)
+    starts, text = offered_moves(client, second, day)
+    assert starts == []
+    assert "Possible if later sessions move too" in text
+    assert "must be at least 14 days before the next session" in text
+    later = re.findall(r'name="start" value="([^"]+)"', text.split("later sessions move too")[1])
+    assert later
+    response = client.post(f"/my/appointments/{second.id}/move", data={"start": later[0]})
+    assert response.status_code == 422 and "affects later sessions" in response.text
 
 
 def test_a_day_that_breaks_spacing_offers_no_move_and_says_why(app, client, clinic, me) -> None:
