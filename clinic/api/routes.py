@@ -210,15 +210,19 @@ def list_practitioners() -> ResponseReturnValue:
 @endpoint(
     "GET",
     "/availability",
-    "Free start times of a procedure on a date",
+    "Free start times of a procedure on a date (with client: those their rules accept)",
     query=schemas.AvailabilityQuery,
     response=schemas.SlotsOut,
-    errors=(400, 401, 404),
+    errors=(400, 401, 403, 404),
 )
 def availability() -> ResponseReturnValue:
     query: schemas.AvailabilityQuery = g.query
     slots = booking.availability(
-        procedure_code=query.procedure, day=query.date, practitioner_id=query.practitioner
+        procedure_code=query.procedure,
+        day=query.date,
+        practitioner_id=query.practitioner,
+        actor=g.actor,
+        client_id=query.client,
     )
     codes = clinic_setup.resource_codes()
     return _json(schemas.SlotsOut, {"slots": [_slot(s, codes) for s in slots]})

@@ -37,6 +37,12 @@ class AvailabilityQuery(Body):
     procedure: str = Field(min_length=1, max_length=60)
     date: date
     practitioner: Id | None = None
+    client: Id | None = Field(
+        default=None,
+        description="Only the starts this client's rules accept, judged as their open course's "
+        "next session (spacing included) or else as a single session of the procedure. "
+        "A client may name only themselves.",
+    )
 
 
 class ClientCreate(Body):

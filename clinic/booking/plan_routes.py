@@ -180,29 +180,36 @@ def swap(code: str) -> ResponseReturnValue:
     else:
         form.day.data = day
     choices = []
+    why_none = None
     if not day_invalid:
+        # Only the starts "Confirm" would accept with the other sessions as proposed.
         try:
-            slots = booking.availability(procedure_code=course.procedure.code, day=day)
+            offer = booking.proposal_offers(
+                actor=current_actor(),
+                course_code=code,
+                client_id=None,
+                sessions=requests,
+                number=number,
+                day=day,
+            )
         except ServiceError as exc:
             form.day.errors = [exc.message]
-            day_invalid, slots = True, []
-        seen = set()
-        for slot in slots:
-            if slot.start in seen:
-                continue
-            seen.add(slot.start)
-            replaced = list(requests)
-            replaced[number - 1] = SessionRequest(slot.start, slot.practitioner_id)
-            choices.append(
-                {
-                    "start": slot.start,
-                    "url": url_for(
-                        "booking.review",
-                        code=code,
-                        s=[_encode_proposal(r.start, r.practitioner_id) for r in replaced],
-                    ),
-                }
-            )
+            day_invalid = True
+        else:
+            why_none = offer.why_none
+            for slot in offer.slots:
+                replaced = list(requests)
+                replaced[number - 1] = SessionRequest(slot.start, slot.practitioner_id)
+                choices.append(
+                    {
+                        "start": slot.start,
+                        "url": url_for(
+                            "booking.review",
+                            code=code,
+                            s=[_encode_proposal(r.start, r.practitioner_id) for r in replaced],
+                        ),
+                    }
+                )
     return render_template(
         "booking/swap.html",
         course=course,
@@ -211,6 +218,7 @@ def swap(code: str) -> ResponseReturnValue:
         form=form,
         day=day,
         choices=choices,
+        why_none=why_none,
         encoded=[_encode_proposal(r.start, r.practitioner_id) for r in requests],
         back=url_for("booking.review", code=code, s=request.args.getlist("s")),
     ), 422 if day_invalid else 200

@@ -183,20 +183,21 @@ def move(appointment_id: int) -> ResponseReturnValue:
             top_errors, status = ["Choose one of the free times."], 422
     elif request.method == "POST":
         status = 422
-    slots = []
+    slots: list[datetime] = []
+    also: list[datetime] = []
+    why_none = None
     if refusal is None and not day_form.day.errors:
+        # Only the starts the move would accept, judged as "Confirm" judges them.
         try:
-            free = booking.availability(
-                procedure_code=appointment.enrolment.course.procedure.code, day=day
+            offer = booking.move_offers(
+                actor=actor, appointment_id=appointment.id, day=day, now=now
             )
         except ServiceError as exc:
             day_form.day.errors = [exc.message]
-            free = []
-        seen = set()
-        for slot in free:
-            if slot.start not in seen and slot.start > now:
-                seen.add(slot.start)
-                slots.append(slot.start)
+        else:
+            slots = [slot.start for slot in offer.slots]
+            also = [slot.start for slot in offer.also]
+            why_none = offer.why_none
     return render_template(
         "booking/move.html",
         a=appointment,
@@ -204,6 +205,8 @@ def move(appointment_id: int) -> ResponseReturnValue:
         day_form=day_form,
         move_form=move_form,
         slots=slots,
+        why_none=why_none,
+        also=also,
         day=day,
         warning=warning,
         top_errors=top_errors,

@@ -7,6 +7,7 @@ arguments, `now` and the time zone included.
 from clinic.scheduling.aftercare import aftercare_calendar, describe_window
 from clinic.scheduling.book import ResourceBook
 from clinic.scheduling.check import check_course
+from clinic.scheduling.offers import DayOffer, offer_day
 from clinic.scheduling.planner import plan_course
 from clinic.scheduling.replan import Replan, minimal_replan
 from clinic.scheduling.resources import DayResources, Snapshot, available_slots
@@ -45,6 +46,7 @@ __all__ = [
     "ConditionState",
     "ContraRule",
     "CourseRules",
+    "DayOffer",
     "DayResources",
     "DeclaredPeriod",
     "Equipment",
@@ -68,5 +70,6 @@ __all__ = [
     "describe_window",
     "interned",
     "minimal_replan",
+    "offer_day",
     "plan_course",
 ]

@@ -189,6 +189,7 @@ def check_course(
     by_staff: bool = False,
     override_soft: bool = False,
     precare_confirmed: bool = False,
+    days: dict[date, DayResources] | None = None,
 ) -> CheckResult:
     """Check sessions of one enrolment against rules 1-11.
 
@@ -197,13 +198,15 @@ def check_course(
     `current_starts` maps a moved session's number to its start now (for the change notice).
     `precare_confirmed`: the client has kept the pre-care of the proposals that has already
     begun (rule 11; the caller records who said so).
+    `days`: the day resources of this snapshot, procedure and `replacing` already built, by
+    local date; a caller judging many candidate starts (offers.py) shares them between calls.
     Returns every violation and, when there are none, the slot (practitioner, device, room)
     chosen for each proposal.
     """
     tz = snapshot.clinic.tz
     violations: list[Violation] = []
     slots: list[Slot] = []
-    days: dict[date, DayResources] = {}
+    days = {} if days is None else days
 
     if current_starts:
         for number, current in current_starts.items():

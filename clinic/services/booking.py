@@ -22,21 +22,29 @@ from clinic.models import (
     Course,
     Enrolment,
     Practitioner,
+    Procedure,
     utcnow,
 )
 from clinic.scheduling import (
     CareWindow,
+    CheckResult,
     ClientState,
     CourseRules,
+    DayOffer,
+    DayResources,
     Preferences,
+    ProcedureRules,
     ProposedSession,
     Slot,
+    Snapshot,
     Violation,
     available_slots,
     check_course,
+    offer_day,
     plan_course,
     precare_violation,
 )
+from clinic.scheduling.offers import Judge
 from clinic.scheduling.wording import moment_text
 from clinic.services import (
     attention,
@@ -45,6 +53,7 @@ from clinic.services import (
     clinic_setup,
     course_catalogue,
     outbox,
+    progress,
 )
 from clinic.services.access import resolve_client_id
 from clinic.services.actors import Actor
@@ -68,7 +77,6 @@ from clinic.services.permissions import (
     is_practitioner,
     notice_violation,
 )
-from clinic.services.progress import enrolment_progress
 from clinic.services.snapshot import load_snapshot
 
 MAX_OVERRIDE_REASON = 500
@@ -188,18 +196,103 @@ def _refuse(
 
 
 def availability(
-    *, procedure_code: str, day: date, practitioner_id: int | None = None
+    *,
+    procedure_code: str,
+    day: date,
+    practitioner_id: int | None = None,
+    actor: Actor | None = None,
+    client_id: int | None = None,
+    now: datetime | None = None,
 ) -> list[Slot]:
-    """Free start times of a procedure on a local date."""
+    """Free start times of a procedure on a local date; with `client_id` (for `actor`, who may
+    name only a client they may book for), only the starts that client's rules accept, judged
+    by the check a booking of it meets (see `_client_judge`)."""
     procedure = course_catalogue.procedure(procedure_code)
     if practitioner_id is not None and db_session().get(Practitioner, practitioner_id) is None:
         raise NotFound("There is no such practitioner.", field="practitioner")
+    if client_id is None:
+        return available_slots(
+            snapshot=load_snapshot(),
+            procedure=procedure,
+            day=day,
+            practitioner_id=practitioner_id,
+        )
+    if actor is None:
+        raise PermissionDenied("Say who is asking about this client.")
+    now = now or utcnow()
+    client = resolve_client_id(actor, client_id)
     snapshot = load_snapshot()
-    return available_slots(
-        snapshot=snapshot,
-        procedure=procedure,
-        day=day,
-        practitioner_id=practitioner_id,
+    judge = _client_judge(actor, client, procedure, snapshot, now)
+    return list(
+        offer_day(
+            snapshot=snapshot,
+            procedure=procedure,
+            day=day,
+            now=now,
+            judge=judge,
+            practitioner_id=practitioner_id,
+            each_practitioner=True,
+        ).slots
+    )
+
+
+def _client_judge(
+    actor: Actor, client_id: int, procedure: ProcedureRules, snapshot: Snapshot, now: datetime
+) -> Judge:
+    """The check a session of `procedure` for this client meets, with the client's state read
+    once: as the next session of their open enrolment of a course of this procedure (rules as
+    booked, spaced from its last session), else as a single session with the procedure's own
+    rules: no course, so no care windows, contraindications or season of its own
+    (docs/DECISIONS.md)."""
+    state = client_reads.client_state(client_id, now)
+    enrolment = _open_enrolment_of(client_id, procedure.code)
+    if enrolment is None:
+        course = CourseRules(
+            code=procedure.code,
+            name=procedure.name,
+            procedure=procedure,
+            sessions=1,
+            min_interval_days=0,
+            max_interval_days=None,
+        )
+        enrolment_id, number = None, 1
+    else:
+        course = enrolment_rules(enrolment)
+        enrolment_id = enrolment.id
+        number = 1 + max((a.session for a in enrolment.appointments), default=0)
+
+    def judge(slot: Slot, days: dict[date, DayResources]) -> CheckResult:
+        return check_course(
+            snapshot=snapshot,
+            course=course,
+            client=state,
+            proposals=[ProposedSession(number, slot.start, slot.practitioner_id)],
+            now=now,
+            enrolment_id=enrolment_id,
+            by_staff=actor.is_staff,
+            days=days,
+        )
+
+    return judge
+
+
+def _open_enrolment_of(client_id: int, procedure_code: str) -> Enrolment | None:
+    """The client's oldest active enrolment of a course of this procedure that still has
+    sessions to book."""
+    enrolments = db_session().scalars(
+        select(Enrolment)
+        .join(Course, Course.id == Enrolment.course_id)
+        .join(Procedure, Procedure.id == Course.procedure_id)
+        .where(
+            Enrolment.client_id == client_id,
+            Enrolment.status == "active",
+            Procedure.code == procedure_code,
+        )
+        .order_by(Enrolment.id)
+    )
+    return next(
+        (e for e in enrolments if progress.enrolment_progress(e).remaining > 0),
+        None,
     )
 
 
@@ -270,7 +363,7 @@ def _require_no_open_enrolment(client_id: int, course_id: int, course: CourseRul
         )
         .order_by(Enrolment.id)
     )
-    open_one = next((e.id for e in enrolments if not enrolment_progress(e).finished), None)
+    open_one = next((e.id for e in enrolments if not progress.enrolment_progress(e).finished), None)
     if open_one is not None:
         raise AlreadyEnrolled(
             Violation(
@@ -356,19 +449,14 @@ def book_course(
                 f"{course.name} has {course.sessions} sessions; {len(sessions)} were given.",
                 field="sessions",
             )
-        ordered = sorted(sessions, key=lambda r: r.start)
-        proposals = [
-            ProposedSession(i + 1, r.start, r.practitioner_id) for i, r in enumerate(ordered)
-        ]
-        snapshot = load_snapshot()
-        result = check_course(
-            snapshot=snapshot,
+        result = _check_new_course(
+            snapshot=load_snapshot(),
             course=course,
             client=client_reads.client_state(client, now),
-            proposals=proposals,
+            sessions=sessions,
             now=now,
             by_staff=actor.is_staff,
-            override_soft=override,
+            override=override,
             precare_confirmed=confirmed,
         )
         if not result.ok:
@@ -402,6 +490,80 @@ def book_course(
             precare_confirmed=kept or None,
         )
     return enrolment
+
+
+def _check_new_course(
+    *,
+    snapshot: Snapshot,
+    course: CourseRules,
+    client: ClientState,
+    sessions: Sequence[SessionRequest],
+    now: datetime,
+    by_staff: bool,
+    override: bool = False,
+    precare_confirmed: bool = False,
+    days: dict[date, DayResources] | None = None,
+) -> CheckResult:
+    """The check `book_course` makes of the sessions asked (numbered in order of their
+    starts); `proposal_offers` asks the same of each other time for one of them."""
+    ordered = sorted(sessions, key=lambda r: r.start)
+    return check_course(
+        snapshot=snapshot,
+        course=course,
+        client=client,
+        proposals=[
+            ProposedSession(i + 1, r.start, r.practitioner_id) for i, r in enumerate(ordered)
+        ],
+        now=now,
+        by_staff=by_staff,
+        override_soft=override,
+        precare_confirmed=precare_confirmed,
+        days=days,
+    )
+
+
+def proposal_offers(
+    *,
+    actor: Actor,
+    course_code: str,
+    client_id: int | None,
+    sessions: Sequence[SessionRequest],
+    number: int,
+    day: date,
+    now: datetime | None = None,
+) -> DayOffer:
+    """Another time for session `number` (from 1) of a proposed course: the starts of a local
+    day that `book_course` would accept with the other sessions as proposed, each with the
+    session's own practitioner if free, else the first free one. Writes nothing."""
+    now = now or utcnow()
+    _require_desk_or_client(actor)
+    if not 1 <= number <= len(sessions):
+        raise NotFound("There is no such session in this proposal.", field="k")
+    client = resolve_client_id(actor, client_id)
+    _, course = course_catalogue.course(course_code)
+    snapshot = load_snapshot()
+    state = client_reads.client_state(client, now)
+    wanted = sessions[number - 1].practitioner_id
+
+    def judge(slot: Slot, days: dict[date, DayResources]) -> CheckResult:
+        result = CheckResult((), ())
+        for practitioner_id in dict.fromkeys((wanted, slot.practitioner_id)):
+            asked = list(sessions)
+            asked[number - 1] = SessionRequest(slot.start, practitioner_id)
+            result = _check_new_course(
+                snapshot=snapshot,
+                course=course,
+                client=state,
+                sessions=asked,
+                now=now,
+                by_staff=actor.is_staff,
+                days=days,
+            )
+            if result.ok or not _only_practitioner(result.violations):
+                break
+        return result
+
+    return offer_day(snapshot=snapshot, procedure=course.procedure, day=day, now=now, judge=judge)
 
 
 def _appointment(
@@ -557,6 +719,120 @@ def _later_sessions(appointment: Appointment) -> list[Appointment]:
     )
 
 
+class _MoveJudge:
+    """The check a move of one session meets, with the snapshot and the client's state read
+    once: `_preview_move` (and so "Confirm") asks it about one start, `move_offers` about every
+    start of a day, so what is offered and what is accepted cannot disagree."""
+
+    def __init__(
+        self,
+        actor: Actor,
+        appointment: Appointment,
+        override: bool,
+        now: datetime,
+        precare_confirmed: bool = False,
+    ) -> None:
+        self.appointment = appointment
+        self.course = enrolment_rules(appointment.enrolment)
+        self.snapshot = load_snapshot()
+        self.client = client_reads.client_state(appointment.client_id, now)
+        self.actor = actor
+        self.override = override
+        self.now = now
+        self.precare_confirmed = precare_confirmed
+        self.replacing = frozenset({appointment.id})
+
+    def check(
+        self, start: datetime, days: dict[date, DayResources] | None = None
+    ) -> functools.partial[CheckResult]:
+        """check_course as it judges a move to `start` (proposals and `replacing` to give)."""
+        appointment = self.appointment
+        return functools.partial(
+            check_course,
+            snapshot=self.snapshot,
+            course=self.course,
+            client=self.client,
+            now=self.now,
+            enrolment_id=appointment.enrolment_id,
+            current_starts={appointment.session: appointment.start_at},
+            by_staff=self.actor.is_staff,
+            override_soft=self.override,
+            # Rule 11 on a move: moved later, its pre-care begins later than the one the
+            # client was told and is keeping; moved earlier, it may have begun before anyone
+            # could say so.
+            precare_confirmed=self.precare_confirmed or start >= appointment.start_at,
+            days=days,
+        )
+
+    def judge(
+        self,
+        start: datetime,
+        practitioner_id: int | None,
+        days: dict[date, DayResources] | None = None,
+    ) -> tuple[ProposedSession, CheckResult]:
+        """The move to `start` as asked: with the chosen practitioner, else the session's own
+        and, if only they are not free, any qualified one."""
+        appointment = self.appointment
+        check = self.check(start, days)
+        wanted = practitioner_id or appointment.practitioner_id
+        proposal = ProposedSession(appointment.session, start, wanted)
+        result = check(proposals=[proposal], replacing=self.replacing)
+        if not result.ok and practitioner_id is None and _only_practitioner(result.violations):
+            proposal = ProposedSession(appointment.session, start, None)
+            result = check(proposals=[proposal], replacing=self.replacing)
+        return proposal, result
+
+    def judge_alone(
+        self,
+        proposal: ProposedSession,
+        later_ids: frozenset[int],
+        days: dict[date, DayResources] | None = None,
+    ) -> CheckResult:
+        """The move as `judge` proposed it, once the later sessions (`later_ids`) give way:
+        possible only with a re-plan of them, which the person sees before accepting. (`days`:
+        built with these sessions freed too, not `judge`'s.)"""
+        check = self.check(proposal.start, days)
+        return check(proposals=[proposal], replacing=self.replacing | later_ids)
+
+
+def move_offers(
+    *,
+    actor: Actor,
+    appointment_id: int,
+    day: date,
+    practitioner_id: int | None = None,
+    now: datetime | None = None,
+) -> DayOffer:
+    """The starts of a local day to which the session can be moved as asked (no override, no
+    pre-care confirmation, later sessions kept): each judged by the check `move_appointment`
+    uses, so every start offered is accepted at "Confirm". Apart, in `also`: the starts the
+    move reaches only if later sessions move too, the case `preview_move` answers with the
+    sessions affected and a re-plan to accept or not (docs/DECISIONS.md)."""
+    now = now or utcnow()
+    appointment = _live_for_change(actor, appointment_id, None)
+    moves = _MoveJudge(actor, appointment, False, now)
+    later_ids = frozenset(a.id for a in _later_sessions(appointment))
+
+    proposed: dict[datetime, ProposedSession] = {}
+
+    def judge(slot: Slot, days: dict[date, DayResources]) -> CheckResult:
+        proposed[slot.start], result = moves.judge(slot.start, practitioner_id, days)
+        return result
+
+    def alone(slot: Slot, days: dict[date, DayResources]) -> CheckResult:
+        return moves.judge_alone(proposed[slot.start], later_ids, days)
+
+    return offer_day(
+        snapshot=moves.snapshot,
+        procedure=moves.course.procedure,
+        day=day,
+        now=now,
+        judge=judge,
+        replacing=moves.replacing,
+        fallback=alone if later_ids else None,
+    )
+
+
 def _preview_move(
     actor: Actor,
     appointment: Appointment,
@@ -568,30 +844,9 @@ def _preview_move(
 ) -> MovePreview:
     """The one computation behind `preview_move` and `move_appointment`."""
     enrolment = appointment.enrolment
-    course = enrolment_rules(enrolment)
-    snapshot = load_snapshot()
-    client = client_reads.client_state(appointment.client_id, now)
-    # Rule 11 on a move: moved later, its pre-care begins later than the one the client was
-    # told and is keeping; moved earlier, it may have begun before anyone could say so.
-    precare_confirmed = precare_confirmed or start >= appointment.start_at
-    check = functools.partial(
-        check_course,
-        snapshot=snapshot,
-        course=course,
-        client=client,
-        now=now,
-        enrolment_id=enrolment.id,
-        current_starts={appointment.session: appointment.start_at},
-        by_staff=actor.is_staff,
-        override_soft=override,
-        precare_confirmed=precare_confirmed,
-    )
-    wanted = practitioner_id or appointment.practitioner_id
-    proposal = [ProposedSession(appointment.session, start, wanted)]
-    result = check(proposals=proposal, replacing=frozenset({appointment.id}))
-    if not result.ok and practitioner_id is None and _only_practitioner(result.violations):
-        proposal = [ProposedSession(appointment.session, start, None)]
-        result = check(proposals=proposal, replacing=frozenset({appointment.id}))
+    moves = _MoveJudge(actor, appointment, override, now, precare_confirmed)
+    course, snapshot, client = moves.course, moves.snapshot, moves.client
+    proposal, result = moves.judge(start, practitioner_id)
     if result.ok:
         return MovePreview(appointment.id, result.slots[0])
 
@@ -600,7 +855,7 @@ def _preview_move(
     if not later:
         return refused
     later_ids = frozenset(a.id for a in later)
-    alone = check(proposals=proposal, replacing=frozenset({appointment.id}) | later_ids)
+    alone = moves.judge_alone(proposal, later_ids)
     if not alone.ok:
         return refused
 
