@@ -16,8 +16,9 @@ from clinic.services.clinic_setup import clinic_tz
 
 
 def confirmed() -> bool:
-    """Whether the person saw the sessions the change breaks and saves it anyway."""
-    return request.form.get("confirm") == "1"
+    """Whether the person saw the sessions the change breaks and saves it anyway (the
+    button's `confirm=1`; a form's own box named `confirm`, the screening's, sends 'y')."""
+    return "1" in request.form.getlist("confirm")
 
 
 def flash_saved(change: WorldChange, done: str, *, staff: bool = True) -> None:
