@@ -271,6 +271,11 @@ def of_enrolment(enrolment_id: int) -> ColumnElement[bool]:
     return Appointment.enrolment_id == enrolment_id
 
 
+# Beyond this many day ranges a weekday scope becomes one range of dates: a long OR nests too
+# deep for SQLite (at most 1000 levels in one expression).
+_MAX_DAY_RANGES = 200
+
+
 def on_weekdays(weekdays: Iterable[int], *, now: datetime) -> ColumnElement[bool]:
     """Booked future sessions on the clinic's local `weekdays` (Monday 0), as day ranges the
     start index answers: one range per matching day up to the last booked session."""
@@ -286,8 +291,8 @@ def on_weekdays(weekdays: Iterable[int], *, now: datetime) -> ColumnElement[bool
         return false()
     tz = clinic_setup.clinic_tz()
     day, end = now.astimezone(tz).date(), _aware(last).astimezone(tz).date()
-    if len(wanted) == 7:
-        return on_days(day, end)
+    if len(wanted) == 7 or (end - day).days * len(wanted) > 7 * _MAX_DAY_RANGES:
+        return on_days(day, end)  # every day: more to judge, but a short statement
     days: list[ColumnElement[bool]] = []
     while day <= end:
         if day.weekday() in wanted:
