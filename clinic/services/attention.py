@@ -222,6 +222,15 @@ def _sync_flags(change: WorldChange, now: datetime) -> None:
             flag.cause = change.cause
 
 
+def flags_of(appointment_ids: Iterable[int]) -> dict[int, AttentionFlag]:
+    """The flags of these sessions, by appointment id (a client's page shows its own)."""
+    ids = list(appointment_ids)
+    if not ids:
+        return {}
+    rows = db_session().scalars(select(AttentionFlag).where(AttentionFlag.appointment_id.in_(ids)))
+    return {f.appointment_id: f for f in rows}
+
+
 def forget(appointment_ids: Iterable[int]) -> None:
     """Drop the flags of sessions that were moved, cancelled or finished (a move is judged
     by the checker as it is made; a session no longer booked needs no attention)."""

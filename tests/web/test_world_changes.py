@@ -233,9 +233,12 @@ def test_a_clients_new_condition_is_kept_and_lists_their_sessions(client, booked
     assert "3 of your booked sessions no longer fit" in text
     assert "the clinic will offer you new dates" in text
     assert text.count("Glycolic peel, 6 sessions, session") == 3
+    mine = page(client.get("/my/sessions"))  # and their sessions page says so, session by session
+    assert mine.count("This session no longer fits") == 3
 
     client.post("/my/screening", data=_screening(False))
     assert flagged() == set()
+    assert "This session no longer fits" not in page(client.get("/my/sessions"))
 
 
 def test_a_clients_period_is_kept_and_removing_it_clears(client, booked) -> None:
