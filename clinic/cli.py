@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,7 +12,8 @@ from flask import Flask
 
 from clinic import demo
 from clinic.models import ROLES
-from clinic.services import accounts, catalogue
+from clinic.scheduling.wording import moment_text
+from clinic.services import accounts, attention, catalogue, clinic_setup, staffing
 from clinic.services.errors import InvalidData, ServiceError
 
 users_cli = click.Group("users", help="User accounts.")
@@ -43,9 +45,16 @@ def users_create(email: str, role: str, password: str, name: str | None) -> None
 
 @catalogue_cli.command("import")
 @click.argument("file", type=click.File("r", encoding="utf-8"))
-def catalogue_import(file: Any) -> None:
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Check the file and print what it would import and which booked sessions it would "
+    "break; write nothing.",
+)
+def catalogue_import(file: Any, dry_run: bool) -> None:
     """Import a catalogue file (JSON): everything is checked first; on any error nothing is
-    written."""
+    written. The booked sessions the import breaks are printed and flagged for the attention
+    list."""
     try:
         data = json.load(file)
     except json.JSONDecodeError as exc:
@@ -53,14 +62,40 @@ def catalogue_import(file: Any) -> None:
             f"{file.name} is not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}"
         ) from exc
     try:
-        report = catalogue.import_catalogue(data)
+        report, change = staffing.import_catalogue_file(data, dry_run=dry_run)
     except ServiceError as exc:
         raise _fail(exc) from exc
     for line in report.summary():
         click.echo(line)
     for warning in report.warnings:
         click.echo(f"warning: {warning['field']}: {warning['message']}", err=True)
-    click.echo("Imported." if report.changed else "Nothing to change.")
+    _echo_broken(change.broken, dry_run=dry_run)
+    if dry_run:
+        click.echo("Dry run: nothing was written.")
+    else:
+        click.echo("Imported." if report.changed else "Nothing to change.")
+
+
+def _echo_broken(broken: Sequence[attention.Broken], *, dry_run: bool) -> None:
+    """Each booked session the import breaks: client, course, session, time, rules."""
+    if not broken:
+        click.echo("No booked session breaks.")
+        return
+    tz = clinic_setup.clinic_tz()
+    verb = "would break" if dry_run else "breaks"
+    click.echo(f"The import {verb} {attention.describe(broken)}:")
+    for b in broken:
+        when = moment_text(b.start.astimezone(tz))
+        click.echo(
+            f"  {b.client_name}: {b.course_name}, session {b.session}, {when} "
+            f"with {b.practitioner_name} (appointment {b.appointment_id})"
+        )
+        for v in b.violations:
+            click.echo(f"    {v.code}: {v.message}")
+    if dry_run:
+        click.echo("They would be flagged for the attention list.")
+    else:
+        click.echo("They are flagged for the attention list.")
 
 
 @catalogue_cli.command("export")

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from flask import flash, request
 
+from clinic.scheduling.wording import moment_text
 from clinic.services.attention import WorldChange, describe
+from clinic.services.clinic_setup import clinic_tz
 
 
 def confirmed() -> bool:
-    """Whether the person saw the sessions the change breaks and saves it anyway."""
-    return request.form.get("confirm") == "1"
+    """Whether the person saw the sessions the change breaks and saves it anyway (the
+    button's `confirm=1`; a form's own box named `confirm`, the screening's, sends 'y')."""
+    return "1" in request.form.getlist("confirm")
 
 
 def flash_saved(change: WorldChange, done: str, *, staff: bool = True) -> None:
@@ -33,3 +36,7 @@ def flash_saved(change: WorldChange, done: str, *, staff: bool = True) -> None:
             f"{done} {sessions} {verb} (see below); the clinic will offer you new dates.",
             "warning",
         )
+        for b in change.broken:  # the client's own sessions, each with what it breaks
+            when = moment_text(b.start.astimezone(clinic_tz()))
+            why = " ".join(v.message for v in b.violations)
+            flash(f"{b.course_name}, session {b.session}, {when}: {why}", "warning")

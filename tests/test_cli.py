@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from clinic.demo import CATALOGUE_PATH, demo_catalogue
 from clinic.extensions import db
-from clinic.models import Appointment, ClinicSettings, Course, User
+from clinic.models import (
+    Appointment,
+    AttentionFlag,
+    AuditEntry,
+    CatalogueVersion,
+    ClinicSettings,
+    Course,
+    User,
+    WorkingHours,
+)
+from clinic.services import booking, staffing
+from clinic.services.booking import SessionRequest
+from tests import factories as f
+from tests.web.conftest import local as at_local
+from tests.web.conftest import next_monday
 
 
 def test_catalogue_import_then_export_to_stdout_gives_the_same_file(runner) -> None:
@@ -103,3 +119,75 @@ def test_demo_prints_logins_and_is_idempotent(runner) -> None:
     assert second.exit_code == 0, second.output
     assert "0 accounts and 0 appointments created" in second.output
     assert db.session.scalar(select(func.count()).select_from(Appointment)) == appointments
+
+
+# --- an import that breaks booked sessions ------------------------------------------------------
+
+
+@pytest.fixture
+def booked_file(app, tmp_path: Path):
+    """Two booked Monday sessions and a file that takes Mondays out of the practitioner's
+    hours."""
+    f.make_clinic()
+    practitioner = f.make_practitioner(name="Lena")
+    f.make_course()
+    client = f.make_client(name="Carla Client")
+    monday = next_monday(3)
+    enrolment = booking.book_course(
+        actor=f.actor("receptionist"),
+        course_code="peel_course",
+        client_id=client.id,
+        sessions=[
+            SessionRequest(at_local(monday + timedelta(days=14 * i), 10), practitioner.id)
+            for i in range(2)
+        ],
+    )
+    values = staffing.practitioner_values(practitioner)
+    values["hours"] = {d: [["09:00", "17:00"]] for d in ("tue", "wed", "thu", "fri")}
+    path = tmp_path / "no_mondays.json"
+    path.write_text(json.dumps({"practitioners": [values]}))
+    return path, [a.id for a in enrolment.appointments]
+
+
+def _state() -> tuple[int | None, ...]:
+    db.session.expire_all()
+    return (
+        db.session.scalar(select(CatalogueVersion.version)),
+        db.session.scalar(select(func.count()).select_from(WorkingHours)),
+        db.session.scalar(select(func.count()).select_from(AttentionFlag)),
+        db.session.scalar(select(func.count()).select_from(AuditEntry)),
+    )
+
+
+def test_catalogue_import_prints_and_flags_the_sessions_it_breaks(runner, booked_file) -> None:
+    path, ids = booked_file
+    result = runner.invoke(args=["catalogue", "import", str(path)])
+
+    assert result.exit_code == 0, result.output
+    assert "The import breaks 2 booked sessions:" in result.output
+    assert result.output.count("Carla Client: Glycolic peel, 6 sessions, session") == 2
+    assert "practitioner_unavailable" in result.output
+    assert "They are flagged for the attention list." in result.output
+    assert set(db.session.scalars(select(AttentionFlag.appointment_id))) == set(ids)
+    assert db.session.scalar(select(func.count()).select_from(WorkingHours)) == 4
+
+
+def test_catalogue_import_dry_run_prints_the_same_and_writes_nothing(runner, booked_file) -> None:
+    path, _ = booked_file
+    before = _state()
+    result = runner.invoke(args=["catalogue", "import", "--dry-run", str(path)])
+
+    assert result.exit_code == 0, result.output
+    assert "practitioners: 0 created, 1 updated" in result.output
+    assert "The import would break 2 booked sessions:" in result.output
+    assert "Dry run: nothing was written." in result.output
+    assert _state() == before
+
+
+def test_catalogue_import_that_breaks_nothing_says_so(runner, booked_file, tmp_path) -> None:
+    path = tmp_path / "room.json"
+    path.write_text(json.dumps({"rooms": [{"code": "R3", "name": "Room 3"}]}))
+    result = runner.invoke(args=["catalogue", "import", str(path)])
+
+    assert result.exit_code == 0, result.output
+    assert "No booked session breaks." in result.output

@@ -518,14 +518,15 @@ def get_screening(client_id: int) -> ResponseReturnValue:
     "/clients/<int:client_id>/screening",
     "Record and confirm a client's health screening",
     body=schemas.ScreeningUpdate,
-    response=schemas.ScreeningOut,
+    response=schemas.ScreeningSaved,
     errors=(400, 401, 403, 404, 422),
 )
 def put_screening(client_id: int) -> ResponseReturnValue:
     body: schemas.ScreeningUpdate = g.body
     answers = [clients.ConditionAnswer(a.code, a.present, a.last_date) for a in body.conditions]
-    client = clients.save_screening(actor=g.actor, client_id=client_id, answers=answers)
-    return _json(schemas.ScreeningOut, _screening_out(client.id))
+    change = clients.save_screening(actor=g.actor, client_id=client_id, answers=answers)
+    out = {**_screening_out(client_id), "affected": [b.appointment_id for b in change.broken]}
+    return _json(schemas.ScreeningSaved, out)
 
 
 @endpoint(
@@ -533,13 +534,13 @@ def put_screening(client_id: int) -> ResponseReturnValue:
     "/clients/<int:client_id>/periods",
     "Declare a period: sun exposure or an event needing makeup",
     body=schemas.PeriodCreate,
-    response=schemas.PeriodOut,
+    response=schemas.PeriodCreated,
     status=201,
     errors=(400, 401, 403, 404, 422),
 )
 def create_period(client_id: int) -> ResponseReturnValue:
     body: schemas.PeriodCreate = g.body
-    period = clients.add_period(
+    period, change = clients.add_period(
         actor=g.actor,
         client_id=client_id,
         kind=body.kind,
@@ -553,8 +554,9 @@ def create_period(client_id: int) -> ResponseReturnValue:
         "start": period.start_on,
         "end": period.end_on,
         "note": period.note,
+        "affected": [b.appointment_id for b in change.broken],
     }
-    return _json(schemas.PeriodOut, out, 201)
+    return _json(schemas.PeriodCreated, out, 201)
 
 
 def _ics(data: bytes, name: str) -> Response:

@@ -219,6 +219,21 @@ class PeriodOut(BaseModel):
     note: str
 
 
+AFFECTED = (
+    "The client's booked future sessions this change breaks (appointment ids, in order of "
+    "start): they are flagged for the attention list, where reception re-plans them. Empty "
+    "when nothing breaks."
+)
+
+
+class ScreeningSaved(ScreeningOut):
+    affected: list[int] = Field(description=AFFECTED)
+
+
+class PeriodCreated(PeriodOut):
+    affected: list[int] = Field(description=AFFECTED)
+
+
 class UntilOut(BaseModel):
     restriction: str
     text: str

@@ -3,7 +3,7 @@ planner must keep a course clear of."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from clinic.auth.access import safe_next
@@ -21,6 +21,7 @@ from clinic.form_errors import Problem, place_errors
 from clinic.models import utcnow
 from clinic.services import clients
 from clinic.services.errors import ServiceError
+from clinic.world_pages import flash_saved
 
 
 @bp.route("/my/screening", methods=["GET", "POST"])
@@ -35,11 +36,13 @@ def screening() -> ResponseReturnValue:
     top_errors: list[Problem] = []
     if form.validate_on_submit():
         try:
-            clients.save_screening(actor=actor, answers=screening_answers(form, questions))
+            change = clients.save_screening(actor=actor, answers=screening_answers(form, questions))
         except ServiceError as exc:
             top_errors = place_errors(form, exc, screening_fields(questions))
         else:
-            flash("Thank you: your health screening is saved and confirmed.", "success")
+            flash_saved(
+                change, "Thank you: your health screening is saved and confirmed.", staff=False
+            )
             return redirect(safe_next(url_for("booking.courses")))
     status = clients.screening_status(client)
     return render_template(
@@ -60,7 +63,7 @@ def periods() -> ResponseReturnValue:
     top_errors: list[Problem] = []
     if form.validate_on_submit():
         try:
-            clients.add_period(
+            _, change = clients.add_period(
                 actor=actor,
                 kind=form.kind.data or "",
                 start_on=form.start.data,
@@ -70,7 +73,9 @@ def periods() -> ResponseReturnValue:
         except ServiceError as exc:
             top_errors = place_errors(form, exc)
         else:
-            flash("Saved. The planner will keep your aftercare clear of it.", "success")
+            flash_saved(
+                change, "Saved. The planner will keep your aftercare clear of it.", staff=False
+            )
             return redirect(url_for("booking.periods"))
     return render_template(
         "booking/periods.html",
@@ -88,6 +93,6 @@ def delete_period(period_id: int) -> ResponseReturnValue:
     form = DeleteForm()
     if not form.validate_on_submit():
         abort(400, "The form has expired; please try again.")
-    clients.remove_period(actor=current_actor(), period_id=period_id)
-    flash("Removed.", "success")
+    change = clients.remove_period(actor=current_actor(), period_id=period_id)
+    flash_saved(change, "Removed.", staff=False)
     return redirect(url_for("booking.periods"))

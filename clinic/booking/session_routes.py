@@ -20,6 +20,7 @@ from clinic.scheduling import describe_window
 from clinic.services import (
     access,
     aftercare,
+    attention,
     booking,
     calendar_files,
     clients,
@@ -40,6 +41,7 @@ def my_sessions() -> ResponseReturnValue:
     now = utcnow()
     tz = clinic_setup.clinic_tz()
     appointments = [a for a in booking.list_appointments(actor=actor) if a.status != "cancelled"]
+    flags = attention.flags_of(a.id for a in appointments if a.status == "booked")
     by_enrolment: dict[int, dict[str, Any]] = {}
     grid_sessions = []
     for appointment in appointments:
@@ -56,6 +58,7 @@ def my_sessions() -> ResponseReturnValue:
                 "upcoming": appointment.start_at > now and appointment.status == "booked",
                 "care": [describe_window(w, tz, now) for w in care],
                 "too_late": refusal.message if refusal else None,
+                "flag": flags.get(appointment.id),
             }
         )
         recent = appointment.end_at > now - timedelta(days=62)

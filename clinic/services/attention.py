@@ -26,10 +26,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import groupby
 
-from sqlalchemy import ColumnElement, delete, false, or_, select
+from sqlalchemy import ColumnElement, delete, false, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from clinic.models import Appointment, AttentionFlag, Enrolment, utcnow
@@ -86,13 +86,14 @@ class _Preview(Exception):
 
 @contextmanager
 def world_change(
-    *, cause: str, confirm: bool, now: datetime | None = None
+    *, cause: str, confirm: bool, now: datetime | None = None, dry_run: bool = False
 ) -> Iterator[WorldChange]:
     """Run a change of the world as one transaction, judged before it is kept (see the module).
 
     The body makes the change as usual (its own `transaction()` joins this one) and names its
     scope with `change.concerns(...)`. Afterwards `change.saved` and `change.broken` say what
-    happened. A change that breaks nothing is saved without asking.
+    happened. A change that breaks nothing is saved without asking. `dry_run` judges the
+    change and rolls it back whatever it breaks (`catalogue import --dry-run`).
     """
     now = now or utcnow()
     change = WorldChange(cause)
@@ -102,7 +103,7 @@ def world_change(
             s.flush()
             broken = judge(or_(*change.scope) if change.scope else false(), now=now)
             change.broken = tuple(broken)
-            if broken and not confirm:
+            if dry_run or (broken and not confirm):
                 raise _Preview
             _sync_flags(change, now)
             change.saved = True
@@ -221,6 +222,15 @@ def _sync_flags(change: WorldChange, now: datetime) -> None:
             flag.cause = change.cause
 
 
+def flags_of(appointment_ids: Iterable[int]) -> dict[int, AttentionFlag]:
+    """The flags of these sessions, by appointment id (a client's page shows its own)."""
+    ids = list(appointment_ids)
+    if not ids:
+        return {}
+    rows = db_session().scalars(select(AttentionFlag).where(AttentionFlag.appointment_id.in_(ids)))
+    return {f.appointment_id: f for f in rows}
+
+
 def forget(appointment_ids: Iterable[int]) -> None:
     """Drop the flags of sessions that were moved, cancelled or finished (a move is judged
     by the checker as it is made; a session no longer booked needs no attention)."""
@@ -268,6 +278,41 @@ def of_client(client_id: int) -> ColumnElement[bool]:
 
 def of_enrolment(enrolment_id: int) -> ColumnElement[bool]:
     return Appointment.enrolment_id == enrolment_id
+
+
+# Beyond this many day ranges a weekday scope becomes one range of dates: a long OR nests too
+# deep for SQLite (at most 1000 levels in one expression).
+_MAX_DAY_RANGES = 200
+
+
+def on_weekdays(weekdays: Iterable[int], *, now: datetime) -> ColumnElement[bool]:
+    """Booked future sessions on the clinic's local `weekdays` (Monday 0), as day ranges the
+    start index answers: one range per matching day up to the last booked session."""
+    wanted = set(weekdays)
+    if not wanted:
+        return false()
+    last = db_session().scalar(
+        select(func.max(Appointment.start_at)).where(
+            Appointment.status == "booked", Appointment.start_at > now
+        )
+    )
+    if last is None:
+        return false()
+    tz = clinic_setup.clinic_tz()
+    day, end = now.astimezone(tz).date(), _aware(last).astimezone(tz).date()
+    if len(wanted) == 7 or (end - day).days * len(wanted) > 7 * _MAX_DAY_RANGES:
+        return on_days(day, end)  # every day: more to judge, but a short statement
+    days: list[ColumnElement[bool]] = []
+    while day <= end:
+        if day.weekday() in wanted:
+            days.append(on_days(day, day))
+        day += timedelta(days=1)
+    return or_(*days) if days else false()
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive UTC datetimes from an aggregate."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def every_session() -> ColumnElement[bool]:

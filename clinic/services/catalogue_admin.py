@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from clinic.models import Course, Procedure, Restriction, utcnow
+from clinic.models import Appointment, Course, Enrolment, Procedure, Restriction, utcnow
 from clinic.scheduling.wording import condition_label, duration_text
-from clinic.services import catalogue
+from clinic.services import attention, catalogue
 from clinic.services.actors import Actor
 from clinic.services.aftercare import booked_enrolments, keeps_other_rules, kept_rules_notice
 from clinic.services.audit import record
@@ -71,12 +71,41 @@ def _local_errors(exc: InvalidData) -> InvalidData:
     )
 
 
-def save(*, actor: Actor, kind: str, values: dict[str, Any], create: bool) -> Any:
+def save(
+    *,
+    actor: Actor,
+    kind: str,
+    values: dict[str, Any],
+    create: bool,
+    confirm: bool = False,
+    now: datetime | None = None,
+) -> attention.WorldChange:
     """Create or update one restriction, procedure or course from catalogue-file values
-    (API.md's shape). Raises `InvalidData` with a path per field on any bad value."""
+    (API.md's shape). Raises `InvalidData` with a path per field on any bad value.
+
+    A procedure edit (duration, buffer, qualification, device kind) can break the booked
+    sessions of the courses that use it: without `confirm` nothing is saved if any would
+    (the change lists them); with it they are flagged for the attention list. A course or a
+    restriction edit breaks no booking (an enrolment keeps the rules it was booked with)."""
     _require_editor(actor)
     if kind not in KINDS:
         raise NotFound(f"Unknown kind of catalogue record {kind!r}.")
+    code = values.get("code")
+    cause = f"The {kind} {code} changed"
+    with attention.world_change(cause=cause, confirm=confirm, now=now) as change:
+        row = _save(actor, kind, values, create)
+        if isinstance(row, Procedure) and not create:
+            change.concerns(
+                Appointment.enrolment_id.in_(
+                    select(Enrolment.id)
+                    .join(Course, Course.id == Enrolment.course_id)
+                    .where(Course.procedure_id == row.id)
+                )
+            )
+    return change
+
+
+def _save(actor: Actor, kind: str, values: dict[str, Any], create: bool) -> Any:
     model = KINDS[kind]
     code = values.get("code")
     with catalogue_transaction() as s:

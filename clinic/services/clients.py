@@ -32,12 +32,12 @@ from clinic.scheduling.rules import (
 )
 from clinic.scheduling.timeutil import at, local_date
 from clinic.scheduling.wording import CONDITION_LABELS, condition_label, long_day_text
-from clinic.services import accounts, client_reads, clinic_setup, course_catalogue
+from clinic.services import accounts, attention, client_reads, clinic_setup, course_catalogue
 from clinic.services.access import resolve_client_id
 from clinic.services.actors import Actor
 from clinic.services.aftercare import care_windows
 from clinic.services.audit import record
-from clinic.services.db import db_session, transaction
+from clinic.services.db import db_session, lock_client, transaction
 from clinic.services.errors import (
     InvalidData,
     InvalidRequest,
@@ -303,11 +303,14 @@ def save_screening(
     client_id: int | None = None,
     answers: Sequence[ConditionAnswer],
     now: datetime | None = None,
-) -> Client:
+    confirm: bool = True,
+) -> attention.WorldChange:
     """Replace the client's screening with `answers` and confirm it as of `now`.
 
     A condition not present and without a date is simply "no". Every change is audited with
-    its value before and after.
+    its value before and after. New answers can break the client's booked sessions (a
+    contraindication): the client's own change, and the API's, are kept and flag them;
+    staff pass `confirm=False` to see them first (nothing is saved then).
     """
     if is_practitioner(actor):
         raise PermissionDenied(
@@ -318,8 +321,12 @@ def save_screening(
     errors = validate_screening(answers, today=_today(now), known=known)
     if errors:
         raise InvalidData(errors)
-    with transaction() as s:
-        client = get_client(actor=actor, client_id=client_id)
+    with (
+        attention.world_change(cause="New screening answers", confirm=confirm, now=now) as change,
+        transaction() as s,
+    ):
+        client = _locked_client(actor, client_id)
+        change.concerns(attention.of_client(client.id))
         existing = {c.code: c for c in client.conditions}
         wanted = {a.code: a for a in answers if a.present or a.last_on is not None}
         changes: dict[str, dict[str, Any]] = {}
@@ -352,7 +359,14 @@ def save_screening(
             changes=changes,
             confirmed_at=now.isoformat(),
         )
-    return client
+    return change
+
+
+def _locked_client(actor: Actor, client_id: int | None) -> Client:
+    """The client the actor may change, with every other change to their sessions waiting
+    (their state is read afresh; the change is judged on it)."""
+    lock_client(resolve_client_id(actor, client_id))
+    return get_client(actor=actor, client_id=client_id)
 
 
 def _answer_json(present: bool, last_on: date | None) -> dict[str, Any]:
@@ -405,8 +419,10 @@ def add_period(
     end_on: date | None,
     note: str = "",
     now: datetime | None = None,
-) -> ClientPeriod:
-    """Declare a period the planner must respect (rule 3 of DOMAIN.md)."""
+) -> tuple[ClientPeriod, attention.WorldChange]:
+    """Declare a period the planner must respect (rule 3 of DOMAIN.md). It can break the
+    client's booked sessions (aftercare over a beach holiday): the change is kept and they
+    are flagged for the attention list (the change lists them)."""
     now = now or utcnow()
     note = " ".join(note.split())
     errors = validate_period(
@@ -415,8 +431,14 @@ def add_period(
     if errors:
         raise InvalidData(errors)
     assert start_on is not None and end_on is not None
-    with transaction() as s:
-        client = get_client(actor=actor, client_id=client_id)
+    label = PERIOD_LABELS.get(kind, kind)
+    cause = f"New period: {label}, {start_on.isoformat()} to {end_on.isoformat()}"
+    with (
+        attention.world_change(cause=cause, confirm=True, now=now) as change,
+        transaction() as s,
+    ):
+        client = _locked_client(actor, client_id)
+        change.concerns(attention.of_client(client.id))
         period = ClientPeriod(kind=kind, start_on=start_on, end_on=end_on, note=note)
         client.periods.append(period)
         s.flush()
@@ -431,12 +453,20 @@ def add_period(
             start=start_on.isoformat(),
             end=end_on.isoformat(),
         )
-    return period
+    return period, change
 
 
-def remove_period(*, actor: Actor, client_id: int | None = None, period_id: int) -> None:
-    with transaction() as s:
-        client = get_client(actor=actor, client_id=client_id)
+def remove_period(
+    *, actor: Actor, client_id: int | None = None, period_id: int, now: datetime | None = None
+) -> attention.WorldChange:
+    """Drop a declared period: the sessions it had broken are judged again and lose their
+    flags if they hold now. Removing a period cannot break a booking."""
+    with (
+        attention.world_change(cause="Period removed", confirm=True, now=now) as change,
+        transaction() as s,
+    ):
+        client = _locked_client(actor, client_id)
+        change.concerns(attention.of_client(client.id))
         period = next((p for p in client.periods if p.id == period_id), None)
         if period is None:
             raise NotFound("There is no such period.")
@@ -452,6 +482,7 @@ def remove_period(*, actor: Actor, client_id: int | None = None, period_id: int)
             start=period.start_on.isoformat(),
             end=period.end_on.isoformat(),
         )
+    return change
 
 
 # --- what the client may book ----------------------------------------------------------------

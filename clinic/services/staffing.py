@@ -25,6 +25,7 @@ from clinic.models import (
     Room,
     TimeOff,
     User,
+    utcnow,
 )
 from clinic.services import accounts, attention, catalogue, clinic_setup
 from clinic.services.actors import Actor
@@ -152,9 +153,30 @@ def save_practitioner(
     email: str,
     qualifications: list[str],
     hours: dict[str, list[list[str]]],
-) -> Practitioner:
-    """Create a practitioner or change one's name, qualifications and weekly hours."""
+    confirm: bool = False,
+    now: datetime | None = None,
+) -> tuple[Practitioner | None, attention.WorldChange]:
+    """Create a practitioner or change one's name, qualifications and weekly hours. Fewer hours
+    or qualifications can break the practitioner's booked sessions: without `confirm` nothing
+    is saved if any would (the practitioner is None then, the change lists them); with it they
+    are flagged for the attention list."""
     _require_admin(actor)
+    cause = f"Working hours or qualifications of {name.strip() or 'a practitioner'} changed"
+    row: Practitioner | None = None
+    with attention.world_change(cause=cause, confirm=confirm, now=now) as change:
+        row = _save_practitioner(actor, practitioner_id, name, email, qualifications, hours)
+        change.concerns(attention.of_practitioner(row.id))
+    return (row if change.saved else None), change
+
+
+def _save_practitioner(
+    actor: Actor,
+    practitioner_id: int | None,
+    name: str,
+    email: str,
+    qualifications: list[str],
+    hours: dict[str, list[list[str]]],
+) -> Practitioner:
     with catalogue_transaction() as s:
         time_off: list[list[str]] = []
         if practitioner_id is not None:
@@ -198,13 +220,28 @@ def save_practitioner(
     return row
 
 
-def set_practitioner_active(*, actor: Actor, practitioner_id: int, active: bool) -> Practitioner:
+def set_practitioner_active(
+    *,
+    actor: Actor,
+    practitioner_id: int,
+    active: bool,
+    confirm: bool = False,
+    now: datetime | None = None,
+) -> attention.WorldChange:
+    """Deactivate a practitioner (no new bookings; their booked sessions break and, once
+    confirmed, are flagged) or activate them again (their flags are judged again)."""
     _require_admin(actor)
-    with catalogue_transaction() as s:
+    p = get_practitioner(practitioner_id)
+    cause = f"{p.name} {'activated again' if active else 'deactivated'}"
+    with (
+        attention.world_change(cause=cause, confirm=confirm, now=now) as change,
+        catalogue_transaction() as s,
+    ):
         p = get_practitioner(practitioner_id)
         p.active = active
         record(s, actor, "activate" if active else "deactivate", "practitioner", p.id)
-    return p
+        change.concerns(attention.of_practitioner(p.id))
+    return change
 
 
 def add_time_off(
@@ -327,28 +364,63 @@ def save_room(*, actor: Actor, code: str, name: str) -> Room:
     return row
 
 
-def save_device(*, actor: Actor, code: str, kind: str, name: str) -> Device:
+def save_device(
+    *,
+    actor: Actor,
+    code: str,
+    kind: str,
+    name: str,
+    confirm: bool = False,
+    now: datetime | None = None,
+) -> attention.WorldChange:
+    """Add a device or change one; a device of another kind can break the sessions booked
+    on it (shown first, flagged once confirmed)."""
     _require_admin(actor)
-    with catalogue_transaction() as s:
+    cause = f"Device {code} changed"
+    with (
+        attention.world_change(cause=cause, confirm=confirm, now=now) as change,
+        catalogue_transaction() as s,
+    ):
         _import(s, {"devices": [{"code": code, "kind": kind, "name": name}]})
         row: Device | None = s.scalar(select(Device).where(Device.code == code))
         assert row is not None
         record(s, actor, "save", "device", row.id, code=code)
-    return row
+        change.concerns(attention.of_device(row.id))
+    return change
 
 
-def set_active(*, actor: Actor, kind: str, record_id: int, active: bool) -> None:
-    """Take a room or device out of use (existing bookings keep it) or back into use."""
+def set_active(
+    *,
+    actor: Actor,
+    kind: str,
+    record_id: int,
+    active: bool,
+    confirm: bool = False,
+    now: datetime | None = None,
+) -> attention.WorldChange:
+    """Take a room or device out of use or back into use. The sessions booked on one taken
+    out of use break: shown first, flagged once confirmed; back in use, they are judged
+    again and their flags go."""
     _require_admin(actor)
     model = {"room": Room, "device": Device}.get(kind)
     if model is None:
         raise NotFound(f"Unknown kind {kind!r}.")
-    with catalogue_transaction() as s:
-        row: Any = s.get(model, record_id)
+    row: Any = db_session().get(model, record_id)
+    if row is None:
+        raise NotFound(f"There is no such {kind}.")
+    cause = f"{row.name} {'back in use' if active else 'out of use'}"
+    scope = attention.of_room(record_id) if kind == "room" else attention.of_device(record_id)
+    with (
+        attention.world_change(cause=cause, confirm=confirm, now=now) as change,
+        catalogue_transaction() as s,
+    ):
+        row = s.get(model, record_id)
         if row is None:
             raise NotFound(f"There is no such {kind}.")
         row.active = active
         record(s, actor, "activate" if active else "deactivate", kind, row.id)
+        change.concerns(scope)
+    return change
 
 
 # --- opening hours, holidays, policy --------------------------------------------------------
@@ -377,13 +449,31 @@ def opening_hours_json() -> dict[str, list[list[str]]]:
     return dict(_clinic_section()["opening_hours"])
 
 
-def set_opening_hours(*, actor: Actor, hours: dict[str, list[list[str]]]) -> None:
+def set_opening_hours(
+    *,
+    actor: Actor,
+    hours: dict[str, list[list[str]]],
+    confirm: bool = False,
+    now: datetime | None = None,
+) -> attention.WorldChange:
+    """The clinic's weekly opening hours. Shorter hours can break booked sessions on the
+    weekdays whose hours changed (only those are judged): shown first, flagged once
+    confirmed."""
     _require_admin(actor)
-    with catalogue_transaction() as s:
+    now = now or utcnow()
+    with (
+        attention.world_change(cause="Opening hours changed", confirm=confirm, now=now) as change,
+        catalogue_transaction() as s,
+    ):
         section = _clinic_section()
+        before = section["opening_hours"]
         section["opening_hours"] = hours
         _import(s, {"clinic": section})
         record(s, actor, "update", "opening_hours", None, hours=hours)
+        after = opening_hours_json()
+        changed = [i for i, d in enumerate(WEEKDAYS) if before.get(d, []) != after.get(d, [])]
+        change.concerns(attention.on_weekdays(changed, now=now))
+    return change
 
 
 def update_policy(
@@ -452,43 +542,89 @@ def list_holidays() -> list[Holiday]:
     return list(db_session().scalars(select(Holiday).order_by(Holiday.day)))
 
 
-def add_holiday(*, actor: Actor, day: date, name: str) -> Holiday:
+def add_holiday(
+    *,
+    actor: Actor,
+    day: date,
+    name: str,
+    confirm: bool = False,
+    now: datetime | None = None,
+) -> attention.WorldChange:
+    """The clinic is closed on `day`: the sessions booked that day break (shown first,
+    flagged once confirmed)."""
     _require_admin(actor)
     if len(name) > 120:
         raise InvalidRequest("Keep the name under 120 characters.", field="name")
-    with catalogue_transaction() as s:
+    cause = f"Holiday on {_days_text(day, day)}"
+    with (
+        attention.world_change(cause=cause, confirm=confirm, now=now) as change,
+        catalogue_transaction() as s,
+    ):
         if s.scalar(select(Holiday.id).where(Holiday.day == day)) is not None:
             raise InvalidRequest(f"{day.isoformat()} is already a holiday.", field="day")
         row = Holiday(day=day, name=name.strip())
         s.add(row)
         s.flush()
         record(s, actor, "add", "holiday", row.id, day=day.isoformat())
-    return row
+        change.concerns(attention.on_days(day, day))
+    return change
 
 
-def remove_holiday(*, actor: Actor, holiday_id: int) -> None:
+def remove_holiday(
+    *, actor: Actor, holiday_id: int, now: datetime | None = None
+) -> attention.WorldChange:
+    """Open again on a holiday: the sessions of that day are judged again and the flags of
+    those that hold go. Opening cannot break a booking, so it never asks."""
     _require_admin(actor)
-    with catalogue_transaction() as s:
+    with (
+        attention.world_change(cause="Holiday removed", confirm=True, now=now) as change,
+        catalogue_transaction() as s,
+    ):
         row = s.get(Holiday, holiday_id)
         if row is None:
             raise NotFound("There is no such holiday.")
         s.delete(row)
         record(s, actor, "remove", "holiday", holiday_id)
+        change.concerns(attention.on_days(row.day, row.day))
+    return change
 
 
 # --- the catalogue file -----------------------------------------------------------------------
 
 
-def import_catalogue(*, actor: Actor, data: Any) -> catalogue.ImportReport:
+def import_catalogue(
+    *, actor: Actor, data: Any, confirm: bool = False, now: datetime | None = None
+) -> tuple[catalogue.ImportReport, attention.WorldChange]:
+    """Import a catalogue file from the admin page. A file can change anything, so every
+    booked future session is judged: without `confirm` nothing is written if any would
+    break (the change lists them); with it they are flagged for the attention list."""
     _require_admin(actor)
     if not isinstance(data, dict):
         raise InvalidData(
             [{"code": "wrong_type", "field": "$", "message": "The file must hold a JSON object."}]
         )
-    with catalogue_transaction() as s:
+    with (
+        attention.world_change(cause="Catalogue imported", confirm=confirm, now=now) as change,
+        catalogue_transaction() as s,
+    ):
         report = catalogue.import_into(s, data)
         record(s, actor, "import", "catalogue", None, summary=report.summary())
-    return report
+        change.concerns(attention.every_session())
+    return report, change
+
+
+def import_catalogue_file(
+    data: Any, *, dry_run: bool = False, now: datetime | None = None
+) -> tuple[catalogue.ImportReport, attention.WorldChange]:
+    """`flask catalogue import FILE` (API.md): the file is written and the booked future
+    sessions it breaks are flagged; `dry_run` judges the same and writes nothing. A file can
+    change anything, so every booked future session is judged."""
+    with attention.world_change(
+        cause="Catalogue imported", confirm=True, now=now, dry_run=dry_run
+    ) as change:
+        report = catalogue.import_catalogue(data)
+        change.concerns(attention.every_session())
+    return report, change
 
 
 def export_catalogue(*, actor: Actor) -> dict[str, Any]:

@@ -6,11 +6,12 @@ import re
 from typing import Any
 
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateField,
     EmailField,
+    HiddenField,
     IntegerField,
     PasswordField,
     SelectField,
@@ -159,5 +160,18 @@ class DeviceForm(FlaskForm):
 
 
 class ImportForm(FlaskForm):
-    file = FileField("Catalogue file (JSON)", validators=[FileRequired("Choose a file.")])
+    file = FileField("Catalogue file (JSON)")
+    # The file's text, carried by the form that asks to confirm an import breaking booked
+    # sessions (a browser does not send a chosen file twice).
+    text = HiddenField(validators=[Length(max=5_000_000)])
     submit = SubmitField("Import")
+
+    def validate_file(self, field: FileField) -> None:
+        if not field.data and not self.text.data:
+            raise ValidationError("Choose a file.")
+
+    def content(self) -> bytes:
+        """The file's bytes, or the carried text's."""
+        if self.file.data:
+            return bytes(self.file.data.read())
+        return str(self.text.data).encode("utf-8")

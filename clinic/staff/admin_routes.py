@@ -114,14 +114,22 @@ def _done(message: str, anchor: str) -> ResponseReturnValue:
 def _submit(
     form: FlaskForm, form_name: str, action: Callable[[], object], message: str, anchor: str
 ) -> ResponseReturnValue:
+    """Validate, call the service and come back to the section. A change of the world that
+    would break booked sessions comes back to the form with them listed (`change_for` names
+    the form the warning goes in)."""
     if not form.validate():
         return _admin_page(422, **{form_name: form})
     try:
-        action()
+        result = action()
     except (NotFound, PermissionDenied):
         raise
     except ServiceError as exc:
         return _admin_page(422, top=_place(form, exc), **{form_name: form})
+    if isinstance(result, WorldChange):
+        if result.needs_confirmation:
+            return _admin_page(200, change=result, change_for=form_name, **{form_name: form})
+        flash_saved(result, message)
+        return redirect(url_for("staff.admin_home") + f"#{anchor}")
     return _done(message, anchor)
 
 
@@ -192,7 +200,9 @@ def set_opening_hours() -> ResponseReturnValue:
     return _submit(
         form,
         "opening_form",
-        lambda: staffing.set_opening_hours(actor=current_actor(), hours=form.week()),
+        lambda: staffing.set_opening_hours(
+            actor=current_actor(), hours=form.week(), confirm=confirmed()
+        ),
         "Saved the opening hours.",
         "opening",
     )
@@ -207,7 +217,10 @@ def add_holiday() -> ResponseReturnValue:
         form,
         "holiday_form",
         lambda: staffing.add_holiday(
-            actor=current_actor(), day=validated(form.day.data), name=form.name.data or ""
+            actor=current_actor(),
+            day=validated(form.day.data),
+            name=form.name.data or "",
+            confirm=confirmed(),
         ),
         "Added the holiday.",
         "holidays",
@@ -220,8 +233,9 @@ def add_holiday() -> ResponseReturnValue:
 def remove_holiday(holiday_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate():
         abort(400, "The form expired; please try again.")
-    staffing.remove_holiday(actor=current_actor(), holiday_id=holiday_id)
-    return _done("Removed the holiday.", "holidays")
+    change = staffing.remove_holiday(actor=current_actor(), holiday_id=holiday_id)
+    flash_saved(change, "Removed the holiday.")
+    return redirect(url_for("staff.admin_home") + "#holidays")
 
 
 @bp.route("/admin/rooms", methods=["POST"])
@@ -253,6 +267,7 @@ def save_device() -> ResponseReturnValue:
             code=validated(form.code.data),
             kind=validated(form.kind.data),
             name=validated(form.name.data),
+            confirm=confirmed(),
         ),
         f"Saved the device {form.code.data}.",
         "devices",
@@ -266,8 +281,13 @@ def set_active(kind: str, record_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate():
         abort(400, "The form expired; please try again.")
     active = request.form.get("active") == "1"
-    staffing.set_active(actor=current_actor(), kind=kind, record_id=record_id, active=active)
-    return _done(f"The {kind} is {'in use' if active else 'out of use'}.", f"{kind}s")
+    change = staffing.set_active(
+        actor=current_actor(), kind=kind, record_id=record_id, active=active, confirm=confirmed()
+    )
+    if change.needs_confirmation:
+        return _admin_page(200, change=change, change_for=f"{kind}:{record_id}")
+    flash_saved(change, f"The {kind} is {'in use' if active else 'out of use'}.")
+    return redirect(url_for("staff.admin_home") + f"#{kind}s")
 
 
 # --- practitioners ----------------------------------------------------------------------------
@@ -280,7 +300,10 @@ def _practitioner_page(
     status: int = 200,
     top: Sequence[Problem | str] | None = None,
     change: WorldChange | None = None,
+    change_for: str = "time_off",
 ) -> tuple[str, int]:
+    """`change` lists what a change would break, in the form `change_for` names ('time_off',
+    'practitioner' or 'active')."""
     practitioner = staffing.get_practitioner(practitioner_id) if practitioner_id else None
     return render_template(
         "staff/practitioner.html",
@@ -288,10 +311,23 @@ def _practitioner_page(
         form=form,
         time_off_form=time_off,
         change=change,
+        change_for=change_for,
         confirm=ConfirmForm(),
         weekdays=list(zip(WEEKDAY_KEYS, WEEKDAY_NAMES, strict=True)),
         top=top or [],
     ), status
+
+
+def _stored_practitioner_form(practitioner_id: int) -> PractitionerForm:
+    """The practitioner's form filled from what is stored (their email is read-only)."""
+    p = staffing.get_practitioner(practitioner_id)
+    form = PractitionerForm(formdata=None)
+    values = staffing.practitioner_values(p)
+    form.name.data, form.email.data = p.name, p.email
+    form.qualifications.data = ", ".join(values["qualifications"])
+    form.set_week(values["hours"])
+    form.email.render_kw = {"readonly": True}
+    return form
 
 
 @bp.route("/admin/practitioners/new", methods=["GET", "POST"])
@@ -300,15 +336,11 @@ def _practitioner_page(
 @role_required(*ADMIN_ROLES)
 def edit_practitioner(practitioner_id: int | None = None) -> ResponseReturnValue:
     if request.method == "GET":
-        form = PractitionerForm(formdata=None)
-        if practitioner_id is not None:
-            p = staffing.get_practitioner(practitioner_id)
-            values = staffing.practitioner_values(p)
-            form.name.data, form.email.data = p.name, p.email
-            form.qualifications.data = ", ".join(values["qualifications"])
-            form.set_week(values["hours"])
-        if practitioner_id is not None:
-            form.email.render_kw = {"readonly": True}
+        form = (
+            _stored_practitioner_form(practitioner_id)
+            if practitioner_id is not None
+            else PractitionerForm(formdata=None)
+        )
         return _practitioner_page(practitioner_id, form, TimeOffForm(formdata=None))
     form = PractitionerForm()
     if practitioner_id is not None:  # the email is the practitioner's key; it does not change
@@ -318,20 +350,29 @@ def edit_practitioner(practitioner_id: int | None = None) -> ResponseReturnValue
     if not form.validate():
         return _practitioner_page(practitioner_id, form, TimeOffForm(formdata=None), 422)
     try:
-        row = staffing.save_practitioner(
+        row, change = staffing.save_practitioner(
             actor=current_actor(),
             practitioner_id=practitioner_id,
             name=validated(form.name.data),
             email=validated(form.email.data),
             qualifications=form.qualification_list(),
             hours=form.week(),
+            confirm=confirmed(),
         )
     except (NotFound, PermissionDenied):
         raise
     except ServiceError as exc:
         top = _place(form, exc)
         return _practitioner_page(practitioner_id, form, TimeOffForm(formdata=None), 422, top)
-    flash(f"Saved {row.name}.", "success")
+    if row is None:
+        return _practitioner_page(
+            practitioner_id,
+            form,
+            TimeOffForm(formdata=None),
+            change=change,
+            change_for="practitioner",
+        )
+    flash_saved(change, f"Saved {row.name}.")
     return redirect(url_for("staff.edit_practitioner", practitioner_id=row.id))
 
 
@@ -339,12 +380,7 @@ def edit_practitioner(practitioner_id: int | None = None) -> ResponseReturnValue
 @login_required
 @role_required(*ADMIN_ROLES)
 def add_time_off(practitioner_id: int) -> ResponseReturnValue:
-    p = staffing.get_practitioner(practitioner_id)
-    form = PractitionerForm(formdata=None)
-    values = staffing.practitioner_values(p)
-    form.name.data, form.email.data = p.name, p.email
-    form.qualifications.data = ", ".join(values["qualifications"])
-    form.set_week(values["hours"])
+    form = _stored_practitioner_form(practitioner_id)
     time_off = TimeOffForm()
     if not time_off.validate():
         return _practitioner_page(practitioner_id, form, time_off, 422)
@@ -389,10 +425,18 @@ def set_practitioner_active(practitioner_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate():
         abort(400, "The form expired; please try again.")
     active = request.form.get("active") == "1"
-    staffing.set_practitioner_active(
-        actor=current_actor(), practitioner_id=practitioner_id, active=active
+    change = staffing.set_practitioner_active(
+        actor=current_actor(), practitioner_id=practitioner_id, active=active, confirm=confirmed()
     )
-    flash("Saved.", "success")
+    if change.needs_confirmation:
+        return _practitioner_page(
+            practitioner_id,
+            _stored_practitioner_form(practitioner_id),
+            TimeOffForm(formdata=None),
+            change=change,
+            change_for="active",
+        )
+    flash_saved(change, "Saved.")
     return redirect(url_for("staff.edit_practitioner", practitioner_id=practitioner_id))
 
 
@@ -419,19 +463,25 @@ def import_catalogue() -> ResponseReturnValue:
     if not form.validate():
         return _admin_page(422, import_form=form)
     try:
-        data = json.loads(form.file.data.read().decode("utf-8"))
+        text = form.content().decode("utf-8")
+        data = json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         form.file.errors = [f"The file is not valid JSON: {exc}."]
         return _admin_page(422, import_form=form)
     try:
-        report = staffing.import_catalogue(actor=current_actor(), data=data)
+        report, change = staffing.import_catalogue(
+            actor=current_actor(), data=data, confirm=confirmed()
+        )
     except InvalidData as exc:
         form.file.errors = [
             e["message"] if e.get("field", "$") == "$" else f"{e['field']}: {e['message']}"
             for e in exc.errors
         ]
         return _admin_page(422, import_form=form)
-    flash("Imported. " + "; ".join(report.summary()), "success")
+    if change.needs_confirmation:
+        form.text.data = text
+        return _admin_page(200, change=change, change_for="import_form", import_form=form)
+    flash_saved(change, "Imported. " + "; ".join(report.summary()))
     for w in report.warnings:
         flash(f"Note ({w.get('field', '')}): {w['message']}", "warning")
     return redirect(url_for("staff.admin_home") + "#catalogue-file")

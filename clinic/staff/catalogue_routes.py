@@ -13,6 +13,7 @@ from clinic.auth.access import login_required, role_required
 from clinic.form_errors import Problem, place_errors
 from clinic.models import CATALOGUE_ROLES, Device
 from clinic.services import catalogue_admin, catalogue_queries
+from clinic.services.attention import WorldChange
 from clinic.services.catalogue_admin import CareText
 from clinic.services.db import db_session
 from clinic.services.errors import ServiceError
@@ -20,6 +21,7 @@ from clinic.staff import bp
 from clinic.staff.catalogue_forms import CourseForm, ProcedureForm, RestrictionForm
 from clinic.staff.common import current_actor
 from clinic.staff.forms import ConfirmForm, options
+from clinic.world_pages import confirmed, flash_saved
 
 # The three record forms share `code`, `preview` and `values()`.
 CatalogueForm = RestrictionForm | ProcedureForm | CourseForm
@@ -140,7 +142,13 @@ def _place_errors(form: CatalogueForm, exc: ServiceError) -> list[Problem]:
 
 
 def _edit_page(
-    kind: str, form: CatalogueForm, *, code: str | None, top: list[Problem], status: int
+    kind: str,
+    form: CatalogueForm,
+    *,
+    code: str | None,
+    top: list[Problem],
+    status: int,
+    change: WorldChange | None = None,
 ) -> tuple[str, int]:
     row = catalogue_admin.get_record(kind, code) if code else None
     return render_template(
@@ -158,6 +166,7 @@ def _edit_page(
             else None
         ),
         confirm=ConfirmForm(),
+        change=change,
     ), status
 
 
@@ -172,17 +181,20 @@ def _handle(kind: str, form: CatalogueForm, code: str | None) -> ResponseReturnV
     if not form.validate():
         return _edit_page(kind, form, code=code, top=[], status=422)
     try:
-        catalogue_admin.save(
+        change = catalogue_admin.save(
             actor=current_actor(),
             kind=kind,
             values=form.values(),
             create=code is None,
+            confirm=confirmed(),
         )
     except ServiceError as exc:
         if exc.status in (403, 404):
             raise
         return _edit_page(kind, form, code=code, top=_place_errors(form, exc), status=422)
-    flash(f"Saved the {TITLES[kind]} {form.code.data}.", "success")
+    if change.needs_confirmation:
+        return _edit_page(kind, form, code=code, top=[], status=200, change=change)
+    flash_saved(change, f"Saved the {TITLES[kind]} {form.code.data}.")
     if kind == "course" and code is not None:
         flash(catalogue_admin.booked_courses_notice(code, saved=True), "info")
     return redirect(url_for("staff.catalogue") + f"#{kind}s")

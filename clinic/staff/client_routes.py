@@ -22,6 +22,7 @@ from clinic.services.errors import Conflict, ServiceError
 from clinic.staff import bp
 from clinic.staff.common import current_actor
 from clinic.staff.forms import ClientContactForm, ClientSearchForm, ConfirmForm, NewClientForm
+from clinic.world_pages import confirmed, flash_saved
 
 
 @bp.route("/clients")
@@ -109,16 +110,21 @@ def record_screening(client_id: int) -> ResponseReturnValue:
     if request.method == "GET":
         fill_screening(form, questions, clients.screening_answers(actor=actor, client_id=client_id))
     problems: list[Problem] = []
+    change = None
     if form.validate_on_submit():
         try:
-            clients.save_screening(
-                actor=actor, client_id=client_id, answers=screening_answers(form, questions)
+            change = clients.save_screening(
+                actor=actor,
+                client_id=client_id,
+                answers=screening_answers(form, questions),
+                confirm=confirmed(),
             )
         except ServiceError as exc:
             problems = place_errors(form, exc, screening_fields(questions))
         else:
-            flash(f"Saved and confirmed the health screening of {client.name}.", "success")
-            return redirect(url_for("staff.show_client", client_id=client_id))
+            if not change.needs_confirmation:
+                flash_saved(change, f"Saved and confirmed the health screening of {client.name}.")
+                return redirect(url_for("staff.show_client", client_id=client_id))
     status = clients.screening_status(client)
     return render_template(
         "staff/screening.html",
@@ -128,6 +134,7 @@ def record_screening(client_id: int) -> ResponseReturnValue:
         status=status,
         current=status.current(utcnow()),
         problems=problems,
+        change=change,
     ), 422 if form.errors or problems else 200
 
 
