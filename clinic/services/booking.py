@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
 from clinic.models import (
-    FINISHED_STATUSES,
     Appointment,
+    AttentionFlag,
     Course,
     Enrolment,
     Practitioner,
@@ -55,12 +55,14 @@ from clinic.services.errors import (
 from clinic.services.permissions import (
     can_book_for,
     can_cancel_enrolment,
+    can_record_outcome,
     can_see_appointment,
     change_refusal,
     is_client,
     is_practitioner,
     notice_violation,
 )
+from clinic.services.progress import enrolment_progress
 from clinic.services.snapshot import load_snapshot
 
 MAX_OVERRIDE_REASON = 500
@@ -729,35 +731,67 @@ OUTCOMES = ("done", "no_show")
 
 
 def record_outcome(
-    *, actor: Actor, appointment_id: int, status: str, note: str = "", now: datetime | None = None
+    *,
+    actor: Actor,
+    appointment_id: int,
+    status: str,
+    note: str = "",
+    sessions_link: str = "",
+    now: datetime | None = None,
 ) -> Appointment:
-    """Staff mark a session done or no-show, with a note. A no-show starts no restrictions."""
+    """Staff mark a session that has started done or no-show, with a note (DOMAIN.md "No-show
+    and make-up"). A no-show starts no restriction and is not held: unless the clinic's policy
+    `no_show_uses_session` says it is used up, the course keeps a make-up session, and the
+    client is told (with `sessions_link`, their My sessions page). The course is completed
+    once nothing is booked or left to book (services/progress.py). A flag on the session
+    goes: a finished session needs no attention.
+
+    Staff may correct an outcome (done <-> no-show): the hour was recorded wrongly, and the
+    course's counts follow. A no-show whose make-up is already booked or held is not turned
+    into done: that would leave the course a session too many (409 `makeup_booked`)."""
     now = now or utcnow()
     if status not in OUTCOMES:
         raise InvalidRequest("Mark a session done or no-show.", field="status")
-    if not actor.is_staff:
-        raise PermissionDenied("Only staff record how a session went.")
     if len(note) > 2000:
         raise InvalidRequest("Keep the note under 2000 characters.", field="note")
     with transaction() as s:
         appointment = get_appointment(actor=actor, appointment_id=appointment_id)
+        if not can_record_outcome(actor, appointment):
+            raise PermissionDenied("Only clinic staff record how a session went.")
         lock_client(appointment.client_id)
-        if appointment.status == "cancelled":
-            raise InvalidRequest("This session was cancelled.")
+        was = appointment.status
+        if was == "cancelled":
+            raise Conflict(
+                "This session was cancelled; it has no outcome to record.",
+                code="appointment_changed",
+            )
         if appointment.start_at > now:
-            raise InvalidRequest(
-                "A session can be marked only once it has started.", field="status"
+            raise RuleViolation(
+                [
+                    Violation(
+                        "not_started",
+                        "A session can be marked done or no-show only once it has started.",
+                        appointment.session,
+                    )
+                ]
             )
         appointment.status = status
         if note.strip():
             appointment.note = note.strip()
         enrolment = appointment.enrolment
-        if (
-            all(a.status in FINISHED_STATUSES for a in enrolment.appointments)
-            and len([a for a in enrolment.appointments if a.status != "cancelled"])
-            >= enrolment.course.sessions
-        ):
-            enrolment.status = "completed"
+        progress = enrolment_progress(enrolment)
+        if progress.held + progress.missed + progress.booked > progress.total:
+            raise Conflict(
+                "The make-up of this missed session is already booked; cancel the make-up "
+                "first, then mark this session done.",
+                code="makeup_booked",
+            )
+        if enrolment.status != "cancelled":
+            enrolment.status = "completed" if progress.finished else "active"
+        s.execute(delete(AttentionFlag).where(AttentionFlag.appointment_id == appointment.id))
+        if status == "no_show" and was != "no_show" and enrolment.status != "cancelled":
+            outbox.tell_missed_session(s, appointment, progress, sessions_link, now)
+        outbox.refresh(s, appointment.client_id, now)
         record(
             s,
             actor,
@@ -766,5 +800,6 @@ def record_outcome(
             appointment.id,
             client_id=appointment.client_id,
             note=note or None,
+            was=was if was != "booked" else None,
         )
     return appointment
