@@ -134,6 +134,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET api.get_appointment": USERS,
     "PATCH api.move_appointment": USERS,
     "DELETE api.cancel_appointment": USERS,
+    "POST api.record_outcome": STAFF,
     "GET api.appointment_calendar": USERS,
     "GET api.client_calendar": USERS,
     "DELETE api.delete_token": USERS,
@@ -156,6 +157,7 @@ BODIES = {
         "sessions": [{"start": START}],
     },
     "PATCH api.move_appointment": lambda role: {"start": START},
+    "POST api.record_outcome": lambda role: {"outcome": "done"},
     "POST api.create_token": lambda role: {"email": "token@example.com", "password": "password123"},
 }
 

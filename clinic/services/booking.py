@@ -754,6 +754,8 @@ def record_outcome(
         raise InvalidRequest("Mark a session done or no-show.", field="status")
     if len(note) > 2000:
         raise InvalidRequest("Keep the note under 2000 characters.", field="note")
+    if not actor.is_staff:  # a client is refused before learning whether the session exists
+        raise PermissionDenied("Only clinic staff record how a session went.")
     with transaction() as s:
         appointment = get_appointment(actor=actor, appointment_id=appointment_id)
         if not can_record_outcome(actor, appointment):
