@@ -772,7 +772,7 @@ def record_outcome(
                 [
                     Violation(
                         "not_started",
-                        "A session can be marked done or no-show only once it has started.",
+                        "A session can be marked only once it has started.",
                         appointment.session,
                     )
                 ]
