@@ -331,6 +331,7 @@ def _clinic_section() -> dict[str, Any]:
         "policy": {
             "client_change_notice_hours": row.client_change_notice_hours,
             "horizon_days": row.horizon_days,
+            "no_show_uses_session": row.no_show_uses_session,
         },
     }
 
@@ -356,9 +357,10 @@ def update_policy(
     notice_hours: int,
     horizon_days: int,
     screening_valid_days: int,
+    no_show_uses_session: bool = False,
 ) -> ClinicSettings:
-    """The clinic's name, slot grid, change-notice policy, booking horizon and how long a
-    screening stays valid."""
+    """The clinic's name, slot grid, change-notice policy, booking horizon, how long a
+    screening stays valid, and whether a no-show uses its session up (no make-up)."""
     _require_admin(actor)
     errors: list[dict[str, Any]] = []
     if not 1 <= screening_valid_days <= MAX_SCREENING_VALID_DAYS:
@@ -376,6 +378,7 @@ def update_policy(
         section["policy"] = {
             "client_change_notice_hours": notice_hours,
             "horizon_days": horizon_days,
+            "no_show_uses_session": no_show_uses_session,
         }
         try:
             _import(s, {"clinic": section})
@@ -398,6 +401,7 @@ def update_policy(
             horizon_days=horizon_days,
             slot_minutes=slot_minutes,
             screening_valid_days=screening_valid_days,
+            no_show_uses_session=no_show_uses_session,
         )
     return row
 
