@@ -26,6 +26,7 @@ from clinic.services import (
     clinic_setup,
     outbox,
     permissions,
+    progress,
 )
 from clinic.services.actors import Actor
 from clinic.services.booking import MoveOutcome
@@ -73,7 +74,8 @@ def my_sessions() -> ResponseReturnValue:
     )
     for group in groups:
         rows = group["rows"]
-        group["done"] = sum(1 for row in rows if row["a"].status == "done")
+        # Held, missed (each keeping a make-up unless the policy uses it up) and to book.
+        group["progress"] = progress.enrolment_progress(group["enrolment"])
         group["next"] = next((row for row in rows if row["upcoming"]), None)
     periods = clients.list_periods(actor=actor)
     grids = month_grids(

@@ -32,6 +32,7 @@ from clinic.services.audit import record
 from clinic.services.db import db_session, transaction
 from clinic.services.errors import InvalidRequest, NotFound, PermissionDenied
 from clinic.services.permissions import is_practitioner
+from clinic.services.progress import enrolment_progress
 
 MAX_LISTED = 200
 
@@ -41,7 +42,8 @@ class EnrolmentProgress:
     enrolment: Enrolment
     sessions: list[Appointment]
     done: int
-    total: int
+    total: int  # the course's sessions and a make-up for each no-show (services/progress.py)
+    remaining: int = 0  # still to book
 
     @property
     def booked(self) -> int:
@@ -130,8 +132,10 @@ def _load_record(client_id: int, now: datetime) -> ClientRecord:
     upcoming: list[UpcomingCare] = []
     for e in enrolments:
         live = [a for a in e.appointments if a.status != "cancelled"]
-        done = sum(1 for a in live if a.status == "done")
-        progress.append(EnrolmentProgress(e, list(e.appointments), done, e.course.sessions))
+        counts = enrolment_progress(e)
+        progress.append(
+            EnrolmentProgress(e, list(e.appointments), counts.held, counts.total, counts.remaining)
+        )
         for a in live:
             if a.status not in RESTRICTING_STATUSES or a.start_at < now - LOOKBACK:
                 continue

@@ -6,10 +6,15 @@ import re
 from datetime import date, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from clinic.extensions import db
-from clinic.models import Appointment
+from clinic.models import Appointment, ClinicSettings
+from clinic.services import booking
+from tests import factories as f
 from tests.web.conftest import BERLIN, local, next_monday
+
+LINK = "http://localhost/my/sessions"
 
 
 def last_monday() -> date:
@@ -107,3 +112,21 @@ def test_the_buttons_carry_the_csrf_token_and_a_post_without_it_is_refused(
     assert db.session.get(Appointment, held["first"]).status == "booked"
     assert client.post(url, data={**form, "csrf_token": token.group(1)}).status_code == 302
     assert db.session.get(Appointment, held["first"]).status == "done"
+
+
+@pytest.mark.parametrize(("uses_up", "counts"), [(False, "0 of 7 done"), (True, "0 of 6 done")])
+def test_my_sessions_counts_the_make_up_after_a_no_show(client, clinic, held, uses_up, counts):
+    settings = db.session.scalar(select(ClinicSettings))
+    settings.no_show_uses_session = uses_up
+    f.commit()
+    booking.record_outcome(
+        actor=clinic.desk, appointment_id=held["first"], status="no_show", sessions_link=LINK
+    )
+    with client.session_transaction() as sess:
+        sess["_user_id"] = str(clinic.client.user_id)
+        sess["_fresh"] = True
+    page = client.get("/my/sessions").get_data(as_text=True)
+    assert f"{counts}; 1 missed; next: session 2 of" in page
+    to_book = 4 if uses_up else 5
+    assert f"; {to_book} sessions to book." in page
+    assert "You missed your Glycolic peel session" in page  # the message, still to be sent
