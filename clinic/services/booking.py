@@ -17,6 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
 from clinic.models import (
+    APPOINTMENT_STATUSES,
     Appointment,
     AttentionFlag,
     Course,
@@ -737,6 +738,7 @@ def record_outcome(
     status: str,
     note: str = "",
     sessions_link: str = "",
+    seen: str | None = None,
     now: datetime | None = None,
 ) -> Appointment:
     """Staff mark a session that has started done or no-show, with a note (DOMAIN.md "No-show
@@ -748,12 +750,16 @@ def record_outcome(
 
     Staff may correct an outcome (done <-> no-show): the hour was recorded wrongly, and the
     course's counts follow. A no-show whose make-up is already booked or held is not turned
-    into done: that would leave the course a session too many (409 `makeup_booked`)."""
+    into done: that would leave the course a session too many (409 `makeup_booked`).
+    `seen`: the status the person saw; if someone else has changed it since, the request is
+    refused (409 `appointment_changed`) saying what happened."""
     now = now or utcnow()
     if status not in OUTCOMES:
         raise InvalidRequest("Mark a session done or no-show.", field="status")
     if len(note) > 2000:
         raise InvalidRequest("Keep the note under 2000 characters.", field="note")
+    if seen is not None and seen not in APPOINTMENT_STATUSES:
+        raise InvalidRequest("The page sent an unknown session status; reload it.", field="seen")
     if not actor.is_staff:  # a client is refused before learning whether the session exists
         raise PermissionDenied("Only clinic staff record how a session went.")
     with transaction() as s:
@@ -762,6 +768,8 @@ def record_outcome(
             raise PermissionDenied("Only clinic staff record how a session went.")
         lock_client(appointment.client_id)
         was = appointment.status
+        if seen is not None and was != seen:
+            raise Conflict(_what_changed(appointment), code="appointment_changed")
         if was == "cancelled":
             raise Conflict(
                 "This session was cancelled; it has no outcome to record.",

@@ -407,7 +407,8 @@ def record_outcome(appointment_id: int) -> ResponseReturnValue:
     week = _week_asked()
     if not form.validate():
         if week is not None:
-            abort(400, "The form expired; please try again.")
+            said = [e for errors in form.errors.values() for e in errors]
+            return _calendar_page(week[0], "week", week[1], str(said[0]), 422)
         return _appointment_page(appointment_id, outcome=form, status=422)
     try:
         appointment = booking.record_outcome(
@@ -416,6 +417,7 @@ def record_outcome(appointment_id: int) -> ResponseReturnValue:
             status=form.status.data,
             note=form.note.data or "",
             sessions_link=url_for("booking.my_sessions", _external=True),
+            seen=form.seen.data or None,
         )
     except (NotFound, PermissionDenied):
         raise

@@ -230,3 +230,12 @@ def test_a_no_show_turns_done_until_its_make_up_is_booked(two) -> None:
         mark(two, "second", "done")
     assert refused.value.code == "makeup_booked"
     assert db.session.get(Appointment, two["second"]).status == "no_show"
+
+
+def test_a_click_meant_for_a_booked_session_is_refused_once_someone_recorded_it(two) -> None:
+    mark(two, "first", "no_show")
+    with pytest.raises(Conflict) as refused:
+        mark(two, "first", "done", seen="booked")
+    assert refused.value.code == "appointment_changed"
+    assert "marked as a no-show by someone else" in refused.value.message
+    assert db.session.get(Appointment, two["first"]).status == "no_show"

@@ -130,3 +130,25 @@ def test_my_sessions_counts_the_make_up_after_a_no_show(client, clinic, held, us
     to_book = 4 if uses_up else 5
     assert f"; {to_book} sessions to book." in page
     assert "You missed your Glycolic peel session" in page  # the message, still to be sent
+
+
+def test_a_stale_button_says_what_happened_and_changes_nothing(client, login_as, held) -> None:
+    login_as("receptionist")
+    form = {"week": held["monday"].isoformat(), "by": "practitioner", "seen": "booked"}
+    url = f"/staff/appointments/{held['first']}/outcome"
+    assert client.post(url, data={**form, "status": "done"}).status_code == 302
+    stale = client.post(url, data={**form, "status": "no_show"})
+    assert stale.status_code == 409
+    assert "just marked done by someone else" in stale.get_data(as_text=True)
+    assert db.session.get(Appointment, held["first"]).status == "done"
+
+
+def test_a_bad_button_value_is_refused_on_the_week_page(client, login_as, held) -> None:
+    login_as("receptionist")
+    response = client.post(
+        f"/staff/appointments/{held['first']}/outcome",
+        data={"status": "maybe", "week": held["monday"].isoformat(), "by": "practitioner"},
+    )
+    assert response.status_code == 422
+    assert "Not a valid choice" in response.get_data(as_text=True)
+    assert db.session.get(Appointment, held["first"]).status == "booked"
