@@ -407,8 +407,8 @@ def record_outcome(appointment_id: int) -> ResponseReturnValue:
     week = _week_asked()
     if not form.validate():
         if week is not None:
-            said = [e for errors in form.errors.values() for e in errors]
-            return _calendar_page(week[0], "week", week[1], str(said[0]), 422)
+            wrong = [e for errors in form.errors.values() for e in errors]
+            return _calendar_page(week[0], "week", week[1], str(wrong[0]), 422)
         return _appointment_page(appointment_id, outcome=form, status=422)
     try:
         appointment = booking.record_outcome(
