@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from flask_wtf import FlaskForm
-from wtforms import Field
+from wtforms import Field, HiddenField
 
 from clinic.services.errors import (
     AlreadyEnrolled,
@@ -78,7 +78,8 @@ def _field(form: FlaskForm, name: str, fields: FieldNames | None) -> Field | Non
         target = fields(name)
     else:
         target = getattr(form, (fields or {}).get(name, name), None)
-    return target if isinstance(target, Field) else None
+    # A hidden field shows no message: what it says belongs at the top of the form.
+    return target if isinstance(target, Field) and not isinstance(target, HiddenField) else None
 
 
 def validated(data: T | None) -> T:

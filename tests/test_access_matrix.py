@@ -143,6 +143,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET api.get_appointment": USERS,
     "PATCH api.move_appointment": USERS,
     "DELETE api.cancel_appointment": USERS,
+    "POST api.record_outcome": STAFF,
     "GET api.appointment_calendar": USERS,
     "GET api.client_calendar": USERS,
     "DELETE api.delete_token": USERS,
@@ -166,6 +167,7 @@ BODIES = {
     },
     "PATCH api.move_appointment": lambda role: {"start": START},
     "POST api.book_enrolment_sessions": lambda role: {"sessions": [{"start": START}]},
+    "POST api.record_outcome": lambda role: {"outcome": "done"},
     "POST api.create_token": lambda role: {"email": "token@example.com", "password": "password123"},
 }
 

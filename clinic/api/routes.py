@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Response, current_app, g, jsonify, request
+from flask import Response, current_app, g, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel
 
@@ -482,6 +482,28 @@ def move_appointment(appointment_id: int) -> ResponseReturnValue:
 def cancel_appointment(appointment_id: int) -> ResponseReturnValue:
     booking.cancel_appointment(actor=g.actor, appointment_id=appointment_id)
     return "", 204
+
+
+@endpoint(
+    "POST",
+    "/appointments/<int:appointment_id>/outcome",
+    "Staff: mark a session that has started done or no-show; a no-show keeps a make-up "
+    "session unless the clinic's policy uses it up. 409 for a cancelled session, 422 for "
+    "one not yet started",
+    body=schemas.OutcomeRecord,
+    response=schemas.AppointmentOut,
+    errors=(400, 401, 403, 404, 409, 422),
+)
+def record_outcome(appointment_id: int) -> ResponseReturnValue:
+    body: schemas.OutcomeRecord = g.body
+    appointment = booking.record_outcome(
+        actor=g.actor,
+        appointment_id=appointment_id,
+        status=body.outcome,
+        note=body.note or "",
+        sessions_link=url_for("booking.my_sessions", _external=True),
+    )
+    return _json(schemas.AppointmentOut, _appointment(appointment))
 
 
 # --- screening, periods, calendars ------------------------------------------------------------------

@@ -135,6 +135,13 @@ class AppointmentMove(Body):
     precare_confirmed: bool = False
 
 
+class OutcomeRecord(Body):
+    """Staff: how a session that has started went."""
+
+    outcome: Literal["done", "no_show"]
+    note: str | None = Field(default=None, max_length=2000)
+
+
 class CalendarQuery(Body):
     client: Id | None = None
 

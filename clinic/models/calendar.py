@@ -33,7 +33,8 @@ HOLDING_STATUSES = ("booked", "done", "no_show")
 # Statuses that start a client's restrictions (and show on their calendar): a no-show does not,
 # a cancellation lifts them.
 RESTRICTING_STATUSES = ("booked", "done")
-# Statuses after which a session never changes again: it took place, was missed or is off.
+# Statuses of a session that is over: it took place, was missed or is off (staff may still
+# correct done <-> no-show, services/booking.record_outcome).
 FINISHED_STATUSES = ("done", "no_show", "cancelled")
 # How far back a client's sessions can still restrict a new one (the longest restriction).
 LOOKBACK = timedelta(days=366)

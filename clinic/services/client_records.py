@@ -32,6 +32,7 @@ from clinic.services.audit import record
 from clinic.services.db import db_session, transaction
 from clinic.services.errors import InvalidRequest, NotFound, PermissionDenied
 from clinic.services.permissions import is_practitioner
+from clinic.services.progress import enrolment_progress
 
 MAX_LISTED = 200
 
@@ -41,10 +42,11 @@ class EnrolmentProgress:
     enrolment: Enrolment
     sessions: list[Appointment]
     done: int
-    total: int
+    total: int  # the course's sessions and a make-up for each no-show (services/progress.py)
     # The template's rules differ from the ones it was booked under (rules as booked), and
     # it has sessions to come: reception may move it to the current rules.
     rules_changed: bool = False
+    remaining: int = 0  # still to book
 
     @property
     def booked(self) -> int:
@@ -133,11 +135,13 @@ def _load_record(client_id: int, now: datetime) -> ClientRecord:
     upcoming: list[UpcomingCare] = []
     for e in enrolments:
         live = [a for a in e.appointments if a.status != "cancelled"]
-        done = sum(1 for a in live if a.status == "done")
+        counts = enrolment_progress(e)
         to_come = any(a.status == "booked" and a.start_at > now for a in e.appointments)
         changed = to_come and keeps_other_rules(e, course_catalogue.course_rules(e.course))
         progress.append(
-            EnrolmentProgress(e, list(e.appointments), done, e.course_sessions, changed)
+            EnrolmentProgress(
+                e, list(e.appointments), counts.held, counts.total, changed, counts.remaining
+            )
         )
         for a in live:
             if a.status not in RESTRICTING_STATUSES or a.start_at < now - LOOKBACK:

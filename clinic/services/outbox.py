@@ -39,8 +39,15 @@ from clinic.services import calendar_files, clinic_setup
 from clinic.services.aftercare import aftercare_for
 from clinic.services.db import db_session, transaction
 from clinic.services.errors import NotFound
+from clinic.services.progress import Progress
 
-KINDS = ("booking_confirmation", "reminder", "restriction_ends", "password_reset")
+KINDS = (
+    "booking_confirmation",
+    "reminder",
+    "restriction_ends",
+    "password_reset",
+    "missed_session",
+)
 # Reminders and restriction notices are recomputed from the live sessions after each change.
 SCHEDULED_KINDS = ("reminder", "restriction_ends")
 REMINDER_AT = time(10, 0)  # local time, the day before the session
@@ -150,6 +157,40 @@ def confirm_booking(
     )
     refresh(s, client.id, now)
     return message
+
+
+def tell_missed_session(
+    s: Session, appointment: Appointment, progress: Progress, link: str, now: datetime
+) -> OutboxMessage:
+    """Queue, in the caller's transaction, the message to a client who missed a session: the
+    course keeps a make-up session to book from My sessions (`link`), or, under the policy
+    `no_show_uses_session`, the session is used up."""
+    client = appointment.client
+    course = appointment.enrolment.course
+    when = day_text(local(appointment.start_at, clinic_setup.clinic_tz()).date())
+    missed = f"You missed session {appointment.session} of {course.procedure.name} on {when}"
+    where = f"My sessions: {link}" if link else "My sessions"
+    if clinic_setup.settings().no_show_uses_session:
+        told = f"{missed}; under the clinic's policy a missed session is used up."
+        if progress.remaining:
+            left = f"{progress.remaining} session{'s' if progress.remaining > 1 else ''}"
+            told += f" Your course has {left} still to book: book from {where}"
+        elif progress.booked:
+            told += " Your other booked sessions stay as they are."
+        else:
+            told += f" It was the last session of {course.name}."
+    else:
+        told = f"{missed}; your course keeps a make-up session: book it from {where}"
+    return queue(
+        s,
+        kind="missed_session",
+        to_email=client.email,
+        subject=f"You missed your {course.procedure.name} session",
+        body="\n".join([f"Hello {client.name},", "", told]),
+        due_at=now,
+        client_id=client.id,
+        appointment_id=appointment.id,
+    )
 
 
 def refresh(s: Session, client_id: int, now: datetime) -> None:

@@ -91,6 +91,12 @@ def can_see_appointment(actor: Actor, appointment: Appointment) -> bool:
     return actor.client_id is not None and appointment.client_id == actor.client_id
 
 
+def can_record_outcome(actor: Actor, appointment: Appointment) -> bool:
+    """Whether the actor records how this session went (done, no-show): reception for any
+    session, a practitioner for their own; a client never."""
+    return is_staff(actor) and can_see_appointment(actor, appointment)
+
+
 def can_cancel_enrolment(actor: Actor, enrolment: Enrolment) -> bool:
     return can_book_for(actor, enrolment.client_id)
 

@@ -103,8 +103,8 @@ class Entry:
 
 
 # One appointment in a cell of the week view, as the template prints it:
-# (status, link to the appointment, "HH:MM client", summary).
-WeekLine = tuple[str, str, str, str]
+# (status, link to the appointment, "HH:MM client", summary, outcome form's URL or "").
+WeekLine = tuple[str, str, str, str, str]
 
 
 class WeekCell(NamedTuple):
@@ -133,10 +133,19 @@ class CalendarWindow:
     def cell(self, column_id: int, day: date) -> list[Entry]:
         return self.entries.get((column_id, day), [])
 
-    def week_rows(self, appointment_url: str) -> list[tuple[Column, list[WeekCell]]]:
+    def week_rows(
+        self,
+        appointment_url: str,
+        outcome_url: tuple[str, str] | None = None,
+        now: datetime | None = None,
+    ) -> list[tuple[Column, list[WeekCell]]]:
         """Each column with its cells, one per day, ready to print: the week view's table.
-        `appointment_url` is the appointment page's URL without the id that ends it."""
+        `appointment_url` is the appointment page's URL without the id that ends it.
+        `outcome_url`, the outcome form's URL before and after the id, gives each booked
+        session that has started by `now` its form (every session in the calendar is one
+        the viewer may see, and so, being staff, record: permissions.can_record_outcome)."""
         rows = []
+        before, after = outcome_url or ("", "")
         for column in self.columns:
             cells = []
             for day in self.days:
@@ -147,6 +156,9 @@ class CalendarWindow:
                         f"{appointment_url}{e.appointment_id}",
                         f"{_CLOCK[e.start.hour * 60 + e.start.minute]} {e.client_name}",
                         e.summary,
+                        f"{before}{e.appointment_id}{after}"
+                        if outcome_url and now and e.status == "booked" and e.start <= now
+                        else "",
                     )
                     for e in self.entries.get(key, ())
                 ]

@@ -441,6 +441,7 @@ def _clinic_section() -> dict[str, Any]:
         "policy": {
             "client_change_notice_hours": row.client_change_notice_hours,
             "horizon_days": row.horizon_days,
+            "no_show_uses_session": row.no_show_uses_session,
         },
     }
 
@@ -484,9 +485,10 @@ def update_policy(
     notice_hours: int,
     horizon_days: int,
     screening_valid_days: int,
+    no_show_uses_session: bool = False,
 ) -> ClinicSettings:
-    """The clinic's name, slot grid, change-notice policy, booking horizon and how long a
-    screening stays valid."""
+    """The clinic's name, slot grid, change-notice policy, booking horizon, how long a
+    screening stays valid, and whether a no-show uses its session up (no make-up)."""
     _require_admin(actor)
     errors: list[dict[str, Any]] = []
     if not 1 <= screening_valid_days <= MAX_SCREENING_VALID_DAYS:
@@ -504,6 +506,7 @@ def update_policy(
         section["policy"] = {
             "client_change_notice_hours": notice_hours,
             "horizon_days": horizon_days,
+            "no_show_uses_session": no_show_uses_session,
         }
         try:
             _import(s, {"clinic": section})
@@ -526,6 +529,7 @@ def update_policy(
             horizon_days=horizon_days,
             slot_minutes=slot_minutes,
             screening_valid_days=screening_valid_days,
+            no_show_uses_session=no_show_uses_session,
         )
     return row
 

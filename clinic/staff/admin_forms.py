@@ -140,6 +140,7 @@ class PolicyForm(FlaskForm):
         "A screening stays valid for (days)",
         validators=[InputRequired("Give how many days a screening stays valid.")],
     )
+    no_show_uses_session = BooleanField("A missed session (no-show) is used up: no make-up")
     submit = SubmitField("Save the policy")
 
 

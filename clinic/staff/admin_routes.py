@@ -61,6 +61,7 @@ def _forms() -> dict[str, FlaskForm]:
         notice_hours=settings.client_change_notice_hours,
         horizon_days=settings.horizon_days,
         screening_valid_days=settings.screening_valid_days,
+        no_show_uses_session=settings.no_show_uses_session,
     )
     opening = OpeningHoursForm(formdata=None)
     opening.set_week(staffing.opening_hours_json())
@@ -186,6 +187,7 @@ def update_policy() -> ResponseReturnValue:
             notice_hours=validated(form.notice_hours.data),
             horizon_days=validated(form.horizon_days.data),
             screening_valid_days=validated(form.screening_valid_days.data),
+            no_show_uses_session=bool(form.no_show_uses_session.data),
         ),
         "Saved the policy.",
         "policy",

@@ -134,6 +134,10 @@ class OutcomeForm(FlaskForm):
         "Note",
         validators=[Optional(), Length(max=2000, message="Keep the note under 2000 characters.")],
     )
+    # The session's status as the page showed it: if someone else has recorded or cancelled
+    # it since, the click was meant for what it was, and is refused with what happened.
+    # (Checked by the service, which names it in its refusal.)
+    seen = HiddenField()
     submit = SubmitField("Record the outcome")
 
 

@@ -62,6 +62,12 @@ def _appointment_url() -> str:
     return url_for("staff.show_appointment", appointment_id=1).removesuffix("1")
 
 
+def _outcome_url() -> tuple[str, str]:
+    """The outcome form's URL before and after its id (see `_appointment_url`)."""
+    before, _, after = url_for("staff.record_outcome", appointment_id=999999).partition("999999")
+    return before, after
+
+
 @bp.route("/calendar")
 @login_required
 @role_required(*STAFF_ROLES)
@@ -72,11 +78,18 @@ def calendar() -> ResponseReturnValue:
     if view not in ("day", "week") or by not in staff_calendar.BY_CHOICES:
         view, by = "day", "practitioner"
         problem = problem or "Unknown view; showing the day by practitioner."
+    return _calendar_page(day, view, by, problem, 422 if problem else 200)
+
+
+def _calendar_page(
+    day: date, view: str, by: str, problem: str | None, status: int
+) -> ResponseReturnValue:
     actor = current_actor()
     first = day if view == "day" else staff_calendar.week_start(day)
     days = 1 if view == "day" else 7
     window = staff_calendar.load_calendar(actor=actor, first=first, days=days, by=by)
     step = timedelta(days=days)
+    week = window.week_rows(_appointment_url(), _outcome_url(), utcnow()) if view == "week" else []
     return render_template(
         "staff/calendar.html",
         window=window,
@@ -85,13 +98,13 @@ def calendar() -> ResponseReturnValue:
         day=day,
         first=first,
         rows=day_grid(window, day) if view == "day" else [],
-        week=window.week_rows(_appointment_url()) if view == "week" else [],
+        week=week,
         previous=first - step,
         following=first + step,
         today=today(),
         problem=problem,
         can_book=actor.is_desk,
-    ), (422 if problem else 200)
+    ), status
 
 
 # --- booking ----------------------------------------------------------------------------------
@@ -283,6 +296,8 @@ def _appointment_page(
         practitioners=practitioners,
         tz=tz,
         can_change=permissions.can_change(actor, appointment, utcnow()),
+        can_record=permissions.can_record_outcome(actor, appointment),
+        started=appointment.start_at <= utcnow(),
     ), status
 
 
@@ -386,23 +401,46 @@ def cancel_enrolment(enrolment_id: int) -> ResponseReturnValue:
 @login_required
 @role_required(*STAFF_ROLES)
 def record_outcome(appointment_id: int) -> ResponseReturnValue:
+    """From the appointment page (outcome and note), or from the week calendar's buttons,
+    which send `week` (its day) and `by` and come back to the same week."""
     form = OutcomeForm()
+    week = _week_asked()
     if not form.validate():
+        if week is not None:
+            wrong = [e for errors in form.errors.values() for e in errors]
+            return _calendar_page(week[0], "week", week[1], str(wrong[0]), 422)
         return _appointment_page(appointment_id, outcome=form, status=422)
     try:
-        booking.record_outcome(
+        appointment = booking.record_outcome(
             actor=current_actor(),
             appointment_id=appointment_id,
             status=form.status.data,
             note=form.note.data or "",
+            sessions_link=url_for("booking.my_sessions", _external=True),
+            seen=form.seen.data or None,
         )
     except (NotFound, PermissionDenied):
         raise
     except ServiceError as exc:
+        if week is not None:
+            return _calendar_page(week[0], "week", week[1], exc.message, exc.status)
         problems = place_errors(form, exc, {"status": "status", "note": "note"})
         return _appointment_page(appointment_id, outcome=form, problems=problems, status=422)
-    flash("Outcome recorded.", "success")
+    said = "done" if appointment.status == "done" else "a no-show"
+    flash(f"Session {appointment.session} of {appointment.client.name} marked {said}.", "success")
+    if week is not None:
+        return redirect(url_for("staff.calendar", day=week[0].isoformat(), view="week", by=week[1]))
     return redirect(url_for("staff.show_appointment", appointment_id=appointment_id))
+
+
+def _week_asked() -> tuple[date, str] | None:
+    """The week (a day in it) and columns the calendar's outcome buttons came from."""
+    raw = request.form.get("week")
+    if raw is None:
+        return None
+    day, _ = _parse_day(raw)
+    by = request.form.get("by", "practitioner")
+    return day, by if by in staff_calendar.BY_CHOICES else "practitioner"
 
 
 from clinic.staff import admin_routes, catalogue_routes, client_routes  # noqa: E402,F401

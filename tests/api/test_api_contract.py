@@ -28,6 +28,7 @@ def test_openapi_document_lists_every_contract_endpoint(client) -> None:
         ("patch", "/api/v1/appointments/{appointment_id}"),
         ("delete", "/api/v1/appointments/{appointment_id}"),
         ("get", "/api/v1/appointments/{appointment_id}.ics"),
+        ("post", "/api/v1/appointments/{appointment_id}/outcome"),
         ("get", "/api/v1/calendar.ics"),
         ("post", "/api/v1/token"),
         ("get", "/api/v1/openapi.json"),

@@ -96,6 +96,18 @@ def test_export_after_import_is_the_same_file(data) -> None:
     assert export_catalogue() == data
 
 
+@pytest.mark.parametrize("uses_up", [True, False, None])
+def test_the_no_show_policy_round_trips_and_defaults_to_a_make_up(data, uses_up) -> None:
+    if uses_up is None:
+        del data["clinic"]["policy"]["no_show_uses_session"]
+    else:
+        data["clinic"]["policy"]["no_show_uses_session"] = uses_up
+    import_catalogue(copy.deepcopy(data))
+
+    assert db.session.scalar(select(ClinicSettings)).no_show_uses_session is bool(uses_up)
+    assert export_catalogue()["clinic"]["policy"]["no_show_uses_session"] is bool(uses_up)
+
+
 def test_reimport_of_the_export_changes_nothing_and_duplicates_nothing(data) -> None:
     import_catalogue(data)
     before = row_counts()
@@ -395,6 +407,12 @@ BAD_INPUT = [
     ("section_not_a_list", _set("rooms", {}), "rooms", "wrong_type"),
     ("record_not_an_object", _set("rooms[0]", "R1"), "rooms[0]", "wrong_type"),
     ("sessions_as_true", _set("courses[0].sessions", True), "courses[0].sessions", "wrong_type"),
+    (
+        "no_show_policy_as_text",
+        _set("clinic.policy.no_show_uses_session", "yes"),
+        "clinic.policy.no_show_uses_session",
+        "wrong_type",
+    ),
     (
         "repeat_beside_a_bad_item",
         _set("courses[0].months", [10, 13, 10]),

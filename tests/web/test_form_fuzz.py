@@ -145,6 +145,11 @@ def _seed() -> Seed:
     return Seed(
         values={
             "appointment_id": mine + booked + _ids(Appointment),
+            "started_id": _ids(
+                Appointment,
+                Appointment.status != "cancelled",
+                Appointment.start_at <= datetime.now(UTC),
+            ),
             "enrolment_id": _ids(Enrolment, Enrolment.client_id == client_id) + _ids(Enrolment),
             "client_id": [client_id, *_ids(Client)],
             "user_id": _ids(User),
@@ -197,9 +202,10 @@ def _host_pages(rule: Rule, seed: Seed, args: dict[str, Any]) -> list[str]:
         "staff.move_appointment",
         "staff.cancel_appointment",
         "staff.cancel_enrolment",
-        "staff.record_outcome",
     ):
         pages.append(url_for("staff.show_appointment", appointment_id=seed.first("appointment_id")))
+    elif endpoint == "staff.record_outcome":  # its form is on the page of a session held
+        pages.append(url_for("staff.show_appointment", appointment_id=seed.first("started_id")))
     elif endpoint in (
         "staff.add_time_off",
         "staff.remove_time_off",

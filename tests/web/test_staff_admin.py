@@ -120,6 +120,19 @@ def test_admin_changes_a_role_and_deactivates_an_account(client, login_as, clini
     assert "You cannot take away your own admin access" in refused.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("checked", [True, False])
+def test_the_no_show_policy_is_saved_and_shown(client, login_as, clinic, checked) -> None:
+    login_as("admin")
+    data = policy(no_show_uses_session="y") if checked else policy()
+    assert client.post("/staff/admin/policy", data=data).status_code == 302
+    settings = db.session.scalar(select(ClinicSettings))
+    db.session.refresh(settings)
+    assert settings.no_show_uses_session is checked
+    page = client.get("/staff/admin").get_data(as_text=True)
+    box = re.search(r'<input[^>]*name="no_show_uses_session"[^>]*>', page)
+    assert box is not None and ("checked" in box.group(0)) is checked
+
+
 def test_policy_is_saved(client, login_as, clinic) -> None:
     login_as("admin")
     client.post("/staff/admin/policy", data=policy())

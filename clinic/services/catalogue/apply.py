@@ -165,6 +165,7 @@ def _write_clinic(s: Session, c: ClinicEntry, report: ImportReport) -> None:
         "slot_minutes": c.slot_minutes,
         "client_change_notice_hours": c.policy.client_change_notice_hours,
         "horizon_days": c.policy.horizon_days,
+        "no_show_uses_session": c.policy.no_show_uses_session,
     }
     if settings is None:
         s.add(ClinicSettings(**values))

@@ -74,6 +74,7 @@ def export_catalogue() -> dict[str, Any]:
             "policy": {
                 "client_change_notice_hours": settings.client_change_notice_hours,
                 "horizon_days": settings.horizon_days,
+                "no_show_uses_session": settings.no_show_uses_session,
             },
         }
     out["restrictions"] = [

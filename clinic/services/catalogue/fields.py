@@ -109,6 +109,13 @@ def _short_code(value: object) -> str:
     return _code(value, max_len=40)
 
 
+def _flag(value: object) -> bool:
+    # strict: "yes", 1 or "true" are not a clinic's yes.
+    if not isinstance(value, bool):
+        raise PydanticCustomError("wrong_type", "Expected true or false.")
+    return value
+
+
 def _code_or_null(value: object) -> str | None:
     return None if value is None else _code(value)
 
@@ -222,6 +229,7 @@ def _known(section: str, code: str, sentence: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+Flag = Annotated[bool, PlainValidator(_flag)]
 Code = Annotated[str, PlainValidator(_code)]
 ShortCode = Annotated[str, PlainValidator(_short_code)]  # a room's or a device's
 Name = Annotated[str, _text(120)]

@@ -41,6 +41,7 @@ from clinic.services.catalogue.fields import (
     DaysOff,
     DeviceKindRef,
     Email,
+    Flag,
     Holidays,
     Instruction,
     Known,
@@ -110,6 +111,8 @@ class Policy(_Record):
         int, whole("Notice for client changes (hours)", 0, 8760)
     ] = 24
     horizon_days: Annotated[int, whole("Booking horizon (days)", 1, 1100)] = 365
+    # DOMAIN.md "No-show and make-up": false, a no-show keeps a make-up session.
+    no_show_uses_session: Flag = False
 
 
 class ClinicEntry(_Record):
