@@ -40,7 +40,13 @@ from clinic.services.aftercare import aftercare_for
 from clinic.services.db import db_session, transaction
 from clinic.services.errors import NotFound
 
-KINDS = ("booking_confirmation", "reminder", "restriction_ends", "password_reset")
+KINDS = (
+    "booking_confirmation",
+    "sessions_moved",
+    "reminder",
+    "restriction_ends",
+    "password_reset",
+)
 # Reminders and restriction notices are recomputed from the live sessions after each change.
 SCHEDULED_KINDS = ("reminder", "restriction_ends")
 REMINDER_AT = time(10, 0)  # local time, the day before the session
@@ -126,6 +132,51 @@ def confirm_booking(s: Session, enrolment: Enrolment, now: datetime) -> OutboxMe
         due_at=now,
         client_id=client.id,
         appointment_id=live[0].id if live else None,
+        ics=calendar_files.enrolment_ics(client.id, enrolment.id).decode(),
+    )
+    refresh(s, client.id, now)
+    return message
+
+
+def tell_sessions_moved(
+    s: Session,
+    enrolment: Enrolment,
+    moved: Sequence[tuple[Appointment, datetime]],
+    now: datetime,
+) -> OutboxMessage:
+    """Queue, in the caller's transaction, the message that the clinic moved sessions of a
+    course (an accepted re-plan): each moved session's new date and time, what it was, and its
+    new care dates, with the course's sessions as an .ics attachment. Also refreshes the
+    client's reminders and restriction notices, which follow the new dates."""
+    client = enrolment.client
+    tz = clinic_setup.clinic_tz()
+    lines = [
+        f"Hello {client.name},",
+        "",
+        f"the clinic has had to move sessions of your {enrolment.course.name}:",
+        "",
+    ]
+    for a, was in sorted(moved, key=lambda m: m[0].session):
+        lines.append(
+            f"{_session_title(a)}: now {moment_text(local(a.start_at, tz))} "
+            f"(was {moment_text(local(was, tz))}), with {a.practitioner.name}, {a.room.name}"
+        )
+        lines += _care_lines(aftercare_for(a), tz, now)
+        lines.append("")
+    lines += [
+        "Your other sessions stay as booked. The attached calendar file has the new dates.",
+        "If a new date does not suit you, please call the clinic.",
+    ]
+    first = min((a for a, _ in moved), key=lambda a: a.start_at)
+    message = queue(
+        s,
+        kind="sessions_moved",
+        to_email=client.email,
+        subject=f"New dates for your {enrolment.course.name}",
+        body="\n".join(lines),
+        due_at=now,
+        client_id=client.id,
+        appointment_id=first.id,
         ics=calendar_files.enrolment_ics(client.id, enrolment.id).decode(),
     )
     refresh(s, client.id, now)
