@@ -93,6 +93,8 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST staff.move_appointment": DESK,
     "POST staff.cancel_appointment": DESK,
     "POST staff.cancel_enrolment": DESK,
+    "GET staff.attention": STAFF,
+    "POST staff.accept_replan": DESK,
     "GET staff.catalogue": CATALOGUE,
     "GET staff.new_record": CATALOGUE,
     "POST staff.new_record": CATALOGUE,
@@ -137,6 +139,8 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET api.appointment_calendar": USERS,
     "GET api.client_calendar": USERS,
     "DELETE api.delete_token": USERS,
+    "GET api.list_attention": STAFF,
+    "POST api.accept_replan": DESK,
     "DELETE api.delete_user_tokens": ADMIN,  # or the user itself; the sample id is no one's
 }
 
@@ -156,6 +160,7 @@ BODIES = {
         "sessions": [{"start": START}],
     },
     "PATCH api.move_appointment": lambda role: {"start": START},
+    "POST api.accept_replan": lambda role: {"sessions": [{"appointment": 1, "start": START}]},
     "POST api.create_token": lambda role: {"email": "token@example.com", "password": "password123"},
 }
 
