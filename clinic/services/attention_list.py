@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import selectinload
 
 from clinic.models import Appointment, AttentionFlag, Course, Enrolment, utcnow
@@ -29,7 +29,7 @@ from clinic.scheduling import (
     Violation,
     check_course,
 )
-from clinic.scheduling.replan import minimal_replan
+from clinic.scheduling.replan import Replan, minimal_replan
 from clinic.services import client_reads, outbox
 from clinic.services.actors import Actor
 from clinic.services.aftercare import course_rules_as_booked
@@ -107,24 +107,28 @@ def _require_staff(actor: Actor) -> None:
         raise PermissionDenied("The attention list is for the clinic's staff.")
 
 
-def _live_flags(actor: Actor, now: datetime) -> Select[AttentionFlag, Appointment]:
-    """Flags of sessions still booked and to come (older flags are history, not work); a
-    practitioner sees their own sessions only, as on the calendar."""
-    query = (
-        select(AttentionFlag, Appointment)
-        .join(Appointment, Appointment.id == AttentionFlag.appointment_id)
-        .where(Appointment.status == "booked", Appointment.start_at > now)
+def _live_flags(actor: Actor, now: datetime) -> ColumnElement[bool]:
+    """Whether a flag's session is still booked and to come (older flags are history, not
+    work); a practitioner sees their own sessions only, as on the calendar.
+
+    A correlated EXISTS: the database walks the flags and looks each session up by its key.
+    A join let SQLite walk every future appointment by `start_at` instead, a cost that grows
+    with the table."""
+    live = select(Appointment.id).where(
+        Appointment.id == AttentionFlag.appointment_id,
+        Appointment.status == "booked",
+        Appointment.start_at > now,
     )
     if is_practitioner(actor):
-        query = query.where(Appointment.practitioner_id == actor.practitioner_id)
-    return query
+        live = live.where(Appointment.practitioner_id == actor.practitioner_id)
+    return live.exists()
 
 
 def count_attention(*, actor: Actor, now: datetime | None = None) -> int:
     """How many flagged sessions are waiting (the staff navigation's count): one COUNT."""
     _require_staff(actor)
     now = now or utcnow()
-    query = _live_flags(actor, now).with_only_columns(func.count()).select_from(AttentionFlag)
+    query = select(func.count()).select_from(AttentionFlag).where(_live_flags(actor, now))
     return db_session().scalar(query) or 0
 
 
@@ -136,16 +140,26 @@ def attention_list(
     (all of the enrolment's flagged sessions count as broken); writes nothing."""
     _require_staff(actor)
     now = now or utcnow()
+    s = db_session()
+    flags = {
+        f.appointment_id: f for f in s.scalars(select(AttentionFlag).where(_live_flags(actor, now)))
+    }
+    if not flags:
+        return []
     enrolment = selectinload(Appointment.enrolment)
-    query = _live_flags(actor, now).options(
-        enrolment.selectinload(Enrolment.course).selectinload(Course.procedure),
-        enrolment.selectinload(Enrolment.appointments),
-        selectinload(Appointment.client),
-        selectinload(Appointment.practitioner),
+    query = (
+        select(Appointment)
+        .options(
+            enrolment.selectinload(Enrolment.course).selectinload(Course.procedure),
+            selectinload(Appointment.client),
+            selectinload(Appointment.practitioner),
+        )
+        .where(Appointment.id.in_(flags))
     )
     if client_id is not None:
         query = query.where(Appointment.client_id == client_id)
-    rows = list(db_session().execute(query.order_by(Appointment.start_at, Appointment.id)))
+    appointments = sorted(s.scalars(query), key=lambda a: (a.start_at, a.id))
+    rows = [(flags[a.id], a) for a in appointments]
     if not rows:
         return []
     broken: dict[int, set[int]] = {}
@@ -154,24 +168,42 @@ def attention_list(
     snapshot = load_snapshot()
     names = {p.id: p.name for p in snapshot.practitioners}
     states: dict[int, ClientState] = {}
-    replans: dict[int, EnrolmentReplan] = {}
+    results: dict[int, tuple[Appointment, Replan]] = {}
     for _, a in rows:
-        if a.enrolment_id in replans:
+        if a.enrolment_id in results:
             continue
         if a.client_id not in states:
             states[a.client_id] = client_reads.client_state(a.client_id, now)
-        result = minimal_replan(
-            snapshot=snapshot,
-            course=_rules(a.enrolment),
-            client=states[a.client_id],
-            enrolment_id=a.enrolment_id,
-            broken=frozenset(broken[a.enrolment_id]),
-            now=now,
-            by_staff=True,
+        results[a.enrolment_id] = (
+            a,
+            minimal_replan(
+                snapshot=snapshot,
+                course=_rules(a.enrolment),
+                client=states[a.client_id],
+                enrolment_id=a.enrolment_id,
+                broken=frozenset(broken[a.enrolment_id]),
+                now=now,
+                by_staff=True,
+            ),
         )
-        replans[a.enrolment_id] = _replan(
-            a.enrolment, result.moves if result.ok else (), tuple(result.violations), now, names
+    moving = [i for _, r in results.values() if r.ok for i, _ in r.moves]
+    booked_with = {
+        i: p
+        for i, p in s.execute(
+            select(Appointment.id, Appointment.practitioner_id).where(Appointment.id.in_(moving))
         )
+    }
+    replans = {
+        enrolment_id: _replan(
+            enrolment_id,
+            states[a.client_id],
+            result,
+            now,
+            {i: names.get(p, "") for i, p in booked_with.items()},
+            names,
+        )
+        for enrolment_id, (a, result) in results.items()
+    }
     return [
         Attention(
             appointment=a,
@@ -185,19 +217,27 @@ def attention_list(
 
 
 def _replan(
-    enrolment: Enrolment,
-    moves: Sequence[tuple[int, Slot]],
-    problems: tuple[Violation, ...],
+    enrolment_id: int,
+    client: ClientState,
+    result: Replan,
     now: datetime,
+    booked_with: dict[int, str],
     names: dict[int, str],
 ) -> EnrolmentReplan:
-    booked = {a.id: a for a in enrolment.appointments if a.status == "booked" and a.start_at > now}
+    """The engine's re-plan in the words of the page: who and when before and after, and
+    which of the enrolment's sessions to come stay where they are."""
+    booked = {
+        b.appointment_id: b
+        for b in client.sessions
+        if b.enrolment_id == enrolment_id and b.start > now
+    }
+    moves = result.moves if result.ok else ()
     out = tuple(
         Move(
             appointment_id=i,
             session=booked[i].session,
-            start=booked[i].start_at,
-            practitioner=names.get(booked[i].practitioner_id, ""),
+            start=booked[i].start,
+            practitioner=booked_with.get(i, ""),
             slot=slot,
             new_practitioner=names.get(slot.practitioner_id, ""),
         )
@@ -205,8 +245,8 @@ def _replan(
         if i in booked
     )
     moved = {m.appointment_id for m in out}
-    stays = tuple(sorted(a.session for i, a in booked.items() if i not in moved))
-    return EnrolmentReplan(enrolment.id, out, stays, problems)
+    stays = tuple(sorted(b.session for i, b in booked.items() if i not in moved))
+    return EnrolmentReplan(enrolment_id, out, stays, tuple(result.violations))
 
 
 def accept_replan(
@@ -233,7 +273,7 @@ def accept_replan(
         if enrolment is None:
             raise NotFound("There is no such course booking.")
         lock_client(enrolment.client_id)
-        mine = {a.id: a for a in enrolment.appointments}
+        mine = {a.id: a for a in _sessions_of(enrolment)}
         moving = []
         for m in moves:
             a = mine.get(m.appointment_id)
@@ -290,24 +330,36 @@ def accept_replan(
     return sorted(moving, key=lambda a: a.session)
 
 
+def _sessions_of(enrolment: Enrolment) -> list[Appointment]:
+    """The enrolment's sessions, found through the client's index (appointments has none on
+    `enrolment_id`, and `Enrolment.appointments` would scan the table)."""
+    return list(
+        db_session().scalars(
+            select(Appointment).where(
+                Appointment.client_id == enrolment.client_id,
+                Appointment.enrolment_id == enrolment.id,
+            )
+        )
+    )
+
+
 def _clear_flags(
     enrolment: Enrolment, course: CourseRules, moved: set[int], now: datetime
 ) -> set[int]:
     """Delete the flags of the enrolment's sessions that hold after the moves: the moved ones
     (judged together just now) and any other flagged one the checker now accepts where it is."""
     s = db_session()
+    sessions = _sessions_of(enrolment)
     flagged = set(
         s.scalars(
             select(AttentionFlag.appointment_id).where(
-                AttentionFlag.appointment_id.in_([a.id for a in enrolment.appointments])
+                AttentionFlag.appointment_id.in_([a.id for a in sessions])
             )
         )
     )
     holding = flagged & moved
     others = [
-        a
-        for a in enrolment.appointments
-        if a.id in flagged - moved and a.status == "booked" and a.start_at > now
+        a for a in sessions if a.id in flagged - moved and a.status == "booked" and a.start_at > now
     ]
     if others:
         snapshot = load_snapshot()

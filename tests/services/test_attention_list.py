@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from clinic.extensions import db
 from clinic.models import Appointment, AttentionFlag, AuditEntry, OutboxMessage, TimeOff
@@ -288,3 +288,33 @@ def test_accept_replan_keeps_the_flag_of_a_session_that_still_breaks_a_rule(worl
     )
     left = set(db.session.scalars(select(AttentionFlag.appointment_id)))
     assert left == {third}
+
+
+def test_reading_flags_walks_the_flags_not_the_appointments(world) -> None:
+    """SQLite's query plans: each statement that reads the flags looks sessions up by key,
+    so its cost grows with the flags, not with the appointments table."""
+    flag(world["ids"][1])
+    seen: list[tuple[str, object]] = []
+
+    def record_statement(conn, cursor, statement, parameters, *args) -> None:
+        # The flags, and the sessions they point to (the re-plan reads a few days of the
+        # calendar and the client's sessions through their own bounded indexes).
+        if "attention_flags" in statement or "appointments.id IN (" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", record_statement)
+    try:
+        assert attention_list.count_attention(actor=world["desk"], now=NOW) == 1
+        assert len(attention_list.attention_list(actor=world["desk"], now=NOW)) == 1
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record_statement)
+    assert len(seen) >= 3  # the count, the flags, their sessions (and what they load)
+    for statement, parameters in seen:
+        plan = " | ".join(
+            row[3]
+            for row in db.session.connection().exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + statement, parameters
+            )
+        )
+        assert "SCAN appointments" not in plan, plan
+        assert "start_at" not in plan, plan
