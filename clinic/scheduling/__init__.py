@@ -8,6 +8,7 @@ from clinic.scheduling.aftercare import aftercare_calendar, describe_window
 from clinic.scheduling.book import ResourceBook
 from clinic.scheduling.check import check_course
 from clinic.scheduling.planner import plan_course
+from clinic.scheduling.replan import Replan, minimal_replan
 from clinic.scheduling.resources import DayResources, Snapshot, available_slots
 from clinic.scheduling.rules import care_windows, precare_violation
 from clinic.scheduling.types import (
@@ -50,6 +51,7 @@ __all__ = [
     "Occupancy",
     "PlanResult",
     "PractitionerCalendar",
+    "Replan",
     "Preferences",
     "ProcedureRules",
     "ProposedSession",
@@ -65,5 +67,6 @@ __all__ = [
     "precare_violation",
     "describe_window",
     "interned",
+    "minimal_replan",
     "plan_course",
 ]
