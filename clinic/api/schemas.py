@@ -271,7 +271,9 @@ class ReplanSession(Body):
 
 
 class ReplanAccept(Body):
-    sessions: list[ReplanSession] = Field(min_length=1, max_length=30)
+    # Empty: the re-plan moves nothing (the flagged sessions hold where they are); accepting
+    # it clears their flags.
+    sessions: list[ReplanSession] = Field(max_length=30)
 
 
 class FlagErrorOut(BaseModel):

@@ -64,7 +64,9 @@ class Move:
 @dataclass(frozen=True, slots=True)
 class EnrolmentReplan:
     """The re-plan of one enrolment: the moves, the enrolment's other future sessions, which
-    stay, and, when no re-plan keeps every rule, why (then `moves` is empty)."""
+    stay, and, when no re-plan keeps every rule, why (then `moves` is empty). A re-plan with
+    no moves and no problems: every flagged session holds where it is (the world changed back
+    or a neighbour moved), and accepting it only clears the flags."""
 
     enrolment_id: int
     moves: tuple[Move, ...]
@@ -73,7 +75,7 @@ class EnrolmentReplan:
 
     @property
     def ok(self) -> bool:
-        return bool(self.moves) and not self.problems
+        return not self.problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,12 +261,12 @@ def accept_replan(
     """Move sessions of one enrolment together, as a re-plan from the attention list: all the
     moves are judged together (each against the others and the enrolment's other sessions)
     and written all or none. The flags of the enrolment's sessions that now hold go, the
-    client is told the new dates, and the change is audited. Returns the moved sessions."""
+    client is told the new dates, and the change is audited. Returns the moved sessions.
+    No moves: nothing moves, and the flags of the enrolment's sessions that hold where they
+    are go (a re-plan that found nothing to move)."""
     now = now or utcnow()
     if not is_desk(actor):
         raise PermissionDenied("Reception accepts re-plans.")
-    if not moves:
-        raise InvalidRequest("Give at least one session to move.", field="sessions")
     ids = [m.appointment_id for m in moves]
     if len(set(ids)) != len(ids):
         raise InvalidRequest("Each session may be moved only once.", field="sessions")
@@ -290,6 +292,19 @@ def accept_replan(
                 )
             moving.append(a)
         course = _rules(enrolment)
+        if not moving:
+            cleared = _clear_flags(enrolment, course, set(), now)
+            record(
+                s,
+                actor,
+                "replan",
+                "enrolment",
+                enrolment.id,
+                client_id=enrolment.client_id,
+                moves=[],
+                flags_cleared=sorted(cleared) or None,
+            )
+            return []
         result = check_course(
             snapshot=load_snapshot(),
             course=course,

@@ -112,6 +112,11 @@ def accept_replan(enrolment_id: int) -> ResponseReturnValue:
     except ServiceError as exc:
         # Judged again as it would be written: the calendar changed since the page was shown.
         return _page({enrolment_id: place_errors(form, exc)}, status=422)
+    if not moved:
+        flash(
+            "Nothing moved; the flags of sessions that hold where they are are cleared.", "success"
+        )
+        return redirect(url_for("staff.attention"))
     tz = clinic_setup.clinic_tz()
     first = moved[0]
     dates = "; ".join(

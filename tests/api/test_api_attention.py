@@ -132,7 +132,7 @@ def test_replan_of_an_unknown_enrolment_is_404_and_bad_bodies_400(flagged) -> No
     body = {"sessions": [{"appointment": flagged["ids"][1], "start": at(next_monday(4), 11)}]}
     assert desk.post("/enrolments/999999/replan", json=body).status_code == 404
     url = f"/enrolments/{flagged['enrolment']}/replan"
-    assert desk.post(url, json={"sessions": []}).status_code == 400
+    assert desk.post(url, json={}).status_code == 400
     naive = {"sessions": [{"appointment": flagged["ids"][1], "start": "2030-01-01T10:00"}]}
     assert desk.post(url, json=naive).status_code == 400
 
@@ -145,3 +145,10 @@ def test_openapi_document_describes_the_attention_endpoints(client) -> None:
     replan = paths["/api/v1/enrolments/{enrolment_id}/replan"]["post"]
     assert {"200", "403", "404", "409", "422"} <= replan["responses"].keys()
     assert "requestBody" in replan
+
+
+def test_accepting_no_moves_keeps_the_flag_of_a_session_still_broken(flagged) -> None:
+    url = f"/enrolments/{flagged['enrolment']}/replan"
+    response = flagged["desk"].post(url, json={"sessions": []})
+    assert response.status_code == 200 and response.json == []
+    assert db.session.scalar(select(func.count()).select_from(AttentionFlag)) == 1

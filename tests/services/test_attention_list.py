@@ -318,3 +318,46 @@ def test_reading_flags_walks_the_flags_not_the_appointments(world) -> None:
         )
         assert "SCAN appointments" not in plan, plan
         assert "start_at" not in plan, plan
+
+
+def test_a_stale_flag_gets_a_replan_that_moves_nothing_and_accepting_clears_it(world) -> None:
+    second = world["ids"][1]
+    flag(second)  # nothing broke it: the change was undone before anyone looked
+    [item] = attention_list.attention_list(actor=world["desk"], now=NOW)
+    assert item.replan.ok and item.replan.moves == ()
+    before = starts(world["ids"])
+    assert (
+        attention_list.accept_replan(
+            actor=world["desk"], enrolment_id=world["enrolment"].id, moves=[], now=NOW
+        )
+        == []
+    )
+    assert starts(world["ids"]) == before
+    assert count(AttentionFlag) == 0
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.kind == "sessions_moved")
+        )
+        == 0
+    )
+
+
+def test_when_no_replan_keeps_the_rules_the_list_says_why(world) -> None:
+    # Lena, the only practitioner, is off for every day session 2 could move to.
+    db.session.add(
+        TimeOff(
+            practitioner_id=world["lena"].id,
+            start_on=date(2026, 12, 14),
+            end_on=date(2027, 2, 28),
+        )
+    )
+    f.commit()
+    flag(world["ids"][1])
+    flag(world["ids"][2])
+    items = attention_list.attention_list(actor=world["desk"], now=NOW)
+    assert len(items) == 2
+    replan = items[0].replan
+    assert not replan.ok and replan.moves == ()
+    assert replan.problems and all(v.message for v in replan.problems)

@@ -139,3 +139,35 @@ def test_staff_navigation_counts_flagged_sessions_with_one_query(
     f.commit()
     text = client.get("/staff/clients").get_data(as_text=True)
     assert "Attention (" not in text and ">Attention<" in text
+
+
+def test_a_stale_flag_is_cleared_with_one_button(client, login_as, clinic) -> None:
+    enrolment = clinic.book(local(next_monday(2), 10), local(next_monday(4), 10))
+    second = max(enrolment.appointments, key=lambda a: a.session)
+    db.session.add(AttentionFlag(appointment_id=second.id, errors=[], cause="Undone since"))
+    f.commit()
+    login_as("receptionist")
+    text = client.get("/staff/attention").get_data(as_text=True)
+    assert "Nothing needs to move" in text and "Clear the flag for Anna Client" in text
+    response = client.post(
+        f"/staff/enrolments/{enrolment.id}/replan", data={"confirm": "1"}, follow_redirects=True
+    )
+    assert "Nothing needs attention." in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(AttentionFlag)) == 0
+
+
+def test_without_a_replan_the_page_says_to_handle_it_by_hand(
+    client, login_as, clinic, flagged
+) -> None:
+    db.session.add(
+        TimeOff(
+            practitioner_id=clinic.practitioner.id,
+            start_on=next_monday(2),
+            end_on=next_monday(12),
+        )
+    )
+    f.commit()
+    login_as("receptionist")
+    text = client.get("/staff/attention").get_data(as_text=True)
+    assert "No re-plan keeps every rule" in text and "Accept re-plan" not in text
+    assert f"/staff/appointments/{flagged['ids'][1]}" in text
