@@ -134,6 +134,11 @@ def count_attention(*, actor: Actor, now: datetime | None = None) -> int:
     return db_session().scalar(query) or 0
 
 
+def flag_of(appointment_id: int) -> AttentionFlag | None:
+    """The flag of one session, if a change of the world broke it (the session's page)."""
+    return db_session().get(AttentionFlag, appointment_id)
+
+
 def attention_list(
     *, actor: Actor, client_id: int | None = None, now: datetime | None = None
 ) -> list[Attention]:

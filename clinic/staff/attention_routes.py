@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from clinic.auth.access import login_required, role_required
 from clinic.form_errors import Problem, place_errors
-from clinic.models import DESK_ROLES, STAFF_ROLES, Appointment
+from clinic.models import DESK_ROLES, STAFF_ROLES, Appointment, AttentionFlag
 from clinic.scheduling.wording import moment_text
 from clinic.services import attention_list, clinic_setup, permissions
 from clinic.services.attention_list import Attention, EnrolmentReplan, ReplanRequest
@@ -63,14 +63,18 @@ def _parse_moves(values: list[str]) -> list[ReplanRequest]:
 
 @bp.app_context_processor
 def attention_nav() -> dict[str, object]:
-    """`attention_count()` for the staff navigation: one COUNT when a page shows it."""
+    """`attention_count()` for the staff navigation (one COUNT when a page shows it) and
+    `attention_flag(id)` for a session's page (one look-up by key)."""
 
     def attention_count() -> int:
         if not permissions.is_staff(current_user):
             return 0
         return attention_list.count_attention(actor=current_actor())
 
-    return {"attention_count": attention_count}
+    def attention_flag(appointment_id: int) -> AttentionFlag | None:
+        return attention_list.flag_of(appointment_id)
+
+    return {"attention_count": attention_count, "attention_flag": attention_flag}
 
 
 def _page(

@@ -171,3 +171,12 @@ def test_without_a_replan_the_page_says_to_handle_it_by_hand(
     text = client.get("/staff/attention").get_data(as_text=True)
     assert "No re-plan keeps every rule" in text and "Accept re-plan" not in text
     assert f"/staff/appointments/{flagged['ids'][1]}" in text
+
+
+def test_the_session_page_says_it_needs_attention(client, login_as, clinic, flagged) -> None:
+    login_as("receptionist")
+    text = client.get(f"/staff/appointments/{flagged['ids'][1]}").get_data(as_text=True)
+    assert "This session needs attention" in text and "Dana Derm is off that day." in text
+    assert f"/staff/attention#enrolment-{flagged['enrolment']}" in text
+    other = client.get(f"/staff/appointments/{flagged['ids'][0]}").get_data(as_text=True)
+    assert "This session needs attention" not in other
