@@ -328,12 +328,18 @@ def accept_replan(
         )
         if not result.ok:
             raise _refuse(result.violations)
-        was = [(a, a.start_at) for a in moving]
+        before = {a.id: (a.start_at, a.practitioner_id) for a in moving}
         for a, slot in zip(moving, result.slots, strict=True):
             _place(a, slot, course)
         s.flush()
         cleared = _clear_flags(enrolment, course, set(ids), now)
-        outbox.tell_sessions_moved(s, enrolment, was, now)
+        # A re-plan accepted twice (a double click, two desks) moves nothing the second time,
+        # and the client is not told twice.
+        was = [
+            (a, before[a.id][0]) for a in moving if (a.start_at, a.practitioner_id) != before[a.id]
+        ]
+        if was:
+            outbox.tell_sessions_moved(s, enrolment, was, now)
         record(
             s,
             actor,

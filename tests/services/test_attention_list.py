@@ -361,3 +361,19 @@ def test_when_no_replan_keeps_the_rules_the_list_says_why(world) -> None:
     replan = items[0].replan
     assert not replan.ok and replan.moves == ()
     assert replan.problems and all(v.message for v in replan.problems)
+
+
+def test_accepting_the_same_replan_twice_tells_the_client_once(world) -> None:
+    take_off(world["lena"].id, MONDAYS[1])
+    flag(world["ids"][1])
+    [item] = attention_list.attention_list(actor=world["desk"], now=NOW)
+    moves = [
+        ReplanRequest(m.appointment_id, m.slot.start, m.slot.practitioner_id)
+        for m in item.replan.moves
+    ]
+    for _ in range(2):
+        attention_list.accept_replan(
+            actor=world["desk"], enrolment_id=world["enrolment"].id, moves=moves, now=NOW
+        )
+    told = select(func.count()).select_from(OutboxMessage)
+    assert db.session.scalar(told.where(OutboxMessage.kind == "sessions_moved")) == 1
