@@ -20,7 +20,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import selectinload
 
-from clinic.models import Appointment, AttentionFlag, Course, Enrolment, utcnow
+from clinic.models import Appointment, AttentionFlag, Course, Enrolment, Practitioner, utcnow
 from clinic.scheduling import (
     ClientState,
     CourseRules,
@@ -197,7 +197,9 @@ def attention_list(
     booked_with = {
         i: p
         for i, p in s.execute(
-            select(Appointment.id, Appointment.practitioner_id).where(Appointment.id.in_(moving))
+            select(Appointment.id, Practitioner.name)
+            .join(Practitioner, Practitioner.id == Appointment.practitioner_id)
+            .where(Appointment.id.in_(moving))
         )
     }
     replans = {
@@ -206,7 +208,7 @@ def attention_list(
             states[a.client_id],
             result,
             now,
-            {i: names.get(p, "") for i, p in booked_with.items()},
+            booked_with,
             names,
         )
         for enrolment_id, (a, result) in results.items()

@@ -44,6 +44,9 @@ def test_attention_page_shows_the_flagged_session_and_its_replan(
     assert "Session 2 of 6" in text
     assert "Dana Derm is off that day." in text and "Time off of Dana Derm" in text
     assert "Proposed re-plan:" in text and "session 1 stays" in text
+    assert re.search(
+        r"Session 2: \w{3} \d+ \w{3} \d{4}, 10:00 with Dana Derm → .+ with Dana Derm", text
+    )
     assert f"/staff/appointments/{flagged['ids'][1]}" in text
     assert f"/staff/clients/{clinic.client.id}" in text
     assert "Accept re-plan for Anna Client" in text
