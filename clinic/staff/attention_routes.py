@@ -80,12 +80,15 @@ def attention_nav() -> dict[str, object]:
 def _page(
     problems: dict[int, list[Problem]] | None = None, status: int = 200
 ) -> ResponseReturnValue:
+    problems = dict(problems or {})
     groups = _groups(attention_list.attention_list(actor=current_actor()))
     for g in groups:
-        g.problems = (problems or {}).get(g.replan.enrolment_id, [])
+        g.problems = problems.pop(g.replan.enrolment_id, [])
     return render_template(
         "staff/attention.html",
         groups=groups,
+        # A refusal for a course booking no longer on the list goes on top.
+        problems=[p for rest in problems.values() for p in rest],
         confirm=ConfirmForm(),
         move_value=_move_value,
         can_accept=permissions.is_desk(current_user),
