@@ -183,3 +183,15 @@ def test_the_session_page_says_it_needs_attention(client, login_as, clinic, flag
     assert f"/staff/attention#enrolment-{flagged['enrolment']}" in text
     other = client.get(f"/staff/appointments/{flagged['ids'][0]}").get_data(as_text=True)
     assert "This session needs attention" not in other
+
+
+def test_a_refused_replan_of_a_booking_not_listed_says_why(client, login_as, clinic) -> None:
+    enrolment = clinic.book(local(next_monday(2), 10))
+    other = clinic.book(local(next_monday(2), 12), client=f.make_client())
+    login_as("receptionist")
+    foreign = f"{other.appointments[0].id}|{local(next_monday(3), 10).isoformat()}|1"
+    response = client.post(
+        f"/staff/enrolments/{enrolment.id}/replan", data={"move": [foreign], "confirm": "1"}
+    )
+    assert response.status_code == 422
+    assert "is not a session of this course booking" in response.get_data(as_text=True)
