@@ -333,6 +333,8 @@ def accept_replan(
         before = {a.id: (a.start_at, a.practitioner_id) for a in moving}
         for a, slot in zip(moving, result.slots, strict=True):
             _place(a, slot, course)
+            # The rows loaded with the old ids would still name the old practitioner and room.
+            s.expire(a, ["practitioner", "device", "room"])
         s.flush()
         cleared = _clear_flags(enrolment, course, set(ids), now)
         # A re-plan accepted twice (a double click, two desks) moves nothing the second time,

@@ -377,3 +377,18 @@ def test_accepting_the_same_replan_twice_tells_the_client_once(world) -> None:
         )
     told = select(func.count()).select_from(OutboxMessage)
     assert db.session.scalar(told.where(OutboxMessage.kind == "sessions_moved")) == 1
+
+
+def test_the_message_names_the_new_practitioner(world) -> None:
+    mira = f.make_practitioner(name="Mira")
+    second = world["ids"][1]
+    attention_list.accept_replan(
+        actor=world["desk"],
+        enrolment_id=world["enrolment"].id,
+        moves=[ReplanRequest(second, local(MONDAYS[1], 12), mira.id)],
+        now=NOW,
+    )
+    moved = db.session.get(Appointment, second)
+    assert moved.practitioner_id == mira.id
+    message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "sessions_moved"))
+    assert "with Mira" in message.body and "with Lena" not in message.body
