@@ -99,6 +99,8 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST staff.book_rest": DESK,
     "GET staff.preview_enrolment_rules": DESK,
     "POST staff.adopt_enrolment_rules": DESK,
+    "GET staff.attention": STAFF,
+    "POST staff.accept_replan": DESK,
     "GET staff.catalogue": CATALOGUE,
     "GET staff.new_record": CATALOGUE,
     "POST staff.new_record": CATALOGUE,
@@ -147,6 +149,8 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET api.appointment_calendar": USERS,
     "GET api.client_calendar": USERS,
     "DELETE api.delete_token": USERS,
+    "GET api.list_attention": STAFF,
+    "POST api.accept_replan": DESK,
     "DELETE api.delete_user_tokens": ADMIN,  # or the user itself; the sample id is no one's
 }
 
@@ -168,6 +172,7 @@ BODIES = {
     "PATCH api.move_appointment": lambda role: {"start": START},
     "POST api.book_enrolment_sessions": lambda role: {"sessions": [{"start": START}]},
     "POST api.record_outcome": lambda role: {"outcome": "done"},
+    "POST api.accept_replan": lambda role: {"sessions": [{"appointment": 1, "start": START}]},
     "POST api.create_token": lambda role: {"email": "token@example.com", "password": "password123"},
 }
 

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from clinic.api import routes  # noqa: E402,F401
+from clinic.api import attention_routes, routes  # noqa: E402,F401

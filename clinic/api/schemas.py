@@ -325,3 +325,46 @@ class ErrorsOut(BaseModel):
     errors: list[ErrorItem]
     affected: list[int] | None = None
     replan: list[PlannedOut] | None = None
+
+
+# --- the attention list and re-plans --------------------------------------------------------------
+
+
+class AttentionQuery(Body):
+    client: Id | None = None
+
+
+class ReplanSession(Body):
+    appointment: Id
+    start: AwareDatetime
+    practitioner: Id | None = None
+
+
+class ReplanAccept(Body):
+    # Empty: the re-plan moves nothing (the flagged sessions hold where they are); accepting
+    # it clears their flags.
+    sessions: list[ReplanSession] = Field(max_length=30)
+
+
+class FlagErrorOut(BaseModel):
+    code: str
+    message: str
+
+
+class ReplanMoveOut(BaseModel):
+    appointment: int
+    start: datetime
+    practitioner: int
+
+
+class AttentionOut(BaseModel):
+    """A booked session to come that a change of the world has broken, with the re-plan of
+    its enrolment (empty when no re-plan keeps every rule: then handle it by hand)."""
+
+    appointment: int
+    enrolment: int
+    client: int
+    start: datetime
+    errors: list[FlagErrorOut]
+    cause: str
+    replan: list[ReplanMoveOut]

@@ -43,6 +43,7 @@ from clinic.services.progress import Progress
 
 KINDS = (
     "booking_confirmation",
+    "sessions_moved",
     "reminder",
     "restriction_ends",
     "password_reset",
@@ -191,6 +192,51 @@ def tell_missed_session(
         client_id=client.id,
         appointment_id=appointment.id,
     )
+
+
+def tell_sessions_moved(
+    s: Session,
+    enrolment: Enrolment,
+    moved: Sequence[tuple[Appointment, datetime]],
+    now: datetime,
+) -> OutboxMessage:
+    """Queue, in the caller's transaction, the message that the clinic moved sessions of a
+    course (an accepted re-plan): each moved session's new date and time, what it was, and its
+    new care dates, with the course's sessions as an .ics attachment. Also refreshes the
+    client's reminders and restriction notices, which follow the new dates."""
+    client = enrolment.client
+    tz = clinic_setup.clinic_tz()
+    lines = [
+        f"Hello {client.name},",
+        "",
+        f"the clinic has had to move sessions of your {enrolment.course.name}:",
+        "",
+    ]
+    for a, was in sorted(moved, key=lambda m: m[0].session):
+        lines.append(
+            f"{_session_title(a)}: now {moment_text(local(a.start_at, tz))} "
+            f"(was {moment_text(local(was, tz))}), with {a.practitioner.name}, {a.room.name}"
+        )
+        lines += _care_lines(aftercare_for(a), tz, now)
+        lines.append("")
+    lines += [
+        "Your other sessions stay as booked. The attached calendar file has the new dates.",
+        "If a new date does not suit you, please call the clinic.",
+    ]
+    first = min((a for a, _ in moved), key=lambda a: a.start_at)
+    message = queue(
+        s,
+        kind="sessions_moved",
+        to_email=client.email,
+        subject=f"New dates for your {enrolment.course.name}",
+        body="\n".join(lines),
+        due_at=now,
+        client_id=client.id,
+        appointment_id=first.id,
+        ics=calendar_files.enrolment_ics(client.id, enrolment.id).decode(),
+    )
+    refresh(s, client.id, now)
+    return message
 
 
 def refresh(s: Session, client_id: int, now: datetime) -> None:

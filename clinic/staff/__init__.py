@@ -2,4 +2,10 @@ from flask import Blueprint
 
 bp = Blueprint("staff", __name__)
 
-from clinic.staff import audit_routes, rest_routes, routes, rules_routes  # noqa: E402,F401
+from clinic.staff import (  # noqa: E402,F401
+    attention_routes,
+    audit_routes,
+    rest_routes,
+    routes,
+    rules_routes,
+)

@@ -222,6 +222,8 @@ def _host_pages(rule: Rule, seed: Seed, args: dict[str, Any]) -> list[str]:
         )
     elif endpoint == "staff.retire_record":
         pages.append(url_for("staff.catalogue"))
+    elif endpoint == "staff.accept_replan":
+        pages.append(url_for("staff.attention"))
     elif endpoint == "booking.delete_period":
         pages.append(url_for("booking.periods"))
     elif endpoint == "booking.book":
@@ -419,6 +421,11 @@ EXTRA_FIELDS = {
     },
     # The demo's courses follow their templates: the preview shows no form to confirm.
     "staff.adopt_enrolment_rules": {"confirm": Field("hidden", ["1"])},
+    # The demo has no flagged session, so the attention page shows no re-plan to accept.
+    "staff.accept_replan": {
+        "move": Field("hidden", [f"1|{SOON:%Y-%m-%dT10:00:00+00:00}|1", "1|2030-01-07T10:00|1"]),
+        "confirm": Field("hidden", ["1"]),
+    },
 }
 
 

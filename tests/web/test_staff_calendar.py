@@ -192,8 +192,9 @@ def test_week_view_costs_the_same_queries_for_one_or_many_appointments(
     many = _queries(client, url)
     again = _queries(client, url)
     assert first <= 25  # login, settings, hours, holidays, practitioners, appointments
-    # BEGIN on SQLite, the user (with the catalogue's version), the window's appointments.
-    assert again == many == one == 3
+    # BEGIN on SQLite, the user (with the catalogue's version), the window's appointments,
+    # and the navigation's count of sessions needing attention.
+    assert again == many == one == 4
 
 
 def test_week_view_shows_a_client_renamed_since_it_was_last_shown(client, login_as, clinic) -> None:

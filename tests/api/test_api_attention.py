@@ -1,0 +1,154 @@
+"""The attention list and accepting a re-plan through the JSON API."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from clinic.extensions import db
+from clinic.models import Appointment, AttentionFlag, TimeOff
+from tests import factories as f
+from tests.api.conftest import at, next_monday
+
+
+@pytest.fixture
+def flagged(api_as, clinic):
+    """Carla's two peels, the second on a day Anna has since taken off, flagged."""
+    desk = api_as("receptionist")
+    first, second = next_monday(2), next_monday(4)
+    booked = desk.post(
+        "/enrolments",
+        json={
+            "course": "peel_course",
+            "client": clinic["client"].id,
+            "sessions": [{"start": at(first, 10)}, {"start": at(second, 10)}],
+        },
+    )
+    assert booked.status_code == 201, booked.json
+    ids = [a["id"] for a in booked.json["appointments"]]
+    db.session.add(
+        TimeOff(practitioner_id=clinic["practitioner"].id, start_on=second, end_on=second)
+    )
+    db.session.add(
+        AttentionFlag(
+            appointment_id=ids[1],
+            errors=[{"code": "practitioner_unavailable", "message": "Anna is off that day."}],
+            cause="Anna's time off",
+        )
+    )
+    f.commit()
+    return {"desk": desk, "enrolment": booked.json["id"], "ids": ids}
+
+
+def test_attention_lists_the_flagged_session_with_its_replan(flagged, clinic) -> None:
+    response = flagged["desk"].get("/attention")
+    assert response.status_code == 200
+    [item] = response.json
+    assert item["appointment"] == flagged["ids"][1]
+    assert item["enrolment"] == flagged["enrolment"]
+    assert item["client"] == clinic["client"].id
+    assert item["start"].endswith(("+01:00", "+02:00"))
+    assert item["errors"] == [
+        {"code": "practitioner_unavailable", "message": "Anna is off that day."}
+    ]
+    assert [m["appointment"] for m in item["replan"]] == [flagged["ids"][1]]
+    assert item["replan"][0]["practitioner"] == clinic["practitioner"].id
+    assert item["replan"][0]["start"] != item["start"]
+
+
+def test_attention_filters_by_client(flagged, clinic) -> None:
+    assert len(flagged["desk"].get(f"/attention?client={clinic['client'].id}").json) == 1
+    assert flagged["desk"].get(f"/attention?client={clinic['other'].id}").json == []
+    assert flagged["desk"].get("/attention?client=abc").status_code == 400
+
+
+@pytest.mark.parametrize("role", ["client", "other"])
+def test_clients_get_403_from_the_attention_list_and_replan(flagged, api_as, role) -> None:
+    api = api_as(role)
+    assert api.get("/attention").status_code == 403
+    body = {"sessions": [{"appointment": flagged["ids"][1], "start": at(next_monday(4), 11)}]}
+    response = api.post(f"/enrolments/{flagged['enrolment']}/replan", json=body)
+    assert response.status_code == 403
+    assert response.json["errors"][0]["code"] == "forbidden"
+
+
+def test_accepting_the_replan_moves_the_session_and_clears_the_flag(flagged) -> None:
+    desk = flagged["desk"]
+    [item] = desk.get("/attention").json
+    body = {"sessions": item["replan"]}
+    response = desk.post(f"/enrolments/{flagged['enrolment']}/replan", json=body)
+    assert response.status_code == 200, response.json
+    [moved] = response.json
+    assert moved["id"] == flagged["ids"][1]
+    assert moved["start"] == item["replan"][0]["start"]
+    assert {"enrolment", "session", "end", "status", "aftercare"} <= moved.keys()
+    assert desk.get("/attention").json == []
+    assert db.session.scalar(select(func.count()).select_from(AttentionFlag)) == 0
+
+
+def test_a_replan_that_breaks_a_rule_is_422_and_writes_nothing(flagged) -> None:
+    desk = flagged["desk"]
+    before = db.session.get(Appointment, flagged["ids"][1]).start_at
+    too_close = at(next_monday(2) + timedelta(days=2), 10)
+    body = {"sessions": [{"appointment": flagged["ids"][1], "start": too_close}]}
+    response = desk.post(f"/enrolments/{flagged['enrolment']}/replan", json=body)
+    assert response.status_code == 422
+    assert "spacing_too_close" in {e["code"] for e in response.json["errors"]}
+    db.session.expire_all()
+    assert db.session.get(Appointment, flagged["ids"][1]).start_at == before
+    assert db.session.scalar(select(func.count()).select_from(AttentionFlag)) == 1
+
+
+def test_a_replan_onto_a_taken_slot_is_409(flagged, api_as, clinic) -> None:
+    desk = flagged["desk"]
+    taken = at(next_monday(4) + timedelta(days=1), 10)
+    other = desk.post(
+        "/enrolments",
+        json={
+            "course": "peel_course",
+            "client": clinic["other"].id,
+            "sessions": [{"start": taken}],
+        },
+    )
+    assert other.status_code == 201
+    body = {
+        "sessions": [
+            {
+                "appointment": flagged["ids"][1],
+                "start": taken,
+                "practitioner": clinic["practitioner"].id,
+            }
+        ]
+    }
+    response = desk.post(f"/enrolments/{flagged['enrolment']}/replan", json=body)
+    assert response.status_code == 409
+    assert db.session.scalar(select(func.count()).select_from(AttentionFlag)) == 1
+
+
+def test_replan_of_an_unknown_enrolment_is_404_and_bad_bodies_400(flagged) -> None:
+    desk = flagged["desk"]
+    body = {"sessions": [{"appointment": flagged["ids"][1], "start": at(next_monday(4), 11)}]}
+    assert desk.post("/enrolments/999999/replan", json=body).status_code == 404
+    url = f"/enrolments/{flagged['enrolment']}/replan"
+    assert desk.post(url, json={}).status_code == 400
+    naive = {"sessions": [{"appointment": flagged["ids"][1], "start": "2030-01-01T10:00"}]}
+    assert desk.post(url, json=naive).status_code == 400
+
+
+def test_openapi_document_describes_the_attention_endpoints(client) -> None:
+    paths = client.get("/api/v1/openapi.json").json["paths"]
+    listing = paths["/api/v1/attention"]["get"]
+    assert {"200", "401", "403"} <= listing["responses"].keys()
+    assert listing["responses"]["200"]["content"]["application/json"]["schema"]["type"] == "array"
+    replan = paths["/api/v1/enrolments/{enrolment_id}/replan"]["post"]
+    assert {"200", "403", "404", "409", "422"} <= replan["responses"].keys()
+    assert "requestBody" in replan
+
+
+def test_accepting_no_moves_keeps_the_flag_of_a_session_still_broken(flagged) -> None:
+    url = f"/enrolments/{flagged['enrolment']}/replan"
+    response = flagged["desk"].post(url, json={"sessions": []})
+    assert response.status_code == 200 and response.json == []
+    assert db.session.scalar(select(func.count()).select_from(AttentionFlag)) == 1
