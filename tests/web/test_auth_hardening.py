@@ -9,8 +9,10 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from flask import Flask, g
 from flask.testing import FlaskClient
+from sqlalchemy import event
 
 from clinic.auth.access import is_local_path
+from clinic.extensions import db
 from clinic.services import passwords
 from tests import factories as f
 
@@ -291,3 +293,23 @@ def test_is_local_path_refuses_what_a_browser_could_read_as_another_site(target:
 )
 def test_is_local_path_takes_paths_here(target: str) -> None:
     assert is_local_path(target)
+
+
+def test_a_logged_in_page_loads_its_user_and_login_in_one_statement(
+    app: Flask, client: FlaskClient, login_as
+) -> None:
+    login_as("client")
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    g.pop("_login_user", None)
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert client.get("/profile").status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    about_the_user = [s for s in statements if "login_sessions" in s or "FROM users" in s]
+    assert len(about_the_user) == 1
+    assert "login_sessions" in about_the_user[0] and "FROM users" in about_the_user[0]
