@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from clinic.extensions import db
 from clinic.models import ApiToken, AuditEntry, LoginSession
-from clinic.services import logins, passwords, tokens
+from clinic.services import logins, passwords, privacy, tokens
 from clinic.services.actors import actor_for
 from clinic.services.errors import InvalidRequest, NotFound, PermissionDenied
 from tests import factories as f
@@ -98,3 +98,14 @@ def test_only_an_admin_ends_logins_and_only_of_staff_accounts(app) -> None:
         logins.end_staff_logins(actor=f.actor("admin"), user_id=client.id)
     with pytest.raises(NotFound):
         logins.end_staff_logins(actor=f.actor("admin"), user_id=10_000)
+
+
+def test_the_data_export_lists_the_logins_and_erasure_ends_them(app) -> None:
+    client = f.make_client()
+    assert client.user_id is not None
+    logins.start_login(user_id=client.user_id)
+    me = f.client_actor(client)
+    data = privacy.export_client_data(actor=me)
+    assert [x["ended_at"] for x in data["logins"]] == [None]
+    privacy.erase_client(actor=me)
+    assert _live(client.user_id) == set()
