@@ -34,6 +34,7 @@ NOT_KEPT = {
     "api_tokens",
     "outbox_messages",
     "attention_flags",
+    "login_sessions",
 }
 
 
