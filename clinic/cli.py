@@ -145,7 +145,8 @@ def messages_send(limit: int) -> None:
         datetime.now(UTC), host, port, sender=current_app.config["MAIL_SENDER"], limit=limit
     )
     click.echo(
-        f"Sent {report.sent}, failed {report.failed} (kept for retry), skipped {report.skipped}."
+        f"Sent {report.sent}, failed {report.failed} ({report.given_up} marked failed, the "
+        f"others kept for retry), skipped {report.skipped}."
     )
 
 
