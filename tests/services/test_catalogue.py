@@ -431,6 +431,44 @@ BAD_INPUT = [
         "courses[0].aftercare",
         "course_unbookable",
     ),
+    # Text that ends up in an email header (a course's or procedure's name in a subject) or
+    # that PostgreSQL cannot store (NUL) is one line of plain text (issue 15).
+    (
+        "line_break_in_a_course_name",
+        _set("courses[0].name", "CO2\r\nBcc: everyone@example.com"),
+        "courses[0].name",
+        "control_character",
+    ),
+    (
+        "nul_in_a_procedure_name",
+        _set("procedures[0].name", "CO2\x00laser"),
+        "procedures[0].name",
+        "control_character",
+    ),
+    (
+        "tab_in_the_clinic_name",
+        _set("clinic.name", "Skin\tClinic"),
+        "clinic.name",
+        "control_character",
+    ),
+    (
+        "escape_in_a_room_name",
+        _set("rooms[0].name", "Room \x1b[31m1"),
+        "rooms[0].name",
+        "control_character",
+    ),
+    (
+        "line_separator_in_a_restriction_text",
+        _set("restrictions[0].text", "No sun\u2028for a week"),
+        "restrictions[0].text",
+        "control_character",
+    ),
+    (
+        "control_character_in_a_practitioners_email",
+        _set("practitioners[0].email", "anna\x01@example.com"),
+        "practitioners[0].email",
+        "bad_email",
+    ),
 ]
 
 
