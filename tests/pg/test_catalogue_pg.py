@@ -50,3 +50,12 @@ def test_the_command_lists_a_nul_and_exits_1_on_postgresql(app, tmp_path: Path) 
     assert "courses[1].name: Use one line of plain text" in result.output
     assert "[control_character]" in result.output
     assert nothing_written()
+
+
+def test_the_demo_file_imports_on_postgresql_and_again_changes_nothing(app) -> None:
+    raw = json.dumps(demo_catalogue()).encode()
+    report, _ = staffing.import_catalogue_file(catalogue.read_file(raw))
+    assert report.counts["courses"].created == len(demo_catalogue()["courses"])
+    again, _ = staffing.import_catalogue_file(catalogue.read_file(raw))
+    assert not again.changed
+    assert catalogue.export_catalogue() == demo_catalogue()

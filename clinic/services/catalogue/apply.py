@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from clinic.models import (
@@ -214,8 +214,12 @@ def _write(s: Session, file: CatalogueFile, report: ImportReport) -> None:
         selectinload(Course.care).selectinload(CourseRestriction.restriction),
         selectinload(Course.contraindications),
     )
+    _insert_courses(s, [c for c in file.courses if c.code not in courses], procedures, restrictions)
     for c in file.courses:
-        _write_course(s, c, courses.get(c.code), procedures, restrictions, report)
+        if c.code in courses:
+            _write_course(s, c, courses[c.code], procedures, restrictions, report)
+        else:
+            report.count("courses", "created")
     emails = [p.email for p in file.practitioners]
     practitioners = _rows_by(
         s,
@@ -322,15 +326,8 @@ def _write_procedure(
     return row
 
 
-def _write_course(
-    s: Session,
-    c: CourseEntry,
-    row: Course | None,
-    procedures: dict[str, Procedure],
-    restrictions: dict[str, Restriction],
-    report: ImportReport,
-) -> None:
-    values = {
+def _course_values(c: CourseEntry, procedures: dict[str, Procedure]) -> dict[str, Any]:
+    return {
         "name": c.name,
         "procedure_id": procedures[c.procedure].id,
         "sessions": c.sessions,
@@ -340,13 +337,67 @@ def _write_course(
         "months_mask": c.months_mask,
         "retired": False,
     }
-    created = row is None
-    if row is None:
-        row = Course(code=c.code, **values)
-        s.add(row)
-        changed = True
-    else:
-        changed = _assign(row, **values)
+
+
+def _table(model: Any) -> Table:
+    """A model's table, for Core's executemany INSERT: the ORM's bulk INSERT asks for each
+    new row's id, a statement per row on SQLite."""
+    return cast(Table, model.__table__)
+
+
+def _insert_courses(
+    s: Session,
+    entries: list[CourseEntry],
+    procedures: dict[str, Procedure],
+    restrictions: dict[str, Restriction],
+) -> None:
+    """New courses with their care rules and contraindications, in three bulk INSERTs: a
+    file of thousands of new courses spends its time in the database, not in building an
+    ORM object per row. Their procedures and restrictions have their ids (flushed)."""
+    if not entries:
+        return
+    s.execute(
+        insert(_table(Course)),
+        [{"code": c.code, **_course_values(c, procedures)} for c in entries],
+    )
+    # The new ids by code, a query per CHUNK.
+    codes = [c.code for c in entries]
+    by_code: dict[str, int] = {}
+    for i in range(0, len(codes), CHUNK):
+        query = select(Course.code, Course.id).where(Course.code.in_(codes[i : i + CHUNK]))
+        by_code.update((code, course_id) for code, course_id in s.execute(query))
+    ids = [by_code[c.code] for c in entries]
+    care = [
+        {
+            "course_id": course_id,
+            "restriction_id": restrictions[a.restriction].id,
+            "phase": phase,
+            "hours": a.hours,
+        }
+        for course_id, c in zip(ids, entries, strict=True)
+        for phase, rules in (("after", c.aftercare), ("before", c.precare))
+        for a in rules
+    ]
+    if care:
+        s.execute(insert(_table(CourseRestriction)), care)
+    contraindications = [
+        {"course_id": course_id, "code": k.code, "lookback_days": k.lookback_days}
+        for course_id, c in zip(ids, entries, strict=True)
+        for k in sorted(c.contraindications, key=lambda k: k.code)
+    ]
+    if contraindications:
+        s.execute(insert(_table(CourseContraindication)), contraindications)
+
+
+def _write_course(
+    s: Session,
+    c: CourseEntry,
+    row: Course,
+    procedures: dict[str, Procedure],
+    restrictions: dict[str, Restriction],
+    report: ImportReport,
+) -> None:
+    changed = _assign(row, **_course_values(c, procedures))
 
     # In the file's order: aftercare, then pre-care.
     hours = {("after", a.restriction): a.hours for a in c.aftercare} | {
@@ -380,7 +431,7 @@ def _write_course(
     for code, days in sorted(lookbacks.items()):
         row.contraindications.append(CourseContraindication(code=code, lookback_days=days))
         changed = True
-    report.count("courses", "created" if created else "updated" if changed else "unchanged")
+    report.count("courses", "updated" if changed else "unchanged")
 
 
 def _write_practitioner(
