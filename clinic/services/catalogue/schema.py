@@ -294,7 +294,8 @@ def _declared(data: Mapping[str, Any]) -> tuple[Known, list[Error]]:
 
 
 # A clinic's catalogue is a few hundred kB; this is about 40,000 courses like the demo's (each
-# with its care rules), which import in about a minute (bench/README.md).
+# with its care rules), which import in about 10 s on the bench machine (bench/README.md,
+# "Catalogue import (issue 15)"). Above it a file is refused, saying this size.
 MAX_FILE_BYTES = 20_000_000
 # The deepest a valid file nests is 6 (practitioners[0].hours.mon[0][0]); Python's parser
 # gives up somewhere near 1,000, and this is where the error says the file went too deep.
