@@ -96,3 +96,11 @@ def test_mixed_load_runs_every_slice_on_a_small_clinic(tmp_path: Path) -> None:
         assert figures[name]["bookings_per_s"] > 0 and figures[name]["not_201"] == 0, name
     assert figures["ratios"]["healthz_over_minimal_p50"] is not None
     assert "Mixed load (issue 13), sqlite" in mixed.table({"sqlite": figures})
+
+
+def test_the_catalogue_import_bench_runs_at_a_tiny_size(tmp_path: Path) -> None:
+    from bench import catalogue_import
+
+    figures = catalogue_import.time_import(30, tmp_path)
+    assert figures["courses"] == 30 and figures["bytes"] > 0
+    assert figures["first"] > 0 and figures["again"] > 0

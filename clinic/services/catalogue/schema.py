@@ -313,6 +313,14 @@ def _where(text: str, offset: int) -> str:
     return f"line {line}, column {offset - text.rfind(chr(10), 0, offset)}"
 
 
+def _key(token: str) -> str:
+    try:
+        key = json.loads(token)
+    except ValueError:  # the parser stopped before it: the scan only places the error
+        return token[1:-1]
+    return str(key)
+
+
 def _too_deep(text: str) -> InvalidData:
     """The error for JSON nested deeper than Python parses: where it first goes deeper than
     MAX_DEPTH, as a path. A scan of strings and brackets, kept for this rare case."""
@@ -340,7 +348,7 @@ def _too_deep(text: str) -> InvalidData:
                 stack[-1][1] += 1
             key_next = bool(stack) and not stack[-1][0]
         elif key_next and stack:
-            stack[-1][1] = json.loads(mark)
+            stack[-1][1] = _key(mark)
             key_next = False
     return _file_error("too_deep", f"Lists and objects are nested more than {MAX_DEPTH} deep.")
 
