@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Request, Response, abort, jsonify, request
+from flask import Flask, Request, Response, abort, jsonify, request, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
-from sqlalchemy import select
+from flask_login import login_user, logout_user
+from sqlalchemy import and_, select
 from sqlalchemy.orm import joinedload
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from clinic.extensions import db, login_manager
-from clinic.models import User
-from clinic.services import cache
+from clinic.models import LoginSession, User
+from clinic.services import cache, logins
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -66,13 +67,52 @@ class CookieSession(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
 
+# The session cookie's key for the login's id (clinic/services/logins.py).
+LOGIN_KEY = "login"
+
+
+def current_login() -> str | None:
+    """The id of this browser's login, if it has one."""
+    login_id = session.get(LOGIN_KEY)
+    return login_id if isinstance(login_id, str) else None
+
+
+def sign_in(user: User) -> None:
+    """Log this browser in as `user`: a new login row, its id in the signed cookie."""
+    session[LOGIN_KEY] = logins.start_login(user_id=user.id)
+    login_user(user)
+
+
+def sign_out() -> None:
+    """Log this browser out, and end its login on the server: a copy of the cookie saved
+    before opens nothing after."""
+    login_id = current_login()
+    if login_id is not None:
+        logins.end_login(login_id)
+    session.pop(LOGIN_KEY, None)
+    logout_user()
+
+
 def load_user(user_id: str) -> User | None:
+    # Only with a live login (services.logins): a cookie of an ended login, or one without a
+    # login id (a remember-me cookie, a cookie from before logins were rows), loads no one.
     # With the client or practitioner record in the same statement: every page asks next
     # who the user is (services.actors.actor_for). The same statement reads the catalogue's
     # version (services.cache.with_version).
+    login_id = current_login()
+    if login_id is None:
+        return None
     found = db.session.execute(
         cache.with_version(
             select(User)
+            .join(
+                LoginSession,
+                and_(
+                    LoginSession.user_id == User.id,
+                    LoginSession.id == login_id,
+                    LoginSession.ended_at.is_(None),
+                ),
+            )
             .options(joinedload(User.client), joinedload(User.practitioner))
             .where(User.id == int(user_id))
         )

@@ -5,6 +5,7 @@ They write through the ORM session and commit, as test set-up, never as applicat
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -19,6 +20,7 @@ from clinic.models import (
     CourseContraindication,
     CourseRestriction,
     Device,
+    LoginSession,
     OpeningHours,
     Practitioner,
     PractitionerQualification,
@@ -28,6 +30,7 @@ from clinic.models import (
     User,
     WorkingHours,
 )
+from clinic.security import LOGIN_KEY
 from clinic.services.actors import Actor, actor_for
 from clinic.services.cache import catalogue_changed, wrote_catalogue
 
@@ -161,6 +164,18 @@ def make_user(role: str = "client", **overrides: Any) -> User:
         db.session.add(Client(user_id=user.id, name=user.name, email=user.email))
     commit()
     return user
+
+
+def log_in(session: MutableMapping[str, Any], user_id: int) -> None:
+    """Log a test client in as the user, as the login form does but without it (and its
+    scrypt): a live login row, with its id and the user's in the client's session cookie.
+    Use inside `with web.session_transaction() as session:`."""
+    login = _save(
+        LoginSession(id=f"test-{user_id}-{db.session.query(LoginSession).count()}", user_id=user_id)
+    )
+    session[LOGIN_KEY] = login.id
+    session["_user_id"] = str(user_id)
+    session["_fresh"] = True
 
 
 def make_client(**overrides: Any) -> Client:

@@ -52,6 +52,8 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST api.create_token": EVERYONE,
     # any logged-in user
     "POST auth.logout": USERS,
+    "GET auth.change_password": USERS,
+    "POST auth.change_password": USERS,
     # the client's own pages
     "GET auth.profile": CLIENT,
     "POST auth.profile": CLIENT,
@@ -112,6 +114,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET staff.admin_home": ADMIN,
     "POST staff.create_staff_user": ADMIN,
     "POST staff.update_staff_user": ADMIN,
+    "POST staff.end_staff_logins": ADMIN,
     "POST staff.update_policy": ADMIN,
     "POST staff.set_opening_hours": ADMIN,
     "POST staff.add_holiday": ADMIN,
@@ -203,8 +206,7 @@ def _outcome(app: Flask, route: Route, role: str, user_ids: dict[str, int]) -> t
             headers["Authorization"] = f"Bearer {_fresh_token(user_ids[role])}"
         else:
             with web.session_transaction() as session:
-                session["_user_id"] = str(user_ids[role])
-                session["_fresh"] = True
+                f.log_in(session, user_ids[role])
     body = BODIES.get(route.key)
     kwargs = {"json": body(role)} if body else ({"json": {}} if api else {})
     if route.method in ("GET", "DELETE"):

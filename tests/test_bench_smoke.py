@@ -98,6 +98,18 @@ def test_mixed_load_runs_every_slice_on_a_small_clinic(tmp_path: Path) -> None:
     assert "Mixed load (issue 13), sqlite" in mixed.table({"sqlite": figures})
 
 
+def test_the_lifetime_bench_measures_a_dry_run_and_the_attention_list(tmp_path: Path) -> None:
+    from bench import lifetime
+
+    url = f"sqlite:///{tmp_path / 'lifetime.db'}"
+    dataset.build(url, 600, days_back=10, days_ahead=40, fresh=10)
+    figures = lifetime.measure_clinic(url, seconds=0.01)
+    assert figures["dry_run_day"]["in_scope"] >= 1
+    assert figures["dry_run_week"]["in_scope"] >= figures["dry_run_day"]["in_scope"]
+    assert figures["attention_list"]["flagged"] >= 1
+    assert figures["attention_list"]["median_ms"] > 0
+
+
 def test_the_catalogue_import_bench_runs_at_a_tiny_size(tmp_path: Path) -> None:
     from bench import catalogue_import
 

@@ -157,9 +157,8 @@ def test_every_form_refuses_a_post_without_its_csrf_token(make_app) -> None:
     web = app.test_client()
     with app.app_context():
         admin_id = f.make_user("admin").id
-    with web.session_transaction() as session:
-        session["_user_id"] = str(admin_id)
-        session["_fresh"] = True
+        with web.session_transaction() as session:
+            f.log_in(session, admin_id)
     unsafe = [
         r
         for r in all_routes(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import ParamSpec, TypeVar, cast
+from urllib.parse import urlsplit
 
 from flask import Response, abort, request
 from flask_login import current_user
@@ -41,9 +42,22 @@ def role_required(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R | Res
     return decorate
 
 
+def is_local_path(target: str) -> bool:
+    """Whether `target` (already percent-decoded) is a path on this site, whatever a browser
+    makes of it. Browsers drop tabs and newlines from a URL and read a backslash as a slash,
+    so "/%09/evil.example" is "//evil.example", another site: only printable ASCII without
+    spaces or backslashes is taken (the `next` links this site makes are percent-encoded
+    ASCII), it must start with one "/" and name no scheme or host."""
+    if not target.startswith("/") or target.startswith("//"):
+        return False
+    if any(not "!" <= c <= "~" or c == "\\" for c in target):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
+
+
 def safe_next(default: str) -> str:
-    """The `?next=` target when it stays on this site (a local path), else `default`."""
+    """The `?next=` target when it is a path on this site (`is_local_path`), else `default`.
+    The one place that follows a URL a request gives."""
     target = request.args.get("next", "")
-    if not target.startswith("/") or target.startswith(("//", "/\\")):
-        return default
-    return target
+    return target if is_local_path(target) else default

@@ -56,6 +56,22 @@ class ResetPasswordForm(FlaskForm):
     submit = SubmitField("Set the new password")
 
 
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired(), Length(max=200)])
+    password = PasswordField(
+        "New password (at least 8 characters)",
+        validators=[DataRequired("Choose a password."), Length(max=200)],
+    )
+    confirm = PasswordField(
+        "New password again",
+        validators=[
+            DataRequired("Type the password again."),
+            EqualTo("password", "The two passwords differ."),
+        ],
+    )
+    submit = SubmitField("Change the password")
+
+
 class ProfileForm(FlaskForm):
     name = StringField(
         "Name", validators=[DataRequired("Tell us your name."), Length(max=120), one_line]

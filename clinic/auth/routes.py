@@ -2,12 +2,13 @@ from collections.abc import Sequence
 
 from flask import Response, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from clinic.auth import bp
 from clinic.auth.access import login_required, role_required, safe_next
 from clinic.auth.forms import (
+    ChangePasswordForm,
     EraseForm,
     ForgotPasswordForm,
     LoginForm,
@@ -18,6 +19,7 @@ from clinic.auth.forms import (
 from clinic.extensions import limiter
 from clinic.form_errors import Problem, place_errors
 from clinic.models import CLIENT_ROLES
+from clinic.security import current_login, sign_in, sign_out
 from clinic.services import accounts, clients, passwords, privacy
 from clinic.services.actors import actor_for
 from clinic.services.errors import ServiceError
@@ -45,7 +47,7 @@ def login() -> ResponseReturnValue:
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data or "", form.password.data or "")
         if user is not None:
-            login_user(user)
+            sign_in(user)
             return redirect(safe_next(_home_for(user)))
         form.password.errors = [*form.password.errors, "Email or password is not right."]
         return render_template("auth/login.html", form=form), 422
@@ -55,7 +57,7 @@ def login() -> ResponseReturnValue:
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout() -> ResponseReturnValue:
-    logout_user()
+    sign_out()
     return redirect(url_for("auth.login"))
 
 
@@ -79,7 +81,7 @@ def signup() -> ResponseReturnValue:
                 form.email.errors = [*form.email.errors, *(p.message for p in top)]
                 top = []
         else:
-            login_user(user)
+            sign_in(user)
             flash("Welcome! Please answer a few health questions before you book.", "success")
             return redirect(url_for("booking.screening"))
     return render_template("auth/signup.html", form=form, top_errors=top), _status(form, top)
@@ -110,17 +112,46 @@ def reset_password(token: str) -> ResponseReturnValue:
         return render_template("auth/reset_password.html", form=None, top_errors=[exc.message]), 400
     if form.validate_on_submit():
         try:
-            user = passwords.reset_password(
-                token=token, password=form.password.data or "", secret=secret
+            passwords.reset_password(token=token, password=form.password.data or "", secret=secret)
+        except ServiceError as exc:
+            top = place_errors(form, exc)
+        else:
+            # The reset ended every login of the account; this browser's, if it was logged
+            # in (as anyone), is forgotten too.
+            if current_user.is_authenticated:
+                sign_out()
+            flash("Your password is changed; please log in with it.", "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/reset_password.html", form=form, top_errors=top), _status(
+        form, top
+    )
+
+
+@bp.route("/password/change", methods=["GET", "POST"])
+@login_required
+def change_password() -> ResponseReturnValue:
+    """A new password, given the current one: every other session and API token of the
+    account ends; this one stays."""
+    form = ChangePasswordForm()
+    top: list[Problem] = []
+    if form.validate_on_submit():
+        try:
+            passwords.change_password(
+                user_id=current_user.id,
+                current=form.current.data or "",
+                password=form.password.data or "",
+                keep_login=current_login(),
             )
         except ServiceError as exc:
             top = place_errors(form, exc)
         else:
-            flash("Your password is changed; please log in with it.", "success")
-            if current_user.is_authenticated and current_user.id != user.id:
-                logout_user()
-            return redirect(url_for("auth.login"))
-    return render_template("auth/reset_password.html", form=form, top_errors=top), _status(
+            flash(
+                "Your password is changed; you are logged out everywhere else, "
+                "and API tokens issued before have ended.",
+                "success",
+            )
+            return redirect(_home_for(current_user))
+    return render_template("auth/change_password.html", form=form, top_errors=top), _status(
         form, top
     )
 
@@ -174,7 +205,7 @@ def erase() -> ResponseReturnValue:
             form.password.errors = [*form.password.errors, "The password is not right."]
         else:
             privacy.erase_client(actor=actor_for(current_user))
-            logout_user()
+            sign_out()
             flash("Your data has been erased. Thank you for having been our client.", "success")
             return redirect(url_for("auth.login"))
     return render_template("auth/erase.html", form=form), 422 if form.errors else 200

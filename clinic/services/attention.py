@@ -67,6 +67,7 @@ class WorldChange:
     """
 
     cause: str
+    mends: bool = False
     saved: bool = False
     broken: tuple[Broken, ...] = ()
     scope: list[ColumnElement[bool]] = field(default_factory=list)
@@ -86,17 +87,24 @@ class _Preview(Exception):
 
 @contextmanager
 def world_change(
-    *, cause: str, confirm: bool, now: datetime | None = None, dry_run: bool = False
+    *,
+    cause: str,
+    confirm: bool,
+    now: datetime | None = None,
+    dry_run: bool = False,
+    mends: bool = False,
 ) -> Iterator[WorldChange]:
     """Run a change of the world as one transaction, judged before it is kept (see the module).
 
     The body makes the change as usual (its own `transaction()` joins this one) and names its
     scope with `change.concerns(...)`. Afterwards `change.saved` and `change.broken` say what
     happened. A change that breaks nothing is saved without asking. `dry_run` judges the
-    change and rolls it back whatever it breaks (`catalogue import --dry-run`).
+    change and rolls it back whatever it breaks (`catalogue import --dry-run`). `mends`: the
+    change undoes a cause (time off removed, a device back in use); a session it leaves broken
+    is broken by something else, so its flag keeps the cause it had.
     """
     now = now or utcnow()
-    change = WorldChange(cause)
+    change = WorldChange(cause, mends=mends)
     try:
         with transaction() as s:
             yield change
@@ -217,9 +225,17 @@ def _sync_flags(change: WorldChange, now: datetime) -> None:
                     flagged_at=now,
                 )
             )
-        else:
+        elif flag.errors != b.errors():
+            # A change that broke it further is the cause of the flag now; one that mended part
+            # of it (a holiday removed while the practitioner's time off remains) is not.
+            if not change.mends and not _part_of(b.errors(), flag.errors):
+                flag.cause = change.cause
             flag.errors = b.errors()
-            flag.cause = change.cause
+
+
+def _part_of(errors: list[dict[str, str]], before: list[dict[str, str]]) -> bool:
+    seen = {(e["code"], e["message"]) for e in before}
+    return all((e["code"], e["message"]) in seen for e in errors)
 
 
 def flags_of(appointment_ids: Iterable[int]) -> dict[int, AttentionFlag]:

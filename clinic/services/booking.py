@@ -1070,7 +1070,13 @@ def record_outcome(
             enrolment.status = "completed" if counts.finished else "active"
         attention.forget([appointment.id])
         if status == "no_show" and was != "no_show" and enrolment.status != "cancelled":
-            outbox.tell_missed_session(s, appointment, counts, sessions_link, now)
+            # The make-up's earliest date, offered in the message (course_rest builds on this
+            # module, hence imported here).
+            from clinic.services.course_rest import next_session_offer
+
+            offer = next_session_offer(enrolment, now)
+            start = offer.slot.start if offer is not None else None
+            outbox.tell_missed_session(s, appointment, counts, sessions_link, now, start)
         outbox.refresh(s, appointment.client_id, now)
         record(
             s,

@@ -462,7 +462,7 @@ def remove_period(
     """Drop a declared period: the sessions it had broken are judged again and lose their
     flags if they hold now. Removing a period cannot break a booking."""
     with (
-        attention.world_change(cause="Period removed", confirm=True, now=now) as change,
+        attention.world_change(cause="Period removed", confirm=True, now=now, mends=True) as change,
         transaction() as s,
     ):
         client = _locked_client(actor, client_id)

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from clinic.models import Appointment, Enrolment, Practitioner, utcnow
 from clinic.scheduling import (
     CourseRules,
+    PlanResult,
     Preferences,
     ProposedSession,
     Violation,
@@ -30,6 +31,7 @@ from clinic.services.aftercare import enrolment_rules
 from clinic.services.audit import record
 from clinic.services.booking import (
     CoursePlan,
+    PlannedSession,
     SessionRequest,
     _appointment,
     _override_allowed,
@@ -159,27 +161,49 @@ def plan_rest(
     wanted = preferences.practitioner_id if preferences is not None else None
     if wanted is not None and db_session().get(Practitioner, wanted) is None:
         raise NotFound("There is no such practitioner.", field="preferences.practitioner")
-    first = state.next_session
-    result = plan_course(
-        snapshot=load_snapshot(),
-        course=state.course,
-        client=client_reads.client_state(enrolment.client_id, now),
-        earliest=earliest or today,
-        now=now,
-        prefs=preferences,
-        first_session=first,
-        last_session=first + count - 1,
-        enrolment_id=enrolment.id,
-        previous_start=state.previous_start,
-    )
+    result = _plan_next(state, earliest or today, preferences, count, now)
     if not result.ok:
         raise RuleViolation(list(result.violations))
     return CoursePlan(
         enrolment.course.code,
         enrolment.client_id,
-        _planned(result.slots, state.course, first),
+        _planned(result.slots, state.course, state.next_session),
         result.notes,
     )
+
+
+def _plan_next(
+    state: EnrolmentState,
+    earliest: date,
+    preferences: Preferences | None,
+    count: int,
+    now: datetime,
+) -> PlanResult:
+    first = state.next_session
+    return plan_course(
+        snapshot=load_snapshot(),
+        course=state.course,
+        client=client_reads.client_state(state.enrolment.client_id, now),
+        earliest=earliest,
+        now=now,
+        prefs=preferences,
+        first_session=first,
+        last_session=first + count - 1,
+        enrolment_id=state.enrolment.id,
+        previous_start=state.previous_start,
+    )
+
+
+def next_session_offer(enrolment: Enrolment, now: datetime) -> PlannedSession | None:
+    """The earliest next session the course's rules allow (the make-up a no-show leaves),
+    for the message that tells the client; None if there is none to book or none fits."""
+    state = enrolment_state(enrolment)
+    if state.closed or not state.progress.remaining:
+        return None
+    result = _plan_next(state, now.astimezone(clinic_setup.clinic_tz()).date(), None, 1, now)
+    if not result.ok:
+        return None
+    return _planned(result.slots, state.course, state.next_session)[0]
 
 
 def book_rest(

@@ -163,11 +163,17 @@ def confirm_booking(
 
 
 def tell_missed_session(
-    s: Session, appointment: Appointment, progress: Progress, link: str, now: datetime
+    s: Session,
+    appointment: Appointment,
+    progress: Progress,
+    link: str,
+    now: datetime,
+    offer: datetime | None = None,
 ) -> OutboxMessage:
     """Queue, in the caller's transaction, the message to a client who missed a session: the
-    course keeps a make-up session to book from My sessions (`link`), or, under the policy
-    `no_show_uses_session`, the session is used up."""
+    course keeps a make-up session to book from My sessions (`link`), with the earliest date
+    its rules allow (`offer`, its start), or, under the policy `no_show_uses_session`, the session is
+    used up."""
     client = appointment.client
     course = appointment.enrolment.course
     when = day_text(local(appointment.start_at, clinic_setup.clinic_tz()).date())
@@ -184,6 +190,12 @@ def tell_missed_session(
             told += f" It was the last session of {course.name}."
     else:
         told = f"{missed}; your course keeps a make-up session: book it from {where}"
+        if offer is not None:
+            told += (
+                f"\nThe earliest date that keeps your course's spacing is "
+                f"{moment_text(local(offer, clinic_setup.clinic_tz()))}; "
+                "My sessions shows it with other times."
+            )
     return queue(
         s,
         kind="missed_session",

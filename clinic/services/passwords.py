@@ -13,8 +13,8 @@ from typing import Any
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
-from clinic.models import User
-from clinic.services import accounts, outbox
+from clinic.models import User, utcnow
+from clinic.services import accounts, logins, outbox
 from clinic.services.actors import Actor
 from clinic.services.audit import record
 from clinic.services.db import db_session, transaction
@@ -65,11 +65,36 @@ def user_for_token(token: str, secret: str) -> User:
     return user
 
 
-def reset_password(*, token: str, password: str, secret: str) -> User:
-    """Set a new password through a reset link; the link is spent by it."""
+def reset_password(*, token: str, password: str, secret: str, now: datetime | None = None) -> User:
+    """Set a new password through a reset link; the link is spent by it. Every login and API
+    token of the account ends: whoever knew the old password is out."""
     accounts.check_password_rules(password)
     with transaction() as s:
         user = user_for_token(token, secret)
         user.set_password(password)
+        logins.end_user_logins(s, user_id=user.id, now=now or utcnow())
         record(s, Actor(user.id, user.role), "reset_password", "user", user.id)
     return user
+
+
+def change_password(
+    *,
+    user_id: int,
+    current: str,
+    password: str,
+    keep_login: str | None,
+    now: datetime | None = None,
+) -> None:
+    """A logged-in user sets a new password, giving the current one. Every other login and
+    every API token of the account ends; `keep_login`, the login making the change, stays."""
+    accounts.check_password_rules(password)
+    # Checked before the transaction: scrypt takes a tenth of a second, not to be spent
+    # holding SQLite's write lock.
+    user = db_session().get(User, user_id)
+    if user is None or not user.active or not user.check_password(current):
+        raise InvalidRequest("The current password is not right.", field="current")
+    with transaction() as s:
+        user = s.get_one(User, user_id)
+        user.set_password(password)
+        logins.end_user_logins(s, user_id=user.id, now=now or utcnow(), keep=keep_login)
+        record(s, Actor(user.id, user.role), "change_password", "user", user.id)

@@ -23,9 +23,11 @@ from clinic.models import (
     AuditEntry,
     Client,
     Enrolment,
+    LoginSession,
     OutboxMessage,
     utcnow,
 )
+from clinic.services import logins
 from clinic.services.actors import Actor
 from clinic.services.audit import record
 from clinic.services.db import db_session, transaction
@@ -103,6 +105,15 @@ def export_client_data(
         tokens = (
             s.scalars(
                 select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)
+            ).all()
+            if user is not None
+            else []
+        )
+        sign_ins = (
+            s.scalars(
+                select(LoginSession)
+                .where(LoginSession.user_id == user.id)
+                .order_by(LoginSession.created_at)
             ).all()
             if user is not None
             else []
@@ -190,6 +201,9 @@ def export_client_data(
                 }
                 for t in tokens
             ],
+            "logins": [
+                {"created_at": _iso(x.created_at), "ended_at": _iso(x.ended_at)} for x in sign_ins
+            ],
             # Who looked at or changed this client's data, and when (GDPR art. 15).
             "access_log": [
                 {
@@ -212,7 +226,7 @@ def erase_client(
     """Anonymise a client and its login; keep its appointment history, cancel future sessions.
 
     After this the client is no longer found by the services (`NotFound`), its login no longer
-    works, and its API tokens are revoked.
+    works (every login of it is ended), and its API tokens are revoked.
     """
     now = now or utcnow()
     with transaction() as s:
@@ -232,10 +246,7 @@ def erase_client(
             user.name = label
             user.active = False
             user.set_password(secrets.token_urlsafe(32))  # no one knows it
-            for token in s.scalars(
-                select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-            ):
-                token.revoked_at = now
+            logins.end_user_logins(s, user_id=user.id, now=now)  # and its API tokens
 
         future = s.scalars(
             select(Appointment).where(

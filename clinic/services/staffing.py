@@ -234,7 +234,7 @@ def set_practitioner_active(
     p = get_practitioner(practitioner_id)
     cause = f"{p.name} {'activated again' if active else 'deactivated'}"
     with (
-        attention.world_change(cause=cause, confirm=confirm, now=now) as change,
+        attention.world_change(cause=cause, confirm=confirm, now=now, mends=active) as change,
         catalogue_transaction() as s,
     ):
         p = get_practitioner(practitioner_id)
@@ -331,7 +331,7 @@ def remove_time_off(
         raise NotFound("There is no such time off.")
     cause = f"Time off removed, {_days_text(row.start_on, row.end_on)}"
     with (
-        attention.world_change(cause=cause, confirm=True, now=now) as change,
+        attention.world_change(cause=cause, confirm=True, now=now, mends=True) as change,
         catalogue_transaction() as s,
     ):
         row = s.get(TimeOff, time_off_id)
@@ -411,7 +411,7 @@ def set_active(
     cause = f"{row.name} {'back in use' if active else 'out of use'}"
     scope = attention.of_room(record_id) if kind == "room" else attention.of_device(record_id)
     with (
-        attention.world_change(cause=cause, confirm=confirm, now=now) as change,
+        attention.world_change(cause=cause, confirm=confirm, now=now, mends=active) as change,
         catalogue_transaction() as s,
     ):
         row = s.get(model, record_id)
@@ -581,7 +581,9 @@ def remove_holiday(
     those that hold go. Opening cannot break a booking, so it never asks."""
     _require_admin(actor)
     with (
-        attention.world_change(cause="Holiday removed", confirm=True, now=now) as change,
+        attention.world_change(
+            cause="Holiday removed", confirm=True, now=now, mends=True
+        ) as change,
         catalogue_transaction() as s,
     ):
         row = s.get(Holiday, holiday_id)

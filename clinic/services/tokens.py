@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy.orm import Session
 
 from clinic.models import ApiToken, Client, Practitioner, User, utcnow
 from clinic.services import accounts, cache
@@ -96,9 +97,14 @@ def revoke_user_tokens(*, actor: Actor, user_id: int, now: datetime | None = Non
     with transaction() as s:
         if s.get(User, user_id) is None:
             raise NotFound("There is no such user.")
-        result = s.execute(
-            update(ApiToken)
-            .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
-            .values(revoked_at=now or utcnow())
-        )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return revoke_live_tokens(s, user_id=user_id, now=now or utcnow())
+
+
+def revoke_live_tokens(s: Session, *, user_id: int, now: datetime) -> int:
+    """In the caller's transaction: revoke every live token of the user; returns how many."""
+    result = s.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -15,7 +15,7 @@ from flask_wtf import FlaskForm
 from clinic.auth.access import login_required, role_required
 from clinic.form_errors import Problem, place_errors, validated
 from clinic.models import ADMIN_ROLES
-from clinic.services import catalogue, clinic_setup, staffing
+from clinic.services import catalogue, clinic_setup, logins, staffing
 from clinic.services.attention import WorldChange
 from clinic.services.errors import InvalidData, NotFound, PermissionDenied, ServiceError
 from clinic.staff import bp
@@ -170,6 +170,19 @@ def update_staff_user(user_id: int) -> ResponseReturnValue:
     except ServiceError as exc:
         return _admin_page(422, top=[exc.message])
     return _done("Saved the account.", "staff")
+
+
+@bp.route("/admin/users/<int:user_id>/logins/end", methods=["POST"])
+@login_required
+@role_required(*ADMIN_ROLES)
+def end_staff_logins(user_id: int) -> ResponseReturnValue:
+    """End every session and API token of a staff account (a lost laptop, someone leaving)."""
+    if not ConfirmForm().validate():
+        abort(400, "The form expired; please try again.")
+    logins.end_staff_logins(actor=current_actor(), user_id=user_id)
+    return _done(
+        "Logged the account out everywhere: its sessions and API tokens have ended.", "staff"
+    )
 
 
 @bp.route("/admin/policy", methods=["POST"])

@@ -513,3 +513,29 @@ def test_a_declared_period_flags_the_session_whose_aftercare_it_meets(booked) ->
     assert set(flags()) == {second.id}
     change = clients.remove_period(actor=me, period_id=period.id, now=NOW)
     assert change.saved and flags() == {}
+
+
+def test_a_flag_still_broken_the_same_way_keeps_its_cause(booked) -> None:
+    second = booked["appointments"][1]
+    day = _day(second)
+    staffing.add_time_off(
+        actor=booked["admin"],
+        practitioner_id=booked["practitioner"].id,
+        start_on=day,
+        end_on=day,
+        confirm=True,
+        now=NOW,
+    )
+    staffing.add_holiday(actor=booked["admin"], day=day + timedelta(days=1), name="x", now=NOW)
+    holiday = db.session.scalar(select(Holiday))
+    staffing.remove_holiday(actor=booked["admin"], holiday_id=holiday.id, now=NOW)
+    # The holiday's day is not the session's day: only the time off explains the flag.
+    flag = db.session.get(AttentionFlag, second.id)
+    assert flag is not None and flag.cause.startswith("Time off for Lena")
+    staffing.add_holiday(actor=booked["admin"], day=day, name="Closed", confirm=True, now=NOW)
+    holiday = db.session.scalar(select(Holiday).where(Holiday.day == day))
+    staffing.remove_holiday(actor=booked["admin"], holiday_id=holiday.id, now=NOW)
+    # Still broken by the time off: the removal is never the cause, the rule sentence says why.
+    flag = db.session.get(AttentionFlag, second.id)
+    assert flag is not None and flag.cause != "Holiday removed"
+    assert [e["code"] for e in flag.errors] == ["practitioner_unavailable"]

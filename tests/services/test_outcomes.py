@@ -13,7 +13,8 @@ from sqlalchemy import select
 from clinic.extensions import db
 from clinic.models import Appointment, AttentionFlag, ClinicSettings, Enrolment, OutboxMessage
 from clinic.scheduling import ProposedSession, check_course
-from clinic.services import booking, client_reads
+from clinic.scheduling.wording import moment_text
+from clinic.services import booking, client_reads, course_rest
 from clinic.services.actors import Actor
 from clinic.services.aftercare import enrolment_rules
 from clinic.services.booking import SessionRequest
@@ -104,6 +105,12 @@ def test_a_no_show_keeps_a_make_up_session_and_the_course_active(two) -> None:
         "You missed session 2 of Glycolic peel on Tue 15 Dec 2026; your course keeps a "
         f"make-up session: book it from My sessions: {LINK}"
     ) in message.body
+    # The make-up's earliest date is offered: the one "Plan the next session" proposes.
+    offered = course_rest.plan_rest(
+        actor=two["desk"], enrolment_id=two["enrolment_id"], count=1, now=AFTER
+    )
+    when = moment_text(offered.sessions[0].slot.start.astimezone(ZoneInfo(f.TZ)))
+    assert f"The earliest date that keeps your course's spacing is {when};" in message.body
 
 
 def test_a_no_show_uses_the_session_up_under_the_clinics_policy(two) -> None:

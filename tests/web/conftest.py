@@ -55,8 +55,7 @@ def login_as(client: FlaskClient) -> Callable[..., User]:
             practitioner.user_id = user.id
             f.commit()
         with client.session_transaction() as sess:
-            sess["_user_id"] = str(user.id)
-            sess["_fresh"] = True
+            f.log_in(sess, user.id)
         return user
 
     return login

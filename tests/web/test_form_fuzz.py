@@ -51,6 +51,7 @@ from clinic.models import (
     User,
 )
 from clinic.services.passwords import reset_token
+from tests import factories as f
 from tests.test_access_matrix import ANONYMOUS, EXPECTED
 
 # --- the routes --------------------------------------------------------------------------------
@@ -498,8 +499,7 @@ def _log_in(web: FlaskClient, user_id: int | None) -> None:
     with web.session_transaction() as session:
         session.clear()
         if user_id is not None:
-            session["_user_id"] = str(user_id)
-            session["_fresh"] = True
+            f.log_in(session, user_id)
 
 
 def _says_why(response: Any) -> bool:

@@ -34,8 +34,7 @@ def test_a_clinic_in_new_york_shows_its_sessions_in_new_york_time_everywhere(app
         sessions=[SessionRequest(start, practitioner.id)],
     )
     with client.session_transaction() as sess:
-        sess["_user_id"] = str(db.session.get(User, user.id).id)
-        sess["_fresh"] = True
+        f.log_in(sess, db.session.get(User, user.id).id)
 
     page = client.get("/my/sessions").get_data(as_text=True)
     assert f"{start:%a} {start.day} {start:%b %Y}, 10:00" in page

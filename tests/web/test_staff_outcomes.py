@@ -123,8 +123,7 @@ def test_my_sessions_counts_the_make_up_after_a_no_show(client, clinic, held, us
         actor=clinic.desk, appointment_id=held["first"], status="no_show", sessions_link=LINK
     )
     with client.session_transaction() as sess:
-        sess["_user_id"] = str(clinic.client.user_id)
-        sess["_fresh"] = True
+        f.log_in(sess, clinic.client.user_id)
     page = client.get("/my/sessions").get_data(as_text=True)
     to_book = 4 if uses_up else 5
     assert f"{counts}, 1 missed, 1 booked, {to_book} to book; next session on" in page

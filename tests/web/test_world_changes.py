@@ -25,6 +25,7 @@ from clinic.models import (
     WorkingHours,
 )
 from clinic.services import staffing
+from tests import factories as f
 from tests.web.conftest import local, next_monday
 
 BUTTON = "Save anyway and flag"
@@ -224,8 +225,7 @@ def _screening(pregnant: bool) -> dict[str, str]:
 def test_a_clients_new_condition_is_kept_and_lists_their_sessions(client, booked) -> None:
     me = booked["clinic"].client
     with client.session_transaction() as sess:
-        sess["_user_id"] = str(me.user_id)
-        sess["_fresh"] = True
+        f.log_in(sess, me.user_id)
     saved = client.post("/my/screening", data=_screening(True))
     assert saved.status_code == 302
     assert flagged() == {a.id for a in booked["appointments"]}
@@ -244,8 +244,7 @@ def test_a_clients_new_condition_is_kept_and_lists_their_sessions(client, booked
 def test_a_clients_period_is_kept_and_removing_it_clears(client, booked) -> None:
     me = booked["clinic"].client
     with client.session_transaction() as sess:
-        sess["_user_id"] = str(me.user_id)
-        sess["_fresh"] = True
+        f.log_in(sess, me.user_id)
     beach = (booked["monday"] + timedelta(days=2)).isoformat()  # within a week without sun
     saved = client.post("/my/periods", data={"kind": "sun_exposure", "start": beach, "end": beach})
     assert saved.status_code == 302
