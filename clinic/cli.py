@@ -44,7 +44,7 @@ def users_create(email: str, role: str, password: str, name: str | None) -> None
 
 
 @catalogue_cli.command("import")
-@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.argument("file", type=click.File("rb"))
 @click.option(
     "--dry-run",
     is_flag=True,
@@ -56,12 +56,7 @@ def catalogue_import(file: Any, dry_run: bool) -> None:
     written. The booked sessions the import breaks are printed and flagged for the attention
     list."""
     try:
-        data = json.load(file)
-    except json.JSONDecodeError as exc:
-        raise click.ClickException(
-            f"{file.name} is not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        ) from exc
-    try:
+        data = catalogue.read_file(file.read(catalogue.MAX_FILE_BYTES + 1))
         report, change = staffing.import_catalogue_file(data, dry_run=dry_run)
     except ServiceError as exc:
         raise _fail(exc) from exc
@@ -145,7 +140,8 @@ def messages_send(limit: int) -> None:
         datetime.now(UTC), host, port, sender=current_app.config["MAIL_SENDER"], limit=limit
     )
     click.echo(
-        f"Sent {report.sent}, failed {report.failed} (kept for retry), skipped {report.skipped}."
+        f"Sent {report.sent}, failed {report.failed} ({report.given_up} marked failed, the "
+        f"others kept for retry), skipped {report.skipped}."
     )
 
 

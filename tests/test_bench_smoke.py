@@ -108,3 +108,11 @@ def test_the_lifetime_bench_measures_a_dry_run_and_the_attention_list(tmp_path: 
     assert figures["dry_run_week"]["in_scope"] >= figures["dry_run_day"]["in_scope"]
     assert figures["attention_list"]["flagged"] >= 1
     assert figures["attention_list"]["median_ms"] > 0
+
+
+def test_the_catalogue_import_bench_runs_at_a_tiny_size(tmp_path: Path) -> None:
+    from bench import catalogue_import
+
+    figures = catalogue_import.time_import(30, tmp_path)
+    assert figures["courses"] == 30 and figures["bytes"] > 0
+    assert figures["first"] > 0 and figures["again"] > 0

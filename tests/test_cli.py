@@ -104,6 +104,24 @@ def test_users_create_makes_an_account_and_refuses_a_second(runner) -> None:
     )
 
 
+def test_users_create_refuses_a_name_with_a_line_break(runner) -> None:
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "x@example.org",
+            "--role",
+            "admin",
+            "--password",
+            "long-password",
+            "--name",
+            "Desk\nBcc: everyone@example.com",
+        ]
+    )
+    assert result.exit_code == 1 and "Use one line of plain text" in result.output
+    assert db.session.scalar(select(User).where(User.email == "x@example.org")) is None
+
+
 def test_demo_prints_logins_and_is_idempotent(runner) -> None:
     first = runner.invoke(args=["demo"])
     appointments = db.session.scalar(select(func.count()).select_from(Appointment))

@@ -6,11 +6,34 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from clinic.services import text
 
 MAX_ID = 2**31 - 1
 # Database ids: positive and within a 32-bit integer column.
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+def _one_line(value: str) -> str:
+    if problem := text.one_line_problem(value):
+        raise PydanticCustomError(text.CODE, problem)
+    return value
+
+
+# A name or other one-line text (services.text): it may reach an email header.
+OneLine = Annotated[
+    str, AfterValidator(_one_line), Field(json_schema_extra={"pattern": text.PATTERN})
+]
 
 
 class Body(BaseModel):
@@ -47,9 +70,9 @@ class AvailabilityQuery(Body):
 
 class ClientCreate(Body):
     email: EmailStr
-    name: str = Field(min_length=1, max_length=120)
+    name: OneLine = Field(min_length=1, max_length=120)
     password: str | None = Field(default=None, min_length=8, max_length=200)
-    phone: str | None = Field(default=None, max_length=40)
+    phone: OneLine | None = Field(default=None, max_length=40)
 
 
 class ConditionAnswer(Body):

@@ -2,6 +2,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField, TelField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
+from clinic.form_checks import one_line
+
 EMAIL = [
     DataRequired("Give your email address."),
     Email("Give a valid email address, like name@example.com.", check_deliverability=False),
@@ -18,7 +20,7 @@ class LoginForm(FlaskForm):
 class SignUpForm(FlaskForm):
     email = EmailField("Email", validators=EMAIL)
     name = StringField(
-        "Your name", validators=[DataRequired("Tell us your name."), Length(max=120)]
+        "Your name", validators=[DataRequired("Tell us your name."), Length(max=120), one_line]
     )
     password = PasswordField(
         "Password (at least 8 characters)",
@@ -71,8 +73,10 @@ class ChangePasswordForm(FlaskForm):
 
 
 class ProfileForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired("Tell us your name."), Length(max=120)])
-    phone = TelField("Phone (optional)", validators=[Length(max=40)])
+    name = StringField(
+        "Name", validators=[DataRequired("Tell us your name."), Length(max=120), one_line]
+    )
+    phone = TelField("Phone (optional)", validators=[Length(max=40), one_line])
     submit = SubmitField("Save")
 
 

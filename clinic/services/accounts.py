@@ -7,6 +7,7 @@ import secrets
 from sqlalchemy import func, select
 
 from clinic.models import ROLES, Client, Practitioner, User
+from clinic.services import text
 from clinic.services.actors import Actor
 from clinic.services.audit import record
 from clinic.services.cache import catalogue_changed
@@ -92,6 +93,9 @@ def create_user(*, email: str, role: str, password: str, name: str | None = None
         )
     email = check_email(email)
     check_password_rules(password)
+    # The command line is an input too: a name is one line of plain text (services.text).
+    if name and (problem := text.one_line_problem(name)):
+        raise InvalidRequest(problem, field="name", code=text.CODE)
     with transaction() as s:
         if s.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
             raise Conflict(

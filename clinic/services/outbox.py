@@ -6,7 +6,9 @@ two machines at once: a sender first claims a message with a conditional UPDATE 
 sender's UPDATE matches), then sends it, then marks it sent. A failed send leaves the message
 queued with its error and a later retry time; nothing is lost. If a sender dies between sending
 and marking, the claim expires and the message is sent again (at least once, never silently
-dropped).
+dropped). A message that cannot be made into an email at all (a header with a line break,
+from text stored before such text was refused) is marked failed with its reason at once, and
+the run goes on with the others: one bad message never holds up the rest.
 """
 
 from __future__ import annotations
@@ -384,15 +386,18 @@ def list_messages(*, client_id: int | None = None, limit: int = 200) -> list[Out
 @dataclass(frozen=True, slots=True)
 class SendReport:
     sent: int = 0
-    failed: int = 0
+    failed: int = 0  # every failure of this run, `given_up` included
     skipped: int = 0
+    given_up: int = 0  # marked failed: no later run tries them again
 
 
 def _email(message: OutboxMessage, sender: str) -> EmailMessage:
     email = EmailMessage()
-    email["From"] = sender
-    email["To"] = message.to_email
-    email["Subject"] = message.subject
+    for name, value in (("From", sender), ("To", message.to_email), ("Subject", message.subject)):
+        try:
+            email[name] = value
+        except ValueError as exc:  # the reason names the header and its text
+            raise ValueError(f"{name} {value!r}: {exc}") from exc
     email["Message-ID"] = f"<outbox-{message.id}@clinic-scheduler>"
     email.set_content(message.body)
     if message.ics:
@@ -403,6 +408,7 @@ def _email(message: OutboxMessage, sender: str) -> EmailMessage:
             filename="sessions.ics",
             params={"method": "PUBLISH"},
         )
+    email.as_bytes()  # what the SMTP client will write: a header it cannot fold raises here
     return email
 
 
@@ -424,15 +430,21 @@ def _claim(message_id: int, now: datetime) -> bool:
         return result.rowcount == 1
 
 
-def _finish(message_id: int, now: datetime, error: str | None, attempts: int) -> None:
+def _finish(
+    message_id: int, now: datetime, error: str | None, attempts: int, *, final: bool = False
+) -> bool:
+    """Record a send: sent, or its error and a later retry; failed for good when `final` or
+    after the last attempt (True then)."""
     values: dict[str, Any] = {"attempts": OutboxMessage.attempts + 1}
+    given_up = False
     if error is None:
         values.update(status="sent", sent_at=now, claimed_until=None, last_error="")
     else:
         backoff = min(timedelta(minutes=2**attempts), MAX_BACKOFF)
         values.update(last_error=error[:2000], claimed_until=now + backoff)
-        if attempts + 1 >= MAX_ATTEMPTS:
-            values["status"] = "failed"
+        given_up = final or attempts + 1 >= MAX_ATTEMPTS
+        if given_up:
+            values.update(status="failed", claimed_until=None)
     with transaction() as s:
         s.execute(
             update(OutboxMessage)
@@ -440,6 +452,11 @@ def _finish(message_id: int, now: datetime, error: str | None, attempts: int) ->
             .values(**values)
             .execution_options(synchronize_session=False)
         )
+    return given_up
+
+
+def _reason(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 def send_due(
@@ -451,7 +468,9 @@ def send_due(
     limit: int = 100,
 ) -> SendReport:
     """Send every queued message due by `now` through the SMTP server, each at most once
-    among concurrent senders; a failure keeps the message queued for a later retry."""
+    among concurrent senders. A failure to reach the server or a refusal keeps the message
+    queued for a later retry; a message that cannot be made into an email, or that the SMTP
+    client refuses to send, is marked failed with its reason. Either way the run goes on."""
     due = list(
         db_session().scalars(
             select(OutboxMessage.id)
@@ -465,22 +484,34 @@ def send_due(
         )
     )
     db_session().rollback()  # end the read transaction before claiming
-    sent = failed = skipped = 0
+    sent = failed = skipped = given_up = 0
     for message_id in due:
         if not _claim(message_id, now):
             skipped += 1
             continue
         message = db_session().get(OutboxMessage, message_id, populate_existing=True)
         assert message is not None
-        attempts, email = message.attempts, _email(message, sender)
-        db_session().rollback()  # hold no database lock while talking to the SMTP server
+        attempts = message.attempts
+        error: str | None = None
+        final = True  # no retry can mend a message that cannot be built
+        # Whatever stops one message (a header with a line break, an address the email
+        # package cannot write) is that message's failure, never the end of the run.
         try:
-            with smtplib.SMTP(smtp_host, smtp_port, timeout=SMTP_TIMEOUT) as smtp:
-                smtp.send_message(email)
-        except (smtplib.SMTPException, OSError) as exc:
-            _finish(message_id, now, f"{type(exc).__name__}: {exc}", attempts)
-            failed += 1
-        else:
-            _finish(message_id, now, None, attempts)
+            email = _email(message, sender)
+        except Exception as exc:
+            error = f"The message could not be built: {_reason(exc)}"
+        db_session().rollback()  # hold no database lock while talking to the SMTP server
+        if error is None:
+            try:
+                with smtplib.SMTP(smtp_host, smtp_port, timeout=SMTP_TIMEOUT) as smtp:
+                    smtp.send_message(email)
+            except (smtplib.SMTPException, OSError) as exc:
+                error, final = _reason(exc), False  # the server, or the way to it: retry
+            except Exception as exc:
+                error = f"The message could not be sent: {_reason(exc)}"
+        given_up += _finish(message_id, now, error, attempts, final=final)
+        if error is None:
             sent += 1
-    return SendReport(sent, failed, skipped)
+        else:
+            failed += 1
+    return SendReport(sent, failed, skipped, given_up)

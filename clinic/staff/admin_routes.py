@@ -15,7 +15,7 @@ from flask_wtf import FlaskForm
 from clinic.auth.access import login_required, role_required
 from clinic.form_errors import Problem, place_errors, validated
 from clinic.models import ADMIN_ROLES
-from clinic.services import clinic_setup, logins, staffing
+from clinic.services import catalogue, clinic_setup, logins, staffing
 from clinic.services.attention import WorldChange
 from clinic.services.errors import InvalidData, NotFound, PermissionDenied, ServiceError
 from clinic.staff import bp
@@ -477,13 +477,9 @@ def import_catalogue() -> ResponseReturnValue:
     form = ImportForm()
     if not form.validate():
         return _admin_page(422, import_form=form)
+    raw = form.content()
     try:
-        text = form.content().decode("utf-8")
-        data = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        form.file.errors = [f"The file is not valid JSON: {exc}."]
-        return _admin_page(422, import_form=form)
-    try:
+        data = catalogue.read_file(raw)
         report, change = staffing.import_catalogue(
             actor=current_actor(), data=data, confirm=confirmed()
         )
@@ -494,7 +490,7 @@ def import_catalogue() -> ResponseReturnValue:
         ]
         return _admin_page(422, import_form=form)
     if change.needs_confirmation:
-        form.text.data = text
+        form.text.data = raw.decode("utf-8-sig")  # read_file read it as UTF-8
         return _admin_page(200, change=change, change_for="import_form", import_form=form)
     flash_saved(change, "Imported. " + "; ".join(report.summary()))
     for w in report.warnings:

@@ -29,6 +29,8 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from clinic.form_checks import one_line
+
 
 def options(pairs: Iterable[tuple[Any, str]]) -> list[SelectChoice]:
     """(value, label) pairs as WTForms choices."""
@@ -163,11 +165,12 @@ class ClientContactForm(FlaskForm):
         validators=[
             DataRequired("Give the client's name."),
             Length(max=120, message="Keep the name under 120 characters."),
+            one_line,
         ],
     )
     phone = TelField(
         "Phone",
-        validators=[Length(max=40, message="Keep the phone number under 40 characters.")],
+        validators=[Length(max=40, message="Keep the phone number under 40 characters."), one_line],
     )
     notes = TextAreaField(
         "Notes (seen by staff only)",

@@ -5,9 +5,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from clinic.extensions import db
-from clinic.models import ApiToken, Appointment, ClientCondition, ClinicSettings, Course, Procedure
+from clinic.models import (
+    ApiToken,
+    Appointment,
+    Client,
+    ClientCondition,
+    ClinicSettings,
+    Course,
+    Procedure,
+)
 from clinic.models.catalogue import months_to_mask
 from tests import factories as f
 from tests.api.conftest import BERLIN, Api, at, next_monday, token_for
@@ -143,12 +152,24 @@ def test_only_desk_roles_create_clients(api_as, role) -> None:
         ({"email": "x@example.com"}, "name"),
         ({"email": "x@example.com", "name": "X", "password": "short"}, "password"),
         ({"email": "x@example.com", "name": "X", "extra": 1}, "extra"),
+        ({"email": "x@example.com", "name": "X\r\nBcc: everyone@example.com"}, "name"),
+        ({"email": "x@example.com", "name": "X", "phone": "0301\t234"}, "phone"),
     ],
 )
 def test_client_creation_names_the_bad_field(api_as, body, field) -> None:
     response = api_as("receptionist").post("/clients", body)
     assert response.status_code == 400
     assert response.json["errors"][0]["field"] == field
+    assert db.session.scalar(select(Client).where(Client.email == "x@example.com")) is None
+
+
+def test_a_name_with_a_line_break_is_refused_with_a_sentence(api_as) -> None:
+    response = api_as("receptionist").post(
+        "/clients", {"email": "x@example.com", "name": "X\nBcc: everyone@example.com"}
+    )
+    assert response.status_code == 400
+    [error] = response.json["errors"]
+    assert error["field"] == "name" and "one line of plain text" in error["message"]
 
 
 def test_malformed_json_is_a_400_not_a_500(api_as) -> None:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from clinic.demo import demo_catalogue
 from clinic.extensions import db
@@ -431,6 +431,44 @@ BAD_INPUT = [
         "courses[0].aftercare",
         "course_unbookable",
     ),
+    # Text that ends up in an email header (a course's or procedure's name in a subject) or
+    # that PostgreSQL cannot store (NUL) is one line of plain text (issue 15).
+    (
+        "line_break_in_a_course_name",
+        _set("courses[0].name", "CO2\r\nBcc: everyone@example.com"),
+        "courses[0].name",
+        "control_character",
+    ),
+    (
+        "nul_in_a_procedure_name",
+        _set("procedures[0].name", "CO2\x00laser"),
+        "procedures[0].name",
+        "control_character",
+    ),
+    (
+        "tab_in_the_clinic_name",
+        _set("clinic.name", "Skin\tClinic"),
+        "clinic.name",
+        "control_character",
+    ),
+    (
+        "escape_in_a_room_name",
+        _set("rooms[0].name", "Room \x1b[31m1"),
+        "rooms[0].name",
+        "control_character",
+    ),
+    (
+        "line_separator_in_a_restriction_text",
+        _set("restrictions[0].text", "No sun\u2028for a week"),
+        "restrictions[0].text",
+        "control_character",
+    ),
+    (
+        "control_character_in_a_practitioners_email",
+        _set("practitioners[0].email", "anna\x01@example.com"),
+        "practitioners[0].email",
+        "bad_email",
+    ),
 ]
 
 
@@ -549,3 +587,37 @@ def test_references_may_point_to_records_already_in_the_database(data) -> None:
     assert report.counts["courses"].created == 1
     touch_up = next(c for c in export_catalogue()["courses"] if c["code"] == "touch_up")
     assert touch_up["max_interval_days"] is None and "months" not in touch_up
+
+
+def _with_courses(data: dict[str, Any], n: int, prefix: str) -> dict[str, Any]:
+    demo = data["courses"]
+    courses = [
+        demo[i % len(demo)] | {"code": f"{prefix}{i}", "name": f"Course {i}"} for i in range(n)
+    ]
+    return data | {"courses": courses}
+
+
+def _statements(data: dict[str, Any]) -> int:
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        import_catalogue(data)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_an_import_of_500_new_courses_runs_no_more_statements_than_one_of_50(data) -> None:
+    # Issue 15: a query per record made 100,000 courses take more than 10 minutes. The
+    # number of statements must not follow the number of records.
+    few = _statements(_with_courses(data, 50, "a"))
+    many = _statements(_with_courses(data, 500, "b"))
+    assert many <= few, (few, many)
+    again = _statements(_with_courses(data, 500, "b"))
+    assert again <= few, (few, again)
+    assert db.session.scalar(select(func.count()).select_from(Course)) == 550
+    assert db.session.scalar(select(func.count()).select_from(CourseRestriction)) > 550

@@ -25,16 +25,20 @@ NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
 
 class Recorder:
-    """An SMTP handler that keeps what it receives, or refuses every message."""
+    """An SMTP handler that keeps what it receives, or refuses every message (`refuse`), or
+    answers `busy` (a temporary refusal) while `busy` is set."""
 
     def __init__(self, refuse: bool = False) -> None:
         self.refuse = refuse
+        self.busy = ""
         self.received: list[bytes] = []
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's name
         if self.refuse:
             return "554 Transaction failed: refused by the test"
+        if self.busy:
+            return self.busy
         with self.lock:
             self.received.append(envelope.content)
         return "250 Message accepted"
@@ -271,3 +275,72 @@ def test_the_cli_keeps_messages_queued_without_an_smtp_server(app, runner) -> No
     result = runner.invoke(args=["messages", "send"])
     assert result.exit_code == 0 and "/dev/outbox" in result.output
     assert fresh(mid).status == "queued"
+
+
+def test_a_message_that_cannot_be_built_is_marked_failed_and_the_run_goes_on(app, smtp) -> None:
+    # A subject with a line break (a course name stored before names refused them) cannot be
+    # an email header: that message fails for good, with its reason; the others are sent.
+    port, recorder = smtp
+    ids = queue_plain(3)
+    bad = fresh(ids[1])
+    bad.subject = "Your booking: Peel\r\nBcc: everyone@example.com"
+    f.commit()
+    report = outbox.send_due(NOW, "127.0.0.1", port)
+    assert (report.sent, report.failed) == (2, 1)
+    subjects = sorted(message_from_bytes(raw)["Subject"] for raw in recorder.received)
+    assert subjects == ["Message 0", "Message 2"]
+    message = fresh(ids[1])
+    assert (message.status, message.attempts) == ("failed", 1)
+    assert "could not be built" in message.last_error
+    assert "linefeed or carriage return" in message.last_error
+    # Failed for good: a later run does not try it again.
+    later = outbox.send_due(NOW + timedelta(hours=2), "127.0.0.1", port)
+    assert (later.sent, later.failed) == (0, 0)
+    assert len(recorder.received) == 2
+
+
+def test_a_booking_of_a_course_with_a_line_break_in_its_name_stops_no_other_mail(
+    app, runner, smtp
+) -> None:
+    f.make_clinic()
+    f.make_practitioner()
+    f.make_course(name="Peel\r\nBcc: everyone@example.com", sessions=1)
+    client = f.make_client(email="ada@example.com", name="Ada")
+    booking.book_course(
+        actor=f.client_actor(client),
+        course_code="peel_course",
+        client_id=None,
+        sessions=[SessionRequest(datetime(2026, 12, 1, 10, 0, tzinfo=BERLIN))],
+        now=NOW,
+    )
+    queue_plain(2, due=NOW)
+    port, recorder = smtp
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port)
+    result = runner.invoke(args=["messages", "send"])
+    assert result.exit_code == 0, result.output
+    assert "failed 1 (1 marked failed" in result.output
+    # The messages queued after it are sent (and the reminders the booking queued, now due).
+    sent_to = {message_from_bytes(raw)["To"] for raw in recorder.received}
+    assert {"someone0@example.com", "someone1@example.com"} <= sent_to
+    confirmation = db.session.scalar(
+        select(OutboxMessage).where(OutboxMessage.kind == "booking_confirmation")
+    )
+    assert confirmation is not None and confirmation.status == "failed"
+    assert "Subject" in confirmation.last_error
+
+
+def test_a_server_refusing_for_a_while_then_accepting_delivers_the_message(app, smtp) -> None:
+    port, recorder = smtp
+    [mid] = queue_plain()
+    recorder.busy = "451 4.3.0 Try again later"
+    report = outbox.send_due(NOW, "127.0.0.1", port)
+    assert (report.sent, report.failed) == (0, 1)
+    message = fresh(mid)
+    assert (message.status, message.attempts) == ("queued", 1)
+    assert "451" in message.last_error and "Try again later" in message.last_error
+    recorder.busy = ""
+    assert outbox.send_due(NOW + timedelta(minutes=5), "127.0.0.1", port).sent == 1
+    [raw] = recorder.received
+    assert message_from_bytes(raw)["Subject"] == "Message 0"
+    message = fresh(mid)
+    assert (message.status, message.attempts, message.last_error) == ("sent", 2, "")

@@ -41,6 +41,9 @@ def test_sign_up_creates_a_client_logs_in_and_asks_for_the_screening(app, client
         ({"name": "   "}, "Tell us your name."),
         ({"password": "short", "confirm": "short"}, "The password needs at least 8 characters."),
         ({"confirm": "something else"}, "The two passwords differ."),
+        # A name reaches emails: one line of plain text (issue 15).
+        ({"name": "Nora\r\nBcc: everyone@example.com"}, "Use one line of plain text"),
+        ({"name": "Nora \u202eweN"}, "Use one line of plain text"),
     ],
 )
 def test_sign_up_refuses_bad_input_with_its_message(app, client, change, message) -> None:

@@ -145,6 +145,8 @@ def test_course_form_shows_the_rule_in_a_sentence(client, login_as, catalogue) -
         ({"code": "peel_course"}, "A course with the code 'peel_course' exists already."),
         ({"procedure": ""}, "Choose the procedure."),
         ({"name": ""}, "Give the name."),
+        # A course's name is an email's subject: one line of plain text (issue 15).
+        ({"name": "TCA\r\nBcc: everyone@example.com"}, "Use one line of plain text"),
     ],
 )
 def test_course_form_refuses_impossible_values_next_to_the_field(

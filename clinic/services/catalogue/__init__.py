@@ -1,7 +1,8 @@
 """The catalogue file (API.md): a clinic's whole set-up, imported and exported as one file.
 
 - `fields`: what one value may be (a code, a number in a range, a week of hours).
-- `schema`: the file as pydantic models; every error with its JSON path and a sentence.
+- `schema`: the file's bytes as JSON (`read_file`), then as pydantic models; every error with
+  its JSON path and a sentence.
 - `apply`: check a file against the database too, then write it (upsert by code/email).
 - `export`: the database as a file that re-imports to the same state.
 
@@ -16,9 +17,10 @@ from clinic.services.catalogue.apply import (
 )
 from clinic.services.catalogue.export import course_entry, export_catalogue
 from clinic.services.catalogue.fields import WEEKDAYS
-from clinic.services.catalogue.schema import SECTIONS
+from clinic.services.catalogue.schema import MAX_FILE_BYTES, SECTIONS, read_file
 
 __all__ = [
+    "MAX_FILE_BYTES",
     "SECTIONS",
     "WEEKDAYS",
     "ImportReport",
@@ -27,4 +29,5 @@ __all__ = [
     "export_catalogue",
     "import_catalogue",
     "import_into",
+    "read_file",
 ]

@@ -16,11 +16,12 @@ the database); on any error nothing is written. Decisions the contract leaves to
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from clinic.models import (
@@ -111,26 +112,64 @@ def _assign(obj: Any, **values: Any) -> bool:
     return changed
 
 
+# Codes per `IN (...)` list: well within every database's limit on bound parameters.
+CHUNK = 500
+
+
+def _rows_by(
+    s: Session, model: Any, column: Any, keys: Iterable[str], *options: Any, where: Any = None
+) -> dict[str, Any]:
+    """The rows whose `column` (a code, a lower-cased email) is one of `keys`, by that value,
+    with `options` (their collections) loaded; only those matching `where` if given. A query
+    per CHUNK keys, never one per record, so an import's time follows the file's size."""
+    wanted = sorted(set(keys))
+    found: dict[str, Any] = {}
+    for i in range(0, len(wanted), CHUNK):
+        query = select(column, model).options(*options).where(column.in_(wanted[i : i + CHUNK]))
+        if where is not None:
+            query = query.where(where)
+        found.update((key, row) for key, row in s.execute(query))
+    return found
+
+
 def _upsert(
-    s: Session, model: Any, key: str, value: str, report: ImportReport, section: str, **values: Any
+    s: Session,
+    rows: dict[str, Any],
+    model: Any,
+    key: str,
+    value: str,
+    report: ImportReport,
+    section: str,
+    **values: Any,
 ) -> Any:
-    row = s.scalar(select(model).where(getattr(model, key) == value))
+    """The record `value` from `rows` (what `_rows_by` found), updated, or a new one added
+    to them."""
+    row = rows.get(value)
     if row is None:
-        row = model(**{key: value}, **values)
+        row = rows[value] = model(**{key: value}, **values)
         s.add(row)
-        s.flush()
         report.count(section, "created")
         return row
     report.count(section, "updated" if _assign(row, **values) else "unchanged")
     return row
 
 
+def _restriction_codes(file: CatalogueFile) -> set[str]:
+    """Every restriction the file declares or refers to."""
+    codes = {r.code for r in file.restrictions}
+    codes.update(code for p in file.procedures for code in p.blocked_by)
+    codes.update(a.restriction for c in file.courses for a in (*c.aftercare, *c.precare))
+    return codes
+
+
 def _write(s: Session, file: CatalogueFile, report: ImportReport) -> None:
     if file.clinic is not None:
         _write_clinic(s, file.clinic, report)
+    restrictions = _rows_by(s, Restriction, Restriction.code, _restriction_codes(file))
     for r in file.restrictions:
         _upsert(
             s,
+            restrictions,
             Restriction,
             "code",
             r.code,
@@ -140,20 +179,68 @@ def _write(s: Session, file: CatalogueFile, report: ImportReport) -> None:
             kind=r.kind,
             retired=False,
         )
+    rooms = _rows_by(s, Room, Room.code, (room.code for room in file.rooms))
     for room in file.rooms:
-        _upsert(s, Room, "code", room.code, report, "rooms", name=room.name, active=True)
+        _upsert(s, rooms, Room, "code", room.code, report, "rooms", name=room.name, active=True)
+    devices = _rows_by(s, Device, Device.code, (d.code for d in file.devices))
     for d in file.devices:
-        _upsert(s, Device, "code", d.code, report, "devices", kind=d.kind, name=d.name, active=True)
-    s.flush()
-    restrictions = {r.code: r for r in s.scalars(select(Restriction))}
+        _upsert(
+            s,
+            devices,
+            Device,
+            "code",
+            d.code,
+            report,
+            "devices",
+            kind=d.kind,
+            name=d.name,
+            active=True,
+        )
+    procedures = _rows_by(
+        s,
+        Procedure,
+        Procedure.code,
+        {p.code for p in file.procedures} | {c.procedure for c in file.courses},
+        selectinload(Procedure.blocked_by),
+    )
     for p in file.procedures:
-        _write_procedure(s, p, restrictions, report)
-    s.flush()
-    procedures = {p.code: p for p in s.scalars(select(Procedure))}
+        procedures[p.code] = _write_procedure(s, p, procedures.get(p.code), restrictions, report)
+    s.flush()  # the new procedures' ids, for their courses
+    courses = _rows_by(
+        s,
+        Course,
+        Course.code,
+        (c.code for c in file.courses),
+        selectinload(Course.care).selectinload(CourseRestriction.restriction),
+        selectinload(Course.contraindications),
+    )
+    _insert_courses(s, [c for c in file.courses if c.code not in courses], procedures, restrictions)
     for c in file.courses:
-        _write_course(s, c, procedures, restrictions, report)
+        if c.code in courses:
+            _write_course(s, c, courses[c.code], procedures, restrictions, report)
+        else:
+            report.count("courses", "created")
+    emails = [p.email for p in file.practitioners]
+    practitioners = _rows_by(
+        s,
+        Practitioner,
+        func.lower(Practitioner.email),
+        emails,
+        selectinload(Practitioner.qualifications),
+        selectinload(Practitioner.hours),
+        selectinload(Practitioner.time_off),
+    )
+    # The account may exist before the practitioner (accounts.create_user links the other
+    # way round).
+    accounts = _rows_by(
+        s,
+        User,
+        func.lower(User.email),
+        (e for e in emails if practitioners.get(e) is None or practitioners[e].user_id is None),
+        where=User.role == "practitioner",
+    )
     for pr in file.practitioners:
-        _write_practitioner(s, pr, report)
+        _write_practitioner(s, pr, practitioners.get(pr.email), accounts, report)
     s.flush()
 
 
@@ -210,9 +297,12 @@ def _write_clinic(s: Session, c: ClinicEntry, report: ImportReport) -> None:
 
 
 def _write_procedure(
-    s: Session, p: ProcedureEntry, restrictions: dict[str, Restriction], report: ImportReport
-) -> None:
-    row = s.scalar(select(Procedure).where(Procedure.code == p.code))
+    s: Session,
+    p: ProcedureEntry,
+    row: Procedure | None,
+    restrictions: dict[str, Restriction],
+    report: ImportReport,
+) -> Procedure:
     values = {
         "name": p.name,
         "duration_min": p.duration_min,
@@ -227,23 +317,17 @@ def _write_procedure(
         row.blocked_by = [restrictions[code] for code in sorted(p.blocked_by)]
         s.add(row)
         report.count("procedures", "created")
-        return
+        return row
     changed = _assign(row, **values)
     if {r.code for r in row.blocked_by} != set(p.blocked_by):
         row.blocked_by = [restrictions[code] for code in sorted(p.blocked_by)]
         changed = True
     report.count("procedures", "updated" if changed else "unchanged")
+    return row
 
 
-def _write_course(
-    s: Session,
-    c: CourseEntry,
-    procedures: dict[str, Procedure],
-    restrictions: dict[str, Restriction],
-    report: ImportReport,
-) -> None:
-    row = s.scalar(select(Course).where(Course.code == c.code))
-    values = {
+def _course_values(c: CourseEntry, procedures: dict[str, Procedure]) -> dict[str, Any]:
+    return {
         "name": c.name,
         "procedure_id": procedures[c.procedure].id,
         "sessions": c.sessions,
@@ -253,13 +337,67 @@ def _write_course(
         "months_mask": c.months_mask,
         "retired": False,
     }
-    created = row is None
-    if row is None:
-        row = Course(code=c.code, **values)
-        s.add(row)
-        changed = True
-    else:
-        changed = _assign(row, **values)
+
+
+def _table(model: Any) -> Table:
+    """A model's table, for Core's executemany INSERT: the ORM's bulk INSERT asks for each
+    new row's id, a statement per row on SQLite."""
+    return cast(Table, model.__table__)
+
+
+def _insert_courses(
+    s: Session,
+    entries: list[CourseEntry],
+    procedures: dict[str, Procedure],
+    restrictions: dict[str, Restriction],
+) -> None:
+    """New courses with their care rules and contraindications, in three bulk INSERTs: a
+    file of thousands of new courses spends its time in the database, not in building an
+    ORM object per row. Their procedures and restrictions have their ids (flushed)."""
+    if not entries:
+        return
+    s.execute(
+        insert(_table(Course)),
+        [{"code": c.code, **_course_values(c, procedures)} for c in entries],
+    )
+    # The new ids by code, a query per CHUNK.
+    codes = [c.code for c in entries]
+    by_code: dict[str, int] = {}
+    for i in range(0, len(codes), CHUNK):
+        query = select(Course.code, Course.id).where(Course.code.in_(codes[i : i + CHUNK]))
+        by_code.update((code, course_id) for code, course_id in s.execute(query))
+    ids = [by_code[c.code] for c in entries]
+    care = [
+        {
+            "course_id": course_id,
+            "restriction_id": restrictions[a.restriction].id,
+            "phase": phase,
+            "hours": a.hours,
+        }
+        for course_id, c in zip(ids, entries, strict=True)
+        for phase, rules in (("after", c.aftercare), ("before", c.precare))
+        for a in rules
+    ]
+    if care:
+        s.execute(insert(_table(CourseRestriction)), care)
+    contraindications = [
+        {"course_id": course_id, "code": k.code, "lookback_days": k.lookback_days}
+        for course_id, c in zip(ids, entries, strict=True)
+        for k in sorted(c.contraindications, key=lambda k: k.code)
+    ]
+    if contraindications:
+        s.execute(insert(_table(CourseContraindication)), contraindications)
+
+
+def _write_course(
+    s: Session,
+    c: CourseEntry,
+    row: Course,
+    procedures: dict[str, Procedure],
+    restrictions: dict[str, Restriction],
+    report: ImportReport,
+) -> None:
+    changed = _assign(row, **_course_values(c, procedures))
 
     # In the file's order: aftercare, then pre-care.
     hours = {("after", a.restriction): a.hours for a in c.aftercare} | {
@@ -293,11 +431,16 @@ def _write_course(
     for code, days in sorted(lookbacks.items()):
         row.contraindications.append(CourseContraindication(code=code, lookback_days=days))
         changed = True
-    report.count("courses", "created" if created else "updated" if changed else "unchanged")
+    report.count("courses", "updated" if changed else "unchanged")
 
 
-def _write_practitioner(s: Session, p: PractitionerEntry, report: ImportReport) -> None:
-    row = s.scalar(select(Practitioner).where(func.lower(Practitioner.email) == p.email))
+def _write_practitioner(
+    s: Session,
+    p: PractitionerEntry,
+    row: Practitioner | None,
+    accounts: dict[str, User],
+    report: ImportReport,
+) -> None:
     created = row is None
     if row is None:
         row = Practitioner(email=p.email, name=p.name, active=True)
@@ -306,11 +449,7 @@ def _write_practitioner(s: Session, p: PractitionerEntry, report: ImportReport) 
     else:
         changed = _assign(row, email=p.email, name=p.name, active=True)
     if row.user_id is None:
-        # The account may exist before the practitioner (accounts.create_user links the
-        # other way round).
-        user = s.scalar(
-            select(User).where(func.lower(User.email) == p.email, User.role == "practitioner")
-        )
+        user = accounts.get(p.email)
         if user is not None:
             row.user = user
             changed = True

@@ -33,6 +33,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from clinic.models import RESTRICTION_KINDS
+from clinic.services import text
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -126,6 +127,8 @@ def _text(max_len: int) -> PlainValidator:
             raise PydanticCustomError("wrong_type", "Expected a non-empty text.")
         if len(value) > max_len:
             raise PydanticCustomError("too_long", f"At most {max_len} characters.")
+        if problem := text.one_line_problem(value):
+            raise PydanticCustomError(text.CODE, problem)
         return value
 
     return PlainValidator(check)
@@ -210,7 +213,7 @@ def _price(value: object) -> Decimal:
 def _email(value: object) -> str:
     # Lower-case: practitioners are matched by email case-insensitively.
     email = value.strip() if isinstance(value, str) else ""
-    if not _EMAIL_RE.match(email) or len(email) > 254:
+    if not _EMAIL_RE.match(email) or len(email) > 254 or text.one_line_problem(email):
         raise PydanticCustomError("bad_email", f"Not an email address: {value!r}.")
     return email.lower()
 

@@ -16,6 +16,8 @@ Decisions the contract leaves to us:
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Any
@@ -289,6 +291,102 @@ def _declared(data: Mapping[str, Any]) -> tuple[Known, list[Error]]:
         frozenset(declared["devices"]),
     )
     return known, errors
+
+
+# A clinic's catalogue is a few hundred kB; this is about 40,000 courses like the demo's (each
+# with its care rules), which import in about 10 s on the bench machine (bench/README.md,
+# "Catalogue import (issue 15)"). Above it a file is refused, saying this size.
+MAX_FILE_BYTES = 20_000_000
+# The deepest a valid file nests is 6 (practitioners[0].hours.mon[0][0]); Python's parser
+# gives up somewhere near 1,000, and this is where the error says the file went too deep.
+MAX_DEPTH = 20
+
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{},]')
+
+
+def _file_error(code: str, message: str, field: str = "$") -> InvalidData:
+    return InvalidData([{"code": code, "message": message, "field": field}])
+
+
+def _where(text: str, offset: int) -> str:
+    line = text.count("\n", 0, offset) + 1
+    return f"line {line}, column {offset - text.rfind(chr(10), 0, offset)}"
+
+
+def _key(token: str) -> str:
+    try:
+        key = json.loads(token)
+    except ValueError:  # the parser stopped before it: the scan only places the error
+        return token[1:-1]
+    return str(key)
+
+
+def _too_deep(text: str) -> InvalidData:
+    """The error for JSON nested deeper than Python parses: where it first goes deeper than
+    MAX_DEPTH, as a path. A scan of strings and brackets, kept for this rare case."""
+    stack: list[list[Any]] = []  # per open list or object: [is a list, index or key]
+    key_next = False
+    for token in _TOKEN.finditer(text):
+        mark = token.group()
+        if mark in "[{":
+            if len(stack) == MAX_DEPTH:
+                path = _path(tuple(part for _, part in stack))
+                return _file_error(
+                    "too_deep",
+                    f"Lists and objects are nested more than {MAX_DEPTH} deep here "
+                    f"({_where(text, token.start())}); a catalogue file needs at most 6.",
+                    path,
+                )
+            stack.append([mark == "[", 0 if mark == "[" else ""])
+            key_next = mark == "{"
+        elif mark in "]}":
+            if stack:
+                stack.pop()
+            key_next = False
+        elif mark == ",":
+            if stack and stack[-1][0]:
+                stack[-1][1] += 1
+            key_next = bool(stack) and not stack[-1][0]
+        elif key_next and stack:
+            stack[-1][1] = _key(mark)
+            key_next = False
+    return _file_error("too_deep", f"Lists and objects are nested more than {MAX_DEPTH} deep.")
+
+
+def read_file(raw: bytes) -> Any:
+    """A catalogue file's bytes as JSON values, or `InvalidData` saying why they are not: too
+    large (MAX_FILE_BYTES), not UTF-8, not JSON, nested too deep. The command and the admin
+    page read a file with it, then import what it returns."""
+    if len(raw) > MAX_FILE_BYTES:
+        raise _file_error(
+            "too_large",
+            f"The file is {_size(len(raw))}; a catalogue file may be at most "
+            f"{_size(MAX_FILE_BYTES)}.",
+        )
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise _file_error(
+            "not_utf8",
+            f"The file is not UTF-8 text: byte {raw[exc.start]:#04x} on line {line} cannot be "
+            "read. Save it as UTF-8 and import it again.",
+        ) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _file_error(
+            "malformed_json",
+            f"The file is not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}.",
+        ) from None
+    except ValueError as exc:  # a number of more than 4,300 digits
+        raise _file_error("malformed_json", f"The file is not valid JSON: {exc}.") from None
+    except RecursionError:
+        raise _too_deep(text) from None
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.3g} MB" if n >= 1_000_000 else f"{n / 1e3:.3g} kB"
 
 
 def read_catalogue(data: object, known: Known) -> CatalogueFile:
