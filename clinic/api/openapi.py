@@ -21,6 +21,15 @@ STATUS_TEXT = {
     409: "A slot or resource is taken",
     422: "A rule of the clinic is broken: the errors carry its code",
     429: "Too many attempts; try again later",
+    503: "The clinic's system (its database) is briefly unavailable; try again after Retry-After",
+}
+# Any operation may meet the database gone away (clinic/errors.py): 503 with Retry-After.
+UNAVAILABLE = 503
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again",
+        "schema": {"type": "integer", "minimum": 1},
+    }
 }
 
 
@@ -90,11 +99,12 @@ def document() -> dict[str, Any]:
                 "description": "OK",
                 "content": {"application/json": {"schema": body}},
             }
-        for code in sorted(set(e.errors) | ({401} if e.auth else set())):
+        for code in sorted(set(e.errors) | ({401} if e.auth else set()) | {UNAVAILABLE}):
             responses[str(code)] = {
                 "description": STATUS_TEXT[code],
                 "content": {"application/json": {"schema": errors_ref}},
             }
+        responses[str(UNAVAILABLE)]["headers"] = RETRY_AFTER
         op["responses"] = responses
         if e.auth:
             op["security"] = [{"bearer": []}]
