@@ -50,10 +50,10 @@ def _not_limited() -> bool:
 def sqlite_unwritable(url: URL) -> str | None:
     """Why a SQLite database at `url` cannot be written now ("read-only", "disk full"), or
     None. An in-memory database is always writable."""
-    if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
-        return None
     if url.query.get("mode") == "ro":
         return "read-only"
+    if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
+        return None
     path = Path(url.database)
     try:
         disk = os.statvfs(path.parent)

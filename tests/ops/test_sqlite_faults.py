@@ -129,3 +129,27 @@ def test_a_full_disk_answers_503_to_writes_and_healthz_says_so(
     db.session.remove()
     assert users() == before  # nothing half-written
     assert sign_up(client, "new.person@example.com").status_code == 302
+
+
+def test_a_database_opened_read_only_reads_but_refuses_writes_with_503(
+    migrated_template: Path, tmp_path: Path
+) -> None:
+    # No mount needed: SQLite itself refuses every write (`mode=ro`), so this runs everywhere.
+    path = tmp_path / "clinic.db"
+    shutil.copy(migrated_template, path)
+    writable = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}")
+    with writable.app_context():
+        f.make_clinic()
+        f.make_course()
+        db.session.remove()
+        db.engine.dispose()
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///file:{path}?mode=ro&uri=true")
+    with app.app_context():
+        client = app.test_client()
+        assert client.get("/courses").status_code == 200
+        assert_unavailable_page(sign_up(client, "new.person@example.com"))
+        health = client.get("/healthz")
+        assert health.status_code == 503
+        assert health.get_json() == {"status": "unavailable", "database": "read-only"}
+        db.session.remove()
+        db.engine.dispose()

@@ -9,6 +9,7 @@ The test has a server of its own (it is stopped and started again), not the sess
 from __future__ import annotations
 
 import functools
+import json
 import threading
 import time as clock
 import urllib.error
@@ -20,9 +21,11 @@ from datetime import timedelta
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from clinic import create_app
+from clinic.errors import database_unavailable
 from clinic.extensions import db
 from clinic.models import Appointment, Enrolment
 from tests import factories as f
@@ -31,6 +34,7 @@ from tests.pg.http import Server, gunicorn
 from tests.pg.server import (
     PgServer,
     ServerUnavailable,
+    _free_port,
     pause_server,
     resume_server,
     start_server,
@@ -101,8 +105,6 @@ def healthz(server: Server) -> int:
 
 
 def test_postgresql_stopped_under_load_answers_503_then_recovers(own_pg) -> None:
-    import json
-
     pg, url = own_pg
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
     with app.app_context():
@@ -204,3 +206,30 @@ def test_postgresql_stopped_under_load_answers_503_then_recovers(own_pg) -> None
         )
         db.session.remove()
         db.engine.dispose()
+
+
+def _error(url: str, *statements: str) -> DBAPIError:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for statement in statements:
+                conn.execute(text(statement))
+    except DBAPIError as exc:
+        return exc
+    finally:
+        engine.dispose()
+    raise AssertionError("no error")
+
+
+def test_which_postgresql_errors_are_unavailable(pg_url: str) -> None:
+    # Real errors from a real server: gone or timed out is a 503; a bug or a bad value is not.
+    refused = f"postgresql+psycopg://postgres@127.0.0.1:{_free_port()}/nothing"
+    assert database_unavailable(_error(refused, "SELECT 1"))
+    assert database_unavailable(
+        _error(pg_url, "SET LOCAL statement_timeout = 10", "SELECT pg_sleep(1)")
+    )
+    assert not database_unavailable(_error(pg_url, "SELECT * FROM no_such_table"))
+    assert not database_unavailable(_error(pg_url, "SELECT 1 / 0"))
+    assert not database_unavailable(
+        _error(pg_url, "CREATE TEMP TABLE t (x int UNIQUE)", "INSERT INTO t VALUES (1), (1)")
+    )
