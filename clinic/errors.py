@@ -16,6 +16,7 @@ from flask_limiter import RateLimitExceeded
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from clinic.extensions import db
 from clinic.services.errors import ServiceError
 
 UNAVAILABLE = "The clinic's system is briefly unavailable; please try again in a minute."
@@ -63,7 +64,26 @@ def _too_many(exc: RateLimitExceeded) -> str:
     )
 
 
+def _end_session(exc: BaseException | None) -> None:
+    """End the request's database session; with the database gone, let its connection go.
+
+    Ending a session rolls back what it left open, and a rollback on a connection the server
+    has just dropped raises, after the answer was made: the client would get a bare 500 for
+    a request that was answered (even a committed booking). Runs before Flask-SQLAlchemy's own
+    teardown (registered later, so called earlier), which then has nothing left to do."""
+    try:
+        db.session.remove()
+    except DBAPIError as error:
+        if not database_unavailable(error):
+            raise
+        current_app.logger.warning("the database went away at the end of a request: %s", error)
+        db.session.registry().invalidate()
+        db.session.registry.clear()
+
+
 def register(app: Flask) -> None:
+    app.teardown_appcontext(_end_session)
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> ResponseReturnValue:
         code = exc.code or 500

@@ -52,7 +52,7 @@ UNAVAILABLE = {
         }
     ]
 }
-RACERS = 160
+RACERS = 120  # 3 weeks x 5 days x 8 hours: the sessions 21 and 42 days on never meet
 LOADERS = 6
 OUTAGE_SECONDS = 5
 
@@ -64,6 +64,7 @@ class Answer:
     retry_after: str | None
     body: bytes
     at: float
+    retried: bool = False
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +122,7 @@ def test_postgresql_stopped_under_load_answers_503_then_recovers(own_pg) -> None
         )
         tokens = make_racers(RACERS)
         # Each client books a course of three sessions at times nobody else asks for.
-        weekdays = [monday(3) + timedelta(weeks=w, days=d) for w in range(5) for d in range(5)]
+        weekdays = [monday(3) + timedelta(weeks=w, days=d) for w in range(3) for d in range(5)]
         bookings = []
         for i, token in enumerate(tokens):
             day, hour = weekdays[i // 8], 9 + i % 8
@@ -145,6 +146,8 @@ def test_postgresql_stopped_under_load_answers_503_then_recovers(own_pg) -> None
         lock = threading.Lock()
         stop = threading.Event()
 
+        retried: set[int] = set()
+
         def load() -> None:
             while not stop.is_set():
                 with lock:
@@ -153,8 +156,10 @@ def test_postgresql_stopped_under_load_answers_503_then_recovers(own_pg) -> None
                     job = jobs.pop()
                 answer = job()
                 with lock:
+                    answer.retried = id(job) in retried
                     answers.append(answer)
                     if answer.status == 503:  # tried again later, as a client would
+                        retried.add(id(job))
                         jobs.insert(0, job)
                 if answer.status == 503:
                     clock.sleep(0.05)
@@ -181,7 +186,13 @@ def test_postgresql_stopped_under_load_answers_503_then_recovers(own_pg) -> None
 
     statuses = Counter((a.kind, a.status) for a in answers)
     assert health_during == 503, statuses
-    assert {a.status for a in answers} <= {200, 201, 503}, statuses
+    # A refusal only for a booking tried again after a 503 whose first try had committed
+    # after all (the connection went while the answer was being read back): the client holds
+    # that course already (422) or its times (409). Counted below among the enrolments.
+    odd = [(a.kind, a.status, a.body[:300]) for a in answers if a.status not in (200, 201, 503)]
+    assert {a.status for a in answers if not a.retried} <= {200, 201, 503}, (statuses, odd[:3])
+    assert {a.status for a in answers if a.retried} <= {200, 201, 409, 422, 503}, odd[:3]
+    late = [a for a in answers if a.retried and a.status in (409, 422)]
     unavailable = [a for a in answers if a.status == 503]
     assert unavailable, f"no request met the outage: {statuses}"
     for a in unavailable:
@@ -200,6 +211,7 @@ def test_postgresql_stopped_under_load_answers_503_then_recovers(own_pg) -> None
         sessions = Counter(db.session.scalars(select(Appointment.enrolment_id)))
         enrolments = set(db.session.scalars(select(Enrolment.id)))
         assert booked <= enrolments
+        assert len(enrolments) >= len(booked) + len(late)
         assert all(sessions[e] == 3 for e in enrolments), sessions
         assert db.session.scalar(select(func.count()).select_from(Appointment)) == 3 * len(
             enrolments
