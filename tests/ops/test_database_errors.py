@@ -11,8 +11,10 @@ from flask import Flask
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
+from clinic import create_app
 from clinic.api.openapi import document
 from clinic.errors import database_unavailable
+from clinic.extensions import db
 
 
 def error_of(url: str, *statements: str) -> DBAPIError:
@@ -79,3 +81,16 @@ def test_the_openapi_document_lists_503_with_retry_after_for_every_operation() -
             unavailable = operation["responses"].get("503")
             assert unavailable is not None, (method, path)
             assert "Retry-After" in unavailable["headers"]
+
+
+def test_messages_send_with_the_database_away_says_so_in_one_line(tmp_path: Path) -> None:
+    unreachable = tmp_path / "no-such-dir" / "clinic.db"
+    app = create_app(
+        "testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{unreachable}", SMTP_HOST="127.0.0.1"
+    )
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["messages", "send"])
+        db.engine.dispose()
+    assert result.exit_code == 1, result.output
+    assert "The database is unavailable" in result.output
+    assert "Traceback" not in result.output
