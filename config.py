@@ -28,6 +28,9 @@ class Config:
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_HTTPONLY = True
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # With a shared store (redis://, several app servers) gone away, each worker counts in its
+    # own memory until the store is back: the limits still hold, per worker, and logins work.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_ENABLED = True
     # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto in front of the app
     # (0 = none). Rate limits are per client address, so this must be right in production.

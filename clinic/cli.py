@@ -9,8 +9,10 @@ from typing import Any
 
 import click
 from flask import Flask
+from sqlalchemy.exc import DBAPIError
 
 from clinic import demo
+from clinic.errors import database_unavailable
 from clinic.models import ROLES
 from clinic.scheduling.wording import moment_text
 from clinic.services import accounts, attention, catalogue, clinic_setup, staffing
@@ -136,9 +138,17 @@ def messages_send(limit: int) -> None:
     if not host:
         click.echo("SMTP_HOST is not set: messages stay queued; see /dev/outbox.")
         return
-    report = outbox.send_due(
-        datetime.now(UTC), host, port, sender=current_app.config["MAIL_SENDER"], limit=limit
-    )
+    try:
+        report = outbox.send_due(
+            datetime.now(UTC), host, port, sender=current_app.config["MAIL_SENDER"], limit=limit
+        )
+    except DBAPIError as exc:
+        if not database_unavailable(exc):
+            raise
+        # From cron: one line, not a traceback; nothing is lost, the next run sends.
+        raise click.ClickException(
+            f"The database is unavailable ({exc.orig}); messages stay queued for the next run."
+        ) from exc
     click.echo(
         f"Sent {report.sent}, failed {report.failed} ({report.given_up} marked failed, the "
         f"others kept for retry), skipped {report.skipped}."

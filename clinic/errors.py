@@ -1,13 +1,53 @@
-"""Error handlers: HTML pages for the browser, JSON for /api."""
+"""Error handlers: HTML pages for the browser, JSON for /api.
+
+A database that has gone away (PostgreSQL stopped or restarting, a connection dropped) or that
+cannot be written (SQLite on a read-only or full disk) answers 503 with `Retry-After` and a
+sentence that the clinic's system is briefly unavailable, never a 500: the request wrote
+nothing (its transaction was rolled back or never began), and it may simply be tried again.
+Errors of the request itself, a constraint it broke or a bug, are not that and stay what they
+are (`database_unavailable`).
+"""
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_limiter import RateLimitExceeded
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from clinic.extensions import db
 from clinic.services.errors import ServiceError
+
+UNAVAILABLE = "The clinic's system is briefly unavailable; please try again in a minute."
+RETRY_AFTER_SECONDS = 30
+# SQLite's primary result codes for a file it cannot use now: busy, locked, out of memory,
+# read-only, I/O error, full, cannot open, lock protocol.
+SQLITE_UNAVAILABLE = {5, 6, 7, 8, 10, 13, 14, 15}
+# PostgreSQL's SQLSTATE classes for the same: connection exception, insufficient resources
+# (disk full, too many connections), operator intervention (shutting down, starting up),
+# system error; and a read-only transaction (a standby) and the lock and serialisation
+# failures that trying again may well get past.
+PG_UNAVAILABLE_CLASSES = {"08", "53", "57", "58"}
+PG_UNAVAILABLE_STATES = {"25006", "40001", "40P01", "55P03"}
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot be reached or written just now (worth a 503 and
+    a retry), as opposed to a refusal of this request (a constraint) or a programming error."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return False
+    sqlite_code = getattr(exc.orig, "sqlite_errorcode", None)
+    if sqlite_code is not None:
+        return sqlite_code & 0xFF in SQLITE_UNAVAILABLE
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if not sqlstate:
+        return True  # the driver has no connection: refused, closed, timed out
+    return sqlstate[:2] in PG_UNAVAILABLE_CLASSES or sqlstate in PG_UNAVAILABLE_STATES
 
 
 def _wants_json() -> bool:
@@ -24,7 +64,26 @@ def _too_many(exc: RateLimitExceeded) -> str:
     )
 
 
+def _end_session(exc: BaseException | None) -> None:
+    """End the request's database session; with the database gone, let its connection go.
+
+    Ending a session rolls back what it left open, and a rollback on a connection the server
+    has just dropped raises, after the answer was made: the client would get a bare 500 for
+    a request that was answered (even a committed booking). Runs before Flask-SQLAlchemy's own
+    teardown (registered later, so called earlier), which then has nothing left to do."""
+    try:
+        db.session.remove()
+    except DBAPIError as error:
+        if not database_unavailable(error):
+            raise
+        current_app.logger.warning("the database went away at the end of a request: %s", error)
+        db.session.registry().invalidate()
+        db.session.registry.clear()
+
+
 def register(app: Flask) -> None:
+    app.teardown_appcontext(_end_session)
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> ResponseReturnValue:
         code = exc.code or 500
@@ -36,6 +95,23 @@ def register(app: Flask) -> None:
         return render_template(
             "error.html", code=code, title=exc.name, message=exc.description
         ), code
+
+    @app.errorhandler(DBAPIError)
+    def database_error(exc: DBAPIError) -> ResponseReturnValue:
+        if not database_unavailable(exc):
+            raise exc  # a bug or an unexpected refusal: Flask's 500, logged
+        current_app.logger.warning("the database is unavailable: %s", exc.orig)
+        if _wants_json():
+            response = jsonify(errors=[{"code": "unavailable", "message": UNAVAILABLE}])
+        else:
+            # Its own page: the usual layout asks who is logged in, which needs the database.
+            response = current_app.make_response(
+                render_template("unavailable.html", message=UNAVAILABLE)
+            )
+        response.status_code = 503
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError) -> ResponseReturnValue:

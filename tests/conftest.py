@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,15 @@ def missing(reason: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"CI must run this test but: {reason}")
     pytest.skip(reason)
+
+
+def fresh_minute(needed: float = 20) -> None:
+    """Wait, if need be, until at least `needed` seconds of this clock minute are left: the rate
+    limits count in fixed windows of a clock minute, so a test that counts attempts against
+    "10 per minute" must not straddle two windows."""
+    left = 60 - time.time() % 60
+    if left < needed:
+        time.sleep(left + 0.2)
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,61 @@ STATUS_TEXT = {
     409: "A slot or resource is taken",
     422: "A rule of the clinic is broken: the errors carry its code",
     429: "Too many attempts; try again later",
+    503: "The clinic's system (its database) is briefly unavailable; try again after Retry-After",
 }
+# Any operation may meet the database gone away (clinic/errors.py): 503 with Retry-After.
+UNAVAILABLE = 503
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+
+# OpenAPI links: where the id in a success answer leads next (a client to its screening and
+# periods, an enrolment to itself and its first session). Schemathesis's stateful tests follow
+# them (tests/api/test_api_contract.py). (operationId: (parameter, value, target operationIds))
+_APPOINTMENT_OPERATIONS = (
+    "get_appointments_appointment_id",
+    "patch_appointments_appointment_id",
+    "delete_appointments_appointment_id",
+    "get_appointments_appointment_id_ics",
+    "post_appointments_appointment_id_outcome",
+)
+_ENROLMENT_OPERATIONS = (
+    "get_enrolments_enrolment_id",
+    "post_enrolments_enrolment_id_plan",
+    "post_enrolments_enrolment_id_sessions",
+    "post_enrolments_enrolment_id_replan",
+)
+LINKS: dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {
+    "post_clients": (
+        (
+            "client_id",
+            "$response.body#/id",
+            (
+                "get_clients_client_id_screening",
+                "put_clients_client_id_screening",
+                "post_clients_client_id_periods",
+            ),
+        ),
+    ),
+    "post_enrolments": (
+        ("enrolment_id", "$response.body#/id", _ENROLMENT_OPERATIONS),
+        ("appointment_id", "$response.body#/appointments/0/id", _APPOINTMENT_OPERATIONS),
+    ),
+    "get_enrolments_enrolment_id": (
+        ("appointment_id", "$response.body#/appointments/0/id", _APPOINTMENT_OPERATIONS),
+    ),
+}
+
+
+def _links(operation_id: str) -> dict[str, Any]:
+    return {
+        target: {"operationId": target, "parameters": {parameter: value}}
+        for parameter, value, targets in LINKS.get(operation_id, ())
+        for target in targets
+    }
 
 
 def _schema(
@@ -90,11 +144,14 @@ def document() -> dict[str, Any]:
                 "description": "OK",
                 "content": {"application/json": {"schema": body}},
             }
-        for code in sorted(set(e.errors) | ({401} if e.auth else set())):
+            if links := _links(op["operationId"]):
+                responses[str(e.status)]["links"] = links
+        for code in sorted(set(e.errors) | ({401} if e.auth else set()) | {UNAVAILABLE}):
             responses[str(code)] = {
                 "description": STATUS_TEXT[code],
                 "content": {"application/json": {"schema": errors_ref}},
             }
+        responses[str(UNAVAILABLE)]["headers"] = RETRY_AFTER
         op["responses"] = responses
         if e.auth:
             op["security"] = [{"bearer": []}]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+from collections import Counter
+from contextlib import closing
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -11,6 +14,13 @@ from clinic.extensions import db
 from clinic.models import Appointment
 from tests import factories as f
 from tests.api.conftest import at, next_monday, token_for
+
+CHECKS = (
+    schemathesis.checks.not_a_server_error,
+    schemathesis.checks.status_code_conformance,
+    schemathesis.checks.content_type_conformance,
+    schemathesis.checks.response_schema_conformance,
+)
 
 
 def test_openapi_document_lists_every_contract_endpoint(client) -> None:
@@ -57,19 +67,64 @@ def test_api_never_answers_500_and_matches_its_document(app, clinic) -> None:
         def run(case) -> None:
             response = case.call(headers={"Authorization": f"Bearer {token}"})
             assert response.status_code < 500, (case.method, case.path, response.text[:300])
-            case.validate_response(
-                response,
-                checks=(
-                    schemathesis.checks.not_a_server_error,
-                    schemathesis.checks.status_code_conformance,
-                    schemathesis.checks.content_type_conformance,
-                    schemathesis.checks.response_schema_conformance,
-                ),
-            )
+            case.validate_response(response, checks=CHECKS)
 
         run()
         checked += 1
     assert checked >= 14
+
+
+def test_api_followed_through_its_links_never_answers_500(app, clinic) -> None:
+    # Stateful: schemathesis chains calls along the document's OpenAPI links (a new client's id
+    # into its screening and periods, a new enrolment's into itself and its sessions).
+    # Each scenario starts from the same database (SQLite's backup API), so that Hypothesis
+    # sees the same answers when it replays one.
+    token = token_for(app.test_client(), "desk@clinic.example")
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    seen: Counter[tuple[str, str, int]] = Counter()
+    path = db.engine.url.database
+    assert path
+    db.session.remove()
+    db.engine.dispose()
+    start = sqlite3.connect(":memory:")
+    with closing(sqlite3.connect(path)) as live:
+        live.backup(start)
+
+    class Machine(schema.as_state_machine()):  # type: ignore[misc]
+        def teardown(self) -> None:
+            db.session.remove()
+            db.engine.dispose()
+            with closing(sqlite3.connect(path)) as live:
+                start.backup(live)
+
+        def get_call_kwargs(self, case):
+            return {"headers": {"Authorization": f"Bearer {token}"}}
+
+        def after_call(self, response, case) -> None:
+            seen[(case.method, case.path, response.status_code)] += 1
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs) -> None:
+            assert response.status_code < 500, (case.method, case.path, response.text[:300])
+            case.validate_response(response, checks=CHECKS)
+
+    try:
+        Machine.run(
+            settings=settings(
+                max_examples=20,
+                stateful_step_count=6,
+                deadline=None,
+                suppress_health_check=list(HealthCheck),
+                database=None,
+            )
+        )
+    finally:
+        start.close()
+    # Links were followed: a client the run created, then its screening or periods.
+    assert seen[("POST", "/api/v1/clients", 201)], seen
+    assert any(
+        called.startswith("/api/v1/clients/{client_id}/") and status in (200, 201, 422)
+        for _, called, status in seen
+    ), seen
 
 
 def test_twenty_clients_racing_for_the_last_slot_get_one_201_and_409s(app, clinic) -> None:

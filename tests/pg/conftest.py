@@ -17,6 +17,7 @@ from clinic import create_app
 from clinic.extensions import db
 from tests.conftest import missing
 from tests.pg.http import Server, gunicorn
+from tests.pg.redis_server import start_redis, stop_redis
 from tests.pg.server import PgServer, ServerUnavailable, start_server, stop_server
 
 
@@ -31,6 +32,20 @@ def pg_server() -> Iterator[PgServer]:
         yield server
     finally:
         stop_server(server)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A throw-away Redis server (tests/pg/redis_server.py), for the rate limits."""
+    try:
+        server = start_redis()
+    except ServerUnavailable as exc:
+        missing(str(exc))
+        raise AssertionError("unreachable") from exc
+    try:
+        yield server.url
+    finally:
+        stop_redis(server)
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ import threading
 import time as clock
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -47,8 +47,11 @@ class Server:
 
 
 @contextmanager
-def gunicorn(pg_url: str) -> Iterator[Server]:
-    """The app under gunicorn on `pg_url`, stopped when the block ends."""
+def gunicorn(
+    pg_url: str, *, env: Mapping[str, str] | None = None, workers: int = WORKERS
+) -> Iterator[Server]:
+    """The app under gunicorn on `pg_url`, stopped when the block ends; `env` adds to or
+    replaces its environment (e.g. one SECRET_KEY for two servers)."""
     gunicorn = Path(sys.executable).parent / "gunicorn"
     if not gunicorn.exists():
         missing("gunicorn is not installed in the virtualenv")
@@ -58,10 +61,11 @@ def gunicorn(pg_url: str) -> Iterator[Server]:
         "CLINIC_ENV": "production",
         "DATABASE_URL": pg_url,
         "SECRET_KEY": secrets.token_hex(32),
+        **(env or {}),
     }
     log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
-        [str(gunicorn), "--workers", str(WORKERS), "--threads", "4"]
+        [str(gunicorn), "--workers", str(workers), "--threads", "4"]
         + ["--bind", f"127.0.0.1:{port}", "--timeout", "120", "--graceful-timeout", "5"]
         + ["clinic:create_app()"],
         cwd=ROOT,

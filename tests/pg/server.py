@@ -15,7 +15,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 DATABASE = "clinic_test"
@@ -32,6 +32,7 @@ class PgServer:
     port: int
     datadir: Path
     logfile: Path
+    options: str = ""
 
     def url(self, database: str = DATABASE) -> str:
         return f"postgresql+psycopg://postgres@{self.host}:{self.port}/{database}"
@@ -117,6 +118,7 @@ def start_server(database: str = DATABASE, *, extra_options: str = "") -> PgServ
             + ["-w", "-t", "60", "start"],
             logfile,
         )
+        server = replace(server, options=options)
         import psycopg
 
         with psycopg.connect(
@@ -127,6 +129,21 @@ def start_server(database: str = DATABASE, *, extra_options: str = "") -> PgServ
         stop_server(server)
         raise
     return server
+
+
+def pause_server(server: PgServer) -> None:
+    """Shut the server down as an administrator would (`pg_ctl stop -m fast`: open
+    transactions are rolled back, connections closed), keeping its data for `resume_server`."""
+    _run([str(server.bindir / "pg_ctl"), "-D", str(server.datadir), "-m", "fast", "-w", "stop"])
+
+
+def resume_server(server: PgServer) -> None:
+    """Start a server stopped by `pause_server` again, on the same port with the same data."""
+    _run(
+        [str(server.bindir / "pg_ctl"), "-D", str(server.datadir), "-l", str(server.logfile)]
+        + ["-o", server.options, "-w", "-t", "60", "start"],
+        server.logfile,
+    )
 
 
 def stop_server(server: PgServer) -> None:
