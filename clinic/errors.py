@@ -5,9 +5,12 @@ from __future__ import annotations
 from flask import Flask, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_limiter import RateLimitExceeded
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from clinic.services.errors import ServiceError
+
+# API error codes that differ from the status's name.
+CODES = {413: "too_large"}
 
 
 def _wants_json() -> bool:
@@ -24,14 +27,29 @@ def _too_many(exc: RateLimitExceeded) -> str:
     )
 
 
+def _size(limit: int) -> str:
+    mib = limit / (1024 * 1024)
+    return f"{round(mib, 1):g} MiB" if mib >= 1 else f"{limit // 1024} KiB"
+
+
+def _too_large() -> str:
+    """413: what the limit of this address is (1 MiB; the catalogue upload's is larger)."""
+    limit = request.max_content_length
+    if limit is None:
+        return "The request is too large."
+    return f"The request is too large: this address accepts at most {_size(limit)}."
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> ResponseReturnValue:
         code = exc.code or 500
         if isinstance(exc, RateLimitExceeded):
             exc.description = _too_many(exc)
+        if isinstance(exc, RequestEntityTooLarge):
+            exc.description = _too_large()
         if _wants_json():
-            name = (exc.name or "error").lower().replace(" ", "_")
+            name = CODES.get(code) or (exc.name or "error").lower().replace(" ", "_")
             return jsonify(errors=[{"code": name, "message": exc.description}]), code
         return render_template(
             "error.html", code=code, title=exc.name, message=exc.description
