@@ -48,12 +48,16 @@ def register(app: Flask) -> None:
             exc.description = _too_many(exc)
         if isinstance(exc, RequestEntityTooLarge):
             exc.description = _too_large()
+        # The exception's own headers (405's Allow, 401's WWW-Authenticate) go with our body.
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
         if _wants_json():
             name = CODES.get(code) or (exc.name or "error").lower().replace(" ", "_")
-            return jsonify(errors=[{"code": name, "message": exc.description}]), code
-        return render_template(
-            "error.html", code=code, title=exc.name, message=exc.description
-        ), code
+            return jsonify(errors=[{"code": name, "message": exc.description}]), code, headers
+        return (
+            render_template("error.html", code=code, title=exc.name, message=exc.description),
+            code,
+            headers,
+        )
 
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError) -> ResponseReturnValue:

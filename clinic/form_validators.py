@@ -8,7 +8,7 @@ from datetime import date
 from wtforms import Field, Form
 from wtforms.validators import ValidationError
 
-from clinic.services import date_range
+from clinic.services import date_range, names
 
 
 class BookableDay:
@@ -20,3 +20,13 @@ class BookableDay:
             problem = date_range.bookable_day_problem(field.data)
             if problem is not None:
                 raise ValidationError(problem.message)
+
+
+class PlainName:
+    """A name without invisible text-direction characters (`services.names`)."""
+
+    def __call__(self, form: Form, field: Field) -> None:
+        if isinstance(field.data, str):
+            problem = names.name_problem(field.data)
+            if problem is not None:
+                raise ValidationError(problem)

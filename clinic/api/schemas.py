@@ -19,7 +19,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from clinic.services import date_range
+from clinic.services import date_range, names
 
 MAX_ID = 2**31 - 1
 # Database ids: positive and within a 32-bit integer column.
@@ -28,7 +28,7 @@ Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 # The codes of the date-range refusals below: the clinic's policy, answered 422 (registry.py).
 DATE_CODES = frozenset({date_range.OUT_OF_RANGE, date_range.IN_THE_PAST})
 # Every code the schemas' own checks give (the rest are pydantic's `invalid_field`).
-OWN_CODES = DATE_CODES | {"iso_text", "date_format"}
+OWN_CODES = DATE_CODES | {"iso_text", "date_format", names.BIDI_CODE}
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -107,9 +107,20 @@ class AvailabilityQuery(Body):
     )
 
 
+def _plain_name(value: str) -> str:
+    problem = names.name_problem(value)
+    if problem is not None:
+        raise PydanticCustomError(names.BIDI_CODE, problem)
+    return value
+
+
+# A person's or thing's name (`services.names`).
+PlainName = Annotated[str, AfterValidator(_plain_name)]
+
+
 class ClientCreate(Body):
     email: EmailStr
-    name: str = Field(min_length=1, max_length=120)
+    name: PlainName = Field(min_length=1, max_length=120)
     password: str | None = Field(default=None, min_length=8, max_length=200)
     phone: str | None = Field(default=None, max_length=40)
 

@@ -2,6 +2,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField, TelField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
+from clinic.form_validators import PlainName
+
 EMAIL = [
     DataRequired("Give your email address."),
     Email("Give a valid email address, like name@example.com.", check_deliverability=False),
@@ -18,7 +20,8 @@ class LoginForm(FlaskForm):
 class SignUpForm(FlaskForm):
     email = EmailField("Email", validators=EMAIL)
     name = StringField(
-        "Your name", validators=[DataRequired("Tell us your name."), Length(max=120)]
+        "Your name",
+        validators=[DataRequired("Tell us your name."), Length(max=120), PlainName()],
     )
     password = PasswordField(
         "Password (at least 8 characters)",
@@ -55,7 +58,9 @@ class ResetPasswordForm(FlaskForm):
 
 
 class ProfileForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired("Tell us your name."), Length(max=120)])
+    name = StringField(
+        "Name", validators=[DataRequired("Tell us your name."), Length(max=120), PlainName()]
+    )
     phone = TelField("Phone (optional)", validators=[Length(max=40)])
     submit = SubmitField("Save")
 

@@ -21,6 +21,7 @@ from wtforms import (
 )
 from wtforms.validators import Email, InputRequired, Length, Optional
 
+from clinic.form_validators import PlainName
 from clinic.models import STAFF_ROLES
 from clinic.staff.forms import options
 
@@ -65,7 +66,9 @@ class WeekMixin:
 
 
 class StaffUserForm(FlaskForm):
-    name = StringField("Name", validators=[InputRequired("Give the name."), Length(max=120)])
+    name = StringField(
+        "Name", validators=[InputRequired("Give the name."), Length(max=120), PlainName()]
+    )
     email = EmailField(
         "Email",
         validators=[
@@ -89,7 +92,9 @@ class StaffRoleForm(FlaskForm):
 
 
 class PractitionerForm(WeekMixin, FlaskForm):
-    name = StringField("Name", validators=[InputRequired("Give the name."), Length(max=120)])
+    name = StringField(
+        "Name", validators=[InputRequired("Give the name."), Length(max=120), PlainName()]
+    )
     email = EmailField(
         "Email (links the practitioner to a login with the same email)",
         validators=[
@@ -120,12 +125,14 @@ class OpeningHoursForm(WeekMixin, FlaskForm):
 
 class HolidayForm(FlaskForm):
     day = DateField("Date", validators=[InputRequired("Give the date.")])
-    name = StringField("Name (e.g. Christmas Day)", validators=[Length(max=120)])
+    name = StringField("Name (e.g. Christmas Day)", validators=[Length(max=120), PlainName()])
     submit = SubmitField("Add the holiday")
 
 
 class PolicyForm(FlaskForm):
-    name = StringField("Clinic name", validators=[InputRequired("Give the name."), Length(max=120)])
+    name = StringField(
+        "Clinic name", validators=[InputRequired("Give the name."), Length(max=120), PlainName()]
+    )
     slot_minutes = IntegerField(
         "Slot grid (minutes)", validators=[InputRequired("Give the slot length.")]
     )
@@ -146,7 +153,9 @@ class PolicyForm(FlaskForm):
 
 class RoomForm(FlaskForm):
     code = StringField("Room code", validators=[InputRequired("Give a code."), Length(max=40)])
-    name = StringField("Room name", validators=[InputRequired("Give the name."), Length(max=120)])
+    name = StringField(
+        "Room name", validators=[InputRequired("Give the name."), Length(max=120), PlainName()]
+    )
     submit = SubmitField("Save the room")
 
 
@@ -156,7 +165,9 @@ class DeviceForm(FlaskForm):
         "Device kind (procedures ask for a kind, e.g. co2_laser)",
         validators=[InputRequired("Give the kind."), Length(max=60)],
     )
-    name = StringField("Device name", validators=[InputRequired("Give the name."), Length(max=120)])
+    name = StringField(
+        "Device name", validators=[InputRequired("Give the name."), Length(max=120), PlainName()]
+    )
     submit = SubmitField("Save the device")
 
 

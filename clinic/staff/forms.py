@@ -29,7 +29,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from clinic.form_validators import BookableDay
+from clinic.form_validators import BookableDay, PlainName
 
 
 def options(pairs: Iterable[tuple[Any, str]]) -> list[SelectChoice]:
@@ -167,6 +167,7 @@ class ClientContactForm(FlaskForm):
         validators=[
             DataRequired("Give the client's name."),
             Length(max=120, message="Keep the name under 120 characters."),
+            PlainName(),
         ],
     )
     phone = TelField(

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import datetime, timedelta
 
 import pytest
 
+from clinic.api.registry import ENDPOINTS, Endpoint
+from clinic.api.schemas import MAX_ID
 from clinic.extensions import db
-from clinic.models import Appointment
+from clinic.models import Appointment, Client
 from tests.api.conftest import BERLIN, Api, at, next_monday
 
 
@@ -159,3 +162,94 @@ def test_a_body_just_over_the_limit_is_413_and_one_under_is_read(api_as, clinic)
     under = pad % ("x" * 1000)
     # Read and judged: a schema error, not a size error.
     assert api.post("/enrolments", data=under, content_type="application/json").status_code == 400
+
+
+# --- 405, the document's statuses, names --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [("put", "/api/v1/courses", {"GET"}), ("get", "/api/v1/token", {"POST", "DELETE"})],
+)
+def test_405_says_which_methods_are_allowed(client, method, path, allowed) -> None:
+    response = getattr(client, method)(path)
+    assert response.status_code == 405
+    assert allowed <= {m.strip() for m in response.headers["Allow"].split(",")}
+    assert response.json["errors"][0]["code"] == "method_not_allowed"
+
+
+def _path(endpoint: Endpoint, ids: dict[str, int]) -> str:
+    return "/api/v1" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(ids[m.group(1)]), endpoint.path)
+
+
+def _far_query(endpoint: Endpoint) -> str:
+    """The endpoint's query with each date at 9999-12-31 (other required values filled)."""
+    if endpoint.query is None:
+        return ""
+    schema = endpoint.query.model_json_schema()
+    values = {"procedure": "peel"}
+    for name, prop in schema.get("properties", {}).items():
+        options = prop.get("anyOf", [prop])
+        if any(o.get("format") == "date" for o in options):
+            values[name] = "9999-12-31"
+    return "&".join(f"{k}={v}" for k, v in values.items() if k in schema["properties"])
+
+
+def test_every_status_an_operation_answers_is_in_the_document(api_as, clinic) -> None:
+    """Walk every operation with the errors any call can meet: no token, a NUL in the query,
+    an over-limit body, a malformed body, ids of nobody's, far dates, another role."""
+    desk, me = api_as("receptionist"), api_as("client")
+    appointment = _book_one(desk, clinic["client"].id)
+    enrolment = db.session.get(Appointment, appointment).enrolment_id
+    ids = {
+        "appointment_id": appointment,
+        "enrolment_id": enrolment,
+        "client_id": clinic["client"].id,
+        "user_id": clinic["desk"].id,
+    }
+    nobody = dict.fromkeys(ids, MAX_ID)
+    doc = desk.get("/openapi.json").json
+    undocumented = []
+    for endpoint in [e for e in ENDPOINTS if e.path != "/token"]:
+        documented = doc["paths"]["/api/v1" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", endpoint.path)]
+        documented = set(documented[endpoint.method.lower()]["responses"])
+        path, method = _path(endpoint, ids), endpoint.method
+        asks = [
+            dict(path=path),
+            dict(path=path + "?x=%00", headers=desk.headers()),
+            dict(
+                path=path,
+                headers={**desk.headers(), "Content-Type": "application/json"},
+                input_stream=Unreadable(),
+                environ_overrides={"CONTENT_LENGTH": str(50 * 1024 * 1024)},
+            ),
+            dict(path=path, headers=desk.headers(), data="{", content_type="application/json"),
+            dict(path=path, headers=desk.headers(), json={}),
+            dict(path=_path(endpoint, nobody), headers=desk.headers()),
+            dict(path=path + "?" + _far_query(endpoint), headers=desk.headers()),
+            dict(path=path, headers=me.headers()),
+        ]
+        for ask in asks:
+            response = desk.http.open(method=method, **ask)
+            assert response.status_code < 500, (method, ask["path"], response.text[:300])
+            if str(response.status_code) not in documented:
+                undocumented.append((method, endpoint.path, response.status_code))
+    assert undocumented == []
+
+
+BIDI = ["Anna\u202eeveR", "\u2066Mia\u2069", "Olga\u200f", "A\u202ab\u202c"]
+
+
+@pytest.mark.parametrize("name", BIDI)
+def test_a_client_name_with_a_direction_override_is_refused(api_as, name) -> None:
+    response = api_as("receptionist").post("/clients", {"email": "new@example.com", "name": name})
+    assert response.status_code == 400, response.json
+    [error] = response.json["errors"]
+    assert (error["code"], error["field"]) == ("bidi_control", "name")
+    assert "text-direction" in error["message"]
+    assert db.session.query(Client).filter_by(email="new@example.com").count() == 0
+
+
+def test_a_name_in_another_script_is_kept(api_as) -> None:
+    response = api_as("receptionist").post("/clients", {"email": "n@example.com", "name": "נועה"})
+    assert response.status_code == 201, response.json

@@ -13,7 +13,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from clinic.extensions import db
-from clinic.models import Appointment, Course
+from clinic.models import Appointment, Client, Course, Practitioner, Room, User
 from tests import factories as f
 from tests.web.conftest import BERLIN, local, next_monday
 
@@ -175,9 +175,7 @@ def test_an_over_limit_form_is_a_413_page_before_it_is_read(client) -> None:
 
 def _upload(client, content: bytes):
     # Encoded in memory: the test client would spool a large body to a file it never closes.
-    boundary, body = encode_multipart(
-        {"file": FileStorage(io.BytesIO(content), "catalogue.json")}
-    )
+    boundary, body = encode_multipart({"file": FileStorage(io.BytesIO(content), "catalogue.json")})
     return client.post(
         "/staff/admin/catalogue",
         data=body,
@@ -202,3 +200,84 @@ def test_the_catalogue_upload_refuses_a_file_over_its_own_limit(client, login_as
     response = _upload(client, b"{}" + b" " * (limit + 100 * 1024))
     assert response.status_code == 413
     assert "this address accepts at most" in response.text
+
+
+# --- 405 and names ------------------------------------------------------------------------------
+
+
+def test_405_page_says_which_methods_are_allowed(client) -> None:
+    response = client.put("/login")
+    assert response.status_code == 405
+    assert {"GET", "POST"} <= {m.strip() for m in response.headers["Allow"].split(",")}
+
+
+OVERRIDE = "Anna\u202eeveR"
+REFUSED = "A name may not contain invisible text-direction characters"
+
+
+def test_signing_up_with_a_direction_override_in_the_name_is_refused(client) -> None:
+    response = client.post(
+        "/signup",
+        data={
+            "email": "new@example.com",
+            "name": OVERRIDE,
+            "password": "long enough",
+            "confirm": "long enough",
+        },
+    )
+    assert response.status_code == 422
+    assert REFUSED in unescape(response.text)
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "data", "model"),
+    [
+        (
+            "/staff/admin/practitioners/new",
+            {"name": OVERRIDE, "email": "nia@x.com", "qualifications": "peel"},
+            Practitioner,
+        ),
+        (
+            "/staff/admin/users",
+            {"name": OVERRIDE, "email": "r@x.com", "role": "receptionist", "password": "pw123456"},
+            User,
+        ),
+        ("/staff/admin/rooms", {"code": "R9", "name": "Room\u2067 9"}, Room),
+    ],
+)
+def test_staff_forms_refuse_a_name_with_a_direction_override(
+    client, login_as, clinic, url, data, model
+) -> None:
+    login_as("admin")
+    before = db.session.scalar(select(func.count()).select_from(model))
+    response = client.post(url, data=data)
+    assert response.status_code == 422
+    assert REFUSED in unescape(response.text)
+    assert db.session.scalar(select(func.count()).select_from(model)) == before
+
+
+def test_a_client_name_with_a_direction_override_is_refused_at_the_desk(
+    client, login_as, clinic
+) -> None:
+    login_as("receptionist")
+    response = client.post(
+        f"/staff/clients/{clinic.client.id}/edit",
+        data={"name": OVERRIDE, "email": clinic.client.email},
+    )
+    assert response.status_code == 422
+    assert REFUSED in unescape(response.text)
+    db.session.expire_all()
+    assert db.session.get(Client, clinic.client.id).name == "Anna Client"
+
+
+def test_the_catalogue_import_refuses_a_course_name_with_a_direction_override(
+    client, login_as, clinic
+) -> None:
+    login_as("admin")
+    data = json.loads(client.get("/staff/admin/catalogue.json").get_data())
+    data["courses"][0]["name"] = "Peel \u202e6 sessions"
+    response = _upload(client, json.dumps(data).encode())
+    assert response.status_code == 422
+    assert "courses[0].name: " + REFUSED in unescape(response.text)
+    assert db.session.scalar(select(Course.name)) == clinic.course.name

@@ -33,6 +33,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from clinic.models import RESTRICTION_KINDS
+from clinic.services.names import BIDI_CODE, name_problem
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -120,12 +121,17 @@ def _code_or_null(value: object) -> str | None:
     return None if value is None else _code(value)
 
 
-def _text(max_len: int) -> PlainValidator:
+def _text(max_len: int, *, name: bool = False) -> PlainValidator:
+    """A non-empty text up to `max_len`; a `name` also as `services.names` allows."""
+
     def check(value: object) -> str:
         if not isinstance(value, str) or not value.strip():
             raise PydanticCustomError("wrong_type", "Expected a non-empty text.")
         if len(value) > max_len:
             raise PydanticCustomError("too_long", f"At most {max_len} characters.")
+        problem = name_problem(value) if name else None
+        if problem is not None:
+            raise PydanticCustomError(BIDI_CODE, problem)
         return value
 
     return PlainValidator(check)
@@ -232,7 +238,7 @@ def _known(section: str, code: str, sentence: str) -> AfterValidator:
 Flag = Annotated[bool, PlainValidator(_flag)]
 Code = Annotated[str, PlainValidator(_code)]
 ShortCode = Annotated[str, PlainValidator(_short_code)]  # a room's or a device's
-Name = Annotated[str, _text(120)]
+Name = Annotated[str, _text(120, name=True)]
 Instruction = Annotated[str, _text(300)]  # a restriction's text for the client
 Clock = Annotated[time, PlainValidator(_clock)]
 Day = Annotated[date, PlainValidator(_day)]
