@@ -3,7 +3,7 @@ horizon) and the days its calendars and lists show. The API's schemas, the pages
 the calendar views all ask here, so a far date is refused with a sentence before any date
 arithmetic could overflow, and every caller refuses it the same way.
 
-Decisions (see README, "Dates"):
+Decisions (docs/DECISIONS.md, "Hardening of input"):
 - Booking, moving, availability and plans take a day from today (in the clinic's time zone)
   up to `clinic_settings.horizon_days` ahead. A past day is `in_the_past` (rule 10's code);
   a day beyond the horizon is `date_out_of_range`.

@@ -136,11 +136,14 @@ def test_client_planning_from_a_far_day_is_refused(client, my_session, day):
 
 
 @pytest.mark.parametrize("stamp", ["99991231T2359Z", "00010102T0000Z"])
-@pytest.mark.parametrize("page", ["review", "swap", "book"])
+@pytest.mark.parametrize("page", ["review", "swap", "book", "rest"])
 def test_a_proposal_at_a_far_time_is_refused(client, my_session, stamp, page):
     count = _count()
     if page == "book":
         response = client.post("/courses/peel_course/book", data={"s": [f"{stamp}-0"]})
+    elif page == "rest":
+        url = f"/my/courses/{my_session.enrolment_id}/sessions"
+        response = client.post(url, data={"s": [f"{stamp}-0"]})
     else:
         response = client.get(f"/courses/peel_course/{page}?s={stamp}-0&k=1&day=9999-12-31")
     assert 400 <= response.status_code < 500
@@ -192,6 +195,15 @@ def test_the_catalogue_upload_takes_a_file_over_the_ordinary_limit(client, login
     response = _upload(client, content)
     assert response.status_code == 302, response.text[:500]
     assert db.session.scalar(select(Course.sessions)) == 4
+
+
+def test_the_catalogue_upload_limit_is_raised_before_csrf_reads_the_form(
+    client, login_as, clinic, csrf_on
+):
+    login_as("admin")
+    response = _upload(client, b"{}" + b" " * (2 * 1024 * 1024))
+    assert response.status_code == 400  # the missing CSRF token, not 413
+    assert "CSRF" in response.text
 
 
 def test_the_catalogue_upload_refuses_a_file_over_its_own_limit(client, login_as, clinic):
