@@ -39,6 +39,11 @@ class Config:
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "clinic@localhost")
     SMTP_HOST = os.environ.get("SMTP_HOST", "")
     SMTP_PORT = int(os.environ.get("SMTP_PORT", "25"))
+    # Request bodies: no form or JSON call needs more than 1 MiB; a larger body is refused with
+    # 413 before it is read. The catalogue upload (the admin page's import) takes a file up
+    # to CATALOGUE_MAX_BYTES (clinic/security.py raises the limit for that endpoint alone).
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(1024 * 1024)))
+    CATALOGUE_MAX_BYTES = int(os.environ.get("CATALOGUE_MAX_BYTES", str(5 * 1024 * 1024)))
     TESTING = False
 
 

@@ -14,7 +14,7 @@ from flask import Flask, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_limiter import RateLimitExceeded
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from clinic.extensions import db
 from clinic.services.errors import ServiceError
@@ -50,6 +50,10 @@ def database_unavailable(exc: BaseException) -> bool:
     return sqlstate[:2] in PG_UNAVAILABLE_CLASSES or sqlstate in PG_UNAVAILABLE_STATES
 
 
+# API error codes that differ from the status's name.
+CODES = {413: "too_large"}
+
+
 def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
@@ -81,6 +85,19 @@ def _end_session(exc: BaseException | None) -> None:
         db.session.registry.clear()
 
 
+def _size(limit: int) -> str:
+    mib = limit / (1024 * 1024)
+    return f"{round(mib, 1):g} MiB" if mib >= 1 else f"{limit // 1024} KiB"
+
+
+def _too_large() -> str:
+    """413: what the limit of this address is (1 MiB; the catalogue upload's is larger)."""
+    limit = request.max_content_length
+    if limit is None:
+        return "The request is too large."
+    return f"The request is too large: this address accepts at most {_size(limit)}."
+
+
 def register(app: Flask) -> None:
     app.teardown_appcontext(_end_session)
 
@@ -89,12 +106,18 @@ def register(app: Flask) -> None:
         code = exc.code or 500
         if isinstance(exc, RateLimitExceeded):
             exc.description = _too_many(exc)
+        if isinstance(exc, RequestEntityTooLarge):
+            exc.description = _too_large()
+        # The exception's own headers (405's Allow, 401's WWW-Authenticate) go with our body.
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
         if _wants_json():
-            name = (exc.name or "error").lower().replace(" ", "_")
-            return jsonify(errors=[{"code": name, "message": exc.description}]), code
-        return render_template(
-            "error.html", code=code, title=exc.name, message=exc.description
-        ), code
+            name = CODES.get(code) or (exc.name or "error").lower().replace(" ", "_")
+            return jsonify(errors=[{"code": name, "message": exc.description}]), code, headers
+        return (
+            render_template("error.html", code=code, title=exc.name, message=exc.description),
+            code,
+            headers,
+        )
 
     @app.errorhandler(DBAPIError)
     def database_error(exc: DBAPIError) -> ResponseReturnValue:

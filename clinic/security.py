@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Request, Response, abort, jsonify, request, session
+from flask import Flask, Request, Response, abort, current_app, jsonify, request, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import login_user, logout_user
 from sqlalchemy import and_, select
@@ -32,6 +32,23 @@ def _refuse_ids_beyond_columns(endpoint: str | None, values: dict[str, Any] | No
         return
     if any(isinstance(v, int) and v > MAX_ID for v in values.values()):
         abort(404, "There is no such record.")
+
+
+# Endpoints that take a larger body than MAX_CONTENT_LENGTH, and the config key of their limit.
+LARGE_BODIES = {"staff.import_catalogue": "CATALOGUE_MAX_BYTES"}
+# Room for the multipart form around an uploaded file (boundaries, headers, CSRF token).
+FORM_OVERHEAD = 64 * 1024
+
+
+def _allow_large_bodies(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """Raise the body limit for an upload endpoint before anything reads the body (URL value
+    preprocessors run before every `before_request`, CSRF's included). The carried file's
+    text (the import's confirm form) is a form field, so its limit rises too."""
+    key = LARGE_BODIES.get(endpoint or "")
+    if key is not None:
+        limit = int(current_app.config[key])
+        request.max_content_length = limit + FORM_OVERHEAD
+        request.max_form_memory_size = limit
 
 
 # The content types whose body becomes `request.form` (werkzeug parses no other).
@@ -137,6 +154,7 @@ def register(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     app.session_interface = CookieSession()
     app.url_value_preprocessor(_refuse_ids_beyond_columns)
+    app.url_value_preprocessor(_allow_large_bodies)
 
     @app.before_request
     def refuse_nul() -> Any:

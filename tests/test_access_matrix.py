@@ -157,8 +157,10 @@ EXPECTED: dict[str, frozenset[str]] = {
     "DELETE api.delete_user_tokens": ADMIN,  # or the user itself; the sample id is no one's
 }
 
-# Well-formed JSON bodies, so that the API's gates are reached and not its schema checks.
-START = "2030-01-07T10:00:00+01:00"
+# Well-formed JSON bodies, so that the API's gates are reached and not its schema checks: the
+# sample day lies inside the clinic's booking horizon (services/date_range.py).
+DAY = (utcnow() + timedelta(days=60)).date().isoformat()
+START = f"{DAY}T10:00:00+01:00"
 BODIES = {
     "POST api.create_client": lambda role: {"email": f"matrix-{role}@example.com", "name": "New"},
     "PUT api.put_screening": lambda role: {"conditions": []},
@@ -167,7 +169,7 @@ BODIES = {
         "start": "2030-07-01",
         "end": "2030-07-10",
     },
-    "POST api.create_plan": lambda role: {"course": "no_such_course", "earliest": "2030-01-07"},
+    "POST api.create_plan": lambda role: {"course": "no_such_course", "earliest": DAY},
     "POST api.create_enrolment": lambda role: {
         "course": "no_such_course",
         "sessions": [{"start": START}],

@@ -19,6 +19,7 @@ STATUS_TEXT = {
     403: "Not allowed for this role",
     404: "No such resource (or not yours)",
     409: "A slot or resource is taken",
+    413: "The request body is larger than the API accepts (1 MiB)",
     422: "A rule of the clinic is broken: the errors carry its code",
     429: "Too many attempts; try again later",
     503: "The clinic's system (its database) is briefly unavailable; try again after Retry-After",
@@ -78,6 +79,11 @@ def _links(operation_id: str) -> dict[str, Any]:
     }
 
 
+# What any call can answer: 400 for text no database can store (a NUL, clinic/security.py),
+# 413 for a body over MAX_CONTENT_LENGTH.
+EVERY_CALL = frozenset({400, 413})
+
+
 def _schema(
     model: type[BaseModel], components: dict[str, Any], mode: JsonSchemaMode
 ) -> dict[str, Any]:
@@ -96,6 +102,13 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
         prop = {k: v for k, v in prop.items() if k != "title"}
         params.append({"name": name, "in": "query", "required": name in required, "schema": prop})
     return params
+
+
+def _error_response(code: int, errors_ref: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "description": STATUS_TEXT[code],
+        "content": {"application/json": {"schema": errors_ref}},
+    }
 
 
 @cache
@@ -146,11 +159,9 @@ def document() -> dict[str, Any]:
             }
             if links := _links(op["operationId"]):
                 responses[str(e.status)]["links"] = links
-        for code in sorted(set(e.errors) | ({401} if e.auth else set()) | {UNAVAILABLE}):
-            responses[str(code)] = {
-                "description": STATUS_TEXT[code],
-                "content": {"application/json": {"schema": errors_ref}},
-            }
+        auth = {401} if e.auth else set()
+        for code in sorted(set(e.errors) | EVERY_CALL | auth | {UNAVAILABLE}):
+            responses[str(code)] = _error_response(code, errors_ref)
         responses[str(UNAVAILABLE)]["headers"] = RETRY_AFTER
         op["responses"] = responses
         if e.auth:
@@ -164,7 +175,8 @@ def document() -> dict[str, Any]:
                 "200": {
                     "description": "OpenAPI 3 document",
                     "content": {"application/json": {"schema": {"type": "object"}}},
-                }
+                },
+                **{str(code): _error_response(code, errors_ref) for code in sorted(EVERY_CALL)},
             },
         }
     }

@@ -213,7 +213,7 @@ def list_practitioners() -> ResponseReturnValue:
     "Free start times of a procedure on a date (with client: those their rules accept)",
     query=schemas.AvailabilityQuery,
     response=schemas.SlotsOut,
-    errors=(400, 401, 403, 404),
+    errors=(400, 401, 403, 404, 422),
 )
 def availability() -> ResponseReturnValue:
     query: schemas.AvailabilityQuery = g.query
@@ -423,7 +423,7 @@ def book_enrolment_sessions(enrolment_id: int) -> ResponseReturnValue:
     query=schemas.AppointmentsQuery,
     response=schemas.AppointmentOut,
     many=True,
-    errors=(400, 401, 404),
+    errors=(400, 401, 404, 422),
 )
 def list_appointments() -> ResponseReturnValue:
     query: schemas.AppointmentsQuery = g.query

@@ -3,6 +3,7 @@ document, so the two cannot drift apart."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
 from typing import Annotated, Literal
 
@@ -10,6 +11,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
@@ -17,11 +19,60 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from clinic.services import text
+from clinic.services import date_range, text
 
 MAX_ID = 2**31 - 1
 # Database ids: positive and within a 32-bit integer column.
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+# The codes of the date-range refusals below: the clinic's policy, answered 422 (registry.py).
+DATE_CODES = frozenset({date_range.OUT_OF_RANGE, date_range.IN_THE_PAST})
+# Every code the schemas' own checks give (the rest are pydantic's `invalid_field`).
+OWN_CODES = DATE_CODES | {"iso_text", "date_format", text.CODE}
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_text(value: object) -> object:
+    """Dates and times come as ISO 8601 text; a bare number (a Unix time to pydantic:
+    `to=0` would be 1 January 1970) is refused."""
+    if isinstance(value, int | float | bool):
+        raise PydanticCustomError("iso_text", "Give an ISO 8601 date or time as text.")
+    return value
+
+
+def _iso_day(value: object) -> object:
+    if isinstance(value, str) and not _ISO_DAY.fullmatch(value):
+        raise PydanticCustomError("date_format", "Give a date as YYYY-MM-DD.")
+    return _iso_text(value)
+
+
+def _refuse(problem: date_range.DateProblem | None) -> None:
+    if problem is not None:
+        raise PydanticCustomError(problem.code, problem.message)
+
+
+def _bookable_day(day: date) -> date:
+    _refuse(date_range.bookable_day_problem(day))
+    return day
+
+
+def _bookable_moment(moment: datetime) -> datetime:
+    _refuse(date_range.bookable_moment_problem(moment))
+    return moment
+
+
+def _viewable_day(day: date) -> date:
+    _refuse(date_range.viewable_day_problem(day))
+    return day
+
+
+# A day the clinic books (today up to its horizon), a session start on such a day, and a day
+# its lists show: the range is services/date_range.py's.
+BookableDay = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_bookable_day)]
+BookableMoment = Annotated[
+    AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_bookable_moment)
+]
+ViewableDay = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_viewable_day)]
 
 
 def _one_line(value: str) -> str:
@@ -58,7 +109,7 @@ class PractitionersQuery(Body):
 
 class AvailabilityQuery(Body):
     procedure: str = Field(min_length=1, max_length=60)
-    date: date
+    date: BookableDay
     practitioner: Id | None = None
     client: Id | None = Field(
         default=None,
@@ -109,12 +160,12 @@ class PlanPreferences(Body):
 class PlanRequest(Body):
     course: str = Field(min_length=1, max_length=60)
     client: Id | None = None
-    earliest: date
+    earliest: BookableDay
     preferences: PlanPreferences | None = None
 
 
 class SessionStart(Body):
-    start: AwareDatetime
+    start: BookableMoment
     practitioner: Id | None = None
 
 
@@ -130,7 +181,7 @@ class EnrolmentCreate(Body):
 class EnrolmentPlanRequest(Body):
     """The rest of a course booking: `count` sessions (default all that remain; 1 the next)."""
 
-    earliest: date | None = None
+    earliest: BookableDay | None = None
     preferences: PlanPreferences | None = None
     count: int | None = Field(default=None, ge=1, le=60)
 
@@ -144,14 +195,14 @@ class EnrolmentSessionsCreate(Body):
 
 class AppointmentsQuery(Body):
     client: Id | None = None
-    from_: date | None = Field(default=None, alias="from")
-    to: date | None = None
+    from_: ViewableDay | None = Field(default=None, alias="from")
+    to: ViewableDay | None = None
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
 class AppointmentMove(Body):
-    start: AwareDatetime
+    start: BookableMoment
     practitioner: Id | None = None
     override_reason: str | None = Field(default=None, max_length=500)
     accept_replan: bool = False
@@ -359,7 +410,7 @@ class AttentionQuery(Body):
 
 class ReplanSession(Body):
     appointment: Id
-    start: AwareDatetime
+    start: BookableMoment
     practitioner: Id | None = None
 
 

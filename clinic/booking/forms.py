@@ -22,6 +22,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from clinic.form_checks import BookableDay
 from clinic.services.clients import PERIOD_LABELS, ConditionAnswer, ScreeningQuestion
 
 DATE_MESSAGE = "Give a date like 2026-12-24."
@@ -157,7 +158,8 @@ class PeriodForm(FlaskForm):
 
 class PlanForm(FlaskForm):
     earliest = PlainDateField(
-        "Earliest start", validators=[InputRequired("Give the earliest day you could start.")]
+        "Earliest start",
+        validators=[InputRequired("Give the earliest day you could start."), BookableDay()],
     )
     weekdays = MultiCheckboxField(
         "Days that suit me (none ticked: any day)", choices=WEEKDAYS, coerce=int
@@ -189,7 +191,7 @@ class RestPlanForm(FlaskForm):
     class Meta:
         csrf = False
 
-    earliest = PlainDateField("Not before", validators=[Optional()])
+    earliest = PlainDateField("Not before", validators=[Optional(), BookableDay()])
     count = HiddenField(default="")
     submit = SubmitField("Plan again")
 
@@ -200,7 +202,7 @@ class DayForm(FlaskForm):
     class Meta:
         csrf = False
 
-    day = PlainDateField("Day", validators=[InputRequired("Choose a day.")])
+    day = PlainDateField("Day", validators=[InputRequired("Choose a day."), BookableDay()])
     submit = SubmitField("Show free times")
 
 

@@ -16,7 +16,7 @@ from clinic.booking.grid import month_grids
 from clinic.form_errors import Problem, place_errors, validated
 from clinic.models import utcnow
 from clinic.scheduling import Preferences, describe_window
-from clinic.services import booking, clients, clinic_setup, course_catalogue
+from clinic.services import booking, clients, clinic_setup, course_catalogue, date_range
 from clinic.services.booking import SessionRequest
 from clinic.services.errors import InvalidRequest, ServiceError
 
@@ -38,6 +38,9 @@ def _decode_proposals(values: list[str]) -> list[SessionRequest]:
             practitioner = int(practitioner_text or 0)
         except ValueError:
             raise InvalidRequest("The proposed times were garbled; please plan again.") from None
+        far = date_range.bookable_moment_problem(start)
+        if far is not None:
+            raise InvalidRequest(f"{far.message} Please plan again.")
         requests.append(SessionRequest(start, practitioner or None))
     if not requests or len(requests) > 30:
         raise InvalidRequest("There are no proposed times; please plan again.")

@@ -26,6 +26,7 @@ from clinic.services import (
     clients,
     clinic_setup,
     course_rest,
+    date_range,
     outbox,
     permissions,
 )
@@ -160,6 +161,10 @@ def move(appointment_id: int) -> ResponseReturnValue:
             except ValueError:
                 top_errors, status = ["Choose one of the free times."], 422
             else:
+                far = date_range.bookable_moment_problem(start, now=now)
+                if far is not None:  # before its local day overflows
+                    top_errors, status = [far.message], 422
+            if not top_errors:
                 day = start.astimezone(tz).date()
                 day_form.day.data = day
                 accept = move_form.accept_replan.data == "yes"

@@ -30,7 +30,7 @@ from clinic.scheduling import (
     check_course,
 )
 from clinic.scheduling.replan import Replan, minimal_replan
-from clinic.services import client_reads, outbox
+from clinic.services import client_reads, date_range, outbox
 from clinic.services.actors import Actor
 from clinic.services.aftercare import enrolment_rules
 from clinic.services.audit import record
@@ -293,6 +293,9 @@ def accept_replan(
                     code="appointment_changed",
                 )
             moving.append(a)
+        date_range.check_starts(
+            ((a.session, m.start) for a, m in zip(moving, moves, strict=True)), now=now
+        )
         course = enrolment_rules(enrolment)
         if not moving:
             cleared = _clear_flags(enrolment, course, set(), now)

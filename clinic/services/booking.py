@@ -52,6 +52,7 @@ from clinic.services import (
     clients,
     clinic_setup,
     course_catalogue,
+    date_range,
     outbox,
     progress,
 )
@@ -399,9 +400,7 @@ def plan_course_for(
     client = resolve_client_id(actor, client_id)
     clients.require_current_screening(actor=actor, client_id=client, now=now)
     _, course = course_catalogue.course(course_code)
-    rules = clinic_setup.clinic_rules()
-    if earliest < now.astimezone(rules.tz).date():
-        raise InvalidRequest("The earliest date is in the past.", field="earliest")
+    date_range.check_bookable_day(earliest, field="earliest", now=now)
     wanted = preferences.practitioner_id if preferences is not None else None
     if wanted is not None and db_session().get(Practitioner, wanted) is None:
         raise NotFound("There is no such practitioner.", field="preferences.practitioner")
@@ -439,6 +438,8 @@ def book_course(
         raise InvalidRequest("Give at least one session.", field="sessions")
     override = _override_allowed(actor, override_reason)
     confirmed = _precare_confirmation_allowed(actor, precare_confirmed)
+    # Numbered in order of their starts, as `_check_new_course` numbers them.
+    date_range.check_starts(enumerate(sorted(r.start for r in sessions), start=1), now=now)
     with transaction() as s:
         client = resolve_client_id(actor, client_id)
         lock_client(client)
@@ -540,6 +541,7 @@ def proposal_offers(
     _require_desk_or_client(actor)
     if not 1 <= number <= len(sessions):
         raise NotFound("There is no such session in this proposal.", field="k")
+    date_range.check_bookable_day(day, field="day", now=now)
     client = resolve_client_id(actor, client_id)
     _, course = course_catalogue.course(course_code)
     snapshot = load_snapshot()
@@ -811,6 +813,7 @@ def move_offers(
     sessions affected and a re-plan to accept or not (docs/DECISIONS.md)."""
     now = now or utcnow()
     appointment = _live_for_change(actor, appointment_id, None)
+    date_range.check_bookable_day(day, field="day", now=now)
     moves = _MoveJudge(actor, appointment, False, now)
     later_ids = frozenset(a.id for a in _later_sessions(appointment))
 
@@ -844,6 +847,7 @@ def _preview_move(
     precare_confirmed: bool = False,
 ) -> MovePreview:
     """The one computation behind `preview_move` and `move_appointment`."""
+    date_range.check_starts([(appointment.session, start)], now=now)
     enrolment = appointment.enrolment
     moves = _MoveJudge(actor, appointment, override, now, precare_confirmed)
     course, snapshot, client = moves.course, moves.snapshot, moves.client

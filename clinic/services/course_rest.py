@@ -25,7 +25,7 @@ from clinic.scheduling import (
     plan_course,
 )
 from clinic.scheduling.wording import moment_text
-from clinic.services import client_reads, clients, clinic_setup, outbox
+from clinic.services import client_reads, clients, clinic_setup, date_range, outbox
 from clinic.services.actors import Actor
 from clinic.services.aftercare import enrolment_rules
 from clinic.services.audit import record
@@ -156,8 +156,8 @@ def plan_rest(
         )
     tz = clinic_setup.clinic_tz()
     today = now.astimezone(tz).date()
-    if earliest is not None and earliest < today:
-        raise InvalidRequest("The earliest date is in the past.", field="earliest")
+    if earliest is not None:
+        date_range.check_bookable_day(earliest, field="earliest", now=now)
     wanted = preferences.practitioner_id if preferences is not None else None
     if wanted is not None and db_session().get(Practitioner, wanted) is None:
         raise NotFound("There is no such practitioner.", field="preferences.practitioner")
@@ -243,6 +243,7 @@ def book_rest(
             )
         ordered = sorted(sessions, key=lambda r: r.start)
         first = state.next_session
+        date_range.check_starts(((first + i, r.start) for i, r in enumerate(ordered)), now=now)
         _require_after(state, ordered[0].start, first)
         course = state.course
         result = check_course(

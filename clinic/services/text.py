@@ -12,8 +12,11 @@ import re
 
 # C0 and C1 control characters (NUL, tab, line feed, carriage return, escape...) and DEL; the
 # Unicode line and paragraph separators; the bidirectional embeddings, overrides and isolates
-# (U+202A-U+202E, U+2066-U+2069), which make text read in another order than it is stored.
-_REFUSED = r"\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+# (U+202A-U+202E, U+2066-U+2069), which make text read in another order than it is stored
+# ("Anna\u202eeveR" reads as something else in every list, email and calendar), and the
+# invisible direction marks U+200E, U+200F and U+061C, which make two names that look the same
+# differ. No name needs them: a right-to-left name is written with its own letters.
+_REFUSED = r"\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
 _NOT_ONE_LINE = re.compile(f"[{_REFUSED}]")
 # The same rule as a pattern for a JSON schema (the API's OpenAPI document), which reads
 # \uXXXX escapes as Python's `re` does.

@@ -17,6 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional
 
+from clinic.form_checks import one_line
 from clinic.models import RESTRICTION_KINDS
 from clinic.services.catalogue_admin import MONTH_NAMES
 from clinic.staff.forms import MultiCheckboxField, options
@@ -51,7 +52,9 @@ class ProcedureForm(FlaskForm):
     code = StringField(
         "Code", validators=[InputRequired("Give a code, e.g. peel."), Length(max=60)]
     )
-    name = StringField("Name", validators=[InputRequired("Give the name."), Length(max=120)])
+    name = StringField(
+        "Name", validators=[InputRequired("Give the name."), Length(max=120), one_line]
+    )
     duration_min = IntegerField(
         "Duration (minutes)", validators=[InputRequired("Give the duration in minutes.")]
     )
@@ -96,7 +99,9 @@ class CourseForm(FlaskForm):
     code = StringField(
         "Code", validators=[InputRequired("Give a code, e.g. peel_course."), Length(max=60)]
     )
-    name = StringField("Name", validators=[InputRequired("Give the name."), Length(max=120)])
+    name = StringField(
+        "Name", validators=[InputRequired("Give the name."), Length(max=120), one_line]
+    )
     procedure = SelectField("Procedure", validators=[InputRequired("Choose the procedure.")])
     sessions = IntegerField(
         "Number of sessions", validators=[InputRequired("Give the number of sessions.")]

@@ -29,7 +29,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from clinic.form_checks import one_line
+from clinic.form_checks import BookableDay, one_line
 
 
 def options(pairs: Iterable[tuple[Any, str]]) -> list[SelectChoice]:
@@ -74,7 +74,9 @@ class BookingForm(FlaskForm):
         "Client", coerce=_int_or_zero, validators=[DataRequired("Choose the client.")]
     )
     course = SelectField("Course", validators=[DataRequired("Choose a course.")])
-    earliest = DateField("Earliest date", validators=[InputRequired("Give the earliest date.")])
+    earliest = DateField(
+        "Earliest date", validators=[InputRequired("Give the earliest date."), BookableDay()]
+    )
     what = RadioField(
         "What to book",
         choices=options([("course", "The whole course"), ("one", "One session")]),

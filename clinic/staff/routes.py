@@ -19,6 +19,7 @@ from clinic.services import (
     client_records,
     clinic_setup,
     course_catalogue,
+    date_range,
     permissions,
     staff_calendar,
 )
@@ -48,12 +49,18 @@ def index() -> ResponseReturnValue:
 
 
 def _parse_day(raw: str | None) -> tuple[date, str | None]:
+    """The day asked for, or today with a sentence why not (a far day would overflow the
+    week's arithmetic: the calendar shows the days of `date_range.viewable_days`)."""
     if not raw:
         return today(), None
     try:
-        return date.fromisoformat(raw), None
+        day = date.fromisoformat(raw)
     except ValueError:
         return today(), f"{raw!r} is not a date; showing today instead."
+    problem = date_range.viewable_day_problem(day)
+    if problem is not None:
+        return today(), f"{problem.message} Showing today instead."
+    return day, None
 
 
 def _appointment_url() -> str:

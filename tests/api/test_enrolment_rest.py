@@ -77,7 +77,9 @@ def test_plan_refuses_bad_input_with_the_field(api_as) -> None:
     me = api_as("client")
     enrolment = first_session(me)
     past = me.post(f"/enrolments/{enrolment}/plan", {"earliest": "2020-01-01"})
-    assert past.status_code == 400 and past.json["errors"][0]["field"] == "earliest"
+    # A past day is the clinic's policy (services/date_range.py), answered like rule 10.
+    assert past.status_code == 422 and past.json["errors"][0]["field"] == "earliest"
+    assert past.json["errors"][0]["code"] == "in_the_past"
     too_many = me.post(f"/enrolments/{enrolment}/plan", {"count": 6})
     assert too_many.status_code == 400 and too_many.json["errors"][0]["field"] == "count"
     zero = me.post(f"/enrolments/{enrolment}/plan", {"count": 0})

@@ -85,7 +85,7 @@ def test_a_past_start_date_is_refused_next_to_its_field(app, client, me) -> None
     response = client.get(f"/my/courses/{enrolment}/plan?earliest=2020-01-06")
     assert response.status_code == 422
     assert re.search(
-        r'class="error" id="earliest-error">The earliest date is in the past', response.text
+        r'class="error" id="earliest-error">6 January 2020 has already passed', response.text
     )
     garbled = client.get(f"/my/courses/{enrolment}/plan?earliest=soon")
     assert garbled.status_code == 422 and "Give a date like" in garbled.text

@@ -112,7 +112,10 @@ def test_book_an_edited_row_that_breaks_spacing_shows_the_rule_and_writes_nothin
         ({"course": ""}, "Choose a course."),
         ({"earliest": ""}, "Give the earliest date."),
         ({"earliest": "2026-13-40"}, "Not a valid date value."),
-        ({"earliest": "2020-01-06"}, "The earliest date is in the past."),
+        (
+            {"earliest": "2020-01-06"},
+            "6 January 2020 has already passed; choose today or a later day.",
+        ),
         ({"time_from": "12:00", "time_to": "11:00"}, "The latest time must be after the earliest"),
         ({"course": "no_such_course"}, "Not a valid choice."),
     ],

@@ -122,6 +122,8 @@ def _code_or_null(value: object) -> str | None:
 
 
 def _text(max_len: int) -> PlainValidator:
+    """A non-empty text up to `max_len`; one line of plain text (`services.text`)."""
+
     def check(value: object) -> str:
         if not isinstance(value, str) or not value.strip():
             raise PydanticCustomError("wrong_type", "Expected a non-empty text.")
