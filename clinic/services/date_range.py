@@ -5,7 +5,7 @@ arithmetic could overflow, and every caller refuses it the same way.
 
 Decisions (docs/DECISIONS.md, "Hardening of input"):
 - Booking, moving, availability and plans take a day from today (in the clinic's time zone)
-  up to `clinic_settings.horizon_days` ahead. A past day is `in_the_past` (rule 10's code);
+  up to the horizon ahead (`clinic_settings.horizon_days`, read from the kept catalogue). A past day is `in_the_past` (rule 10's code);
   a day beyond the horizon is `date_out_of_range`.
 - Calendars and appointment lists show ten years back and up to the longest horizon a
   clinic can set (1100 days), so sessions booked under a longer horizon stay visible after
@@ -55,7 +55,7 @@ def clinic_today(now: datetime | None = None) -> date:
 def bookable_days(now: datetime | None = None) -> tuple[date, date]:
     """The first and last day the clinic takes bookings on: today to today + horizon."""
     today = clinic_today(now)
-    return today, today + timedelta(days=clinic_setup.settings().horizon_days)
+    return today, today + timedelta(days=clinic_setup.clinic_rules().horizon_days)
 
 
 def viewable_days(now: datetime | None = None) -> tuple[date, date]:

@@ -28,6 +28,7 @@ from clinic import create_app
 from clinic.errors import database_unavailable
 from clinic.extensions import db
 from clinic.models import Appointment, Enrolment
+from clinic.services.db import BUSY
 from tests import factories as f
 from tests.conftest import missing
 from tests.pg.http import Server, gunicorn
@@ -99,6 +100,12 @@ def fetch(server: Server, kind: str, path: str, token: str, body: bytes | None) 
         with refused:
             retry = refused.headers.get("Retry-After")
             return Answer(kind, refused.code, retry, refused.read(), clock.monotonic())
+
+
+def _busy(answer: Answer) -> bool:
+    if answer.status != 409:
+        return False
+    return any(e["message"] == BUSY for e in json.loads(answer.body)["errors"])
 
 
 def healthz(server: Server) -> int:
@@ -190,7 +197,10 @@ def test_postgresql_stopped_under_load_answers_503_then_recovers(own_pg) -> None
     # after all (the connection went while the answer was being read back): the client holds
     # that course already (422) or its times (409). Counted below among the enrolments.
     odd = [(a.kind, a.status, a.body[:300]) for a in answers if a.status not in (200, 201, 503)]
-    assert {a.status for a in answers if not a.retried} <= {200, 201, 503}, (statuses, odd[:3])
+    # A first try may also meet a lock it could not take while the server restarts: 409 "the
+    # calendar is busy; please try again" (services/db.py), the other answer that says retry.
+    first = [a for a in answers if not a.retried and not _busy(a)]
+    assert {a.status for a in first} <= {200, 201, 503}, (statuses, odd[:3])
     assert {a.status for a in answers if a.retried} <= {200, 201, 409, 422, 503}, odd[:3]
     late = [a for a in answers if a.retried and a.status in (409, 422)]
     unavailable = [a for a in answers if a.status == 503]
