@@ -261,7 +261,7 @@ def _client_judge(
     else:
         course = enrolment_rules(enrolment)
         enrolment_id = enrolment.id
-        number = 1 + max((a.session for a in enrolment.appointments), default=0)
+        number = progress.next_session_number(enrolment)
 
     def judge(slot: Slot, days: dict[date, DayResources]) -> CheckResult:
         return check_course(

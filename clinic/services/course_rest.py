@@ -14,7 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from clinic.models import Appointment, Enrolment, Practitioner, utcnow
+from clinic.models import (
+    HOLDING_STATUSES,
+    RESTRICTING_STATUSES,
+    Appointment,
+    Enrolment,
+    Practitioner,
+    utcnow,
+)
 from clinic.scheduling import (
     CourseRules,
     PlanResult,
@@ -49,15 +56,8 @@ from clinic.services.errors import (
     RuleViolation,
 )
 from clinic.services.permissions import can_book_for, can_see_enrolment
-from clinic.services.progress import Progress, enrolment_progress
+from clinic.services.progress import Progress, enrolment_progress, next_session_number
 from clinic.services.snapshot import load_snapshot
-
-# Statuses of a session that has taken its place in the course's order (held, missed or
-# still to come); a cancelled one has given its place up.
-USED_STATUSES = ("booked", "done", "no_show")
-# Those that spacing counts from: a no-show starts nothing, so the next session is spaced
-# from the last one held (DOMAIN.md "No-show and make-up").
-SPACED_FROM_STATUSES = ("booked", "done")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,13 +86,16 @@ class BookedRest:
 def enrolment_state(enrolment: Enrolment) -> EnrolmentState:
     """The counts, the next session's number and what the next session is spaced from."""
     course = enrolment_rules(enrolment)
-    used = [a for a in enrolment.appointments if a.status in USED_STATUSES]
-    spaced = [a.start_at for a in used if a.status in SPACED_FROM_STATUSES]
+    # A session held, missed or to come keeps its place in the course's order (a cancelled
+    # one gave it up); spacing counts from those held or to come: a no-show starts nothing
+    # (DOMAIN.md "No-show and make-up").
+    used = [a for a in enrolment.appointments if a.status in HOLDING_STATUSES]
+    spaced = [a.start_at for a in used if a.status in RESTRICTING_STATUSES]
     return EnrolmentState(
         enrolment=enrolment,
         course=course,
         progress=enrolment_progress(enrolment, course.sessions),
-        next_session=max((a.session for a in used), default=0) + 1,
+        next_session=next_session_number(enrolment),
         previous_start=max(spaced, default=None),
         after=max((a.start_at for a in used), default=None),
     )

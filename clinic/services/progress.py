@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from clinic.models import Enrolment
+from clinic.models import HOLDING_STATUSES, Enrolment
 from clinic.services import clinic_setup
 from clinic.services.aftercare import enrolment_rules
 
@@ -36,3 +36,11 @@ def enrolment_progress(enrolment: Enrolment, sessions: int | None = None) -> Pro
     held, missed, booked = (statuses.count(s) for s in ("done", "no_show", "booked"))
     total = sessions + (0 if clinic_setup.settings().no_show_uses_session else missed)
     return Progress(total, held, missed, booked, max(0, total - held - missed - booked))
+
+
+def next_session_number(enrolment: Enrolment) -> int:
+    """The number a new session of the enrolment takes: after the highest one held, missed or
+    booked (a cancelled session gave its number up). New sessions follow the last one in
+    time, so session order is time order (docs/DECISIONS.md "The rest of a course")."""
+    used = (a.session for a in enrolment.appointments if a.status in HOLDING_STATUSES)
+    return max(used, default=0) + 1

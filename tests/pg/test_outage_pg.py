@@ -21,8 +21,7 @@ from datetime import timedelta
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import func, select
 
 from clinic import create_app
 from clinic.errors import database_unavailable
@@ -31,6 +30,7 @@ from clinic.models import Appointment, Enrolment
 from clinic.services.db import BUSY
 from tests import factories as f
 from tests.conftest import missing
+from tests.ops.test_database_errors import error_of
 from tests.pg.http import Server, gunicorn
 from tests.pg.server import (
     PgServer,
@@ -230,28 +230,15 @@ def test_postgresql_stopped_under_load_answers_503_then_recovers(own_pg) -> None
         db.engine.dispose()
 
 
-def _error(url: str, *statements: str) -> DBAPIError:
-    engine = create_engine(url)
-    try:
-        with engine.begin() as conn:
-            for statement in statements:
-                conn.execute(text(statement))
-    except DBAPIError as exc:
-        return exc
-    finally:
-        engine.dispose()
-    raise AssertionError("no error")
-
-
 def test_which_postgresql_errors_are_unavailable(pg_url: str) -> None:
     # Real errors from a real server: gone or timed out is a 503; a bug or a bad value is not.
     refused = f"postgresql+psycopg://postgres@127.0.0.1:{_free_port()}/nothing"
-    assert database_unavailable(_error(refused, "SELECT 1"))
+    assert database_unavailable(error_of(refused, "SELECT 1"))
     assert database_unavailable(
-        _error(pg_url, "SET LOCAL statement_timeout = 10", "SELECT pg_sleep(1)")
+        error_of(pg_url, "SET LOCAL statement_timeout = 10", "SELECT pg_sleep(1)")
     )
-    assert not database_unavailable(_error(pg_url, "SELECT * FROM no_such_table"))
-    assert not database_unavailable(_error(pg_url, "SELECT 1 / 0"))
+    assert not database_unavailable(error_of(pg_url, "SELECT * FROM no_such_table"))
+    assert not database_unavailable(error_of(pg_url, "SELECT 1 / 0"))
     assert not database_unavailable(
-        _error(pg_url, "CREATE TEMP TABLE t (x int UNIQUE)", "INSERT INTO t VALUES (1), (1)")
+        error_of(pg_url, "CREATE TEMP TABLE t (x int UNIQUE)", "INSERT INTO t VALUES (1), (1)")
     )
