@@ -49,7 +49,7 @@ def time_import(size: int, folder: Path, *, profile: bool = False) -> dict[str, 
     from flask_migrate import upgrade
 
     from clinic import create_app
-    from clinic.services import staffing
+    from clinic.services.staffing import staffing
 
     data = catalogue_with(size)
     raw = json.dumps(data).encode()

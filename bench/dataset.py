@@ -305,10 +305,10 @@ def build(
     from clinic import create_app
     from clinic.extensions import db
     from clinic.models import Appointment, Client, Enrolment
-    from clinic.services import course_catalogue
-    from clinic.services.accounts import create_user
-    from clinic.services.aftercare import rules_record
     from clinic.services.catalogue import import_catalogue
+    from clinic.services.people.accounts import create_user
+    from clinic.services.world import course_catalogue
+    from clinic.services.world.aftercare import rules_record
 
     began = clock.perf_counter()
     now = now or datetime.now(UTC)

@@ -115,9 +115,11 @@ def run(
         check_course,
         plan_course,
     )
-    from clinic.services import booking, cache, client_reads, clinic_setup, course_catalogue
-    from clinic.services.actors import actor_for
-    from clinic.services.snapshot import load_snapshot
+    from clinic.services.core import cache, clinic_setup
+    from clinic.services.core.actors import actor_for
+    from clinic.services.courses import enrol
+    from clinic.services.world import client_reads, course_catalogue
+    from clinic.services.world.snapshot import load_snapshot
 
     now = datetime.now(UTC)
     rnd = random.Random(seed)
@@ -216,7 +218,7 @@ def run(
         def service_plan(i: int, cases: list[tuple[Any, date]] = cases) -> object:
             client, earliest = cases[i % len(cases)]
             try:
-                return booking.plan_course_for(
+                return enrol.plan_course_for(
                     actor=actor, course_code=COURSE, client_id=client.id, earliest=earliest
                 )
             finally:
@@ -264,9 +266,11 @@ def plan_growth(
     from clinic.extensions import db
     from clinic.models import HOLDING_STATUSES, Appointment, User
     from clinic.scheduling import Occupancy, ResourceBook, Snapshot, plan_course
-    from clinic.services import booking, client_reads, clinic_setup, course_catalogue
-    from clinic.services.actors import actor_for
-    from clinic.services.snapshot import load_snapshot
+    from clinic.services.core import clinic_setup
+    from clinic.services.core.actors import actor_for
+    from clinic.services.courses import enrol
+    from clinic.services.world import client_reads, course_catalogue
+    from clinic.services.world.snapshot import load_snapshot
 
     now = datetime.now(UTC)
     calls: dict[str, dict[str, Callable[[int], object]]] = {}
@@ -314,7 +318,7 @@ def plan_growth(
             client, earliest = pc[i % len(pc)]
             with app.app_context():
                 try:
-                    return booking.plan_course_for(
+                    return enrol.plan_course_for(
                         actor=actor, course_code=COURSE, client_id=client.id, earliest=earliest
                     )
                 finally:

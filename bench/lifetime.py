@@ -68,8 +68,10 @@ def measure_clinic(url: str, *, seconds: float) -> dict[str, Any]:
     from clinic import create_app
     from clinic.extensions import db
     from clinic.models import TimeOff, User
-    from clinic.services import attention_list, clinic_setup, staffing
-    from clinic.services.actors import actor_for
+    from clinic.services.core import clinic_setup
+    from clinic.services.core.actors import actor_for
+    from clinic.services.lifetime import attention_list
+    from clinic.services.staffing import staffing
 
     app = create_app("development", SQLALCHEMY_DATABASE_URI=url)
     now = datetime.now(UTC)

@@ -39,8 +39,8 @@ def enrolment_slots(url: str, ds: dataset.Dataset, wanted: int) -> list[tuple[st
     from clinic import create_app
     from clinic.extensions import db
     from clinic.scheduling import available_slots
-    from clinic.services import course_catalogue
-    from clinic.services.snapshot import load_snapshot
+    from clinic.services.world import course_catalogue
+    from clinic.services.world.snapshot import load_snapshot
 
     app = create_app("development", SQLALCHEMY_DATABASE_URI=url)
     out: list[tuple[str, int]] = []

@@ -15,8 +15,12 @@ from clinic import demo
 from clinic.errors import database_unavailable
 from clinic.models import ROLES
 from clinic.scheduling.wording import moment_text
-from clinic.services import accounts, attention, catalogue, clinic_setup, staffing
-from clinic.services.errors import InvalidData, ServiceError
+from clinic.services import catalogue
+from clinic.services.core import clinic_setup
+from clinic.services.core.errors import InvalidData, ServiceError
+from clinic.services.lifetime import attention
+from clinic.services.people import accounts
+from clinic.services.staffing import staffing
 
 users_cli = click.Group("users", help="User accounts.")
 catalogue_cli = click.Group("catalogue", help="Import or export the clinic's catalogue file.")
@@ -132,7 +136,7 @@ def messages_send(limit: int) -> None:
     """Send the queued messages that are due through SMTP_HOST:SMTP_PORT (safe from cron)."""
     from flask import current_app
 
-    from clinic.services import outbox
+    from clinic.services.messages import outbox
 
     host, port = current_app.config["SMTP_HOST"], current_app.config["SMTP_PORT"]
     if not host:

@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from clinic.extensions import db
-from clinic.services.errors import ServiceError
+from clinic.services.core.errors import ServiceError
 
 UNAVAILABLE = "The clinic's system is briefly unavailable; please try again in a minute."
 RETRY_AFTER_SECONDS = 30

@@ -6,7 +6,7 @@ from datetime import date
 
 from wtforms import Field, Form, ValidationError
 
-from clinic.services import date_range, text
+from clinic.services.core import date_range, text
 
 
 def one_line(form: object, field: Field) -> None:

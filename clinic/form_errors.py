@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField
 
-from clinic.services.errors import (
+from clinic.services.core.errors import (
     AlreadyEnrolled,
     Conflict,
     InvalidData,

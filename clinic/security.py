@@ -14,7 +14,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from clinic.extensions import db, login_manager
 from clinic.models import LoginSession, User
-from clinic.services import cache, logins
+from clinic.services.core import cache
+from clinic.services.people import logins
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -12,8 +12,8 @@ from datetime import date, datetime
 from flask import Flask
 
 from clinic.scheduling.wording import day_text, duration_text, moment_text
-from clinic.services import permissions
-from clinic.services.clinic_setup import clinic_tz
+from clinic.services.core import permissions
+from clinic.services.core.clinic_setup import clinic_tz
 
 
 def register(app: Flask) -> None:

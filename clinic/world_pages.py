@@ -11,8 +11,8 @@ from __future__ import annotations
 from flask import flash, request
 
 from clinic.scheduling.wording import moment_text
-from clinic.services.attention import WorldChange, describe
-from clinic.services.clinic_setup import clinic_tz
+from clinic.services.core.clinic_setup import clinic_tz
+from clinic.services.lifetime.attention import WorldChange, describe
 
 
 def confirmed() -> bool:

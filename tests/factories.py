@@ -31,8 +31,8 @@ from clinic.models import (
     WorkingHours,
 )
 from clinic.security import LOGIN_KEY
-from clinic.services.actors import Actor, actor_for
-from clinic.services.cache import catalogue_changed, wrote_catalogue
+from clinic.services.core.actors import Actor, actor_for
+from clinic.services.core.cache import catalogue_changed, wrote_catalogue
 
 TZ = "Europe/Berlin"
 

@@ -21,8 +21,9 @@ from clinic.models import (
     User,
     WorkingHours,
 )
-from clinic.services import booking, staffing
-from clinic.services.booking import SessionRequest
+from clinic.services.courses import enrol
+from clinic.services.courses.placing import SessionRequest
+from clinic.services.staffing import staffing
 from tests import factories as f
 from tests.web.conftest import local as at_local
 from tests.web.conftest import next_monday
@@ -151,7 +152,7 @@ def booked_file(app, tmp_path: Path):
     f.make_course()
     client = f.make_client(name="Carla Client")
     monday = next_monday(3)
-    enrolment = booking.book_course(
+    enrolment = enrol.book_course(
         actor=f.actor("receptionist"),
         course_code="peel_course",
         client_id=client.id,

@@ -8,8 +8,8 @@ from flask.typing import ResponseReturnValue
 from clinic.api import schemas
 from clinic.api.registry import endpoint
 from clinic.api.routes import _appointment, _json, _local
-from clinic.services import attention_list
-from clinic.services.attention_list import ReplanRequest
+from clinic.services.lifetime import attention_list
+from clinic.services.lifetime.attention_list import ReplanRequest
 
 
 @endpoint(

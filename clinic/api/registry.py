@@ -14,9 +14,9 @@ from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, ValidationError
 
 from clinic.api.schemas import DATE_CODES, MAX_ID, OWN_CODES
-from clinic.services.actors import Actor
-from clinic.services.errors import NotFound, ServiceError
-from clinic.services.tokens import Unauthorized, actor_for_token
+from clinic.services.core.actors import Actor
+from clinic.services.core.errors import NotFound, ServiceError
+from clinic.services.people.tokens import Unauthorized, actor_for_token
 
 
 class BadRequest(ServiceError):

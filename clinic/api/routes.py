@@ -16,23 +16,16 @@ from clinic.api.registry import endpoint
 from clinic.extensions import csrf, limiter
 from clinic.models import RESTRICTING_STATUSES, Appointment
 from clinic.scheduling import CareWindow, Preferences, Slot
-from clinic.services import (
-    access,
-    accounts,
-    booking,
-    calendar_files,
-    catalogue,
-    catalogue_queries,
-    client_reads,
-    clients,
-    clinic_setup,
-    course_catalogue,
-    course_rest,
-    tokens,
-)
-from clinic.services.aftercare import aftercare_for
-from clinic.services.booking import CoursePlan, SessionRequest
-from clinic.services.errors import ServiceError
+from clinic.services import catalogue
+from clinic.services.catalogue import catalogue_queries
+from clinic.services.core import clinic_setup
+from clinic.services.core.errors import ServiceError
+from clinic.services.courses import cancellation, course_rest, enrol, moves, outcomes, reads
+from clinic.services.courses.placing import CoursePlan, SessionRequest
+from clinic.services.messages import calendar_files
+from clinic.services.people import accounts, clients, tokens
+from clinic.services.world import client_reads, course_catalogue
+from clinic.services.world.aftercare import aftercare_for
 
 csrf.exempt(bp)
 
@@ -217,7 +210,7 @@ def list_practitioners() -> ResponseReturnValue:
 )
 def availability() -> ResponseReturnValue:
     query: schemas.AvailabilityQuery = g.query
-    slots = booking.availability(
+    slots = reads.availability(
         procedure_code=query.procedure,
         day=query.date,
         practitioner_id=query.practitioner,
@@ -274,7 +267,7 @@ def create_client() -> ResponseReturnValue:
 )
 def create_plan() -> ResponseReturnValue:
     body: schemas.PlanRequest = g.body
-    plan = booking.plan_course_for(
+    plan = enrol.plan_course_for(
         actor=g.actor,
         course_code=body.course,
         client_id=body.client,
@@ -317,7 +310,7 @@ def _plan(plan: CoursePlan) -> dict[str, Any]:
 )
 def create_enrolment() -> ResponseReturnValue:
     body: schemas.EnrolmentCreate = g.body
-    enrolment = booking.book_course(
+    enrolment = enrol.book_course(
         actor=g.actor,
         course_code=body.course,
         client_id=body.client,
@@ -430,7 +423,7 @@ def list_appointments() -> ResponseReturnValue:
     tz = clinic_setup.clinic_tz()
     start = datetime.combine(query.from_, time(0), tzinfo=tz) if query.from_ else None
     end = datetime.combine(query.to + timedelta(days=1), time(0), tzinfo=tz) if query.to else None
-    rows = booking.list_appointments(actor=g.actor, client_id=query.client, start=start, end=end)
+    rows = reads.list_appointments(actor=g.actor, client_id=query.client, start=start, end=end)
     return _json(schemas.AppointmentOut, [_appointment(a) for a in rows])
 
 
@@ -442,7 +435,7 @@ def list_appointments() -> ResponseReturnValue:
     errors=(401, 404),
 )
 def get_appointment(appointment_id: int) -> ResponseReturnValue:
-    a = booking.get_appointment(actor=g.actor, appointment_id=appointment_id)
+    a = reads.get_appointment(actor=g.actor, appointment_id=appointment_id)
     return _json(schemas.AppointmentOut, _appointment(a))
 
 
@@ -465,10 +458,10 @@ def move_appointment(appointment_id: int) -> ResponseReturnValue:
         "precare_confirmed": body.precare_confirmed,
     }
     # The preview's refusal is the answer (422/409 with `affected` and `replan`: service_error).
-    refusal = booking.preview_move(**asked).refusal(accept_replan=body.accept_replan)
+    refusal = moves.preview_move(**asked).refusal(accept_replan=body.accept_replan)
     if refusal is not None:
         raise refusal
-    outcome = booking.move_appointment(**asked, accept_replan=body.accept_replan)
+    outcome = moves.move_appointment(**asked, accept_replan=body.accept_replan)
     return _json(schemas.AppointmentOut, _appointment(outcome.appointment))
 
 
@@ -480,7 +473,7 @@ def move_appointment(appointment_id: int) -> ResponseReturnValue:
     errors=(401, 403, 404, 409, 422),
 )
 def cancel_appointment(appointment_id: int) -> ResponseReturnValue:
-    booking.cancel_appointment(actor=g.actor, appointment_id=appointment_id)
+    cancellation.cancel_appointment(actor=g.actor, appointment_id=appointment_id)
     return "", 204
 
 
@@ -496,7 +489,7 @@ def cancel_appointment(appointment_id: int) -> ResponseReturnValue:
 )
 def record_outcome(appointment_id: int) -> ResponseReturnValue:
     body: schemas.OutcomeRecord = g.body
-    appointment = booking.record_outcome(
+    appointment = outcomes.record_outcome(
         actor=g.actor,
         appointment_id=appointment_id,
         status=body.outcome,
@@ -595,7 +588,7 @@ def _ics(data: bytes, name: str) -> Response:
     content_type="text/calendar",
 )
 def appointment_calendar(appointment_id: int) -> ResponseReturnValue:
-    appointment = booking.get_appointment(actor=g.actor, appointment_id=appointment_id)
+    appointment = reads.get_appointment(actor=g.actor, appointment_id=appointment_id)
     return _ics(calendar_files.appointment_ics(appointment), f"session-{appointment.id}.ics")
 
 
@@ -609,5 +602,5 @@ def appointment_calendar(appointment_id: int) -> ResponseReturnValue:
 )
 def client_calendar() -> ResponseReturnValue:
     query: schemas.CalendarQuery = g.query
-    client_id = access.resolve_client_id(g.actor, query.client)
+    client_id = client_reads.resolve_client_id(g.actor, query.client)
     return _ics(calendar_files.client_calendar_ics(client_id), "clinic-calendar.ics")

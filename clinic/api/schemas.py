@@ -19,7 +19,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from clinic.services import date_range, text
+from clinic.services.core import date_range, text
 
 MAX_ID = 2**31 - 1
 # Database ids: positive and within a 32-bit integer column.

@@ -20,10 +20,11 @@ from clinic.extensions import limiter
 from clinic.form_errors import Problem, place_errors
 from clinic.models import CLIENT_ROLES
 from clinic.security import current_login, sign_in, sign_out
-from clinic.services import accounts, clients, passwords, privacy
-from clinic.services.actors import actor_for
-from clinic.services.errors import ServiceError
-from clinic.services.permissions import is_staff
+from clinic.services.core.actors import actor_for
+from clinic.services.core.errors import ServiceError
+from clinic.services.core.permissions import is_staff
+from clinic.services.people import accounts, clients, passwords, privacy
+from clinic.services.world import screening
 
 
 def _home_for(user: object) -> str:
@@ -178,7 +179,7 @@ def profile() -> ResponseReturnValue:
         "auth/profile.html",
         form=form,
         client=client,
-        status=clients.screening_status(client),
+        status=screening.screening_status(client),
         top_errors=top,
     ), _status(form, top)
 

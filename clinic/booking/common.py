@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from clinic.auth.access import login_required, role_required
 from clinic.models import CLIENT_ROLES
-from clinic.services.actors import Actor, actor_for
+from clinic.services.core.actors import Actor, actor_for
 
 # How the client's pages name a declared period's kind.
 PERIOD_WORDS = {"sun_exposure": "beach holiday", "needs_makeup": "wedding or event"}

@@ -23,7 +23,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from clinic.form_checks import BookableDay
-from clinic.services.clients import PERIOD_LABELS, ConditionAnswer, ScreeningQuestion
+from clinic.services.people.clients import PERIOD_LABELS, ConditionAnswer, ScreeningQuestion
 
 DATE_MESSAGE = "Give a date like 2026-12-24."
 

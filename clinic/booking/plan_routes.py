@@ -16,9 +16,12 @@ from clinic.booking.grid import month_grids
 from clinic.form_errors import Problem, place_errors, validated
 from clinic.models import utcnow
 from clinic.scheduling import Preferences, describe_window
-from clinic.services import booking, clients, clinic_setup, course_catalogue, date_range
-from clinic.services.booking import SessionRequest
-from clinic.services.errors import InvalidRequest, ServiceError
+from clinic.services.core import clinic_setup, date_range
+from clinic.services.core.errors import InvalidRequest, ServiceError
+from clinic.services.courses import enrol
+from clinic.services.courses.placing import SessionRequest
+from clinic.services.people import clients
+from clinic.services.world import course_catalogue, screening
 
 # --- proposals carried in the page: "20261201T0900Z-3" = a start (UTC) and a practitioner ------
 
@@ -78,7 +81,7 @@ def plan(code: str) -> ResponseReturnValue:
             practitioner_id=form.practitioner.data or None,
         )
         try:
-            proposal = booking.plan_course_for(
+            proposal = enrol.plan_course_for(
                 actor=actor,
                 course_code=code,
                 client_id=None,
@@ -106,7 +109,7 @@ def plan(code: str) -> ResponseReturnValue:
         "booking/plan.html",
         course=course,
         form=form,
-        screening_problem=clients.screening_violation(client, now),
+        screening_problem=screening.screening_violation(client, now),
         outlook=clients.course_outlook(client, [course], now)[course.code],
         top_errors=top_errors,
     ), 422 if form.errors or top_errors else 200
@@ -187,7 +190,7 @@ def swap(code: str) -> ResponseReturnValue:
     if not day_invalid:
         # Only the starts "Confirm" would accept with the other sessions as proposed.
         try:
-            offer = booking.proposal_offers(
+            offer = enrol.proposal_offers(
                 actor=current_actor(),
                 course_code=code,
                 client_id=None,
@@ -237,7 +240,7 @@ def book(code: str) -> ResponseReturnValue:
     if form.validate_on_submit():
         now = utcnow()
         try:
-            enrolment = booking.book_course(
+            enrolment = enrol.book_course(
                 actor=actor, course_code=code, client_id=None, sessions=requests, now=now
             )
         except ServiceError as exc:

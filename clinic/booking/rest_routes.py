@@ -18,12 +18,14 @@ from clinic.booking.plan_routes import _decode_proposals, _encode_proposal
 from clinic.form_errors import Problem, place_errors
 from clinic.models import utcnow
 from clinic.scheduling import describe_window
-from clinic.services import clients, clinic_setup, course_rest
-from clinic.services.actors import Actor
-from clinic.services.aftercare import care_windows
-from clinic.services.booking import SessionRequest
-from clinic.services.course_rest import EnrolmentState
-from clinic.services.errors import ServiceError
+from clinic.services.core import clinic_setup
+from clinic.services.core.actors import Actor
+from clinic.services.core.errors import ServiceError
+from clinic.services.courses import course_rest
+from clinic.services.courses.course_rest import EnrolmentState
+from clinic.services.courses.placing import SessionRequest
+from clinic.services.people import clients
+from clinic.services.world.aftercare import care_windows
 
 
 def proposal_rows(

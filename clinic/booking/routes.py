@@ -15,14 +15,11 @@ from clinic.booking import bp
 from clinic.booking.common import current_actor
 from clinic.models import utcnow
 from clinic.scheduling.wording import condition_label
-from clinic.services import (
-    catalogue_queries,
-    clients,
-    clinic_setup,
-    course_catalogue,
-    outbox,
-    permissions,
-)
+from clinic.services.catalogue import catalogue_queries
+from clinic.services.core import clinic_setup, permissions
+from clinic.services.messages import outbox
+from clinic.services.people import clients
+from clinic.services.world import course_catalogue, screening
 
 # --- catalogue ---------------------------------------------------------------------------------
 
@@ -41,7 +38,7 @@ def courses() -> ResponseReturnValue:
     if permissions.is_client(current_user):
         client = clients.get_client(actor=current_actor())
         outlook = clients.course_outlook(client, rows)
-        screening_problem = clients.screening_violation(client, utcnow())
+        screening_problem = screening.screening_violation(client, utcnow())
     return render_template(
         "booking/courses.html",
         courses=rows,

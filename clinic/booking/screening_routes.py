@@ -19,8 +19,9 @@ from clinic.booking.forms import (
 )
 from clinic.form_errors import Problem, place_errors
 from clinic.models import utcnow
-from clinic.services import clients
-from clinic.services.errors import ServiceError
+from clinic.services.core.errors import ServiceError
+from clinic.services.people import clients
+from clinic.services.world.screening import screening_status
 from clinic.world_pages import flash_saved
 
 
@@ -44,7 +45,7 @@ def screening() -> ResponseReturnValue:
                 change, "Thank you: your health screening is saved and confirmed.", staff=False
             )
             return redirect(safe_next(url_for("booking.courses")))
-    status = clients.screening_status(client)
+    status = screening_status(client)
     return render_template(
         "booking/screening.html",
         form=form,

@@ -17,22 +17,14 @@ from clinic.booking.grid import month_grids
 from clinic.form_errors import Problem, place_errors, validated
 from clinic.models import RESTRICTING_STATUSES, Appointment, utcnow
 from clinic.scheduling import describe_window
-from clinic.services import (
-    access,
-    aftercare,
-    attention,
-    booking,
-    calendar_files,
-    clients,
-    clinic_setup,
-    course_rest,
-    date_range,
-    outbox,
-    permissions,
-)
-from clinic.services.actors import Actor
-from clinic.services.booking import MoveOutcome
-from clinic.services.errors import Conflict, RuleViolation, ServiceError
+from clinic.services.core import clinic_setup, date_range, permissions
+from clinic.services.core.actors import Actor
+from clinic.services.core.errors import Conflict, RuleViolation, ServiceError
+from clinic.services.courses import cancellation, course_rest, moves, reads
+from clinic.services.courses.moves import MoveOutcome
+from clinic.services.messages import calendar_files, outbox
+from clinic.services.people import clients
+from clinic.services.world import aftercare, client_reads, flags
 
 
 @bp.route("/my/sessions")
@@ -41,8 +33,8 @@ def my_sessions() -> ResponseReturnValue:
     actor = current_actor()
     now = utcnow()
     tz = clinic_setup.clinic_tz()
-    appointments = [a for a in booking.list_appointments(actor=actor) if a.status != "cancelled"]
-    flags = attention.flags_of(a.id for a in appointments if a.status == "booked")
+    appointments = [a for a in reads.list_appointments(actor=actor) if a.status != "cancelled"]
+    flagged = flags.flags_of(a.id for a in appointments if a.status == "booked")
     by_enrolment: dict[int, dict[str, Any]] = {}
     grid_sessions = []
     for appointment in appointments:
@@ -59,7 +51,7 @@ def my_sessions() -> ResponseReturnValue:
                 "upcoming": appointment.start_at > now and appointment.status == "booked",
                 "care": [describe_window(w, tz, now) for w in care],
                 "too_late": refusal.message if refusal else None,
-                "flag": flags.get(appointment.id),
+                "flag": flagged.get(appointment.id),
             }
         )
         recent = appointment.end_at > now - timedelta(days=62)
@@ -102,7 +94,7 @@ def my_sessions() -> ResponseReturnValue:
 @bp.route("/my/appointments/<int:appointment_id>.ics")
 @client_only
 def appointment_ics(appointment_id: int) -> ResponseReturnValue:
-    appointment = booking.get_appointment(actor=current_actor(), appointment_id=appointment_id)
+    appointment = reads.get_appointment(actor=current_actor(), appointment_id=appointment_id)
     return Response(
         calendar_files.appointment_ics(appointment),
         mimetype="text/calendar",
@@ -113,7 +105,7 @@ def appointment_ics(appointment_id: int) -> ResponseReturnValue:
 @bp.route("/my/calendar.ics")
 @client_only
 def calendar_ics() -> ResponseReturnValue:
-    client_id = access.resolve_client_id(current_actor(), None)
+    client_id = client_reads.resolve_client_id(current_actor(), None)
     return Response(
         calendar_files.client_calendar_ics(client_id),
         mimetype="text/calendar",
@@ -125,7 +117,7 @@ def _changeable(appointment_id: int, now: datetime) -> tuple[Appointment, Servic
     """The session and, if it is too late for the client to change it, why (shown on the
     page); a session that can no longer change at all is refused outright."""
     actor = current_actor()
-    appointment = booking.get_appointment(actor=actor, appointment_id=appointment_id)
+    appointment = reads.get_appointment(actor=actor, appointment_id=appointment_id)
     refusal = permissions.change_refusal(actor, appointment, now)
     if refusal is not None and not isinstance(refusal, RuleViolation):
         raise refusal
@@ -197,9 +189,7 @@ def move(appointment_id: int) -> ResponseReturnValue:
     if refusal is None and not day_form.day.errors:
         # Only the starts the move would accept, judged as "Confirm" judges them.
         try:
-            offer = booking.move_offers(
-                actor=actor, appointment_id=appointment.id, day=day, now=now
-            )
+            offer = moves.move_offers(actor=actor, appointment_id=appointment.id, day=day, now=now)
         except ServiceError as exc:
             day_form.day.errors = [exc.message]
         else:
@@ -233,11 +223,11 @@ def _move(
         "start": start,
         "now": now,
     }
-    refusal = booking.preview_move(**asked).refusal(accept_replan=accept_replan)
+    refusal = moves.preview_move(**asked).refusal(accept_replan=accept_replan)
     if refusal is not None:
         return refusal, None
     try:
-        return None, booking.move_appointment(**asked, accept_replan=accept_replan)
+        return None, moves.move_appointment(**asked, accept_replan=accept_replan)
     except (RuleViolation, Conflict) as exc:
         return exc, None
 
@@ -264,7 +254,7 @@ def cancel(appointment_id: int) -> ResponseReturnValue:
     top_errors: Sequence[Problem | str] = []
     if form.validate_on_submit():
         try:
-            booking.cancel_appointment(actor=actor, appointment_id=appointment.id, now=now)
+            cancellation.cancel_appointment(actor=actor, appointment_id=appointment.id, now=now)
         except ServiceError as exc:
             top_errors = place_errors(form, exc)
         else:

@@ -37,9 +37,9 @@ from clinic.demo.appointments import DemoCalendar
 from clinic.demo.clients import add_clients
 from clinic.demo.logins import DemoAccounts, DemoLogins, Login, add_staff
 from clinic.models import ClinicSettings, Enrolment
-from clinic.services.cache import catalogue_transaction
 from clinic.services.catalogue import import_into
-from clinic.services.errors import InvalidRequest
+from clinic.services.core.cache import catalogue_transaction
+from clinic.services.core.errors import InvalidRequest
 
 CATALOGUE_PATH = Path(__file__).resolve().parent / "catalogue.json"
 

@@ -23,8 +23,8 @@ from clinic.models import (
     Room,
 )
 from clinic.scheduling.timeutil import add_wall_hours, at, local_date
-from clinic.services.aftercare import rules_record
-from clinic.services.course_catalogue import course_rules
+from clinic.services.world.aftercare import rules_record
+from clinic.services.world.course_catalogue import course_rules
 
 # The demo's sessions lie within these weeks around today.
 WINDOW_BEFORE = timedelta(days=21)

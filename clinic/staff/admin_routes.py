@@ -15,9 +15,12 @@ from flask_wtf import FlaskForm
 from clinic.auth.access import login_required, role_required
 from clinic.form_errors import Problem, place_errors, validated
 from clinic.models import ADMIN_ROLES
-from clinic.services import catalogue, clinic_setup, logins, staffing
-from clinic.services.attention import WorldChange
-from clinic.services.errors import InvalidData, NotFound, PermissionDenied, ServiceError
+from clinic.services import catalogue
+from clinic.services.core import clinic_setup
+from clinic.services.core.errors import InvalidData, NotFound, PermissionDenied, ServiceError
+from clinic.services.lifetime.attention import WorldChange
+from clinic.services.people import logins
+from clinic.services.staffing import staffing
 from clinic.staff import bp
 from clinic.staff.admin_forms import (
     WEEKDAY_KEYS,

@@ -14,9 +14,10 @@ from clinic.auth.access import login_required, role_required
 from clinic.form_errors import Problem, place_errors
 from clinic.models import DESK_ROLES, STAFF_ROLES, Appointment, AttentionFlag
 from clinic.scheduling.wording import moment_text
-from clinic.services import attention_list, clinic_setup, permissions
-from clinic.services.attention_list import Attention, EnrolmentReplan, ReplanRequest
-from clinic.services.errors import NotFound, PermissionDenied, ServiceError
+from clinic.services.core import clinic_setup, permissions
+from clinic.services.core.errors import NotFound, PermissionDenied, ServiceError
+from clinic.services.lifetime import attention_list
+from clinic.services.lifetime.attention_list import Attention, EnrolmentReplan, ReplanRequest
 from clinic.staff import bp
 from clinic.staff.common import current_actor
 from clinic.staff.forms import ConfirmForm

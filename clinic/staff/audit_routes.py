@@ -11,7 +11,7 @@ from wtforms.validators import NumberRange, Optional
 
 from clinic.auth.access import login_required, role_required
 from clinic.models import ADMIN_ROLES
-from clinic.services import audit
+from clinic.services.core import audit
 from clinic.staff import bp
 from clinic.staff.common import current_actor
 from clinic.staff.forms import options

@@ -19,7 +19,7 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from clinic.form_checks import one_line
 from clinic.models import RESTRICTION_KINDS
-from clinic.services.catalogue_admin import MONTH_NAMES
+from clinic.services.world.course_wording import MONTH_NAMES
 from clinic.staff.forms import MultiCheckboxField, options
 
 INT = "Give a whole number."

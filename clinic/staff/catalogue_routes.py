@@ -12,11 +12,12 @@ from sqlalchemy import select
 from clinic.auth.access import login_required, role_required
 from clinic.form_errors import Problem, place_errors
 from clinic.models import CATALOGUE_ROLES, Device
-from clinic.services import catalogue_admin, catalogue_queries
-from clinic.services.attention import WorldChange
-from clinic.services.catalogue_admin import CareText
-from clinic.services.db import db_session
-from clinic.services.errors import ServiceError
+from clinic.services.catalogue import catalogue_admin, catalogue_queries
+from clinic.services.core.db import db_session
+from clinic.services.core.errors import ServiceError
+from clinic.services.lifetime.attention import WorldChange
+from clinic.services.world import course_wording
+from clinic.services.world.course_wording import CareText, describe_course
 from clinic.staff import bp
 from clinic.staff.catalogue_forms import CourseForm, ProcedureForm, RestrictionForm
 from clinic.staff.common import current_actor
@@ -85,11 +86,11 @@ def _choices(form: CatalogueForm) -> None:
 def _sentence(kind: str, values: dict[str, Any], texts: dict[str, str] | None = None) -> str:
     """The rule a record's values make, in one sentence (computed from the form, saved or not)."""
     if kind == "restriction":
-        return catalogue_admin.describe_restriction(
+        return course_wording.describe_restriction(
             code=values.get("code", ""), text=values.get("text", ""), kind=values.get("kind", "")
         )
     if kind == "procedure":
-        return catalogue_admin.describe_procedure(
+        return course_wording.describe_procedure(
             duration_min=values.get("duration_min"),
             buffer_min=values.get("buffer_min"),
             qualification=values.get("qualification", ""),
@@ -106,7 +107,7 @@ def _sentence(kind: str, values: dict[str, Any], texts: dict[str, str] | None = 
             if isinstance(c.get("hours"), int) and c["hours"] > 0
         ]
 
-    return catalogue_admin.describe_course(
+    return describe_course(
         sessions=values.get("sessions"),
         min_days=values.get("min_interval_days"),
         max_days=values.get("max_interval_days"),

@@ -17,8 +17,12 @@ from clinic.form_errors import Problem, place_errors
 from clinic.models import DESK_ROLES, STAFF_ROLES, utcnow
 from clinic.scheduling import describe_window
 from clinic.scheduling.wording import condition_label
-from clinic.services import accounts, client_records, clients, clinic_setup, course_rest
-from clinic.services.errors import Conflict, ServiceError
+from clinic.services.core import clinic_setup
+from clinic.services.core.errors import Conflict, ServiceError
+from clinic.services.core.permissions import is_desk
+from clinic.services.courses import course_rest
+from clinic.services.people import accounts, client_records, clients
+from clinic.services.world import screening
 from clinic.staff import bp
 from clinic.staff.common import current_actor
 from clinic.staff.forms import ClientContactForm, ClientSearchForm, ConfirmForm, NewClientForm
@@ -37,7 +41,7 @@ def list_clients() -> ResponseReturnValue:
     else:
         status = 422
     return render_template(
-        "staff/clients.html", form=form, clients=clients, can_create=current_actor().is_desk
+        "staff/clients.html", form=form, clients=clients, can_create=is_desk(current_actor())
     ), status
 
 
@@ -125,7 +129,7 @@ def record_screening(client_id: int) -> ResponseReturnValue:
             if not change.needs_confirmation:
                 flash_saved(change, f"Saved and confirmed the health screening of {client.name}.")
                 return redirect(url_for("staff.show_client", client_id=client_id))
-    status = clients.screening_status(client)
+    status = screening.screening_status(client)
     return render_template(
         "staff/screening.html",
         form=form,
@@ -153,7 +157,7 @@ def show_client(client_id: int) -> ResponseReturnValue:
         describe=lambda w: describe_window(w, tz),
         condition_label=condition_label,
         confirm=ConfirmForm(),
-        can_book=actor.is_desk,
+        can_book=is_desk(actor),
         states={
             e.enrolment.id: course_rest.enrolment_state(e.enrolment) for e in record.enrolments
         },

@@ -6,8 +6,8 @@ from datetime import date, datetime, time
 
 from flask_login import current_user
 
-from clinic.services import clinic_setup
-from clinic.services.actors import Actor, actor_for
+from clinic.services.core import clinic_setup
+from clinic.services.core.actors import Actor, actor_for
 
 
 def current_actor() -> Actor:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
-from clinic.services.staff_calendar import CalendarWindow, Entry
+from clinic.services.courses.schedule import CalendarWindow, Entry
 
 DEFAULT_DAY = (9 * 60, 18 * 60)
 

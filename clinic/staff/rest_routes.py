@@ -14,10 +14,10 @@ from clinic.booking.plan_routes import _decode_proposals, _encode_proposal
 from clinic.booking.rest_routes import proposal_rows, rest_count
 from clinic.form_errors import Problem, place_errors
 from clinic.models import DESK_ROLES, utcnow
-from clinic.services import course_rest
-from clinic.services.booking import SessionRequest
-from clinic.services.course_rest import EnrolmentState
-from clinic.services.errors import ServiceError
+from clinic.services.core.errors import ServiceError
+from clinic.services.courses import course_rest
+from clinic.services.courses.course_rest import EnrolmentState
+from clinic.services.courses.placing import SessionRequest
 from clinic.staff import bp
 from clinic.staff.common import current_actor
 from clinic.staff.forms import RestBookForm

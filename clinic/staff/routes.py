@@ -12,19 +12,21 @@ from clinic.auth.access import login_required, role_required
 from clinic.form_errors import Problem, place_errors, validated
 from clinic.models import DESK_ROLES, STAFF_ROLES, utcnow
 from clinic.scheduling import Preferences, describe_window
-from clinic.services import (
-    aftercare,
-    booking,
-    catalogue_queries,
-    client_records,
-    clinic_setup,
-    course_catalogue,
-    date_range,
-    permissions,
-    staff_calendar,
+from clinic.services.catalogue import catalogue_queries
+from clinic.services.core import clinic_setup, date_range, permissions
+from clinic.services.core.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    RuleViolation,
+    ServiceError,
 )
-from clinic.services.booking import MovePreview, SessionRequest
-from clinic.services.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ServiceError
+from clinic.services.core.permissions import is_desk
+from clinic.services.courses import cancellation, enrol, moves, outcomes, reads, schedule
+from clinic.services.courses.moves import MovePreview
+from clinic.services.courses.placing import SessionRequest
+from clinic.services.people import client_records
+from clinic.services.world import aftercare, course_catalogue
 from clinic.staff import bp
 from clinic.staff.common import current_actor, local_moment, today
 from clinic.staff.forms import (
@@ -82,7 +84,7 @@ def calendar() -> ResponseReturnValue:
     day, problem = _parse_day(request.args.get("day"))
     view = request.args.get("view", "day")
     by = request.args.get("by", "practitioner")
-    if view not in ("day", "week") or by not in staff_calendar.BY_CHOICES:
+    if view not in ("day", "week") or by not in schedule.BY_CHOICES:
         view, by = "day", "practitioner"
         problem = problem or "Unknown view; showing the day by practitioner."
     return _calendar_page(day, view, by, problem, 422 if problem else 200)
@@ -92,9 +94,9 @@ def _calendar_page(
     day: date, view: str, by: str, problem: str | None, status: int
 ) -> ResponseReturnValue:
     actor = current_actor()
-    first = day if view == "day" else staff_calendar.week_start(day)
+    first = day if view == "day" else schedule.week_start(day)
     days = 1 if view == "day" else 7
-    window = staff_calendar.load_calendar(actor=actor, first=first, days=days, by=by)
+    window = schedule.load_calendar(actor=actor, first=first, days=days, by=by)
     step = timedelta(days=days)
     week = window.week_rows(_appointment_url(), _outcome_url(), utcnow()) if view == "week" else []
     return render_template(
@@ -110,7 +112,7 @@ def _calendar_page(
         following=first + step,
         today=today(),
         problem=problem,
-        can_book=actor.is_desk,
+        can_book=is_desk(actor),
     ), status
 
 
@@ -202,7 +204,7 @@ def book() -> ResponseReturnValue:
             for row in form.sessions
         ]
         try:
-            enrolment = booking.book_course(
+            enrolment = enrol.book_course(
                 actor=actor,
                 course_code=form.course.data,
                 client_id=form.client.data,
@@ -227,7 +229,7 @@ def book() -> ResponseReturnValue:
         return redirect(url_for("staff.calendar", day=first.date().isoformat()))
 
     try:
-        plan = booking.plan_course_for(
+        plan = enrol.plan_course_for(
             actor=actor,
             course_code=form.course.data,
             client_id=form.client.data,
@@ -270,7 +272,7 @@ def _appointment_page(
     status: int = 200,
 ) -> tuple[str, int]:
     actor = current_actor()
-    appointment = booking.get_appointment(actor=actor, appointment_id=appointment_id)
+    appointment = reads.get_appointment(actor=actor, appointment_id=appointment_id)
     tz = clinic_setup.clinic_tz()
     practitioners = {p.id: p.name for p in client_records.list_practitioners()}
     if move is None:
@@ -335,10 +337,10 @@ def move_appointment(appointment_id: int) -> ResponseReturnValue:
     }
     accept = bool(form.accept_replan.data)
     try:
-        preview = booking.preview_move(**asked)
+        preview = moves.preview_move(**asked)
         refusal = preview.refusal(accept_replan=accept)
         if refusal is None:
-            outcome = booking.move_appointment(**asked, accept_replan=accept)
+            outcome = moves.move_appointment(**asked, accept_replan=accept)
     except (NotFound, PermissionDenied):
         raise
     except (RuleViolation, Conflict) as exc:  # the move was judged again as it was written
@@ -374,7 +376,7 @@ def cancel_appointment(appointment_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate():
         abort(400, "The form expired; please try again.")
     try:
-        booking.cancel_appointment(actor=current_actor(), appointment_id=appointment_id)
+        cancellation.cancel_appointment(actor=current_actor(), appointment_id=appointment_id)
     except (NotFound, PermissionDenied):
         raise
     except ServiceError as exc:
@@ -393,7 +395,7 @@ def cancel_enrolment(enrolment_id: int) -> ResponseReturnValue:
         abort(400, "The form expired; please try again.")
     back = request.form.get("appointment", type=int)
     try:
-        enrolment = booking.cancel_enrolment(actor=current_actor(), enrolment_id=enrolment_id)
+        enrolment = cancellation.cancel_enrolment(actor=current_actor(), enrolment_id=enrolment_id)
     except (NotFound, PermissionDenied):
         raise
     except ServiceError as exc:
@@ -418,7 +420,7 @@ def record_outcome(appointment_id: int) -> ResponseReturnValue:
             return _calendar_page(week[0], "week", week[1], str(wrong[0]), 422)
         return _appointment_page(appointment_id, outcome=form, status=422)
     try:
-        appointment = booking.record_outcome(
+        appointment = outcomes.record_outcome(
             actor=current_actor(),
             appointment_id=appointment_id,
             status=form.status.data,
@@ -447,7 +449,7 @@ def _week_asked() -> tuple[date, str] | None:
         return None
     day, _ = _parse_day(raw)
     by = request.form.get("by", "practitioner")
-    return day, by if by in staff_calendar.BY_CHOICES else "practitioner"
+    return day, by if by in schedule.BY_CHOICES else "practitioner"
 
 
 from clinic.staff import admin_routes, catalogue_routes, client_routes  # noqa: E402,F401

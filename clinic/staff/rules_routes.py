@@ -9,8 +9,8 @@ from flask.typing import ResponseReturnValue
 from clinic.auth.access import login_required, role_required
 from clinic.form_errors import Problem, place_errors
 from clinic.models import DESK_ROLES
-from clinic.services import rules_as_booked
-from clinic.services.errors import NotFound, PermissionDenied, ServiceError
+from clinic.services.core.errors import NotFound, PermissionDenied, ServiceError
+from clinic.services.lifetime import rules_as_booked
 from clinic.staff import bp
 from clinic.staff.common import current_actor
 from clinic.staff.forms import ConfirmForm

@@ -8,7 +8,7 @@ DOMAIN.md "A course over its lifetime": an enrolment keeps the course rules it w
 under. Enrolments written before this revision have none; they get their course's rules as
 they are now (the best there is: what they were booked under was never recorded), so that no
 NULL is left to mean "the template's, whatever it says today". The shape is the one
-`clinic.services.aftercare.rules_record` writes (a migration must not import the app, so it
+`clinic.services.world.aftercare.rules_record` writes (a migration must not import the app, so it
 is built here with plain SQL); the procedure is not kept, it stays the catalogue's live one.
 """
 from alembic import op

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from clinic.services import booking
-from clinic.services.actors import actor_for
-from clinic.services.booking import SessionRequest
+from clinic.services.core.actors import actor_for
+from clinic.services.courses import enrol
+from clinic.services.courses.placing import SessionRequest
 from tests import factories as f
 from tests.api.conftest import BERLIN, at, next_monday
 
@@ -24,7 +24,7 @@ def starts(response) -> list[str]:
 
 
 def book(clinic, course_code: str, *sessions: datetime, practitioner=None) -> None:
-    booking.book_course(
+    enrol.book_course(
         actor=actor_for(clinic["desk"]),
         course_code=course_code,
         client_id=clinic["client"].id,

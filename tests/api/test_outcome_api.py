@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from clinic.extensions import db
 from clinic.models import Enrolment, OutboxMessage
-from clinic.services import booking
-from clinic.services.booking import SessionRequest
+from clinic.services.courses import enrol
+from clinic.services.courses.placing import SessionRequest
 from tests import factories as f
 from tests.api.conftest import BERLIN, next_monday
 
@@ -29,7 +29,7 @@ def held(clinic):
         datetime.combine(_monday_weeks_ago(2), datetime.min.time(), BERLIN) + timedelta(hours=10),
         datetime.combine(next_monday(), datetime.min.time(), BERLIN) + timedelta(hours=10),
     ]
-    enrolment = booking.book_course(
+    enrolment = enrol.book_course(
         actor=f.actor("receptionist"),
         course_code="peel_course",
         client_id=clinic["client"].id,

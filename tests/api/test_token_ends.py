@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from clinic.services import passwords
+from clinic.services.people import passwords
 from tests import factories as f
 from tests.api.conftest import token_for
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from icalendar import Calendar
 
-from clinic.services.accounts import create_user
+from clinic.services.people.accounts import create_user
 from tests.api.conftest import BERLIN
 
 CATALOGUE = Path(__file__).resolve().parents[2] / "clinic" / "demo" / "catalogue.json"

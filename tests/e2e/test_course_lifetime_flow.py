@@ -17,9 +17,9 @@ from sqlalchemy import select
 from clinic.extensions import db
 from clinic.models import Appointment, AttentionFlag, Enrolment, TimeOff
 from clinic.scheduling.wording import day_text
-from clinic.services import booking
-from clinic.services.actors import actor_for
-from clinic.services.booking import SessionRequest
+from clinic.services.core.actors import actor_for
+from clinic.services.courses import enrol
+from clinic.services.courses.placing import SessionRequest
 from tests import factories as f
 from tests.e2e.conftest import log_in, screenshot
 
@@ -53,7 +53,7 @@ def test_time_off_over_a_booked_session_to_an_accepted_replan(
         f.make_course(code="peel_3", name="Glycolic peel, 3 sessions", sessions=3)
         admin = f.make_user("admin", email="admin@clinic.example", password=PASSWORD)
         client = f.make_client(name="Mia Klein", email="mia@example.com", password=PASSWORD)
-        enrolment = booking.book_course(
+        enrolment = enrol.book_course(
             actor=actor_for(admin),
             course_code="peel_3",
             client_id=client.id,

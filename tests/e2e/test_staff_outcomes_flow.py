@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from clinic.extensions import db
 from clinic.models import Appointment, OutboxMessage
-from clinic.services import booking
-from clinic.services.booking import SessionRequest
+from clinic.services.courses import enrol
+from clinic.services.courses.placing import SessionRequest
 from tests import factories as f
 from tests.e2e.conftest import log_in
 
@@ -35,7 +35,7 @@ def test_reception_marks_a_no_show_from_the_week_calendar(live_server, tablet) -
         f.make_course()
         f.make_user("receptionist", email="desk@clinic.example", password=PASSWORD)
         client = f.make_client(name="Anna Client", email="anna@example.com")
-        booking.book_course(
+        enrol.book_course(
             actor=f.actor("receptionist"),
             course_code="peel_course",
             client_id=client.id,

@@ -24,11 +24,12 @@ from sqlalchemy.exc import IntegrityError
 from clinic.extensions import db
 from clinic.models import Appointment, AuditEntry, Course, Enrolment
 from clinic.models.calendar import EXCLUSIONS
-from clinic.services import booking, course_catalogue
-from clinic.services import snapshot as occupancy_source
-from clinic.services.aftercare import rules_record
-from clinic.services.booking import SessionRequest
-from clinic.services.errors import Conflict
+from clinic.services.core.errors import Conflict
+from clinic.services.courses import enrol
+from clinic.services.courses.placing import SessionRequest
+from clinic.services.world import course_catalogue
+from clinic.services.world import snapshot as occupancy_source
+from clinic.services.world.aftercare import rules_record
 from tests import factories as f
 
 pytestmark = pytest.mark.pg
@@ -196,20 +197,20 @@ def test_same_last_slot_booked_by_many_threads_at_once_gives_one_booking(
     start = local(2026, 12, 1, 10)
     # Every thread passes the service's check before any of them writes.
     barrier = threading.Barrier(threads, timeout=30)
-    real_check = booking.check_course
+    real_check = enrol.check_course
 
     def check_then_wait(**kwargs):
         result = real_check(**kwargs)
         barrier.wait()
         return result
 
-    monkeypatch.setattr(booking, "check_course", check_then_wait)
+    monkeypatch.setattr(enrol, "check_course", check_then_wait)
     outcomes: list[object] = [None] * threads
 
     def book(i: int) -> None:
         with app.app_context():
             try:
-                outcomes[i] = booking.book_course(
+                outcomes[i] = enrol.book_course(
                     actor=desk,
                     course_code="peel_course",
                     client_id=clients[i],
@@ -241,7 +242,7 @@ def test_same_last_slot_booked_by_many_threads_at_once_gives_one_booking(
 
 def test_device_shared_by_two_practitioners_is_refused_by_the_check(laser) -> None:
     start = local(2026, 12, 1, 10)
-    booking.book_course(
+    enrol.book_course(
         actor=laser["desk"],
         course_code="co2_course",
         client_id=f.make_client().id,
@@ -249,7 +250,7 @@ def test_device_shared_by_two_practitioners_is_refused_by_the_check(laser) -> No
         now=NOW,
     )
     with pytest.raises(Conflict) as taken:
-        booking.book_course(
+        enrol.book_course(
             actor=laser["desk"],
             course_code="co2_course",
             client_id=f.make_client().id,
@@ -264,7 +265,7 @@ def test_device_shared_by_two_practitioners_is_refused_by_the_database(
     laser, stale_calendar
 ) -> None:
     start = local(2026, 12, 1, 10)
-    booking.book_course(
+    enrol.book_course(
         actor=laser["desk"],
         course_code="co2_course",
         client_id=f.make_client().id,
@@ -272,7 +273,7 @@ def test_device_shared_by_two_practitioners_is_refused_by_the_database(
         now=NOW,
     )
     with pytest.raises(Conflict) as taken:
-        booking.book_course(
+        enrol.book_course(
             actor=laser["desk"],
             course_code="co2_course",
             client_id=f.make_client().id,
@@ -287,7 +288,7 @@ def test_device_shared_by_two_practitioners_is_refused_by_the_database(
 def _course_with_third_session_taken(laser) -> list[SessionRequest]:
     anna = laser["anna"].id
     starts = [local(2026, 12, 1, 10), local(2027, 1, 5, 10), local(2027, 2, 9, 10)]
-    booking.book_course(
+    enrol.book_course(
         actor=laser["desk"],
         course_code="co2_course",
         client_id=f.make_client().id,
@@ -301,7 +302,7 @@ def test_course_whose_third_session_collides_writes_nothing(laser) -> None:
     sessions = _course_with_third_session_taken(laser)
     before = (count(Enrolment), count(Appointment), count(AuditEntry))
     with pytest.raises(Conflict) as taken:
-        booking.book_course(
+        enrol.book_course(
             actor=laser["desk"],
             course_code="co2_course",
             client_id=f.make_client().id,
@@ -318,7 +319,7 @@ def test_course_whose_third_session_collides_in_a_race_writes_nothing(
     sessions = _course_with_third_session_taken(laser)
     before = (count(Enrolment), count(Appointment), count(AuditEntry))
     with pytest.raises(Conflict) as taken:
-        booking.book_course(
+        enrol.book_course(
             actor=laser["desk"],
             course_code="co2_course",
             client_id=f.make_client().id,

@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 from clinic.demo import demo_catalogue
 from clinic.extensions import db
 from clinic.models import ClinicSettings, Course
-from clinic.services import catalogue, staffing
-from clinic.services.errors import InvalidData
+from clinic.services import catalogue
+from clinic.services.core.errors import InvalidData
+from clinic.services.staffing import staffing
 
 
 def with_nul() -> bytes:

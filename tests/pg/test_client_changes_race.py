@@ -14,15 +14,15 @@ import urllib.parse
 import urllib.request
 from collections import Counter
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select, text
 
 from clinic.extensions import db
 from clinic.models import ApiToken, Appointment, User, utcnow
-from clinic.services import booking
-from clinic.services.booking import SessionRequest
+from clinic.services.courses import enrol
+from clinic.services.courses.placing import SessionRequest
 from tests import factories as f
 from tests.pg.http import Server, at_once
 from tests.pg.test_race_http import BERLIN, at, monday
@@ -107,13 +107,13 @@ def book_three(clinic, round_: int, offsets: tuple[int, int, int]) -> list[int]:
     """A new client's three sessions on days `offsets` after a Monday, one hour per round."""
     first = monday(3 + 7 * (round_ // 8))
     hour = 9 + round_ % 8
-    enrolment = booking.book_course(
+    enrolment = enrol.book_course(
         actor=clinic["desk"],
         course_code="peel3",
         client_id=f.make_client().id,
         sessions=[
             SessionRequest(
-                booking.datetime.fromisoformat(at(first + timedelta(days=d), hour)),
+                datetime.fromisoformat(at(first + timedelta(days=d), hour)),
                 clinic["practitioner"].id,
             )
             for d in offsets

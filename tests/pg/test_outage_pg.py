@@ -27,7 +27,7 @@ from clinic import create_app
 from clinic.errors import database_unavailable
 from clinic.extensions import db
 from clinic.models import Appointment, Enrolment
-from clinic.services.db import BUSY
+from clinic.services.core.db import BUSY
 from tests import factories as f
 from tests.conftest import missing
 from tests.ops.test_database_errors import error_of

@@ -15,6 +15,6 @@ from tests.services.test_rules_as_booked import (  # noqa: F401
     test_editing_aftercare_hours_keeps_booked_and_past_windows_and_changes_new_ones,
     test_the_edit_notice_counts_booked_courses_with_sessions_to_come,
 )
-from tests.services.test_staff_calendar import *  # noqa: F403
+from tests.services.test_schedule import *  # noqa: F403
 
 pytestmark = pytest.mark.pg

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from clinic.services import aftercare, booking
-from clinic.services.booking import SessionRequest
+from clinic.services.courses import enrol
+from clinic.services.courses.placing import SessionRequest
+from clinic.services.world import aftercare
 from tests import factories as f
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -19,7 +20,7 @@ def test_aftercare_for_gives_the_courses_windows_in_the_clinics_time_zone(app) -
     course = f.make_course()
     client = f.make_client()
     start = datetime(2026, 12, 1, 10, tzinfo=BERLIN).astimezone(UTC)
-    enrolment = booking.book_course(
+    enrolment = enrol.book_course(
         actor=f.actor("receptionist"),
         course_code=course.code,
         client_id=client.id,
@@ -42,7 +43,7 @@ def test_aftercare_for_keeps_a_retired_courses_care(app) -> None:
     f.make_practitioner()
     course = f.make_course()
     client = f.make_client()
-    enrolment = booking.book_course(
+    enrolment = enrol.book_course(
         actor=f.actor("receptionist"),
         course_code=course.code,
         client_id=client.id,

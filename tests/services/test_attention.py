@@ -20,9 +20,14 @@ from clinic.models import (
     TimeOff,
     WorkingHours,
 )
-from clinic.services import attention, booking, catalogue_admin, clients, staffing
-from clinic.services.booking import SessionRequest
-from clinic.services.clinic_setup import clinic_tz
+from clinic.services.catalogue import catalogue_admin
+from clinic.services.core.clinic_setup import clinic_tz
+from clinic.services.courses import cancellation, enrol, moves
+from clinic.services.courses.placing import SessionRequest
+from clinic.services.lifetime import attention
+from clinic.services.people import clients
+from clinic.services.staffing import staffing
+from clinic.services.world import flags as attention_flags
 from tests import factories as f
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -35,14 +40,14 @@ def booked(app):
     f.make_course()
     client = f.make_client()
     desk = f.actor("receptionist")
-    plan = booking.plan_course_for(
+    plan = enrol.plan_course_for(
         actor=desk,
         course_code="peel_course",
         client_id=client.id,
         earliest=date(2026, 12, 1),
         now=NOW,
     )
-    enrolment = booking.book_course(
+    enrolment = enrol.book_course(
         actor=desk,
         course_code="peel_course",
         client_id=client.id,
@@ -150,7 +155,7 @@ def test_a_flag_outside_the_scope_is_left_alone(booked) -> None:
     row = db.session.scalar(select(TimeOff).where(TimeOff.start_on == _day(second)))
     staffing.remove_time_off(actor=booked["admin"], time_off_id=row.id, now=NOW)
     assert set(flags()) == {third.id}
-    attention.forget([third.id])
+    attention_flags.forget([third.id])
     db.session.commit()
     assert flags() == {}
 
@@ -171,7 +176,7 @@ def flag_second(booked) -> int:
 
 def test_cancelling_a_flagged_session_drops_its_flag(booked) -> None:
     second = flag_second(booked)
-    booking.cancel_appointment(actor=booked["admin"], appointment_id=second, now=NOW)
+    cancellation.cancel_appointment(actor=booked["admin"], appointment_id=second, now=NOW)
     assert flags() == {}
 
 
@@ -179,7 +184,7 @@ def test_moving_a_flagged_session_drops_its_flag(booked) -> None:
     second = flag_second(booked)
     appointment = booked["appointments"][1]
     other = f.make_practitioner(name="Jonas")
-    booking.move_appointment(
+    moves.move_appointment(
         actor=booked["admin"],
         appointment_id=second,
         start=appointment.start_at,
@@ -192,7 +197,7 @@ def test_moving_a_flagged_session_drops_its_flag(booked) -> None:
 def test_cancelling_the_course_drops_every_flag(booked) -> None:
     flag_second(booked)
     enrolment_id = booked["appointments"][0].enrolment_id
-    booking.cancel_enrolment(actor=booked["admin"], enrolment_id=enrolment_id, now=NOW)
+    cancellation.cancel_enrolment(actor=booked["admin"], enrolment_id=enrolment_id, now=NOW)
     assert flags() == {}
 
 
@@ -352,14 +357,14 @@ def laser(booked):
     )
     client = f.make_client()
     desk = f.actor("receptionist")
-    plan = booking.plan_course_for(
+    plan = enrol.plan_course_for(
         actor=desk,
         course_code="laser_course",
         client_id=client.id,
         earliest=date(2026, 12, 2),
         now=NOW,
     )
-    enrolment = booking.book_course(
+    enrolment = enrol.book_course(
         actor=desk,
         course_code="laser_course",
         client_id=client.id,

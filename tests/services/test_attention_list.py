@@ -10,17 +10,18 @@ from sqlalchemy import event, func, select
 
 from clinic.extensions import db
 from clinic.models import Appointment, AttentionFlag, AuditEntry, OutboxMessage, TimeOff
-from clinic.services import attention_list, booking
-from clinic.services.actors import actor_for
-from clinic.services.attention_list import ReplanRequest
-from clinic.services.booking import SessionRequest
-from clinic.services.errors import (
+from clinic.services.core.actors import actor_for
+from clinic.services.core.errors import (
     Conflict,
     InvalidRequest,
     NotFound,
     PermissionDenied,
     RuleViolation,
 )
+from clinic.services.courses import cancellation, enrol
+from clinic.services.courses.placing import SessionRequest
+from clinic.services.lifetime import attention_list
+from clinic.services.lifetime.attention_list import ReplanRequest
 from tests import factories as f
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -40,7 +41,7 @@ def world(app):
     f.make_course(code="peel3", name="Glycolic peel, 3 sessions", sessions=3)
     client = f.make_client(name="Carla")
     desk = f.actor("receptionist")
-    enrolment = booking.book_course(
+    enrolment = enrol.book_course(
         actor=desk,
         course_code="peel3",
         client_id=client.id,
@@ -124,7 +125,7 @@ def test_attention_list_ignores_flags_of_past_and_cancelled_sessions(world) -> N
     first, second, third = world["ids"]
     flag(first)
     flag(third)
-    booking.cancel_appointment(actor=world["desk"], appointment_id=third, now=NOW)
+    cancellation.cancel_appointment(actor=world["desk"], appointment_id=third, now=NOW)
     later = datetime(2026, 12, 10, 8, 0, tzinfo=UTC)  # session 1 is past by then
     assert attention_list.attention_list(actor=world["desk"], now=later) == []
     assert attention_list.count_attention(actor=world["desk"], now=later) == 0
@@ -194,7 +195,7 @@ def test_accept_replan_writes_nothing_when_one_move_clashes(world) -> None:
     flag(second)
     other = f.make_client()
     clash = local(date(2026, 12, 29), 10)
-    booking.book_course(
+    enrol.book_course(
         actor=world["desk"],
         course_code="peel3",
         client_id=other.id,
@@ -236,7 +237,7 @@ def test_accept_replan_judges_the_moves_together(world) -> None:
 
 def test_accept_replan_refuses_sessions_of_another_enrolment_or_past_ones(world) -> None:
     other = f.make_client()
-    theirs = booking.book_course(
+    theirs = enrol.book_course(
         actor=world["desk"],
         course_code="peel3",
         client_id=other.id,

@@ -11,16 +11,16 @@ from sqlalchemy import func, select
 from clinic.extensions import db
 from clinic.models import Appointment, AuditEntry, Enrolment, OutboxMessage
 from clinic.scheduling import Preferences
-from clinic.services import booking
-from clinic.services.booking import SessionRequest
-from clinic.services.cache import catalogue_changed
-from clinic.services.errors import (
+from clinic.services.core.cache import catalogue_changed
+from clinic.services.core.errors import (
     AlreadyEnrolled,
     Conflict,
     NotFound,
     PermissionDenied,
     RuleViolation,
 )
+from clinic.services.courses import cancellation, enrol, moves, outcomes, reads
+from clinic.services.courses.placing import SessionRequest
 from tests import factories as f
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -50,7 +50,7 @@ def count(model) -> int:
 
 
 def test_plan_then_book_writes_every_session_in_one_enrolment(setup) -> None:
-    plan = booking.plan_course_for(
+    plan = enrol.plan_course_for(
         actor=setup["desk"],
         course_code="peel_course",
         client_id=setup["client"].id,
@@ -58,7 +58,7 @@ def test_plan_then_book_writes_every_session_in_one_enrolment(setup) -> None:
         now=NOW,
     )
     assert len(plan.sessions) == 6
-    enrolment = booking.book_course(
+    enrolment = enrol.book_course(
         actor=setup["desk"],
         course_code="peel_course",
         client_id=setup["client"].id,
@@ -80,7 +80,7 @@ def test_plan_then_book_writes_every_session_in_one_enrolment(setup) -> None:
 def test_book_course_writes_nothing_when_one_session_breaks_spacing(setup) -> None:
     starts = [local(2026, 12, 1, 10), local(2026, 12, 10, 10)]  # 9 days apart, min is 14
     with pytest.raises(RuleViolation) as refused:
-        booking.book_course(
+        enrol.book_course(
             actor=setup["desk"],
             course_code="peel_course",
             client_id=setup["client"].id,
@@ -96,7 +96,7 @@ def test_book_course_is_a_conflict_when_the_slot_is_taken(setup) -> None:
     other = f.make_client()
     start = local(2026, 12, 1, 10)
     pid = setup["practitioner"].id
-    booking.book_course(
+    enrol.book_course(
         actor=setup["desk"],
         course_code="peel_course",
         client_id=other.id,
@@ -104,7 +104,7 @@ def test_book_course_is_a_conflict_when_the_slot_is_taken(setup) -> None:
         now=NOW,
     )
     with pytest.raises(Conflict) as taken:
-        booking.book_course(
+        enrol.book_course(
             actor=setup["desk"],
             course_code="peel_course",
             client_id=setup["client"].id,
@@ -118,7 +118,7 @@ def test_book_course_is_a_conflict_when_the_slot_is_taken(setup) -> None:
 def test_client_cannot_book_for_another_client(setup) -> None:
     me = f.make_client()
     with pytest.raises(NotFound):
-        booking.book_course(
+        enrol.book_course(
             actor=f.client_actor(me),
             course_code="peel_course",
             client_id=setup["client"].id,
@@ -132,7 +132,7 @@ def test_client_plans_are_refused_for_client_and_overridable_by_staff_with_a_rea
     client = f.make_client(periods=[("sun_exposure", date(2026, 12, 3), date(2026, 12, 6))])
     start = [SessionRequest(local(2026, 12, 1, 10))]  # no sun for 7 days after covers the holiday
     with pytest.raises(RuleViolation) as refused:
-        booking.book_course(
+        enrol.book_course(
             actor=f.client_actor(client),
             course_code="peel_course",
             client_id=None,
@@ -141,7 +141,7 @@ def test_client_plans_are_refused_for_client_and_overridable_by_staff_with_a_rea
         )
     assert [v.code for v in refused.value.violations] == ["conflicts_with_client_plans"]
     with pytest.raises(PermissionDenied):
-        booking.book_course(
+        enrol.book_course(
             actor=f.client_actor(client),
             course_code="peel_course",
             client_id=None,
@@ -149,7 +149,7 @@ def test_client_plans_are_refused_for_client_and_overridable_by_staff_with_a_rea
             override_reason="I will stay inside",
             now=NOW,
         )
-    enrolment = booking.book_course(
+    enrolment = enrol.book_course(
         actor=setup["desk"],
         course_code="peel_course",
         client_id=client.id,
@@ -167,7 +167,7 @@ def test_client_plans_are_refused_for_client_and_overridable_by_staff_with_a_rea
 def test_plan_explains_a_present_contraindication(setup) -> None:
     client = f.make_client(conditions={"pregnancy": (True, None)})
     with pytest.raises(RuleViolation) as refused:
-        booking.plan_course_for(
+        enrol.plan_course_for(
             actor=setup["desk"],
             course_code="peel_course",
             client_id=client.id,
@@ -179,7 +179,7 @@ def test_plan_explains_a_present_contraindication(setup) -> None:
 
 def test_plan_starts_after_the_contraindication_lookback(setup) -> None:
     client = f.make_client(conditions={"isotretinoin": (False, date(2026, 8, 1))})
-    plan = booking.plan_course_for(
+    plan = enrol.plan_course_for(
         actor=setup["desk"],
         course_code="peel_course",
         client_id=client.id,
@@ -190,7 +190,7 @@ def test_plan_starts_after_the_contraindication_lookback(setup) -> None:
 
 
 def book_plan(setup, earliest=date(2026, 12, 1)):
-    plan = booking.plan_course_for(
+    plan = enrol.plan_course_for(
         actor=setup["desk"],
         course_code="peel_course",
         client_id=setup["client"].id,
@@ -198,7 +198,7 @@ def book_plan(setup, earliest=date(2026, 12, 1)):
         now=NOW,
         preferences=Preferences(),
     )
-    return booking.book_course(
+    return enrol.book_course(
         actor=setup["desk"],
         course_code="peel_course",
         client_id=setup["client"].id,
@@ -213,7 +213,7 @@ def test_move_that_breaks_the_next_session_lists_it_and_changes_nothing(setup) -
     before = (second.start_at, third.start_at)
     new_start = second.start_at + timedelta(days=10)  # leaves session 3 only 4 days later
     with pytest.raises(RuleViolation) as refused:
-        booking.move_appointment(
+        moves.move_appointment(
             actor=setup["desk"], appointment_id=second.id, start=new_start, now=NOW
         )
     assert refused.value.affected == [third.id]
@@ -230,7 +230,7 @@ def test_move_with_accepted_replan_moves_the_rest_in_one_go(setup) -> None:
     enrolment = book_plan(setup)
     second = enrolment.appointments[1]
     new_start = second.start_at + timedelta(days=10)
-    outcome = booking.move_appointment(
+    outcome = moves.move_appointment(
         actor=setup["desk"], appointment_id=second.id, start=new_start, accept_replan=True, now=NOW
     )
     assert outcome.appointment.start_at == new_start
@@ -253,7 +253,7 @@ def test_cancel_lifts_the_restriction_of_that_session(setup) -> None:
         aftercare=[],
         contraindications=[],
     )
-    peel = booking.book_course(
+    peel = enrol.book_course(
         actor=setup["desk"],
         course_code="peel_course",
         client_id=setup["client"].id,
@@ -264,7 +264,7 @@ def test_cancel_lifts_the_restriction_of_that_session(setup) -> None:
         SessionRequest(local(2026, 12, 8, 10))
     ]  # inside the peel's 14 days of no resurfacing
     with pytest.raises(RuleViolation) as refused:
-        booking.book_course(
+        enrol.book_course(
             actor=setup["desk"],
             course_code="laser_once",
             client_id=setup["client"].id,
@@ -272,8 +272,10 @@ def test_cancel_lifts_the_restriction_of_that_session(setup) -> None:
             now=NOW,
         )
     assert refused.value.violations[0].code == "restriction_conflict"
-    booking.cancel_appointment(actor=setup["desk"], appointment_id=peel.appointments[0].id, now=NOW)
-    booked = booking.book_course(
+    cancellation.cancel_appointment(
+        actor=setup["desk"], appointment_id=peel.appointments[0].id, now=NOW
+    )
+    booked = enrol.book_course(
         actor=setup["desk"],
         course_code="laser_once",
         client_id=setup["client"].id,
@@ -285,7 +287,7 @@ def test_cancel_lifts_the_restriction_of_that_session(setup) -> None:
 
 def test_client_cannot_cancel_inside_the_notice_but_staff_can(setup) -> None:
     client = setup["client"]
-    enrolment = booking.book_course(
+    enrolment = enrol.book_course(
         actor=f.client_actor(client),
         course_code="peel_course",
         client_id=None,
@@ -295,12 +297,12 @@ def test_client_cannot_cancel_inside_the_notice_but_staff_can(setup) -> None:
     appointment_id = enrolment.appointments[0].id
     late = local(2026, 11, 30, 12)
     with pytest.raises(RuleViolation) as refused:
-        booking.cancel_appointment(
+        cancellation.cancel_appointment(
             actor=f.client_actor(client), appointment_id=appointment_id, now=late
         )
     assert refused.value.violations[0].code == "too_late_to_change"
     assert (
-        booking.cancel_appointment(
+        cancellation.cancel_appointment(
             actor=setup["desk"], appointment_id=appointment_id, now=late
         ).status
         == "cancelled"
@@ -317,7 +319,7 @@ def test_no_show_starts_no_restriction(setup) -> None:
         aftercare=[],
         contraindications=[],
     )
-    peel = booking.book_course(
+    peel = enrol.book_course(
         actor=setup["desk"],
         course_code="peel_course",
         client_id=setup["client"].id,
@@ -325,10 +327,10 @@ def test_no_show_starts_no_restriction(setup) -> None:
         now=NOW,
     )
     after = local(2026, 12, 1, 12)
-    booking.record_outcome(
+    outcomes.record_outcome(
         actor=setup["desk"], appointment_id=peel.appointments[0].id, status="no_show", now=after
     )
-    booked = booking.book_course(
+    booked = enrol.book_course(
         actor=setup["desk"],
         course_code="laser_once",
         client_id=setup["client"].id,
@@ -339,7 +341,7 @@ def test_no_show_starts_no_restriction(setup) -> None:
 
 
 def test_availability_loads_only_the_weeks_it_looks_at(setup) -> None:
-    slots = booking.availability(procedure_code="peel", day=date(2026, 12, 1))
+    slots = reads.availability(procedure_code="peel", day=date(2026, 12, 1))
     assert slots and all(s.start.astimezone(BERLIN).date() == date(2026, 12, 1) for s in slots)
     assert slots[0].start == local(2026, 12, 1, 9)
 
@@ -349,7 +351,7 @@ def test_course_of_a_retired_procedure_cannot_be_planned(setup) -> None:
     catalogue_changed()
     f.commit()
     with pytest.raises(NotFound):
-        booking.plan_course_for(
+        enrol.plan_course_for(
             actor=setup["desk"],
             course_code="peel_course",
             client_id=setup["client"].id,
@@ -366,7 +368,7 @@ def test_preview_of_a_move_that_breaks_the_next_session_names_it_and_writes_noth
     before = (second.start_at, third.start_at)
     new_start = second.start_at + timedelta(days=10)  # leaves session 3 only 4 days later
 
-    preview = booking.preview_move(
+    preview = moves.preview_move(
         actor=setup["desk"], appointment_id=second.id, start=new_start, now=NOW
     )
 
@@ -386,7 +388,7 @@ def test_preview_of_a_move_that_breaks_the_next_session_names_it_and_writes_noth
     ) == before
 
     # Accepting writes exactly the re-plan the preview offered.
-    outcome = booking.move_appointment(
+    outcome = moves.move_appointment(
         actor=setup["desk"], appointment_id=second.id, start=new_start, accept_replan=True, now=NOW
     )
     assert [(a.session, a.start_at) for a in outcome.replanned] == [
@@ -399,7 +401,7 @@ def test_preview_of_a_move_that_breaks_nothing_has_its_slot_and_no_refusal(setup
     last = enrolment.appointments[-1]
     new_start = last.start_at + timedelta(days=1)
 
-    preview = booking.preview_move(
+    preview = moves.preview_move(
         actor=setup["desk"], appointment_id=last.id, start=new_start, now=NOW
     )
 
@@ -414,7 +416,7 @@ def test_preview_of_a_move_that_breaks_nothing_has_its_slot_and_no_refusal(setup
 
 
 def _book_one(setup, start: datetime, actor=None):
-    return booking.book_course(
+    return enrol.book_course(
         actor=actor or setup["desk"],
         course_code="peel_course",
         client_id=setup["client"].id,
@@ -436,7 +438,7 @@ def test_a_second_enrolment_of_a_course_with_sessions_to_come_is_refused(setup) 
 
 def test_a_course_cancelled_may_be_booked_again(setup) -> None:
     first = _book_one(setup, local(2026, 12, 1, 10))
-    booking.cancel_enrolment(actor=setup["desk"], enrolment_id=first.id, now=NOW)
+    cancellation.cancel_enrolment(actor=setup["desk"], enrolment_id=first.id, now=NOW)
     again = _book_one(setup, local(2026, 12, 16, 10))
     assert again.id != first.id and count(Enrolment) == 2
 
@@ -445,11 +447,11 @@ def test_a_course_with_sessions_still_to_book_is_refused_after_a_held_one(setup)
     # Session 1 of 6 held and nothing booked: the other five go into that enrolment.
     first = _book_one(setup, local(2026, 12, 1, 10))
     later = local(2026, 12, 1, 11)
-    booking.record_outcome(
+    outcomes.record_outcome(
         actor=setup["desk"], appointment_id=first.appointments[0].id, status="done", now=later
     )
     with pytest.raises(AlreadyEnrolled) as refused:
-        booking.book_course(
+        enrol.book_course(
             actor=setup["desk"],
             course_code="peel_course",
             client_id=setup["client"].id,
@@ -463,7 +465,7 @@ def test_a_course_with_sessions_still_to_book_is_refused_after_a_held_one(setup)
 def test_a_course_whose_sessions_are_all_held_may_be_booked_again(setup) -> None:
     f.make_course(code="pair", name="Two peels", procedure=setup["course"].procedure, sessions=2)
     starts = [local(2026, 12, 1, 10), local(2026, 12, 15, 10)]
-    first = booking.book_course(
+    first = enrol.book_course(
         actor=setup["desk"],
         course_code="pair",
         client_id=setup["client"].id,
@@ -472,8 +474,8 @@ def test_a_course_whose_sessions_are_all_held_may_be_booked_again(setup) -> None
     )
     later = local(2026, 12, 15, 11)
     for a in first.appointments:
-        booking.record_outcome(actor=setup["desk"], appointment_id=a.id, status="done", now=later)
-    again = booking.book_course(
+        outcomes.record_outcome(actor=setup["desk"], appointment_id=a.id, status="done", now=later)
+    again = enrol.book_course(
         actor=setup["desk"],
         course_code="pair",
         client_id=setup["client"].id,
@@ -492,7 +494,7 @@ def test_a_single_session_course_may_be_booked_again_while_one_is_to_come(setup)
         aftercare=[],
     )
     for day in (1, 8):
-        booking.book_course(
+        enrol.book_course(
             actor=setup["desk"],
             course_code="taping",
             client_id=setup["client"].id,
@@ -519,7 +521,7 @@ def precare(setup):
 
 
 def _book_precare(setup, actor, **kwargs):
-    return booking.book_course(
+    return enrol.book_course(
         actor=actor,
         course_code="sun_peel",
         client_id=setup["client"].id,
@@ -573,7 +575,7 @@ def test_moving_a_session_earlier_into_a_begun_pre_care_is_refused(precare, day,
     desk = precare["desk"]
     # Booked on 10 Nov for 27 Nov, its 14 days without sun beginning on the 13th.
     booked_on = local(2026, 11, 10, 9)
-    enrolment = booking.book_course(
+    enrolment = enrol.book_course(
         actor=desk,
         course_code="sun_peel",
         client_id=precare["client"].id,
@@ -584,12 +586,10 @@ def test_moving_a_session_earlier_into_a_begun_pre_care_is_refused(precare, day,
     start = local(2026, 11, day, 14 if day == 27 else 10)
     if refused:
         with pytest.raises(RuleViolation) as refusal:
-            booking.move_appointment(
-                actor=desk, appointment_id=appointment_id, start=start, now=NOW
-            )
+            moves.move_appointment(actor=desk, appointment_id=appointment_id, start=start, now=NOW)
         assert [v.code for v in refusal.value.violations] == ["precare_not_kept"]
         assert db.session.get(Appointment, appointment_id).start_at == local(2026, 11, 27, 10)
-        booking.move_appointment(
+        moves.move_appointment(
             actor=desk, appointment_id=appointment_id, start=start, precare_confirmed=True, now=NOW
         )
         detail = db.session.scalars(
@@ -597,5 +597,5 @@ def test_moving_a_session_earlier_into_a_begun_pre_care_is_refused(precare, day,
         ).one()
         assert detail["precare_confirmed"] is True
     else:
-        booking.move_appointment(actor=desk, appointment_id=appointment_id, start=start, now=NOW)
+        moves.move_appointment(actor=desk, appointment_id=appointment_id, start=start, now=NOW)
     assert db.session.get(Appointment, appointment_id).start_at == start

@@ -12,9 +12,12 @@ from sqlalchemy import event, select, text
 from clinic.extensions import db
 from clinic.models import CATALOGUE_TABLES, Appointment, CatalogueVersion, Holiday
 from clinic.scheduling.timeutil import local_date
-from clinic.services import booking, cache, client_reads, clinic_setup, course_catalogue, staffing
-from clinic.services.booking import CoursePlan, SessionRequest
-from clinic.services.snapshot import load_snapshot
+from clinic.services.core import cache, clinic_setup
+from clinic.services.courses import enrol
+from clinic.services.courses.placing import CoursePlan, SessionRequest
+from clinic.services.staffing import staffing
+from clinic.services.world import client_reads, course_catalogue
+from clinic.services.world.snapshot import load_snapshot
 from tests import factories as f
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -48,7 +51,7 @@ def setup(app):
 
 
 def plan(setup, client_id: int) -> CoursePlan:
-    found = booking.plan_course_for(
+    found = enrol.plan_course_for(
         actor=setup["desk"],
         course_code="peel_course",
         client_id=client_id,
@@ -61,7 +64,7 @@ def plan(setup, client_id: int) -> CoursePlan:
 
 def book_first_session(setup, client_id: int, p: CoursePlan) -> None:
     """Book a course's first session for `client_id` at the start `p` proposed."""
-    booking.book_course(
+    enrol.book_course(
         actor=setup["desk"],
         course_code="peel_course",
         client_id=client_id,
@@ -188,7 +191,7 @@ def test_without_the_version_row_nothing_is_kept_and_plans_still_work(setup, app
 
 def test_a_plan_after_a_screening_change_sees_it(setup) -> None:
     from clinic.models import ClientCondition
-    from clinic.services.errors import RuleViolation
+    from clinic.services.core.errors import RuleViolation
 
     client = f.make_client()
     f.commit()

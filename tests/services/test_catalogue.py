@@ -28,9 +28,9 @@ from clinic.models import (
     TimeOff,
     WorkingHours,
 )
-from clinic.services.accounts import create_user
 from clinic.services.catalogue import export_catalogue, import_catalogue
-from clinic.services.errors import InvalidData
+from clinic.services.core.errors import InvalidData
+from clinic.services.people.accounts import create_user
 
 TABLES = (
     ClinicSettings,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from clinic.services.catalogue_admin import month_span_text
+from clinic.services.world.course_wording import month_span_text
 
 
 @pytest.mark.parametrize(

@@ -10,16 +10,16 @@ from sqlalchemy import func, select
 
 from clinic.extensions import db
 from clinic.models import Appointment, AuditEntry, Course, Enrolment, OutboxMessage
-from clinic.services import booking, course_rest
-from clinic.services.actors import actor_for
-from clinic.services.booking import SessionRequest
-from clinic.services.errors import (
+from clinic.services.core.actors import actor_for
+from clinic.services.core.errors import (
     Conflict,
     InvalidRequest,
     NotFound,
     PermissionDenied,
     RuleViolation,
 )
+from clinic.services.courses import cancellation, course_rest, enrol, outcomes
+from clinic.services.courses.placing import SessionRequest
 from tests import factories as f
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -47,7 +47,7 @@ FIRST = (local(2026, 12, 1, 10),)
 
 
 def first_only(setup, starts=FIRST, now=NOW) -> Enrolment:
-    return booking.book_course(
+    return enrol.book_course(
         actor=setup["desk"],
         course_code="peel_course",
         client_id=setup["client"].id,
@@ -162,8 +162,8 @@ def test_plan_rest_spaces_from_the_last_held_session_after_a_no_show(setup) -> N
     past = datetime(2026, 10, 28, 8, 0, tzinfo=UTC)
     enrolment = first_only(setup, (local(2026, 11, 2, 10), local(2026, 11, 16, 10)), now=past)
     held, missed = appointments(enrolment.id)
-    booking.record_outcome(actor=desk, appointment_id=held.id, status="done", now=NOW)
-    booking.record_outcome(actor=desk, appointment_id=missed.id, status="no_show", now=NOW)
+    outcomes.record_outcome(actor=desk, appointment_id=held.id, status="done", now=NOW)
+    outcomes.record_outcome(actor=desk, appointment_id=missed.id, status="no_show", now=NOW)
 
     state = course_rest.enrolment_state(db.session.get(Enrolment, enrolment.id))
     assert state.progress.remaining == 5  # 4 still to come and a make-up for the no-show
@@ -228,7 +228,7 @@ def test_a_practitioner_sees_an_enrolment_they_treat_but_books_nothing(setup) ->
 def test_new_sessions_follow_the_last_one_and_skip_its_number(setup) -> None:
     starts = (local(2026, 12, 1, 10), local(2026, 12, 15, 10), local(2026, 12, 29, 10))
     enrolment = first_only(setup, starts)
-    booking.cancel_appointment(
+    cancellation.cancel_appointment(
         actor=setup["desk"], appointment_id=appointments(enrolment.id)[1].id, now=NOW
     )
     state = course_rest.enrolment_state(db.session.get(Enrolment, enrolment.id))
@@ -252,7 +252,7 @@ def test_new_sessions_follow_the_last_one_and_skip_its_number(setup) -> None:
 
 def test_a_cancelled_enrolment_takes_no_more_sessions(setup) -> None:
     enrolment = first_only(setup)
-    booking.cancel_enrolment(actor=setup["desk"], enrolment_id=enrolment.id, now=NOW)
+    cancellation.cancel_enrolment(actor=setup["desk"], enrolment_id=enrolment.id, now=NOW)
     with pytest.raises(Conflict) as closed:
         course_rest.plan_rest(actor=setup["desk"], enrolment_id=enrolment.id, now=NOW)
     assert closed.value.code == "enrolment_closed"
@@ -284,7 +284,7 @@ def sun_peel(setup):
 
 def test_pre_care_already_begun_is_refused_unless_staff_confirm_it(sun_peel) -> None:
     desk, client = sun_peel["desk"], sun_peel["client"]
-    enrolment = booking.book_course(
+    enrolment = enrol.book_course(
         actor=desk,
         course_code="sun_peel",
         client_id=client.id,

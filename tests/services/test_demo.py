@@ -22,9 +22,9 @@ from clinic.models import (
     User,
 )
 from clinic.scheduling.timeutil import add_wall_hours
-from clinic.services.accounts import authenticate
 from clinic.services.catalogue import import_catalogue
-from clinic.services.errors import InvalidRequest
+from clinic.services.core.errors import InvalidRequest
+from clinic.services.people.accounts import authenticate
 
 WINTER = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 SUMMER = datetime(2027, 6, 16, 9, 0, tzinfo=UTC)

@@ -7,9 +7,9 @@ from sqlalchemy import select
 
 from clinic.extensions import db
 from clinic.models import ApiToken, AuditEntry, LoginSession
-from clinic.services import logins, passwords, privacy, tokens
-from clinic.services.actors import actor_for
-from clinic.services.errors import InvalidRequest, NotFound, PermissionDenied
+from clinic.services.core.actors import actor_for
+from clinic.services.core.errors import InvalidRequest, NotFound, PermissionDenied
+from clinic.services.people import logins, passwords, privacy, tokens
 from tests import factories as f
 
 PASSWORD = "password123"

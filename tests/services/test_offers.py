@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from clinic.services import booking
-from clinic.services.booking import SessionRequest
-from clinic.services.errors import NotFound
+from clinic.services.core.errors import NotFound
+from clinic.services.courses import cancellation, enrol, moves, reads
+from clinic.services.courses.placing import SessionRequest
 from tests import factories as f
 from tests.services.test_snapshot_queries import statements
 
@@ -40,7 +40,7 @@ def setup(app):
     )
     client = f.make_client()
     desk = f.actor("receptionist")
-    peels = booking.book_course(
+    peels = enrol.book_course(
         actor=desk,
         course_code="peel_course",
         client_id=client.id,
@@ -50,7 +50,7 @@ def setup(app):
         now=NOW,
     )
     # A laser on Friday of week 4: no resurfacing (so no peel) until Monday 10:00.
-    booking.book_course(
+    enrol.book_course(
         actor=desk,
         course_code="laser_course",
         client_id=client.id,
@@ -58,7 +58,7 @@ def setup(app):
         now=NOW,
     )
     # Dana is busy with someone else at 14:00 that Monday: Lena's time stays on offer.
-    booking.book_course(
+    enrol.book_course(
         actor=desk,
         course_code="laser_course",
         client_id=f.make_client().id,
@@ -73,14 +73,14 @@ def test_every_offered_move_is_accepted_and_every_refused_start_is_left_out(setu
     actor = f.client_actor(setup["client"]) if role == "client" else setup["desk"]
     second = setup["peels"].appointments[1]
     day = MONDAY + timedelta(days=28)
-    offer = booking.move_offers(actor=actor, appointment_id=second.id, day=day, now=NOW)
+    offer = moves.move_offers(actor=actor, appointment_id=second.id, day=day, now=NOW)
     offered = {slot.start for slot in offer.slots}
     assert offer.why_none is None
     assert min(offered) == local(day, 10)  # 09:00-09:45 fall inside the laser's window
     for hour in range(9, 19):
         for minute in (0, 15, 30, 45):
             start = local(day, hour, minute)
-            preview = booking.preview_move(
+            preview = moves.preview_move(
                 actor=actor, appointment_id=second.id, start=start, now=NOW
             )
             assert preview.ok == (start in offered), (start, preview.violations)
@@ -89,7 +89,7 @@ def test_every_offered_move_is_accepted_and_every_refused_start_is_left_out(setu
 
 
 def test_starts_that_push_later_sessions_are_offered_apart_with_their_replan(setup) -> None:
-    peels = booking.book_course(
+    peels = enrol.book_course(
         actor=setup["desk"],
         course_code="peel_course",
         client_id=f.make_client().id,
@@ -101,11 +101,11 @@ def test_starts_that_push_later_sessions_are_offered_apart_with_their_replan(set
     )
     second = peels.appointments[1]
     day = MONDAY + timedelta(days=22)  # 6 days before session 3: spacing needs 14
-    offer = booking.move_offers(actor=setup["desk"], appointment_id=second.id, day=day, now=NOW)
+    offer = moves.move_offers(actor=setup["desk"], appointment_id=second.id, day=day, now=NOW)
     assert offer.slots == () and offer.also
     assert "at least 14 days before the next session" in (offer.why_none or "")
     for slot in offer.also:
-        preview = booking.preview_move(
+        preview = moves.preview_move(
             actor=setup["desk"], appointment_id=second.id, start=slot.start, now=NOW
         )
         assert not preview.ok and preview.affected and preview.replan, slot.start
@@ -115,7 +115,7 @@ def test_starts_that_push_later_sessions_are_offered_apart_with_their_replan(set
 def test_a_day_with_no_move_says_which_rule(setup) -> None:
     second = setup["peels"].appointments[1]
     day = MONDAY + timedelta(days=7)
-    offer = booking.move_offers(actor=setup["desk"], appointment_id=second.id, day=day, now=NOW)
+    offer = moves.move_offers(actor=setup["desk"], appointment_id=second.id, day=day, now=NOW)
     assert offer.slots == ()
     assert offer.why_none is not None
     assert offer.why_none.startswith("No time on Mon 14 Dec 2026 fits: Session 2 must be at least")
@@ -124,16 +124,16 @@ def test_a_day_with_no_move_says_which_rule(setup) -> None:
 def test_a_holiday_says_the_clinic_is_closed(setup) -> None:
     second = setup["peels"].appointments[1]
     sunday = MONDAY + timedelta(days=27)
-    offer = booking.move_offers(actor=setup["desk"], appointment_id=second.id, day=sunday, now=NOW)
+    offer = moves.move_offers(actor=setup["desk"], appointment_id=second.id, day=sunday, now=NOW)
     assert offer.slots == () and offer.why_none == "The clinic is closed on Sun 3 Jan 2027."
 
 
 def test_offers_read_the_database_once_for_the_whole_day(setup) -> None:
     second = setup["peels"].appointments[1]
     day = MONDAY + timedelta(days=28)
-    booking.move_offers(actor=setup["desk"], appointment_id=second.id, day=day, now=NOW)
+    moves.move_offers(actor=setup["desk"], appointment_id=second.id, day=day, now=NOW)
     with statements() as seen:
-        offer = booking.move_offers(actor=setup["desk"], appointment_id=second.id, day=day, now=NOW)
+        offer = moves.move_offers(actor=setup["desk"], appointment_id=second.id, day=day, now=NOW)
     assert len(offer.slots) > 20
     assert len(seen) <= 8, seen  # the session, the client, the day's book: never per start
 
@@ -144,7 +144,7 @@ def test_another_time_for_a_proposed_session_keeps_the_other_sessions(setup) -> 
     starts = [local(MONDAY + timedelta(days=14 * i), 9) for i in range(6)]
     sessions = [SessionRequest(s, setup["dana"].id) for s in starts]
     day = MONDAY + timedelta(days=14)
-    offer = booking.proposal_offers(
+    offer = enrol.proposal_offers(
         actor=actor,
         course_code="peel_course",
         client_id=None,
@@ -157,11 +157,11 @@ def test_another_time_for_a_proposed_session_keeps_the_other_sessions(setup) -> 
     for slot in offer.slots:
         asked = list(sessions)
         asked[1] = SessionRequest(slot.start, slot.practitioner_id)
-        enrolment = booking.book_course(
+        enrolment = enrol.book_course(
             actor=actor, course_code="peel_course", client_id=None, sessions=asked, now=NOW
         )
-        booking.cancel_enrolment(actor=setup["desk"], enrolment_id=enrolment.id, now=NOW)
-    too_close = booking.proposal_offers(
+        cancellation.cancel_enrolment(actor=setup["desk"], enrolment_id=enrolment.id, now=NOW)
+    too_close = enrol.proposal_offers(
         actor=actor,
         course_code="peel_course",
         client_id=None,
@@ -172,7 +172,7 @@ def test_another_time_for_a_proposed_session_keeps_the_other_sessions(setup) -> 
     )
     assert too_close.slots == () and "at least 14 days after" in (too_close.why_none or "")
     with pytest.raises(NotFound):
-        booking.proposal_offers(
+        enrol.proposal_offers(
             actor=actor,
             course_code="peel_course",
             client_id=None,
@@ -186,7 +186,7 @@ def test_another_time_for_a_proposed_session_keeps_the_other_sessions(setup) -> 
 def test_availability_for_a_client_judges_the_next_session_of_their_course(setup) -> None:
     client = f.make_client()
     desk = setup["desk"]
-    booking.book_course(
+    enrol.book_course(
         actor=desk,
         course_code="peel_course",
         client_id=client.id,
@@ -194,7 +194,7 @@ def test_availability_for_a_client_judges_the_next_session_of_their_course(setup
         now=NOW,
     )
     asked = dict(procedure_code="peel", actor=desk, client_id=client.id, now=NOW)
-    assert booking.availability(day=MONDAY + timedelta(days=13), **asked) == []
-    offered = booking.availability(day=MONDAY + timedelta(days=14), **asked)
-    free = booking.availability(procedure_code="peel", day=MONDAY + timedelta(days=14))
+    assert reads.availability(day=MONDAY + timedelta(days=13), **asked) == []
+    offered = reads.availability(day=MONDAY + timedelta(days=14), **asked)
+    free = reads.availability(procedure_code="peel", day=MONDAY + timedelta(days=14))
     assert offered == free  # nothing else of theirs stands in the way that day

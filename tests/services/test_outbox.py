@@ -16,8 +16,9 @@ from sqlalchemy import select
 
 from clinic.extensions import db
 from clinic.models import OutboxMessage
-from clinic.services import booking, outbox
-from clinic.services.booking import SessionRequest
+from clinic.services.courses import cancellation, enrol
+from clinic.services.courses.placing import SessionRequest
+from clinic.services.messages import outbox
 from tests import factories as f
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -196,7 +197,7 @@ def booked(app):
     )
     client = f.make_client(email="ada@example.com", name="Ada")
     start = datetime(2026, 12, 1, 10, 0, tzinfo=BERLIN)
-    enrolment = booking.book_course(
+    enrolment = enrol.book_course(
         actor=f.client_actor(client),
         course_code="peel_course",
         client_id=None,
@@ -252,7 +253,7 @@ def test_reminders_and_restriction_notices_follow_the_sessions(booked) -> None:
 
     # Cancelling the second session removes its reminder and its notices.
     second = [a for a in enrolment.appointments if a.session == 2][0]
-    booking.cancel_appointment(actor=f.client_actor(client), appointment_id=second.id, now=NOW)
+    cancellation.cancel_appointment(actor=f.client_actor(client), appointment_id=second.id, now=NOW)
     kinds = db.session.scalars(
         select(OutboxMessage.kind).where(OutboxMessage.kind != "booking_confirmation")
     ).all()
@@ -306,7 +307,7 @@ def test_a_booking_of_a_course_with_a_line_break_in_its_name_stops_no_other_mail
     f.make_practitioner()
     f.make_course(name="Peel\r\nBcc: everyone@example.com", sessions=1)
     client = f.make_client(email="ada@example.com", name="Ada")
-    booking.book_course(
+    enrol.book_course(
         actor=f.client_actor(client),
         course_code="peel_course",
         client_id=None,

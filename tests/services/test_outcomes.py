@@ -14,13 +14,14 @@ from clinic.extensions import db
 from clinic.models import Appointment, AttentionFlag, ClinicSettings, Enrolment, OutboxMessage
 from clinic.scheduling import ProposedSession, check_course
 from clinic.scheduling.wording import moment_text
-from clinic.services import booking, client_reads, course_rest
-from clinic.services.actors import Actor
-from clinic.services.aftercare import enrolment_rules
-from clinic.services.booking import SessionRequest
-from clinic.services.errors import Conflict, NotFound, PermissionDenied, RuleViolation
-from clinic.services.progress import enrolment_progress
-from clinic.services.snapshot import load_snapshot
+from clinic.services.core.actors import Actor
+from clinic.services.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation
+from clinic.services.courses import cancellation, course_rest, enrol, outcomes
+from clinic.services.courses.placing import SessionRequest
+from clinic.services.world import client_reads
+from clinic.services.world.aftercare import enrolment_rules
+from clinic.services.world.progress import enrolment_progress
+from clinic.services.world.snapshot import load_snapshot
 from tests import factories as f
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -39,7 +40,7 @@ def two(app):
     f.make_course(sessions=2)
     client = f.make_client(email="ada@example.com", name="Ada")
     desk = f.actor("receptionist")
-    enrolment = booking.book_course(
+    enrolment = enrol.book_course(
         actor=desk,
         course_code="peel_course",
         client_id=client.id,
@@ -59,7 +60,7 @@ def two(app):
 
 def mark(setup, which: str, status: str, now: datetime = AFTER, **kw):
     actor = kw.pop("actor", setup["desk"])
-    return booking.record_outcome(
+    return outcomes.record_outcome(
         actor=actor, appointment_id=setup[which], status=status, now=now, **kw
     )
 
@@ -193,7 +194,7 @@ def test_a_practitioner_records_their_own_sessions_only(two) -> None:
 
 
 def test_a_cancelled_session_has_no_outcome(two) -> None:
-    booking.cancel_appointment(actor=two["desk"], appointment_id=two["second"], now=NOW)
+    cancellation.cancel_appointment(actor=two["desk"], appointment_id=two["second"], now=NOW)
     with pytest.raises(Conflict) as refused:
         mark(two, "second", "done")
     assert refused.value.code == "appointment_changed"

@@ -7,9 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from clinic.services import permissions as p
-from clinic.services.actors import Actor
-from clinic.services.errors import Conflict, PermissionDenied, RuleViolation
+from clinic.services.core import permissions as p
+from clinic.services.core.actors import Actor
+from clinic.services.core.errors import Conflict, PermissionDenied, RuleViolation
 from tests import factories as f
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)

@@ -20,9 +20,11 @@ from clinic.models import (
     Enrolment,
     OutboxMessage,
 )
-from clinic.services import accounts, booking, client_reads, clients, privacy
-from clinic.services.booking import SessionRequest
-from clinic.services.errors import NotFound, PermissionDenied
+from clinic.services.core.errors import NotFound, PermissionDenied
+from clinic.services.courses import enrol, outcomes
+from clinic.services.courses.placing import SessionRequest
+from clinic.services.people import accounts, clients, privacy
+from clinic.services.world import client_reads
 from tests import factories as f
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -53,7 +55,7 @@ def history(app):
     )
     client.notes = "Prefers mornings"
     desk = f.actor("receptionist")
-    enrolment = booking.book_course(
+    enrolment = enrol.book_course(
         actor=desk,
         course_code="peel_course",
         client_id=client.id,
@@ -64,7 +66,7 @@ def history(app):
         now=NOW,
     )
     first, second = enrolment.appointments
-    booking.record_outcome(
+    outcomes.record_outcome(
         actor=desk,
         appointment_id=first.id,
         status="done",
@@ -189,7 +191,7 @@ def test_erasure_anonymises_the_person_and_keeps_the_appointment_history(history
 def test_the_slot_of_an_erased_clients_future_session_can_be_booked_again(history) -> None:
     privacy.erase_client(actor=f.actor("admin"), client_id=history["client"].id, now=LATER)
     other = f.make_client()
-    enrolment = booking.book_course(
+    enrolment = enrol.book_course(
         actor=history["desk"],
         course_code="peel_course",
         client_id=other.id,

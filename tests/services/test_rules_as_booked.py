@@ -19,11 +19,14 @@ from sqlalchemy.exc import IntegrityError
 from clinic import create_app
 from clinic.extensions import db
 from clinic.models import AuditEntry, Course, Enrolment, OutboxMessage
-from clinic.services import aftercare, booking, catalogue, catalogue_admin, course_catalogue
-from clinic.services.booking import SessionRequest
-from clinic.services.errors import PermissionDenied, RuleViolation
-from clinic.services.progress import enrolment_progress
-from clinic.services.rules_as_booked import adopt_current_rules
+from clinic.services import catalogue
+from clinic.services.catalogue import catalogue_admin
+from clinic.services.core.errors import PermissionDenied, RuleViolation
+from clinic.services.courses import enrol, moves, outcomes
+from clinic.services.courses.placing import SessionRequest
+from clinic.services.lifetime.rules_as_booked import adopt_current_rules
+from clinic.services.world import aftercare, course_catalogue
+from clinic.services.world.progress import enrolment_progress
 from tests import factories as f
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -53,7 +56,7 @@ def setup(app: Flask) -> dict[str, Any]:
 
 
 def book(setup: dict[str, Any], starts: list[datetime], client_id: int | None = None) -> int:
-    enrolment = booking.book_course(
+    enrolment = enrol.book_course(
         actor=setup["desk"],
         course_code="peel_course",
         client_id=client_id or setup["client"].id,
@@ -89,7 +92,7 @@ def test_a_booked_course_keeps_its_spacing_when_the_template_minimum_grows(setup
     edit_course(setup, min_interval_days=21)
 
     # Session 6 moved by one hour on its day: still 14 days after session 5, as booked.
-    moved = booking.move_appointment(
+    moved = moves.move_appointment(
         actor=setup["desk"],
         appointment_id=session(eid, 6).id,
         start=EVERY_14[5] + timedelta(hours=1),
@@ -99,7 +102,7 @@ def test_a_booked_course_keeps_its_spacing_when_the_template_minimum_grows(setup
     assert aftercare.enrolment_rules(db.session.get(Enrolment, eid)).min_interval_days == 14
 
     # A new enrolment is planned with the new minimum.
-    plan = booking.plan_course_for(
+    plan = enrol.plan_course_for(
         actor=setup["desk"],
         course_code="peel_course",
         client_id=f.make_client().id,
@@ -120,7 +123,7 @@ def test_the_progress_of_a_booked_course_counts_the_sessions_it_was_booked_for(s
 
 def test_editing_aftercare_hours_keeps_booked_and_past_windows_and_changes_new_ones(setup) -> None:
     eid = book(setup, EVERY_14[:2])
-    booking.record_outcome(
+    outcomes.record_outcome(
         actor=setup["desk"],
         appointment_id=session(eid, 1).id,
         status="done",

@@ -10,8 +10,10 @@ import pytest
 from sqlalchemy import event
 
 from clinic.extensions import db
-from clinic.services import booking, client_reads, clinic_setup, errors
-from clinic.services.cache import catalogue_changed
+from clinic.services.core import clinic_setup, errors
+from clinic.services.core.cache import catalogue_changed
+from clinic.services.courses import enrol
+from clinic.services.world import client_reads
 from tests import factories as f
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -92,7 +94,7 @@ def test_anonymised_client_in_the_same_transaction_is_not_found(clinic) -> None:
 
 def _plan(client_id: int) -> Callable[[], object]:
     desk = f.actor("receptionist")
-    return lambda: booking.plan_course_for(
+    return lambda: enrol.plan_course_for(
         actor=desk,
         course_code="peel_course",
         client_id=client_id,

@@ -14,9 +14,9 @@ from flask.testing import FlaskClient
 
 from clinic.extensions import db
 from clinic.models import Client, Course, Enrolment, Practitioner, User
-from clinic.services import booking
-from clinic.services.actors import Actor, actor_for
-from clinic.services.booking import SessionRequest
+from clinic.services.core.actors import Actor, actor_for
+from clinic.services.courses import enrol
+from clinic.services.courses.placing import SessionRequest
 from tests import factories as f
 
 STAFF_ROLES = ("admin", "receptionist", "practitioner")
@@ -83,7 +83,7 @@ class Clinic:
 
     def book(self, *starts: datetime, client: Client | None = None, **kw: Any) -> Enrolment:
         """Book sessions through the service (as reception), at the practitioner's."""
-        return booking.book_course(
+        return enrol.book_course(
             actor=self.desk,
             course_code=self.course.code,
             client_id=(client or self.client).id,

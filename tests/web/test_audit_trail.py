@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from clinic.services import audit, booking, client_records, clients, privacy
-from clinic.services.booking import SessionRequest
-from clinic.services.errors import PermissionDenied
+from clinic.services.core import audit
+from clinic.services.core.errors import PermissionDenied
+from clinic.services.courses import enrol
+from clinic.services.courses.placing import SessionRequest
+from clinic.services.people import client_records, clients, privacy
 from tests import factories as f
 from tests.web.conftest import local, next_monday
 
@@ -23,7 +25,7 @@ def trail(clinic):
     )
     monday = next_monday(4)
     holiday = f.make_client(name="Holly Day", periods=[("sun_exposure", monday, monday)])
-    booking.book_course(
+    enrol.book_course(
         actor=desk,
         course_code=clinic.course.code,
         client_id=holiday.id,

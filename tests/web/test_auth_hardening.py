@@ -13,7 +13,7 @@ from sqlalchemy import event
 
 from clinic.auth.access import is_local_path
 from clinic.extensions import db
-from clinic.services import passwords
+from clinic.services.people import passwords
 from tests import factories as f
 
 PASSWORD = "password123"

@@ -14,9 +14,10 @@ from sqlalchemy import func, select
 from clinic.demo import demo_catalogue
 from clinic.extensions import db
 from clinic.models import ClinicSettings, Course
-from clinic.services import catalogue, staffing
+from clinic.services import catalogue
 from clinic.services.catalogue import schema
-from clinic.services.errors import InvalidData
+from clinic.services.core.errors import InvalidData
+from clinic.services.staffing import staffing
 from tests.web.test_staff_admin import messages
 
 

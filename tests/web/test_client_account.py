@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from clinic.extensions import db
 from clinic.models import AuditEntry, Client, OutboxMessage, User
-from clinic.services import passwords
+from clinic.services.people import passwords
 from tests import factories as f
 
 SIGN_UP = {

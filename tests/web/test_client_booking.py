@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from clinic.extensions import db
 from clinic.models import Appointment, ClinicSettings, Enrolment, OutboxMessage
-from clinic.services import booking
-from clinic.services.booking import SessionRequest
+from clinic.services.courses import enrol
+from clinic.services.courses.placing import SessionRequest
 from tests import factories as f
 from tests.web.conftest import BERLIN, local, next_monday
 
@@ -326,7 +326,7 @@ def test_my_sessions_never_show_a_pre_care_date_already_past(app, client, clinic
     soon = datetime.now(UTC).date() + timedelta(days=2)
     while soon.weekday() > 4:
         soon += timedelta(days=1)
-    booking.book_course(
+    enrol.book_course(
         actor=clinic.desk,
         course_code="sun_peel",
         client_id=me.id,

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from clinic.extensions import db
 from clinic.models import Client, User
-from clinic.services import accounts
+from clinic.services.people import accounts
 from tests import factories as f
 from tests.web.test_client_account import reset_link
 

@@ -8,7 +8,7 @@ from wtforms import IntegerField, StringField
 
 from clinic.form_errors import Problem, place_errors
 from clinic.scheduling import Violation
-from clinic.services.errors import (
+from clinic.services.core.errors import (
     Conflict,
     InvalidData,
     InvalidRequest,

@@ -50,7 +50,7 @@ from clinic.models import (
     TimeOff,
     User,
 )
-from clinic.services.passwords import reset_token
+from clinic.services.people.passwords import reset_token
 from tests import factories as f
 from tests.test_access_matrix import ANONYMOUS, EXPECTED
 

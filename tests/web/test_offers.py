@@ -11,9 +11,9 @@ import pytest
 
 from clinic.extensions import db
 from clinic.models import Appointment, ClientPeriod
-from clinic.services import booking
-from clinic.services.actors import actor_for
-from clinic.services.booking import SessionRequest
+from clinic.services.core.actors import actor_for
+from clinic.services.courses import cancellation, enrol, moves
+from clinic.services.courses.placing import SessionRequest
 from tests import factories as f
 from tests.web.conftest import BERLIN, local, next_monday
 
@@ -79,7 +79,7 @@ def test_a_move_is_not_offered_inside_another_sessions_restriction(app, client, 
     )
     enrolment = booked(clinic, me)
     monday = next_monday(2)
-    booking.book_course(
+    enrol.book_course(
         actor=clinic.desk,
         course_code="laser_course",
         client_id=me.id,
@@ -89,7 +89,7 @@ def test_a_move_is_not_offered_inside_another_sessions_restriction(app, client, 
     starts, _ = offered_moves(client, enrolment.appointments[1], target)
     assert starts and min(starts) == local(target, 10)  # 09:00-09:45 fall inside the window
     actor = actor_for(me.user)
-    refused = booking.preview_move(
+    refused = moves.preview_move(
         actor=actor, appointment_id=enrolment.appointments[1].id, start=local(target, 9)
     )
     assert [v.code for v in refused.violations] == ["restriction_conflict"]
@@ -125,7 +125,7 @@ def test_every_offered_move_is_accepted_at_confirm(app, client, clinic, me, days
     assert starts, "the day has times that fit"
     actor = actor_for(me.user)
     for start in starts:
-        preview = booking.preview_move(actor=actor, appointment_id=second.id, start=start)
+        preview = moves.preview_move(actor=actor, appointment_id=second.id, start=start)
         assert preview.ok, (start, preview.violations)
     assert second_practitioner.id  # a second practitioner exists on this day
     moved = client.post(f"/my/appointments/{second.id}/move", data={"start": starts[-1]})
@@ -176,4 +176,4 @@ def test_every_other_time_offered_is_booked_at_confirm(app, client, clinic, me) 
             )
         ).first()
         assert mine is not None
-        booking.cancel_enrolment(actor=desk, enrolment_id=mine.enrolment_id)
+        cancellation.cancel_enrolment(actor=desk, enrolment_id=mine.enrolment_id)

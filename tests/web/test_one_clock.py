@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from clinic.extensions import db
 from clinic.models import OutboxMessage, User
-from clinic.services import booking
-from clinic.services.booking import SessionRequest
+from clinic.services.courses import enrol
+from clinic.services.courses.placing import SessionRequest
 from tests import factories as f
 from tests.web.conftest import quick_user
 
@@ -27,7 +27,7 @@ def test_a_clinic_in_new_york_shows_its_sessions_in_new_york_time_everywhere(app
     today = datetime.now(NEW_YORK).date()
     monday = today + timedelta(days=14 - today.weekday())
     start = datetime(monday.year, monday.month, monday.day, 10, 0, tzinfo=NEW_YORK)
-    enrolment = booking.book_course(
+    enrolment = enrol.book_course(
         actor=f.actor("receptionist"),
         course_code=course.code,
         client_id=user.client.id,

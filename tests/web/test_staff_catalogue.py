@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from clinic.extensions import db
 from clinic.models import AuditEntry, Course, Enrolment, Procedure, Restriction
-from clinic.services import catalogue_queries
+from clinic.services.catalogue import catalogue_queries
 from tests import factories as f
 from tests.web.conftest import ALL_ROLES, local, next_monday
 

@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from clinic.extensions import db
 from clinic.models import AuditEntry, Client
-from clinic.services import accounts, clients
-from clinic.services.actors import actor_for
-from clinic.services.errors import Conflict, PermissionDenied
+from clinic.services.core.actors import actor_for
+from clinic.services.core.errors import Conflict, PermissionDenied
+from clinic.services.people import accounts, clients
 from tests import factories as f
 from tests.web.conftest import ALL_ROLES, BERLIN, local, next_monday
 

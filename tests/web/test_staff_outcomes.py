@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from clinic.extensions import db
 from clinic.models import Appointment, ClinicSettings
-from clinic.services import booking
+from clinic.services.courses import outcomes
 from tests import factories as f
 from tests.web.conftest import BERLIN, local, next_monday
 
@@ -119,7 +119,7 @@ def test_my_sessions_counts_the_make_up_after_a_no_show(client, clinic, held, us
     settings = db.session.scalar(select(ClinicSettings))
     settings.no_show_uses_session = uses_up
     f.commit()
-    booking.record_outcome(
+    outcomes.record_outcome(
         actor=clinic.desk, appointment_id=held["first"], status="no_show", sessions_link=LINK
     )
     with client.session_transaction() as sess:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from clinic.extensions import db
 from clinic.models import AuditEntry, Enrolment
-from clinic.services import catalogue_admin
+from clinic.services.catalogue import catalogue_admin
 from tests import factories as f
 from tests.web.conftest import local, next_monday
 from tests.web.test_staff_catalogue import course_data

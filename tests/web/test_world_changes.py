@@ -24,7 +24,7 @@ from clinic.models import (
     TimeOff,
     WorkingHours,
 )
-from clinic.services import staffing
+from clinic.services.staffing import staffing
 from tests import factories as f
 from tests.web.conftest import local, next_monday
 

@@ -44,13 +44,6 @@ from clinic.models import (
     WorkingHours,
     utcnow,
 )
-from clinic.services.aftercare import (
-    booked_enrolments,
-    keeps_other_rules,
-    kept_rules_notice,
-    rules_record,
-)
-from clinic.services.cache import catalogue_changed
 from clinic.services.catalogue.fields import Known, intervals
 from clinic.services.catalogue.schema import (
     CatalogueFile,
@@ -61,8 +54,15 @@ from clinic.services.catalogue.schema import (
     check_courses_bookable,
     read_catalogue,
 )
-from clinic.services.course_catalogue import course_options, course_rules
-from clinic.services.db import transaction
+from clinic.services.core.cache import catalogue_changed
+from clinic.services.core.db import transaction
+from clinic.services.world.aftercare import (
+    booked_enrolments,
+    keeps_other_rules,
+    kept_rules_notice,
+    rules_record,
+)
+from clinic.services.world.course_catalogue import course_options, course_rules
 
 # --- the report --------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from clinic.models import (
     mask_to_months,
 )
 from clinic.services.catalogue.fields import WEEKDAYS
-from clinic.services.db import db_session
+from clinic.services.core.db import db_session
 
 
 def _week_json(rows: list[tuple[int, time, time]]) -> dict[str, list[list[str]]]:

@@ -33,7 +33,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from clinic.models import RESTRICTION_KINDS
-from clinic.services import text
+from clinic.services.core import text
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

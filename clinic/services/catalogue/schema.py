@@ -64,7 +64,7 @@ from clinic.services.catalogue.fields import (
     no_repeats,
     whole,
 )
-from clinic.services.errors import InvalidData
+from clinic.services.core.errors import InvalidData
 
 SECTIONS = ("clinic", "restrictions", "rooms", "devices", "procedures", "courses", "practitioners")
 

@@ -1,0 +1,279 @@
+"""Planning and booking a course (DOMAIN.md "Planning a course"): propose every session, book
+them all or none, and offer another time for one session of a proposal."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from clinic.models import (
+    Enrolment,
+    Practitioner,
+    utcnow,
+)
+from clinic.scheduling import (
+    CheckResult,
+    ClientState,
+    CourseRules,
+    DayOffer,
+    DayResources,
+    Preferences,
+    ProposedSession,
+    Slot,
+    Snapshot,
+    Violation,
+    check_course,
+    offer_day,
+    plan_course,
+)
+from clinic.services.core import date_range
+from clinic.services.core.actors import Actor
+from clinic.services.core.audit import record
+from clinic.services.core.db import db_session, lock_client, transaction
+from clinic.services.core.errors import (
+    AlreadyEnrolled,
+    InvalidRequest,
+    NotFound,
+    RuleViolation,
+    refusal,
+)
+from clinic.services.core.permissions import (
+    is_staff,
+    override_allowed,
+    precare_confirmation_allowed,
+    require_booker,
+)
+from clinic.services.courses.placing import (
+    CoursePlan,
+    SessionRequest,
+    new_appointment,
+    only_practitioner,
+    planned,
+    precare_begun,
+)
+from clinic.services.messages import outbox
+from clinic.services.world import client_reads, course_catalogue, progress
+from clinic.services.world.aftercare import rules_record
+from clinic.services.world.client_reads import resolve_client_id
+from clinic.services.world.screening import require_current_screening
+from clinic.services.world.snapshot import load_snapshot
+
+
+def _require_no_open_enrolment(client_id: int, course_id: int, course: CourseRules) -> None:
+    """Rule 12: a client holds at most one enrolment of a course with sessions still to come
+    (booked, whatever their date, until staff record how they went, or still to book into it:
+    see services/progress.py), so spacing cannot be dodged with a second enrolment. A course
+    cancelled or finished may be booked again, and a single-session course any time: it has
+    no spacing to dodge (docs/DECISIONS.md)."""
+    if course.sessions == 1:
+        return
+    enrolments = db_session().scalars(
+        select(Enrolment)
+        .options(selectinload(Enrolment.appointments), selectinload(Enrolment.course))
+        .where(
+            Enrolment.client_id == client_id,
+            Enrolment.course_id == course_id,
+            Enrolment.status == "active",
+        )
+        .order_by(Enrolment.id)
+    )
+    open_one = next((e.id for e in enrolments if not progress.enrolment_progress(e).finished), None)
+    if open_one is not None:
+        raise AlreadyEnrolled(
+            Violation(
+                "already_enrolled",
+                f"You are already booked on {course.name} with sessions still to come; "
+                "further sessions go into that booking, or change its dates instead.",
+            ),
+            enrolment_id=open_one,
+            client_id=client_id,
+        )
+
+
+def plan_course_for(
+    *,
+    actor: Actor,
+    course_code: str,
+    client_id: int | None,
+    earliest: date,
+    preferences: Preferences | None = None,
+    now: datetime | None = None,
+) -> CoursePlan:
+    """Propose every session of a course for a client; writes nothing."""
+    now = now or utcnow()
+    require_booker(actor)
+    client = resolve_client_id(actor, client_id)
+    require_current_screening(actor=actor, client_id=client, now=now)
+    _, course = course_catalogue.course(course_code)
+    date_range.check_bookable_day(earliest, field="earliest", now=now)
+    wanted = preferences.practitioner_id if preferences is not None else None
+    if wanted is not None and db_session().get(Practitioner, wanted) is None:
+        raise NotFound("There is no such practitioner.", field="preferences.practitioner")
+    snapshot = load_snapshot()
+    result = plan_course(
+        snapshot=snapshot,
+        course=course,
+        client=client_reads.client_state(client, now),
+        earliest=earliest,
+        now=now,
+        prefs=preferences,
+    )
+    if not result.ok:
+        raise RuleViolation(list(result.violations))
+    return CoursePlan(course.code, client, planned(result.slots, course, 1), result.notes)
+
+
+def book_course(
+    *,
+    actor: Actor,
+    course_code: str,
+    client_id: int | None,
+    sessions: Sequence[SessionRequest],
+    override_reason: str = "",
+    precare_confirmed: bool = False,
+    now: datetime | None = None,
+) -> Enrolment:
+    """Enrol a client in a course with the given sessions (the whole course or its first ones),
+    atomically: every session is written, or none. `precare_confirmed` (staff only): the client
+    has kept the pre-care of a session that has already begun (rule 11); it is audited with
+    the actor who said so."""
+    now = now or utcnow()
+    require_booker(actor)
+    if not sessions:
+        raise InvalidRequest("Give at least one session.", field="sessions")
+    override = override_allowed(actor, override_reason)
+    confirmed = precare_confirmation_allowed(actor, precare_confirmed)
+    # Numbered in order of their starts, as `_check_new_course` numbers them.
+    date_range.check_starts(enumerate(sorted(r.start for r in sessions), start=1), now=now)
+    with transaction() as s:
+        client = resolve_client_id(actor, client_id)
+        lock_client(client)
+        require_current_screening(actor=actor, client_id=client, now=now)
+        course_id, course = course_catalogue.course(course_code)
+        _require_no_open_enrolment(client, course_id, course)
+        if len(sessions) > course.sessions:
+            raise InvalidRequest(
+                f"{course.name} has {course.sessions} sessions; {len(sessions)} were given.",
+                field="sessions",
+            )
+        result = _check_new_course(
+            snapshot=load_snapshot(),
+            course=course,
+            client=client_reads.client_state(client, now),
+            sessions=sessions,
+            now=now,
+            by_staff=is_staff(actor),
+            override=override,
+            precare_confirmed=confirmed,
+        )
+        if not result.ok:
+            raise refusal(result.violations)
+        kept = [i + 1 for i in precare_begun(result.slots, course, now)] if confirmed else []
+        enrolment = Enrolment(
+            client_id=client,
+            course_id=course_id,
+            created_by_id=actor.user_id,
+            rules=rules_record(course),  # the rules it keeps (aftercare.enrolment_rules)
+        )
+        s.add(enrolment)
+        s.flush()
+        for number, slot in enumerate(result.slots, start=1):
+            s.add(
+                new_appointment(
+                    enrolment, number, slot, course, override_reason if override else ""
+                )
+            )
+        s.flush()
+        s.refresh(enrolment, ["appointments"])
+        outbox.confirm_booking(s, enrolment, now)
+        record(
+            s,
+            actor,
+            "book",
+            "enrolment",
+            enrolment.id,
+            client_id=client,
+            course=course.code,
+            sessions=[slot.start.isoformat() for slot in result.slots],
+            override_reason=override_reason if override else None,
+            precare_confirmed=kept or None,
+        )
+    return enrolment
+
+
+def _check_new_course(
+    *,
+    snapshot: Snapshot,
+    course: CourseRules,
+    client: ClientState,
+    sessions: Sequence[SessionRequest],
+    now: datetime,
+    by_staff: bool,
+    override: bool = False,
+    precare_confirmed: bool = False,
+    days: dict[date, DayResources] | None = None,
+) -> CheckResult:
+    """The check `book_course` makes of the sessions asked (numbered in order of their
+    starts); `proposal_offers` asks the same of each other time for one of them."""
+    ordered = sorted(sessions, key=lambda r: r.start)
+    return check_course(
+        snapshot=snapshot,
+        course=course,
+        client=client,
+        proposals=[
+            ProposedSession(i + 1, r.start, r.practitioner_id) for i, r in enumerate(ordered)
+        ],
+        now=now,
+        by_staff=by_staff,
+        override_soft=override,
+        precare_confirmed=precare_confirmed,
+        days=days,
+    )
+
+
+def proposal_offers(
+    *,
+    actor: Actor,
+    course_code: str,
+    client_id: int | None,
+    sessions: Sequence[SessionRequest],
+    number: int,
+    day: date,
+    now: datetime | None = None,
+) -> DayOffer:
+    """Another time for session `number` (from 1) of a proposed course: the starts of a local
+    day that `book_course` would accept with the other sessions as proposed, each with the
+    session's own practitioner if free, else the first free one. Writes nothing."""
+    now = now or utcnow()
+    require_booker(actor)
+    if not 1 <= number <= len(sessions):
+        raise NotFound("There is no such session in this proposal.", field="k")
+    date_range.check_bookable_day(day, field="day", now=now)
+    client = resolve_client_id(actor, client_id)
+    _, course = course_catalogue.course(course_code)
+    snapshot = load_snapshot()
+    state = client_reads.client_state(client, now)
+    wanted = sessions[number - 1].practitioner_id
+
+    def judge(slot: Slot, days: dict[date, DayResources]) -> CheckResult:
+        result = CheckResult((), ())
+        for practitioner_id in dict.fromkeys((wanted, slot.practitioner_id)):
+            asked = list(sessions)
+            asked[number - 1] = SessionRequest(slot.start, practitioner_id)
+            result = _check_new_course(
+                snapshot=snapshot,
+                course=course,
+                client=state,
+                sessions=asked,
+                now=now,
+                by_staff=is_staff(actor),
+                days=days,
+            )
+            if result.ok or not only_practitioner(result.violations):
+                break
+        return result
+
+    return offer_day(snapshot=snapshot, procedure=course.procedure, day=day, now=now, judge=judge)

@@ -1,0 +1,446 @@
+"""The reception calendar: who does what, where, over a few days, in a handful of queries.
+
+One query loads the appointments of the window (with their course, client, practitioner and
+device), a few more the practitioners with their hours and time off, the devices, the opening
+hours and holidays. Nothing is queried per day, per column or per appointment.
+
+The week page shows about 450 appointments at a busy clinic, so the rows are read as plain
+columns (no ORM objects) and each entry's local times and the week view's line are worked out
+once here, not per entry in the template (bench/README.md, profile note 5).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import DateTime, Select, bindparam, select, type_coerce
+
+from clinic.models import (
+    Appointment,
+    Course,
+    Device,
+    Enrolment,
+    Holiday,
+    OpeningHours,
+    Practitioner,
+    PractitionerQualification,
+    Procedure,
+    TimeOff,
+    WorkingHours,
+)
+from clinic.models import Client as ClientRow
+from clinic.scheduling.timeutil import day_start
+from clinic.services.core import clinic_setup
+from clinic.services.core.actors import Actor
+from clinic.services.core.db import db_session
+from clinic.services.core.errors import InvalidRequest, PermissionDenied
+from clinic.services.core.permissions import is_practitioner, is_staff
+from clinic.services.courses import placing
+
+BY_CHOICES = ("practitioner", "device")
+MAX_DAYS = 14
+
+# "HH:MM" for every minute of a day: a list look-up instead of a strftime per time shown.
+_CLOCK = [f"{h:02d}:{m:02d}" for h in range(24) for m in range(60)]
+
+
+def clock(moment: datetime | time) -> str:
+    """The local time as "HH:MM", as `strftime('%H:%M')` gives it."""
+    return _CLOCK[moment.hour * 60 + moment.minute]
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A practitioner or a device: one column of the calendar."""
+
+    id: int
+    name: str
+    detail: str = ""
+
+
+@dataclass(slots=True)
+class Entry:
+    """An appointment as the calendar shows it, in the clinic's local time.
+
+    Not frozen: a frozen dataclass sets each field through object.__setattr__, six times the
+    cost of building one, and the week page builds hundreds."""
+
+    appointment_id: int
+    column_id: int
+    start: datetime
+    end: datetime
+    busy_until: datetime
+    client_name: str
+    procedure: str
+    session: int
+    sessions: int
+    status: str
+    practitioner: str
+    device: str
+
+    @property
+    def day(self) -> date:
+        return self.start.date()
+
+    @property
+    def has_buffer(self) -> bool:
+        return self.busy_until > self.end
+
+    @property
+    def summary(self) -> str:
+        """The week view's second line: procedure, session, buffer and any outcome."""
+        text = f"{self.procedure} · {self.session}/{self.sessions}"
+        if self.busy_until > self.end:
+            text += f" · buffer to {_CLOCK[self.busy_until.hour * 60 + self.busy_until.minute]}"
+        if self.status != "booked":
+            text += f" · {self.status.replace('_', '-')}"
+        return text
+
+
+# One appointment in a cell of the week view, as the template prints it:
+# (status, link to the appointment, "HH:MM client", summary, outcome form's URL or "").
+WeekLine = tuple[str, str, str, str, str]
+
+
+class WeekCell(NamedTuple):
+    """One column's day in the week view: `off` is the time-off note, `open` whether the
+    practitioner works (or the clinic is open) that day."""
+
+    off: str | None
+    open: bool
+    lines: list[WeekLine]
+
+
+@dataclass(slots=True)
+class CalendarWindow:
+    by: str
+    days: list[date]
+    columns: list[Column]
+    tz: ZoneInfo
+    slot_minutes: int
+    entries: dict[tuple[int, date], list[Entry]] = field(default_factory=dict)
+    # Local working (practitioners) or opening (devices) intervals per column and day.
+    hours: dict[tuple[int, date], list[tuple[time, time]]] = field(default_factory=dict)
+    off: dict[tuple[int, date], str] = field(default_factory=dict)
+    holidays: dict[date, str] = field(default_factory=dict)
+    opening: dict[date, list[tuple[time, time]]] = field(default_factory=dict)
+
+    def cell(self, column_id: int, day: date) -> list[Entry]:
+        return self.entries.get((column_id, day), [])
+
+    def week_rows(
+        self,
+        appointment_url: str,
+        outcome_url: tuple[str, str] | None = None,
+        now: datetime | None = None,
+    ) -> list[tuple[Column, list[WeekCell]]]:
+        """Each column with its cells, one per day, ready to print: the week view's table.
+        `appointment_url` is the appointment page's URL without the id that ends it.
+        `outcome_url`, the outcome form's URL before and after the id, gives each booked
+        session that has started by `now` its form (every session in the calendar is one
+        the viewer may see, and so, being staff, record: permissions.can_record_outcome)."""
+        rows = []
+        before, after = outcome_url or ("", "")
+        for column in self.columns:
+            cells = []
+            for day in self.days:
+                key = (column.id, day)
+                lines = [
+                    (
+                        e.status,
+                        f"{appointment_url}{e.appointment_id}",
+                        f"{_CLOCK[e.start.hour * 60 + e.start.minute]} {e.client_name}",
+                        e.summary,
+                        f"{before}{e.appointment_id}{after}"
+                        if outcome_url and now and e.status == "booked" and e.start <= now
+                        else "",
+                    )
+                    for e in self.entries.get(key, ())
+                ]
+                cells.append(WeekCell(self.off.get(key), bool(self.hours.get(key)), lines))
+            rows.append((column, cells))
+        return rows
+
+
+def week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def load_calendar(
+    *, actor: Actor, first: date, days: int, by: str = "practitioner"
+) -> CalendarWindow:
+    """Appointments from local date `first` for `days` days, in columns by practitioner or
+    device. A practitioner sees only their own column."""
+    if not is_staff(actor):
+        raise PermissionDenied("The calendar is for clinic staff.")
+    if by not in BY_CHOICES:
+        raise InvalidRequest("Show the calendar by practitioner or by device.", field="by")
+    if not 1 <= days <= MAX_DAYS:
+        raise InvalidRequest(f"Show 1 to {MAX_DAYS} days.", field="days")
+    rules = clinic_setup.clinic_rules()
+    tz = rules.tz
+    window_days = [first + timedelta(days=i) for i in range(days)]
+    last = window_days[-1]
+    kept = _catalogue_rows()
+    by_weekday: dict[int, list[tuple[time, time]]] = defaultdict(list)
+    for weekday, opens, closes in kept.opening:
+        by_weekday[weekday].append((opens, closes))
+    holidays = {day: name for day, name in kept.holidays.items() if first <= day <= last}
+    opening = {d: [] if d in holidays else by_weekday.get(d.weekday(), []) for d in window_days}
+
+    window = CalendarWindow(
+        by=by,
+        days=window_days,
+        columns=[],
+        tz=tz,
+        slot_minutes=rules.slot_minutes,
+        holidays=holidays,
+        opening=opening,
+    )
+    if by == "practitioner":
+        _practitioner_columns(actor, window)
+    else:
+        _device_columns(window)
+
+    start = day_start(first, tz)
+    end = day_start(last + timedelta(days=1), tz)
+    entries = window.entries
+    for entry in _entries(actor, start, end, by, tz):
+        key = (entry.column_id, entry.start.date())
+        cell = entries.get(key)
+        if cell is None:
+            entries[key] = [entry]
+        else:
+            cell.append(entry)
+    return window
+
+
+# UTCDateTime's underlying type: the appointments' times as the database gives them (naive
+# UTC from SQLite, aware from PostgreSQL), made aware and local by _LocalTimes.
+_STORED = DateTime(timezone=True)
+
+
+class _Queries:
+    """The calendar's statements, built once: building a select with six joins, and
+    SQLAlchemy's cache key for it, cost more than running it on a small window."""
+
+    def __init__(self) -> None:
+        p, q, h, t = Practitioner, PractitionerQualification, WorkingHours, TimeOff
+        self.opening = select(OpeningHours.weekday, OpeningHours.opens, OpeningHours.closes)
+        self.opening = self.opening.order_by(OpeningHours.opens)
+        self.holidays = select(Holiday.day, Holiday.name)
+        self.devices = (
+            select(Device.id, Device.name, Device.kind)
+            .where(Device.active.is_(True))
+            .order_by(Device.kind, Device.name)
+        )
+        # Active practitioners with their qualifications, weekly hours and time off.
+        self.people = (
+            select(p.id, p.name, q.qualification)
+            .outerjoin(q, q.practitioner_id == p.id)
+            .where(p.active.is_(True))
+            .order_by(p.name, p.id, q.qualification)
+        )
+        self.hours = (
+            select(h.practitioner_id, h.weekday, h.starts, h.ends)
+            .join(p, p.id == h.practitioner_id)
+            .where(p.active.is_(True))
+            .order_by(h.weekday, h.starts)
+        )
+        self.time_off = (
+            select(t.practitioner_id, t.start_on, t.end_on, t.note)
+            .join(p, p.id == t.practitioner_id)
+            .where(p.active.is_(True))
+            .order_by(t.start_on, t.id)
+        )
+        self.entries = {
+            (by, mine): _entries_query(by, mine) for by in BY_CHOICES for mine in (False, True)
+        }
+
+
+def _entries_query(by: str, own: bool) -> Select[*tuple[Any, ...]]:
+    """The live appointments of a window, only the columns the page shows, joined: no ORM
+    objects (building ~450 appointments with five eager loads was most of the week page's
+    time, bench/README.md)."""
+    a = Appointment
+    column = a.practitioner_id if by == "practitioner" else a.device_id
+    query = (
+        select(
+            a.id,
+            column,
+            type_coerce(a.start_at, _STORED),
+            type_coerce(a.end_at, _STORED),
+            type_coerce(a.busy_until_at, _STORED),
+            ClientRow.name,
+            Procedure.name,
+            a.session,
+            # As booked: the enrolment's kept rules, not the template's (aftercare.py).
+            Enrolment.rules["sessions"].as_integer(),
+            a.status,
+            Practitioner.name,
+            Device.name,
+        )
+        .join(Enrolment, Enrolment.id == a.enrolment_id)
+        .join(Course, Course.id == Enrolment.course_id)
+        .join(Procedure, Procedure.id == Course.procedure_id)
+        .join(ClientRow, ClientRow.id == a.client_id)
+        .join(Practitioner, Practitioner.id == a.practitioner_id)
+        .outerjoin(Device, Device.id == a.device_id)
+        .where(
+            # The same window as reads.list_appointments (the lower bound on start_at lets
+            # the index bound the scan), live appointments only.
+            a.end_at > bindparam("start"),
+            a.start_at > bindparam("lower"),
+            a.start_at < bindparam("end"),
+            a.status != "cancelled",
+            column.is_not(None),
+        )
+        .order_by(a.start_at, a.id)
+    )
+    if own:
+        query = query.where(a.practitioner_id == bindparam("practitioner_id"))
+    return query
+
+
+_queries = cache(_Queries)
+
+
+class _LocalTimes(dict[datetime, datetime]):
+    """Stored datetimes (naive means UTC, as UTCDateTime reads them) in the clinic's time
+    zone, each distinct one converted once: sessions start and end on a grid, so a busy week
+    has a few hundred, and going through UTCDateTime for each of its ~1,300 times was a fifth
+    of the week page's time."""
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        super().__init__()
+        self.tz = tz
+
+    def __missing__(self, stored: datetime) -> datetime:
+        # (The same as stored.replace(tzinfo=UTC), in a third of the time.)
+        aware = _EPOCH_UTC + (stored - _EPOCH) if stored.tzinfo is None else stored
+        local = self[stored] = aware.astimezone(self.tz)
+        return local
+
+
+_EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH = _EPOCH_UTC.replace(tzinfo=None)
+
+
+def _entries(actor: Actor, start: datetime, end: datetime, by: str, tz: ZoneInfo) -> list[Entry]:
+    """The live appointments of the window as entries, in one statement."""
+    own = is_practitioner(actor)
+    values = {
+        "start": start,
+        "lower": start - placing.LONGEST_SESSION,
+        "end": end,
+        "practitioner_id": actor.practitioner_id,
+    }
+    local = _LocalTimes(tz)
+    return [
+        Entry(
+            appointment_id,
+            column_id,
+            local[start_at],
+            local[end_at],
+            local[busy_until_at],
+            client_name,
+            procedure,
+            number,
+            sessions,
+            status,
+            practitioner,
+            device or "",
+        )
+        for (
+            appointment_id,
+            column_id,
+            start_at,
+            end_at,
+            busy_until_at,
+            client_name,
+            procedure,
+            number,
+            sessions,
+            status,
+            practitioner,
+            device,
+        ) in db_session().connection().execute(_queries().entries[(by, own)], values).all()
+    ]
+
+
+class _CatalogueRows(NamedTuple):
+    """What the calendar reads from the catalogue tables, kept by the worker until one of
+    them changes (clinic_setup.from_catalogue): the page then reads only its appointments."""
+
+    opening: Sequence[Any]
+    holidays: dict[date, str]
+    people: Sequence[Any]
+    hours: Sequence[Any]
+    time_off: Sequence[Any]
+    devices: Sequence[Any]
+
+
+def _catalogue_rows() -> _CatalogueRows:
+    return clinic_setup.from_catalogue("staff_calendar", _load_catalogue_rows)
+
+
+def _load_catalogue_rows() -> _CatalogueRows:
+    db, q = db_session().connection(), _queries()
+    return _CatalogueRows(
+        opening=db.execute(q.opening).all(),
+        holidays={day: name or "Holiday" for day, name in db.execute(q.holidays)},
+        people=db.execute(q.people).all(),
+        hours=db.execute(q.hours).all(),
+        time_off=db.execute(q.time_off).all(),
+        devices=db.execute(q.devices).all(),
+    )
+
+
+def _practitioner_columns(actor: Actor, window: CalendarWindow) -> None:
+    """Active practitioners (only the actor, for a practitioner) with their qualifications,
+    weekly hours and the time off that touches the window."""
+    kept = _catalogue_rows()
+    only = actor.practitioner_id if is_practitioner(actor) else None
+    first, last = window.days[0], window.days[-1]
+    names: dict[int, str] = {}
+    qualifications: dict[int, list[str]] = defaultdict(list)
+    for pid, name, qualification in kept.people:
+        if only is not None and pid != only:
+            continue
+        names[pid] = name
+        if qualification is not None:
+            qualifications[pid].append(qualification)
+    weekly: dict[tuple[int, int], list[tuple[time, time]]] = defaultdict(list)
+    for pid, weekday, starts, ends in kept.hours:
+        weekly[(pid, weekday)].append((starts, ends))
+    away: dict[int, list[tuple[date, date, str]]] = defaultdict(list)
+    for pid, start_on, end_on, note in kept.time_off:
+        if start_on <= last and end_on >= first:
+            away[pid].append((start_on, end_on, note))
+
+    for pid, name in names.items():
+        window.columns.append(Column(pid, name, ", ".join(qualifications.get(pid, ()))))
+        spells = away.get(pid, ())
+        for d in window.days:
+            # The first spell of time off that holds the day, in the order they start.
+            off = next((note for s, e, note in spells if s <= d <= e), None) if spells else None
+            if off is not None:
+                window.off[(pid, d)] = off or "Time off"
+            window.hours[(pid, d)] = (
+                []
+                if off is not None or d in window.holidays
+                else weekly.get((pid, d.weekday()), [])
+            )
+
+
+def _device_columns(window: CalendarWindow) -> None:
+    for device_id, name, kind in _catalogue_rows().devices:
+        window.columns.append(Column(device_id, name, kind))
+        for day in window.days:
+            window.hours[(device_id, day)] = window.opening[day]

@@ -1,0 +1,424 @@
+"""The attention list: booked sessions a change of the world has broken, and their re-plans.
+
+DOMAIN.md "Changes of the world": once a change of working hours, time off, holidays,
+devices, templates or a client's own state is saved, every future session it breaks carries a
+flag (`AttentionFlag`, written and cleared by services/attention.py). Reception works this list:
+each flagged session with the rules it now breaks and a re-plan of its enrolment that moves as
+few sessions as possible (`scheduling.replan.minimal_replan`); accepting the re-plan moves all
+its sessions at once or none, and tells the client the new dates.
+
+Reading costs what the flags cost: the list starts from `attention_flags` (a few rows) and
+reaches appointments by their primary key, never by scanning the appointments table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy.orm import selectinload
+
+from clinic.models import Appointment, AttentionFlag, Course, Enrolment, Practitioner, utcnow
+from clinic.scheduling import (
+    ClientState,
+    CourseRules,
+    ProposedSession,
+    Slot,
+    Violation,
+    check_course,
+)
+from clinic.scheduling.replan import Replan, minimal_replan
+from clinic.services.core import date_range
+from clinic.services.core.actors import Actor
+from clinic.services.core.audit import record
+from clinic.services.core.db import db_session, lock_client, transaction
+from clinic.services.core.errors import (
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    refusal,
+)
+from clinic.services.core.permissions import is_desk, is_practitioner, is_staff
+from clinic.services.courses.placing import place
+from clinic.services.messages import outbox
+from clinic.services.world import client_reads
+from clinic.services.world.aftercare import enrolment_rules
+from clinic.services.world.snapshot import load_snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class FlagError:
+    """A rule the session breaks since the change: its code and the sentence to read."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """One session of a re-plan: where it is booked now and where the re-plan puts it."""
+
+    appointment_id: int
+    session: int
+    start: datetime  # booked now
+    practitioner: str
+    slot: Slot  # proposed
+    new_practitioner: str
+
+
+@dataclass(frozen=True, slots=True)
+class EnrolmentReplan:
+    """The re-plan of one enrolment: the moves, the enrolment's other future sessions, which
+    stay, and, when no re-plan keeps every rule, why (then `moves` is empty). A re-plan with
+    no moves and no problems: every flagged session holds where it is (the world changed back
+    or a neighbour moved), and accepting it only clears the flags."""
+
+    enrolment_id: int
+    moves: tuple[Move, ...]
+    stays: tuple[int, ...]  # session numbers
+    problems: tuple[Violation, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True, slots=True)
+class Attention:
+    """A flagged session on the attention list; `appointment` has its enrolment, course,
+    client and practitioner loaded."""
+
+    appointment: Appointment
+    errors: tuple[FlagError, ...]
+    cause: str
+    flagged_at: datetime
+    replan: EnrolmentReplan
+
+
+@dataclass(frozen=True, slots=True)
+class ReplanRequest:
+    """A move asked for when accepting a re-plan; practitioner None means any qualified one."""
+
+    appointment_id: int
+    start: datetime
+    practitioner_id: int | None = None
+
+
+def _require_staff(actor: Actor) -> None:
+    if not is_staff(actor):
+        raise PermissionDenied("The attention list is for the clinic's staff.")
+
+
+def _live_flags(actor: Actor, now: datetime) -> ColumnElement[bool]:
+    """Whether a flag's session is still booked and to come (older flags are history, not
+    work); a practitioner sees their own sessions only, as on the calendar.
+
+    A correlated EXISTS: the database walks the flags and looks each session up by its key.
+    A join let SQLite walk every future appointment by `start_at` instead, a cost that grows
+    with the table."""
+    live = select(Appointment.id).where(
+        Appointment.id == AttentionFlag.appointment_id,
+        Appointment.status == "booked",
+        Appointment.start_at > now,
+    )
+    if is_practitioner(actor):
+        live = live.where(Appointment.practitioner_id == actor.practitioner_id)
+    return live.exists()
+
+
+def count_attention(*, actor: Actor, now: datetime | None = None) -> int:
+    """How many flagged sessions are waiting (the staff navigation's count): one COUNT."""
+    _require_staff(actor)
+    now = now or utcnow()
+    query = select(func.count()).select_from(AttentionFlag).where(_live_flags(actor, now))
+    return db_session().scalar(query) or 0
+
+
+def flag_of(appointment_id: int) -> AttentionFlag | None:
+    """The flag of one session, if a change of the world broke it (the session's page)."""
+    return db_session().get(AttentionFlag, appointment_id)
+
+
+def attention_list(
+    *, actor: Actor, client_id: int | None = None, now: datetime | None = None
+) -> list[Attention]:
+    """Every flagged future session (of one client, if given), soonest first, each with the
+    rules it breaks and a re-plan of its enrolment that moves as few sessions as possible
+    (all of the enrolment's flagged sessions count as broken); writes nothing."""
+    _require_staff(actor)
+    now = now or utcnow()
+    s = db_session()
+    flags = {
+        f.appointment_id: f for f in s.scalars(select(AttentionFlag).where(_live_flags(actor, now)))
+    }
+    if not flags:
+        return []
+    enrolment = selectinload(Appointment.enrolment)
+    query = (
+        select(Appointment)
+        .options(
+            enrolment.selectinload(Enrolment.course).selectinload(Course.procedure),
+            selectinload(Appointment.client),
+            selectinload(Appointment.practitioner),
+        )
+        .where(Appointment.id.in_(flags))
+    )
+    if client_id is not None:
+        query = query.where(Appointment.client_id == client_id)
+    appointments = sorted(s.scalars(query), key=lambda a: (a.start_at, a.id))
+    rows = [(flags[a.id], a) for a in appointments]
+    if not rows:
+        return []
+    broken: dict[int, set[int]] = {}
+    for _, a in rows:
+        broken.setdefault(a.enrolment_id, set()).add(a.id)
+    snapshot = load_snapshot()
+    names = {p.id: p.name for p in snapshot.practitioners}
+    states: dict[int, ClientState] = {}
+    results: dict[int, tuple[Appointment, Replan]] = {}
+    for _, a in rows:
+        if a.enrolment_id in results:
+            continue
+        if a.client_id not in states:
+            states[a.client_id] = client_reads.client_state(a.client_id, now)
+        results[a.enrolment_id] = (
+            a,
+            minimal_replan(
+                snapshot=snapshot,
+                course=enrolment_rules(a.enrolment),
+                client=states[a.client_id],
+                enrolment_id=a.enrolment_id,
+                broken=frozenset(broken[a.enrolment_id]),
+                now=now,
+                by_staff=True,
+            ),
+        )
+    moving = [i for _, r in results.values() if r.ok for i, _ in r.moves]
+    booked_with = {
+        i: p
+        for i, p in s.execute(
+            select(Appointment.id, Practitioner.name)
+            .join(Practitioner, Practitioner.id == Appointment.practitioner_id)
+            .where(Appointment.id.in_(moving))
+        )
+    }
+    replans = {
+        enrolment_id: _replan(
+            enrolment_id,
+            states[a.client_id],
+            result,
+            now,
+            booked_with,
+            names,
+        )
+        for enrolment_id, (a, result) in results.items()
+    }
+    return [
+        Attention(
+            appointment=a,
+            errors=tuple(FlagError(str(e["code"]), str(e["message"])) for e in flag.errors),
+            cause=flag.cause,
+            flagged_at=flag.flagged_at,
+            replan=replans[a.enrolment_id],
+        )
+        for flag, a in rows
+    ]
+
+
+def _replan(
+    enrolment_id: int,
+    client: ClientState,
+    result: Replan,
+    now: datetime,
+    booked_with: dict[int, str],
+    names: dict[int, str],
+) -> EnrolmentReplan:
+    """The engine's re-plan in the words of the page: who and when before and after, and
+    which of the enrolment's sessions to come stay where they are."""
+    booked = {
+        b.appointment_id: b
+        for b in client.sessions
+        if b.enrolment_id == enrolment_id and b.start > now
+    }
+    moves = result.moves if result.ok else ()
+    out = tuple(
+        Move(
+            appointment_id=i,
+            session=booked[i].session,
+            start=booked[i].start,
+            practitioner=booked_with.get(i, ""),
+            slot=slot,
+            new_practitioner=names.get(slot.practitioner_id, ""),
+        )
+        for i, slot in sorted(moves, key=lambda m: m[1].start)
+        if i in booked
+    )
+    moved = {m.appointment_id for m in out}
+    stays = tuple(sorted(b.session for i, b in booked.items() if i not in moved))
+    return EnrolmentReplan(enrolment_id, out, stays, tuple(result.violations))
+
+
+def accept_replan(
+    *,
+    actor: Actor,
+    enrolment_id: int,
+    moves: Sequence[ReplanRequest],
+    now: datetime | None = None,
+) -> list[Appointment]:
+    """Move sessions of one enrolment together, as a re-plan from the attention list: all the
+    moves are judged together (each against the others and the enrolment's other sessions)
+    and written all or none. The flags of the enrolment's sessions that now hold go, the
+    client is told the new dates, and the change is audited. Returns the moved sessions.
+    No moves: nothing moves, and the flags of the enrolment's sessions that hold where they
+    are go (a re-plan that found nothing to move)."""
+    now = now or utcnow()
+    if not is_desk(actor):
+        raise PermissionDenied("Reception accepts re-plans.")
+    ids = [m.appointment_id for m in moves]
+    if len(set(ids)) != len(ids):
+        raise InvalidRequest("Each session may be moved only once.", field="sessions")
+    with transaction() as s:
+        enrolment = s.get(Enrolment, enrolment_id)
+        if enrolment is None:
+            raise NotFound("There is no such course booking.")
+        lock_client(enrolment.client_id)
+        mine = {a.id: a for a in _sessions_of(enrolment)}
+        moving = []
+        for m in moves:
+            a = mine.get(m.appointment_id)
+            if a is None:
+                raise InvalidRequest(
+                    f"Appointment {m.appointment_id} is not a session of this course booking.",
+                    field="sessions",
+                )
+            if a.status != "booked" or a.start_at <= now:
+                raise Conflict(
+                    f"Session {a.session} is no longer a booked session to come; "
+                    "nothing was changed.",
+                    code="appointment_changed",
+                )
+            moving.append(a)
+        date_range.check_starts(
+            ((a.session, m.start) for a, m in zip(moving, moves, strict=True)), now=now
+        )
+        course = enrolment_rules(enrolment)
+        if not moving:
+            cleared = _clear_flags(enrolment, course, set(), now)
+            record(
+                s,
+                actor,
+                "replan",
+                "enrolment",
+                enrolment.id,
+                client_id=enrolment.client_id,
+                moves=[],
+                flags_cleared=sorted(cleared) or None,
+            )
+            return []
+        result = check_course(
+            snapshot=load_snapshot(),
+            course=course,
+            client=client_reads.client_state(enrolment.client_id, now),
+            proposals=[
+                ProposedSession(a.session, m.start, m.practitioner_id)
+                for a, m in zip(moving, moves, strict=True)
+            ],
+            now=now,
+            enrolment_id=enrolment.id,
+            replacing=frozenset(ids),
+            by_staff=True,
+            override_soft=any(a.override_reason for a in moving),
+            # Sessions already booked: their pre-care is the client's since they booked it.
+            precare_confirmed=True,
+        )
+        if not result.ok:
+            raise refusal(result.violations)
+        before = {a.id: (a.start_at, a.practitioner_id) for a in moving}
+        for a, slot in zip(moving, result.slots, strict=True):
+            place(a, slot, course)
+            # The rows loaded with the old ids would still name the old practitioner and room.
+            s.expire(a, ["practitioner", "device", "room"])
+        s.flush()
+        cleared = _clear_flags(enrolment, course, set(ids), now)
+        # A re-plan accepted twice (a double click, two desks) moves nothing the second time,
+        # and the client is not told twice.
+        was = [
+            (a, before[a.id][0]) for a in moving if (a.start_at, a.practitioner_id) != before[a.id]
+        ]
+        if was:
+            outbox.tell_sessions_moved(s, enrolment, was, now)
+        record(
+            s,
+            actor,
+            "replan",
+            "enrolment",
+            enrolment.id,
+            client_id=enrolment.client_id,
+            moves=[
+                {"appointment": a.id, "from": old.isoformat(), "to": a.start_at.isoformat()}
+                for a, old in was
+            ],
+            flags_cleared=sorted(cleared) or None,
+        )
+    return sorted(moving, key=lambda a: a.session)
+
+
+def _sessions_of(enrolment: Enrolment) -> list[Appointment]:
+    """The enrolment's sessions, found through the client's index (appointments has none on
+    `enrolment_id`, and `Enrolment.appointments` would scan the table)."""
+    return list(
+        db_session().scalars(
+            select(Appointment).where(
+                Appointment.client_id == enrolment.client_id,
+                Appointment.enrolment_id == enrolment.id,
+            )
+        )
+    )
+
+
+def _clear_flags(
+    enrolment: Enrolment, course: CourseRules, moved: set[int], now: datetime
+) -> set[int]:
+    """Delete the flags of the enrolment's sessions that hold after the moves: the moved ones
+    (judged together just now) and any other flagged one the checker now accepts where it is."""
+    s = db_session()
+    sessions = _sessions_of(enrolment)
+    flagged = set(
+        s.scalars(
+            select(AttentionFlag.appointment_id).where(
+                AttentionFlag.appointment_id.in_([a.id for a in sessions])
+            )
+        )
+    )
+    holding = flagged & moved
+    others = [
+        a for a in sessions if a.id in flagged - moved and a.status == "booked" and a.start_at > now
+    ]
+    if others:
+        snapshot = load_snapshot()
+        client = client_reads.client_state(enrolment.client_id, now)
+        for a in others:
+            judged = check_course(
+                snapshot=snapshot,
+                course=course,
+                client=client,
+                proposals=[ProposedSession(a.session, a.start_at, a.practitioner_id)],
+                now=now,
+                enrolment_id=enrolment.id,
+                replacing=frozenset({a.id}),
+                by_staff=True,
+                override_soft=bool(a.override_reason),
+                precare_confirmed=True,
+            )
+            if judged.ok:
+                holding.add(a.id)
+    if holding:
+        s.execute(
+            delete(AttentionFlag)
+            .where(AttentionFlag.appointment_id.in_(holding))
+            .execution_options(synchronize_session="fetch")
+        )
+    return holding

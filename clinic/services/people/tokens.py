@@ -1,0 +1,111 @@
+"""API bearer tokens: random, stored as a SHA-256 hash, expiring, revocable."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy.orm import Session
+
+from clinic.models import ApiToken, Client, Practitioner, User, utcnow
+from clinic.services.core import cache
+from clinic.services.core.actors import Actor
+from clinic.services.core.db import db_session, transaction
+from clinic.services.core.errors import NotFound, PermissionDenied, ServiceError
+from clinic.services.core.permissions import is_admin
+from clinic.services.people import accounts
+
+
+class Unauthorized(ServiceError):
+    status = 401
+    code = "unauthorized"
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(*, email: str, password: str, hours: int = 24, now: datetime | None = None) -> str:
+    """A new token for the user with these credentials; the plain token is returned once."""
+    now = now or utcnow()
+    user = accounts.authenticate(email, password)
+    if user is None:
+        raise Unauthorized("Email or password is not right.")
+    token = secrets.token_urlsafe(32)
+    with transaction() as s:
+        s.add(
+            ApiToken(
+                user_id=user.id,
+                token_hash=_digest(token),
+                created_at=now,
+                expires_at=now + timedelta(hours=hours),
+            )
+        )
+    return token
+
+
+@functools.cache
+def _token_query() -> Select[*tuple[Any, ...]]:
+    # Built once: building it cost as much as running it.
+    return cache.with_version(
+        select(
+            ApiToken.revoked_at,
+            ApiToken.expires_at,
+            User.id,
+            User.role,
+            User.active,
+            Client.id.label("client_id"),
+            Practitioner.id.label("practitioner_id"),
+        )
+        .join(User, User.id == ApiToken.user_id)
+        .outerjoin(Client, Client.user_id == User.id)
+        .outerjoin(Practitioner, Practitioner.user_id == User.id)
+        .where(ApiToken.token_hash == bindparam("digest"))
+    )
+
+
+def actor_for_token(token: str, *, now: datetime | None = None) -> Actor:
+    """Who acts with a live token of an active user, or Unauthorized."""
+    now = now or utcnow()
+    # One statement of plain columns, which also reads the catalogue's version: the token, its
+    # user and the user's client or practitioner record (every API request starts here).
+    found = db_session().execute(_token_query(), {"digest": _digest(token)}).first()
+    if found is not None:
+        cache.note_version(found)
+    if found is None or found.revoked_at is not None or found.expires_at <= now or not found.active:
+        raise Unauthorized("The token is unknown, expired or revoked; ask for a new one.")
+    return Actor(found.id, found.role, found.client_id, found.practitioner_id)
+
+
+def revoke_token(token: str, *, now: datetime | None = None) -> None:
+    """Revoke the token given (a user logging out of the API)."""
+    with transaction() as s:
+        s.execute(
+            update(ApiToken)
+            .where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
+            .values(revoked_at=now or utcnow())
+        )
+
+
+def revoke_user_tokens(*, actor: Actor, user_id: int, now: datetime | None = None) -> int:
+    """An admin (or the user) revokes every live token of a user; returns how many."""
+    if not is_admin(actor) and actor.user_id != user_id:
+        raise PermissionDenied("Only an admin can revoke another user's tokens.")
+    with transaction() as s:
+        if s.get(User, user_id) is None:
+            raise NotFound("There is no such user.")
+        return revoke_live_tokens(s, user_id=user_id, now=now or utcnow())
+
+
+def revoke_live_tokens(s: Session, *, user_id: int, now: datetime) -> int:
+    """In the caller's transaction: revoke every live token of the user; returns how many."""
+    result = s.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,172 @@
+"""A client as the checks read it: the record with screening and declared periods, and the
+sessions that can still restrict a new one. Read by each transaction, never kept."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import Select, bindparam, exists, inspect, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from clinic.models import (
+    LOOKBACK,
+    RESTRICTING_STATUSES,
+    Appointment,
+    Enrolment,
+)
+from clinic.models import Client as ClientRow
+from clinic.scheduling import (
+    BookedSession,
+    ClientState,
+    ConditionState,
+    DeclaredPeriod,
+)
+from clinic.services.core.actors import Actor
+from clinic.services.core.db import db_session, per_transaction
+from clinic.services.core.errors import InvalidRequest, NotFound, PermissionDenied
+from clinic.services.core.permissions import is_client, is_practitioner, practitioner_treats
+from clinic.services.world.aftercare import enrolment_rules
+from clinic.services.world.course_catalogue import course_options
+
+
+def _client_row(client_id: int) -> ClientRow | None:
+    """The client's row, kept for the transaction: the session's identity map holds rows
+    weakly, so without this the checks of one request would read the same row two or three
+    times."""
+    found = _client_found(client_id)
+    row = found[0] if found is not None else None
+    if row is not None and (inspect(row).deleted or inspect(row).detached):
+        return db_session().get(ClientRow, client_id)
+    return row
+
+
+def _client_found(client_id: int) -> tuple[ClientRow, bool] | None:
+    """The client's row and whether it has any session, read once per transaction."""
+    return per_transaction(f"client:{client_id}", lambda: _load_client(client_id))
+
+
+def _load_client(client_id: int) -> tuple[ClientRow, bool] | None:
+    found = db_session().execute(_client_query(), {"client_id": client_id}).unique().first()
+    return None if found is None else (found[0], bool(found[1]))
+
+
+@functools.cache
+def _client_query() -> Select[ClientRow, bool]:
+    # With the screening and declared periods in the same statement (the checks read them),
+    # and whether the client has any session that could restrict (a new client has none,
+    # and then client_state need not look). Built once: building it cost as much as running it.
+    has_sessions = (
+        exists()
+        .where(
+            Appointment.client_id == ClientRow.id,
+            Appointment.status.in_(RESTRICTING_STATUSES),
+        )
+        .label("has_sessions")
+    )
+    return (
+        select(ClientRow, has_sessions)
+        .options(joinedload(ClientRow.conditions), joinedload(ClientRow.periods))
+        .where(ClientRow.id == bindparam("client_id"))
+    )
+
+
+def get_client(client_id: int) -> ClientRow:
+    client = _client_row(client_id)
+    if client is None or client.anonymised_at is not None:
+        raise NotFound("There is no such client.", field="client")
+    return client
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ClientFacts:
+    """What planning needs of a client, as plain values."""
+
+    id: int
+    anonymised: bool
+    conditions: dict[str, ConditionState]
+    periods: tuple[DeclaredPeriod, ...]
+    has_sessions: bool
+
+
+def client_facts(client_id: int) -> ClientFacts | None:
+    """The client's facts as this transaction reads them (None: there is no such client)."""
+    return _read_facts(client_id)
+
+
+def _read_facts(client_id: int) -> ClientFacts | None:
+    found = _client_found(client_id)
+    if found is None:
+        return None
+    row, has_sessions = found
+    return ClientFacts(
+        id=row.id,
+        anonymised=row.anonymised_at is not None,
+        conditions={c.code: ConditionState(c.present, c.last_on) for c in row.conditions},
+        periods=tuple(DeclaredPeriod(p.kind, p.start_on, p.end_on, p.note) for p in row.periods),
+        has_sessions=has_sessions,
+    )
+
+
+def require_client(client_id: int) -> None:
+    """NotFound unless the client exists and is not anonymised."""
+    facts = client_facts(client_id)
+    if facts is None or facts.anonymised:
+        raise NotFound("There is no such client.", field="client")
+
+
+def client_state(client_id: int, now: datetime) -> ClientState:
+    """The client's screening, declared periods and live sessions that can still matter."""
+    facts = client_facts(client_id)
+    if facts is None:
+        raise NotFound("There is no such client.", field="client")
+    appointments: Iterable[Appointment] = ()
+    # A client with no session at all has none to look up.
+    if facts.has_sessions:
+        appointments = db_session().scalars(
+            select(Appointment)
+            .options(
+                selectinload(Appointment.enrolment)
+                .selectinload(Enrolment.course)
+                .options(*course_options())  # type: ignore[arg-type]
+            )
+            .where(
+                Appointment.client_id == client_id,
+                Appointment.status.in_(RESTRICTING_STATUSES),
+                Appointment.start_at >= now - LOOKBACK,
+            )
+            .order_by(Appointment.start_at)
+        )
+    # Each session is judged by its own enrolment's rules, the ones it was booked under.
+    sessions = [
+        BookedSession(
+            a.id, a.enrolment_id, a.session, a.start_at, a.end_at, enrolment_rules(a.enrolment)
+        )
+        for a in appointments
+    ]
+    return ClientState(
+        id=facts.id,
+        conditions=dict(facts.conditions),
+        periods=facts.periods,
+        sessions=tuple(sessions),
+    )
+
+
+def resolve_client_id(actor: Actor, client_id: int | None) -> int:
+    """The client an action is for: a client always itself; reception the one it names; a
+    practitioner only a client it treats. Anything else is 'no such client' (404), so a
+    request for another client's record reveals nothing."""
+    if is_client(actor):
+        if actor.client_id is None:
+            raise PermissionDenied("This account has no client record.")
+        if client_id is not None and client_id != actor.client_id:
+            raise NotFound("There is no such client.", field="client")
+        return actor.client_id
+    if client_id is None:
+        raise InvalidRequest("Say which client this is for.", field="client")
+    require_client(client_id)
+    if is_practitioner(actor) and not practitioner_treats(actor, client_id):
+        raise NotFound("There is no such client.", field="client")
+    return client_id

@@ -1,0 +1,113 @@
+"""Courses and procedures of the catalogue: the rows, and their rules as the engine sees them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from clinic.models import (
+    Course,
+    CourseRestriction,
+    Procedure,
+)
+from clinic.scheduling import (
+    CareRule,
+    ContraRule,
+    CourseRules,
+    ProcedureRules,
+    interned,
+)
+from clinic.services.core.clinic_setup import from_catalogue
+from clinic.services.core.db import db_session
+from clinic.services.core.errors import NotFound
+
+
+def procedure_rules(p: Procedure) -> ProcedureRules:
+    return interned(
+        ProcedureRules(
+            code=p.code,
+            name=p.name,
+            duration=timedelta(minutes=p.duration_min),
+            buffer=timedelta(minutes=p.buffer_min),
+            qualification=p.qualification,
+            device_kind=p.device_kind,
+            blocked_by=frozenset(r.code for r in p.blocked_by),
+        )
+    )
+
+
+def course_rules(c: Course) -> CourseRules:
+    return interned(
+        CourseRules(
+            code=c.code,
+            name=c.name,
+            procedure=procedure_rules(c.procedure),
+            sessions=c.sessions,
+            min_interval_days=c.min_interval_days,
+            max_interval_days=c.max_interval_days,
+            care=tuple(
+                CareRule(
+                    cr.restriction.code,
+                    cr.restriction.text,
+                    cr.restriction.kind,
+                    cr.hours,
+                    cr.phase,
+                )
+                for cr in c.care
+            ),
+            contraindications=tuple(
+                ContraRule(ci.code, ci.lookback_days) for ci in c.contraindications
+            ),
+            months=frozenset(c.months),
+            ideal_interval_days=c.ideal_interval_days,
+        )
+    )
+
+
+def course_options() -> list[object]:
+    """Loader options that read a course with everything its rules need."""
+    return [
+        joinedload(Course.procedure).selectinload(Procedure.blocked_by),
+        selectinload(Course.care).joinedload(CourseRestriction.restriction),
+        selectinload(Course.contraindications),
+    ]
+
+
+def get_course(code: str, *, include_retired: bool = False) -> Course:
+    query = select(Course).options(*course_options()).where(Course.code == code)  # type: ignore[arg-type]
+    course: Course | None = db_session().scalar(query)
+    # A retired procedure takes its courses out of the catalogue too.
+    if course is None or ((course.retired or course.procedure.retired) and not include_retired):
+        raise NotFound(f"There is no course {code!r}.", field="course")
+    return course
+
+
+def get_procedure(code: str) -> Procedure:
+    procedure: Procedure | None = db_session().scalar(
+        select(Procedure).options(selectinload(Procedure.blocked_by)).where(Procedure.code == code)
+    )
+    if procedure is None or procedure.retired:
+        raise NotFound(f"There is no procedure {code!r}.", field="procedure")
+    return procedure
+
+
+def course(code: str) -> tuple[int, CourseRules]:
+    """A course of the catalogue (not retired) as the engine sees it, with its id."""
+
+    def load() -> tuple[int, CourseRules]:
+        row = get_course(code)
+        return row.id, course_rules(row)
+
+    return from_catalogue(("course", code), load)
+
+
+def procedure(code: str) -> ProcedureRules:
+    """A procedure of the catalogue (not retired) as the engine sees it."""
+    return from_catalogue(("procedure", code), lambda: procedure_rules(get_procedure(code)))
+
+
+def price_text(value: Decimal) -> str:
+    return f"{value:.2f}"

@@ -1,0 +1,48 @@
+"""The reception calendar's local times: converted once per distinct stored moment."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from clinic.services.courses.schedule import _LocalTimes, clock
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def _moments(around: datetime) -> list[datetime]:
+    """Every 5 minutes from a day before to a day after `around` (UTC, aware)."""
+    return [around + timedelta(minutes=5 * i) for i in range(-288, 289)]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [datetime(2026, 3, 29, 1, tzinfo=UTC), datetime(2026, 10, 25, 1, tzinfo=UTC)],
+    ids=["spring forward", "fall back"],
+)
+def test_stored_times_become_the_clinics_local_time_across_a_dst_change(change) -> None:
+    local = _LocalTimes(BERLIN)
+    for moment in _moments(change):
+        naive = moment.replace(tzinfo=None)  # as SQLite gives it back
+        expected = moment.astimezone(BERLIN)
+        for stored in (naive, moment):  # SQLite, PostgreSQL
+            got = local[stored]
+            assert got == expected
+            assert (got.utcoffset(), got.hour, got.minute) == (
+                expected.utcoffset(),
+                expected.hour,
+                expected.minute,
+            )
+
+
+def test_stored_times_keep_their_microseconds() -> None:
+    moment = datetime(2026, 7, 1, 8, 59, 59, 999_999)
+    assert _LocalTimes(BERLIN)[moment] == moment.replace(tzinfo=UTC)
+
+
+def test_clock_reads_like_strftime() -> None:
+    for minute in range(0, 24 * 60, 7):
+        moment = datetime(2026, 7, 1, minute // 60, minute % 60, tzinfo=BERLIN)
+        assert clock(moment) == moment.strftime("%H:%M")
