@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -13,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 
 from clinic import demo
 from clinic.errors import database_unavailable
-from clinic.models import ROLES
+from clinic.models import ROLES, utcnow
 from clinic.scheduling.wording import moment_text
 from clinic.services import catalogue
 from clinic.services.core import clinic_setup
@@ -113,7 +112,7 @@ def catalogue_export(file: Any) -> None:
 def demo_command(force: bool) -> None:
     """Load the demo clinic (safe to run again) and print its logins."""
     try:
-        result = demo.load_demo(datetime.now(UTC), force=force)
+        result = demo.load_demo(utcnow(), force=force)
     except ServiceError as exc:
         raise _fail(exc) from exc
     click.echo(
@@ -144,7 +143,7 @@ def messages_send(limit: int) -> None:
         return
     try:
         report = outbox.send_due(
-            datetime.now(UTC), host, port, sender=current_app.config["MAIL_SENDER"], limit=limit
+            utcnow(), host, port, sender=current_app.config["MAIL_SENDER"], limit=limit
         )
     except DBAPIError as exc:
         if not database_unavailable(exc):

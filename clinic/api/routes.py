@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,7 +14,7 @@ from clinic.api import bp, schemas
 from clinic.api.openapi import document
 from clinic.api.registry import endpoint
 from clinic.extensions import csrf, limiter
-from clinic.models import RESTRICTING_STATUSES, Appointment
+from clinic.models import RESTRICTING_STATUSES, Appointment, utcnow
 from clinic.scheduling import CareWindow, Preferences, Slot
 from clinic.services import catalogue
 from clinic.services.catalogue import catalogue_queries
@@ -138,7 +138,7 @@ def create_token() -> ResponseReturnValue:
     token = tokens.issue_token(email=body.email, password=body.password, hours=hours)
     return _json(
         schemas.TokenOut,
-        {"token": token, "expires_at": _local(datetime.now(UTC) + timedelta(hours=hours))},
+        {"token": token, "expires_at": _local(utcnow() + timedelta(hours=hours))},
     )
 
 

@@ -69,9 +69,8 @@ def plan(code: str) -> ResponseReturnValue:
     course = course_catalogue.get_course(code)
     form = _plan_form(code)
     now = utcnow()
-    tz = clinic_setup.clinic_tz()
     if request.method == "GET" and form.earliest.data is None:
-        form.earliest.data = (now.astimezone(tz) + timedelta(days=2)).date()
+        form.earliest.data = date_range.clinic_today(now) + timedelta(days=2)
     top_errors: Sequence[Problem | str] = []
     if form.validate_on_submit():
         prefs = Preferences(

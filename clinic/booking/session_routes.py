@@ -77,7 +77,9 @@ def my_sessions() -> ResponseReturnValue:
     grids = month_grids(
         sessions=grid_sessions,
         periods=[
-            (p.start_on, p.end_on, PERIOD_WORDS[p.kind]) for p in periods if p.end_on >= now.date()
+            (p.start_on, p.end_on, PERIOD_WORDS[p.kind])
+            for p in periods
+            if p.end_on >= date_range.clinic_today(now)
         ],
         tz=tz,
     )

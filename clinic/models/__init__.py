@@ -3,9 +3,10 @@
 from clinic.models.audit import AuditEntry
 from clinic.models.calendar import (
     APPOINTMENT_STATUSES,
-    FINISHED_STATUSES,
+    ENROLMENT_STATUSES,
     HOLDING_STATUSES,
     LOOKBACK,
+    OUTCOME_STATUSES,
     RESTRICTING_STATUSES,
     Appointment,
     AttentionFlag,
@@ -57,7 +58,8 @@ __all__ = [
     "DESK_ROLES",
     "ALL_MONTHS_MASK",
     "APPOINTMENT_STATUSES",
-    "FINISHED_STATUSES",
+    "ENROLMENT_STATUSES",
+    "OUTCOME_STATUSES",
     "HOLDING_STATUSES",
     "LOOKBACK",
     "PERIOD_KINDS",

@@ -33,18 +33,23 @@ HOLDING_STATUSES = ("booked", "done", "no_show")
 # Statuses that start a client's restrictions (and show on their calendar): a no-show does not,
 # a cancellation lifts them.
 RESTRICTING_STATUSES = ("booked", "done")
-# Statuses of a session that is over: it took place, was missed or is off (staff may still
-# correct done <-> no-show, services/booking.record_outcome).
-FINISHED_STATUSES = ("done", "no_show", "cancelled")
+# What staff record once a session has started (services/courses/outcomes.record_outcome).
+OUTCOME_STATUSES = ("done", "no_show")
+ENROLMENT_STATUSES = ("active", "cancelled", "completed")
+
+
+def status_in(statuses: tuple[str, ...]) -> str:
+    """The CHECK of a status column, written from its one list of statuses."""
+    return "status IN (" + ",".join(f"'{s}'" for s in statuses) + ")"
+
+
 # How far back a client's sessions can still restrict a new one (the longest restriction).
 LOOKBACK = timedelta(days=366)
 
 
 class Enrolment(Model):
     __tablename__ = "enrolments"
-    __table_args__ = (
-        CheckConstraint("status IN ('active','cancelled','completed')", name="status"),
-    )
+    __table_args__ = (CheckConstraint(status_in(ENROLMENT_STATUSES), name="status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
@@ -79,7 +84,7 @@ class Appointment(Model):
 
     __tablename__ = "appointments"
     __table_args__ = (
-        CheckConstraint("status IN ('booked','done','no_show','cancelled')", name="status"),
+        CheckConstraint(status_in(APPOINTMENT_STATUSES), name="status"),
         CheckConstraint("end_at > start_at", name="end_after_start"),
         CheckConstraint("busy_until_at >= end_at", name="busy_after_end"),
         CheckConstraint("session >= 1", name="session"),

@@ -121,8 +121,7 @@ class _Search:
         if self.replacing:
             return DayResources(self.snapshot, procedure, day, self.replacing)
         # Without sessions set aside, a day's resources are the same for every plan on this
-        # book, whatever its preferences: the book keeps them (a worker's book lives as long
-        # as nothing changes).
+        # book (one request's), whatever its preferences: the book keeps them.
         derived = self.snapshot.book.derived
         key = ("day_resources", procedure, day)
         found = derived.get(key)

@@ -23,11 +23,6 @@ def day_start(day: date, tz: ZoneInfo) -> datetime:
     return at(day, time(0, 0), tz)
 
 
-def day_range(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    """[local midnight, next local midnight) as UTC instants (23 or 25 hours on DST days)."""
-    return day_start(day, tz), day_start(day + timedelta(days=1), tz)
-
-
 def add_wall_hours(moment: datetime, hours: int, tz: ZoneInfo) -> datetime:
     """`moment` plus `hours` of local wall-clock time.
 

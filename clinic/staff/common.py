@@ -6,7 +6,7 @@ from datetime import date, datetime, time
 
 from flask_login import current_user
 
-from clinic.services.core import clinic_setup
+from clinic.services.core import clinic_setup, date_range
 from clinic.services.core.actors import Actor, actor_for
 
 
@@ -20,4 +20,4 @@ def local_moment(day: date, clock: time) -> datetime:
 
 
 def today() -> date:
-    return datetime.now(clinic_setup.clinic_tz()).date()
+    return date_range.clinic_today()

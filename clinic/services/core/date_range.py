@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
+from clinic.models import utcnow
 from clinic.scheduling import Violation
 from clinic.scheduling.wording import long_day_text
 from clinic.services.core import clinic_setup
@@ -49,7 +50,7 @@ class DateOutOfRange(InvalidRequest):
 
 def clinic_today(now: datetime | None = None) -> date:
     """Today in the clinic's time zone."""
-    return (now or datetime.now(UTC)).astimezone(clinic_setup.clinic_tz()).date()
+    return (now or utcnow()).astimezone(clinic_setup.clinic_tz()).date()
 
 
 def bookable_days(now: datetime | None = None) -> tuple[date, date]:
@@ -101,11 +102,6 @@ def viewable_day_problem(day: date, *, now: datetime | None = None) -> DateProbl
 def check_bookable_day(day: date, *, field: str, now: datetime | None = None) -> None:
     """Raise `DateOutOfRange` (with the problem's code and `field`) unless `day` is bookable."""
     _raise(bookable_day_problem(day, now=now), field)
-
-
-def check_viewable_day(day: date, *, field: str, now: datetime | None = None) -> None:
-    """Raise `DateOutOfRange` unless a calendar or list can show `day`."""
-    _raise(viewable_day_problem(day, now=now), field)
 
 
 def check_starts(starts: Iterable[tuple[int, datetime]], *, now: datetime | None = None) -> None:

@@ -164,8 +164,7 @@ def plan_rest(
             f"Plan between 1 and {remaining} session{'s' if remaining != 1 else ''}.",
             field="count",
         )
-    tz = clinic_setup.clinic_tz()
-    today = now.astimezone(tz).date()
+    today = date_range.clinic_today(now)
     if earliest is not None:
         date_range.check_bookable_day(earliest, field="earliest", now=now)
     wanted = preferences.practitioner_id if preferences is not None else None

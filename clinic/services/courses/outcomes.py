@@ -6,6 +6,7 @@ from datetime import datetime
 
 from clinic.models import (
     APPOINTMENT_STATUSES,
+    OUTCOME_STATUSES,
     Appointment,
     utcnow,
 )
@@ -31,8 +32,6 @@ from clinic.services.courses.reads import get_appointment
 from clinic.services.messages import outbox
 from clinic.services.world import flags, progress
 
-OUTCOMES = ("done", "no_show")
-
 
 def record_outcome(
     *,
@@ -57,7 +56,7 @@ def record_outcome(
     `seen`: the status the person saw; if someone else has changed it since, the request is
     refused (409 `appointment_changed`) saying what happened."""
     now = now or utcnow()
-    if status not in OUTCOMES:
+    if status not in OUTCOME_STATUSES:
         raise InvalidRequest("Mark a session done or no-show.", field="status")
     if len(note) > 2000:
         raise InvalidRequest("Keep the note under 2000 characters.", field="note")

@@ -34,7 +34,7 @@ from sqlalchemy.orm import selectinload
 
 from clinic.models import Appointment, AttentionFlag, Enrolment, utcnow
 from clinic.scheduling import ClientState, ProposedSession, Snapshot, Violation, check_course
-from clinic.services.core import clinic_setup
+from clinic.services.core import clinic_setup, date_range
 from clinic.services.core.db import db_session, transaction
 from clinic.services.world import client_reads
 from clinic.services.world.aftercare import enrolment_rules
@@ -299,7 +299,7 @@ def on_weekdays(weekdays: Iterable[int], *, now: datetime) -> ColumnElement[bool
     if last is None:
         return false()
     tz = clinic_setup.clinic_tz()
-    day, end = now.astimezone(tz).date(), _aware(last).astimezone(tz).date()
+    day, end = date_range.clinic_today(now), _aware(last).astimezone(tz).date()
     if len(wanted) == 7 or (end - day).days * len(wanted) > 7 * _MAX_DAY_RANGES:
         return on_days(day, end)  # every day: more to judge, but a short statement
     days: list[ColumnElement[bool]] = []

@@ -30,9 +30,9 @@ from clinic.scheduling.rules import (
     contraindication_violations,
     earliest_allowed_by_contraindications,
 )
-from clinic.scheduling.timeutil import at, local_date
+from clinic.scheduling.timeutil import at
 from clinic.scheduling.wording import CONDITION_LABELS, condition_label, long_day_text
-from clinic.services.core import clinic_setup
+from clinic.services.core import clinic_setup, date_range
 from clinic.services.core.actors import Actor
 from clinic.services.core.audit import record
 from clinic.services.core.db import db_session, lock_client, transaction
@@ -197,10 +197,6 @@ def screening_answers(*, actor: Actor, client_id: int | None = None) -> dict[str
     return {c.code: ConditionAnswer(c.code, c.present, c.last_on) for c in client.conditions}
 
 
-def _today(now: datetime) -> date:
-    return local_date(now, clinic_setup.clinic_tz())
-
-
 def validate_screening(
     answers: Sequence[ConditionAnswer], *, today: date, known: Sequence[str]
 ) -> list[dict[str, Any]]:
@@ -269,7 +265,7 @@ def save_screening(
         )
     now = now or utcnow()
     known = [q.code for q in screening_questions()]
-    errors = validate_screening(answers, today=_today(now), known=known)
+    errors = validate_screening(answers, today=date_range.clinic_today(now), known=known)
     if errors:
         raise InvalidData(errors)
     with (
@@ -377,7 +373,7 @@ def add_period(
     now = now or utcnow()
     note = " ".join(note.split())
     errors = validate_period(
-        kind=kind, start_on=start_on, end_on=end_on, note=note, today=_today(now)
+        kind=kind, start_on=start_on, end_on=end_on, note=note, today=date_range.clinic_today(now)
     )
     if errors:
         raise InvalidData(errors)
@@ -461,7 +457,7 @@ def course_outlook(
     """For each course, what the engine's contraindication rule says about booking it today."""
     now = now or utcnow()
     tz = clinic_setup.clinic_tz()
-    today = local_date(now, tz)
+    today = date_range.clinic_today(now)
     noon = at(today, time(12), tz)
     conditions: Mapping[str, ConditionState] = {
         c.code: ConditionState(c.present, c.last_on) for c in client.conditions
