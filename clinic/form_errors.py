@@ -45,10 +45,19 @@ class Problem:
 
 
 def place_errors(
-    form: FlaskForm, exc: ServiceError, fields: FieldNames | None = None
+    form: FlaskForm,
+    exc: ServiceError,
+    fields: FieldNames | None = None,
+    *,
+    default: Field | None = None,
 ) -> list[Problem]:
     """Put a service's refusal next to the form fields it names; return what belongs at the top
-    of the form: every broken rule of a refused booking, and each message without a field."""
+    of the form: every broken rule of a refused booking, and each message without a field.
+    A form of one question (a day to look at) passes that field as `default`: every message
+    the form has no field for is shown there instead, and nothing is left for the top."""
+    if default is not None and isinstance(exc, RuleViolation | Conflict) and exc.violations:
+        default.errors = [*default.errors, *(v.message for v in exc.violations)]
+        return []
     if isinstance(exc, AlreadyEnrolled):
         return [
             Problem(v.message, code=v.code, enrolment=exc.enrolment_id, client=exc.client_id)
@@ -63,7 +72,7 @@ def place_errors(
     )
     top: list[Problem] = []
     for item in items:
-        target = _field(form, str(item.get("field") or ""), fields)
+        target = _field(form, str(item.get("field") or ""), fields) or default
         if target is not None:
             target.errors = [*target.errors, item["message"]]
         else:

@@ -78,9 +78,6 @@ def signup() -> ResponseReturnValue:
             )
         except ServiceError as exc:
             top = place_errors(form, exc)
-            if exc.status == 409:
-                form.email.errors = [*form.email.errors, *(p.message for p in top)]
-                top = []
         else:
             sign_in(user)
             flash("Welcome! Please answer a few health questions before you book.", "success")

@@ -198,7 +198,7 @@ def swap(code: str) -> ResponseReturnValue:
                 day=day,
             )
         except ServiceError as exc:
-            form.day.errors = [exc.message]
+            place_errors(form, exc, default=form.day)
             day_invalid = True
         else:
             why_none = offer.why_none

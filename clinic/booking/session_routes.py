@@ -193,7 +193,7 @@ def move(appointment_id: int) -> ResponseReturnValue:
         try:
             offer = moves.move_offers(actor=actor, appointment_id=appointment.id, day=day, now=now)
         except ServiceError as exc:
-            day_form.day.errors = [exc.message]
+            place_errors(day_form, exc, default=day_form.day)
         else:
             slots = [slot.start for slot in offer.slots]
             also = [slot.start for slot in offer.also]

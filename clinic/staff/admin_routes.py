@@ -171,7 +171,8 @@ def update_staff_user(user_id: int) -> ResponseReturnValue:
     except (NotFound, PermissionDenied):
         raise
     except ServiceError as exc:
-        return _admin_page(422, top=[exc.message])
+        # The page draws each account's row afresh: every message goes on top.
+        return _admin_page(422, top=place_errors(form, exc, lambda name: None))
     return _done("Saved the account.", "staff")
 
 

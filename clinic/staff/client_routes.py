@@ -18,7 +18,7 @@ from clinic.models import DESK_ROLES, STAFF_ROLES, utcnow
 from clinic.scheduling import describe_window
 from clinic.scheduling.wording import condition_label
 from clinic.services.core import clinic_setup
-from clinic.services.core.errors import Conflict, ServiceError
+from clinic.services.core.errors import ServiceError
 from clinic.services.core.permissions import is_desk
 from clinic.services.courses import course_rest
 from clinic.services.people import accounts, client_records, clients
@@ -61,8 +61,6 @@ def new_client() -> ResponseReturnValue:
                 phone=form.phone.data or "",
                 notes=form.notes.data or "",
             )
-        except Conflict as exc:  # the email is on file already
-            form.email.errors = [*form.email.errors, exc.message]
         except ServiceError as exc:
             problems = place_errors(form, exc)
         else:
