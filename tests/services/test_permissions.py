@@ -120,3 +120,65 @@ def test_change_refusal(app, role: str, status: str, hours: int, refused: type |
 def test_change_refusal_without_now_leaves_the_notice_to_the_engine(app) -> None:
     f.make_clinic(client_change_notice_hours=24)
     assert p.change_refusal(actor("client"), appointment(hours=1), None) is None  # type: ignore[arg-type]
+
+
+def test_the_sql_forms_of_who_sees_what_agree_with_the_python_ones(app) -> None:
+    """`visible_appointments` and `treated_by` are the SQL of `can_see_appointment` and
+    `practitioner_treats`: for every role, the same sessions and clients."""
+    from sqlalchemy import select
+
+    from clinic.extensions import db
+    from clinic.models import Appointment, Client, Enrolment, Room
+    from clinic.services.core.actors import actor_for
+    from clinic.services.world.aftercare import rules_record
+    from clinic.services.world.course_catalogue import course_rules
+
+    course = f.make_course()
+    room = Room(code="R1", name="Room 1")
+    db.session.add(room)
+    anna, ben = f.make_practitioner(), f.make_practitioner()
+    first, second, third = f.make_client(), f.make_client(), f.make_client()
+    start = NOW + timedelta(days=3)
+    pairs = [(first, anna), (first, ben), (second, ben), (third, ben)]
+    for i, (client, practitioner) in enumerate(pairs):
+        enrolment = Enrolment(
+            client_id=client.id, course_id=course.id, rules=rules_record(course_rules(course))
+        )
+        db.session.add(enrolment)
+        db.session.flush()
+        at = start + timedelta(days=i)
+        db.session.add(
+            Appointment(
+                enrolment_id=enrolment.id,
+                session=1,
+                client_id=client.id,
+                practitioner_id=practitioner.id,
+                room_id=room.id,
+                start_at=at,
+                end_at=at + timedelta(hours=1),
+                busy_until_at=at + timedelta(hours=1),
+                status="booked",
+            )
+        )
+    f.commit()
+    anna_user = f.make_user("practitioner")
+    anna.user_id = anna_user.id
+    f.commit()
+    actors = [
+        f.actor("receptionist"),
+        f.actor("admin"),
+        actor_for(anna_user),
+        f.client_actor(first),
+        f.client_actor(third),
+    ]
+    everything = db.session.scalars(select(Appointment)).all()
+    clients = db.session.scalars(select(Client)).all()
+    for who in actors:
+        in_sql = set(db.session.scalars(select(Appointment.id).where(p.visible_appointments(who))))
+        in_python = {a.id for a in everything if p.can_see_appointment(who, a)}
+        assert in_sql == in_python, who.role
+        if p.is_practitioner(who):
+            treated = set(db.session.scalars(select(Client.id).where(p.treated_by(who))))
+            assert treated == {c.id for c in clients if p.practitioner_treats(who, c.id)}
+            assert treated == {first.id}
+    assert len(everything) == 4

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Exists, exists, select, true
 
 from clinic.models import (
     ADMIN_ROLES,
@@ -18,6 +18,7 @@ from clinic.models import (
     DESK_ROLES,
     STAFF_ROLES,
     Appointment,
+    Client,
     Enrolment,
 )
 from clinic.scheduling import Violation
@@ -158,15 +159,28 @@ def can_change(actor: Actor, appointment: Appointment, now: datetime) -> bool:
 
 def practitioner_treats(actor: Actor, client_id: int) -> bool:
     """Whether a practitioner has (or had) a session with this client."""
-    found = db_session().scalar(
-        select(Appointment.id)
-        .where(
-            Appointment.client_id == client_id,
-            Appointment.practitioner_id == (actor.practitioner_id or 0),
-        )
-        .limit(1)
+    return bool(db_session().scalar(select(treated_by(actor, Client.id == client_id))))
+
+
+def treated_by(actor: Actor, client: ColumnElement[bool] | None = None) -> Exists:
+    """SQL: the practitioner has (or had) a session with the client (a practitioner sees the
+    clients they treat). `client` says which client; by default the `clients` row of the
+    statement it is used in."""
+    return exists().where(
+        Appointment.client_id == Client.id,
+        Appointment.practitioner_id == (actor.practitioner_id or 0),
+        *((client,) if client is not None else ()),
     )
-    return found is not None
+
+
+def visible_appointments(actor: Actor) -> ColumnElement[bool]:
+    """SQL form of `can_see_appointment`: reception every session, a practitioner their own,
+    a client theirs."""
+    if is_desk(actor):
+        return true()
+    if is_practitioner(actor):
+        return Appointment.practitioner_id == (actor.practitioner_id or 0)
+    return Appointment.client_id == (actor.client_id or 0)
 
 
 MAX_OVERRIDE_REASON = 500

@@ -38,8 +38,8 @@ from clinic.services.core.errors import (
 from clinic.services.core.permissions import (
     can_see_appointment,
     is_client,
-    is_practitioner,
     is_staff,
+    visible_appointments,
 )
 from clinic.services.courses.placing import LONGEST_SESSION
 from clinic.services.world import client_reads, course_catalogue, progress
@@ -178,8 +178,7 @@ def list_appointments(
         own = resolve_client_id(actor, client_id)
         query = query.where(Appointment.client_id == own)
     else:
-        if is_practitioner(actor):
-            query = query.where(Appointment.practitioner_id == actor.practitioner_id)
+        query = query.where(visible_appointments(actor))
         if client_id is not None:
             query = query.where(Appointment.client_id == client_id)
     if practitioner_id is not None:

@@ -41,7 +41,11 @@ from clinic.services.core.errors import (
     PermissionDenied,
     refusal,
 )
-from clinic.services.core.permissions import is_desk, is_practitioner, is_staff
+from clinic.services.core.permissions import (
+    is_desk,
+    is_staff,
+    visible_appointments,
+)
 from clinic.services.courses.placing import place
 from clinic.services.messages import outbox
 from clinic.services.world import client_reads
@@ -124,9 +128,7 @@ def _live_flags(actor: Actor, now: datetime) -> ColumnElement[bool]:
         Appointment.status == "booked",
         Appointment.start_at > now,
     )
-    if is_practitioner(actor):
-        live = live.where(Appointment.practitioner_id == actor.practitioner_id)
-    return live.exists()
+    return live.where(visible_appointments(actor)).exists()
 
 
 def count_attention(*, actor: Actor, now: datetime | None = None) -> int:

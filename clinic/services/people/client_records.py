@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from clinic.models import (
@@ -29,7 +29,12 @@ from clinic.services.core.actors import Actor
 from clinic.services.core.audit import record
 from clinic.services.core.db import db_session, transaction
 from clinic.services.core.errors import InvalidRequest, NotFound, PermissionDenied
-from clinic.services.core.permissions import is_practitioner, is_staff, practitioner_treats
+from clinic.services.core.permissions import (
+    is_practitioner,
+    is_staff,
+    practitioner_treats,
+    treated_by,
+)
 from clinic.services.world import client_reads, course_catalogue
 from clinic.services.world.aftercare import aftercare_for, keeps_other_rules
 from clinic.services.world.progress import enrolment_progress
@@ -90,12 +95,7 @@ def list_clients(*, actor: Actor, query: str = "") -> list[Client]:
             )
         )
     if is_practitioner(actor):
-        stmt = stmt.where(
-            exists().where(
-                Appointment.client_id == Client.id,
-                Appointment.practitioner_id == (actor.practitioner_id or 0),
-            )
-        )
+        stmt = stmt.where(treated_by(actor))
     return list(db_session().scalars(stmt.order_by(Client.name, Client.id).limit(MAX_LISTED)))
 
 
