@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from wtforms import Field, Form, ValidationError
+from wtforms import DateField, Field, Form, ValidationError
 
 from clinic.services.core import date_range, text
 
@@ -24,3 +25,16 @@ class BookableDay:
             problem = date_range.bookable_day_problem(field.data)
             if problem is not None:
                 raise ValidationError(problem.message)
+
+
+DATE_MESSAGE = "Give a date like 2026-12-24."
+
+
+class PlainDateField(DateField):
+    """A date input whose parse error is worded for people."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError(DATE_MESSAGE) from exc

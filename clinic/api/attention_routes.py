@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from clinic.api import schemas
 from clinic.api.registry import endpoint
-from clinic.api.routes import _appointment, _json, _local
+from clinic.api.serialise import appointment_json, json_answer, local
 from clinic.services.lifetime import attention_list
 from clinic.services.lifetime.attention_list import ReplanRequest
 
@@ -29,13 +29,13 @@ def list_attention() -> ResponseReturnValue:
             "appointment": i.appointment.id,
             "enrolment": i.appointment.enrolment_id,
             "client": i.appointment.client_id,
-            "start": _local(i.appointment.start_at),
+            "start": local(i.appointment.start_at),
             "errors": [{"code": e.code, "message": e.message} for e in i.errors],
             "cause": i.cause,
             "replan": [
                 {
                     "appointment": m.appointment_id,
-                    "start": _local(m.slot.start),
+                    "start": local(m.slot.start),
                     "practitioner": m.slot.practitioner_id,
                 }
                 for m in i.replan.moves
@@ -43,7 +43,7 @@ def list_attention() -> ResponseReturnValue:
         }
         for i in items
     ]
-    return _json(schemas.AttentionOut, out)
+    return json_answer(schemas.AttentionOut, out)
 
 
 @endpoint(
@@ -62,4 +62,4 @@ def accept_replan(enrolment_id: int) -> ResponseReturnValue:
         enrolment_id=enrolment_id,
         moves=[ReplanRequest(s.appointment, s.start, s.practitioner) for s in body.sessions],
     )
-    return _json(schemas.AppointmentOut, [_appointment(a) for a in moved])
+    return json_answer(schemas.AppointmentOut, [appointment_json(a) for a in moved])

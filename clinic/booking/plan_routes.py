@@ -4,7 +4,7 @@ session swapped for another time if wanted), and booking it."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, time, timedelta
+from datetime import time, timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -15,40 +15,14 @@ from clinic.booking.forms import ConfirmForm, DayForm, PlanForm, options
 from clinic.booking.grid import month_grids
 from clinic.form_errors import Problem, place_errors, validated
 from clinic.models import utcnow
+from clinic.proposals import decode_proposals, encode_proposal
 from clinic.scheduling import Preferences, describe_window
 from clinic.services.core import clinic_setup, date_range
-from clinic.services.core.errors import InvalidRequest, ServiceError
+from clinic.services.core.errors import ServiceError
 from clinic.services.courses import enrol
 from clinic.services.courses.placing import SessionRequest
 from clinic.services.people import clients
 from clinic.services.world import course_catalogue, screening
-
-# --- proposals carried in the page: "20261201T0900Z-3" = a start (UTC) and a practitioner ------
-
-PROPOSAL_STAMP = "%Y%m%dT%H%MZ"
-
-
-def _encode_proposal(start: datetime, practitioner_id: int | None) -> str:
-    return f"{start.astimezone(UTC):{PROPOSAL_STAMP}}-{practitioner_id or 0}"
-
-
-def _decode_proposals(values: list[str]) -> list[SessionRequest]:
-    requests = []
-    for value in values:
-        stamp, _, practitioner_text = value.partition("-")
-        try:
-            start = datetime.strptime(stamp, PROPOSAL_STAMP).replace(tzinfo=UTC)
-            practitioner = int(practitioner_text or 0)
-        except ValueError:
-            raise InvalidRequest("The proposed times were garbled; please plan again.") from None
-        far = date_range.bookable_moment_problem(start)
-        if far is not None:
-            raise InvalidRequest(f"{far.message} Please plan again.")
-        requests.append(SessionRequest(start, practitioner or None))
-    if not requests or len(requests) > 30:
-        raise InvalidRequest("There are no proposed times; please plan again.")
-    return requests
-
 
 # --- the pages ---------------------------------------------------------------------------------
 
@@ -100,7 +74,7 @@ def plan(code: str) -> ResponseReturnValue:
                 url_for(
                     "booking.review",
                     code=code,
-                    s=[_encode_proposal(p.slot.start, p.slot.practitioner_id) for p in chosen],
+                    s=[encode_proposal(p.slot.start, p.slot.practitioner_id) for p in chosen],
                 )
             )
     client = clients.get_client(actor=actor)
@@ -133,7 +107,7 @@ def _review_context(code: str, requests: list[SessionRequest]) -> dict[str, obje
                     "booking.swap",
                     code=code,
                     k=number,
-                    s=[_encode_proposal(r.start, r.practitioner_id) for r in requests],
+                    s=[encode_proposal(r.start, r.practitioner_id) for r in requests],
                 ),
             }
         )
@@ -150,14 +124,14 @@ def _review_context(code: str, requests: list[SessionRequest]) -> dict[str, obje
         "course": course,
         "rows": rows,
         "grids": grids,
-        "encoded": [_encode_proposal(r.start, r.practitioner_id) for r in requests],
+        "encoded": [encode_proposal(r.start, r.practitioner_id) for r in requests],
     }
 
 
 @bp.route("/courses/<code>/review")
 @client_only
 def review(code: str) -> ResponseReturnValue:
-    requests = _decode_proposals(request.args.getlist("s"))
+    requests = decode_proposals(request.args.getlist("s"))
     return render_template(
         "booking/review.html", form=ConfirmForm(), top_errors=[], **_review_context(code, requests)
     )
@@ -167,7 +141,7 @@ def review(code: str) -> ResponseReturnValue:
 @client_only
 def swap(code: str) -> ResponseReturnValue:
     """Another time for proposed session k: the free times of a chosen day."""
-    requests = _decode_proposals(request.args.getlist("s"))
+    requests = decode_proposals(request.args.getlist("s"))
     number = request.args.get("k", type=int)
     if number is None or not 1 <= number <= len(requests):
         abort(404, "There is no such session in this proposal.")
@@ -211,7 +185,7 @@ def swap(code: str) -> ResponseReturnValue:
                         "url": url_for(
                             "booking.review",
                             code=code,
-                            s=[_encode_proposal(r.start, r.practitioner_id) for r in replaced],
+                            s=[encode_proposal(r.start, r.practitioner_id) for r in replaced],
                         ),
                     }
                 )
@@ -224,7 +198,7 @@ def swap(code: str) -> ResponseReturnValue:
         day=day,
         choices=choices,
         why_none=why_none,
-        encoded=[_encode_proposal(r.start, r.practitioner_id) for r in requests],
+        encoded=[encode_proposal(r.start, r.practitioner_id) for r in requests],
         back=url_for("booking.review", code=code, s=request.args.getlist("s")),
     ), 422 if day_invalid else 200
 
@@ -233,7 +207,7 @@ def swap(code: str) -> ResponseReturnValue:
 @client_only
 def book(code: str) -> ResponseReturnValue:
     actor = current_actor()
-    requests = _decode_proposals(request.form.getlist("s"))
+    requests = decode_proposals(request.form.getlist("s"))
     form = ConfirmForm()
     top_errors: Sequence[Problem | str] = []
     if form.validate_on_submit():

@@ -4,20 +4,18 @@ remain) of a course the client holds, and booking it into that course."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from clinic.booking import bp
 from clinic.booking.common import PERIOD_WORDS, client_only, current_actor
-from clinic.booking.forms import ConfirmForm, RestPlanForm
+from clinic.booking.forms import ConfirmForm
 from clinic.booking.grid import month_grids
-from clinic.booking.plan_routes import _decode_proposals, _encode_proposal
 from clinic.form_errors import Problem, place_errors
 from clinic.models import utcnow
-from clinic.scheduling import describe_window
+from clinic.proposals import decode_proposals, encode_proposal, proposal_rows, rest_count
+from clinic.screening_forms import RestPlanForm
 from clinic.services.core import clinic_setup
 from clinic.services.core.actors import Actor
 from clinic.services.core.errors import ServiceError
@@ -25,31 +23,6 @@ from clinic.services.courses import course_rest
 from clinic.services.courses.course_rest import EnrolmentState
 from clinic.services.courses.placing import SessionRequest
 from clinic.services.people import clients
-from clinic.services.world.aftercare import care_windows
-
-
-def proposal_rows(
-    state: EnrolmentState, requests: Sequence[SessionRequest], now: datetime
-) -> list[dict[str, Any]]:
-    """The proposed sessions as the proposal pages show them: number, start, practitioner
-    and care dates (a pre-care already begun told without its past date, rule 11)."""
-    tz = clinic_setup.clinic_tz()
-    names = {p.id: p.name for p in clients.practitioner_choices(state.enrolment.course.code)}
-    return [
-        {
-            "number": state.next_session + i,
-            "start": r.start,
-            "practitioner": names.get(r.practitioner_id or 0, "Any practitioner"),
-            "windows": (windows := care_windows(state.course, r.start)),
-            "care": [describe_window(w, tz, now) for w in windows],
-        }
-        for i, r in enumerate(requests)
-    ]
-
-
-def rest_count(value: str | None) -> int | None:
-    """`count=1` asks for the next session; anything else for all that remain."""
-    return 1 if value == "1" else None
 
 
 def _render(
@@ -79,7 +52,7 @@ def _render(
         grids=grids,
         form=form,
         confirm=ConfirmForm(),
-        encoded=[_encode_proposal(r.start, r.practitioner_id) for r in requests],
+        encoded=[encode_proposal(r.start, r.practitioner_id) for r in requests],
         top_errors=top_errors,
     ), status
 
@@ -117,7 +90,7 @@ def plan_rest(enrolment_id: int) -> ResponseReturnValue:
 def book_rest(enrolment_id: int) -> ResponseReturnValue:
     actor = current_actor()
     enrolment = course_rest.get_enrolment(actor=actor, enrolment_id=enrolment_id)
-    requests = _decode_proposals(request.form.getlist("s"))
+    requests = decode_proposals(request.form.getlist("s"))
     confirm = ConfirmForm()
     top_errors: Sequence[Problem | str]
     if confirm.validate_on_submit():

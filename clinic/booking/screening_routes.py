@@ -9,16 +9,15 @@ from flask.typing import ResponseReturnValue
 from clinic.auth.access import safe_next
 from clinic.booking import bp
 from clinic.booking.common import PERIOD_WORDS, client_only, current_actor
-from clinic.booking.forms import (
-    DeleteForm,
-    PeriodForm,
+from clinic.booking.forms import DeleteForm, PeriodForm
+from clinic.form_errors import Problem, place_errors
+from clinic.models import utcnow
+from clinic.screening_forms import (
     fill_screening,
     screening_answers,
     screening_fields,
     screening_form_class,
 )
-from clinic.form_errors import Problem, place_errors
-from clinic.models import utcnow
 from clinic.services.core.errors import ServiceError
 from clinic.services.people import clients
 from clinic.services.world.screening import screening_status

@@ -7,16 +7,16 @@ from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from clinic.auth.access import login_required, role_required
-from clinic.booking.forms import (
+from clinic.form_errors import Problem, place_errors
+from clinic.models import DESK_ROLES, STAFF_ROLES, utcnow
+from clinic.scheduling import describe_window
+from clinic.scheduling.wording import condition_label
+from clinic.screening_forms import (
     fill_screening,
     screening_answers,
     screening_fields,
     screening_form_class,
 )
-from clinic.form_errors import Problem, place_errors
-from clinic.models import DESK_ROLES, STAFF_ROLES, utcnow
-from clinic.scheduling import describe_window
-from clinic.scheduling.wording import condition_label
 from clinic.services.core import clinic_setup
 from clinic.services.core.errors import ServiceError
 from clinic.services.core.permissions import is_desk

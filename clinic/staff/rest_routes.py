@@ -9,11 +9,10 @@ from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from clinic.auth.access import login_required, role_required
-from clinic.booking.forms import RestPlanForm
-from clinic.booking.plan_routes import _decode_proposals, _encode_proposal
-from clinic.booking.rest_routes import proposal_rows, rest_count
 from clinic.form_errors import Problem, place_errors
 from clinic.models import DESK_ROLES, utcnow
+from clinic.proposals import decode_proposals, encode_proposal, proposal_rows, rest_count
+from clinic.screening_forms import RestPlanForm
 from clinic.services.core.errors import ServiceError
 from clinic.services.courses import course_rest
 from clinic.services.courses.course_rest import EnrolmentState
@@ -40,7 +39,7 @@ def _render(
         rows=proposal_rows(state, requests, utcnow()),
         form=form,
         book=book,
-        encoded=[_encode_proposal(r.start, r.practitioner_id) for r in requests],
+        encoded=[encode_proposal(r.start, r.practitioner_id) for r in requests],
         problems=problems,
         soft=any(p.soft for p in problems),
         precare=any(p.code == "precare_not_kept" for p in problems),
@@ -80,7 +79,7 @@ def plan_rest(enrolment_id: int) -> ResponseReturnValue:
 def book_rest(enrolment_id: int) -> ResponseReturnValue:
     actor = current_actor()
     enrolment = course_rest.get_enrolment(actor=actor, enrolment_id=enrolment_id)
-    requests = _decode_proposals(request.form.getlist("s"))
+    requests = decode_proposals(request.form.getlist("s"))
     book = RestBookForm()
     problems: list[Problem] = []
     if book.validate_on_submit():
