@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from tests.conftest import fresh_minute
-from tests.pg.server import _free_port
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 LOGIN_LIMIT = 10  # POST /api/v1/token: 10 a minute per address
@@ -37,7 +37,7 @@ def test_logins_with_the_redis_store_down_are_still_limited_and_never_500(
 ) -> None:
     path = tmp_path / "clinic.db"
     path.write_bytes(migrated_template.read_bytes())
-    nobody_listens = f"redis://127.0.0.1:{_free_port()}/0"
+    nobody_listens = f"redis://127.0.0.1:{free_port()}/0"
     fresh_minute()
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT, f"sqlite:///{path}", nobody_listens, str(LOGIN_LIMIT + 2)],
