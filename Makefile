@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app clinic
+# pytest-xdist workers for `make test`: one per core of the 2-core CI machine. Each worker is a
+# test session of its own (its own PostgreSQL, Redis, ports: tests/ports.py); --dist loadfile
+# keeps a module on one worker, so a module's gunicorn or Chromium starts once.
+TEST_WORKERS ?= 2
 
 .PHONY: run test lint bench install clean
 
@@ -25,7 +29,7 @@ test: install
 	$(BIN)/ruff format --check clinic tests $(wildcard bench)
 	$(BIN)/mypy
 	$(BIN)/bandit --quiet --recursive clinic --severity-level medium
-	$(BIN)/pytest --cov --cov-report=term
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --cov --cov-report=term
 
 lint: install
 	$(BIN)/ruff check clinic tests $(wildcard bench)

@@ -151,13 +151,22 @@ def make_practitioner(**overrides: Any) -> Practitioner:
     return _save(practitioner)
 
 
+# scrypt costs ~0.1 s a hash on purpose (two on a busy machine). A factory user's hash is only
+# ever checked, so each password is hashed once per process and its hash shared by the users
+# that have it, as the demo loader does (clinic/demo/logins.py).
+_hash_of: dict[str, str] = {}
+
+
 def make_user(role: str = "client", **overrides: Any) -> User:
     n = db.session.query(User).count() + 1
     values = dict(email=f"{role}{n}@example.com", name=f"{role.capitalize()} {n}", role=role)
     values.update(overrides)
     password = values.pop("password", "password123")
     user = User(**values)
-    user.set_password(password)
+    if password not in _hash_of:
+        user.set_password(password)
+        _hash_of[password] = user.password_hash
+    user.password_hash = _hash_of[password]
     db.session.add(user)
     db.session.flush()
     if role == "client":

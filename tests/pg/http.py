@@ -21,7 +21,7 @@ import pytest
 
 from clinic.extensions import db
 from tests.conftest import missing
-from tests.pg.server import _free_port
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 4
@@ -55,7 +55,7 @@ def gunicorn(
     gunicorn = Path(sys.executable).parent / "gunicorn"
     if not gunicorn.exists():
         missing("gunicorn is not installed in the virtualenv")
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "CLINIC_ENV": "production",

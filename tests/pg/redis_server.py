@@ -1,6 +1,6 @@
 """Start and stop a throw-away Redis server (Debian's `redis-server`) for the tests.
 
-On a free port on 127.0.0.1, its working directory a temporary one, nothing saved to disk
+On a free port on 127.0.0.1 (tests/ports.py), its working directory a temporary one, nothing saved to disk
 (`--save '' --appendonly no`): the data is thrown away with the server.
 """
 
@@ -14,7 +14,8 @@ import time as clock
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.pg.server import ServerUnavailable, _free_port
+from tests.pg.server import ServerUnavailable
+from tests.ports import free_port
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ def start_redis() -> RedisServer:
     if not Path(binary).exists():
         raise ServerUnavailable("redis-server is not installed (apt-get install redis-server)")
     workdir = Path(tempfile.mkdtemp(prefix="clinic-redis-"))
-    port = _free_port()
+    port = free_port()
     with (workdir / "redis.log").open("wb") as log:
         process = subprocess.Popen(
             [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir)]

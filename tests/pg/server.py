@@ -2,8 +2,10 @@
 
 `initdb` and `pg_ctl` from the system's PostgreSQL binaries, run as the `postgres` user when
 we are root (CI runs as root and PostgreSQL refuses to run as root), with the data and the
-socket in a temporary directory, listening on 127.0.0.1 on a free port, tuned for speed
-rather than durability (fsync off): the data is thrown away afterwards.
+socket in a temporary directory, listening on 127.0.0.1 on a free port (tests/ports.py: a range
+of its own per xdist worker), tuned for speed rather than durability (fsync off): the data is
+thrown away afterwards. Under xdist each worker is a session of its own, so each starts its own
+server: nothing is shared between workers but the binaries.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+from tests.ports import free_port
 
 DATABASE = "clinic_test"
 
@@ -49,12 +52,6 @@ def _bindir() -> Path | None:
         return Path(found[-1]).parent
     initdb = shutil.which("initdb")
     return Path(initdb).parent if initdb else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _as_postgres(argv: list[str]) -> list[str]:
@@ -94,7 +91,7 @@ def start_server(database: str = DATABASE, *, extra_options: str = "") -> PgServ
     if owner is not None:
         os.chown(base, owner.pw_uid, owner.pw_gid)
     base.chmod(0o700)
-    server = PgServer(bindir, "127.0.0.1", _free_port(), datadir, logfile)
+    server = PgServer(bindir, "127.0.0.1", free_port(), datadir, logfile)
     try:
         _run(
             [

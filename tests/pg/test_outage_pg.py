@@ -35,13 +35,13 @@ from tests.pg.http import Server, gunicorn
 from tests.pg.server import (
     PgServer,
     ServerUnavailable,
-    _free_port,
     pause_server,
     resume_server,
     start_server,
     stop_server,
 )
 from tests.pg.test_race_http import at, make_racers, monday
+from tests.ports import free_port
 
 pytestmark = pytest.mark.pg
 
@@ -232,7 +232,7 @@ def test_postgresql_stopped_under_load_answers_503_then_recovers(own_pg) -> None
 
 def test_which_postgresql_errors_are_unavailable(pg_url: str) -> None:
     # Real errors from a real server: gone or timed out is a 503; a bug or a bad value is not.
-    refused = f"postgresql+psycopg://postgres@127.0.0.1:{_free_port()}/nothing"
+    refused = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nothing"
     assert database_unavailable(error_of(refused, "SELECT 1"))
     assert database_unavailable(
         error_of(pg_url, "SET LOCAL statement_timeout = 10", "SELECT pg_sleep(1)")

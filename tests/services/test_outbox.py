@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -20,6 +19,7 @@ from clinic.services.courses import cancellation, enrol
 from clinic.services.courses.placing import SessionRequest
 from clinic.services.messages import outbox
 from tests import factories as f
+from tests.ports import free_port
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -43,12 +43,6 @@ class Recorder:
         with self.lock:
             self.received.append(envelope.content)
         return "250 Message accepted"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_server(refuse: bool = False) -> tuple[Controller, Recorder]:
