@@ -36,6 +36,14 @@ class Config:
     # (0 = none). Rate limits are per client address, so this must be right in production.
     PROXY_FIX_X_FOR = int(os.environ.get("PROXY_FIX_X_FOR", "0"))
     API_TOKEN_HOURS = int(os.environ.get("API_TOKEN_HOURS", "24"))
+    # A browser's login ends after this long without a request, and this long after it began
+    # however much it is used (docs/DECISIONS.md, "Logins that end").
+    LOGIN_IDLE_MINUTES = int(os.environ.get("LOGIN_IDLE_MINUTES", str(8 * 60)))
+    LOGIN_MAX_DAYS = int(os.environ.get("LOGIN_MAX_DAYS", "7"))
+    # SQLite: how long a write waits for another's write lock before the request answers 503
+    # with Retry-After (a booking holds it for milliseconds; a longer hold is a backup, a
+    # migration or a stuck process, and the user is better told to try again in a minute).
+    SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "5000"))
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "clinic@localhost")
     SMTP_HOST = os.environ.get("SMTP_HOST", "")
     SMTP_PORT = int(os.environ.get("SMTP_PORT", "25"))

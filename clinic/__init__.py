@@ -33,7 +33,8 @@ def create_app(config_name: str | None = None, **overrides: Any) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         os.makedirs(os.path.join(app.root_path, "..", "instance"), exist_ok=True)
 
-    assert dbsetup  # its engine listeners are installed on import
+    # Its engine listeners are installed on import; the busy timeout comes from the config.
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = dbsetup.engine_options(app.config)
     db.init_app(app)
     migrate.init_app(
         app, db, directory=os.path.join(app.root_path, "..", "migrations"), render_as_batch=True

@@ -1,4 +1,4 @@
-"""Flask commands: catalogue, users, demo, messages."""
+"""Flask commands: catalogue, users, demo, messages, logins."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from clinic.services import catalogue
 from clinic.services.core import clinic_setup
 from clinic.services.core.errors import InvalidData, ServiceError
 from clinic.services.lifetime import attention
-from clinic.services.people import accounts
+from clinic.services.people import accounts, logins
 from clinic.services.staffing import staffing
 
 users_cli = click.Group("users", help="User accounts.")
@@ -158,7 +158,30 @@ def messages_send(limit: int) -> None:
     )
 
 
+logins_cli = click.Group("logins", help="Browser logins and API tokens.")
+
+
+@logins_cli.command("prune")
+def logins_prune() -> None:
+    """Delete ended, idle and too old logins and expired or revoked API tokens (run daily from
+    cron; they open nothing any more, the rows only pile up)."""
+    from flask import current_app
+
+    try:
+        deleted, tokens = logins.prune(ages=logins.ages_from(current_app.config))
+    except DBAPIError as exc:
+        if not database_unavailable(exc):
+            raise
+        raise click.ClickException(
+            f"The database is unavailable ({exc.orig}); nothing was deleted, try again later."
+        ) from exc
+    click.echo(
+        f"Deleted {deleted} ended or expired logins and {tokens} expired or revoked API tokens."
+    )
+
+
 def register(app: Flask) -> None:
+    app.cli.add_command(logins_cli)
     app.cli.add_command(messages_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(catalogue_cli)

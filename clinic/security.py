@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Request, Response, abort, current_app, jsonify, request, session
+from flask import Flask, Request, Response, abort, current_app, g, jsonify, request, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import login_user, logout_user
 from sqlalchemy import and_, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import joinedload
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from clinic.errors import database_unavailable
 from clinic.extensions import db, login_manager
-from clinic.models import LoginSession, User
+from clinic.models import LoginSession, User, utcnow
 from clinic.services.core import cache
 from clinic.services.people import logins
 
@@ -87,6 +89,8 @@ class CookieSession(SecureCookieSessionInterface):
 
 # The session cookie's key for the login's id (clinic/services/logins.py).
 LOGIN_KEY = "login"
+# `g`'s key for a login whose use this request notes after its response.
+NOTE_LOGIN = "clinic_note_login"
 
 
 def current_login() -> str | None:
@@ -107,8 +111,30 @@ def sign_out() -> None:
     login_id = current_login()
     if login_id is not None:
         logins.end_login(login_id)
+    forget_login()
+
+
+def forget_login() -> None:
+    """Forget this browser's login (already ended on the server: "log out everywhere")."""
     session.pop(LOGIN_KEY, None)
+    g.pop(NOTE_LOGIN, None)
     logout_user()
+
+
+def _note_login_use(response: Response) -> Response:
+    """Note the use of a login last noted a few minutes ago (`load_user`). Only for the idle
+    limit: with the database busy or away, the request keeps its answer and a later one
+    notes it."""
+    login_id = g.pop(NOTE_LOGIN, None)
+    if login_id is None:
+        return response
+    try:
+        logins.note_use(login_id)
+    except DBAPIError as exc:
+        if not database_unavailable(exc):
+            raise
+        current_app.logger.warning("the login's use was not noted: %s", exc.orig)
+    return response
 
 
 def load_user(user_id: str) -> User | None:
@@ -117,18 +143,22 @@ def load_user(user_id: str) -> User | None:
     # With the client or practitioner record in the same statement: every page asks next
     # who the user is (services.actors.actor_for). The same statement reads the catalogue's
     # version (services.cache.with_version).
+    # The login must be live (not ended, not idle too long, not too old: logins.is_live);
+    # when it was last noted more than a few minutes ago, this use is noted after the
+    # response is made (`note_login_use`), not on every request.
     login_id = current_login()
     if login_id is None:
         return None
+    now = utcnow()
     found = db.session.execute(
         cache.with_version(
-            select(User)
+            select(User, LoginSession.last_seen_at)
             .join(
                 LoginSession,
                 and_(
                     LoginSession.user_id == User.id,
                     LoginSession.id == login_id,
-                    LoginSession.ended_at.is_(None),
+                    logins.is_live(logins.ages_from(current_app.config), now),
                 ),
             )
             .options(joinedload(User.client), joinedload(User.practitioner))
@@ -139,7 +169,11 @@ def load_user(user_id: str) -> User | None:
         return None
     cache.note_version(found)
     user: User = found[0]
-    return user if user.active else None
+    if not user.active:
+        return None
+    if logins.use_to_note(found.last_seen_at, now):
+        g.setdefault(NOTE_LOGIN, login_id)
+    return user
 
 
 # Registered by a call, not as a decorator: Flask-Login's `user_loader` has no types, and a
@@ -168,6 +202,8 @@ def register(app: Flask) -> None:
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see this page."
+
+    app.after_request(_note_login_use)
 
     @app.after_request
     def add_headers(response: Response) -> Response:

@@ -52,6 +52,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST api.create_token": EVERYONE,
     # any logged-in user
     "POST auth.logout": USERS,
+    "POST auth.logout_everywhere": USERS,
     "GET auth.change_password": USERS,
     "POST auth.change_password": USERS,
     # the client's own pages

@@ -19,11 +19,11 @@ from clinic.auth.forms import (
 from clinic.extensions import limiter
 from clinic.form_errors import Problem, place_errors
 from clinic.models import CLIENT_ROLES
-from clinic.security import current_login, sign_in, sign_out
+from clinic.security import current_login, forget_login, sign_in, sign_out
 from clinic.services.core.actors import actor_for
 from clinic.services.core.errors import ServiceError
 from clinic.services.core.permissions import is_staff
-from clinic.services.people import accounts, clients, passwords, privacy
+from clinic.services.people import accounts, clients, logins, passwords, privacy
 from clinic.services.world import screening
 
 
@@ -179,6 +179,21 @@ def profile() -> ResponseReturnValue:
         status=screening.screening_status(client),
         top_errors=top,
     ), _status(form, top)
+
+
+@bp.route("/profile/logout-everywhere", methods=["POST"])
+@login_required
+def logout_everywhere() -> ResponseReturnValue:
+    """End every login (this browser's too) and every API token of my account: a phone lost,
+    a computer shared."""
+    logins.end_own_logins(actor=actor_for(current_user))
+    forget_login()
+    flash(
+        "You are logged out everywhere: on every device, and API tokens issued before have "
+        "ended. Please log in again.",
+        "success",
+    )
+    return redirect(url_for("auth.login"))
 
 
 @bp.route("/profile/data.json")

@@ -68,15 +68,19 @@ class User(UserMixin, Model):  # type: ignore[misc]  # Flask-Login ships no type
 
 class LoginSession(Model):
     """One login in one browser, so that the server can end it: logging out ends it, a
-    password change or reset ends the account's others, an admin ends a staff member's. The
-    browser's signed session cookie carries `id`; a request's user is loaded only together
-    with a live row (clinic/security.py), so ending one costs nothing per request."""
+    password change or reset ends the account's others, an admin ends a staff member's,
+    deactivating an account ends all of its. The browser's signed session cookie carries
+    `id`; a request's user is loaded only together with a live row (clinic/security.py), so
+    ending one costs nothing per request. A row also ends by age: idle for too long
+    (`last_seen_at`, noted every few minutes of use) or begun too long ago (`created_at`);
+    services/people/logins.py says which rows are live."""
 
     __tablename__ = "login_sessions"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -10,6 +12,7 @@ from clinic.models import ApiToken, AuditEntry, LoginSession
 from clinic.services.core.actors import actor_for
 from clinic.services.core.errors import InvalidRequest, NotFound, PermissionDenied
 from clinic.services.people import logins, passwords, privacy, tokens
+from clinic.services.staffing import staffing
 from tests import factories as f
 
 PASSWORD = "password123"
@@ -107,5 +110,71 @@ def test_the_data_export_lists_the_logins_and_erasure_ends_them(app) -> None:
     me = f.client_actor(client)
     data = privacy.export_client_data(actor=me)
     assert [x["ended_at"] for x in data["logins"]] == [None]
+    assert data["logins"][0]["last_seen_at"] == data["logins"][0]["created_at"]
     privacy.erase_client(actor=me)
     assert _live(client.user_id) == set()
+
+
+def test_a_user_ends_every_own_login_and_token_and_it_is_audited(app) -> None:
+    client = f.make_client(password=PASSWORD)
+    other = f.make_client(password=PASSWORD)
+    assert client.user_id is not None and other.user_id is not None
+    logins.start_login(user_id=client.user_id)
+    logins.start_login(user_id=client.user_id)
+    kept = logins.start_login(user_id=other.user_id)
+    tokens.issue_token(email=client.email, password=PASSWORD)
+    assert logins.end_own_logins(actor=f.client_actor(client)) == 3
+    assert _live(client.user_id) == set() and _live_tokens(client.user_id) == 0
+    assert _live(other.user_id) == {kept}
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "end_logins"))
+    assert entry is not None
+    assert (entry.actor_id, entry.entity_id, entry.client_id) == (
+        client.user_id,
+        client.user_id,
+        client.id,
+    )
+    assert entry.detail == {"logins": 2, "tokens": 1}
+
+
+def test_deactivating_a_staff_account_ends_its_logins_and_tokens_and_a_role_change_does_not(
+    app,
+) -> None:
+    admin = f.actor("admin")
+    desk = f.make_user("receptionist", password=PASSWORD)
+    login = logins.start_login(user_id=desk.id)
+    tokens.issue_token(email=desk.email, password=PASSWORD)
+    staffing.update_staff_user(actor=admin, user_id=desk.id, role="practitioner", active=True)
+    assert _live(desk.id) == {login} and _live_tokens(desk.id) == 1
+    staffing.update_staff_user(actor=admin, user_id=desk.id, role="practitioner", active=False)
+    assert _live(desk.id) == set() and _live_tokens(desk.id) == 0
+    staffing.update_staff_user(actor=admin, user_id=desk.id, role="practitioner", active=True)
+    assert _live(desk.id) == set()  # activating again revives nothing
+
+
+def test_a_login_is_live_until_idle_or_too_old(app) -> None:
+    ages = logins.LoginAges(idle=timedelta(hours=8), longest=timedelta(days=7))
+    user = f.make_user("client")
+    begun = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    login = logins.start_login(user_id=user.id, now=begun)
+
+    def live(at: datetime) -> bool:
+        db.session.expire_all()
+        query = select(LoginSession.id).where(LoginSession.id == login, logins.is_live(ages, at))
+        return db.session.scalar(query) is not None
+
+    assert live(begun + timedelta(hours=7, minutes=59))
+    assert not live(begun + timedelta(hours=8))
+    logins.note_use(login, now=begun + timedelta(days=6, hours=20))
+    assert live(begun + timedelta(days=6, hours=23))
+    assert not live(begun + timedelta(days=7))  # however recently used
+    logins.end_login(login, now=begun + timedelta(days=6, hours=21))
+    assert not live(begun + timedelta(days=6, hours=21, minutes=1))
+
+
+@pytest.mark.parametrize(
+    ("since", "noted"),
+    [(timedelta(minutes=4, seconds=59), False), (timedelta(minutes=5), True)],
+)
+def test_a_use_is_noted_only_a_few_minutes_after_the_last(since: timedelta, noted: bool) -> None:
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    assert logins.use_to_note(now - since, now) is noted

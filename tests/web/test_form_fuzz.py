@@ -235,6 +235,8 @@ def _host_pages(rule: Rule, seed: Seed, args: dict[str, Any]) -> list[str]:
         pages.append(url_for(plan_rest, enrolment_id=args["enrolment_id"], count=1))
     elif endpoint == "auth.logout":
         pages.append(url_for("booking.courses"))
+    elif endpoint == "auth.logout_everywhere":  # also on a client's profile page
+        pages.append(url_for("auth.change_password"))
     return pages
 
 

@@ -126,8 +126,9 @@ def transaction() -> Iterator[Session]:
     The transaction is opened as one that writes (on SQLite it takes the write lock before
     reading: dbsetup.writing); what the request read before is left behind. A service called
     from inside another's transaction joins it. A refusal by the database (a unique or
-    exclusion constraint, a lock that could not be taken) means someone else took the slot
-    first, and becomes a `Conflict`.
+    exclusion constraint, a PostgreSQL deadlock or serialisation failure) means someone else
+    took the slot first, and becomes a `Conflict`; SQLite's write lock not had in time is the
+    database being busy, and stays a database error (503 with Retry-After).
     """
     s = db_session()
     if s.info.get(_WRITE):
@@ -147,9 +148,11 @@ def transaction() -> Iterator[Session]:
     except OperationalError as exc:
         s.rollback()
         sqlstate, _ = _diag(exc)
-        text = str(exc).lower()
-        if sqlstate in RETRYABLE_SQLSTATES or "locked" in text or "could not serialize" in text:
+        if sqlstate in RETRYABLE_SQLSTATES or "could not serialize" in str(exc).lower():
             raise Conflict(BUSY) from exc
+        # SQLite's write lock not had within its busy timeout (someone holds it: a backup, a
+        # migration), a database away: nothing was written, the request answers 503 with
+        # Retry-After (clinic/errors.py), not a refusal of this request.
         raise
     except BaseException:
         s.rollback()

@@ -202,7 +202,12 @@ def export_client_data(
                 for t in tokens
             ],
             "logins": [
-                {"created_at": _iso(x.created_at), "ended_at": _iso(x.ended_at)} for x in sign_ins
+                {
+                    "created_at": _iso(x.created_at),
+                    "last_seen_at": _iso(x.last_seen_at),
+                    "ended_at": _iso(x.ended_at),
+                }
+                for x in sign_ins
             ],
             # Who looked at or changed this client's data, and when (GDPR art. 15).
             "access_log": [

@@ -36,7 +36,7 @@ from clinic.services.core.db import db_session, transaction
 from clinic.services.core.errors import InvalidData, InvalidRequest, NotFound, PermissionDenied
 from clinic.services.core.permissions import is_admin
 from clinic.services.lifetime import attention
-from clinic.services.people import accounts
+from clinic.services.people import accounts, logins
 
 WEEKDAYS = catalogue.WEEKDAYS
 MAX_SCREENING_VALID_DAYS = 3650
@@ -90,7 +90,11 @@ def create_staff_user(*, actor: Actor, email: str, name: str, role: str, passwor
     return user
 
 
-def update_staff_user(*, actor: Actor, user_id: int, role: str, active: bool) -> User:
+def update_staff_user(
+    *, actor: Actor, user_id: int, role: str, active: bool, now: datetime | None = None
+) -> User:
+    """An admin changes a staff account's role or deactivates it; deactivating ends every
+    login and API token of the account, so that activating it again revives none of them."""
     _require_admin(actor)
     if role not in STAFF_ROLES:
         raise InvalidRequest(f"Choose one of {', '.join(STAFF_ROLES)}.", field="role")
@@ -109,7 +113,12 @@ def update_staff_user(*, actor: Actor, user_id: int, role: str, active: bool) ->
             )
             if practitioner is not None and practitioner.user_id is None:
                 practitioner.user_id = user.id
-        record(s, actor, "update", "user", user.id, role=role, active=active)
+        ended: dict[str, int] = {}
+        if not active:
+            ended["logins"], ended["tokens"] = logins.end_user_logins(
+                s, user_id=user.id, now=now or utcnow()
+            )
+        record(s, actor, "update", "user", user.id, role=role, active=active, **ended)
     return user
 
 
