@@ -148,9 +148,9 @@ def run(
         course = course_catalogue.course_rules(course_catalogue.get_course(COURSE))
         # New clients (nothing booked yet) are the headline; clients with a booked history
         # (about eight sessions over the two years, some ahead) show the planner's harder case.
-        new = [client_reads.client_state(c, now) for c in fresh_clients[:20]]
+        new = [client_reads.client_state(c, now, enrolments=()) for c in fresh_clients[:20]]
         busy = [
-            client_reads.client_state(c, now)
+            client_reads.client_state(c, now, enrolments=())
             for c in rnd.sample(busy_clients, min(20, len(busy_clients)))
         ]
         cases = [(new[i % len(new)], days[(7 * i) % len(days)]) for i in range(n_cases)]
@@ -297,7 +297,7 @@ def plan_growth(
             book = ResourceBook(rules.tz, [Occupancy(*r) for r in rows])
             snapshot = Snapshot(rules, loaded.practitioners, loaded.devices, loaded.rooms, book)
             course = course_catalogue.course_rules(course_catalogue.get_course(COURSE))
-            new = [client_reads.client_state(c, now) for c in fresh_clients[:20]]
+            new = [client_reads.client_state(c, now, enrolments=()) for c in fresh_clients[:20]]
             plan_cases = [(new[i % len(new)], days[(7 * i) % len(days)]) for i in range(cases)]
             reception = db.session.scalar(select(User).where(User.role == "receptionist"))
             assert reception is not None

@@ -258,6 +258,7 @@ def check_course(
             following=next_start,
             course=course,
             tz=tz,
+            today=local_date(now, tz),
         )
 
     held: list[Occupancy] = []

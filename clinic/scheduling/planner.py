@@ -23,8 +23,9 @@ from clinic.scheduling.rules import (
     next_allowed_month_start,
     next_session_days,
     season_end,
+    spacing_violations,
 )
-from clinic.scheduling.timeutil import local, local_date
+from clinic.scheduling.timeutil import day_start, local, local_date
 from clinic.scheduling.types import (
     BookedSession,
     ClientState,
@@ -428,6 +429,23 @@ def plan_course(
         first_day = max(first_day, after)
         if latest is not None:
             last_day = latest
+            if first_day > latest:
+                # No day is left that keeps the spacing (a lapsed course, or an earliest
+                # date asked after the latest): rule 1 says so, as the checker would.
+                return PlanResult(
+                    (),
+                    tuple(
+                        spacing_violations(
+                            session=first_session,
+                            start=day_start(first_day, tz),
+                            previous=previous_start,
+                            following=None,
+                            course=course,
+                            tz=tz,
+                            today=today,
+                        )
+                    ),
+                )
         if course.ideal_interval_days is not None:
             target = aim
 

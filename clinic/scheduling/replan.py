@@ -75,6 +75,7 @@ from clinic.scheduling.rules import (
     earliest_allowed_by_contraindications,
     precare_violation,
     season_violation,
+    spacing_violations,
 )
 from clinic.scheduling.timeutil import day_start, local, local_date
 from clinic.scheduling.types import (
@@ -396,6 +397,24 @@ class _RunSearch:
                 "sessions that stay around it.",
                 old.session,
             )
+        if before is not None:
+            # Nothing after it stays: its first possible day may already be too far from the
+            # session before it (a lapsed course). Said as the checker says it.
+            far = [
+                v
+                for v in spacing_violations(
+                    session=old.session,
+                    start=day_start(r.first_day, r.tz),
+                    previous=before,
+                    following=None,
+                    course=course,
+                    tz=r.tz,
+                    today=local_date(r.now, r.tz),
+                )
+                if v.code == "spacing_too_far"
+            ]
+            if far:
+                return far[0]
         return Violation(
             "practitioner_unavailable",
             f"No date for session {old.session} is left before the end of the booking horizon "

@@ -80,8 +80,12 @@ def spacing_violations(
     following: datetime | None,
     course: CourseRules,
     tz: ZoneInfo,
+    today: date,
 ) -> list[Violation]:
-    """Rule 1: consecutive sessions min..max calendar days apart (local dates)."""
+    """Rule 1: consecutive sessions min..max calendar days apart (local dates), whatever the
+    sessions' age. A course whose latest date for the next session is already past (`today`,
+    the clinic's local date) has lapsed: no date keeps its spacing, so staff may restart it
+    with a written reason (the `spacing_too_far` is soft); otherwise rule 1 is firm."""
     out: list[Violation] = []
     day = local_date(start, tz)
     lo, hi = course.min_interval_days, course.max_interval_days
@@ -100,12 +104,20 @@ def spacing_violations(
             )
         elif hi is not None and gap > hi:
             latest = local_date(previous, tz) + timedelta(days=hi)
+            lapsed = latest < today
             out.append(
                 Violation(
                     "spacing_too_far",
                     f"Session {session} must be at most {hi} days after the one before it "
-                    f"({day_text(local_date(previous, tz))}): the latest date is {long_day_text(latest)}.",
+                    f"({day_text(local_date(previous, tz))}): "
+                    + (
+                        f"the latest date was {long_day_text(latest)}, so the course has lapsed; "
+                        "only the clinic can restart it."
+                        if lapsed
+                        else f"the latest date is {long_day_text(latest)}."
+                    ),
                     session,
+                    soft=lapsed,
                 )
             )
     if following is not None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from clinic.extensions import db
 from clinic.models import Appointment
-from tests.api.conftest import at, next_monday
+from tests.api.conftest import BERLIN, at, next_monday
 
 
 def first_session(api, client_id=None):
@@ -139,3 +139,41 @@ def test_a_client_cannot_override_or_confirm_precare(api_as) -> None:
     precare = {"sessions": [start], "precare_confirmed": True}
     assert me.post(f"/enrolments/{enrolment}/sessions", precare).status_code == 403
     assert db.session.query(Appointment).count() == 1
+
+
+def lapsed_course(api, days: int = 400) -> int:
+    """An enrolment whose session 1 was held `days` days ago (a course of 14 to 28 days)."""
+    enrolment = first_session(api)
+    [session_1] = db.session.query(Appointment).filter_by(enrolment_id=enrolment).all()
+    held_on = datetime.now(BERLIN).date() - timedelta(days=days)
+    session_1.start_at = datetime.fromisoformat(at(held_on, 10))
+    session_1.end_at = session_1.start_at + timedelta(minutes=45)
+    session_1.status = "done"
+    db.session.commit()
+    return enrolment
+
+
+def test_the_rest_of_a_lapsed_course_is_422_then_booked_by_staff_with_a_reason(api_as) -> None:
+    me = api_as("client")
+    enrolment = lapsed_course(me)
+    body = {"sessions": [{"start": at(next_monday(), 10)}]}
+
+    refused = me.post(f"/enrolments/{enrolment}/sessions", body)
+    assert refused.status_code == 422
+    assert [(e["code"], e["session"]) for e in refused.json["errors"]] == [("spacing_too_far", 2)]
+    plan = me.post(f"/enrolments/{enrolment}/plan", {})
+    assert plan.status_code == 422
+    assert [e["code"] for e in plan.json["errors"]] == ["spacing_too_far"]
+    mine = me.post(f"/enrolments/{enrolment}/sessions", {**body, "override_reason": "I know"})
+    assert mine.status_code == 403
+    assert db.session.query(Appointment).count() == 1
+
+    desk = api_as("receptionist")
+    booked = desk.post(
+        f"/enrolments/{enrolment}/sessions",
+        {**body, "override_reason": "Back after a year: restarting the course knowingly"},
+    )
+    assert booked.status_code == 201, booked.json
+    assert [a["session"] for a in booked.json["appointments"]] == [2]
+    restart = db.session.get(Appointment, booked.json["appointments"][0]["id"])
+    assert restart.override_reason == "Back after a year: restarting the course knowingly"

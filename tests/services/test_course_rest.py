@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,8 +18,11 @@ from clinic.services.core.errors import (
     PermissionDenied,
     RuleViolation,
 )
-from clinic.services.courses import cancellation, course_rest, enrol, outcomes
+from clinic.services.courses import cancellation, course_rest, enrol, moves, outcomes, reads
 from clinic.services.courses.placing import SessionRequest
+from clinic.services.lifetime import attention_list
+from clinic.services.staffing import staffing
+from clinic.services.world import client_reads
 from tests import factories as f
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -314,3 +317,156 @@ def test_pre_care_already_begun_is_refused_unless_staff_confirm_it(sun_peel) -> 
     )
     entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "book_sessions")).one()
     assert entry.detail["precare_confirmed"] == [2]
+
+
+# --- a lapsed course (issue 19, defect 4): spacing counts whatever the sessions' age ----------
+
+NEXT = local(2026, 12, 1, 10)  # a Tuesday, six days after NOW
+
+
+def held_long_ago(setup, days: int) -> Enrolment:
+    """Session 1 held `days` local days before NOW's date (at 10:00, across DST changes)."""
+    start = datetime.combine(local_day(NOW) - timedelta(days=days), time(10), BERLIN)
+    enrolment = first_only(setup, (start.astimezone(UTC),), now=start - timedelta(days=30))
+    [held] = appointments(enrolment.id)
+    outcomes.record_outcome(actor=setup["desk"], appointment_id=held.id, status="done", now=NOW)
+    return enrolment
+
+
+@pytest.mark.parametrize("age", [300, 400])
+def test_booking_the_rest_of_a_lapsed_course_is_refused_spacing_too_far(setup, age) -> None:
+    enrolment = held_long_ago(setup, age)
+    with pytest.raises(RuleViolation) as refused:
+        course_rest.book_rest(
+            actor=f.client_actor(setup["client"]),
+            enrolment_id=enrolment.id,
+            sessions=[SessionRequest(NEXT)],
+            now=NOW,
+        )
+    assert [(v.code, v.session, v.soft) for v in refused.value.violations] == [
+        ("spacing_too_far", 2, True)
+    ]
+    assert count(Appointment) == 1
+
+
+@pytest.mark.parametrize("age", [300, 400])
+def test_staff_restart_a_lapsed_course_with_an_override_reason(setup, age) -> None:
+    enrolment = held_long_ago(setup, age)
+    booked = course_rest.book_rest(
+        actor=setup["desk"],
+        enrolment_id=enrolment.id,
+        sessions=[SessionRequest(NEXT)],
+        override_reason="Client back after a year; restarting knowingly",
+        now=NOW,
+    )
+    [added] = booked.appointments
+    assert (added.session, added.start_at) == (2, NEXT)
+    assert added.override_reason == "Client back after a year; restarting knowingly"
+
+
+def test_a_client_cannot_override_the_spacing_of_a_lapsed_course(setup) -> None:
+    enrolment = held_long_ago(setup, 400)
+    with pytest.raises(PermissionDenied):
+        course_rest.book_rest(
+            actor=f.client_actor(setup["client"]),
+            enrolment_id=enrolment.id,
+            sessions=[SessionRequest(NEXT)],
+            override_reason="I know",
+            now=NOW,
+        )
+    assert count(Appointment) == 1
+
+
+@pytest.mark.parametrize("age", [300, 400])
+def test_the_plan_for_the_rest_of_a_lapsed_course_is_refused_spacing_too_far(setup, age) -> None:
+    enrolment = held_long_ago(setup, age)
+    with pytest.raises(RuleViolation) as refused:
+        course_rest.plan_rest(actor=setup["desk"], enrolment_id=enrolment.id, now=NOW)
+    assert [v.code for v in refused.value.violations] == ["spacing_too_far"]
+
+
+def test_a_restarted_course_is_moved_only_with_an_override(setup) -> None:
+    enrolment = held_long_ago(setup, 400)
+    reason = "Restarting knowingly"
+    [session_2] = course_rest.book_rest(
+        actor=setup["desk"],
+        enrolment_id=enrolment.id,
+        sessions=[SessionRequest(NEXT)],
+        override_reason=reason,
+        now=NOW,
+    ).appointments
+    later = local(2026, 12, 3, 10)
+    with pytest.raises(RuleViolation) as refused:
+        moves.move_appointment(
+            actor=f.client_actor(setup["client"]),
+            appointment_id=session_2.id,
+            start=later,
+            now=NOW,
+        )
+    assert [v.code for v in refused.value.violations] == ["spacing_too_far"]
+    moved = moves.move_appointment(
+        actor=setup["desk"],
+        appointment_id=session_2.id,
+        start=later,
+        override_reason=reason,
+        now=NOW,
+    )
+    assert moved.appointment.start_at == later
+
+
+def test_availability_for_a_client_of_a_lapsed_course_offers_nothing(setup) -> None:
+    held_long_ago(setup, 400)
+    starts = reads.availability(
+        actor=f.client_actor(setup["client"]),
+        procedure_code="peel",
+        day=local_day(NEXT),
+        client_id=setup["client"].id,
+        now=NOW,
+    )
+    assert starts == []
+
+
+def test_client_state_reads_the_enrolments_own_old_sessions_only(setup) -> None:
+    old = held_long_ago(setup, 400)
+    massage = f.make_procedure(code="massage", name="Facial massage", qualification="peel")
+    f.make_course(code="other_course", name="Facial massage", procedure=massage, aftercare=[])
+    other = enrol.book_course(
+        actor=setup["desk"],
+        course_code="other_course",
+        client_id=setup["client"].id,
+        sessions=[SessionRequest(local(2025, 10, 14, 10), setup["practitioner"].id)],
+        now=local(2025, 9, 1, 10),
+    )
+    state = client_reads.client_state(setup["client"].id, NOW, enrolments=(old.id,))
+    assert {b.enrolment_id for b in state.sessions} == {old.id}
+    assert other.id not in {
+        b.enrolment_id
+        for b in client_reads.client_state(setup["client"].id, NOW, enrolments=()).sessions
+    }
+
+
+def test_a_broken_restart_of_a_lapsed_course_gets_no_replan_that_hides_the_lapse(setup) -> None:
+    enrolment = held_long_ago(setup, 400)
+    [session_2] = course_rest.book_rest(
+        actor=setup["desk"],
+        enrolment_id=enrolment.id,
+        sessions=[SessionRequest(NEXT)],
+        override_reason="Restarting knowingly",
+        now=NOW,
+    ).appointments
+    change = staffing.add_time_off(
+        actor=f.actor("admin"),
+        practitioner_id=setup["practitioner"].id,
+        start_on=local_day(NEXT),
+        end_on=local_day(NEXT),
+        confirm=True,
+        now=NOW,
+    )
+    # Its override stands for the spacing: only the time off breaks it.
+    assert [(b.appointment_id, [v.code for v in b.violations]) for b in change.broken] == [
+        (session_2.id, ["practitioner_unavailable"])
+    ]
+    [row] = attention_list.attention_list(actor=setup["desk"], now=NOW)
+    # No new date keeps 14 to 28 days after a session 400 days ago: said, not re-planned.
+    assert row.replan.moves == ()
+    assert [v.code for v in row.replan.problems] == ["spacing_too_far"]

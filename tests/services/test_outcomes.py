@@ -136,7 +136,7 @@ def test_a_no_show_starts_no_restriction_and_spacing_counts_from_the_last_held(t
     """Sessions 1 done, 2 no-show: the make-up (session 3) is spaced from session 1."""
     mark(two, "first", "done")
     mark(two, "second", "no_show")
-    state = client_reads.client_state(two["client"].id, AFTER)
+    state = client_reads.client_state(two["client"].id, AFTER, enrolments=(two["enrolment_id"],))
     assert [s.session for s in state.sessions] == [1]  # the no-show neither restricts nor spaces
     course = enrolment_rules(db.session.get(Enrolment, state.sessions[0].enrolment_id))
 

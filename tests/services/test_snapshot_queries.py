@@ -81,7 +81,7 @@ def test_client_is_read_once_per_transaction(clinic) -> None:
     f.commit()
     with statements() as seen:
         client_reads.get_client(client_id)
-        client_reads.client_state(client_id, NOW)
+        client_reads.client_state(client_id, NOW, enrolments=())
     assert sum("FROM clients " in s for s in seen) == 1
 
 

@@ -189,17 +189,23 @@ def _plan_next(
     now: datetime,
 ) -> PlanResult:
     first = state.next_session
+    enrolment_id = state.enrolment.id
+    client = client_reads.client_state(state.enrolment.client_id, now, enrolments=(enrolment_id,))
     return plan_course(
         snapshot=load_snapshot(),
         course=state.course,
-        client=client_reads.client_state(state.enrolment.client_id, now),
+        client=client,
         earliest=earliest,
         now=now,
         prefs=preferences,
         first_session=first,
         last_session=first + count - 1,
-        enrolment_id=state.enrolment.id,
-        previous_start=state.previous_start,
+        enrolment_id=enrolment_id,
+        # Spaced from the sessions the checker counts (held or booked, whatever their age),
+        # read in the same place: the plan and the booking of it cannot disagree.
+        previous_start=max(
+            (b.start for b in client.sessions if b.enrolment_id == enrolment_id), default=None
+        ),
     )
 
 
@@ -258,7 +264,7 @@ def book_rest(
         result = check_course(
             snapshot=load_snapshot(),
             course=course,
-            client=client_reads.client_state(client_id, now),
+            client=client_reads.client_state(client_id, now, enrolments=(enrolment.id,)),
             proposals=[
                 ProposedSession(first + i, r.start, r.practitioner_id)
                 for i, r in enumerate(ordered)

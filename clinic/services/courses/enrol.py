@@ -116,7 +116,7 @@ def plan_course_for(
     result = plan_course(
         snapshot=snapshot,
         course=course,
-        client=client_reads.client_state(client, now),
+        client=client_reads.client_state(client, now, enrolments=()),
         earliest=earliest,
         now=now,
         prefs=preferences,
@@ -162,7 +162,7 @@ def book_course(
         result = _check_new_course(
             snapshot=load_snapshot(),
             course=course,
-            client=client_reads.client_state(client, now),
+            client=client_reads.client_state(client, now, enrolments=()),
             sessions=sessions,
             now=now,
             by_staff=is_staff(actor),
@@ -255,7 +255,7 @@ def proposal_offers(
     client = resolve_client_id(actor, client_id)
     _, course = course_catalogue.course(course_code)
     snapshot = load_snapshot()
-    state = client_reads.client_state(client, now)
+    state = client_reads.client_state(client, now, enrolments=())
     wanted = sessions[number - 1].practitioner_id
 
     def judge(slot: Slot, days: dict[date, DayResources]) -> CheckResult:

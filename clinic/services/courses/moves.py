@@ -232,7 +232,9 @@ class _MoveJudge:
         self.appointment = appointment
         self.course = enrolment_rules(appointment.enrolment)
         self.snapshot = load_snapshot()
-        self.client = client_reads.client_state(appointment.client_id, now)
+        self.client = client_reads.client_state(
+            appointment.client_id, now, enrolments=(appointment.enrolment_id,)
+        )
         self.actor = actor
         self.override = override
         self.now = now

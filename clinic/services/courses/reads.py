@@ -97,8 +97,10 @@ def _client_judge(
     booked, spaced from its last session), else as a single session with the procedure's own
     rules: no course, so no care windows, contraindications or season of its own
     (docs/DECISIONS.md)."""
-    state = client_reads.client_state(client_id, now)
     enrolment = _open_enrolment_of(client_id, procedure.code)
+    state = client_reads.client_state(
+        client_id, now, enrolments=() if enrolment is None else (enrolment.id,)
+    )
     if enrolment is None:
         course = CourseRules(
             code=procedure.code,

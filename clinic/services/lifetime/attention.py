@@ -140,8 +140,11 @@ def judge(scope: ColumnElement[bool], *, now: datetime) -> list[Broken]:
         return []
     snapshot = load_snapshot()
     broken: list[Broken] = []
-    for client_id, group in groupby(appointments, key=lambda a: a.client_id):
-        client = client_reads.client_state(client_id, now)
+    for client_id, grouped in groupby(appointments, key=lambda a: a.client_id):
+        group = list(grouped)
+        client = client_reads.client_state(
+            client_id, now, enrolments={a.enrolment_id for a in group}
+        )
         for a in group:
             violations = _as_booked(snapshot, client, a, now)
             if violations:

@@ -175,8 +175,10 @@ def attention_list(
     if not rows:
         return []
     broken: dict[int, set[int]] = {}
+    concerned: dict[int, set[int]] = {}  # client -> the enrolments re-planned
     for _, a in rows:
         broken.setdefault(a.enrolment_id, set()).add(a.id)
+        concerned.setdefault(a.client_id, set()).add(a.enrolment_id)
     snapshot = load_snapshot()
     names = {p.id: p.name for p in snapshot.practitioners}
     states: dict[int, ClientState] = {}
@@ -185,7 +187,9 @@ def attention_list(
         if a.enrolment_id in results:
             continue
         if a.client_id not in states:
-            states[a.client_id] = client_reads.client_state(a.client_id, now)
+            states[a.client_id] = client_reads.client_state(
+                a.client_id, now, enrolments=concerned[a.client_id]
+            )
         results[a.enrolment_id] = (
             a,
             minimal_replan(
@@ -323,7 +327,7 @@ def accept_replan(
         result = check_course(
             snapshot=load_snapshot(),
             course=course,
-            client=client_reads.client_state(enrolment.client_id, now),
+            client=client_reads.client_state(enrolment.client_id, now, enrolments=(enrolment.id,)),
             proposals=[
                 ProposedSession(a.session, m.start, m.practitioner_id)
                 for a, m in zip(moving, moves, strict=True)
@@ -401,7 +405,7 @@ def _clear_flags(
     ]
     if others:
         snapshot = load_snapshot()
-        client = client_reads.client_state(enrolment.client_id, now)
+        client = client_reads.client_state(enrolment.client_id, now, enrolments=(enrolment.id,))
         for a in others:
             judged = check_course(
                 snapshot=snapshot,

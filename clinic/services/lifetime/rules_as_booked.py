@@ -131,7 +131,11 @@ def _check(enrolment: Enrolment, now: datetime) -> RulesChange:
         key=lambda a: a.session,
     )
     snapshot = load_snapshot()
-    client = _with_rules(client_reads.client_state(enrolment.client_id, now), enrolment.id, current)
+    client = _with_rules(
+        client_reads.client_state(enrolment.client_id, now, enrolments=(enrolment.id,)),
+        enrolment.id,
+        current,
+    )
     checks = []
     for a in to_come:
         found: list[Violation] = []

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 
-from sqlalchemy import Select, bindparam, exists, inspect, select
+from sqlalchemy import Select, bindparam, exists, inspect, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from clinic.models import (
@@ -117,8 +117,13 @@ def require_client(client_id: int) -> None:
         raise NotFound("There is no such client.", field="client")
 
 
-def client_state(client_id: int, now: datetime) -> ClientState:
-    """The client's screening, declared periods and live sessions that can still matter."""
+def client_state(client_id: int, now: datetime, *, enrolments: Collection[int]) -> ClientState:
+    """The client's screening, declared periods and live sessions that can still matter: those
+    inside the look-back (what other courses contribute: restrictions, the client's overlap)
+    and every session of `enrolments`, the enrolments concerned (the one booked into, moved in
+    or re-planned; none for a new course), whatever their age: rule 1 spaces a course's own
+    sessions however long ago the last one was (DOMAIN.md rule 1). Only those are added, so
+    the read stays bounded by the look-back and the enrolments' own sessions."""
     facts = client_facts(client_id)
     if facts is None:
         raise NotFound("There is no such client.", field="client")
@@ -135,7 +140,12 @@ def client_state(client_id: int, now: datetime) -> ClientState:
             .where(
                 Appointment.client_id == client_id,
                 Appointment.status.in_(RESTRICTING_STATUSES),
-                Appointment.start_at >= now - LOOKBACK,
+                or_(
+                    Appointment.start_at >= now - LOOKBACK,
+                    Appointment.enrolment_id.in_(enrolments),
+                )
+                if enrolments
+                else Appointment.start_at >= now - LOOKBACK,
             )
             .order_by(Appointment.start_at)
         )
