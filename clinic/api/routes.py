@@ -14,7 +14,7 @@ from clinic.api import bp, schemas
 from clinic.api.openapi import document
 from clinic.api.registry import endpoint
 from clinic.extensions import csrf, limiter
-from clinic.models import RESTRICTING_STATUSES, Appointment
+from clinic.models import Appointment
 from clinic.scheduling import CareWindow, Preferences, Slot
 from clinic.services import catalogue
 from clinic.services.catalogue import catalogue_queries
@@ -102,7 +102,7 @@ def _appointment(a: Appointment) -> dict[str, Any]:
         "status": a.status,
         "practitioner": a.practitioner_id,
         **_where(a.device_id, a.room_id, clinic_setup.resource_codes()),
-        "aftercare": _care(aftercare_for(a)) if a.status in RESTRICTING_STATUSES else [],
+        "aftercare": _care(aftercare_for(a)),
     }
 
 
