@@ -144,3 +144,14 @@ def test_a_cancelled_sessions_calendar_file_through_the_api_says_cancelled(
     assert row["aftercare"] == []
     [session] = Calendar.from_ical(carla.get(f"/appointments/{coming}.ics").data).walk("VEVENT")
     assert str(session["status"]) == "CANCELLED"
+
+
+def test_a_no_show_corrected_to_done_through_the_api_tells_the_client_nothing(
+    api_as, clinic, held
+) -> None:
+    desk = api_as("receptionist")
+    second = held["ids"][1]
+    assert desk.post(f"/appointments/{second}/outcome", {"outcome": "no_show"}).status_code == 200
+    assert desk.post(f"/appointments/{second}/outcome", {"outcome": "done"}).status_code == 200
+    missed = select(OutboxMessage).where(OutboxMessage.kind == "missed_session")
+    assert db.session.scalars(missed).all() == []
