@@ -6,17 +6,22 @@ sentence that the clinic's system is briefly unavailable, never a 500: the reque
 nothing (its transaction was rolled back or never began), and it may simply be tried again.
 Errors of the request itself, a constraint it broke or a bug, are not that and stay what they
 are (`database_unavailable`).
+
+Error pages never touch the database (it may be what failed): they show the user only as far
+as the request already knows them, and never look them up (`_page`).
 """
 
 from __future__ import annotations
 
-from flask import Flask, current_app, jsonify, render_template, request
+from typing import Any
+
+from flask import Flask, current_app, g, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_limiter import RateLimitExceeded
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from clinic.extensions import db
+from clinic.extensions import db, login_manager
 from clinic.services.core.errors import ServiceError
 
 UNAVAILABLE = "The clinic's system is briefly unavailable; please try again in a minute."
@@ -98,6 +103,20 @@ def _too_large() -> str:
     return f"The request is too large: this address accepts at most {_size(limit)}."
 
 
+def _page(template: str, **context: Any) -> str:
+    """An error page, rendered without a look-up in the database: a user this request has not
+    loaded yet (the failure came first, or it was the loading that failed) is shown as
+    anonymous rather than read again. Flask-Login's context processor would otherwise load
+    them, and with the database away the error page itself would fail: a bare 500."""
+    if "_login_user" in g:  # Flask-Login's per-request user, read by `current_user`
+        return render_template(template, **context)
+    g._login_user = login_manager.anonymous_user()
+    try:
+        return render_template(template, **context)
+    finally:
+        del g._login_user  # stand-in for this page only: nothing else reads it as the user
+
+
 def register(app: Flask) -> None:
     app.teardown_appcontext(_end_session)
 
@@ -114,7 +133,7 @@ def register(app: Flask) -> None:
             name = CODES.get(code) or (exc.name or "error").lower().replace(" ", "_")
             return jsonify(errors=[{"code": name, "message": exc.description}]), code, headers
         return (
-            render_template("error.html", code=code, title=exc.name, message=exc.description),
+            _page("error.html", code=code, title=exc.name, message=exc.description),
             code,
             headers,
         )
@@ -128,9 +147,7 @@ def register(app: Flask) -> None:
             response = jsonify(errors=[{"code": "unavailable", "message": UNAVAILABLE}])
         else:
             # Its own page: the usual layout asks who is logged in, which needs the database.
-            response = current_app.make_response(
-                render_template("unavailable.html", message=UNAVAILABLE)
-            )
+            response = current_app.make_response(_page("unavailable.html", message=UNAVAILABLE))
         response.status_code = 503
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         response.headers["Cache-Control"] = "no-store"
@@ -140,6 +157,6 @@ def register(app: Flask) -> None:
     def service_error(exc: ServiceError) -> ResponseReturnValue:
         if _wants_json():
             return jsonify(errors=exc.as_json()), exc.status
-        return render_template(
+        return _page(
             "error.html", code=exc.status, title="Not possible", message=str(exc)
         ), exc.status

@@ -15,7 +15,7 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
-    field_validator,
+    StrictInt,
 )
 from pydantic_core import PydanticCustomError
 
@@ -143,18 +143,38 @@ class PeriodCreate(Body):
     note: str | None = Field(default=None, max_length=200)
 
 
-class PlanPreferences(Body):
-    weekdays: list[int] | None = Field(default=None, max_length=7)
-    time_from: time | None = None
-    time_to: time | None = None
-    practitioner: Id | None = None
+def _weekdays(value: object) -> object:
+    """Weekdays are integers 0 (Monday) to 6 (Sunday), at least one: never a boolean (`false`
+    is not Monday), text or a float. Judged here as a whole, so every refusal names the field
+    `weekdays` with one sentence."""
+    if isinstance(value, list) and (
+        not value or any(type(d) is not int or not 0 <= d <= 6 for d in value)
+    ):
+        raise PydanticCustomError(
+            "weekdays",
+            "give weekdays as a list of 0 (Monday) to 6 (Sunday), at least one; "
+            "leave them out for any day",
+        )
+    return value
 
-    @field_validator("weekdays")
-    @classmethod
-    def _weekdays(cls, value: list[int] | None) -> list[int] | None:
-        if value is not None and any(d < 0 or d > 6 for d in value):
-            raise ValueError("weekdays are 0 (Monday) to 6 (Sunday)")
-        return value
+
+Weekdays = Annotated[
+    list[Annotated[StrictInt, Field(ge=0, le=6)]],
+    BeforeValidator(_weekdays),
+    Field(min_length=1, max_length=7),
+]
+# A time of day as ISO 8601 text ("09:30"), never a number of seconds.
+ClockTime = Annotated[time, BeforeValidator(_iso_text)]
+
+
+class PlanPreferences(Body):
+    """Wishes for a plan, each optional; a wish given is well formed or refused 400 (an empty
+    list of weekdays wishes for no day at all: leave `weekdays` out for any day)."""
+
+    weekdays: Weekdays | None = None
+    time_from: ClockTime | None = None
+    time_to: ClockTime | None = None
+    practitioner: Annotated[StrictInt, Field(ge=1, le=MAX_ID)] | None = None
 
 
 class PlanRequest(Body):

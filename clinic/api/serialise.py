@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import Response, g, jsonify
 from pydantic import BaseModel
 
-from clinic.models import RESTRICTING_STATUSES, Appointment
+from clinic.models import Appointment
 from clinic.scheduling import CareWindow, Slot
 from clinic.services.core import clinic_setup
 from clinic.services.world.aftercare import aftercare_for
@@ -73,7 +73,7 @@ def appointment_json(a: Appointment) -> dict[str, Any]:
         "status": a.status,
         "practitioner": a.practitioner_id,
         **where_json(a.device_id, a.room_id, clinic_setup.resource_codes()),
-        "aftercare": care_json(aftercare_for(a)) if a.status in RESTRICTING_STATUSES else [],
+        "aftercare": care_json(aftercare_for(a)),
     }
 
 

@@ -98,6 +98,9 @@ def _minutes(t: time) -> int:
 
 
 def _or_list(words: Sequence[str]) -> str:
+    """ "Mondays, Tuesdays or Fridays"; "no day" for none (never an IndexError)."""
+    if not words:
+        return "no day"
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
 
 
@@ -111,7 +114,15 @@ def wished_hours_violation(
     session: int | None = None,
 ) -> Violation | None:
     """Rule 8 for a plan's wishes: some wanted weekday has opening hours that hold a whole
-    session within the wanted time of day. Holidays aside, this is what a week allows."""
+    session within the wanted time of day. Holidays aside, this is what a week allows. An
+    empty `weekdays` wishes for no day at all (`no_weekday`), which no plan keeps (the API's
+    schema refuses it before)."""
+    if weekdays is not None and not weekdays:
+        return Violation(
+            "no_weekday",
+            "No weekday was chosen: choose at least one, or leave the weekdays open.",
+            session,
+        )
     days = sorted(weekdays) if weekdays is not None else list(range(7))
     open_days = [wd for wd in days if clinic.opening.get(wd)]
     if not open_days:

@@ -115,3 +115,43 @@ def test_the_openapi_document_describes_the_outcome_endpoint(client) -> None:
         doc["components"]["schemas"][body["$ref"].rsplit("/", 1)[-1]] if "$ref" in body else body
     )
     assert schema["properties"]["outcome"]["enum"] == ["done", "no_show"]
+
+
+def test_a_missed_session_has_no_aftercare_in_the_api_or_its_calendar_file(
+    api_as, clinic, held
+) -> None:
+    from icalendar import Calendar
+
+    desk = api_as("receptionist")
+    missed = held["ids"][1]
+    assert desk.post(f"/appointments/{missed}/outcome", {"outcome": "no_show"}).status_code == 200
+    carla = api_as("client")
+    [row] = [a for a in carla.get("/appointments").json if a["id"] == missed]
+    assert row["status"] == "no_show" and row["aftercare"] == []
+    [session] = Calendar.from_ical(carla.get(f"/appointments/{missed}.ics").data).walk("VEVENT")
+    assert str(session["status"]) == "CANCELLED"
+
+
+def test_a_cancelled_sessions_calendar_file_through_the_api_says_cancelled(
+    api_as, clinic, held
+) -> None:
+    from icalendar import Calendar
+
+    carla = api_as("client")
+    coming = held["ids"][2]
+    assert carla.delete(f"/appointments/{coming}").status_code == 204
+    [row] = [a for a in carla.get("/appointments").json if a["id"] == coming]
+    assert row["aftercare"] == []
+    [session] = Calendar.from_ical(carla.get(f"/appointments/{coming}.ics").data).walk("VEVENT")
+    assert str(session["status"]) == "CANCELLED"
+
+
+def test_a_no_show_corrected_to_done_through_the_api_tells_the_client_nothing(
+    api_as, clinic, held
+) -> None:
+    desk = api_as("receptionist")
+    second = held["ids"][1]
+    assert desk.post(f"/appointments/{second}/outcome", {"outcome": "no_show"}).status_code == 200
+    assert desk.post(f"/appointments/{second}/outcome", {"outcome": "done"}).status_code == 200
+    missed = select(OutboxMessage).where(OutboxMessage.kind == "missed_session")
+    assert db.session.scalars(missed).all() == []

@@ -328,6 +328,12 @@ def test_impossible_plan_on_weekdays_the_clinic_is_closed_says_so() -> None:
     ]
 
 
+def test_a_plan_wishing_for_no_weekday_is_refused_saying_so_not_crashing() -> None:
+    result = plan(prefs=Preferences(weekdays=frozenset()))
+    assert [v.code for v in result.violations] == ["no_weekday"]
+    assert "choose at least one" in result.violations[0].message
+
+
 def test_impossible_plan_with_an_unqualified_practitioner_names_them() -> None:
     snap = snapshot(
         practitioners=[practitioner(ANNA), practitioner(BEN, qualifications={"massage"})]

@@ -247,3 +247,61 @@ def test_a_click_meant_for_a_booked_session_is_refused_once_someone_recorded_it(
     assert refused.value.code == "appointment_changed"
     assert "marked as a no-show by someone else" in refused.value.message
     assert db.session.get(Appointment, two["first"]).status == "no_show"
+
+
+# --- a message queued for a state that no longer holds is withdrawn (issue 19, defect 9) ---
+
+
+def messages_by_kind() -> dict[str, int]:
+    out: dict[str, int] = {}
+    for m in db.session.scalars(select(OutboxMessage)):
+        out[m.kind] = out.get(m.kind, 0) + 1
+    return out
+
+
+def test_a_no_show_corrected_to_done_withdraws_the_unsent_missed_session_message(two) -> None:
+    mark(two, "first", "no_show", sessions_link=LINK)
+    assert [m.status for m in missed_messages()] == ["queued"]
+    mark(two, "first", "done")
+    assert missed_messages() == []
+
+
+def test_a_missed_session_message_already_sent_is_not_touched_by_a_correction(two) -> None:
+    mark(two, "first", "no_show", sessions_link=LINK)
+    [message] = missed_messages()
+    message.status, message.sent_at, message.attempts = "sent", AFTER, 1
+    db.session.commit()
+    mark(two, "first", "done")
+    db.session.expire_all()
+    [kept] = missed_messages()
+    assert (kept.id, kept.status) == (message.id, "sent")
+
+
+def test_a_missed_session_message_being_sent_is_not_touched_by_a_correction(two) -> None:
+    mark(two, "first", "no_show", sessions_link=LINK)
+    [message] = missed_messages()
+    message.claimed_until = AFTER + timedelta(minutes=5)  # a sender holds it right now
+    db.session.commit()
+    mark(two, "first", "done")
+    db.session.expire_all()
+    assert [m.id for m in missed_messages()] == [message.id]
+
+
+def test_withdrawing_a_missed_session_message_leaves_the_other_messages(two) -> None:
+    mark(two, "first", "no_show", sessions_link=LINK)
+    mark(two, "second", "no_show", sessions_link=LINK)
+    before = messages_by_kind()
+    assert before["missed_session"] == 2 and before["booking_confirmation"] == 1
+    mark(two, "first", "done")
+    after = messages_by_kind()
+    assert after == before | {"missed_session": 1}
+    [left] = missed_messages()
+    assert left.appointment_id == two["second"]  # the other session's no-show still holds
+
+
+def test_a_session_marked_no_show_again_after_a_correction_is_told_once(two) -> None:
+    mark(two, "first", "no_show", sessions_link=LINK)
+    mark(two, "first", "done")
+    mark(two, "first", "no_show", sessions_link=LINK)
+    [message] = missed_messages()
+    assert message.status == "queued" and message.appointment_id == two["first"]

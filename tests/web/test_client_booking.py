@@ -336,3 +336,11 @@ def test_my_sessions_never_show_a_pre_care_date_already_past(app, client, clinic
     page = client.get("/my/sessions")
     assert "No uv until the session" in page.text
     assert "No uv from" not in page.text
+
+
+@pytest.mark.parametrize("weekdays", [["false"], ["9"]])
+def test_planning_with_malformed_weekdays_is_refused_not_a_500(app, client, me, weekdays) -> None:
+    response = plan(client, weekdays=weekdays)
+    assert response.status_code == 422
+    assert "Invalid choice" in response.text or "not a valid choice" in response.text
+    assert count(Appointment) == 0

@@ -442,3 +442,13 @@ def test_a_session_whose_pre_care_has_begun_asks_the_desk_to_confirm_it(
     assert count(Appointment) == 1
     detail = db.session.scalar(select(AuditEntry.detail).where(AuditEntry.action == "book"))
     assert detail["precare_confirmed"] == [1]
+
+
+@pytest.mark.parametrize("weekdays", [["false"], ["9"], ["x"]])
+def test_a_proposal_with_malformed_weekdays_is_refused_next_to_the_field(
+    client, login_as, clinic, weekdays
+) -> None:
+    login_as("receptionist")
+    response = propose(client, clinic, weekdays=weekdays)
+    assert response.status_code == 422
+    assert "Invalid choice" in response.text or "not a valid choice" in response.text

@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 from clinic.models import RESTRICTING_STATUSES, Appointment, Enrolment, utcnow
 from clinic.services.core import clinic_setup
 from clinic.services.core.db import db_session
-from clinic.services.world.aftercare import aftercare_for
+from clinic.services.world.aftercare import aftercare_for, restricts
 
 PRODID = "-//Clinic Scheduler//Client calendar//EN"
 
@@ -27,22 +27,29 @@ def _uid(appointment: Appointment, suffix: str = "") -> str:
     return f"appointment-{appointment.id}{suffix}@clinic-scheduler"
 
 
+# A session that does not restrict did not or will not take place for the client: its
+# event is cancelled (RFC 5545 STATUS) and says why; it carries no care windows.
+_NOT_HELD = {"no_show": "Missed: ", "cancelled": "Cancelled: "}
+
+
 def _events(appointment: Appointment, tz: ZoneInfo, stamp: datetime) -> list[Event]:
     course = appointment.enrolment.course
     total = appointment.enrolment.course_sessions
     name = course.procedure.name
+    held = restricts(appointment)
     session_event = Event()
     session_event.add("uid", _uid(appointment))
     session_event.add("dtstamp", stamp)
     session_event.add("dtstart", appointment.start_at.astimezone(tz))
     session_event.add("dtend", appointment.end_at.astimezone(tz))
-    session_event.add("summary", f"{name} (session {appointment.session} of {total})")
+    why = "" if held else _NOT_HELD.get(appointment.status, "")
+    session_event.add("summary", f"{why}{name} (session {appointment.session} of {total})")
     session_event.add(
         "description",
         f"{course.name}. With {appointment.practitioner.name}, {appointment.room.name}.",
     )
     session_event.add("location", appointment.room.name)
-    session_event.add("status", "CONFIRMED")
+    session_event.add("status", "CONFIRMED" if held else "CANCELLED")
     out = [session_event]
     for window in aftercare_for(appointment):
         event = Event()

@@ -20,7 +20,7 @@ from datetime import datetime, time, timedelta
 from email.message import EmailMessage
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, delete, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from clinic.models import (
@@ -54,6 +54,11 @@ KINDS = (
 )
 # Reminders and restriction notices are recomputed from the live sessions after each change.
 SCHEDULED_KINDS = ("reminder", "restriction_ends")
+# Messages that tell of one session's state (`appointment_id`), and the session statuses in
+# which what they tell still holds. `refresh`, run after every change of a client's
+# sessions, withdraws such a message unsent once its session has left them: a no-show
+# corrected to done must not tell the client they missed it, nor offer a make-up.
+HOLDS_WHILE: dict[str, tuple[str, ...]] = {"missed_session": ("no_show",)}
 REMINDER_AT = time(10, 0)  # local time, the day before the session
 RESTRICTION_NOTICE_AT = time(8, 0)  # local time, the day a restriction ends
 CLAIM = timedelta(minutes=5)
@@ -77,6 +82,8 @@ def queue(
     """Add a message to the outbox inside the caller's transaction."""
     if kind not in KINDS:
         raise ValueError(f"unknown message kind {kind!r}")
+    if kind in HOLDS_WHILE and appointment_id is None:
+        raise ValueError(f"a {kind!r} message tells of a session: give its appointment")
     message = OutboxMessage(
         kind=kind,
         to_email=to_email,
@@ -256,23 +263,50 @@ def tell_sessions_moved(
 
 def refresh(s: Session, client_id: int, now: datetime) -> None:
     """Recompute, in the caller's transaction, the client's future reminders and restriction
-    notices from its live sessions; the booking services call it after every change."""
+    notices from its live sessions, and withdraw its unsent messages whose session no longer
+    is as they tell (`HOLDS_WHILE`); the booking services call it after every change."""
     client = s.get(Client, client_id)
     if client is None:
         raise NotFound("There is no such client.")
     _refresh(s, client, now)
 
 
+def _unsent(client: Client, now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """The client's messages not sent and not being sent (a claimed one is, right now)."""
+    return (
+        OutboxMessage.client_id == client.id,
+        OutboxMessage.status == "queued",
+        or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+    )
+
+
+def _withdraw_outdated(s: Session, client: Client, now: datetime) -> None:
+    """Withdraw the client's unsent messages whose session has left the statuses in which
+    what they tell holds (`HOLDS_WHILE`). A message already sent stays, as sent."""
+    for kind, statuses in HOLDS_WHILE.items():
+        left = select(Appointment.id).where(
+            Appointment.client_id == client.id, Appointment.status.not_in(statuses)
+        )
+        s.execute(
+            delete(OutboxMessage)
+            .where(
+                *_unsent(client, now),
+                OutboxMessage.kind == kind,
+                OutboxMessage.appointment_id.in_(left),
+            )
+            .execution_options(synchronize_session="fetch")
+        )
+
+
 def _refresh(s: Session, client: Client, now: datetime) -> None:
+    _withdraw_outdated(s, client, now)
     # Unsent, unclaimed scheduled messages are replaced; a claimed one is being sent right now.
     s.execute(
         delete(OutboxMessage)
         .where(
-            OutboxMessage.client_id == client.id,
+            *_unsent(client, now),
             OutboxMessage.kind.in_(SCHEDULED_KINDS),
-            OutboxMessage.status == "queued",
             OutboxMessage.attempts == 0,
-            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
         )
         .execution_options(synchronize_session="fetch")
     )

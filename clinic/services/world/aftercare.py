@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from clinic.models import Appointment, Enrolment
+from clinic.models import RESTRICTING_STATUSES, Appointment, Enrolment
 from clinic.scheduling import (
     CareRule,
     CareWindow,
@@ -142,6 +142,17 @@ def care_windows(course: CourseRules, start: datetime) -> tuple[CareWindow, ...]
     return aftercare_calendar(start=start, course=course, tz=clinic_setup.clinic_tz())
 
 
+def restricts(appointment: Appointment) -> bool:
+    """Whether the session puts its course's care windows in force (`RESTRICTING_STATUSES`):
+    a no-show starts no restriction and a cancellation lifts them (DOMAIN.md "Changing a
+    plan")."""
+    return appointment.status in RESTRICTING_STATUSES
+
+
 def aftercare_for(appointment: Appointment) -> tuple[CareWindow, ...]:
-    """The pre-care and aftercare windows of a booked appointment, by its enrolment's rules."""
+    """The pre-care and aftercare windows of an appointment, by its enrolment's rules; none
+    for a session that does not restrict. The one answer to "which sessions carry
+    aftercare", for pages, API, emails and calendar files alike."""
+    if not restricts(appointment):
+        return ()
     return care_windows(enrolment_rules(appointment.enrolment), appointment.start_at)
