@@ -210,3 +210,41 @@ def test_catalogue_import_that_breaks_nothing_says_so(runner, booked_file, tmp_p
 
     assert result.exit_code == 0, result.output
     assert "No booked session breaks." in result.output
+
+
+def test_a_dry_run_of_the_unchanged_catalogue_names_no_session_flagged_before(
+    runner, booked_file, tmp_path
+) -> None:
+    """The practitioner's day off flagged the first session before; importing the exported
+    catalogue again (a no-op) breaks nothing itself, and says so."""
+    _, ids = booked_file
+    first = min(
+        db.session.scalars(select(Appointment).where(Appointment.id.in_(ids))),
+        key=lambda a: a.start_at,
+    )
+    day = first.start_at.astimezone(at_local(next_monday(), 0).tzinfo).date()
+    change = staffing.add_time_off(
+        actor=f.actor("admin"),
+        practitioner_id=first.practitioner_id,
+        start_on=day,
+        end_on=day,
+        confirm=True,
+    )
+    assert {b.appointment_id for b in change.broken} == {first.id}
+    path = tmp_path / "exported.json"
+    assert runner.invoke(args=["catalogue", "export", str(path)]).exit_code == 0
+    before = _state()
+
+    result = runner.invoke(args=["catalogue", "import", "--dry-run", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "0 created, 0 updated" in result.output
+    assert "No booked session breaks." in result.output
+    assert "would break" not in result.output
+    assert _state() == before
+
+    # The admin's upload of the same file saves without asking, and keeps the flag.
+    report, upload = staffing.import_catalogue(
+        actor=f.actor("admin"), data=json.loads(path.read_text())
+    )
+    assert upload.saved and not upload.needs_confirmation and upload.broken == ()
+    assert set(db.session.scalars(select(AttentionFlag.appointment_id))) == {first.id}

@@ -8,6 +8,7 @@ from flask.typing import ResponseReturnValue
 from clinic.api import schemas
 from clinic.api.registry import endpoint
 from clinic.api.serialise import appointment_json, json_answer, local
+from clinic.services.courses.moves import Seen
 from clinic.services.lifetime import attention_list
 from clinic.services.lifetime.attention_list import ReplanRequest
 
@@ -37,6 +38,7 @@ def list_attention() -> ResponseReturnValue:
                     "appointment": m.appointment_id,
                     "start": local(m.slot.start),
                     "practitioner": m.slot.practitioner_id,
+                    "seen": _seen_out(m.seen),
                 }
                 for m in i.replan.moves
             ],
@@ -60,6 +62,18 @@ def accept_replan(enrolment_id: int) -> ResponseReturnValue:
     moved = attention_list.accept_replan(
         actor=g.actor,
         enrolment_id=enrolment_id,
-        moves=[ReplanRequest(s.appointment, s.start, s.practitioner) for s in body.sessions],
+        moves=[
+            ReplanRequest(s.appointment, s.start, s.practitioner, seen=_seen_in(s.seen))
+            for s in body.sessions
+        ],
     )
     return json_answer(schemas.AppointmentOut, [appointment_json(a) for a in moved])
+
+
+def _seen_out(seen: Seen) -> dict[str, object]:
+    status, start, practitioner = seen
+    return {"status": status, "start": local(start), "practitioner": practitioner}
+
+
+def _seen_in(seen: schemas.SeenSession | None) -> Seen | None:
+    return None if seen is None else (seen.status, seen.start, seen.practitioner)

@@ -428,10 +428,21 @@ class AttentionQuery(Body):
     client: Id | None = None
 
 
+class SeenSession(Body):
+    """A session as the attention list showed it (its re-plan's `seen`)."""
+
+    status: str = Field(max_length=20)
+    start: Annotated[AwareDatetime, BeforeValidator(_iso_text)]
+    practitioner: Id
+
+
 class ReplanSession(Body):
     appointment: Id
     start: BookableMoment
     practitioner: Id | None = None
+    # Optional: a session no longer as seen refuses the re-plan (409 appointment_changed);
+    # without it the session is taken as it is now (docs/DECISIONS.md).
+    seen: SeenSession | None = None
 
 
 class ReplanAccept(Body):
@@ -445,10 +456,20 @@ class FlagErrorOut(BaseModel):
     message: str
 
 
+class SeenOut(BaseModel):
+    status: str
+    start: datetime
+    practitioner: int
+
+
 class ReplanMoveOut(BaseModel):
+    """A move of the re-plan, and the session as booked when the list was drawn (`seen`:
+    send the move back as it is, and a session changed since refuses the re-plan)."""
+
     appointment: int
     start: datetime
     practitioner: int
+    seen: SeenOut
 
 
 class AttentionOut(BaseModel):

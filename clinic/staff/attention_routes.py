@@ -17,7 +17,12 @@ from clinic.scheduling.wording import moment_text
 from clinic.services.core import clinic_setup, permissions
 from clinic.services.core.errors import NotFound, PermissionDenied, ServiceError
 from clinic.services.lifetime import attention_list
-from clinic.services.lifetime.attention_list import Attention, EnrolmentReplan, ReplanRequest
+from clinic.services.lifetime.attention_list import (
+    Attention,
+    EnrolmentReplan,
+    Move,
+    ReplanRequest,
+)
 from clinic.staff import bp
 from clinic.staff.common import current_actor
 from clinic.staff.forms import ConfirmForm
@@ -43,8 +48,22 @@ def _groups(items: list[Attention]) -> list[Group]:
     return list(groups.values())
 
 
-def _move_value(appointment_id: int, start: datetime, practitioner_id: int) -> str:
-    return f"{appointment_id}|{start.isoformat()}|{practitioner_id}"
+def _move_value(move: Move) -> str:
+    """A move of the re-plan as a hidden field: where to, and the session as the page saw it
+    (status, start, practitioner), which the service compares with the session when the
+    re-plan is accepted."""
+    status, start, practitioner_id = move.seen
+    slot = move.slot
+    return "|".join(
+        (
+            str(move.appointment_id),
+            slot.start.isoformat(),
+            str(slot.practitioner_id),
+            status,
+            start.isoformat(),
+            str(practitioner_id),
+        )
+    )
 
 
 def _parse_moves(values: list[str]) -> list[ReplanRequest]:
@@ -52,12 +71,13 @@ def _parse_moves(values: list[str]) -> list[ReplanRequest]:
     moves = []
     for value in values:
         try:
-            appointment, start, practitioner = value.split("|")
-            when = datetime.fromisoformat(start)
-            moves.append(ReplanRequest(int(appointment), when, int(practitioner)))
+            appointment, start, practitioner, status, seen_start, seen_with = value.split("|")
+            when, was = datetime.fromisoformat(start), datetime.fromisoformat(seen_start)
+            if when.tzinfo is None or was.tzinfo is None:
+                raise ValueError(value)
+            seen = (status, was, int(seen_with))
+            moves.append(ReplanRequest(int(appointment), when, int(practitioner), seen=seen))
         except ValueError:
-            abort(400, "The re-plan in the form is malformed; reload the page.")
-        if when.tzinfo is None:
             abort(400, "The re-plan in the form is malformed; reload the page.")
     return moves
 

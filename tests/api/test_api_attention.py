@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from clinic.extensions import db
-from clinic.models import Appointment, AttentionFlag, TimeOff
-from tests import factories as f
+from clinic.models import Appointment, AttentionFlag, AuditEntry, OutboxMessage
+from clinic.services.core.actors import actor_for
+from clinic.services.staffing import staffing
 from tests.api.conftest import at, next_monday
 
 
@@ -28,18 +29,16 @@ def flagged(api_as, clinic):
     )
     assert booked.status_code == 201, booked.json
     ids = [a["id"] for a in booked.json["appointments"]]
-    db.session.add(
-        TimeOff(practitioner_id=clinic["practitioner"].id, start_on=second, end_on=second)
+    # Anna's day off, through the service and confirmed: the session it breaks is flagged.
+    change = staffing.add_time_off(
+        actor=actor_for(clinic["admin"]),
+        practitioner_id=clinic["practitioner"].id,
+        start_on=second,
+        end_on=second,
+        confirm=True,
     )
-    db.session.add(
-        AttentionFlag(
-            appointment_id=ids[1],
-            errors=[{"code": "practitioner_unavailable", "message": "Anna is off that day."}],
-            cause="Anna's time off",
-        )
-    )
-    f.commit()
-    return {"desk": desk, "enrolment": booked.json["id"], "ids": ids}
+    assert {b.appointment_id for b in change.broken} == {ids[1]}
+    return {"desk": desk, "enrolment": booked.json["id"], "ids": ids, "second": second}
 
 
 def test_attention_lists_the_flagged_session_with_its_replan(flagged, clinic) -> None:
@@ -50,12 +49,23 @@ def test_attention_lists_the_flagged_session_with_its_replan(flagged, clinic) ->
     assert item["enrolment"] == flagged["enrolment"]
     assert item["client"] == clinic["client"].id
     assert item["start"].endswith(("+01:00", "+02:00"))
+    day = flagged["second"]
     assert item["errors"] == [
-        {"code": "practitioner_unavailable", "message": "Anna is off that day."}
+        {
+            "code": "practitioner_unavailable",
+            "message": f"Anna is off on {day:%a} {day.day} {day:%b %Y}.",
+        }
     ]
+    assert item["cause"] == f"Time off for Anna, {day:%a %d %b %Y}"
     assert [m["appointment"] for m in item["replan"]] == [flagged["ids"][1]]
     assert item["replan"][0]["practitioner"] == clinic["practitioner"].id
     assert item["replan"][0]["start"] != item["start"]
+    # The session as the list saw it, to send back with the re-plan.
+    assert item["replan"][0]["seen"] == {
+        "status": "booked",
+        "start": item["start"],
+        "practitioner": clinic["practitioner"].id,
+    }
 
 
 def test_attention_filters_by_client(flagged, clinic) -> None:
@@ -152,3 +162,46 @@ def test_accepting_no_moves_keeps_the_flag_of_a_session_still_broken(flagged) ->
     response = flagged["desk"].post(url, json={"sessions": []})
     assert response.status_code == 200 and response.json == []
     assert db.session.scalar(select(func.count()).select_from(AttentionFlag)) == 1
+
+
+def test_a_stale_replan_is_409_when_the_client_moved_the_session_since(flagged, api_as) -> None:
+    """Reception reads the list; the client moves the flagged session herself (its flag
+    goes); reception accepts the re-plan it read: 409 naming what changed, her move stays."""
+    desk = flagged["desk"]
+    [item] = desk.get("/attention").json
+    hers = at(flagged["second"] + timedelta(days=1), 12)
+    moved = api_as("client").patch(f"/appointments/{flagged['ids'][1]}", json={"start": hers})
+    assert moved.status_code == 200, moved.json
+    assert desk.get("/attention").json == []
+    response = desk.post(
+        f"/enrolments/{flagged['enrolment']}/replan", json={"sessions": item["replan"]}
+    )
+    assert response.status_code == 409, response.json
+    [error] = response.json["errors"]
+    assert error["code"] == "appointment_changed"
+    assert error["message"].startswith("Session 2 was just moved to ")
+    assert response.json["affected"] == [flagged["ids"][1]]
+    db.session.expire_all()
+    assert db.session.get(Appointment, flagged["ids"][1]).start_at == datetime.fromisoformat(hers)
+    told = select(func.count()).select_from(OutboxMessage)
+    assert db.session.scalar(told.where(OutboxMessage.kind == "sessions_moved")) == 0
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "replan")) is None
+
+
+def test_a_replan_without_what_was_seen_takes_the_sessions_as_they_are(flagged) -> None:
+    """An API caller that sends no `seen` (the shape API.md first gave) moves the sessions as
+    they are when the request arrives, as PATCH does (docs/DECISIONS.md)."""
+    desk = flagged["desk"]
+    [item] = desk.get("/attention").json
+    bare = [{k: m[k] for k in ("appointment", "start", "practitioner")} for m in item["replan"]]
+    response = desk.post(f"/enrolments/{flagged['enrolment']}/replan", json={"sessions": bare})
+    assert response.status_code == 200, response.json
+    assert response.json[0]["start"] == item["replan"][0]["start"]
+
+
+def test_a_replan_with_a_malformed_seen_is_400(flagged) -> None:
+    desk = flagged["desk"]
+    [item] = desk.get("/attention").json
+    move = {**item["replan"][0], "seen": {"status": "booked", "start": "2030-01-01T10:00"}}
+    url = f"/enrolments/{flagged['enrolment']}/replan"
+    assert desk.post(url, json={"sessions": [move]}).status_code == 400

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from clinic.extensions import db
-from clinic.models import Appointment, AttentionFlag, AuditEntry, OutboxMessage, TimeOff
+from clinic.models import Appointment, AttentionFlag, AuditEntry, OutboxMessage, Room, TimeOff
 from clinic.services.core.actors import actor_for
 from clinic.services.core.errors import (
     Conflict,
@@ -18,10 +18,12 @@ from clinic.services.core.errors import (
     PermissionDenied,
     RuleViolation,
 )
-from clinic.services.courses import cancellation, enrol
+from clinic.services.courses import cancellation, course_rest, enrol, moves
 from clinic.services.courses.placing import SessionRequest
 from clinic.services.lifetime import attention_list
 from clinic.services.lifetime.attention_list import ReplanRequest
+from clinic.services.people import clients
+from clinic.services.staffing import staffing
 from tests import factories as f
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -53,27 +55,48 @@ def world(app):
         "lena": lena,
         "client": client,
         "desk": desk,
+        "admin": f.actor("admin"),
         "enrolment": enrolment,
         "ids": [a.id for a in sessions],
     }
 
 
-def take_off(practitioner_id: int, day: date) -> None:
-    """Lena's day off over a booked session, and its flag, as services/attention.py writes it."""
-    db.session.add(TimeOff(practitioner_id=practitioner_id, start_on=day, end_on=day))
-    f.commit()
+def take_off(world, first: date, last: date | None = None, now: datetime = NOW) -> set[int]:
+    """Lena's days off over booked sessions, through the service (confirmed): the sessions it
+    breaks are judged and flagged as in the clinic. Returns the flagged ones."""
+    change = staffing.add_time_off(
+        actor=world["admin"],
+        practitioner_id=world["lena"].id,
+        start_on=first,
+        end_on=last or first,
+        confirm=True,
+        now=now,
+    )
+    assert change.saved
+    return {b.appointment_id for b in change.broken}
 
 
-def flag(appointment_id: int, code: str = "practitioner_unavailable", cause: str = "") -> None:
-    db.session.add(
-        AttentionFlag(
-            appointment_id=appointment_id,
-            errors=[{"code": code, "message": f"Session broken: {code}."}],
-            cause=cause or "Lena's time off",
-            flagged_at=NOW,
+def undo_unjudged(practitioner_id: int, day: date) -> None:
+    """The time off goes without a change of the world judging it (as a release before the
+    flags did): its flag is stale, the session holds where it is."""
+    db.session.execute(
+        db.delete(TimeOff).where(
+            TimeOff.practitioner_id == practitioner_id, TimeOff.start_on == day
         )
     )
     f.commit()
+
+
+def seen(item_moves) -> list[ReplanRequest]:
+    """The re-plan as the list drew it, with each session as it was seen."""
+    return [
+        ReplanRequest(m.appointment_id, m.slot.start, m.slot.practitioner_id, seen=m.seen)
+        for m in item_moves
+    ]
+
+
+def flagged() -> set[int]:
+    return set(db.session.scalars(select(AttentionFlag.appointment_id)))
 
 
 def starts(ids: list[int]) -> list[datetime]:
@@ -86,17 +109,15 @@ def count(model) -> int:
 
 def test_attention_list_shows_a_flagged_session_with_its_errors_and_a_replan(world) -> None:
     second = world["ids"][1]
-    take_off(world["lena"].id, MONDAYS[1])
-    flag(second)
+    assert take_off(world, MONDAYS[1]) == {second}
     items = attention_list.attention_list(actor=world["desk"], now=NOW)
     assert [i.appointment.id for i in items] == [second]
     item = items[0]
     assert item.appointment.client.name == "Carla"
     assert item.appointment.enrolment_id == world["enrolment"].id
-    assert [(e.code, e.message) for e in item.errors] == [
-        ("practitioner_unavailable", "Session broken: practitioner_unavailable.")
-    ]
-    assert item.cause == "Lena's time off"
+    assert [e.code for e in item.errors] == ["practitioner_unavailable"]
+    assert all(e.message for e in item.errors)
+    assert item.cause == "Time off for Lena, Mon 28 Dec 2026"
     replan = item.replan
     assert replan.ok
     assert second in [m.appointment_id for m in replan.moves]
@@ -109,8 +130,8 @@ def test_attention_list_shows_a_flagged_session_with_its_errors_and_a_replan(wor
 
 def test_attention_list_is_ordered_by_start_and_filters_by_client(world) -> None:
     first, second, _ = world["ids"]
-    flag(second)
-    flag(first)
+    take_off(world, MONDAYS[1])
+    take_off(world, MONDAYS[0])
     items = attention_list.attention_list(actor=world["desk"], now=NOW)
     assert [i.appointment.id for i in items] == [first, second]
     # One re-plan per enrolment, shared by its flagged sessions.
@@ -123,18 +144,18 @@ def test_attention_list_is_ordered_by_start_and_filters_by_client(world) -> None
 
 def test_attention_list_ignores_flags_of_past_and_cancelled_sessions(world) -> None:
     first, second, third = world["ids"]
-    flag(first)
-    flag(third)
+    take_off(world, MONDAYS[0])
+    take_off(world, MONDAYS[2])
     cancellation.cancel_appointment(actor=world["desk"], appointment_id=third, now=NOW)
     later = datetime(2026, 12, 10, 8, 0, tzinfo=UTC)  # session 1 is past by then
     assert attention_list.attention_list(actor=world["desk"], now=later) == []
     assert attention_list.count_attention(actor=world["desk"], now=later) == 0
-    flag(second)
+    assert take_off(world, MONDAYS[1], now=later) == {second}
     assert attention_list.count_attention(actor=world["desk"], now=later) == 1
 
 
 def test_attention_list_is_for_staff_only(world) -> None:
-    flag(world["ids"][0])
+    take_off(world, MONDAYS[0])
     with pytest.raises(PermissionDenied):
         attention_list.attention_list(actor=f.client_actor(world["client"]), now=NOW)
     with pytest.raises(PermissionDenied):
@@ -142,7 +163,7 @@ def test_attention_list_is_for_staff_only(world) -> None:
 
 
 def test_a_practitioner_sees_only_flags_of_their_own_sessions(world) -> None:
-    flag(world["ids"][0])
+    take_off(world, MONDAYS[0])
     me = f.actor("practitioner")
     assert attention_list.attention_list(actor=me, now=NOW) == []
     lena_user = f.make_user("practitioner")
@@ -156,13 +177,9 @@ def test_a_practitioner_sees_only_flags_of_their_own_sessions(world) -> None:
 
 def test_accept_replan_moves_the_sessions_clears_flags_and_tells_the_client(world) -> None:
     second = world["ids"][1]
-    take_off(world["lena"].id, MONDAYS[1])
-    flag(second)
+    take_off(world, MONDAYS[1])
     [item] = attention_list.attention_list(actor=world["desk"], now=NOW)
-    moves = [
-        ReplanRequest(m.appointment_id, m.slot.start, m.slot.practitioner_id)
-        for m in item.replan.moves
-    ]
+    moves = seen(item.replan.moves)
     moved = attention_list.accept_replan(
         actor=world["desk"], enrolment_id=world["enrolment"].id, moves=moves, now=NOW
     )
@@ -192,7 +209,7 @@ def test_accept_replan_moves_the_sessions_clears_flags_and_tells_the_client(worl
 
 def test_accept_replan_writes_nothing_when_one_move_clashes(world) -> None:
     first, second, third = world["ids"]
-    flag(second)
+    take_off(world, MONDAYS[1])
     other = f.make_client()
     clash = local(date(2026, 12, 29), 10)
     enrol.book_course(
@@ -278,9 +295,9 @@ def test_accept_replan_refuses_sessions_of_another_enrolment_or_past_ones(world)
 
 def test_accept_replan_keeps_the_flag_of_a_session_that_still_breaks_a_rule(world) -> None:
     first, second, third = world["ids"]
-    take_off(world["lena"].id, MONDAYS[2])
-    flag(second)  # a stale flag: session 2 holds where it is
-    flag(third)  # Lena is off that day
+    take_off(world, MONDAYS[1])
+    undo_unjudged(world["lena"].id, MONDAYS[1])  # a stale flag: session 2 holds where it is
+    take_off(world, MONDAYS[2])  # Lena is off that day
     attention_list.accept_replan(
         actor=world["desk"],
         enrolment_id=world["enrolment"].id,
@@ -294,7 +311,7 @@ def test_accept_replan_keeps_the_flag_of_a_session_that_still_breaks_a_rule(worl
 def test_reading_flags_walks_the_flags_not_the_appointments(world) -> None:
     """SQLite's query plans: each statement that reads the flags looks sessions up by key,
     so its cost grows with the flags, not with the appointments table."""
-    flag(world["ids"][1])
+    take_off(world, MONDAYS[1])
     seen: list[tuple[str, object]] = []
 
     def record_statement(conn, cursor, statement, parameters, *args) -> None:
@@ -322,8 +339,8 @@ def test_reading_flags_walks_the_flags_not_the_appointments(world) -> None:
 
 
 def test_a_stale_flag_gets_a_replan_that_moves_nothing_and_accepting_clears_it(world) -> None:
-    second = world["ids"][1]
-    flag(second)  # nothing broke it: the change was undone before anyone looked
+    assert take_off(world, MONDAYS[1]) == {world["ids"][1]}
+    undo_unjudged(world["lena"].id, MONDAYS[1])  # undone before anyone looked
     [item] = attention_list.attention_list(actor=world["desk"], now=NOW)
     assert item.replan.ok and item.replan.moves == ()
     before = starts(world["ids"])
@@ -347,16 +364,7 @@ def test_a_stale_flag_gets_a_replan_that_moves_nothing_and_accepting_clears_it(w
 
 def test_when_no_replan_keeps_the_rules_the_list_says_why(world) -> None:
     # Lena, the only practitioner, is off for every day session 2 could move to.
-    db.session.add(
-        TimeOff(
-            practitioner_id=world["lena"].id,
-            start_on=date(2026, 12, 14),
-            end_on=date(2027, 2, 28),
-        )
-    )
-    f.commit()
-    flag(world["ids"][1])
-    flag(world["ids"][2])
+    assert take_off(world, date(2026, 12, 14), date(2027, 2, 28)) == set(world["ids"][1:])
     items = attention_list.attention_list(actor=world["desk"], now=NOW)
     assert len(items) == 2
     replan = items[0].replan
@@ -365,8 +373,9 @@ def test_when_no_replan_keeps_the_rules_the_list_says_why(world) -> None:
 
 
 def test_accepting_the_same_replan_twice_tells_the_client_once(world) -> None:
-    take_off(world["lena"].id, MONDAYS[1])
-    flag(world["ids"][1])
+    """Without the sessions as seen (an API caller that sends none), the second accept moves
+    nothing; with them it is refused, as the sessions moved (see the test after the next)."""
+    take_off(world, MONDAYS[1])
     [item] = attention_list.attention_list(actor=world["desk"], now=NOW)
     moves = [
         ReplanRequest(m.appointment_id, m.slot.start, m.slot.practitioner_id)
@@ -393,3 +402,198 @@ def test_the_message_names_the_new_practitioner(world) -> None:
     assert moved.practitioner_id == mira.id
     message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "sessions_moved"))
     assert "with Mira" in message.body and "with Lena" not in message.body
+
+
+def test_accepting_the_same_replan_twice_with_what_was_seen_is_refused_the_second_time(
+    world,
+) -> None:
+    take_off(world, MONDAYS[1])
+    [item] = attention_list.attention_list(actor=world["desk"], now=NOW)
+    asked = seen(item.replan.moves)
+    attention_list.accept_replan(
+        actor=world["desk"], enrolment_id=world["enrolment"].id, moves=asked, now=NOW
+    )
+    with pytest.raises(Conflict) as refused:
+        attention_list.accept_replan(
+            actor=world["desk"], enrolment_id=world["enrolment"].id, moves=asked, now=NOW
+        )
+    assert refused.value.code == "appointment_changed"
+
+
+# --- one judge of a booked session, end to end -------------------------------------------------
+
+
+def close_room_of(world, appointment_id: int) -> int:
+    """Take the room a session is booked in out of use (confirmed): returns the room."""
+    room_id = db.session.get(Appointment, appointment_id).room_id
+    change = staffing.set_active(
+        actor=world["admin"], kind="room", record_id=room_id, active=False, confirm=True, now=NOW
+    )
+    assert change.saved
+    return room_id
+
+
+def test_accepting_a_replan_that_moves_nothing_keeps_the_flag_of_a_session_in_a_closed_room(
+    world,
+) -> None:
+    room = close_room_of(world, world["ids"][1])
+    in_room = {
+        a.id for a in db.session.scalars(select(Appointment).where(Appointment.room_id == room))
+    }
+    assert in_room and flagged() == in_room
+    before = starts(world["ids"])
+    attention_list.accept_replan(
+        actor=world["desk"], enrolment_id=world["enrolment"].id, moves=[], now=NOW
+    )
+    # Still booked in the closed room: nothing holds, no flag goes.
+    assert flagged() == in_room
+    assert starts(world["ids"]) == before
+
+
+def test_the_replan_of_a_session_in_a_closed_room_moves_it_to_another_room(world) -> None:
+    room = close_room_of(world, world["ids"][1])
+    items = attention_list.attention_list(actor=world["desk"], now=NOW)
+    replan = items[0].replan
+    assert replan.ok and replan.moves
+    attention_list.accept_replan(
+        actor=world["desk"],
+        enrolment_id=world["enrolment"].id,
+        moves=seen(replan.moves),
+        now=NOW,
+    )
+    assert flagged() == set()
+    rooms = set(
+        db.session.scalars(select(Appointment.room_id).where(Appointment.id.in_(world["ids"])))
+    )
+    assert room not in rooms and db.session.get(Room, room).active is False
+
+
+def test_a_session_booked_with_an_override_stays_off_the_list_through_world_changes(
+    world,
+) -> None:
+    """Carla's sun holiday overlaps session 2's aftercare: reception booked it anyway, with a
+    reason. Her next declared holiday breaks session 3 (flagged) but not session 2 again, and
+    the re-plan moves session 3 only."""
+    carla = f.make_client(
+        name="Clara", periods=[("sun_exposure", date(2027, 1, 2), date(2027, 1, 3))]
+    )
+    booked = enrol.book_course(
+        actor=world["desk"],
+        course_code="peel3",
+        client_id=carla.id,
+        sessions=[SessionRequest(local(d, 12), world["lena"].id) for d in MONDAYS[:2]],
+        override_reason="Client will stay in the shade",
+        now=NOW,
+    )
+    course_rest.book_rest(
+        actor=world["desk"],
+        enrolment_id=booked.id,
+        sessions=[SessionRequest(local(MONDAYS[2], 12), world["lena"].id)],
+        now=NOW,
+    )
+    db.session.expire_all()
+    ids = [a.id for a in sorted(booked.appointments, key=lambda a: a.session)]
+    assert [bool(db.session.get(Appointment, i).override_reason) for i in ids] == [
+        True,
+        True,
+        False,
+    ]
+    _, change = clients.add_period(
+        actor=world["desk"],
+        client_id=carla.id,
+        kind="sun_exposure",
+        start_on=date(2027, 1, 20),
+        end_on=date(2027, 1, 22),
+        now=NOW,
+    )
+    assert {b.appointment_id for b in change.broken} == {ids[2]}
+    assert flagged() == {ids[2]}
+    [item] = attention_list.attention_list(actor=world["desk"], client_id=carla.id, now=NOW)
+    assert [e.code for e in item.errors] == ["conflicts_with_client_plans"]
+    assert [m.appointment_id for m in item.replan.moves] == [ids[2]]
+    assert item.replan.stays == (1, 2)
+    attention_list.accept_replan(
+        actor=world["desk"], enrolment_id=booked.id, moves=seen(item.replan.moves), now=NOW
+    )
+    assert flagged() == set()
+    assert starts(ids[:2]) == [local(MONDAYS[0], 12), local(MONDAYS[1], 12)]
+
+
+def test_a_practitioners_list_proposes_the_replan_reception_sees(world) -> None:
+    """Session 2 is Mira's and session 3 Lena's, and both are off: Lena's list shows her own
+    session only, but its re-plan is the clinic's, which must move session 2 as well."""
+    mira = f.make_practitioner(name="Mira")
+    tuesdays = [d + timedelta(days=1) for d in MONDAYS]
+    other = f.make_client(name="Olga")
+    booked = enrol.book_course(
+        actor=world["desk"],
+        course_code="peel3",
+        client_id=other.id,
+        sessions=[
+            SessionRequest(local(tuesdays[0], 10), world["lena"].id),
+            SessionRequest(local(tuesdays[1], 10), mira.id),
+            SessionRequest(local(tuesdays[2], 10), world["lena"].id),
+        ],
+        now=NOW,
+    )
+    ids = [a.id for a in sorted(booked.appointments, key=lambda a: a.session)]
+    staffing.add_time_off(
+        actor=world["admin"],
+        practitioner_id=mira.id,
+        start_on=tuesdays[1],
+        end_on=tuesdays[1],
+        confirm=True,
+        now=NOW,
+    )
+    assert take_off(world, tuesdays[2]) == {ids[2]}
+    lena_user = f.make_user("practitioner")
+    world["lena"].user_id = lena_user.id
+    f.commit()
+    mine = attention_list.attention_list(actor=actor_for(lena_user), now=NOW)
+    assert [i.appointment.id for i in mine] == [ids[2]]
+    desk = attention_list.attention_list(actor=world["desk"], client_id=other.id, now=NOW)
+    assert [i.appointment.id for i in desk] == ids[1:]
+    assert mine[0].replan == desk[0].replan
+    assert [m.appointment_id for m in mine[0].replan.moves] == ids[1:]
+
+
+def test_accepting_a_stale_replan_is_refused_when_the_client_moved_the_session(world) -> None:
+    """Reception reads the list; Carla then moves session 2 herself (its flag goes); reception
+    accepts the re-plan it read: refused, naming what changed, and her move stays."""
+    second = world["ids"][1]
+    take_off(world, MONDAYS[1])
+    [item] = attention_list.attention_list(actor=world["desk"], now=NOW)
+    asked = seen(item.replan.moves)
+    assert [m.appointment_id for m in asked] == [second]
+    hers = local(date(2026, 12, 29), 11)
+    moves.move_appointment(
+        actor=f.client_actor(world["client"]), appointment_id=second, start=hers, now=NOW
+    )
+    assert flagged() == set()
+    messages = count(OutboxMessage)
+    with pytest.raises(Conflict) as refused:
+        attention_list.accept_replan(
+            actor=world["desk"], enrolment_id=world["enrolment"].id, moves=asked, now=NOW
+        )
+    assert refused.value.code == "appointment_changed"
+    assert "Session 2 was just moved to Tue 29 Dec" in refused.value.message
+    assert refused.value.affected == [second]
+    db.session.expire_all()
+    assert db.session.get(Appointment, second).start_at == hers
+    assert count(OutboxMessage) == messages
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "replan")) is None
+
+
+def test_accepting_a_stale_replan_is_refused_when_the_session_was_cancelled(world) -> None:
+    take_off(world, MONDAYS[1])
+    [item] = attention_list.attention_list(actor=world["desk"], now=NOW)
+    cancellation.cancel_appointment(actor=world["desk"], appointment_id=world["ids"][1], now=NOW)
+    with pytest.raises(Conflict) as refused:
+        attention_list.accept_replan(
+            actor=world["desk"],
+            enrolment_id=world["enrolment"].id,
+            moves=seen(item.replan.moves),
+            now=NOW,
+        )
+    assert refused.value.code == "appointment_changed"
+    assert "Session 2 was just cancelled" in refused.value.message

@@ -25,6 +25,7 @@ from clinic.services.core.errors import PermissionDenied, RuleViolation
 from clinic.services.courses import enrol, moves, outcomes
 from clinic.services.courses.placing import SessionRequest
 from clinic.services.lifetime.rules_as_booked import adopt_current_rules
+from clinic.services.staffing import staffing
 from clinic.services.world import aftercare, course_catalogue
 from clinic.services.world.progress import enrolment_progress
 from tests import factories as f
@@ -228,6 +229,39 @@ def test_adopting_the_current_rules_writes_them_when_every_session_holds(setup) 
     assert max(d.astimezone(BERLIN).date() for d in notices) == date(2027, 1, 8)
     again = adopt_current_rules(actor=setup["desk"], enrolment_id=eid, now=NOW)
     assert not again.differs
+
+
+def test_adopting_unchanged_rules_keeps_a_session_booked_with_an_override(setup) -> None:
+    """The client's sun holiday overlaps session 2's aftercare; reception booked it anyway,
+    with a reason. The session holds as it was booked, under the same rules as now."""
+    client = f.make_client(periods=[("sun_exposure", date(2026, 12, 20), date(2026, 12, 21))])
+    enrolment = enrol.book_course(
+        actor=setup["desk"],
+        course_code="peel_course",
+        client_id=client.id,
+        sessions=[SessionRequest(s, setup["practitioner"].id) for s in EVERY_14[:3]],
+        override_reason="She will stay in the shade",
+        now=NOW,
+    )
+    preview = adopt_current_rules(actor=setup["desk"], enrolment_id=enrolment.id, now=NOW)
+    assert not preview.differs and preview.ok, [c.violations for c in preview.broken]
+    change = adopt_current_rules(
+        actor=setup["desk"], enrolment_id=enrolment.id, now=NOW, confirm=True
+    )
+    assert change.ok
+
+
+def test_adopting_the_current_rules_is_refused_while_a_session_is_in_a_closed_room(
+    setup,
+) -> None:
+    eid = book(setup, EVERY_14[:2])
+    room = session(eid, 2).room_id
+    staffing.set_active(
+        actor=setup["editor"], kind="room", record_id=room, active=False, confirm=True, now=NOW
+    )
+    with pytest.raises(RuleViolation) as refused:
+        adopt_current_rules(actor=setup["desk"], enrolment_id=eid, now=NOW, confirm=True)
+    assert {v.code for v in refused.value.violations} == {"room_unavailable"}
 
 
 def test_only_reception_moves_a_booked_course_to_the_current_rules(setup) -> None:

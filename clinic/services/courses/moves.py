@@ -53,7 +53,7 @@ from clinic.services.courses.placing import (
 )
 from clinic.services.courses.reads import get_appointment
 from clinic.services.messages import outbox
-from clinic.services.world import client_reads, flags
+from clinic.services.world import client_reads, flags, judge
 from clinic.services.world.aftercare import enrolment_rules
 from clinic.services.world.snapshot import load_snapshot
 
@@ -106,9 +106,9 @@ def live_for_change(
     change asked for was meant for what it was, and is refused with what happened to it."""
     appointment = get_appointment(actor=actor, appointment_id=appointment_id)
     if lock:
-        seen = _as_seen(appointment)
+        seen = as_seen(appointment)
         lock_client(appointment.client_id)
-        if _as_seen(appointment) != seen:
+        if as_seen(appointment) != seen:
             raise Conflict(what_changed(appointment), code="appointment_changed")
     refusal = change_refusal(actor, appointment, now)
     if refusal is not None:
@@ -116,20 +116,27 @@ def live_for_change(
     return appointment
 
 
-def _as_seen(appointment: Appointment) -> tuple[str, datetime, int]:
+Seen = tuple[str, datetime, int]
+
+
+def as_seen(appointment: Appointment) -> Seen:
+    """What a change asked for a session was meant for: its status, start and practitioner.
+    A change finding the session otherwise (someone changed it in between) is refused with
+    `what_changed`: here between a read and the client's lock, on the attention list between
+    drawing the list and accepting its re-plan."""
     return appointment.status, appointment.start_at, appointment.practitioner_id
 
 
-def what_changed(appointment: Appointment) -> str:
+def what_changed(appointment: Appointment, subject: str = "This session") -> str:
     if appointment.status != "booked":
         done = {"cancelled": "cancelled", "done": "marked done", "no_show": "marked as a no-show"}
         return (
-            f"This session was just {done.get(appointment.status, appointment.status)} "
+            f"{subject} was just {done.get(appointment.status, appointment.status)} "
             "by someone else; nothing was changed."
         )
     when = moment_text(appointment.start_at.astimezone(clinic_setup.clinic_tz()))
     return (
-        f"This session was just moved to {when} by someone else; nothing was changed. "
+        f"{subject} was just moved to {when} by someone else; nothing was changed. "
         "Check the new time and try again."
     )
 
@@ -376,22 +383,12 @@ def judge_move(
         replacing=later_ids | {appointment.id},
         prefs=Preferences(practitioner_id=None),
     )
+    # Which later sessions no longer hold where they are once this one moves: the one judge
+    # of a booked session, each with its own override, room and device.
     affected = [
         a.id
         for a in later
-        if not check_course(
-            snapshot=snapshot,
-            course=course,
-            client=moved_client,
-            now=now,
-            enrolment_id=enrolment.id,
-            by_staff=True,
-            override_soft=override,
-            # Sessions already booked: their pre-care is the client's since they booked it.
-            precare_confirmed=True,
-            proposals=[ProposedSession(a.session, a.start_at, a.practitioner_id)],
-            replacing=frozenset({a.id}),
-        ).ok
+        if judge.as_booked(a, snapshot=snapshot, client=moved_client, now=now, course=course)
     ]
     return MovePreview(
         appointment.id,

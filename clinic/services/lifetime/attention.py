@@ -7,10 +7,11 @@ cancelled silently: the service that makes such a change wraps it in `world_chan
 
 - lets the change write as it always did, in one transaction;
 - judges the booked future sessions the change can concern (its *scope*: a practitioner's
-  days, a date, a device, a client...) exactly as they are booked, with the checker the
-  bookings use (`judge`);
-- without `confirm`, if any of them would break, rolls everything back and answers with those
-  sessions (a preview: staff see what the change would break before they save it);
+  days, a date, a device, a client...) exactly as they are booked, with the one judge of a
+  booked session (`world.judge`);
+- without `confirm`, if the change itself breaks any of them (a session flagged before for
+  every rule it breaks is not the change's doing), rolls everything back and answers with
+  those sessions (a preview: staff see what the change would break before they save it);
 - otherwise keeps the change and brings the flags of the scope up to date: a broken session
   is flagged with its rule codes and sentences, a flagged one that holds again (the time off
   was removed) loses its flag.
@@ -33,11 +34,11 @@ from sqlalchemy import ColumnElement, delete, false, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from clinic.models import Appointment, AttentionFlag, Enrolment, utcnow
-from clinic.scheduling import ClientState, ProposedSession, Snapshot, Violation, check_course
+from clinic.scheduling import Violation
 from clinic.services.core import clinic_setup, date_range
 from clinic.services.core.db import db_session, transaction
 from clinic.services.world import client_reads
-from clinic.services.world.aftercare import enrolment_rules
+from clinic.services.world import judge as judge_session
 from clinic.services.world.snapshot import load_snapshot
 
 
@@ -63,14 +64,19 @@ class Broken:
 class WorldChange:
     """What a change of the world did to booked sessions.
 
-    `saved` False: a preview; nothing was written because `broken` is not empty and the
-    change was not confirmed. `saved` True: the change is written and `broken` flagged.
+    `broken`: the sessions this change breaks itself: in its scope, broken now, and not
+    already flagged for every rule they break (a session broken before by another change is
+    not this one's doing, DOMAIN.md "Changes of the world"). `saved` False: a preview; nothing
+    was written because `broken` is not empty and the change was not confirmed. `saved` True:
+    the change is written, `broken` flagged, and the flags of the scope brought up to date
+    (`still_broken`: every broken session of the scope, those flagged before included).
     """
 
     cause: str
     mends: bool = False
     saved: bool = False
     broken: tuple[Broken, ...] = ()
+    still_broken: tuple[Broken, ...] = ()
     scope: list[ColumnElement[bool]] = field(default_factory=list)
 
     def concerns(self, condition: ColumnElement[bool]) -> None:
@@ -110,9 +116,11 @@ def world_change(
         with transaction() as s:
             yield change
             s.flush()
-            broken = judge(or_(*change.scope) if change.scope else false(), now=now)
-            change.broken = tuple(broken)
-            if dry_run or (broken and not confirm):
+            change.still_broken = tuple(
+                judge(or_(*change.scope) if change.scope else false(), now=now)
+            )
+            change.broken = _caused(change.still_broken)
+            if dry_run or (change.broken and not confirm):
                 raise _Preview
             _sync_flags(change, now)
             change.saved = True
@@ -122,8 +130,7 @@ def world_change(
 
 def judge(scope: ColumnElement[bool], *, now: datetime) -> list[Broken]:
     """The booked future sessions matching `scope` that break a rule as they are booked now,
-    in order of start. Each is checked as the bookings are (`check_course`, by staff, its
-    pre-care taken as kept, its override kept), with its booked practitioner, device and room."""
+    in order of start, each judged by the one judge of a booked session (`world.judge`)."""
     appointments = list(
         db_session().scalars(
             select(Appointment)
@@ -146,7 +153,7 @@ def judge(scope: ColumnElement[bool], *, now: datetime) -> list[Broken]:
             client_id, now, enrolments={a.enrolment_id for a in group}
         )
         for a in group:
-            violations = _as_booked(snapshot, client, a, now)
+            violations = judge_session.as_booked(a, snapshot=snapshot, client=client, now=now)
             if violations:
                 broken.append(
                     Broken(
@@ -164,52 +171,30 @@ def judge(scope: ColumnElement[bool], *, now: datetime) -> list[Broken]:
     return sorted(broken, key=lambda b: (b.start, b.appointment_id))
 
 
-def _as_booked(
-    snapshot: Snapshot, client: ClientState, a: Appointment, now: datetime
-) -> tuple[Violation, ...]:
-    course = enrolment_rules(a.enrolment)
-    result = check_course(
-        snapshot=snapshot,
-        course=course,
-        client=client,
-        proposals=[ProposedSession(a.session, a.start_at, a.practitioner_id)],
-        now=now,
-        enrolment_id=a.enrolment_id,
-        replacing=frozenset({a.id}),
-        by_staff=True,
-        override_soft=bool(a.override_reason),
-        precare_confirmed=True,
+def _caused(broken: Sequence[Broken]) -> tuple[Broken, ...]:
+    """The broken sessions a change breaks itself: those not flagged before, and those that
+    now break a rule their flag did not name (one look-up of their flags by key)."""
+    if not broken:
+        return ()
+    before = {
+        f.appointment_id: f.errors
+        for f in db_session().scalars(
+            select(AttentionFlag).where(
+                AttentionFlag.appointment_id.in_([b.appointment_id for b in broken])
+            )
+        )
+    }
+    return tuple(
+        b
+        for b in broken
+        if b.appointment_id not in before or not _part_of(b.errors(), before[b.appointment_id])
     )
-    return result.violations + _resources_gone(snapshot, a)
-
-
-def _resources_gone(snapshot: Snapshot, a: Appointment) -> tuple[Violation, ...]:
-    """The checker picks any free device and room; a booked session also needs its own."""
-    gone: list[Violation] = []
-    if a.device_id is not None and all(d.id != a.device_id for d in snapshot.devices):
-        name = a.device.name if a.device is not None else "device"
-        gone.append(
-            Violation(
-                "device_unavailable",
-                f"The {name} booked for this session is out of service.",
-                a.session,
-            )
-        )
-    if all(r.id != a.room_id for r in snapshot.rooms):
-        gone.append(
-            Violation(
-                "room_unavailable",
-                f"{a.room.name} booked for this session is out of use.",
-                a.session,
-            )
-        )
-    return tuple(gone)
 
 
 def _sync_flags(change: WorldChange, now: datetime) -> None:
     """Flag the broken sessions of the scope and unflag the ones that hold again."""
     s = db_session()
-    broken = {b.appointment_id: b for b in change.broken}
+    broken = {b.appointment_id: b for b in change.still_broken}
     if change.scope:
         in_scope = select(Appointment.id).where(
             Appointment.status == "booked", Appointment.start_at > now, or_(*change.scope)

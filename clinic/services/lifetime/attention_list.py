@@ -43,12 +43,14 @@ from clinic.services.core.errors import (
 )
 from clinic.services.core.permissions import (
     is_desk,
+    is_practitioner,
     is_staff,
     visible_appointments,
 )
+from clinic.services.courses.moves import Seen, as_seen, what_changed
 from clinic.services.courses.placing import place
 from clinic.services.messages import outbox
-from clinic.services.world import client_reads
+from clinic.services.world import client_reads, judge
 from clinic.services.world.aftercare import enrolment_rules
 from clinic.services.world.snapshot import load_snapshot
 
@@ -71,6 +73,9 @@ class Move:
     practitioner: str
     slot: Slot  # proposed
     new_practitioner: str
+    # The session as the list saw it (status, start, practitioner id): accepting the re-plan
+    # is refused if it changed since (`accept_replan`).
+    seen: Seen
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,11 +109,13 @@ class Attention:
 
 @dataclass(frozen=True, slots=True)
 class ReplanRequest:
-    """A move asked for when accepting a re-plan; practitioner None means any qualified one."""
+    """A move asked for when accepting a re-plan; practitioner None means any qualified one.
+    `seen`: the session as the list showed it (`Move.seen`); None takes it as it is now."""
 
     appointment_id: int
     start: datetime
     practitioner_id: int | None = None
+    seen: Seen | None = None
 
 
 def _require_staff(actor: Actor) -> None:
@@ -116,9 +123,12 @@ def _require_staff(actor: Actor) -> None:
         raise PermissionDenied("The attention list is for the clinic's staff.")
 
 
-def _live_flags(actor: Actor, now: datetime) -> ColumnElement[bool]:
+def _live_flags(
+    actor: Actor | None, now: datetime, *also: ColumnElement[bool]
+) -> ColumnElement[bool]:
     """Whether a flag's session is still booked and to come (older flags are history, not
-    work); a practitioner sees their own sessions only, as on the calendar.
+    work) and meets `also`; a practitioner sees their own sessions only, as on the calendar
+    (`actor` None: every flag, whoever asks).
 
     A correlated EXISTS: the database walks the flags and looks each session up by its key.
     A join let SQLite walk every future appointment by `start_at` instead, a cost that grows
@@ -127,8 +137,11 @@ def _live_flags(actor: Actor, now: datetime) -> ColumnElement[bool]:
         Appointment.id == AttentionFlag.appointment_id,
         Appointment.status == "booked",
         Appointment.start_at > now,
+        *also,
     )
-    return live.where(visible_appointments(actor)).exists()
+    if actor is not None:
+        live = live.where(visible_appointments(actor))
+    return live.exists()
 
 
 def count_attention(*, actor: Actor, now: datetime | None = None) -> int:
@@ -149,7 +162,11 @@ def attention_list(
 ) -> list[Attention]:
     """Every flagged future session (of one client, if given), soonest first, each with the
     rules it breaks and a re-plan of its enrolment that moves as few sessions as possible
-    (all of the enrolment's flagged sessions count as broken); writes nothing."""
+    (all of the enrolment's flagged sessions count as broken); writes nothing.
+
+    A practitioner sees the flags of their own sessions only, but a re-plan is the clinic's:
+    it counts every flagged session of the enrolment, whoever's it is (reception and the
+    practitioner are shown the same re-plan)."""
     _require_staff(actor)
     now = now or utcnow()
     s = db_session()
@@ -179,6 +196,20 @@ def attention_list(
     for _, a in rows:
         broken.setdefault(a.enrolment_id, set()).add(a.id)
         concerned.setdefault(a.client_id, set()).add(a.enrolment_id)
+    if is_practitioner(actor):
+        # The flags of these enrolments' other sessions (someone else's), which the re-plan
+        # must move too; through the client's index, as `_sessions_of` reaches an enrolment.
+        others = s.execute(
+            select(Appointment.enrolment_id, Appointment.id).where(
+                Appointment.client_id.in_({a.client_id for _, a in rows}),
+                Appointment.enrolment_id.in_(broken),
+                Appointment.id.in_(
+                    select(AttentionFlag.appointment_id).where(_live_flags(None, now))
+                ),
+            )
+        )
+        for enrolment_id, appointment_id in others:
+            broken[enrolment_id].add(appointment_id)
     snapshot = load_snapshot()
     names = {p.id: p.name for p in snapshot.practitioners}
     states: dict[int, ClientState] = {}
@@ -204,9 +235,15 @@ def attention_list(
         )
     moving = [i for _, r in results.values() if r.ok for i, _ in r.moves]
     booked_with = {
-        i: p
-        for i, p in s.execute(
-            select(Appointment.id, Practitioner.name)
+        i: (name, (status, start, practitioner_id))
+        for i, name, status, start, practitioner_id in s.execute(
+            select(
+                Appointment.id,
+                Practitioner.name,
+                Appointment.status,
+                Appointment.start_at,
+                Appointment.practitioner_id,
+            )
             .join(Practitioner, Practitioner.id == Appointment.practitioner_id)
             .where(Appointment.id.in_(moving))
         )
@@ -239,11 +276,11 @@ def _replan(
     client: ClientState,
     result: Replan,
     now: datetime,
-    booked_with: dict[int, str],
+    booked_with: dict[int, tuple[str, Seen]],
     names: dict[int, str],
 ) -> EnrolmentReplan:
-    """The engine's re-plan in the words of the page: who and when before and after, and
-    which of the enrolment's sessions to come stay where they are."""
+    """The engine's re-plan in the words of the page: who and when before and after (and the
+    session as seen), and which of the enrolment's sessions to come stay where they are."""
     booked = {
         b.appointment_id: b
         for b in client.sessions
@@ -255,12 +292,13 @@ def _replan(
             appointment_id=i,
             session=booked[i].session,
             start=booked[i].start,
-            practitioner=booked_with.get(i, ""),
+            practitioner=booked_with[i][0],
             slot=slot,
             new_practitioner=names.get(slot.practitioner_id, ""),
+            seen=booked_with[i][1],
         )
         for i, slot in sorted(moves, key=lambda m: m[1].start)
-        if i in booked
+        if i in booked and i in booked_with
     )
     moved = {m.appointment_id for m in out}
     stays = tuple(sorted(b.session for i, b in booked.items() if i not in moved))
@@ -279,7 +317,12 @@ def accept_replan(
     and written all or none. The flags of the enrolment's sessions that now hold go, the
     client is told the new dates, and the change is audited. Returns the moved sessions.
     No moves: nothing moves, and the flags of the enrolment's sessions that hold where they
-    are go (a re-plan that found nothing to move)."""
+    are go (a re-plan that found nothing to move).
+
+    A move given with the session as it was seen (`ReplanRequest.seen`, the list's
+    `Move.seen`) was meant for that session: if it changed since (moved by the client,
+    cancelled, re-planned at another desk), nothing moves and `Conflict`
+    `appointment_changed` says what changed (the move's "as seen" rule, `moves.as_seen`)."""
     now = now or utcnow()
     if not is_desk(actor):
         raise PermissionDenied("Reception accepts re-plans.")
@@ -300,13 +343,22 @@ def accept_replan(
                     f"Appointment {m.appointment_id} is not a session of this course booking.",
                     field="sessions",
                 )
+            moving.append(a)
+        changed = [a for a, m in zip(moving, moves, strict=True) if m.seen and as_seen(a) != m.seen]
+        if changed:
+            raise Conflict(
+                " ".join(what_changed(a, f"Session {a.session}") for a in changed),
+                code="appointment_changed",
+                affected=[a.id for a in changed],
+            )
+        for a in moving:
             if a.status != "booked" or a.start_at <= now:
                 raise Conflict(
                     f"Session {a.session} is no longer a booked session to come; "
                     "nothing was changed.",
                     code="appointment_changed",
+                    affected=[a.id],
                 )
-            moving.append(a)
         date_range.check_starts(
             ((a.session, m.start) for a, m in zip(moving, moves, strict=True)), now=now
         )
@@ -389,7 +441,8 @@ def _clear_flags(
     enrolment: Enrolment, course: CourseRules, moved: set[int], now: datetime
 ) -> set[int]:
     """Delete the flags of the enrolment's sessions that hold after the moves: the moved ones
-    (judged together just now) and any other flagged one the checker now accepts where it is."""
+    (judged together just now) and any other flagged one that holds where it is booked (the
+    one judge of a booked session, `world.judge`: its override, its room and device)."""
     s = db_session()
     sessions = _sessions_of(enrolment)
     flagged = set(
@@ -407,19 +460,7 @@ def _clear_flags(
         snapshot = load_snapshot()
         client = client_reads.client_state(enrolment.client_id, now, enrolments=(enrolment.id,))
         for a in others:
-            judged = check_course(
-                snapshot=snapshot,
-                course=course,
-                client=client,
-                proposals=[ProposedSession(a.session, a.start_at, a.practitioner_id)],
-                now=now,
-                enrolment_id=enrolment.id,
-                replacing=frozenset({a.id}),
-                by_staff=True,
-                override_soft=bool(a.override_reason),
-                precare_confirmed=True,
-            )
-            if judged.ok:
+            if not judge.as_booked(a, snapshot=snapshot, client=client, now=now, course=course):
                 holding.add(a.id)
     if holding:
         s.execute(

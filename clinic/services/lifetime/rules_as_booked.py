@@ -3,9 +3,8 @@ lifetime", rules as booked).
 
 An enrolment keeps the rules it was booked under (`aftercare.enrolment_rules`); an edit of
 the template changes new bookings only. Staff may move an enrolment to the current rules:
-every session still to come is checked under them like a move of that session to where it
-already is (the enrolment's other sessions fixed), and the change is written only if every
-one of them holds.
+every session still to come is judged under them where it is booked (`world.judge`, the
+enrolment's other sessions fixed), and the change is written only if every one of them holds.
 """
 
 from __future__ import annotations
@@ -17,20 +16,14 @@ from datetime import datetime
 from sqlalchemy.orm import selectinload
 
 from clinic.models import Appointment, Course, Enrolment, utcnow
-from clinic.scheduling import (
-    ClientState,
-    CourseRules,
-    ProposedSession,
-    Violation,
-    check_course,
-)
+from clinic.scheduling import ClientState, CourseRules, Violation
 from clinic.services.core.actors import Actor
 from clinic.services.core.audit import record
 from clinic.services.core.db import db_session, lock_client, transaction
 from clinic.services.core.errors import NotFound, PermissionDenied, RuleViolation
 from clinic.services.core.permissions import can_change_course_rules
 from clinic.services.messages import outbox
-from clinic.services.world import client_reads, course_catalogue
+from clinic.services.world import client_reads, course_catalogue, judge
 from clinic.services.world.aftercare import enrolment_rules, rules_record, same_rules
 from clinic.services.world.course_wording import CareText, describe_course
 from clinic.services.world.snapshot import load_snapshot
@@ -121,9 +114,9 @@ def _with_rules(client: ClientState, enrolment_id: int, rules: CourseRules) -> C
 
 
 def _check(enrolment: Enrolment, now: datetime) -> RulesChange:
-    """Every booked session still to come, checked under the current rules where it is, the
-    enrolment's other sessions fixed (as `booking._preview_move` checks the sessions a move
-    affects)."""
+    """Every booked session still to come, judged under the current rules where it is, the
+    enrolment's other sessions fixed, by the one judge of a booked session (`world.judge`:
+    its own override, its own room and device)."""
     kept = enrolment_rules(enrolment)
     current = _current_rules(enrolment.course)
     to_come = sorted(
@@ -148,19 +141,7 @@ def _check(enrolment: Enrolment, now: datetime) -> RulesChange:
                     session=a.session,
                 )
             )
-        result = check_course(
-            snapshot=snapshot,
-            course=current,
-            client=client,
-            proposals=[ProposedSession(a.session, a.start_at, a.practitioner_id)],
-            now=now,
-            enrolment_id=enrolment.id,
-            replacing=frozenset({a.id}),
-            by_staff=True,
-            # Booked sessions: their pre-care is the client's since they booked it.
-            precare_confirmed=True,
-        )
-        found += result.violations
+        found += judge.as_booked(a, snapshot=snapshot, client=client, now=now, course=current)
         checks.append(SessionCheck(a, tuple(found)))
     return RulesChange(enrolment, kept, current, tuple(checks))
 
