@@ -35,6 +35,8 @@ from sqlalchemy.orm import selectinload
 from clinic.models import Appointment, AttentionFlag, Enrolment, utcnow
 from clinic.scheduling import ClientState, ProposedSession, Snapshot, Violation, check_course
 from clinic.services.core import clinic_setup
+from clinic.services.core.actors import Actor
+from clinic.services.core.audit import shown_in_errors
 from clinic.services.core.db import db_session, transaction
 from clinic.services.world import client_reads
 from clinic.services.world.aftercare import enrolment_rules
@@ -89,6 +91,7 @@ class _Preview(Exception):
 @contextmanager
 def world_change(
     *,
+    actor: Actor | None,
     cause: str,
     confirm: bool,
     now: datetime | None = None,
@@ -102,7 +105,8 @@ def world_change(
     happened. A change that breaks nothing is saved without asking. `dry_run` judges the
     change and rolls it back whatever it breaks (`catalogue import --dry-run`). `mends`: the
     change undoes a cause (time off removed, a device back in use); a session it leaves broken
-    is broken by something else, so its flag keeps the cause it had.
+    is broken by something else, so its flag keeps the cause it had. `actor` is who asked
+    (None: the command line), shown the preview.
     """
     now = now or utcnow()
     change = WorldChange(cause, mends=mends)
@@ -113,6 +117,10 @@ def world_change(
             broken = judge(or_(*change.scope) if change.scope else false(), now=now)
             change.broken = tuple(broken)
             if dry_run or (broken and not confirm):
+                # The preview shows `actor` each session's sentences, a condition's too.
+                shown_in_errors(
+                    actor, [(b.client_id, [v.code for v in b.violations]) for b in broken], cause
+                )
                 raise _Preview
             _sync_flags(change, now)
             change.saved = True
