@@ -36,7 +36,7 @@ from sqlalchemy import func, select
 
 from clinic import create_app
 from clinic.extensions import db
-from clinic.models import Appointment, AuditEntry, User
+from clinic.models import AttentionFlag, AuditEntry, User
 from clinic.scheduling.wording import condition_label, day_text, long_day_text
 from clinic.services.core.actors import actor_for
 from clinic.services.courses import enrol
@@ -64,7 +64,6 @@ class Person:
     appointment_id: int
     labels: tuple[str, ...]
     dates: tuple[date, ...]
-    ids: dict[str, int] = field(default_factory=dict)
 
     def fingerprints(self) -> list[str]:
         out = [f"while you have {label}" for label in self.labels]
@@ -147,8 +146,8 @@ def _build(app: Flask) -> World:
             Person(name, client.id, client.user_id, enrolment.id, first.id, labels, dates)
         )
     users["client"] = people[0].user_id  # the client role is Ada
-    flagged = db.session.scalar(select(func.count()).select_from(Appointment))
-    assert flagged == 6
+    flagged = db.session.scalar(select(func.count()).select_from(AttentionFlag))
+    assert flagged == 6  # every session of both courses, by the screening changes
     world = World(app, people, users, treating.id, monday)
     for role in ROLES:
         web = app.test_client()
