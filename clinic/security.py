@@ -16,7 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from clinic.errors import database_unavailable
 from clinic.extensions import db, login_manager
 from clinic.models import LoginSession, User, utcnow
-from clinic.services.core import cache
+from clinic.services.core import audit, cache
 from clinic.services.people import logins
 
 CSP = (
@@ -204,6 +204,17 @@ def register(app: Flask) -> None:
     login_manager.login_message = "Please log in to see this page."
 
     app.after_request(_note_login_use)
+
+    @app.after_request
+    def record_health_data_shown(response: Response) -> Response:
+        # What the answer showed of clients' health data and no commit has recorded yet
+        # (services/core/audit.py, `shown_health_data`): recorded before the answer leaves.
+        audit.write_shown()
+        return response
+
+    @app.teardown_request
+    def forget_health_data_shown(exc: BaseException | None) -> None:
+        audit.forget_shown()  # an answer that failed showed nothing; the next is a new one
 
     @app.after_request
     def add_headers(response: Response) -> Response:

@@ -93,7 +93,7 @@ def attention_nav() -> dict[str, object]:
         return attention_list.count_attention(actor=current_actor())
 
     def attention_flag(appointment_id: int) -> AttentionFlag | None:
-        return attention_list.flag_of(appointment_id)
+        return attention_list.flag_of(actor=current_actor(), appointment_id=appointment_id)
 
     return {"attention_count": attention_count, "attention_flag": attention_flag}
 

@@ -76,7 +76,7 @@ def save(
         raise NotFound(f"Unknown kind of catalogue record {kind!r}.")
     code = values.get("code")
     cause = f"The {kind} {code} changed"
-    with attention.world_change(cause=cause, confirm=confirm, now=now) as change:
+    with attention.world_change(actor=actor, cause=cause, confirm=confirm, now=now) as change:
         row = _save(actor, kind, values, create)
         if isinstance(row, Procedure) and not create:
             change.concerns(

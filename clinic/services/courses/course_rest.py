@@ -34,7 +34,7 @@ from clinic.scheduling import (
 from clinic.scheduling.wording import moment_text
 from clinic.services.core import clinic_setup, date_range
 from clinic.services.core.actors import Actor
-from clinic.services.core.audit import record
+from clinic.services.core.audit import record, shown_in_violations
 from clinic.services.core.db import db_session, lock_client, transaction
 from clinic.services.core.errors import (
     Conflict,
@@ -172,6 +172,7 @@ def plan_rest(
         raise NotFound("There is no such practitioner.", field="preferences.practitioner")
     result = _plan_next(state, earliest or today, preferences, count, now)
     if not result.ok:
+        shown_in_violations(actor, enrolment.client_id, result.violations, "plan the rest")
         raise RuleViolation(list(result.violations))
     return CoursePlan(
         enrolment.course.code,
@@ -276,6 +277,7 @@ def book_rest(
             precare_confirmed=confirmed,
         )
         if not result.ok:
+            shown_in_violations(actor, client_id, result.violations, "book the rest")
             raise refusal(result.violations)
         kept = [first + i for i in precare_begun(result.slots, course, now)] if confirmed else []
         added = [

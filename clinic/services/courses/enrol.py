@@ -31,7 +31,7 @@ from clinic.scheduling import (
 )
 from clinic.services.core import date_range
 from clinic.services.core.actors import Actor
-from clinic.services.core.audit import record
+from clinic.services.core.audit import record, shown_in_violations
 from clinic.services.core.db import db_session, lock_client, transaction
 from clinic.services.core.errors import (
     AlreadyEnrolled,
@@ -122,6 +122,7 @@ def plan_course_for(
         prefs=preferences,
     )
     if not result.ok:
+        shown_in_violations(actor, client, result.violations, "plan")
         raise RuleViolation(list(result.violations))
     return CoursePlan(course.code, client, planned(result.slots, course, 1), result.notes)
 
@@ -170,6 +171,7 @@ def book_course(
             precare_confirmed=confirmed,
         )
         if not result.ok:
+            shown_in_violations(actor, client, result.violations, "booking")
             raise refusal(result.violations)
         kept = [i + 1 for i in precare_begun(result.slots, course, now)] if confirmed else []
         enrolment = Enrolment(

@@ -31,7 +31,7 @@ from clinic.scheduling import (
 from clinic.scheduling.wording import moment_text
 from clinic.services.core import clinic_setup, date_range
 from clinic.services.core.actors import Actor
-from clinic.services.core.audit import record
+from clinic.services.core.audit import record, shown_in_violations
 from clinic.services.core.db import lock_client, transaction
 from clinic.services.core.errors import (
     Conflict,
@@ -355,6 +355,7 @@ def judge_move(
     moves = _MoveJudge(actor, appointment, override, now, precare_confirmed)
     course, snapshot, client = moves.course, moves.snapshot, moves.client
     proposal, result = moves.judge(start, practitioner_id)
+    shown_in_violations(actor, appointment.client_id, result.violations, "move")
     if result.ok:
         return MovePreview(appointment.id, result.slots[0])
 

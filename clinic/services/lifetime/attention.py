@@ -36,6 +36,8 @@ from sqlalchemy.orm import selectinload
 from clinic.models import Appointment, AttentionFlag, Enrolment, utcnow
 from clinic.scheduling import Violation
 from clinic.services.core import clinic_setup, date_range
+from clinic.services.core.actors import Actor
+from clinic.services.core.audit import shown_in_errors
 from clinic.services.core.db import db_session, transaction
 from clinic.services.world import client_reads
 from clinic.services.world import judge as judge_session
@@ -95,6 +97,7 @@ class _Preview(Exception):
 @contextmanager
 def world_change(
     *,
+    actor: Actor | None,
     cause: str,
     confirm: bool,
     now: datetime | None = None,
@@ -108,7 +111,8 @@ def world_change(
     happened. A change that breaks nothing is saved without asking. `dry_run` judges the
     change and rolls it back whatever it breaks (`catalogue import --dry-run`). `mends`: the
     change undoes a cause (time off removed, a device back in use); a session it leaves broken
-    is broken by something else, so its flag keeps the cause it had.
+    is broken by something else, so its flag keeps the cause it had. `actor` is who asked
+    (None: the command line), shown the preview.
     """
     now = now or utcnow()
     change = WorldChange(cause, mends=mends)
@@ -121,6 +125,12 @@ def world_change(
             )
             change.broken = _caused(change.still_broken)
             if dry_run or (change.broken and not confirm):
+                # The preview shows `actor` each session's sentences, a condition's too.
+                shown_in_errors(
+                    actor,
+                    [(b.client_id, [v.code for v in b.violations]) for b in change.broken],
+                    cause,
+                )
                 raise _Preview
             _sync_flags(change, now)
             change.saved = True

@@ -32,7 +32,7 @@ from clinic.scheduling import (
 from clinic.scheduling.replan import Replan, minimal_replan
 from clinic.services.core import date_range
 from clinic.services.core.actors import Actor
-from clinic.services.core.audit import record
+from clinic.services.core.audit import record, shown_in_errors
 from clinic.services.core.db import db_session, lock_client, transaction
 from clinic.services.core.errors import (
     Conflict,
@@ -152,9 +152,18 @@ def count_attention(*, actor: Actor, now: datetime | None = None) -> int:
     return db_session().scalar(query) or 0
 
 
-def flag_of(appointment_id: int) -> AttentionFlag | None:
+def flag_of(*, actor: Actor, appointment_id: int) -> AttentionFlag | None:
     """The flag of one session, if a change of the world broke it (the session's page)."""
-    return db_session().get(AttentionFlag, appointment_id)
+    flag = db_session().get(AttentionFlag, appointment_id)
+    if flag is not None:
+        shown_in_errors(
+            actor, [(flag.appointment.client_id, _codes(flag.errors))], "flagged session"
+        )
+    return flag
+
+
+def _codes(errors: Sequence[dict[str, object]]) -> list[str]:
+    return [str(e.get("code", "")) for e in errors]
 
 
 def attention_list(
@@ -259,6 +268,17 @@ def attention_list(
         )
         for enrolment_id, (a, result) in results.items()
     }
+    shown_in_errors(
+        actor,
+        [
+            (
+                a.client_id,
+                [*_codes(flag.errors), *(v.code for v in replans[a.enrolment_id].problems)],
+            )
+            for flag, a in rows
+        ],
+        "attention list",
+    )
     return [
         Attention(
             appointment=a,
@@ -393,6 +413,9 @@ def accept_replan(
             precare_confirmed=True,
         )
         if not result.ok:
+            shown_in_errors(
+                actor, [(enrolment.client_id, [v.code for v in result.violations])], "re-plan"
+            )
             raise refusal(result.violations)
         before = {a.id: (a.start_at, a.practitioner_id) for a in moving}
         for a, slot in zip(moving, result.slots, strict=True):

@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 from clinic.models import Appointment, Course, Enrolment, utcnow
 from clinic.scheduling import ClientState, CourseRules, Violation
 from clinic.services.core.actors import Actor
-from clinic.services.core.audit import record
+from clinic.services.core.audit import record, shown_in_violations
 from clinic.services.core.db import db_session, lock_client, transaction
 from clinic.services.core.errors import NotFound, PermissionDenied, RuleViolation
 from clinic.services.core.permissions import can_change_course_rules
@@ -162,6 +162,13 @@ def adopt_current_rules(
         lock_client(enrolment.client_id)
         enrolment = _enrolment(enrolment_id)
         change = _check(enrolment, now)
+        if change.differs or (confirm and not change.ok):  # what the answer then lists
+            shown_in_violations(
+                actor,
+                enrolment.client_id,
+                [v for c in change.broken for v in c.violations],
+                "rules as booked",
+            )
         if not confirm:
             return change
         if not change.ok:

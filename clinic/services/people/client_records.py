@@ -26,7 +26,7 @@ from clinic.models import (
 from clinic.scheduling import CareWindow
 from clinic.services.core import clinic_setup
 from clinic.services.core.actors import Actor
-from clinic.services.core.audit import record
+from clinic.services.core.audit import shown_health_data
 from clinic.services.core.db import db_session, transaction
 from clinic.services.core.errors import InvalidRequest, NotFound, PermissionDenied
 from clinic.services.core.permissions import (
@@ -103,11 +103,11 @@ def get_client_record(*, actor: Actor, client_id: int, now: datetime | None = No
     """Everything staff need about one client; records that the screening was viewed."""
     now = now or utcnow()
     _require_staff(actor)
-    with transaction() as s:
+    with transaction():  # written now, so the record lists this reading too
         client = client_reads.get_client(client_id)
         if is_practitioner(actor) and not practitioner_treats(actor, client_id):
             raise NotFound("There is no such client.", field="client")
-        record(s, actor, "view_screening", "client", client.id, client_id=client.id)
+        shown_health_data(actor, [client.id], "client record")
     return _load_record(client_id, now)
 
 

@@ -34,7 +34,7 @@ from clinic.scheduling.timeutil import at
 from clinic.scheduling.wording import CONDITION_LABELS, condition_label, long_day_text
 from clinic.services.core import clinic_setup, date_range
 from clinic.services.core.actors import Actor
-from clinic.services.core.audit import record
+from clinic.services.core.audit import record, shown_health_data
 from clinic.services.core.db import db_session, lock_client, transaction
 from clinic.services.core.errors import (
     InvalidData,
@@ -193,7 +193,9 @@ def screening_questions() -> list[ScreeningQuestion]:
 
 
 def screening_answers(*, actor: Actor, client_id: int | None = None) -> dict[str, ConditionAnswer]:
+    """The client's answers, for the screening form: staff reading them is recorded."""
     client = get_client(actor=actor, client_id=client_id)
+    shown_health_data(actor, [client.id], "screening form")
     return {c.code: ConditionAnswer(c.code, c.present, c.last_on) for c in client.conditions}
 
 
@@ -269,7 +271,9 @@ def save_screening(
     if errors:
         raise InvalidData(errors)
     with (
-        attention.world_change(cause="New screening answers", confirm=confirm, now=now) as change,
+        attention.world_change(
+            actor=actor, cause="New screening answers", confirm=confirm, now=now
+        ) as change,
         transaction() as s,
     ):
         client = _locked_client(actor, client_id)
@@ -381,7 +385,7 @@ def add_period(
     label = PERIOD_LABELS.get(kind, kind)
     cause = f"New period: {label}, {start_on.isoformat()} to {end_on.isoformat()}"
     with (
-        attention.world_change(cause=cause, confirm=True, now=now) as change,
+        attention.world_change(actor=actor, cause=cause, confirm=True, now=now) as change,
         transaction() as s,
     ):
         client = _locked_client(actor, client_id)
@@ -409,7 +413,9 @@ def remove_period(
     """Drop a declared period: the sessions it had broken are judged again and lose their
     flags if they hold now. Removing a period cannot break a booking."""
     with (
-        attention.world_change(cause="Period removed", confirm=True, now=now, mends=True) as change,
+        attention.world_change(
+            actor=actor, cause="Period removed", confirm=True, now=now, mends=True
+        ) as change,
         transaction() as s,
     ):
         client = _locked_client(actor, client_id)
@@ -503,8 +509,7 @@ def practitioner_choices(course_code: str) -> list[Practitioner]:
 def view_screening(*, actor: Actor, client_id: int | None = None) -> Client:
     """A client's screening for someone allowed to read it (the client, reception, or a
     practitioner who treats the client); staff reading it is recorded in the audit trail."""
-    with transaction() as s:
+    with transaction():
         client = get_client(actor=actor, client_id=client_id)
-        if is_staff(actor):
-            record(s, actor, "view_screening", "client", client.id, client_id=client.id)
+        shown_health_data(actor, [client.id], "screening")
     return client

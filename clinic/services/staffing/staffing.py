@@ -175,7 +175,7 @@ def save_practitioner(
     _require_admin(actor)
     cause = f"Working hours or qualifications of {name.strip() or 'a practitioner'} changed"
     row: Practitioner | None = None
-    with attention.world_change(cause=cause, confirm=confirm, now=now) as change:
+    with attention.world_change(actor=actor, cause=cause, confirm=confirm, now=now) as change:
         row = _save_practitioner(actor, practitioner_id, name, email, qualifications, hours)
         change.concerns(attention.of_practitioner(row.id))
     return (row if change.saved else None), change
@@ -246,7 +246,9 @@ def set_practitioner_active(
     p = get_practitioner(practitioner_id)
     cause = f"{p.name} {'activated again' if active else 'deactivated'}"
     with (
-        attention.world_change(cause=cause, confirm=confirm, now=now, mends=active) as change,
+        attention.world_change(
+            actor=actor, cause=cause, confirm=confirm, now=now, mends=active
+        ) as change,
         catalogue_transaction() as s,
     ):
         p = get_practitioner(practitioner_id)
@@ -274,7 +276,7 @@ def add_time_off(
         raise InvalidRequest("Keep the note under 200 characters.", field="note")
     p = get_practitioner(practitioner_id)
     cause = f"Time off for {p.name}, {_days_text(start_on, end_on)}"
-    with attention.world_change(cause=cause, confirm=confirm, now=now) as change:
+    with attention.world_change(actor=actor, cause=cause, confirm=confirm, now=now) as change:
         _add_time_off(actor, p.id, start_on, end_on, note)
         change.concerns(attention.practitioner_days(p.id, start_on, end_on))
     return change
@@ -343,7 +345,9 @@ def remove_time_off(
         raise NotFound("There is no such time off.")
     cause = f"Time off removed, {_days_text(row.start_on, row.end_on)}"
     with (
-        attention.world_change(cause=cause, confirm=True, now=now, mends=True) as change,
+        attention.world_change(
+            actor=actor, cause=cause, confirm=True, now=now, mends=True
+        ) as change,
         catalogue_transaction() as s,
     ):
         row = s.get(TimeOff, time_off_id)
@@ -390,7 +394,7 @@ def save_device(
     _require_admin(actor)
     cause = f"Device {code} changed"
     with (
-        attention.world_change(cause=cause, confirm=confirm, now=now) as change,
+        attention.world_change(actor=actor, cause=cause, confirm=confirm, now=now) as change,
         catalogue_transaction() as s,
     ):
         _import(s, {"devices": [{"code": code, "kind": kind, "name": name}]})
@@ -423,7 +427,9 @@ def set_active(
     cause = f"{row.name} {'back in use' if active else 'out of use'}"
     scope = attention.of_room(record_id) if kind == "room" else attention.of_device(record_id)
     with (
-        attention.world_change(cause=cause, confirm=confirm, now=now, mends=active) as change,
+        attention.world_change(
+            actor=actor, cause=cause, confirm=confirm, now=now, mends=active
+        ) as change,
         catalogue_transaction() as s,
     ):
         row = s.get(model, record_id)
@@ -475,7 +481,9 @@ def set_opening_hours(
     _require_admin(actor)
     now = now or utcnow()
     with (
-        attention.world_change(cause="Opening hours changed", confirm=confirm, now=now) as change,
+        attention.world_change(
+            actor=actor, cause="Opening hours changed", confirm=confirm, now=now
+        ) as change,
         catalogue_transaction() as s,
     ):
         section = _clinic_section()
@@ -573,7 +581,7 @@ def add_holiday(
         raise InvalidRequest("Keep the name under 120 characters.", field="name")
     cause = f"Holiday on {_days_text(day, day)}"
     with (
-        attention.world_change(cause=cause, confirm=confirm, now=now) as change,
+        attention.world_change(actor=actor, cause=cause, confirm=confirm, now=now) as change,
         catalogue_transaction() as s,
     ):
         if s.scalar(select(Holiday.id).where(Holiday.day == day)) is not None:
@@ -594,7 +602,7 @@ def remove_holiday(
     _require_admin(actor)
     with (
         attention.world_change(
-            cause="Holiday removed", confirm=True, now=now, mends=True
+            actor=actor, cause="Holiday removed", confirm=True, now=now, mends=True
         ) as change,
         catalogue_transaction() as s,
     ):
@@ -622,7 +630,9 @@ def import_catalogue(
             [{"code": "wrong_type", "field": "$", "message": "The file must hold a JSON object."}]
         )
     with (
-        attention.world_change(cause="Catalogue imported", confirm=confirm, now=now) as change,
+        attention.world_change(
+            actor=actor, cause="Catalogue imported", confirm=confirm, now=now
+        ) as change,
         catalogue_transaction() as s,
     ):
         report = catalogue.import_into(s, data)
@@ -638,7 +648,7 @@ def import_catalogue_file(
     sessions it breaks are flagged; `dry_run` judges the same and writes nothing. A file can
     change anything, so every booked future session is judged."""
     with attention.world_change(
-        cause="Catalogue imported", confirm=True, now=now, dry_run=dry_run
+        actor=None, cause="Catalogue imported", confirm=True, now=now, dry_run=dry_run
     ) as change:
         report = catalogue.import_catalogue(data)
         change.concerns(attention.every_session())
