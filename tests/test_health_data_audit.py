@@ -36,7 +36,7 @@ from sqlalchemy import func, select
 
 from clinic import create_app
 from clinic.extensions import db
-from clinic.models import AttentionFlag, AuditEntry, User
+from clinic.models import Appointment, AttentionFlag, AuditEntry, User
 from clinic.scheduling.wording import condition_label, day_text, long_day_text
 from clinic.services.core.actors import actor_for
 from clinic.services.courses import enrol
@@ -289,6 +289,10 @@ def _explicit(world: World) -> list[tuple[str, tuple[str, ...], str, str, dict[s
     tuesday = local(monday + timedelta(days=1), 10)  # within Ada's 180 days after isotretinoin
     earliest = (monday + timedelta(days=60)).isoformat()
     desk = ("receptionist", "admin")
+    # The re-plan form carries each session as the list saw it (status, start, practitioner).
+    first = db.session.get(Appointment, ada.appointment_id)
+    assert first is not None
+    seen = f"{first.status}|{first.start_at.isoformat()}|{first.practitioner_id}"
     return [
         (
             "time-off preview",
@@ -305,6 +309,7 @@ def _explicit(world: World) -> list[tuple[str, tuple[str, ...], str, str, dict[s
             {
                 "data": {
                     "move": f"{ada.appointment_id}|{tuesday.isoformat()}|{world.practitioner_id}"
+                    f"|{seen}"
                 }
             },
         ),
