@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,6 +13,8 @@ from clinic.scheduling.types import Occupancy
 # (resource kind 'p' / 'd' / 'r', id) -> [(start, busy_until, appointment_id)]
 DayBook = dict[tuple[str, int], list[tuple[datetime, datetime, int]]]
 Loader = Callable[[date, date], Iterable[Occupancy]]
+# Several [first, last) ranges in one go: every occupancy touching any of them.
+RangesLoader = Callable[[Sequence[tuple[date, date]]], Iterable[Occupancy]]
 
 
 class ResourceBook:
@@ -20,7 +22,9 @@ class ResourceBook:
 
     Given a `loader`, days are filled on first use, `chunk_days` at a time, so that the cost
     follows the days a question looks at, not every appointment the clinic has. The loader
-    gets [first, last) local dates and must return every occupancy touching them.
+    gets [first, last) local dates and must return every occupancy touching them. A question
+    that knows its days beforehand (the sessions of a booking, weeks apart) `preload`s them:
+    with a `ranges_loader`, one load for all of them instead of one per day.
     """
 
     def __init__(
@@ -30,9 +34,11 @@ class ResourceBook:
         *,
         loader: Loader | None = None,
         chunk_days: int = 7,
+        ranges_loader: RangesLoader | None = None,
     ) -> None:
         self._tz = tz
         self._loader = loader
+        self._ranges_loader = ranges_loader
         self._chunk = max(1, chunk_days)
         self._days: dict[date, DayBook] = defaultdict(lambda: defaultdict(list))
         self._loaded: set[date] = set()
@@ -60,17 +66,39 @@ class ResourceBook:
                     book[key].append(entry)
                 day += timedelta(days=1)
 
+    def _mark_loaded(self, first: date, last: date) -> None:
+        d = first
+        while d < last:
+            self._loaded.add(d)
+            d += timedelta(days=1)
+
     def day(self, day: date) -> DayBook:
         """The occupancies touching a local day, loading its chunk if needed."""
         if self._loader is not None and day not in self._loaded:
             last = day + timedelta(days=self._chunk)
             self._add(self._loader(day, last))
             self.loads += 1
-            d = day
-            while d < last:
-                self._loaded.add(d)
-                d += timedelta(days=1)
+            self._mark_loaded(day, last)
         return self._days.get(day, {})
+
+    def preload(self, days: Iterable[date]) -> None:
+        """Load, in one call of the `ranges_loader`, the chunks that `day` would load for
+        these days one by one (in date order); without one, or for a single chunk, `day`'s
+        loader as usual."""
+        if self._loader is None:
+            return
+        ranges: list[tuple[date, date]] = []
+        for day in sorted(set(days)):
+            if day not in self._loaded and not (ranges and day < ranges[-1][1]):
+                ranges.append((day, day + timedelta(days=self._chunk)))
+        if len(ranges) < 2 or self._ranges_loader is None:
+            for first, _ in ranges:
+                self.day(first)
+            return
+        self._add(self._ranges_loader(ranges))
+        self.loads += 1
+        for first, last in ranges:
+            self._mark_loaded(first, last)
 
     def busy(
         self, kind: str, resource_id: int, day: date, ignore: frozenset[int] = frozenset()

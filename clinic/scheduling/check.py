@@ -261,6 +261,8 @@ def check_course(
             today=local_date(now, tz),
         )
 
+    # The days of all proposals in one load, not one per session (they are weeks apart).
+    snapshot.book.preload(local_date(p.start, tz) for p in proposals)
     held: list[Occupancy] = []
     for i, p in enumerate(proposals):
         day = local_date(p.start, tz)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, func, select
 
 from clinic.extensions import db
+from clinic.models import Appointment, AuditEntry, OutboxMessage
 from clinic.services.core import clinic_setup, errors
 from clinic.services.core.cache import catalogue_changed
 from clinic.services.courses import enrol
+from clinic.services.courses.placing import SessionRequest
 from clinic.services.world import client_reads
 from tests import factories as f
 
@@ -129,3 +131,110 @@ def test_plan_again_reads_no_catalogue_table_when_the_catalogue_did_not_change(c
         assert f"FROM {table}" not in read
     assert sum("FROM clients " in s for s in seen) == 1
     assert "appointments.busy_until_at >" in read
+
+
+# --- a booking does each thing once (issue 19) --------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["client", "receptionist"])
+def test_a_six_session_booking_by_a_new_client_runs_at_most_25_statements(app, who) -> None:
+    """A glycolic-style course (6 sessions 14 days apart, aftercare and pre-care) planned,
+    then booked by a new client with a current screening, for itself or by reception. On
+    main at 4bf8681 it ran 62 statements (SQLite): the new sessions read back three times,
+    the client read before and after its lock, the calendar loaded once per session, a
+    statement per queued message."""
+    f.make_clinic()
+    f.make_practitioner()
+    f.make_course(
+        aftercare=[
+            ("no_uv", "sun", 168),
+            ("no_makeup", "makeup", 24),
+            ("no_resurfacing", "other", 336),
+        ],
+        precare=[("no_retinoids", "other", 120)],
+    )
+    client = f.make_client()
+    client.screening_confirmed_at = NOW - timedelta(days=30)
+    f.commit()
+    client_id = client.id
+    actor = f.client_actor(client) if who == "client" else f.actor("receptionist")
+    plan = enrol.plan_course_for(
+        actor=actor,
+        course_code="peel_course",
+        client_id=client_id,
+        earliest=date(2026, 12, 1),
+        now=NOW,
+    )
+    asked = [SessionRequest(p.slot.start, p.slot.practitioner_id) for p in plan.sessions]
+    f.commit()
+
+    with statements() as seen:
+        enrolment = enrol.book_course(
+            actor=actor,
+            course_code="peel_course",
+            client_id=None if who == "client" else client_id,
+            sessions=asked,
+            now=NOW,
+        )
+
+    # What the booking did: the enrolment, its six sessions, the audit entry, and its
+    # messages (the confirmation with its .ics, a reminder per session, the aftercare ends).
+    rows = db.session.scalars(
+        select(Appointment)
+        .where(Appointment.enrolment_id == enrolment.id)
+        .order_by(Appointment.session)
+    ).all()
+    assert [(a.session, a.start_at, a.status) for a in rows] == [
+        (i, p.slot.start, "booked") for i, p in enumerate(plan.sessions, start=1)
+    ]
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.entity_id == enrolment.id)
+        )
+        == 1
+    )
+    messages = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.client_id == client_id).order_by(OutboxMessage.id)
+    ).all()
+    kinds = [m.kind for m in messages]
+    assert kinds[0] == "booking_confirmation"
+    body, ics = messages[0].body, messages[0].ics or ""
+    assert all(f"(session {i} of 6)" in body for i in range(1, 7))
+    assert body.count("  - No retinoids from") == 6 and body.count("  - No uv until") == 6
+    assert ics.count("BEGIN:VEVENT") == 6 * 5  # each session and its four care windows
+    assert all(f"UID:appointment-{a.id}@clinic-scheduler" in ics for a in rows)
+    assert [m.appointment_id for m in messages if m.kind == "reminder"] == [a.id for a in rows]
+    # No uv and no makeup end after each session, on days of their own; no resurfacing (14
+    # days, sessions 14 days apart) once, after the last.
+    assert kinds.count("restriction_ends") == 13
+    assert len(messages) == 1 + 6 + 13
+    assert {m.status for m in messages} == {"queued"}
+
+    # Each thing once: the client (after its lock), the settings, the catalogue's version,
+    # the calendar of the six days; nothing read back that the booking wrote.
+    assert sum("FROM clients " in s for s in seen) == 1
+    assert _settings_reads(seen) == 1
+    assert sum("FROM catalogue_version" in s for s in seen) == 1
+    assert sum("appointments.busy_until_at >" in s for s in seen) == 1
+    assert not any(
+        s.startswith("SELECT") and "FROM enrolments WHERE enrolments.id" in s for s in seen
+    )
+    assert len(seen) <= 25, "\n".join(seen)
+
+
+def test_settings_and_the_catalogue_version_are_not_read_again_after_a_write(clinic) -> None:
+    client_id = clinic.id
+    f.commit()
+    with statements() as seen:
+        clinic_setup.clinic_tz()
+        clinic_setup.settings()
+        client_reads.get_client(client_id)
+        client_reads.get_client(client_id).phone = "+49 30 1234"
+        db.session.flush()
+        clinic_setup.clinic_tz()
+        clinic_setup.settings()
+        client_reads.get_client(client_id)
+    assert _settings_reads(seen) == 1
+    assert sum("FROM catalogue_version" in s for s in seen) == 1
+    # What a write can change is read again (the client's row and whether it has sessions).
+    assert sum("FROM clients " in s for s in seen) == 2

@@ -91,7 +91,7 @@ def _version() -> int | None:
     written the catalogue (or the version's row is missing: then nothing is kept)."""
     if db_session().info.get(_CHANGED):
         return None
-    return per_transaction("catalogue_version", _read_version)
+    return per_transaction("catalogue_version", _read_version, through_writes=True)
 
 
 def _read_version() -> int | None:
@@ -111,7 +111,7 @@ def note_version(row: Row[Any]) -> None:
     """Remember the version a `with_version` statement read, for this transaction."""
     version = row.catalogue_version
     if version is not None and not db_session().info.get(_CHANGED):
-        per_transaction("catalogue_version", lambda: version)
+        per_transaction("catalogue_version", lambda: version, through_writes=True)
 
 
 def catalogue(load: Callable[[int], Catalogue]) -> Catalogue:

@@ -38,8 +38,9 @@ T = TypeVar("T")
 
 
 def settings() -> ClinicSettings:
-    """The clinic's settings row, read once per transaction (a request asks for it often)."""
-    return per_transaction("settings", _load_settings)
+    """The clinic's settings row, read once per transaction (a request asks for it often);
+    a write in the transaction changes this same object, so it is not read again."""
+    return per_transaction("settings", _load_settings, through_writes=True)
 
 
 def _load_settings() -> ClinicSettings:

@@ -57,16 +57,19 @@ def db_session() -> Session:
     return db.session()
 
 
-def per_transaction(key: str, load: Callable[[], T]) -> T:
+def per_transaction(key: str, load: Callable[[], T], *, through_writes: bool = False) -> T:
     """`load()`'s answer, remembered until the session's transaction ends.
 
     For rows a request reads again and again (the clinic's settings): within one transaction
     the database answers the same anyway, and the cached ORM row is the session's own object,
     so a change made in this transaction shows in it. A write (flush), a commit or a rollback
     forgets it, and the next call loads afresh; nothing is kept across requests.
+    `through_writes`: a flush cannot change the answer (the settings row, the session's own
+    object; the catalogue's version, which only `catalogue_changed` moves and which is then
+    not asked), so it is kept until the transaction ends.
     """
     s = db_session()
-    cache: dict[str, tuple[object, T]] = s.info.setdefault(_CACHE, {})
+    cache: dict[str, tuple[object, T, bool]] = s.info.setdefault(_CACHE, {})
     tx = s.get_transaction()
     hit = cache.get(key)
     if tx is not None and hit is not None and hit[0] is tx:
@@ -74,14 +77,16 @@ def per_transaction(key: str, load: Callable[[], T]) -> T:
     value = load()
     tx = s.get_transaction()
     if tx is not None:
-        cache[key] = (tx, value)
+        cache[key] = (tx, value, through_writes)
     return value
 
 
 @event.listens_for(Session, "after_flush")
 def _forget_reads(s: Session, flush_context: UOWTransaction) -> None:
     # What per_transaction() kept was read before this write: read it again when asked.
-    s.info.pop(_CACHE, None)
+    cache: dict[str, tuple[object, object, bool]] = s.info.get(_CACHE, {})
+    for key in [k for k, (_, _, kept) in cache.items() if not kept]:
+        del cache[key]
     s.info[_FLUSHED] = True
 
 

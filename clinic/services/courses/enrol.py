@@ -57,7 +57,11 @@ from clinic.services.courses.placing import (
 from clinic.services.messages import outbox
 from clinic.services.world import client_reads, course_catalogue, progress
 from clinic.services.world.aftercare import rules_record
-from clinic.services.world.client_reads import resolve_client_id
+from clinic.services.world.client_reads import (
+    named_client_id,
+    require_visible_client,
+    resolve_client_id,
+)
 from clinic.services.world.screening import require_current_screening
 from clinic.services.world.snapshot import load_snapshot
 
@@ -147,11 +151,15 @@ def book_course(
         raise InvalidRequest("Give at least one session.", field="sessions")
     override = override_allowed(actor, override_reason)
     confirmed = precare_confirmation_allowed(actor, precare_confirmed)
-    # Numbered in order of their starts, as `_check_new_course` numbers them.
-    date_range.check_starts(enumerate(sorted(r.start for r in sessions), start=1), now=now)
+    by_staff = is_staff(actor)
+    reason = override_reason if override else ""
     with transaction() as s:
-        client = resolve_client_id(actor, client_id)
+        client = named_client_id(actor, client_id)
+        # The lock first: everything the booking is judged on is read after it, once.
         lock_client(client)
+        # Numbered in order of their starts, as `_check_new_course` numbers them.
+        date_range.check_starts(enumerate(sorted(r.start for r in sessions), start=1), now=now)
+        require_visible_client(actor, client)
         require_current_screening(actor=actor, client_id=client, now=now)
         course_id, course = course_catalogue.course(course_code)
         _require_no_open_enrolment(client, course_id, course)
@@ -166,7 +174,7 @@ def book_course(
             client=client_reads.client_state(client, now, enrolments=()),
             sessions=sessions,
             now=now,
-            by_staff=is_staff(actor),
+            by_staff=by_staff,
             override=override,
             precare_confirmed=confirmed,
         )
@@ -175,22 +183,23 @@ def book_course(
             raise refusal(result.violations)
         kept = [i + 1 for i in precare_begun(result.slots, course, now)] if confirmed else []
         enrolment = Enrolment(
+            # The row this transaction read (the confirmation names the client).
+            client=client_reads.get_client(client),
             client_id=client,
             course_id=course_id,
             created_by_id=actor.user_id,
             rules=rules_record(course),  # the rules it keeps (aftercare.enrolment_rules)
         )
         s.add(enrolment)
+        # One flush for the enrolment and its sessions, which stay in memory: the enrolment's
+        # rules are `course`, so each session's care dates are computed here, once.
+        booked = [
+            (new_appointment(enrolment, p.session, p.slot, course, reason), p.care)
+            for p in planned(result.slots, course, 1)
+        ]
+        s.add_all(a for a, _ in booked)
         s.flush()
-        for number, slot in enumerate(result.slots, start=1):
-            s.add(
-                new_appointment(
-                    enrolment, number, slot, course, override_reason if override else ""
-                )
-            )
-        s.flush()
-        s.refresh(enrolment, ["appointments"])
-        outbox.confirm_booking(s, enrolment, now)
+        outbox.confirm_booking(s, enrolment, now, care={a.id: care for a, care in booked})
         record(
             s,
             actor,
@@ -200,7 +209,7 @@ def book_course(
             client_id=client,
             course=course.code,
             sessions=[slot.start.isoformat() for slot in result.slots],
-            override_reason=override_reason if override else None,
+            override_reason=reason or None,
             precare_confirmed=kept or None,
         )
     return enrolment

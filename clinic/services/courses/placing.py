@@ -67,7 +67,7 @@ def new_appointment(
     enrolment: Enrolment, number: int, slot: Slot, course: CourseRules, reason: str
 ) -> Appointment:
     return Appointment(
-        enrolment_id=enrolment.id,
+        enrolment=enrolment,  # a new enrolment's id comes with the flush that writes both
         session=number,
         client_id=enrolment.client_id,
         practitioner_id=slot.practitioner_id,

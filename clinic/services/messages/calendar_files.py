@@ -7,7 +7,7 @@ in another zone still shows the session at the clinic's wall-clock time.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from clinic.models import RESTRICTING_STATUSES, Appointment, Enrolment, utcnow
+from clinic.scheduling import CareWindow
 from clinic.services.core import clinic_setup
 from clinic.services.core.db import db_session
 from clinic.services.world.aftercare import aftercare_for, restricts
@@ -32,7 +33,9 @@ def _uid(appointment: Appointment, suffix: str = "") -> str:
 _NOT_HELD = {"no_show": "Missed: ", "cancelled": "Cancelled: "}
 
 
-def _events(appointment: Appointment, tz: ZoneInfo, stamp: datetime) -> list[Event]:
+def _events(
+    appointment: Appointment, tz: ZoneInfo, stamp: datetime, care: tuple[CareWindow, ...]
+) -> list[Event]:
     course = appointment.enrolment.course
     total = appointment.enrolment.course_sessions
     name = course.procedure.name
@@ -51,7 +54,7 @@ def _events(appointment: Appointment, tz: ZoneInfo, stamp: datetime) -> list[Eve
     session_event.add("location", appointment.room.name)
     session_event.add("status", "CONFIRMED" if held else "CANCELLED")
     out = [session_event]
-    for window in aftercare_for(appointment):
+    for window in care:
         event = Event()
         event.add("uid", _uid(appointment, f"-{window.phase}-{window.code}"))
         event.add("dtstamp", stamp)
@@ -66,7 +69,12 @@ def _events(appointment: Appointment, tz: ZoneInfo, stamp: datetime) -> list[Eve
     return out
 
 
-def _calendar(appointments: Iterable[Appointment], name: str) -> bytes:
+def _calendar(
+    appointments: Iterable[Appointment],
+    name: str,
+    care: Mapping[int, tuple[CareWindow, ...]] | None = None,
+) -> bytes:
+    """`care`: the sessions' care windows by appointment id, where the caller has them."""
     tz = clinic_setup.clinic_tz()
     stamp = utcnow()
     cal = Calendar()
@@ -76,8 +84,12 @@ def _calendar(appointments: Iterable[Appointment], name: str) -> bytes:
     cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", name)
     cal.add("x-wr-timezone", tz.key)
+    care = care or {}
     for appointment in appointments:
-        for event in _events(appointment, tz, stamp):
+        windows = care.get(appointment.id)
+        if windows is None:
+            windows = aftercare_for(appointment)
+        for event in _events(appointment, tz, stamp, windows):
             cal.add_component(event)
     cal.add_missing_timezones()
     data: bytes = cal.to_ical()
@@ -120,7 +132,9 @@ def enrolment_ics(client_id: int, enrolment_id: int) -> bytes:
     return _calendar(_client_appointments(client_id, enrolment_id), "My clinic sessions")
 
 
-def sessions_ics(appointments: Iterable[Appointment]) -> bytes:
-    """Some sessions of a course booking: those just added to it, as attached to their
-    confirmation email."""
-    return _calendar(appointments, "My clinic sessions")
+def sessions_ics(
+    appointments: Iterable[Appointment], care: Mapping[int, tuple[CareWindow, ...]] | None = None
+) -> bytes:
+    """Sessions of a course booking just booked, as attached to their confirmation email;
+    `care`: their care windows by appointment id, as the booking computed them."""
+    return _calendar(appointments, "My clinic sessions", care)

@@ -14,13 +14,13 @@ the run goes on with the others: one bad message never holds up the rest.
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from email.message import EmailMessage
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, delete, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, delete, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from clinic.models import (
@@ -80,11 +80,39 @@ def queue(
     ics: str | None = None,
 ) -> OutboxMessage:
     """Add a message to the outbox inside the caller's transaction."""
+    message = OutboxMessage(
+        **_queued(
+            kind=kind,
+            to_email=to_email,
+            subject=subject,
+            body=body,
+            due_at=due_at,
+            client_id=client_id,
+            appointment_id=appointment_id,
+            ics=ics,
+        )
+    )
+    s.add(message)
+    return message
+
+
+def _queued(
+    *,
+    kind: str,
+    to_email: str,
+    subject: str,
+    body: str,
+    due_at: datetime,
+    client_id: int | None = None,
+    appointment_id: int | None = None,
+    ics: str | None = None,
+) -> dict[str, Any]:
+    """A queued message's columns (`queue` writes one; `_refresh` writes many in one go)."""
     if kind not in KINDS:
         raise ValueError(f"unknown message kind {kind!r}")
     if kind in HOLDS_WHILE and appointment_id is None:
         raise ValueError(f"a {kind!r} message tells of a session: give its appointment")
-    message = OutboxMessage(
+    return dict(
         kind=kind,
         to_email=to_email,
         subject=subject[:200],
@@ -97,8 +125,6 @@ def queue(
         attempts=0,
         last_error="",
     )
-    s.add(message)
-    return message
 
 
 # --- what is queued ------------------------------------------------------------------------
@@ -120,11 +146,14 @@ def confirm_booking(
     enrolment: Enrolment,
     now: datetime,
     appointments: Sequence[Appointment] | None = None,
+    care: Mapping[int, tuple[CareWindow, ...]] | None = None,
 ) -> OutboxMessage:
     """Queue, in the caller's transaction, the confirmation of a new course booking: every
     session with its care dates, and the sessions as an .ics attachment. Also refreshes the
     client's reminders and restriction notices. `appointments`: only these sessions, when more
-    sessions were booked into a course the client holds (the message tells only the new ones)."""
+    sessions were booked into a course the client holds (the message tells only the new ones).
+    `care`: the sessions' care windows by appointment id, if the booking has them already;
+    the message, its .ics and the reminders all use the same windows."""
     client = enrolment.client
     tz = clinic_setup.clinic_tz()
     added = appointments is not None
@@ -139,12 +168,13 @@ def confirm_booking(
         else f"you are booked for {enrolment.course.name}:"
     )
     lines = [f"Hello {client.name},", "", intro, ""]
+    windows = {a.id: care[a.id] if care and a.id in care else aftercare_for(a) for a in live}
     for a in live:
         lines.append(
             f"{_session_title(a)}: {moment_text(local(a.start_at, tz))}, "
             f"with {a.practitioner.name}, {a.room.name}"
         )
-        lines += _care_lines(aftercare_for(a), tz, now)
+        lines += _care_lines(windows[a.id], tz, now)
         lines.append("")
     lines += [
         "The attached calendar file adds the sessions and their aftercare to your phone.",
@@ -160,13 +190,12 @@ def confirm_booking(
         due_at=now,
         client_id=client.id,
         appointment_id=live[0].id if live else None,
-        ics=(
-            calendar_files.sessions_ics(live)
-            if added
-            else calendar_files.enrolment_ics(client.id, enrolment.id)
+        # A new enrolment's sessions are all `live`: its .ics is theirs.
+        ics=calendar_files.sessions_ics(
+            sorted(live, key=lambda a: (a.start_at, a.id)), windows
         ).decode(),
     )
-    refresh(s, client.id, now)
+    _refresh(s, client, now, [(a, windows[a.id]) for a in live])
     return message
 
 
@@ -298,7 +327,14 @@ def _withdraw_outdated(s: Session, client: Client, now: datetime) -> None:
         )
 
 
-def _refresh(s: Session, client: Client, now: datetime) -> None:
+def _refresh(
+    s: Session,
+    client: Client,
+    now: datetime,
+    known: Sequence[tuple[Appointment, tuple[CareWindow, ...]]] = (),
+) -> None:
+    """`known`: sessions the caller holds with their care windows (those it just booked),
+    not read again."""
     _withdraw_outdated(s, client, now)
     # Unsent, unclaimed scheduled messages are replaced; a claimed one is being sent right now.
     s.execute(
@@ -311,26 +347,36 @@ def _refresh(s: Session, client: Client, now: datetime) -> None:
         .execution_options(synchronize_session="fetch")
     )
     tz = clinic_setup.clinic_tz()
-    appointments = list(
-        s.scalars(
-            select(Appointment)
-            .options(
-                selectinload(Appointment.enrolment).selectinload(Enrolment.course),
-                selectinload(Appointment.practitioner),
-                selectinload(Appointment.room),
-            )
-            .where(
-                Appointment.client_id == client.id,
-                Appointment.status.in_(RESTRICTING_STATUSES),
-                Appointment.end_at > now - LOOKBACK,
-            )
-            .order_by(Appointment.start_at)
+    since = now - LOOKBACK
+    held = {
+        a.id: (a, care)
+        for a, care in known
+        if a.status in RESTRICTING_STATUSES and a.end_at > since
+    }
+    query = (
+        select(Appointment)
+        .options(
+            selectinload(Appointment.enrolment).selectinload(Enrolment.course),
+            selectinload(Appointment.practitioner),
+            selectinload(Appointment.room),
         )
+        .where(
+            Appointment.client_id == client.id,
+            Appointment.status.in_(RESTRICTING_STATUSES),
+            Appointment.end_at > since,
+        )
+        .order_by(Appointment.start_at)
+    )
+    if held:
+        query = query.where(Appointment.id.not_in(list(held)))
+    read = list(s.scalars(query))
+    appointments = sorted(
+        [*((a, aftercare_for(a)) for a in read), *held.values()], key=lambda pair: pair[0].start_at
     )
     windows: dict[str, list[tuple[datetime, datetime]]] = {}
     texts: dict[str, str] = {}
-    for a in appointments:
-        care = aftercare_for(a)
+    scheduled: list[dict[str, Any]] = []
+    for a, care in appointments:
         for w in care:
             if w.phase == "after":
                 windows.setdefault(w.code, []).append((w.window.start, w.window.end))
@@ -349,16 +395,17 @@ def _refresh(s: Session, client: Client, now: datetime) -> None:
         ]
         if before:
             body += ["", "Before it:", *_care_lines(before, tz, due)]
-        queue(
-            s,
-            kind="reminder",
-            to_email=client.email,
-            subject=f"Tomorrow: {a.enrolment.course.procedure.name} at "
-            f"{local(a.start_at, tz):%H:%M}",
-            body="\n".join(body),
-            due_at=due,
-            client_id=client.id,
-            appointment_id=a.id,
+        scheduled.append(
+            _queued(
+                kind="reminder",
+                to_email=client.email,
+                subject=f"Tomorrow: {a.enrolment.course.procedure.name} at "
+                f"{local(a.start_at, tz):%H:%M}",
+                body="\n".join(body),
+                due_at=due,
+                client_id=client.id,
+                appointment_id=a.id,
+            )
         )
     # A restriction ends when no session keeps it going: merge each restriction's windows.
     ending: dict[Any, list[tuple[datetime, str]]] = {}
@@ -372,15 +419,21 @@ def _refresh(s: Session, client: Client, now: datetime) -> None:
         if due <= now:
             due = now
         lines = [f"  - {texts[code]}: until today, {local(end, tz):%H:%M}" for end, code in items]
-        queue(
-            s,
-            kind="restriction_ends",
-            to_email=client.email,
-            subject=f"Your aftercare ends today ({day_text(day)})",
-            body="\n".join([f"Hello {client.name},", "", "these restrictions end today:", *lines]),
-            due_at=due,
-            client_id=client.id,
+        scheduled.append(
+            _queued(
+                kind="restriction_ends",
+                to_email=client.email,
+                subject=f"Your aftercare ends today ({day_text(day)})",
+                body="\n".join(
+                    [f"Hello {client.name},", "", "these restrictions end today:", *lines]
+                ),
+                due_at=due,
+                client_id=client.id,
+            )
         )
+    if scheduled:
+        # One statement for all (the ORM would insert them one by one, to learn their ids).
+        s.execute(insert(OutboxMessage), scheduled)
 
 
 def queue_password_reset(*, user: User, link: str, now: datetime | None = None) -> None:

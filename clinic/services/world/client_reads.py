@@ -164,10 +164,10 @@ def client_state(client_id: int, now: datetime, *, enrolments: Collection[int]) 
     )
 
 
-def resolve_client_id(actor: Actor, client_id: int | None) -> int:
-    """The client an action is for: a client always itself; reception the one it names; a
-    practitioner only a client it treats. Anything else is 'no such client' (404), so a
-    request for another client's record reveals nothing."""
+def named_client_id(actor: Actor, client_id: int | None) -> int:
+    """The client an action names, judged without reading anything (so that a change can lock
+    the client before the read it is judged on): a client always itself; staff the one they
+    name. `resolve_client_id` is this and `require_visible_client`."""
     if is_client(actor):
         if actor.client_id is None:
             raise PermissionDenied("This account has no client record.")
@@ -176,7 +176,23 @@ def resolve_client_id(actor: Actor, client_id: int | None) -> int:
         return actor.client_id
     if client_id is None:
         raise InvalidRequest("Say which client this is for.", field="client")
+    return client_id
+
+
+def require_visible_client(actor: Actor, client_id: int) -> None:
+    """NotFound unless the client named (`named_client_id`) exists for this actor: a client's
+    own record always; reception any client; a practitioner only a client it treats."""
+    if is_client(actor):
+        return
     require_client(client_id)
     if is_practitioner(actor) and not practitioner_treats(actor, client_id):
         raise NotFound("There is no such client.", field="client")
-    return client_id
+
+
+def resolve_client_id(actor: Actor, client_id: int | None) -> int:
+    """The client an action is for: a client always itself; reception the one it names; a
+    practitioner only a client it treats. Anything else is 'no such client' (404), so a
+    request for another client's record reveals nothing."""
+    named = named_client_id(actor, client_id)
+    require_visible_client(actor, named)
+    return named

@@ -12,10 +12,9 @@ from clinic.models.types import utcnow
 from clinic.scheduling import Violation
 from clinic.services.core import clinic_setup
 from clinic.services.core.actors import Actor
-from clinic.services.core.errors import RuleViolation
+from clinic.services.core.errors import NotFound, RuleViolation
 from clinic.services.core.permissions import is_client
 from clinic.services.world import client_reads
-from clinic.services.world.client_reads import resolve_client_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,14 +55,15 @@ def screening_violation(client: Client, now: datetime) -> Violation | None:
     )
 
 
-def require_current_screening(
-    *, actor: Actor, client_id: int | None = None, now: datetime | None = None
-) -> None:
+def require_current_screening(*, actor: Actor, client_id: int, now: datetime | None = None) -> None:
     """Refuse a client's booking while its screening is missing or expired. Staff book for a
-    client at the desk, where the screening is taken on paper, so the check is the client's."""
+    client at the desk, where the screening is taken on paper, so the check is the client's.
+    `client_id`: the client the booking is for, as already resolved for the actor
+    (client_reads.resolve_client_id); a client's own, then."""
     if not is_client(actor):
         return
-    client = client_reads.get_client(resolve_client_id(actor, client_id))
-    problem = screening_violation(client, now or utcnow())
+    if client_id != actor.client_id:
+        raise NotFound("There is no such client.", field="client")
+    problem = screening_violation(client_reads.get_client(client_id), now or utcnow())
     if problem is not None:
         raise RuleViolation([problem])

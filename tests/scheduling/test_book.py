@@ -1,0 +1,61 @@
+"""The resource book's loading: a question that knows its days loads them in one go."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from clinic.scheduling import ResourceBook
+from clinic.scheduling.types import Occupancy
+
+BERLIN = ZoneInfo("Europe/Berlin")
+# One session at 10:00 each day from 1 Dec, in practitioner 1's diary.
+WEEKS = [
+    Occupancy(
+        i + 1,
+        1,
+        None,
+        1,
+        datetime(2026, 12, 1, 9, tzinfo=UTC) + timedelta(days=i),
+        datetime(2026, 12, 1, 10, tzinfo=UTC) + timedelta(days=i),
+    )
+    for i in range(70)
+]
+
+
+def _touching(first: date, last: date) -> list[Occupancy]:
+    return [o for o in WEEKS if first <= o.start.astimezone(BERLIN).date() < last]
+
+
+def test_preloading_far_apart_days_loads_them_in_one_call_and_as_day_would() -> None:
+    calls: list[Sequence[tuple[date, date]]] = []
+
+    def ranges(asked: Sequence[tuple[date, date]]) -> list[Occupancy]:
+        calls.append(list(asked))
+        return [o for first, last in asked for o in _touching(first, last)]
+
+    days = [date(2026, 12, 1) + timedelta(days=14 * i) for i in range(4)]
+    preloaded = ResourceBook(BERLIN, loader=_touching, chunk_days=3, ranges_loader=ranges)
+    preloaded.preload([*reversed(days), days[0] + timedelta(days=1)])  # in any order
+    assert calls == [[(d, d + timedelta(days=3)) for d in days]]
+    assert preloaded.loads == 1
+
+    lazy = ResourceBook(BERLIN, loader=_touching, chunk_days=3)
+    for d in days:
+        for offset in range(3):  # the chunk each load brought in
+            day = d + timedelta(days=offset)
+            assert preloaded.day(day) == lazy.day(day)
+            assert preloaded.busy("p", 1, day) == lazy.busy("p", 1, day) != []
+    assert preloaded.loads == 1 and lazy.loads == 4  # nothing loaded twice
+
+
+def test_preloading_one_chunk_or_loaded_days_uses_the_day_loader() -> None:
+    def ranges(asked: Sequence[tuple[date, date]]) -> list[Occupancy]:
+        raise AssertionError("one chunk needs no ranges loader")
+
+    book = ResourceBook(BERLIN, loader=_touching, chunk_days=3, ranges_loader=ranges)
+    book.preload([date(2026, 12, 1), date(2026, 12, 3)])
+    assert book.loads == 1
+    book.preload([date(2026, 12, 2)])
+    assert book.loads == 1
