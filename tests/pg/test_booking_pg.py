@@ -91,6 +91,7 @@ def stale_calendar(monkeypatch):
     """The check sees an empty calendar, as a request does whose check ran before the other
     booking committed: only the database can refuse now."""
     monkeypatch.setattr(occupancy_source, "_occupancy_loader", lambda tz: lambda first, last: [])
+    monkeypatch.setattr(occupancy_source, "_ranges_loader", lambda tz: lambda ranges: [])
 
 
 def test_migrations_at_head_match_the_models_on_postgresql(app) -> None:
