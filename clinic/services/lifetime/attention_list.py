@@ -123,12 +123,10 @@ def _require_staff(actor: Actor) -> None:
         raise PermissionDenied("The attention list is for the clinic's staff.")
 
 
-def _live_flags(
-    actor: Actor | None, now: datetime, *also: ColumnElement[bool]
-) -> ColumnElement[bool]:
+def _live_flags(actor: Actor | None, now: datetime) -> ColumnElement[bool]:
     """Whether a flag's session is still booked and to come (older flags are history, not
-    work) and meets `also`; a practitioner sees their own sessions only, as on the calendar
-    (`actor` None: every flag, whoever asks).
+    work); a practitioner sees their own sessions only, as on the calendar (`actor` None:
+    every flag, whoever asks).
 
     A correlated EXISTS: the database walks the flags and looks each session up by its key.
     A join let SQLite walk every future appointment by `start_at` instead, a cost that grows
@@ -137,7 +135,6 @@ def _live_flags(
         Appointment.id == AttentionFlag.appointment_id,
         Appointment.status == "booked",
         Appointment.start_at > now,
-        *also,
     )
     if actor is not None:
         live = live.where(visible_appointments(actor))
@@ -210,8 +207,8 @@ def attention_list(
         # must move too; through the client's index, as `_sessions_of` reaches an enrolment.
         others = s.execute(
             select(Appointment.enrolment_id, Appointment.id).where(
-                Appointment.client_id.in_({a.client_id for _, a in rows}),
-                Appointment.enrolment_id.in_(broken),
+                Appointment.client_id.in_(sorted({a.client_id for _, a in rows})),
+                Appointment.enrolment_id.in_(list(broken)),
                 Appointment.id.in_(
                     select(AttentionFlag.appointment_id).where(_live_flags(None, now))
                 ),
