@@ -48,7 +48,7 @@ def my_sessions() -> ResponseReturnValue:
         group["rows"].append(
             {
                 "a": appointment,
-                "upcoming": appointment.start_at > now and appointment.status == "booked",
+                "upcoming": appointment.is_to_come(now),
                 "care": [describe_window(w, tz, now) for w in care],
                 "too_late": refusal.message if refusal else None,
                 "flag": flagged.get(appointment.id),

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     func,
     text,
 )
@@ -123,6 +124,15 @@ class Appointment(Model):
     practitioner: Mapped[Practitioner] = relationship()
     device: Mapped[Device | None] = relationship()
     room: Mapped[Room] = relationship()
+
+    def is_to_come(self, now: datetime) -> bool:
+        """Booked and not yet begun: a session still to come (in SQL: `to_come`)."""
+        return self.status == "booked" and self.start_at > now
+
+    @classmethod
+    def to_come(cls, now: datetime) -> ColumnElement[bool]:
+        """SQL: the session is booked and not yet begun (`is_to_come` in Python)."""
+        return and_(cls.status == "booked", cls.start_at > now)
 
 
 class AttentionFlag(Model):

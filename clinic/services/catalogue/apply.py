@@ -532,7 +532,7 @@ def _booked_course_rules(s: Session, now: datetime) -> dict[int, dict[str, Any]]
     ids = s.scalars(
         select(Enrolment.course_id)
         .join(Appointment, Appointment.enrolment_id == Enrolment.id)
-        .where(Appointment.status == "booked", Appointment.start_at > now)
+        .where(Appointment.to_come(now))
         .distinct()
     )
     query = select(Course).options(*course_options()).where(Course.id.in_(ids))  # type: ignore[arg-type]

@@ -58,7 +58,7 @@ def cancel_enrolment(*, actor: Actor, enrolment_id: int, now: datetime | None = 
         if enrolment is None or not can_cancel_enrolment(actor, enrolment):
             raise NotFound("There is no such course booking.")
         lock_client(enrolment.client_id)
-        future = [a for a in enrolment.appointments if a.status == "booked" and a.start_at > now]
+        future = [a for a in enrolment.appointments if a.is_to_come(now)]
         _require_notice(actor, future, now)
         for a in future:
             a.status = "cancelled"

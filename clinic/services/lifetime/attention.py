@@ -149,7 +149,7 @@ def judge(scope: ColumnElement[bool], *, now: datetime) -> list[Broken]:
                 selectinload(Appointment.client),
                 selectinload(Appointment.practitioner),
             )
-            .where(Appointment.status == "booked", Appointment.start_at > now, scope)
+            .where(Appointment.to_come(now), scope)
             .order_by(Appointment.client_id, Appointment.start_at, Appointment.id)
         )
     )
@@ -206,9 +206,7 @@ def _sync_flags(change: WorldChange, now: datetime) -> None:
     s = db_session()
     broken = {b.appointment_id: b for b in change.still_broken}
     if change.scope:
-        in_scope = select(Appointment.id).where(
-            Appointment.status == "booked", Appointment.start_at > now, or_(*change.scope)
-        )
+        in_scope = select(Appointment.id).where(Appointment.to_come(now), or_(*change.scope))
         mended = delete(AttentionFlag).where(AttentionFlag.appointment_id.in_(in_scope))
         if broken:
             mended = mended.where(AttentionFlag.appointment_id.not_in(list(broken)))
@@ -290,9 +288,7 @@ def on_weekdays(weekdays: Iterable[int], *, now: datetime) -> ColumnElement[bool
     if not wanted:
         return false()
     last = db_session().scalar(
-        select(func.max(Appointment.start_at)).where(
-            Appointment.status == "booked", Appointment.start_at > now
-        )
+        select(func.max(Appointment.start_at)).where(Appointment.to_come(now))
     )
     if last is None:
         return false()

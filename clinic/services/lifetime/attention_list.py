@@ -132,9 +132,7 @@ def _live_flags(actor: Actor | None, now: datetime) -> ColumnElement[bool]:
     A join let SQLite walk every future appointment by `start_at` instead, a cost that grows
     with the table."""
     live = select(Appointment.id).where(
-        Appointment.id == AttentionFlag.appointment_id,
-        Appointment.status == "booked",
-        Appointment.start_at > now,
+        Appointment.id == AttentionFlag.appointment_id, Appointment.to_come(now)
     )
     if actor is not None:
         live = live.where(visible_appointments(actor))
@@ -473,9 +471,7 @@ def _clear_flags(
         )
     )
     holding = flagged & moved
-    others = [
-        a for a in sessions if a.id in flagged - moved and a.status == "booked" and a.start_at > now
-    ]
+    others = [a for a in sessions if a.id in flagged - moved and a.is_to_come(now)]
     if others:
         snapshot = load_snapshot()
         client = client_reads.client_state(enrolment.client_id, now, enrolments=(enrolment.id,))

@@ -120,7 +120,7 @@ def _check(enrolment: Enrolment, now: datetime) -> RulesChange:
     kept = enrolment_rules(enrolment)
     current = _current_rules(enrolment.course)
     to_come = sorted(
-        (a for a in enrolment.appointments if a.status == "booked" and a.start_at > now),
+        (a for a in enrolment.appointments if a.is_to_come(now)),
         key=lambda a: a.session,
     )
     snapshot = load_snapshot()

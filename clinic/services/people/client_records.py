@@ -136,7 +136,7 @@ def _load_record(client_id: int, now: datetime) -> ClientRecord:
     for e in enrolments:
         live = [a for a in e.appointments if a.status != "cancelled"]
         counts = enrolment_progress(e)
-        to_come = any(a.status == "booked" and a.start_at > now for a in e.appointments)
+        to_come = any(a.is_to_come(now) for a in e.appointments)
         changed = to_come and keeps_other_rules(e, course_catalogue.course_rules(e.course))
         progress.append(
             EnrolmentProgress(

@@ -107,9 +107,7 @@ def enrolment_rules(enrolment: Enrolment) -> CourseRules:
 def booked_enrolments(course_id: int, now: datetime) -> list[Enrolment]:
     """The course's enrolments with a booked session still to come, oldest first: the
     booked courses a template edit does not change."""
-    to_come = select(Appointment.enrolment_id).where(
-        Appointment.status == "booked", Appointment.start_at > now
-    )
+    to_come = select(Appointment.enrolment_id).where(Appointment.to_come(now))
     return list(
         db_session().scalars(
             select(Enrolment)
