@@ -72,10 +72,18 @@ class ResourceBook:
             self._loaded.add(d)
             d += timedelta(days=1)
 
+    def _chunk_end(self, day: date) -> date:
+        """The end of the chunk loaded from `day`: `chunk_days` on, or the first day already
+        loaded (a search that steps back would otherwise read its days again)."""
+        last = day + timedelta(days=1)
+        while last < day + timedelta(days=self._chunk) and last not in self._loaded:
+            last += timedelta(days=1)
+        return last
+
     def day(self, day: date) -> DayBook:
         """The occupancies touching a local day, loading its chunk if needed."""
         if self._loader is not None and day not in self._loaded:
-            last = day + timedelta(days=self._chunk)
+            last = self._chunk_end(day)
             self._add(self._loader(day, last))
             self.loads += 1
             self._mark_loaded(day, last)
@@ -90,7 +98,7 @@ class ResourceBook:
         ranges: list[tuple[date, date]] = []
         for day in sorted(set(days)):
             if day not in self._loaded and not (ranges and day < ranges[-1][1]):
-                ranges.append((day, day + timedelta(days=self._chunk)))
+                ranges.append((day, self._chunk_end(day)))
         if len(ranges) < 2 or self._ranges_loader is None:
             for first, _ in ranges:
                 self.day(first)

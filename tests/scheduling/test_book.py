@@ -59,3 +59,22 @@ def test_preloading_one_chunk_or_loaded_days_uses_the_day_loader() -> None:
     assert book.loads == 1
     book.preload([date(2026, 12, 2)])
     assert book.loads == 1
+
+
+def test_a_search_stepping_back_reads_only_the_days_not_yet_read() -> None:
+    asked: list[tuple[date, date]] = []
+
+    def load(first: date, last: date) -> list[Occupancy]:
+        asked.append((first, last))
+        return _touching(first, last)
+
+    book = ResourceBook(BERLIN, loader=load, chunk_days=3)
+    book.day(date(2026, 12, 10))  # reads 10-12 Dec
+    assert book.busy("p", 1, date(2026, 12, 9)) != []  # one day back: 9 Dec alone
+    book.day(date(2026, 12, 7))  # two more back: 7 and 8 Dec, not 9 again
+    assert asked == [
+        (date(2026, 12, 10), date(2026, 12, 13)),
+        (date(2026, 12, 9), date(2026, 12, 10)),
+        (date(2026, 12, 7), date(2026, 12, 9)),
+    ]
+    assert book.busy("p", 1, date(2026, 12, 8)) == [(WEEKS[7].start, WEEKS[7].busy_until)]

@@ -238,3 +238,17 @@ def test_settings_and_the_catalogue_version_are_not_read_again_after_a_write(cli
     assert sum("FROM catalogue_version" in s for s in seen) == 1
     # What a write can change is read again (the client's row and whether it has sessions).
     assert sum("FROM clients " in s for s in seen) == 2
+
+
+def test_occupancy_is_read_from_the_holding_index_alone(app) -> None:
+    # SQLite uses a partial index only when the query's WHERE names the index's condition,
+    # and a covering one only when every column read is in it.
+    from clinic.services.world.snapshot import _occupancy_query
+
+    clinic_setup.clinic_rules()
+    query = _occupancy_query(date(2026, 12, 1), date(2026, 12, 4), clinic_setup.clinic_rules().tz)
+    compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
+    plan = db.session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}").all()
+    assert [row[-1] for row in plan] == [
+        "SEARCH appointments USING COVERING INDEX ix_appointments_holding (start_at>? AND start_at<?)"
+    ]
