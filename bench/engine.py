@@ -169,7 +169,7 @@ def run(
             return plan(i, busy_cases)
 
         def plan_cold(i: int) -> Any:
-            book.derived.clear()  # what the book keeps between plans: each day's free slots
+            book.clear_kept()  # what the book keeps between plans: each day's free slots
             return plan(i)
 
         plans = [plan(i) for i in range(len(cases))]
@@ -208,7 +208,7 @@ def run(
                 plan_cold, seconds=seconds, min_runs=min_runs, memory_runs=memory_runs
             ).as_json(),
             "plans_found": f"{planned}/{len(plans)}",
-            "appointments_in_memory": len(book._seen),
+            "days_in_memory": book.loaded_days(),
         }
         reception = db.session.scalar(select(User).where(User.role == "receptionist"))
         assert reception is not None

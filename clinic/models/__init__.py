@@ -49,7 +49,7 @@ from clinic.models.people import (
     WorkingHours,
 )
 from clinic.models.types import UTCDateTime, utcnow
-from clinic.models.versions import CATALOGUE_TABLES, CatalogueVersion
+from clinic.models.versions import CATALOGUE_TABLES, CatalogueVersion, OccupancyChange
 
 __all__ = [
     "ADMIN_ROLES",
@@ -71,6 +71,7 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "CatalogueVersion",
+    "OccupancyChange",
     "Client",
     "ClientCondition",
     "ClientPeriod",

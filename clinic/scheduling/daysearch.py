@@ -30,7 +30,7 @@ class DaySearch:
     tries them and, when none is free, why.
 
     The planner keeps one per day with the book for every plan asking with the same
-    preferences, so each order below is worked out once (see `_Search.day_searches`).
+    preferences, so each order below is worked out once (see `_Search.day_search`).
     """
 
     __slots__ = (

@@ -80,20 +80,16 @@ class _Search:
             now=now,
         )
         # What a day offers this search (its resources, free slots, why none): kept with the
-        # book for every plan asking with the same preferences, unless sessions are set aside.
-        key = (
-            "planner_days",
+        # book's day for every plan asking with the same preferences, unless sessions are set
+        # aside (then this search's own).
+        self.search_key = (
+            "day_search",
             course.procedure,
             prefs.time_from,
             prefs.time_to,
             prefs.practitioner_id,
         )
-        shared = None if replacing else snapshot.book.derived.get(key)
-        if not isinstance(shared, dict):
-            shared = {}
-            if not replacing:
-                snapshot.book.derived[key] = shared
-        self.day_searches: dict[date, DaySearch] = shared
+        self.own_searches: dict[date, DaySearch] = {}
         self.open_days: dict[date, bool] = {}
         self.visits = 0
         self.reasons: dict[int, Counter[str]] = {}
@@ -112,22 +108,28 @@ class _Search:
         self.examples.setdefault((session, violation.code), violation)
 
     def day_search(self, day: date) -> DaySearch:
-        found = self.day_searches.get(day)
-        if found is None:
-            found = self.day_searches[day] = DaySearch(self._day_resources(day), self.prefs)
-        return found
+        if self.replacing:
+            own = self.own_searches.get(day)
+            if own is None:
+                own = self.own_searches[day] = DaySearch(self._day_resources(day), self.prefs)
+            return own
+        kept = self.snapshot.book.kept(day)
+        shared = kept.get(self.search_key)
+        if not isinstance(shared, DaySearch):
+            shared = kept[self.search_key] = DaySearch(self._day_resources(day), self.prefs)
+        return shared
 
     def _day_resources(self, day: date) -> DayResources:
         procedure = self.course.procedure
         if self.replacing:
             return DayResources(self.snapshot, procedure, day, self.replacing)
         # Without sessions set aside, a day's resources are the same for every plan on this
-        # book (one request's), whatever its preferences: the book keeps them.
-        derived = self.snapshot.book.derived
-        key = ("day_resources", procedure, day)
-        found = derived.get(key)
+        # book, whatever its preferences: the book keeps them with the day.
+        kept = self.snapshot.book.kept(day)
+        key = ("day_resources", procedure)
+        found = kept.get(key)
         if not isinstance(found, DayResources):
-            found = derived[key] = DayResources(self.snapshot, procedure, day)
+            found = kept[key] = DayResources(self.snapshot, procedure, day)
         return found
 
     def with_plan(self, day_search: DaySearch, plan: list[Slot]) -> DaySearch:

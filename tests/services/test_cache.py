@@ -27,6 +27,7 @@ NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 NOT_KEPT = {
     "alembic_version",
     "catalogue_version",
+    "occupancy_changes",
     "users",
     "clients",
     "client_conditions",

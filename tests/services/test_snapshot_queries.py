@@ -125,12 +125,14 @@ def test_plan_again_reads_no_catalogue_table_when_the_catalogue_did_not_change(c
     with statements() as seen:
         again = plan()
     assert again == first
-    # The catalogue is the worker's; the client and the calendar are this transaction's own.
+    # The catalogue and the days are the worker's (nothing changed: the change log says so);
+    # the client is this transaction's own.
     read = " ".join(seen)
     for table in ("clinic_settings", "practitioners", "opening_hours", "courses", "rooms"):
         assert f"FROM {table}" not in read
     assert sum("FROM clients " in s for s in seen) == 1
-    assert "appointments.busy_until_at >" in read
+    assert "FROM occupancy_changes" in read
+    assert "appointments.busy_until_at >" not in read
 
 
 # --- a booking does each thing once (issue 19) --------------------------------------------

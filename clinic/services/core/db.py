@@ -102,6 +102,13 @@ def _only_read(s: Session) -> bool:
     return not (s.new or s.dirty or s.deleted or s.info.get(_FLUSHED))
 
 
+def only_reads() -> bool:
+    """Whether the request's session is not in a transaction that writes (`transaction()`)
+    and has written nothing yet: what it reads may come from a worker's memory."""
+    s = db_session()
+    return not s.info.get(_WRITE) and _only_read(s)
+
+
 def _diag(exc: DBAPIError) -> tuple[str | None, str | None]:
     """The SQLSTATE and constraint name the driver reports (psycopg), if any."""
     orig = exc.orig

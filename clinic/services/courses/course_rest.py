@@ -193,7 +193,7 @@ def _plan_next(
     enrolment_id = state.enrolment.id
     client = client_reads.client_state(state.enrolment.client_id, now, enrolments=(enrolment_id,))
     return plan_course(
-        snapshot=load_snapshot(),
+        snapshot=load_snapshot(remembered=True),
         course=state.course,
         client=client,
         earliest=earliest,

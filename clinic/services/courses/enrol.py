@@ -116,7 +116,7 @@ def plan_course_for(
     wanted = preferences.practitioner_id if preferences is not None else None
     if wanted is not None and db_session().get(Practitioner, wanted) is None:
         raise NotFound("There is no such practitioner.", field="preferences.practitioner")
-    snapshot = load_snapshot()
+    snapshot = load_snapshot(remembered=True)
     result = plan_course(
         snapshot=snapshot,
         course=course,
@@ -265,7 +265,7 @@ def proposal_offers(
     date_range.check_bookable_day(day, field="day", now=now)
     client = resolve_client_id(actor, client_id)
     _, course = course_catalogue.course(course_code)
-    snapshot = load_snapshot()
+    snapshot = load_snapshot(remembered=True)
     state = client_reads.client_state(client, now, enrolments=())
     wanted = sessions[number - 1].practitioner_id
 

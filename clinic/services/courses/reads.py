@@ -65,7 +65,7 @@ def availability(
         raise NotFound("There is no such practitioner.", field="practitioner")
     if client_id is None:
         return available_slots(
-            snapshot=load_snapshot(),
+            snapshot=load_snapshot(remembered=True),
             procedure=procedure,
             day=day,
             practitioner_id=practitioner_id,
@@ -74,7 +74,7 @@ def availability(
         raise PermissionDenied("Say who is asking about this client.")
     now = now or utcnow()
     client = resolve_client_id(actor, client_id)
-    snapshot = load_snapshot()
+    snapshot = load_snapshot(remembered=True)
     judge = _client_judge(actor, client, procedure, snapshot, now)
     return list(
         offer_day(

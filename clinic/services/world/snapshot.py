@@ -4,13 +4,15 @@ busy when.
 Resource occupancy is loaded lazily, a few days at a time (see `ResourceBook`): a question about
 a few days reads the appointments of those days only, whatever the size of the database. The
 set-up is the worker's (clinic_setup); appointments are read by each question in its own
-transaction.
+transaction, or for a question that only reads kept by the worker day by day and forgotten
+as soon as a committed change touches the day (world/day_memory.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,7 +28,8 @@ from clinic.scheduling import (
 )
 from clinic.scheduling.timeutil import day_start
 from clinic.services.core.clinic_setup import kept_catalogue
-from clinic.services.core.db import db_session
+from clinic.services.core.db import db_session, only_reads
+from clinic.services.world import day_memory
 
 # The statuses as a literal, the very text of `ix_appointments_holding`'s WHERE: SQLite uses a
 # partial index only for a query whose WHERE names its condition.
@@ -87,18 +90,31 @@ def _ranges_loader(tz: ZoneInfo) -> Callable[[Sequence[tuple[date, date]]], list
     return load
 
 
-def _new_book(tz: ZoneInfo) -> ResourceBook:
+def _new_book(tz: ZoneInfo, max_days: int | None = None) -> ResourceBook:
     # Three days per load: the planner walks a few days in a row, then jumps two weeks or so
     # to the next session. One day per load cost a round trip per visited day (12 for a plan,
     # the most expensive part of a plan on PostgreSQL); a week per load read seven times the
     # rows a jump uses. Measured in bench/README.md ("Statements per request").
     return ResourceBook(
-        tz, loader=_occupancy_loader(tz), chunk_days=3, ranges_loader=_ranges_loader(tz)
+        tz,
+        loader=_occupancy_loader(tz),
+        chunk_days=3,
+        ranges_loader=_ranges_loader(tz),
+        max_days=max_days,
     )
 
 
-def load_snapshot() -> Snapshot:
+def load_snapshot(*, remembered: bool = False) -> Snapshot:
     """Practitioners, devices and rooms (the worker's own while the catalogue has not
-    changed) with an occupancy book of this transaction, filled lazily."""
+    changed) with an occupancy book, filled lazily.
+
+    `remembered`: for a question that only reads (a plan, a day's availability), the worker's
+    book of days it has read before, brought up to date first (world/day_memory.py). In a
+    transaction that writes, or has written, the book is always this transaction's own."""
     c = kept_catalogue()
-    return Snapshot(c.rules, c.practitioners, c.devices, c.rooms, _new_book(c.rules.tz))
+    tz = c.rules.tz
+    if remembered and c.version >= 0 and only_reads():
+        book = day_memory.remembered_book(partial(_new_book, tz), c.version, tz)
+    else:
+        book = _new_book(tz)
+    return Snapshot(c.rules, c.practitioners, c.devices, c.rooms, book)
