@@ -11,6 +11,8 @@ from flask import Response, abort, request
 from flask_login import current_user
 from flask_login import login_required as _login_required
 
+from clinic.services.core.actors import Actor, actor_for
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -21,9 +23,24 @@ def login_required(view: Callable[P, R]) -> Callable[P, R | Response]:
     return cast("Callable[P, R | Response]", _login_required(view))
 
 
-def role_required(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R | Response]]:
-    """Let only signed-in users with one of `roles` reach the view; others are sent to sign in
-    or refused with 403. The view keeps its signature."""
+def current_actor() -> Actor:
+    """The request's signed-in user as the services' `Actor`: what a permission question asks."""
+    return actor_for(current_user._get_current_object())
+
+
+# A permission question of clinic/services/core/permissions.py about the acting user, and
+# where a gated view keeps the one it asks.
+Question = Callable[[Actor], bool]
+_QUESTION = "required_permission"
+
+
+def permission_required(
+    question: Question,
+) -> Callable[[Callable[P, R]], Callable[P, R | Response]]:
+    """Let only signed-in users for whom `question` (a predicate of the permission module,
+    such as `permissions.is_desk`) holds reach the view; an anonymous visitor is sent to sign
+    in, anyone else is refused with 403. The view keeps its signature, and names its question
+    (`required_permission`)."""
 
     def decorate(view: Callable[P, R]) -> Callable[P, R | Response]:
         @wraps(view)
@@ -33,13 +50,21 @@ def role_required(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R | Res
 
                 response: Response = login_manager.unauthorized()
                 return response
-            if current_user.role not in roles:
+            if not question(current_actor()):
                 abort(403, "Your account's role does not give access to this page.")
             return view(*args, **kwargs)
 
+        setattr(wrapped, _QUESTION, question)
         return wrapped
 
     return decorate
+
+
+def required_permission(view: Callable[..., object]) -> Question | None:
+    """The permission question a view is gated by, or None for a view any visitor may reach
+    (or any signed-in user, for `login_required` alone)."""
+    question: Question | None = getattr(view, _QUESTION, None)
+    return question
 
 
 def is_local_path(target: str) -> bool:

@@ -6,7 +6,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from clinic.auth import bp
-from clinic.auth.access import login_required, role_required, safe_next
+from clinic.auth.access import login_required, permission_required, safe_next
 from clinic.auth.forms import (
     ChangePasswordForm,
     EraseForm,
@@ -18,8 +18,8 @@ from clinic.auth.forms import (
 )
 from clinic.extensions import limiter
 from clinic.form_errors import Problem, place_errors
-from clinic.models import CLIENT_ROLES
 from clinic.security import current_login, forget_login, sign_in, sign_out
+from clinic.services.core import permissions
 from clinic.services.core.actors import actor_for
 from clinic.services.core.errors import ServiceError
 from clinic.services.core.permissions import is_staff
@@ -156,7 +156,7 @@ def change_password() -> ResponseReturnValue:
 
 @bp.route("/profile", methods=["GET", "POST"])
 @login_required
-@role_required(*CLIENT_ROLES)
+@permission_required(permissions.is_client)
 def profile() -> ResponseReturnValue:
     actor = actor_for(current_user)
     client = clients.get_client(actor=actor)
@@ -198,7 +198,7 @@ def logout_everywhere() -> ResponseReturnValue:
 
 @bp.route("/profile/data.json")
 @login_required
-@role_required(*CLIENT_ROLES)
+@permission_required(permissions.is_client)
 def export_data() -> ResponseReturnValue:
     """Everything the clinic holds about me, as a JSON download."""
     data = privacy.export_client_data(actor=actor_for(current_user))
@@ -209,7 +209,7 @@ def export_data() -> ResponseReturnValue:
 
 @bp.route("/profile/erase", methods=["GET", "POST"])
 @login_required
-@role_required(*CLIENT_ROLES)
+@permission_required(permissions.is_client)
 def erase() -> ResponseReturnValue:
     """Erase my data: the person is anonymised, the clinic keeps an anonymous history."""
     form = EraseForm()

@@ -6,18 +6,13 @@ from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 from flask import Response
-from flask_login import current_user
 
-from clinic.auth.access import login_required, role_required
-from clinic.models import CLIENT_ROLES
-from clinic.services.core.actors import Actor, actor_for
+from clinic.auth.access import current_actor as current_actor
+from clinic.auth.access import login_required, permission_required
+from clinic.services.core import permissions
 
 # How the client's pages name a declared period's kind.
 PERIOD_WORDS = {"sun_exposure": "beach holiday", "needs_makeup": "wedding or event"}
-
-
-def current_actor() -> Actor:
-    return actor_for(current_user)
 
 
 P = ParamSpec("P")
@@ -26,4 +21,4 @@ R = TypeVar("R")
 
 def client_only(view: Callable[P, R]) -> Callable[P, R | Response]:
     """A view for signed-in clients only; it keeps its signature."""
-    return login_required(role_required(*CLIENT_ROLES)(view))
+    return login_required(permission_required(permissions.is_client)(view))

@@ -31,10 +31,6 @@ from clinic.models.catalogue import (
 )
 from clinic.models.messaging import ApiToken, OutboxMessage
 from clinic.models.people import (
-    ADMIN_ROLES,
-    CATALOGUE_ROLES,
-    CLIENT_ROLES,
-    DESK_ROLES,
     PERIOD_KINDS,
     ROLES,
     STAFF_ROLES,
@@ -52,10 +48,6 @@ from clinic.models.types import UTCDateTime, utcnow
 from clinic.models.versions import CATALOGUE_TABLES, CatalogueVersion, OccupancyChange
 
 __all__ = [
-    "ADMIN_ROLES",
-    "CATALOGUE_ROLES",
-    "CLIENT_ROLES",
-    "DESK_ROLES",
     "ALL_MONTHS_MASK",
     "APPOINTMENT_STATUSES",
     "ENROLMENT_STATUSES",

@@ -23,14 +23,9 @@ from clinic.extensions import Model
 from clinic.models.types import UTCDateTime, utcnow
 
 ROLES = ("admin", "receptionist", "practitioner", "client")
-# The named role sets every permission question uses (clinic/services/permissions.py).
+# The roles of staff accounts (the admin page's choices). Who may do what is asked of
+# clinic/services/core/permissions.py, which holds the other role sets.
 STAFF_ROLES = ("admin", "receptionist", "practitioner")
-# Reception's desk: books, moves and cancels for any client.
-DESK_ROLES = ("admin", "receptionist")
-# Cosmetologists define the courses; the clinic manager may too.
-CATALOGUE_ROLES = ("admin", "practitioner")
-ADMIN_ROLES = ("admin",)
-CLIENT_ROLES = ("client",)
 PERIOD_KINDS = ("sun_exposure", "needs_makeup")
 
 
@@ -56,10 +51,6 @@ class User(UserMixin, Model):  # type: ignore[misc]  # Flask-Login ships no type
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
-
-    @property
-    def is_staff(self) -> bool:
-        return self.role in STAFF_ROLES
 
     @property
     def is_active(self) -> bool:  # Flask-Login reads this

@@ -12,11 +12,10 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 
-from clinic.auth.access import login_required, role_required
+from clinic.auth.access import login_required, permission_required
 from clinic.form_errors import Problem, place_errors, validated
-from clinic.models import ADMIN_ROLES
 from clinic.services import catalogue
-from clinic.services.core import clinic_setup
+from clinic.services.core import clinic_setup, permissions
 from clinic.services.core.errors import InvalidData, NotFound, PermissionDenied, ServiceError
 from clinic.services.lifetime.attention import WorldChange
 from clinic.services.people import logins
@@ -105,7 +104,7 @@ def _admin_page(
 
 @bp.route("/admin")
 @login_required
-@role_required(*ADMIN_ROLES)
+@permission_required(permissions.is_admin)
 def admin_home() -> ResponseReturnValue:
     return _admin_page()
 
@@ -139,7 +138,7 @@ def _submit(
 
 @bp.route("/admin/users", methods=["POST"])
 @login_required
-@role_required(*ADMIN_ROLES)
+@permission_required(permissions.is_admin)
 def create_staff_user() -> ResponseReturnValue:
     form = StaffUserForm()
     return _submit(
@@ -159,7 +158,7 @@ def create_staff_user() -> ResponseReturnValue:
 
 @bp.route("/admin/users/<int:user_id>", methods=["POST"])
 @login_required
-@role_required(*ADMIN_ROLES)
+@permission_required(permissions.is_admin)
 def update_staff_user(user_id: int) -> ResponseReturnValue:
     form = StaffRoleForm(prefix=f"u{user_id}")
     if not form.validate():
@@ -178,7 +177,7 @@ def update_staff_user(user_id: int) -> ResponseReturnValue:
 
 @bp.route("/admin/users/<int:user_id>/logins/end", methods=["POST"])
 @login_required
-@role_required(*ADMIN_ROLES)
+@permission_required(permissions.is_admin)
 def end_staff_logins(user_id: int) -> ResponseReturnValue:
     """End every session and API token of a staff account (a lost laptop, someone leaving)."""
     if not ConfirmForm().validate():
@@ -191,7 +190,7 @@ def end_staff_logins(user_id: int) -> ResponseReturnValue:
 
 @bp.route("/admin/policy", methods=["POST"])
 @login_required
-@role_required(*ADMIN_ROLES)
+@permission_required(permissions.is_admin)
 def update_policy() -> ResponseReturnValue:
     form = PolicyForm()
     return _submit(
@@ -213,7 +212,7 @@ def update_policy() -> ResponseReturnValue:
 
 @bp.route("/admin/opening-hours", methods=["POST"])
 @login_required
-@role_required(*ADMIN_ROLES)
+@permission_required(permissions.is_admin)
 def set_opening_hours() -> ResponseReturnValue:
     form = OpeningHoursForm()
     return _submit(
@@ -229,7 +228,7 @@ def set_opening_hours() -> ResponseReturnValue:
 
 @bp.route("/admin/holidays", methods=["POST"])
 @login_required
-@role_required(*ADMIN_ROLES)
+@permission_required(permissions.is_admin)
 def add_holiday() -> ResponseReturnValue:
     form = HolidayForm()
     return _submit(
@@ -248,7 +247,7 @@ def add_holiday() -> ResponseReturnValue:
 
 @bp.route("/admin/holidays/<int:holiday_id>/remove", methods=["POST"])
 @login_required
-@role_required(*ADMIN_ROLES)
+@permission_required(permissions.is_admin)
 def remove_holiday(holiday_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate():
         abort(400, "The form expired; please try again.")
@@ -259,7 +258,7 @@ def remove_holiday(holiday_id: int) -> ResponseReturnValue:
 
 @bp.route("/admin/rooms", methods=["POST"])
 @login_required
-@role_required(*ADMIN_ROLES)
+@permission_required(permissions.is_admin)
 def save_room() -> ResponseReturnValue:
     form = RoomForm()
     return _submit(
@@ -275,7 +274,7 @@ def save_room() -> ResponseReturnValue:
 
 @bp.route("/admin/devices", methods=["POST"])
 @login_required
-@role_required(*ADMIN_ROLES)
+@permission_required(permissions.is_admin)
 def save_device() -> ResponseReturnValue:
     form = DeviceForm()
     return _submit(
@@ -295,7 +294,7 @@ def save_device() -> ResponseReturnValue:
 
 @bp.route("/admin/<kind>/<int:record_id>/active", methods=["POST"])
 @login_required
-@role_required(*ADMIN_ROLES)
+@permission_required(permissions.is_admin)
 def set_active(kind: str, record_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate():
         abort(400, "The form expired; please try again.")
@@ -352,7 +351,7 @@ def _stored_practitioner_form(practitioner_id: int) -> PractitionerForm:
 @bp.route("/admin/practitioners/new", methods=["GET", "POST"])
 @bp.route("/admin/practitioners/<int:practitioner_id>", methods=["GET", "POST"])
 @login_required
-@role_required(*ADMIN_ROLES)
+@permission_required(permissions.is_admin)
 def edit_practitioner(practitioner_id: int | None = None) -> ResponseReturnValue:
     if request.method == "GET":
         form = (
@@ -397,7 +396,7 @@ def edit_practitioner(practitioner_id: int | None = None) -> ResponseReturnValue
 
 @bp.route("/admin/practitioners/<int:practitioner_id>/time-off", methods=["POST"])
 @login_required
-@role_required(*ADMIN_ROLES)
+@permission_required(permissions.is_admin)
 def add_time_off(practitioner_id: int) -> ResponseReturnValue:
     form = _stored_practitioner_form(practitioner_id)
     time_off = TimeOffForm()
@@ -425,7 +424,7 @@ def add_time_off(practitioner_id: int) -> ResponseReturnValue:
 
 @bp.route("/admin/time-off/<int:time_off_id>/remove", methods=["POST"])
 @login_required
-@role_required(*ADMIN_ROLES)
+@permission_required(permissions.is_admin)
 def remove_time_off(time_off_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate():
         abort(400, "The form expired; please try again.")
@@ -439,7 +438,7 @@ def remove_time_off(time_off_id: int) -> ResponseReturnValue:
 
 @bp.route("/admin/practitioners/<int:practitioner_id>/active", methods=["POST"])
 @login_required
-@role_required(*ADMIN_ROLES)
+@permission_required(permissions.is_admin)
 def set_practitioner_active(practitioner_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate():
         abort(400, "The form expired; please try again.")
@@ -464,7 +463,7 @@ def set_practitioner_active(practitioner_id: int) -> ResponseReturnValue:
 
 @bp.route("/admin/catalogue.json")
 @login_required
-@role_required(*ADMIN_ROLES)
+@permission_required(permissions.is_admin)
 def export_catalogue() -> ResponseReturnValue:
     data = staffing.export_catalogue(actor=current_actor())
     return Response(
@@ -476,7 +475,7 @@ def export_catalogue() -> ResponseReturnValue:
 
 @bp.route("/admin/catalogue", methods=["POST"])
 @login_required
-@role_required(*ADMIN_ROLES)
+@permission_required(permissions.is_admin)
 def import_catalogue() -> ResponseReturnValue:
     form = ImportForm()
     if not form.validate():

@@ -10,9 +10,9 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from clinic.auth.access import login_required, role_required
+from clinic.auth.access import login_required, permission_required
 from clinic.form_errors import Problem, place_errors
-from clinic.models import DESK_ROLES, STAFF_ROLES, Appointment, AttentionFlag
+from clinic.models import Appointment, AttentionFlag
 from clinic.scheduling.wording import moment_text
 from clinic.services.core import clinic_setup, permissions
 from clinic.services.core.errors import NotFound, PermissionDenied, ServiceError
@@ -118,14 +118,14 @@ def _page(
 
 @bp.route("/attention")
 @login_required
-@role_required(*STAFF_ROLES)
+@permission_required(permissions.is_staff)
 def attention() -> ResponseReturnValue:
     return _page()
 
 
 @bp.route("/enrolments/<int:enrolment_id>/replan", methods=["POST"])
 @login_required
-@role_required(*DESK_ROLES)
+@permission_required(permissions.is_desk)
 def accept_replan(enrolment_id: int) -> ResponseReturnValue:
     form = ConfirmForm()
     if not form.validate():

@@ -9,9 +9,8 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField
 from wtforms.validators import NumberRange, Optional
 
-from clinic.auth.access import login_required, role_required
-from clinic.models import ADMIN_ROLES
-from clinic.services.core import audit
+from clinic.auth.access import login_required, permission_required
+from clinic.services.core import audit, permissions
 from clinic.staff import bp
 from clinic.staff.common import current_actor
 from clinic.staff.forms import options
@@ -34,7 +33,7 @@ class AuditFilterForm(FlaskForm):
 
 @bp.route("/audit")
 @login_required
-@role_required(*ADMIN_ROLES)
+@permission_required(permissions.is_admin)
 def audit_trail() -> ResponseReturnValue:
     form = AuditFilterForm(request.args)
     entries = []

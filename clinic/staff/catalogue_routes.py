@@ -9,10 +9,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from clinic.auth.access import login_required, role_required
+from clinic.auth.access import login_required, permission_required
 from clinic.form_errors import Problem, place_errors
-from clinic.models import CATALOGUE_ROLES, Device
+from clinic.models import Device
 from clinic.services.catalogue import catalogue_admin, catalogue_queries
+from clinic.services.core import permissions
 from clinic.services.core.db import db_session
 from clinic.services.core.errors import ServiceError
 from clinic.services.lifetime.attention import WorldChange
@@ -43,7 +44,7 @@ def _kind_or_404(kind: str) -> None:
 
 @bp.route("/catalogue")
 @login_required
-@role_required(*CATALOGUE_ROLES)
+@permission_required(permissions.can_edit_catalogue)
 def catalogue() -> ResponseReturnValue:
     restrictions = catalogue_admin.list_restrictions()
     texts = {r.code: r.text for r in restrictions}
@@ -203,7 +204,7 @@ def _handle(kind: str, form: CatalogueForm, code: str | None) -> ResponseReturnV
 
 @bp.route("/catalogue/<kind>/new", methods=["GET", "POST"])
 @login_required
-@role_required(*CATALOGUE_ROLES)
+@permission_required(permissions.can_edit_catalogue)
 def new_record(kind: str) -> ResponseReturnValue:
     _kind_or_404(kind)
     form = FORMS[kind]()
@@ -213,7 +214,7 @@ def new_record(kind: str) -> ResponseReturnValue:
 
 @bp.route("/catalogue/<kind>/<code>", methods=["GET", "POST"])
 @login_required
-@role_required(*CATALOGUE_ROLES)
+@permission_required(permissions.can_edit_catalogue)
 def edit_record(kind: str, code: str) -> ResponseReturnValue:
     _kind_or_404(kind)
     row = catalogue_admin.get_record(kind, code)
@@ -233,7 +234,7 @@ def edit_record(kind: str, code: str) -> ResponseReturnValue:
 
 @bp.route("/catalogue/<kind>/<code>/retire", methods=["POST"])
 @login_required
-@role_required(*CATALOGUE_ROLES)
+@permission_required(permissions.can_edit_catalogue)
 def retire_record(kind: str, code: str) -> ResponseReturnValue:
     _kind_or_404(kind)
     if not ConfirmForm().validate():

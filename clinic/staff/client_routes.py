@@ -6,9 +6,9 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from clinic.auth.access import login_required, role_required
+from clinic.auth.access import login_required, permission_required
 from clinic.form_errors import Problem, place_errors
-from clinic.models import DESK_ROLES, STAFF_ROLES, utcnow
+from clinic.models import utcnow
 from clinic.scheduling import describe_window
 from clinic.scheduling.wording import condition_label
 from clinic.screening_forms import (
@@ -17,7 +17,7 @@ from clinic.screening_forms import (
     screening_fields,
     screening_form_class,
 )
-from clinic.services.core import clinic_setup
+from clinic.services.core import clinic_setup, permissions
 from clinic.services.core.errors import ServiceError
 from clinic.services.core.permissions import is_desk
 from clinic.services.courses import course_rest
@@ -31,7 +31,7 @@ from clinic.world_pages import confirmed, flash_saved
 
 @bp.route("/clients")
 @login_required
-@role_required(*STAFF_ROLES)
+@permission_required(permissions.is_staff)
 def list_clients() -> ResponseReturnValue:
     form = ClientSearchForm(request.args)
     status = 200
@@ -47,7 +47,7 @@ def list_clients() -> ResponseReturnValue:
 
 @bp.route("/clients/new", methods=["GET", "POST"])
 @login_required
-@role_required(*DESK_ROLES)
+@permission_required(permissions.is_desk)
 def new_client() -> ResponseReturnValue:
     """A new client: a first-time caller on the phone, or someone at the desk."""
     form = NewClientForm()
@@ -74,7 +74,7 @@ def new_client() -> ResponseReturnValue:
 
 @bp.route("/clients/<int:client_id>/edit", methods=["GET", "POST"])
 @login_required
-@role_required(*DESK_ROLES)
+@permission_required(permissions.is_desk)
 def edit_client(client_id: int) -> ResponseReturnValue:
     actor = current_actor()
     client = clients.get_client(actor=actor, client_id=client_id)
@@ -102,7 +102,7 @@ def edit_client(client_id: int) -> ResponseReturnValue:
 
 @bp.route("/clients/<int:client_id>/screening", methods=["GET", "POST"])
 @login_required
-@role_required(*DESK_ROLES)
+@permission_required(permissions.is_desk)
 def record_screening(client_id: int) -> ResponseReturnValue:
     """Reception records the answers a client gives (on the phone or at the desk)."""
     actor = current_actor()
@@ -142,7 +142,7 @@ def record_screening(client_id: int) -> ResponseReturnValue:
 
 @bp.route("/clients/<int:client_id>")
 @login_required
-@role_required(*STAFF_ROLES)
+@permission_required(permissions.is_staff)
 def show_client(client_id: int) -> ResponseReturnValue:
     actor = current_actor()
     record = client_records.get_client_record(actor=actor, client_id=client_id)

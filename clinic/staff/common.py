@@ -4,14 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from flask_login import current_user
-
+from clinic.auth.access import current_actor as current_actor
 from clinic.services.core import clinic_setup, date_range
-from clinic.services.core.actors import Actor, actor_for
-
-
-def current_actor() -> Actor:
-    return actor_for(current_user._get_current_object())
 
 
 def local_moment(day: date, clock: time) -> datetime:

@@ -8,11 +8,12 @@ from collections.abc import Sequence
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from clinic.auth.access import login_required, role_required
+from clinic.auth.access import login_required, permission_required
 from clinic.form_errors import Problem, place_errors
-from clinic.models import DESK_ROLES, utcnow
+from clinic.models import utcnow
 from clinic.proposals import decode_proposals, encode_proposal, proposal_rows, rest_count
 from clinic.screening_forms import RestPlanForm
+from clinic.services.core import permissions
 from clinic.services.core.errors import ServiceError
 from clinic.services.courses import course_rest
 from clinic.services.courses.course_rest import EnrolmentState
@@ -48,7 +49,7 @@ def _render(
 
 @bp.route("/enrolments/<int:enrolment_id>/plan")
 @login_required
-@role_required(*DESK_ROLES)
+@permission_required(permissions.is_desk)
 def plan_rest(enrolment_id: int) -> ResponseReturnValue:
     actor = current_actor()
     enrolment = course_rest.get_enrolment(actor=actor, enrolment_id=enrolment_id)
@@ -75,7 +76,7 @@ def plan_rest(enrolment_id: int) -> ResponseReturnValue:
 
 @bp.route("/enrolments/<int:enrolment_id>/sessions", methods=["POST"])
 @login_required
-@role_required(*DESK_ROLES)
+@permission_required(permissions.is_desk)
 def book_rest(enrolment_id: int) -> ResponseReturnValue:
     actor = current_actor()
     enrolment = course_rest.get_enrolment(actor=actor, enrolment_id=enrolment_id)

@@ -8,9 +8,9 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from clinic.auth.access import login_required, role_required
+from clinic.auth.access import login_required, permission_required
 from clinic.form_errors import Problem, place_errors, validated
-from clinic.models import DESK_ROLES, STAFF_ROLES, utcnow
+from clinic.models import utcnow
 from clinic.scheduling import Preferences, describe_window
 from clinic.services.catalogue import catalogue_queries
 from clinic.services.core import clinic_setup, date_range, permissions
@@ -42,7 +42,7 @@ from clinic.staff.grid import day_grid
 
 @bp.route("/")
 @login_required
-@role_required(*STAFF_ROLES)
+@permission_required(permissions.is_staff)
 def index() -> ResponseReturnValue:
     return redirect(url_for("staff.calendar"))
 
@@ -79,7 +79,7 @@ def _outcome_url() -> tuple[str, str]:
 
 @bp.route("/calendar")
 @login_required
-@role_required(*STAFF_ROLES)
+@permission_required(permissions.is_staff)
 def calendar() -> ResponseReturnValue:
     day, problem = _parse_day(request.args.get("day"))
     view = request.args.get("view", "day")
@@ -180,7 +180,7 @@ def _render_booking(
 
 @bp.route("/book", methods=["GET", "POST"])
 @login_required
-@role_required(*DESK_ROLES)
+@permission_required(permissions.is_desk)
 def book() -> ResponseReturnValue:
     form = BookingForm()
     if request.method == "GET":
@@ -312,14 +312,14 @@ def _appointment_page(
 
 @bp.route("/appointments/<int:appointment_id>")
 @login_required
-@role_required(*STAFF_ROLES)
+@permission_required(permissions.is_staff)
 def show_appointment(appointment_id: int) -> ResponseReturnValue:
     return _appointment_page(appointment_id)
 
 
 @bp.route("/appointments/<int:appointment_id>/move", methods=["POST"])
 @login_required
-@role_required(*DESK_ROLES)
+@permission_required(permissions.is_desk)
 def move_appointment(appointment_id: int) -> ResponseReturnValue:
     form = MoveForm()
     form.practitioner.choices = options(
@@ -371,7 +371,7 @@ def move_appointment(appointment_id: int) -> ResponseReturnValue:
 
 @bp.route("/appointments/<int:appointment_id>/cancel", methods=["POST"])
 @login_required
-@role_required(*DESK_ROLES)
+@permission_required(permissions.is_desk)
 def cancel_appointment(appointment_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate():
         abort(400, "The form expired; please try again.")
@@ -389,7 +389,7 @@ def cancel_appointment(appointment_id: int) -> ResponseReturnValue:
 
 @bp.route("/enrolments/<int:enrolment_id>/cancel", methods=["POST"])
 @login_required
-@role_required(*DESK_ROLES)
+@permission_required(permissions.is_desk)
 def cancel_enrolment(enrolment_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate():
         abort(400, "The form expired; please try again.")
@@ -408,7 +408,7 @@ def cancel_enrolment(enrolment_id: int) -> ResponseReturnValue:
 
 @bp.route("/appointments/<int:appointment_id>/outcome", methods=["POST"])
 @login_required
-@role_required(*STAFF_ROLES)
+@permission_required(permissions.is_staff)
 def record_outcome(appointment_id: int) -> ResponseReturnValue:
     """From the appointment page (outcome and note), or from the week calendar's buttons,
     which send `week` (its day) and `by` and come back to the same week."""

@@ -6,9 +6,9 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
-from clinic.auth.access import login_required, role_required
+from clinic.auth.access import login_required, permission_required
 from clinic.form_errors import Problem, place_errors
-from clinic.models import DESK_ROLES
+from clinic.services.core import permissions
 from clinic.services.core.errors import NotFound, PermissionDenied, ServiceError
 from clinic.services.lifetime import rules_as_booked
 from clinic.staff import bp
@@ -31,14 +31,14 @@ def _page(
 
 @bp.route("/enrolments/<int:enrolment_id>/rules", methods=["GET"])
 @login_required
-@role_required(*DESK_ROLES)
+@permission_required(permissions.is_desk)
 def preview_enrolment_rules(enrolment_id: int) -> ResponseReturnValue:
     return _page(enrolment_id, ConfirmForm(), [], 200)
 
 
 @bp.route("/enrolments/<int:enrolment_id>/rules", methods=["POST"])
 @login_required
-@role_required(*DESK_ROLES)
+@permission_required(permissions.is_desk)
 def adopt_enrolment_rules(enrolment_id: int) -> ResponseReturnValue:
     form = ConfirmForm()
     if not form.validate():

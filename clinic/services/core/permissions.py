@@ -1,6 +1,7 @@
 """Who may do what: every permission question the services, views and templates ask.
 
-Each question is answered here once, from the named role sets of clinic/models/people.py.
+Each question is answered here once, from the named role sets below (the web gates ask these
+questions too: clinic/auth/access.py `permission_required`).
 The role predicates take anything with a `role` (the services' `Actor`, the request's user in a
 template, or an anonymous visitor, who has none); the others need an `Actor`.
 """
@@ -12,10 +13,6 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Exists, exists, select, true
 
 from clinic.models import (
-    ADMIN_ROLES,
-    CATALOGUE_ROLES,
-    CLIENT_ROLES,
-    DESK_ROLES,
     STAFF_ROLES,
     Appointment,
     Client,
@@ -33,6 +30,13 @@ from clinic.services.core.errors import (
     RuleViolation,
     ServiceError,
 )
+
+# Reception's desk: books, moves and cancels for any client.
+DESK_ROLES = ("admin", "receptionist")
+# Cosmetologists define the courses; the clinic manager may too.
+CATALOGUE_ROLES = ("admin", "practitioner")
+ADMIN_ROLES = ("admin",)
+CLIENT_ROLES = ("client",)
 
 
 def _role(who: object) -> str | None:

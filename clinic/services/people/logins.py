@@ -25,12 +25,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, delete, not_, update
 from sqlalchemy.orm import Session
 
-from clinic.models import STAFF_ROLES, LoginSession, User, utcnow
+from clinic.models import LoginSession, User, utcnow
 from clinic.services.core.actors import Actor
 from clinic.services.core.audit import record
 from clinic.services.core.db import transaction
 from clinic.services.core.errors import NotFound, PermissionDenied
-from clinic.services.core.permissions import is_admin
+from clinic.services.core.permissions import is_admin, is_staff
 from clinic.services.people import tokens
 
 # A request less than this after the login's last noted use writes nothing: noting every
@@ -121,7 +121,7 @@ def end_staff_logins(*, actor: Actor, user_id: int, now: datetime | None = None)
         raise PermissionDenied("Only an admin ends someone's sessions.")
     with transaction() as s:
         user = s.get(User, user_id)
-        if user is None or user.role not in STAFF_ROLES:
+        if user is None or not is_staff(user):
             raise NotFound("There is no such staff account.")
         ended, revoked = end_user_logins(s, user_id=user_id, now=now or utcnow())
         record(s, actor, "end_logins", "user", user_id, logins=ended, tokens=revoked)
