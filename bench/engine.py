@@ -118,7 +118,7 @@ def run(
     from clinic.services.core import cache, clinic_setup
     from clinic.services.core.actors import actor_for
     from clinic.services.courses import enrol
-    from clinic.services.world import client_reads, course_catalogue
+    from clinic.services.world import client_reads, course_catalogue, day_memory
     from clinic.services.world.snapshot import load_snapshot
 
     now = datetime.now(UTC)
@@ -229,6 +229,7 @@ def run(
 
         def service_plan_cold(i: int) -> object:
             cache.forget()  # nothing in the worker's memory: catalogue and days read afresh
+            day_memory.forget_all()
             return service_plan(i)
 
         out["service"] = {

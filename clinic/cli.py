@@ -1,4 +1,4 @@
-"""Flask commands: catalogue, users, demo, messages, logins."""
+"""Flask commands: catalogue, users, demo, messages, logins, occupancy."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from clinic.services.core.errors import InvalidData, ServiceError
 from clinic.services.lifetime import attention
 from clinic.services.people import accounts, logins
 from clinic.services.staffing import staffing
+from clinic.services.world import day_memory
 
 users_cli = click.Group("users", help="User accounts.")
 catalogue_cli = click.Group("catalogue", help="Import or export the clinic's catalogue file.")
@@ -180,8 +181,27 @@ def logins_prune() -> None:
     )
 
 
+occupancy_cli = click.Group("occupancy", help="The log of changes to booked time.")
+
+
+@occupancy_cli.command("prune")
+def occupancy_prune() -> None:
+    """Delete the occupancy change log's rows older than a day (run daily from cron; workers
+    read only the newest rows)."""
+    try:
+        deleted = day_memory.prune_log()
+    except DBAPIError as exc:
+        if not database_unavailable(exc):
+            raise
+        raise click.ClickException(
+            f"The database is unavailable ({exc.orig}); nothing was deleted, try again later."
+        ) from exc
+    click.echo(f"Deleted {deleted} occupancy changes older than a day.")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(logins_cli)
+    app.cli.add_command(occupancy_cli)
     app.cli.add_command(messages_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(catalogue_cli)

@@ -215,3 +215,18 @@ def test_the_memory_keeps_at_most_its_number_of_days(world, monkeypatch) -> None
     book = load_snapshot(remembered=True).book
     assert 0 < book.loaded_days() <= 5
     db.session.rollback()
+
+
+def test_pruning_deletes_only_log_rows_older_than_a_day(world, runner) -> None:
+    _book(world, 0, 0, 0, 0)
+    _book(world, 1, 0, 0, 0)
+    f.commit()
+    first = db.session.scalars(select(OccupancyChange).order_by(OccupancyChange.id)).first()
+    assert first is not None
+    first.changed_at = datetime.now(UTC) - timedelta(days=1, minutes=1)
+    f.commit()
+    result = runner.invoke(args=["occupancy", "prune"])
+    assert result.exit_code == 0, result.output
+    assert "Deleted 1 occupancy changes" in result.output
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(OccupancyChange)) == 1

@@ -155,7 +155,8 @@ def judge(scope: ColumnElement[bool], *, now: datetime) -> list[Broken]:
     )
     if not appointments:
         return []
-    snapshot = load_snapshot()
+    # A dry run only reads: the worker's days; judging a change to write it, this transaction's.
+    snapshot = load_snapshot(remembered=True)
     broken: list[Broken] = []
     for client_id, grouped in groupby(appointments, key=lambda a: a.client_id):
         group = list(grouped)

@@ -214,7 +214,7 @@ def attention_list(
         )
         for enrolment_id, appointment_id in others:
             broken[enrolment_id].add(appointment_id)
-    snapshot = load_snapshot()
+    snapshot = load_snapshot(remembered=True)
     names = {p.id: p.name for p in snapshot.practitioners}
     states: dict[int, ClientState] = {}
     results: dict[int, tuple[Appointment, Replan]] = {}

@@ -43,11 +43,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import ColumnElement, column, func, literal_column, select, table
+from sqlalchemy import ColumnElement, column, delete, func, literal_column, select, table
 
+from clinic.models import OccupancyChange, utcnow
 from clinic.scheduling import ResourceBook
 from clinic.scheduling.timeutil import local_date
-from clinic.services.core.db import db_session
+from clinic.services.core.db import db_session, transaction
 
 _KEY = "clinic.day_memory"
 # Days a worker keeps (about 66 live sessions and the judged starts of a few procedures each:
@@ -55,6 +56,8 @@ _KEY = "clinic.day_memory"
 MAX_DAYS = 400
 # A memory not refreshed for this long is dropped: the log keeps a day of rows.
 IDLE_SECONDS = 600.0
+# How long the change log keeps a row (`prune_log`): far longer than IDLE_SECONDS.
+LOG_KEPT = timedelta(days=1)
 # A change spanning more than this many days (a TRUNCATE logs all time) forgets every day.
 _WIDEST = 31
 
@@ -203,3 +206,13 @@ def remembered_book(new_book: Any, catalogue_version: int, tz: ZoneInfo) -> Reso
 def forget_all() -> None:
     """Drop this thread's memory (the benchmarks' cold figures, tests)."""
     _threads().held = None
+
+
+def prune_log(now: datetime | None = None) -> int:
+    """Delete the change log's rows older than `LOG_KEPT` (run daily: README, "Command line");
+    a worker that has not read the log for that long has dropped its memory long before.
+    Returns how many rows were deleted."""
+    cutoff = (now or utcnow()) - LOG_KEPT
+    with transaction() as s:
+        result = s.execute(delete(OccupancyChange).where(OccupancyChange.changed_at < cutoff))
+        return int(result.rowcount)  # type: ignore[attr-defined]
