@@ -19,7 +19,7 @@ from clinic.services.core import clinic_setup
 from clinic.services.core.errors import InvalidData, ServiceError
 from clinic.services.lifetime import attention
 from clinic.services.people import accounts, logins
-from clinic.services.staffing import staffing
+from clinic.services.staffing import catalogue_file
 
 users_cli = click.Group("users", help="User accounts.")
 catalogue_cli = click.Group("catalogue", help="Import or export the clinic's catalogue file.")
@@ -62,7 +62,7 @@ def catalogue_import(file: Any, dry_run: bool) -> None:
     list."""
     try:
         data = catalogue.read_file(file.read(catalogue.MAX_FILE_BYTES + 1))
-        report, change = staffing.import_catalogue_file(data, dry_run=dry_run)
+        report, change = catalogue_file.import_catalogue_file(data, dry_run=dry_run)
     except ServiceError as exc:
         raise _fail(exc) from exc
     for line in report.summary():
