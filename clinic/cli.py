@@ -135,14 +135,14 @@ def messages_send(limit: int) -> None:
     """Send the queued messages that are due through SMTP_HOST:SMTP_PORT (safe from cron)."""
     from flask import current_app
 
-    from clinic.services.messages import outbox
+    from clinic.services.messages import sending
 
     host, port = current_app.config["SMTP_HOST"], current_app.config["SMTP_PORT"]
     if not host:
         click.echo("SMTP_HOST is not set: messages stay queued; see /dev/outbox.")
         return
     try:
-        report = outbox.send_due(
+        report = sending.send_due(
             utcnow(), host, port, sender=current_app.config["MAIL_SENDER"], limit=limit
         )
     except DBAPIError as exc:
