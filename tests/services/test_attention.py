@@ -26,7 +26,7 @@ from clinic.services.core.clinic_setup import clinic_tz
 from clinic.services.courses import cancellation, enrol, moves
 from clinic.services.courses.placing import SessionRequest
 from clinic.services.lifetime import attention
-from clinic.services.people import clients
+from clinic.services.people import declared_periods, health_screening
 from clinic.services.staffing import catalogue_file, opening_hours, practitioners, rooms, time_off
 from clinic.services.world import flags as attention_flags
 from tests import factories as f
@@ -484,20 +484,20 @@ def test_a_dry_run_import_judges_the_file_and_writes_nothing(booked) -> None:
 def test_a_clients_new_condition_is_kept_and_flags_their_sessions(booked) -> None:
     client = db.session.get(Client, booked["appointments"][0].client_id)
     me = f.client_actor(client)
-    pregnant = [clients.ConditionAnswer("pregnancy", True, None)]
-    change = clients.save_screening(actor=me, answers=pregnant, now=NOW)
+    pregnant = [health_screening.ConditionAnswer("pregnancy", True, None)]
+    change = health_screening.save_screening(actor=me, answers=pregnant, now=NOW)
     assert change.saved
     assert set(flags()) == _ids(booked["appointments"])
     assert all("contraindicated" in codes for codes in flags().values())
 
-    change = clients.save_screening(actor=me, answers=[], now=NOW)  # no longer
+    change = health_screening.save_screening(actor=me, answers=[], now=NOW)  # no longer
     assert change.saved and flags() == {}
 
 
 def test_staff_recording_a_condition_see_the_sessions_first(booked) -> None:
     client_id = booked["appointments"][0].client_id
-    pregnant = [clients.ConditionAnswer("pregnancy", True, None)]
-    change = clients.save_screening(
+    pregnant = [health_screening.ConditionAnswer("pregnancy", True, None)]
+    change = health_screening.save_screening(
         actor=f.actor("receptionist"),
         client_id=client_id,
         answers=pregnant,
@@ -516,12 +516,12 @@ def test_a_declared_period_flags_the_session_whose_aftercare_it_meets(booked) ->
     client = db.session.get(Client, second.client_id)
     me = f.client_actor(client)
     day = _day(second) + timedelta(days=2)  # inside the 7 days without sun
-    period, change = clients.add_period(
+    period, change = declared_periods.add_period(
         actor=me, kind="sun_exposure", start_on=day, end_on=day, now=NOW
     )
     assert change.saved and [b.appointment_id for b in change.broken] == [second.id]
     assert set(flags()) == {second.id}
-    change = clients.remove_period(actor=me, period_id=period.id, now=NOW)
+    change = declared_periods.remove_period(actor=me, period_id=period.id, now=NOW)
     assert change.saved and flags() == {}
 
 

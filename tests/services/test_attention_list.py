@@ -22,7 +22,7 @@ from clinic.services.courses import cancellation, course_rest, enrol, moves
 from clinic.services.courses.placing import SessionRequest
 from clinic.services.lifetime import attention_list
 from clinic.services.lifetime.attention_list import ReplanRequest
-from clinic.services.people import clients
+from clinic.services.people import declared_periods
 from clinic.services.staffing import rooms, time_off
 from tests import factories as f
 
@@ -498,7 +498,7 @@ def test_a_session_booked_with_an_override_stays_off_the_list_through_world_chan
         True,
         False,
     ]
-    _, change = clients.add_period(
+    _, change = declared_periods.add_period(
         actor=world["desk"],
         client_id=carla.id,
         kind="sun_exposure",
