@@ -5,7 +5,7 @@
 
 Each size gets a fresh SQLite file with the schema from the real migrations, then the demo
 catalogue with `size` courses (each with aftercare, pre-care, contraindications and months,
-like the demo's) goes through the command's own path (`staffing.import_catalogue_file`), as
+like the demo's) goes through the command's own path (`catalogue_file.import_catalogue_file`), as
 `flask catalogue import FILE` runs it: the first import creates everything, the second finds
 everything unchanged. The file's size is printed beside it, since the time should follow it,
 and the process's peak memory so far (the sizes run in increasing order, so it is the peak of
@@ -49,7 +49,7 @@ def time_import(size: int, folder: Path, *, profile: bool = False) -> dict[str, 
     from flask_migrate import upgrade
 
     from clinic import create_app
-    from clinic.services.staffing import staffing
+    from clinic.services.staffing import catalogue_file
 
     data = catalogue_with(size)
     raw = json.dumps(data).encode()
@@ -63,13 +63,13 @@ def time_import(size: int, folder: Path, *, profile: bool = False) -> dict[str, 
             profiler = Profiler()
             profiler.start()
         began = time.perf_counter()
-        report, _ = staffing.import_catalogue_file(json.loads(raw))
+        report, _ = catalogue_file.import_catalogue_file(json.loads(raw))
         first = time.perf_counter() - began
         if profiler is not None:
             profiler.stop()
             print(profiler.output_text(unicode=True, color=False))
         began = time.perf_counter()
-        again, _ = staffing.import_catalogue_file(json.loads(raw))
+        again, _ = catalogue_file.import_catalogue_file(json.loads(raw))
         second = time.perf_counter() - began
     assert report.counts["courses"].created == size
     assert again.counts["courses"].unchanged == size

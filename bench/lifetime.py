@@ -13,7 +13,7 @@ SQLite:
   more of them are in each scope.
 
 Figures, per database:
-- `dry_run_day` / `dry_run_week`: `staffing.add_time_off(confirm=False)` for the busiest
+- `dry_run_day` / `dry_run_week`: `time_off.add_time_off(confirm=False)` for the busiest
   practitioner over one day / one week ahead (nothing is written: the answer lists the
   sessions it would break). `in_scope` is the number of booked sessions judged.
 - `attention_list`: `attention_list.attention_list` with the sessions of that week flagged
@@ -71,7 +71,7 @@ def measure_clinic(url: str, *, seconds: float) -> dict[str, Any]:
     from clinic.services.core import clinic_setup
     from clinic.services.core.actors import actor_for
     from clinic.services.lifetime import attention_list
-    from clinic.services.staffing import staffing
+    from clinic.services.staffing import time_off
 
     app = create_app("development", SQLALCHEMY_DATABASE_URI=url)
     now = datetime.now(UTC)
@@ -93,7 +93,7 @@ def measure_clinic(url: str, *, seconds: float) -> dict[str, Any]:
 
         def dry_run(_: int, p: int = practitioner, a: Any = first, b: Any = last) -> object:
             with app.app_context():
-                change = staffing.add_time_off(
+                change = time_off.add_time_off(
                     actor=actor, practitioner_id=p, start_on=a, end_on=b, now=now
                 )
                 assert not change.saved and len(change.broken) > 0
@@ -106,7 +106,7 @@ def measure_clinic(url: str, *, seconds: float) -> dict[str, Any]:
     start = datetime.combine(week_first, datetime.min.time(), tz)
     practitioner, _ = _busiest(app, start, start + timedelta(days=7))
     with app.app_context():
-        change = staffing.add_time_off(
+        change = time_off.add_time_off(
             actor=actor,
             practitioner_id=practitioner,
             start_on=week_first,
@@ -127,7 +127,7 @@ def measure_clinic(url: str, *, seconds: float) -> dict[str, Any]:
     with app.app_context():  # leave the clinic as it was built
         row = db.session.scalar(select(TimeOff).where(TimeOff.start_on == week_first))
         if row is not None:
-            staffing.remove_time_off(actor=actor, time_off_id=row.id, now=now)
+            time_off.remove_time_off(actor=actor, time_off_id=row.id, now=now)
     return out
 
 

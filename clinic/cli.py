@@ -19,7 +19,7 @@ from clinic.services.core import clinic_setup
 from clinic.services.core.errors import InvalidData, ServiceError
 from clinic.services.lifetime import attention
 from clinic.services.people import accounts, logins
-from clinic.services.staffing import staffing
+from clinic.services.staffing import catalogue_file
 from clinic.services.world import day_memory
 
 users_cli = click.Group("users", help="User accounts.")
@@ -63,7 +63,7 @@ def catalogue_import(file: Any, dry_run: bool) -> None:
     list."""
     try:
         data = catalogue.read_file(file.read(catalogue.MAX_FILE_BYTES + 1))
-        report, change = staffing.import_catalogue_file(data, dry_run=dry_run)
+        report, change = catalogue_file.import_catalogue_file(data, dry_run=dry_run)
     except ServiceError as exc:
         raise _fail(exc) from exc
     for line in report.summary():
@@ -136,14 +136,14 @@ def messages_send(limit: int) -> None:
     """Send the queued messages that are due through SMTP_HOST:SMTP_PORT (safe from cron)."""
     from flask import current_app
 
-    from clinic.services.messages import outbox
+    from clinic.services.messages import sending
 
     host, port = current_app.config["SMTP_HOST"], current_app.config["SMTP_PORT"]
     if not host:
         click.echo("SMTP_HOST is not set: messages stay queued; see /dev/outbox.")
         return
     try:
-        report = outbox.send_due(
+        report = sending.send_due(
             utcnow(), host, port, sender=current_app.config["MAIL_SENDER"], limit=limit
         )
     except DBAPIError as exc:

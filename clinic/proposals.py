@@ -13,7 +13,7 @@ from clinic.services.core import clinic_setup, date_range
 from clinic.services.core.errors import InvalidRequest
 from clinic.services.courses.course_rest import EnrolmentState
 from clinic.services.courses.placing import SessionRequest
-from clinic.services.people import clients
+from clinic.services.people import booking_choices
 from clinic.services.world.aftercare import care_windows
 
 PROPOSAL_STAMP = "%Y%m%dT%H%MZ"
@@ -47,7 +47,9 @@ def proposal_rows(
     """The proposed sessions as the proposal pages show them: number, start, practitioner
     and care dates (a pre-care already begun told without its past date, rule 11)."""
     tz = clinic_setup.clinic_tz()
-    names = {p.id: p.name for p in clients.practitioner_choices(state.enrolment.course.code)}
+    names = {
+        p.id: p.name for p in booking_choices.practitioner_choices(state.enrolment.course.code)
+    }
     return [
         {
             "number": state.next_session + i,

@@ -14,7 +14,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Optional
 
 from clinic.form_checks import BookableDay, PlainDateField
-from clinic.services.people.clients import ConditionAnswer, ScreeningQuestion
+from clinic.services.people.health_screening import ConditionAnswer, ScreeningQuestion
 
 
 def _screening_labels(q: ScreeningQuestion, staff: bool) -> tuple[str, str]:

@@ -23,7 +23,7 @@ from clinic.models import (
 )
 from clinic.services.courses import enrol
 from clinic.services.courses.placing import SessionRequest
-from clinic.services.staffing import staffing
+from clinic.services.staffing import catalogue_file, practitioners, time_off
 from tests import factories as f
 from tests.web.conftest import local as at_local
 from tests.web.conftest import next_monday
@@ -161,7 +161,7 @@ def booked_file(app, tmp_path: Path):
             for i in range(2)
         ],
     )
-    values = staffing.practitioner_values(practitioner)
+    values = practitioners.practitioner_values(practitioner)
     values["hours"] = {d: [["09:00", "17:00"]] for d in ("tue", "wed", "thu", "fri")}
     path = tmp_path / "no_mondays.json"
     path.write_text(json.dumps({"practitioners": [values]}))
@@ -223,7 +223,7 @@ def test_a_dry_run_of_the_unchanged_catalogue_names_no_session_flagged_before(
         key=lambda a: a.start_at,
     )
     day = first.start_at.astimezone(at_local(next_monday(), 0).tzinfo).date()
-    change = staffing.add_time_off(
+    change = time_off.add_time_off(
         actor=f.actor("admin"),
         practitioner_id=first.practitioner_id,
         start_on=day,
@@ -243,7 +243,7 @@ def test_a_dry_run_of_the_unchanged_catalogue_names_no_session_flagged_before(
     assert _state() == before
 
     # The admin's upload of the same file saves without asking, and keeps the flag.
-    report, upload = staffing.import_catalogue(
+    report, upload = catalogue_file.import_catalogue(
         actor=f.actor("admin"), data=json.loads(path.read_text())
     )
     assert upload.saved and not upload.needs_confirmation and upload.broken == ()

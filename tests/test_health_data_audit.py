@@ -41,8 +41,8 @@ from clinic.scheduling.wording import condition_label, day_text, long_day_text
 from clinic.services.core.actors import actor_for
 from clinic.services.courses import enrol
 from clinic.services.courses.placing import SessionRequest
-from clinic.services.people import clients
-from clinic.services.people.clients import ConditionAnswer
+from clinic.services.people import health_screening
+from clinic.services.people.health_screening import ConditionAnswer
 from tests import factories as f
 from tests.routes import all_routes
 from tests.test_access_matrix import _fresh_token
@@ -139,7 +139,7 @@ def _build(app: Flask) -> World:
             ],
         )
         # The client's own new answers: kept, and they flag her booked sessions.
-        change = clients.save_screening(actor=actor_for(client.user), answers=answers)
+        change = health_screening.save_screening(actor=actor_for(client.user), answers=answers)
         assert change.saved and change.broken, name
         first = min(enrolment.appointments, key=lambda a: a.start_at)
         people.append(

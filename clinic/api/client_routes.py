@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from clinic.api import schemas
 from clinic.api.registry import endpoint
 from clinic.api.serialise import json_answer, local
-from clinic.services.people import accounts, clients
+from clinic.services.people import accounts, declared_periods, health_screening
 from clinic.services.world import client_reads
 
 
@@ -66,7 +66,7 @@ def _screening_out(client_id: int) -> dict[str, Any]:
     errors=(401, 404),
 )
 def get_screening(client_id: int) -> ResponseReturnValue:
-    client = clients.view_screening(actor=g.actor, client_id=client_id)
+    client = health_screening.view_screening(actor=g.actor, client_id=client_id)
     return json_answer(schemas.ScreeningOut, _screening_out(client.id))
 
 
@@ -80,8 +80,10 @@ def get_screening(client_id: int) -> ResponseReturnValue:
 )
 def put_screening(client_id: int) -> ResponseReturnValue:
     body: schemas.ScreeningUpdate = g.body
-    answers = [clients.ConditionAnswer(a.code, a.present, a.last_date) for a in body.conditions]
-    change = clients.save_screening(actor=g.actor, client_id=client_id, answers=answers)
+    answers = [
+        health_screening.ConditionAnswer(a.code, a.present, a.last_date) for a in body.conditions
+    ]
+    change = health_screening.save_screening(actor=g.actor, client_id=client_id, answers=answers)
     out = {**_screening_out(client_id), "affected": [b.appointment_id for b in change.broken]}
     return json_answer(schemas.ScreeningSaved, out)
 
@@ -97,7 +99,7 @@ def put_screening(client_id: int) -> ResponseReturnValue:
 )
 def create_period(client_id: int) -> ResponseReturnValue:
     body: schemas.PeriodCreate = g.body
-    period, change = clients.add_period(
+    period, change = declared_periods.add_period(
         actor=g.actor,
         client_id=client_id,
         kind=body.kind,

@@ -20,7 +20,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, ValidationEr
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from clinic.form_checks import BookableDay, PlainDateField
-from clinic.services.people.clients import PERIOD_LABELS
+from clinic.services.people.declared_periods import PERIOD_LABELS
 
 
 def options(pairs: list[tuple[Any, str]]) -> list[SelectChoice]:

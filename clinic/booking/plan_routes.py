@@ -21,7 +21,7 @@ from clinic.services.core import clinic_setup, date_range
 from clinic.services.core.errors import ServiceError
 from clinic.services.courses import enrol
 from clinic.services.courses.placing import SessionRequest
-from clinic.services.people import clients
+from clinic.services.people import booking_choices, clients, declared_periods
 from clinic.services.world import course_catalogue, screening
 
 # --- the pages ---------------------------------------------------------------------------------
@@ -31,7 +31,7 @@ def _plan_form(course_code: str) -> PlanForm:
     form = PlanForm()
     form.practitioner.choices = options(
         [(0, "Whoever is free")]
-        + [(p.id, p.name) for p in clients.practitioner_choices(course_code)]
+        + [(p.id, p.name) for p in booking_choices.practitioner_choices(course_code)]
     )
     return form
 
@@ -83,7 +83,7 @@ def plan(code: str) -> ResponseReturnValue:
         course=course,
         form=form,
         screening_problem=screening.screening_violation(client, now),
-        outlook=clients.course_outlook(client, [course], now)[course.code],
+        outlook=booking_choices.course_outlook(client, [course], now)[course.code],
         top_errors=top_errors,
     ), 422 if form.errors or top_errors else 200
 
@@ -92,9 +92,9 @@ def _review_context(code: str, requests: list[SessionRequest]) -> dict[str, obje
     actor = current_actor()
     course = course_catalogue.get_course(code)
     tz = clinic_setup.clinic_tz()
-    care = clients.care_for_starts(code, [proposed.start for proposed in requests])
+    care = booking_choices.care_for_starts(code, [proposed.start for proposed in requests])
     now = utcnow()  # a pre-care already begun is told without its past date (rule 11)
-    names = {p.id: p.name for p in clients.practitioner_choices(code)}
+    names = {p.id: p.name for p in booking_choices.practitioner_choices(code)}
     rows = []
     for number, (proposed, windows) in enumerate(zip(requests, care, strict=True), start=1):
         rows.append(
@@ -111,7 +111,7 @@ def _review_context(code: str, requests: list[SessionRequest]) -> dict[str, obje
                 ),
             }
         )
-    periods = clients.list_periods(actor=actor)
+    periods = declared_periods.list_periods(actor=actor)
     grids = month_grids(
         sessions=[
             (proposed.start, f"Session {number} of {course.sessions}", windows)

@@ -22,7 +22,7 @@ from clinic.services.core.errors import ServiceError
 from clinic.services.courses import course_rest
 from clinic.services.courses.course_rest import EnrolmentState
 from clinic.services.courses.placing import SessionRequest
-from clinic.services.people import clients
+from clinic.services.people import declared_periods
 
 
 def _render(
@@ -35,7 +35,7 @@ def _render(
 ) -> ResponseReturnValue:
     now = utcnow()
     rows = proposal_rows(state, requests, now)
-    periods = clients.list_periods(actor=actor)
+    periods = declared_periods.list_periods(actor=actor)
     grids = month_grids(
         sessions=[
             (row["start"], f"Session {row['number']} of {state.progress.total}", row["windows"])

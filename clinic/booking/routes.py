@@ -18,7 +18,7 @@ from clinic.scheduling.wording import condition_label
 from clinic.services.catalogue import catalogue_queries
 from clinic.services.core import clinic_setup, permissions
 from clinic.services.messages import outbox
-from clinic.services.people import clients
+from clinic.services.people import booking_choices, clients
 from clinic.services.world import course_catalogue, screening
 
 # --- catalogue ---------------------------------------------------------------------------------
@@ -37,7 +37,7 @@ def courses() -> ResponseReturnValue:
     outlook, screening_problem = {}, None
     if permissions.is_client(current_user):
         client = clients.get_client(actor=current_actor())
-        outlook = clients.course_outlook(client, rows)
+        outlook = booking_choices.course_outlook(client, rows)
         screening_problem = screening.screening_violation(client, utcnow())
     return render_template(
         "booking/courses.html",

@@ -19,7 +19,7 @@ from clinic.screening_forms import (
     screening_form_class,
 )
 from clinic.services.core.errors import ServiceError
-from clinic.services.people import clients
+from clinic.services.people import clients, declared_periods, health_screening
 from clinic.services.world.screening import screening_status
 from clinic.world_pages import flash_saved
 
@@ -28,15 +28,17 @@ from clinic.world_pages import flash_saved
 @client_only
 def screening() -> ResponseReturnValue:
     actor = current_actor()
-    questions = clients.screening_questions()
+    questions = health_screening.screening_questions()
     form = screening_form_class(questions)()
     client = clients.get_client(actor=actor)
     if request.method == "GET":
-        fill_screening(form, questions, clients.screening_answers(actor=actor))
+        fill_screening(form, questions, health_screening.screening_answers(actor=actor))
     top_errors: list[Problem] = []
     if form.validate_on_submit():
         try:
-            change = clients.save_screening(actor=actor, answers=screening_answers(form, questions))
+            change = health_screening.save_screening(
+                actor=actor, answers=screening_answers(form, questions)
+            )
         except ServiceError as exc:
             top_errors = place_errors(form, exc, screening_fields(questions))
         else:
@@ -63,7 +65,7 @@ def periods() -> ResponseReturnValue:
     top_errors: list[Problem] = []
     if form.validate_on_submit():
         try:
-            _, change = clients.add_period(
+            _, change = declared_periods.add_period(
                 actor=actor,
                 kind=form.kind.data or "",
                 start_on=form.start.data,
@@ -80,7 +82,7 @@ def periods() -> ResponseReturnValue:
     return render_template(
         "booking/periods.html",
         form=form,
-        periods=clients.list_periods(actor=actor),
+        periods=declared_periods.list_periods(actor=actor),
         delete_form=DeleteForm(),
         words=PERIOD_WORDS,
         top_errors=top_errors,
@@ -93,6 +95,6 @@ def delete_period(period_id: int) -> ResponseReturnValue:
     form = DeleteForm()
     if not form.validate_on_submit():
         abort(400, "The form has expired; please try again.")
-    change = clients.remove_period(actor=current_actor(), period_id=period_id)
+    change = declared_periods.remove_period(actor=current_actor(), period_id=period_id)
     flash_saved(change, "Removed.", staff=False)
     return redirect(url_for("booking.periods"))

@@ -23,7 +23,7 @@ from clinic.services.core.errors import Conflict, RuleViolation, ServiceError
 from clinic.services.courses import cancellation, course_rest, moves, reads
 from clinic.services.courses.moves import MoveOutcome
 from clinic.services.messages import calendar_files, outbox
-from clinic.services.people import clients
+from clinic.services.people import declared_periods
 from clinic.services.world import aftercare, client_reads, flags
 
 
@@ -73,7 +73,7 @@ def my_sessions() -> ResponseReturnValue:
         group["done"] = sum(1 for row in rows if row["a"].status == "done")
         group["state"] = course_rest.enrolment_state(group["enrolment"])
         group["next"] = next((row for row in rows if row["upcoming"]), None)
-    periods = clients.list_periods(actor=actor)
+    periods = declared_periods.list_periods(actor=actor)
     grids = month_grids(
         sessions=grid_sessions,
         periods=[

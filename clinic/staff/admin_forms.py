@@ -1,4 +1,4 @@
-"""Admin forms: shapes only; the set-up's rules are checked by clinic/services/staffing.py."""
+"""Admin forms: shapes only; the set-up's rules are checked by clinic/services/staffing/."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ from wtforms import (
 from wtforms.validators import Email, InputRequired, Length, Optional
 
 from clinic.form_checks import one_line
+from clinic.form_errors import Problem, place_errors
 from clinic.models import STAFF_ROLES
+from clinic.services.core.errors import ServiceError
 from clinic.staff.forms import options
 
 WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -30,6 +32,7 @@ WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturd
 _SPAN = r"\s*[^,\s-]+\s*-\s*[^,\s-]+\s*"
 _HOURS = re.compile(rf"^(?:{_SPAN}(?:,{_SPAN})*)?$")
 ROLE_CHOICES = options((r, r.capitalize()) for r in STAFF_ROLES)
+_FIELD = re.compile(r"^(?:hours\.|opening_hours\.)?(\w+)")
 
 
 def _hours_shape(form: Any, field: Any) -> None:
@@ -187,3 +190,15 @@ class ImportForm(FlaskForm):
         if self.file.data:
             return bytes(self.file.data.read())
         return str(self.text.data).encode("utf-8")
+
+
+def place_admin_errors(form: FlaskForm, exc: ServiceError) -> list[Problem]:
+    """A refusal's messages next to their fields ('hours.mon[0][1]' -> the Monday field)."""
+
+    def find(path: str) -> Any:
+        match = _FIELD.match(path)
+        if match is None or match.group(1) == "submit":
+            return None
+        return getattr(form, match.group(1), None)
+
+    return place_errors(form, exc, find)

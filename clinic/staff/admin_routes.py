@@ -1,10 +1,10 @@
-"""The clinic's admin: staff accounts, practitioners, rooms, devices, hours, holidays, policy,
-and the catalogue file."""
+"""The clinic's admin page: staff accounts, rooms, devices, opening hours, holidays, policy, and
+the catalogue file (DOMAIN.md "Who uses it"). A practitioner's own page is in
+`practitioner_routes`."""
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,7 +19,14 @@ from clinic.services.core import clinic_setup, permissions
 from clinic.services.core.errors import InvalidData, NotFound, PermissionDenied, ServiceError
 from clinic.services.lifetime.attention import WorldChange
 from clinic.services.people import logins
-from clinic.services.staffing import staffing
+from clinic.services.staffing import (
+    catalogue_file,
+    opening_hours,
+    policy,
+    practitioners,
+    rooms,
+    staff_accounts,
+)
 from clinic.staff import bp
 from clinic.staff.admin_forms import (
     WEEKDAY_KEYS,
@@ -29,29 +36,14 @@ from clinic.staff.admin_forms import (
     ImportForm,
     OpeningHoursForm,
     PolicyForm,
-    PractitionerForm,
     RoomForm,
     StaffRoleForm,
     StaffUserForm,
-    TimeOffForm,
+    place_admin_errors,
 )
 from clinic.staff.common import current_actor
 from clinic.staff.forms import ConfirmForm
 from clinic.world_pages import confirmed, flash_saved
-
-_FIELD = re.compile(r"^(?:hours\.|opening_hours\.)?(\w+)")
-
-
-def _place(form: FlaskForm, exc: ServiceError) -> list[Problem]:
-    """A refusal's messages next to their fields ('hours.mon[0][1]' -> the Monday field)."""
-
-    def find(path: str) -> Any:
-        match = _FIELD.match(path)
-        if match is None or match.group(1) == "submit":
-            return None
-        return getattr(form, match.group(1), None)
-
-    return place_errors(form, exc, find)
 
 
 def _forms() -> dict[str, FlaskForm]:
@@ -66,7 +58,7 @@ def _forms() -> dict[str, FlaskForm]:
         no_show_uses_session=settings.no_show_uses_session,
     )
     opening = OpeningHoursForm(formdata=None)
-    opening.set_week(staffing.opening_hours_json())
+    opening.set_week(opening_hours.opening_hours_json())
     return {
         "user_form": StaffUserForm(formdata=None),
         "policy_form": policy,
@@ -82,7 +74,7 @@ def _admin_page(
     status: int = 200, top: Sequence[Problem | str] | None = None, **forms: Any
 ) -> tuple[str, int]:
     context: dict[str, Any] = {**_forms(), **forms}
-    staff = staffing.list_staff()
+    staff = staff_accounts.list_staff()
     role_forms = {}
     for u in staff:
         f = StaffRoleForm(formdata=None, role=u.role, active=u.active, prefix=f"u{u.id}")
@@ -91,10 +83,10 @@ def _admin_page(
         "staff/admin.html",
         staff=staff,
         role_forms=role_forms,
-        practitioners=staffing.list_practitioners(),
-        rooms=staffing.list_rooms(),
-        devices=staffing.list_devices(),
-        holidays=staffing.list_holidays(),
+        practitioners=practitioners.list_practitioners(),
+        rooms=rooms.list_rooms(),
+        devices=rooms.list_devices(),
+        holidays=opening_hours.list_holidays(),
         confirm=ConfirmForm(),
         weekdays=list(zip(WEEKDAY_KEYS, WEEKDAY_NAMES, strict=True)),
         top=top or [],
@@ -127,7 +119,7 @@ def _submit(
     except (NotFound, PermissionDenied):
         raise
     except ServiceError as exc:
-        return _admin_page(422, top=_place(form, exc), **{form_name: form})
+        return _admin_page(422, top=place_admin_errors(form, exc), **{form_name: form})
     if isinstance(result, WorldChange):
         if result.needs_confirmation:
             return _admin_page(200, change=result, change_for=form_name, **{form_name: form})
@@ -144,7 +136,7 @@ def create_staff_user() -> ResponseReturnValue:
     return _submit(
         form,
         "user_form",
-        lambda: staffing.create_staff_user(
+        lambda: staff_accounts.create_staff_user(
             actor=current_actor(),
             email=validated(form.email.data),
             name=validated(form.name.data),
@@ -164,7 +156,7 @@ def update_staff_user(user_id: int) -> ResponseReturnValue:
     if not form.validate():
         return _admin_page(422, top=[m for ms in form.errors.values() for m in ms])
     try:
-        staffing.update_staff_user(
+        staff_accounts.update_staff_user(
             actor=current_actor(), user_id=user_id, role=form.role.data, active=form.active.data
         )
     except (NotFound, PermissionDenied):
@@ -196,7 +188,7 @@ def update_policy() -> ResponseReturnValue:
     return _submit(
         form,
         "policy_form",
-        lambda: staffing.update_policy(
+        lambda: policy.update_policy(
             actor=current_actor(),
             name=validated(form.name.data),
             slot_minutes=validated(form.slot_minutes.data),
@@ -218,7 +210,7 @@ def set_opening_hours() -> ResponseReturnValue:
     return _submit(
         form,
         "opening_form",
-        lambda: staffing.set_opening_hours(
+        lambda: opening_hours.set_opening_hours(
             actor=current_actor(), hours=form.week(), confirm=confirmed()
         ),
         "Saved the opening hours.",
@@ -234,7 +226,7 @@ def add_holiday() -> ResponseReturnValue:
     return _submit(
         form,
         "holiday_form",
-        lambda: staffing.add_holiday(
+        lambda: opening_hours.add_holiday(
             actor=current_actor(),
             day=validated(form.day.data),
             name=form.name.data or "",
@@ -251,7 +243,7 @@ def add_holiday() -> ResponseReturnValue:
 def remove_holiday(holiday_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate():
         abort(400, "The form expired; please try again.")
-    change = staffing.remove_holiday(actor=current_actor(), holiday_id=holiday_id)
+    change = opening_hours.remove_holiday(actor=current_actor(), holiday_id=holiday_id)
     flash_saved(change, "Removed the holiday.")
     return redirect(url_for("staff.admin_home") + "#holidays")
 
@@ -264,7 +256,7 @@ def save_room() -> ResponseReturnValue:
     return _submit(
         form,
         "room_form",
-        lambda: staffing.save_room(
+        lambda: rooms.save_room(
             actor=current_actor(), code=validated(form.code.data), name=validated(form.name.data)
         ),
         f"Saved the room {form.code.data}.",
@@ -280,7 +272,7 @@ def save_device() -> ResponseReturnValue:
     return _submit(
         form,
         "device_form",
-        lambda: staffing.save_device(
+        lambda: rooms.save_device(
             actor=current_actor(),
             code=validated(form.code.data),
             kind=validated(form.kind.data),
@@ -299,163 +291,13 @@ def set_active(kind: str, record_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate():
         abort(400, "The form expired; please try again.")
     active = request.form.get("active") == "1"
-    change = staffing.set_active(
+    change = rooms.set_active(
         actor=current_actor(), kind=kind, record_id=record_id, active=active, confirm=confirmed()
     )
     if change.needs_confirmation:
         return _admin_page(200, change=change, change_for=f"{kind}:{record_id}")
     flash_saved(change, f"The {kind} is {'in use' if active else 'out of use'}.")
     return redirect(url_for("staff.admin_home") + f"#{kind}s")
-
-
-# --- practitioners ----------------------------------------------------------------------------
-
-
-def _practitioner_page(
-    practitioner_id: int | None,
-    form: PractitionerForm,
-    time_off: TimeOffForm,
-    status: int = 200,
-    top: Sequence[Problem | str] | None = None,
-    change: WorldChange | None = None,
-    change_for: str = "time_off",
-) -> tuple[str, int]:
-    """`change` lists what a change would break, in the form `change_for` names ('time_off',
-    'practitioner' or 'active')."""
-    practitioner = staffing.get_practitioner(practitioner_id) if practitioner_id else None
-    return render_template(
-        "staff/practitioner.html",
-        practitioner=practitioner,
-        form=form,
-        time_off_form=time_off,
-        change=change,
-        change_for=change_for,
-        confirm=ConfirmForm(),
-        weekdays=list(zip(WEEKDAY_KEYS, WEEKDAY_NAMES, strict=True)),
-        top=top or [],
-    ), status
-
-
-def _stored_practitioner_form(practitioner_id: int) -> PractitionerForm:
-    """The practitioner's form filled from what is stored (their email is read-only)."""
-    p = staffing.get_practitioner(practitioner_id)
-    form = PractitionerForm(formdata=None)
-    values = staffing.practitioner_values(p)
-    form.name.data, form.email.data = p.name, p.email
-    form.qualifications.data = ", ".join(values["qualifications"])
-    form.set_week(values["hours"])
-    form.email.render_kw = {"readonly": True}
-    return form
-
-
-@bp.route("/admin/practitioners/new", methods=["GET", "POST"])
-@bp.route("/admin/practitioners/<int:practitioner_id>", methods=["GET", "POST"])
-@login_required
-@permission_required(permissions.is_admin)
-def edit_practitioner(practitioner_id: int | None = None) -> ResponseReturnValue:
-    if request.method == "GET":
-        form = (
-            _stored_practitioner_form(practitioner_id)
-            if practitioner_id is not None
-            else PractitionerForm(formdata=None)
-        )
-        return _practitioner_page(practitioner_id, form, TimeOffForm(formdata=None))
-    form = PractitionerForm()
-    if practitioner_id is not None:  # the email is the practitioner's key; it does not change
-        email = staffing.get_practitioner(practitioner_id).email
-        form.email.data, form.email.raw_data = email, [email]
-        form.email.render_kw = {"readonly": True}
-    if not form.validate():
-        return _practitioner_page(practitioner_id, form, TimeOffForm(formdata=None), 422)
-    try:
-        row, change = staffing.save_practitioner(
-            actor=current_actor(),
-            practitioner_id=practitioner_id,
-            name=validated(form.name.data),
-            email=validated(form.email.data),
-            qualifications=form.qualification_list(),
-            hours=form.week(),
-            confirm=confirmed(),
-        )
-    except (NotFound, PermissionDenied):
-        raise
-    except ServiceError as exc:
-        top = _place(form, exc)
-        return _practitioner_page(practitioner_id, form, TimeOffForm(formdata=None), 422, top)
-    if row is None:
-        return _practitioner_page(
-            practitioner_id,
-            form,
-            TimeOffForm(formdata=None),
-            change=change,
-            change_for="practitioner",
-        )
-    flash_saved(change, f"Saved {row.name}.")
-    return redirect(url_for("staff.edit_practitioner", practitioner_id=row.id))
-
-
-@bp.route("/admin/practitioners/<int:practitioner_id>/time-off", methods=["POST"])
-@login_required
-@permission_required(permissions.is_admin)
-def add_time_off(practitioner_id: int) -> ResponseReturnValue:
-    form = _stored_practitioner_form(practitioner_id)
-    time_off = TimeOffForm()
-    if not time_off.validate():
-        return _practitioner_page(practitioner_id, form, time_off, 422)
-    try:
-        change = staffing.add_time_off(
-            actor=current_actor(),
-            practitioner_id=practitioner_id,
-            start_on=validated(time_off.start_on.data),
-            end_on=validated(time_off.end_on.data),
-            note=time_off.note.data or "",
-            confirm=confirmed(),
-        )
-    except (NotFound, PermissionDenied):
-        raise
-    except ServiceError as exc:
-        top = _place(time_off, exc)
-        return _practitioner_page(practitioner_id, form, time_off, 422, top)
-    if change.needs_confirmation:
-        return _practitioner_page(practitioner_id, form, time_off, 200, change=change)
-    flash_saved(change, "Added the time off.")
-    return redirect(url_for("staff.edit_practitioner", practitioner_id=practitioner_id))
-
-
-@bp.route("/admin/time-off/<int:time_off_id>/remove", methods=["POST"])
-@login_required
-@permission_required(permissions.is_admin)
-def remove_time_off(time_off_id: int) -> ResponseReturnValue:
-    if not ConfirmForm().validate():
-        abort(400, "The form expired; please try again.")
-    practitioner_id = request.form.get("practitioner", type=int)
-    change = staffing.remove_time_off(actor=current_actor(), time_off_id=time_off_id)
-    flash_saved(change, "Removed the time off.")
-    if practitioner_id:
-        return redirect(url_for("staff.edit_practitioner", practitioner_id=practitioner_id))
-    return redirect(url_for("staff.admin_home"))
-
-
-@bp.route("/admin/practitioners/<int:practitioner_id>/active", methods=["POST"])
-@login_required
-@permission_required(permissions.is_admin)
-def set_practitioner_active(practitioner_id: int) -> ResponseReturnValue:
-    if not ConfirmForm().validate():
-        abort(400, "The form expired; please try again.")
-    active = request.form.get("active") == "1"
-    change = staffing.set_practitioner_active(
-        actor=current_actor(), practitioner_id=practitioner_id, active=active, confirm=confirmed()
-    )
-    if change.needs_confirmation:
-        return _practitioner_page(
-            practitioner_id,
-            _stored_practitioner_form(practitioner_id),
-            TimeOffForm(formdata=None),
-            change=change,
-            change_for="active",
-        )
-    flash_saved(change, "Saved.")
-    return redirect(url_for("staff.edit_practitioner", practitioner_id=practitioner_id))
 
 
 # --- the catalogue file -----------------------------------------------------------------------
@@ -465,7 +307,7 @@ def set_practitioner_active(practitioner_id: int) -> ResponseReturnValue:
 @login_required
 @permission_required(permissions.is_admin)
 def export_catalogue() -> ResponseReturnValue:
-    data = staffing.export_catalogue(actor=current_actor())
+    data = catalogue_file.export_catalogue(actor=current_actor())
     return Response(
         json.dumps(data, indent=2, ensure_ascii=False),
         mimetype="application/json",
@@ -483,7 +325,7 @@ def import_catalogue() -> ResponseReturnValue:
     raw = form.content()
     try:
         data = catalogue.read_file(raw)
-        report, change = staffing.import_catalogue(
+        report, change = catalogue_file.import_catalogue(
             actor=current_actor(), data=data, confirm=confirmed()
         )
     except InvalidData as exc:

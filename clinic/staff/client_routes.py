@@ -21,7 +21,7 @@ from clinic.services.core import clinic_setup, permissions
 from clinic.services.core.errors import ServiceError
 from clinic.services.core.permissions import is_desk
 from clinic.services.courses import course_rest
-from clinic.services.people import accounts, client_records, clients
+from clinic.services.people import accounts, client_records, clients, health_screening
 from clinic.services.world import screening
 from clinic.staff import bp
 from clinic.staff.common import current_actor
@@ -107,15 +107,17 @@ def record_screening(client_id: int) -> ResponseReturnValue:
     """Reception records the answers a client gives (on the phone or at the desk)."""
     actor = current_actor()
     client = clients.get_client(actor=actor, client_id=client_id)
-    questions = clients.screening_questions()
+    questions = health_screening.screening_questions()
     form = screening_form_class(questions, staff=True)()
     if request.method == "GET":
-        fill_screening(form, questions, clients.screening_answers(actor=actor, client_id=client_id))
+        fill_screening(
+            form, questions, health_screening.screening_answers(actor=actor, client_id=client_id)
+        )
     problems: list[Problem] = []
     change = None
     if form.validate_on_submit():
         try:
-            change = clients.save_screening(
+            change = health_screening.save_screening(
                 actor=actor,
                 client_id=client_id,
                 answers=screening_answers(form, questions),

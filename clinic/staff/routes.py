@@ -452,4 +452,9 @@ def _week_asked() -> tuple[date, str] | None:
     return day, by if by in schedule.BY_CHOICES else "practitioner"
 
 
-from clinic.staff import admin_routes, catalogue_routes, client_routes  # noqa: E402,F401
+from clinic.staff import (  # noqa: E402,F401
+    admin_routes,
+    catalogue_routes,
+    client_routes,
+    practitioner_routes,
+)

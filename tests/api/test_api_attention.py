@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from clinic.extensions import db
 from clinic.models import Appointment, AttentionFlag, AuditEntry, OutboxMessage
 from clinic.services.core.actors import actor_for
-from clinic.services.staffing import staffing
+from clinic.services.staffing import time_off
 from tests.api.conftest import at, next_monday
 
 
@@ -30,7 +30,7 @@ def flagged(api_as, clinic):
     assert booked.status_code == 201, booked.json
     ids = [a["id"] for a in booked.json["appointments"]]
     # Anna's day off, through the service and confirmed: the session it breaks is flagged.
-    change = staffing.add_time_off(
+    change = time_off.add_time_off(
         actor=actor_for(clinic["admin"]),
         practitioner_id=clinic["practitioner"].id,
         start_on=second,

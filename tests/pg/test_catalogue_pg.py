@@ -14,7 +14,7 @@ from clinic.extensions import db
 from clinic.models import ClinicSettings, Course
 from clinic.services import catalogue
 from clinic.services.core.errors import InvalidData
-from clinic.services.staffing import staffing
+from clinic.services.staffing import catalogue_file
 
 
 def with_nul() -> bytes:
@@ -34,7 +34,7 @@ def nothing_written() -> bool:
 
 def test_a_nul_in_a_text_is_a_listed_error_on_postgresql(app) -> None:
     with pytest.raises(InvalidData) as refused:
-        staffing.import_catalogue_file(catalogue.read_file(with_nul()))
+        catalogue_file.import_catalogue_file(catalogue.read_file(with_nul()))
     found = {(e["field"], e["code"]) for e in refused.value.errors}
     assert {
         ("courses[1].name", "control_character"),
@@ -55,8 +55,8 @@ def test_the_command_lists_a_nul_and_exits_1_on_postgresql(app, tmp_path: Path) 
 
 def test_the_demo_file_imports_on_postgresql_and_again_changes_nothing(app) -> None:
     raw = json.dumps(demo_catalogue()).encode()
-    report, _ = staffing.import_catalogue_file(catalogue.read_file(raw))
+    report, _ = catalogue_file.import_catalogue_file(catalogue.read_file(raw))
     assert report.counts["courses"].created == len(demo_catalogue()["courses"])
-    again, _ = staffing.import_catalogue_file(catalogue.read_file(raw))
+    again, _ = catalogue_file.import_catalogue_file(catalogue.read_file(raw))
     assert not again.changed
     assert catalogue.export_catalogue() == demo_catalogue()

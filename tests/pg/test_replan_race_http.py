@@ -21,7 +21,7 @@ from clinic.models import ApiToken, Appointment, utcnow
 from clinic.services.core.actors import Actor
 from clinic.services.courses import enrol
 from clinic.services.courses.placing import SessionRequest
-from clinic.services.staffing import staffing
+from clinic.services.staffing import time_off
 from tests import factories as f
 from tests.pg.http import Server, at_once
 from tests.pg.test_client_changes_race import call, desk_token
@@ -67,7 +67,7 @@ def flagged_round(r: int, admin: Actor, desk: Actor) -> dict[str, object]:
     )
     ids = [a.id for a in sorted(enrolment.appointments, key=lambda a: a.session)]
     day = first + timedelta(days=14)
-    change = staffing.add_time_off(
+    change = time_off.add_time_off(
         actor=admin, practitioner_id=practitioner.id, start_on=day, end_on=day, confirm=True
     )
     assert {b.appointment_id for b in change.broken} == {ids[1]}

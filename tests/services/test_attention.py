@@ -20,13 +20,14 @@ from clinic.models import (
     TimeOff,
     WorkingHours,
 )
+from clinic.services import catalogue
 from clinic.services.catalogue import catalogue_admin
 from clinic.services.core.clinic_setup import clinic_tz
 from clinic.services.courses import cancellation, enrol, moves
 from clinic.services.courses.placing import SessionRequest
 from clinic.services.lifetime import attention
-from clinic.services.people import clients
-from clinic.services.staffing import staffing
+from clinic.services.people import declared_periods, health_screening
+from clinic.services.staffing import catalogue_file, opening_hours, practitioners, rooms, time_off
 from clinic.services.world import flags as attention_flags
 from tests import factories as f
 
@@ -77,7 +78,7 @@ def time_off_count() -> int:
 def test_time_off_over_a_session_is_shown_first_and_saves_nothing(booked) -> None:
     second = booked["appointments"][1]
     day = _day(second)
-    change = staffing.add_time_off(
+    change = time_off.add_time_off(
         actor=booked["admin"],
         practitioner_id=booked["practitioner"].id,
         start_on=day,
@@ -95,7 +96,7 @@ def test_time_off_over_a_session_is_shown_first_and_saves_nothing(booked) -> Non
 def test_confirmed_time_off_flags_exactly_the_broken_session(booked) -> None:
     second = booked["appointments"][1]
     day = _day(second)
-    change = staffing.add_time_off(
+    change = time_off.add_time_off(
         actor=booked["admin"],
         practitioner_id=booked["practitioner"].id,
         start_on=day,
@@ -113,7 +114,7 @@ def test_confirmed_time_off_flags_exactly_the_broken_session(booked) -> None:
 def test_removing_the_time_off_clears_the_flag(booked) -> None:
     second = booked["appointments"][1]
     day = _day(second)
-    staffing.add_time_off(
+    time_off.add_time_off(
         actor=booked["admin"],
         practitioner_id=booked["practitioner"].id,
         start_on=day,
@@ -122,14 +123,14 @@ def test_removing_the_time_off_clears_the_flag(booked) -> None:
         now=NOW,
     )
     row = db.session.scalar(select(TimeOff))
-    change = staffing.remove_time_off(actor=booked["admin"], time_off_id=row.id, now=NOW)
+    change = time_off.remove_time_off(actor=booked["admin"], time_off_id=row.id, now=NOW)
     assert change.saved and change.broken == ()
     assert flags() == {}
 
 
 def test_time_off_breaking_nothing_is_saved_without_asking(booked) -> None:
     free = date(2026, 11, 30)  # a Monday before the course starts
-    change = staffing.add_time_off(
+    change = time_off.add_time_off(
         actor=booked["admin"],
         practitioner_id=booked["practitioner"].id,
         start_on=free,
@@ -143,7 +144,7 @@ def test_time_off_breaking_nothing_is_saved_without_asking(booked) -> None:
 def test_a_flag_outside_the_scope_is_left_alone(booked) -> None:
     first, second, third = booked["appointments"][:3]
     for a in (second, third):
-        staffing.add_time_off(
+        time_off.add_time_off(
             actor=booked["admin"],
             practitioner_id=booked["practitioner"].id,
             start_on=_day(a),
@@ -153,7 +154,7 @@ def test_a_flag_outside_the_scope_is_left_alone(booked) -> None:
         )
     assert set(flags()) == {second.id, third.id}
     row = db.session.scalar(select(TimeOff).where(TimeOff.start_on == _day(second)))
-    staffing.remove_time_off(actor=booked["admin"], time_off_id=row.id, now=NOW)
+    time_off.remove_time_off(actor=booked["admin"], time_off_id=row.id, now=NOW)
     assert set(flags()) == {third.id}
     attention_flags.forget([third.id])
     db.session.commit()
@@ -162,7 +163,7 @@ def test_a_flag_outside_the_scope_is_left_alone(booked) -> None:
 
 def flag_second(booked) -> int:
     second = booked["appointments"][1]
-    staffing.add_time_off(
+    time_off.add_time_off(
         actor=booked["admin"],
         practitioner_id=booked["practitioner"].id,
         start_on=_day(second),
@@ -213,12 +214,12 @@ def _on_weekday(appointments, weekday: int) -> list:
 
 
 def _hours_without(weekday: int) -> dict[str, list[list[str]]]:
-    names = staffing.WEEKDAYS
+    names = catalogue.WEEKDAYS
     return {names[d]: [["09:00", "17:00"]] for d in range(5) if d != weekday}
 
 
 def _save_lena(booked, *, hours=None, qualifications=None, confirm=False):
-    return staffing.save_practitioner(
+    return practitioners.save_practitioner(
         actor=booked["admin"],
         practitioner_id=booked["practitioner"].id,
         name="Lena",
@@ -240,8 +241,10 @@ def test_fewer_working_hours_show_first_then_flag_that_weekday_and_clear_when_ba
     row, change = _save_lena(booked, hours=_hours_without(weekday))
     assert row is None and change.needs_confirmation
     assert {b.appointment_id for b in change.broken} == _ids(hit)
-    stored = staffing.practitioner_values(db.session.get(Practitioner, booked["practitioner"].id))
-    assert staffing.WEEKDAYS[weekday] in stored["hours"]  # nothing saved
+    stored = practitioners.practitioner_values(
+        db.session.get(Practitioner, booked["practitioner"].id)
+    )
+    assert catalogue.WEEKDAYS[weekday] in stored["hours"]  # nothing saved
     assert flags() == {}
 
     row, change = _save_lena(booked, hours=_hours_without(weekday), confirm=True)
@@ -262,16 +265,16 @@ def test_losing_a_qualification_flags_every_session_of_that_practitioner(booked)
 
 def test_deactivating_a_practitioner_asks_then_flags_and_activating_clears(booked) -> None:
     pid = booked["practitioner"].id
-    change = staffing.set_practitioner_active(
+    change = practitioners.set_practitioner_active(
         actor=booked["admin"], practitioner_id=pid, active=False, now=NOW
     )
     assert change.needs_confirmation
     assert db.session.get(Practitioner, pid).active
-    change = staffing.set_practitioner_active(
+    change = practitioners.set_practitioner_active(
         actor=booked["admin"], practitioner_id=pid, active=False, confirm=True, now=NOW
     )
     assert change.saved and set(flags()) == _ids(booked["appointments"])
-    staffing.set_practitioner_active(
+    practitioners.set_practitioner_active(
         actor=booked["admin"], practitioner_id=pid, active=True, now=NOW
     )
     assert flags() == {}
@@ -280,44 +283,46 @@ def test_deactivating_a_practitioner_asks_then_flags_and_activating_clears(booke
 def test_a_holiday_flags_the_session_of_that_day_only_and_removing_it_clears(booked) -> None:
     second = booked["appointments"][1]
     day = _day(second)
-    change = staffing.add_holiday(actor=booked["admin"], day=day, name="Closed", now=NOW)
+    change = opening_hours.add_holiday(actor=booked["admin"], day=day, name="Closed", now=NOW)
     assert change.needs_confirmation and [b.appointment_id for b in change.broken] == [second.id]
     assert db.session.scalar(select(func.count()).select_from(Holiday)) == 0
 
-    change = staffing.add_holiday(
+    change = opening_hours.add_holiday(
         actor=booked["admin"], day=day, name="Closed", confirm=True, now=NOW
     )
     assert change.saved and set(flags()) == {second.id}
     holiday = db.session.scalar(select(Holiday))
-    change = staffing.remove_holiday(actor=booked["admin"], holiday_id=holiday.id, now=NOW)
+    change = opening_hours.remove_holiday(actor=booked["admin"], holiday_id=holiday.id, now=NOW)
     assert change.saved and flags() == {}
 
 
 def _opening(closed: int | None) -> dict[str, list[list[str]]]:
-    return {staffing.WEEKDAYS[d]: [["09:00", "19:00"]] for d in range(6) if d != closed}
+    return {catalogue.WEEKDAYS[d]: [["09:00", "19:00"]] for d in range(6) if d != closed}
 
 
 def test_closing_a_weekday_flags_the_sessions_of_that_weekday_only(booked) -> None:
     second = booked["appointments"][1]
     weekday = _day(second).weekday()
     hit = _on_weekday(booked["appointments"], weekday)
-    change = staffing.set_opening_hours(actor=booked["admin"], hours=_opening(weekday), now=NOW)
+    change = opening_hours.set_opening_hours(
+        actor=booked["admin"], hours=_opening(weekday), now=NOW
+    )
     assert change.needs_confirmation
     assert {b.appointment_id for b in change.broken} == _ids(hit)
-    assert staffing.WEEKDAYS[weekday] in staffing.opening_hours_json()
+    assert catalogue.WEEKDAYS[weekday] in opening_hours.opening_hours_json()
 
-    change = staffing.set_opening_hours(
+    change = opening_hours.set_opening_hours(
         actor=booked["admin"], hours=_opening(weekday), confirm=True, now=NOW
     )
     assert change.saved and set(flags()) == _ids(hit)
-    staffing.set_opening_hours(actor=booked["admin"], hours=_opening(None), now=NOW)
+    opening_hours.set_opening_hours(actor=booked["admin"], hours=_opening(None), now=NOW)
     assert flags() == {}
 
 
 def test_opening_hours_judge_only_the_weekdays_that_changed(booked) -> None:
     second = booked["appointments"][1]
     day = _day(second)
-    staffing.add_time_off(
+    time_off.add_time_off(
         actor=booked["admin"],
         practitioner_id=booked["practitioner"].id,
         start_on=day,
@@ -327,8 +332,8 @@ def test_opening_hours_judge_only_the_weekdays_that_changed(booked) -> None:
     )
     other = (day.weekday() + 1) % 6  # another opening day; its hours get shorter
     hours = _opening(None)
-    hours[staffing.WEEKDAYS[other]] = [["10:00", "18:00"]]
-    change = staffing.set_opening_hours(actor=booked["admin"], hours=hours, now=NOW)
+    hours[catalogue.WEEKDAYS[other]] = [["10:00", "18:00"]]
+    change = opening_hours.set_opening_hours(actor=booked["admin"], hours=hours, now=NOW)
     assert change.saved
     flag = db.session.get(AttentionFlag, second.id)
     assert flag is not None and flag.cause.startswith("Time off")  # not judged again
@@ -376,14 +381,14 @@ def laser(booked):
 
 def test_a_device_out_of_use_flags_its_sessions_and_back_in_use_clears(laser) -> None:
     device = laser["device"]
-    change = staffing.set_active(
+    change = rooms.set_active(
         actor=laser["admin"], kind="device", record_id=device.id, active=False, now=NOW
     )
     assert change.needs_confirmation
     assert {b.appointment_id for b in change.broken} == _ids(laser["laser"])
     assert db.session.get(Device, device.id).active
 
-    staffing.set_active(
+    rooms.set_active(
         actor=laser["admin"],
         kind="device",
         record_id=device.id,
@@ -393,7 +398,7 @@ def test_a_device_out_of_use_flags_its_sessions_and_back_in_use_clears(laser) ->
     )
     assert set(flags()) == _ids(laser["laser"])  # the peel sessions need no device
     assert all("device_unavailable" in codes for codes in flags().values())
-    change = staffing.set_active(
+    change = rooms.set_active(
         actor=laser["admin"], kind="device", record_id=device.id, active=True, now=NOW
     )
     assert change.saved and flags() == {}
@@ -403,12 +408,12 @@ def test_a_room_out_of_use_flags_the_sessions_booked_in_it(laser) -> None:
     everything = laser["appointments"] + laser["laser"]
     room_id = everything[0].room_id
     in_room = [a for a in everything if a.room_id == room_id]
-    staffing.set_active(
+    rooms.set_active(
         actor=laser["admin"], kind="room", record_id=room_id, active=False, confirm=True, now=NOW
     )
     assert set(flags()) == _ids(in_room)
     assert all("room_unavailable" in codes for codes in flags().values())
-    staffing.set_active(actor=laser["admin"], kind="room", record_id=room_id, active=True, now=NOW)
+    rooms.set_active(actor=laser["admin"], kind="room", record_id=room_id, active=True, now=NOW)
     assert flags() == {}
 
 
@@ -439,7 +444,7 @@ def test_a_course_edit_breaks_no_booking(laser) -> None:
 
 def _lena_file(booked, hours) -> dict:
     p = db.session.get(Practitioner, booked["practitioner"].id)
-    return {"practitioners": [{**staffing.practitioner_values(p), "hours": hours}]}
+    return {"practitioners": [{**practitioners.practitioner_values(p), "hours": hours}]}
 
 
 def test_the_import_page_shows_what_a_file_breaks_then_flags_it(booked) -> None:
@@ -447,10 +452,10 @@ def test_the_import_page_shows_what_a_file_breaks_then_flags_it(booked) -> None:
     weekday = _day(second).weekday()
     hit = _on_weekday(booked["appointments"], weekday)
     data = _lena_file(booked, _hours_without(weekday))
-    report, change = staffing.import_catalogue(actor=booked["admin"], data=data, now=NOW)
+    report, change = catalogue_file.import_catalogue(actor=booked["admin"], data=data, now=NOW)
     assert change.needs_confirmation and {b.appointment_id for b in change.broken} == _ids(hit)
     assert flags() == {}
-    report, change = staffing.import_catalogue(
+    report, change = catalogue_file.import_catalogue(
         actor=booked["admin"], data=data, confirm=True, now=NOW
     )
     assert change.saved and report.changed and set(flags()) == _ids(hit)
@@ -467,7 +472,7 @@ def test_a_dry_run_import_judges_the_file_and_writes_nothing(booked) -> None:
     weekday = _day(second).weekday()
     before = _catalogue_state()
     data = _lena_file(booked, _hours_without(weekday))
-    report, change = staffing.import_catalogue_file(data, dry_run=True, now=NOW)
+    report, change = catalogue_file.import_catalogue_file(data, dry_run=True, now=NOW)
     assert not change.saved and report.changed
     assert {b.appointment_id for b in change.broken} == _ids(
         _on_weekday(booked["appointments"], weekday)
@@ -479,20 +484,20 @@ def test_a_dry_run_import_judges_the_file_and_writes_nothing(booked) -> None:
 def test_a_clients_new_condition_is_kept_and_flags_their_sessions(booked) -> None:
     client = db.session.get(Client, booked["appointments"][0].client_id)
     me = f.client_actor(client)
-    pregnant = [clients.ConditionAnswer("pregnancy", True, None)]
-    change = clients.save_screening(actor=me, answers=pregnant, now=NOW)
+    pregnant = [health_screening.ConditionAnswer("pregnancy", True, None)]
+    change = health_screening.save_screening(actor=me, answers=pregnant, now=NOW)
     assert change.saved
     assert set(flags()) == _ids(booked["appointments"])
     assert all("contraindicated" in codes for codes in flags().values())
 
-    change = clients.save_screening(actor=me, answers=[], now=NOW)  # no longer
+    change = health_screening.save_screening(actor=me, answers=[], now=NOW)  # no longer
     assert change.saved and flags() == {}
 
 
 def test_staff_recording_a_condition_see_the_sessions_first(booked) -> None:
     client_id = booked["appointments"][0].client_id
-    pregnant = [clients.ConditionAnswer("pregnancy", True, None)]
-    change = clients.save_screening(
+    pregnant = [health_screening.ConditionAnswer("pregnancy", True, None)]
+    change = health_screening.save_screening(
         actor=f.actor("receptionist"),
         client_id=client_id,
         answers=pregnant,
@@ -511,19 +516,19 @@ def test_a_declared_period_flags_the_session_whose_aftercare_it_meets(booked) ->
     client = db.session.get(Client, second.client_id)
     me = f.client_actor(client)
     day = _day(second) + timedelta(days=2)  # inside the 7 days without sun
-    period, change = clients.add_period(
+    period, change = declared_periods.add_period(
         actor=me, kind="sun_exposure", start_on=day, end_on=day, now=NOW
     )
     assert change.saved and [b.appointment_id for b in change.broken] == [second.id]
     assert set(flags()) == {second.id}
-    change = clients.remove_period(actor=me, period_id=period.id, now=NOW)
+    change = declared_periods.remove_period(actor=me, period_id=period.id, now=NOW)
     assert change.saved and flags() == {}
 
 
 def test_a_flag_still_broken_the_same_way_keeps_its_cause(booked) -> None:
     second = booked["appointments"][1]
     day = _day(second)
-    staffing.add_time_off(
+    time_off.add_time_off(
         actor=booked["admin"],
         practitioner_id=booked["practitioner"].id,
         start_on=day,
@@ -531,15 +536,15 @@ def test_a_flag_still_broken_the_same_way_keeps_its_cause(booked) -> None:
         confirm=True,
         now=NOW,
     )
-    staffing.add_holiday(actor=booked["admin"], day=day + timedelta(days=1), name="x", now=NOW)
+    opening_hours.add_holiday(actor=booked["admin"], day=day + timedelta(days=1), name="x", now=NOW)
     holiday = db.session.scalar(select(Holiday))
-    staffing.remove_holiday(actor=booked["admin"], holiday_id=holiday.id, now=NOW)
+    opening_hours.remove_holiday(actor=booked["admin"], holiday_id=holiday.id, now=NOW)
     # The holiday's day is not the session's day: only the time off explains the flag.
     flag = db.session.get(AttentionFlag, second.id)
     assert flag is not None and flag.cause.startswith("Time off for Lena")
-    staffing.add_holiday(actor=booked["admin"], day=day, name="Closed", confirm=True, now=NOW)
+    opening_hours.add_holiday(actor=booked["admin"], day=day, name="Closed", confirm=True, now=NOW)
     holiday = db.session.scalar(select(Holiday).where(Holiday.day == day))
-    staffing.remove_holiday(actor=booked["admin"], holiday_id=holiday.id, now=NOW)
+    opening_hours.remove_holiday(actor=booked["admin"], holiday_id=holiday.id, now=NOW)
     # Still broken by the time off: the removal is never the cause, the rule sentence says why.
     flag = db.session.get(AttentionFlag, second.id)
     assert flag is not None and flag.cause != "Holiday removed"

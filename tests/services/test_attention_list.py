@@ -22,8 +22,8 @@ from clinic.services.courses import cancellation, course_rest, enrol, moves
 from clinic.services.courses.placing import SessionRequest
 from clinic.services.lifetime import attention_list
 from clinic.services.lifetime.attention_list import ReplanRequest
-from clinic.services.people import clients
-from clinic.services.staffing import staffing
+from clinic.services.people import declared_periods
+from clinic.services.staffing import rooms, time_off
 from tests import factories as f
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -64,7 +64,7 @@ def world(app):
 def take_off(world, first: date, last: date | None = None, now: datetime = NOW) -> set[int]:
     """Lena's days off over booked sessions, through the service (confirmed): the sessions it
     breaks are judged and flagged as in the clinic. Returns the flagged ones."""
-    change = staffing.add_time_off(
+    change = time_off.add_time_off(
         actor=world["admin"],
         practitioner_id=world["lena"].id,
         start_on=first,
@@ -426,7 +426,7 @@ def test_accepting_the_same_replan_twice_with_what_was_seen_is_refused_the_secon
 def close_room_of(world, appointment_id: int) -> int:
     """Take the room a session is booked in out of use (confirmed): returns the room."""
     room_id = db.session.get(Appointment, appointment_id).room_id
-    change = staffing.set_active(
+    change = rooms.set_active(
         actor=world["admin"], kind="room", record_id=room_id, active=False, confirm=True, now=NOW
     )
     assert change.saved
@@ -498,7 +498,7 @@ def test_a_session_booked_with_an_override_stays_off_the_list_through_world_chan
         True,
         False,
     ]
-    _, change = clients.add_period(
+    _, change = declared_periods.add_period(
         actor=world["desk"],
         client_id=carla.id,
         kind="sun_exposure",
@@ -537,7 +537,7 @@ def test_a_practitioners_list_proposes_the_replan_reception_sees(world) -> None:
         now=NOW,
     )
     ids = [a.id for a in sorted(booked.appointments, key=lambda a: a.session)]
-    staffing.add_time_off(
+    time_off.add_time_off(
         actor=world["admin"],
         practitioner_id=mira.id,
         start_on=tuesdays[1],

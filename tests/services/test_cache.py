@@ -15,7 +15,7 @@ from clinic.scheduling.timeutil import local_date
 from clinic.services.core import cache, clinic_setup
 from clinic.services.courses import enrol
 from clinic.services.courses.placing import CoursePlan, SessionRequest
-from clinic.services.staffing import staffing
+from clinic.services.staffing import opening_hours
 from clinic.services.world import client_reads, course_catalogue
 from clinic.services.world.snapshot import load_snapshot
 from tests import factories as f
@@ -120,7 +120,7 @@ def test_bookings_and_client_edits_move_no_shared_row_but_a_catalogue_edit_does(
     client.name = "Renamed"
     f.commit()
     assert version() == before
-    staffing.add_holiday(actor=f.actor("admin"), day=date(2026, 12, 24), name="Christmas Eve")
+    opening_hours.add_holiday(actor=f.actor("admin"), day=date(2026, 12, 24), name="Christmas Eve")
     assert version() == before + 1
 
 
@@ -149,7 +149,7 @@ def test_a_plan_after_a_catalogue_edit_sees_the_edit(setup, app) -> None:
     assert kept is not None and plan(setup, client.id) == before
     assert memory(app) is kept  # the second plan used the worker's memory
     day = local_date(first_start(before), clinic_setup.clinic_tz())
-    staffing.add_holiday(actor=f.actor("admin"), day=day, name="Closed")
+    opening_hours.add_holiday(actor=f.actor("admin"), day=day, name="Closed")
     after = plan(setup, client.id)
     assert local_date(first_start(after), clinic_setup.clinic_tz()) != day
     assert memory(app) is not kept

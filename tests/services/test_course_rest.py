@@ -21,7 +21,7 @@ from clinic.services.core.errors import (
 from clinic.services.courses import cancellation, course_rest, enrol, moves, outcomes, reads
 from clinic.services.courses.placing import SessionRequest
 from clinic.services.lifetime import attention_list
-from clinic.services.staffing import staffing
+from clinic.services.staffing import time_off
 from clinic.services.world import client_reads
 from tests import factories as f
 
@@ -454,7 +454,7 @@ def test_a_broken_restart_of_a_lapsed_course_gets_no_replan_that_hides_the_lapse
         override_reason="Restarting knowingly",
         now=NOW,
     ).appointments
-    change = staffing.add_time_off(
+    change = time_off.add_time_off(
         actor=f.actor("admin"),
         practitioner_id=setup["practitioner"].id,
         start_on=local_day(NEXT),

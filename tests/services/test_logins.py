@@ -12,7 +12,7 @@ from clinic.models import ApiToken, AuditEntry, LoginSession
 from clinic.services.core.actors import actor_for
 from clinic.services.core.errors import InvalidRequest, NotFound, PermissionDenied
 from clinic.services.people import logins, passwords, privacy, tokens
-from clinic.services.staffing import staffing
+from clinic.services.staffing import staff_accounts
 from tests import factories as f
 
 PASSWORD = "password123"
@@ -143,11 +143,13 @@ def test_deactivating_a_staff_account_ends_its_logins_and_tokens_and_a_role_chan
     desk = f.make_user("receptionist", password=PASSWORD)
     login = logins.start_login(user_id=desk.id)
     tokens.issue_token(email=desk.email, password=PASSWORD)
-    staffing.update_staff_user(actor=admin, user_id=desk.id, role="practitioner", active=True)
+    staff_accounts.update_staff_user(actor=admin, user_id=desk.id, role="practitioner", active=True)
     assert _live(desk.id) == {login} and _live_tokens(desk.id) == 1
-    staffing.update_staff_user(actor=admin, user_id=desk.id, role="practitioner", active=False)
+    staff_accounts.update_staff_user(
+        actor=admin, user_id=desk.id, role="practitioner", active=False
+    )
     assert _live(desk.id) == set() and _live_tokens(desk.id) == 0
-    staffing.update_staff_user(actor=admin, user_id=desk.id, role="practitioner", active=True)
+    staff_accounts.update_staff_user(actor=admin, user_id=desk.id, role="practitioner", active=True)
     assert _live(desk.id) == set()  # activating again revives nothing
 
 

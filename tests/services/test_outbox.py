@@ -17,7 +17,7 @@ from clinic.extensions import db
 from clinic.models import OutboxMessage
 from clinic.services.courses import cancellation, enrol
 from clinic.services.courses.placing import SessionRequest
-from clinic.services.messages import outbox
+from clinic.services.messages import sending
 from tests import factories as f
 from tests.ports import free_port
 
@@ -96,7 +96,7 @@ def fresh(message_id: int) -> OutboxMessage:
 def test_send_due_sends_a_queued_message_and_marks_it_sent(app, smtp) -> None:
     port, recorder = smtp
     [mid] = queue_plain()
-    report = outbox.send_due(NOW, "127.0.0.1", port, sender="clinic@test.example")
+    report = sending.send_due(NOW, "127.0.0.1", port, sender="clinic@test.example")
     assert report.sent == 1
     assert len(recorder.received) == 1
     email = message_from_bytes(recorder.received[0])
@@ -104,13 +104,13 @@ def test_send_due_sends_a_queued_message_and_marks_it_sent(app, smtp) -> None:
     assert email["From"] == "clinic@test.example"
     message = fresh(mid)
     assert (message.status, message.sent_at, message.attempts) == ("sent", NOW, 1)
-    assert outbox.send_due(NOW + timedelta(minutes=1), "127.0.0.1", port).sent == 0
+    assert sending.send_due(NOW + timedelta(minutes=1), "127.0.0.1", port).sent == 0
 
 
 def test_send_due_leaves_a_message_not_yet_due_alone(app, smtp) -> None:
     port, recorder = smtp
     [mid] = queue_plain(due=NOW + timedelta(hours=1))
-    assert outbox.send_due(NOW, "127.0.0.1", port).sent == 0
+    assert sending.send_due(NOW, "127.0.0.1", port).sent == 0
     assert recorder.received == []
     assert fresh(mid).status == "queued"
 
@@ -119,14 +119,14 @@ def test_each_message_is_sent_once_when_two_senders_run_at_once(app, smtp) -> No
     port, recorder = smtp
     ids = queue_plain(12)
     barrier = threading.Barrier(2)
-    reports: list[outbox.SendReport] = []
+    reports: list[sending.SendReport] = []
     errors: list[BaseException] = []
 
     def sender() -> None:
         try:
             with app.app_context():
                 barrier.wait()
-                reports.append(outbox.send_due(NOW, "127.0.0.1", port))
+                reports.append(sending.send_due(NOW, "127.0.0.1", port))
                 db.session.remove()
         except BaseException as exc:  # reported by the main thread
             errors.append(exc)
@@ -147,22 +147,22 @@ def test_a_refused_send_stays_queued_with_its_error_and_is_retried_later(
     app, refusing_smtp, smtp
 ) -> None:
     [mid] = queue_plain()
-    report = outbox.send_due(NOW, "127.0.0.1", refusing_smtp)
+    report = sending.send_due(NOW, "127.0.0.1", refusing_smtp)
     assert (report.sent, report.failed) == (0, 1)
     message = fresh(mid)
     assert (message.status, message.attempts) == ("queued", 1)
     assert "554" in message.last_error
     # Not retried at once (it waits a little), but on a later run through a working server.
     port, recorder = smtp
-    assert outbox.send_due(NOW + timedelta(seconds=30), "127.0.0.1", port).sent == 0
-    assert outbox.send_due(NOW + timedelta(minutes=5), "127.0.0.1", port).sent == 1
+    assert sending.send_due(NOW + timedelta(seconds=30), "127.0.0.1", port).sent == 0
+    assert sending.send_due(NOW + timedelta(minutes=5), "127.0.0.1", port).sent == 1
     assert len(recorder.received) == 1
     assert (fresh(mid).status, fresh(mid).attempts) == ("sent", 2)
 
 
 def test_an_unreachable_server_leaves_the_message_queued(app) -> None:
     [mid] = queue_plain()
-    report = outbox.send_due(NOW, "127.0.0.1", free_port())
+    report = sending.send_due(NOW, "127.0.0.1", free_port())
     assert report.failed == 1
     message = fresh(mid)
     assert message.status == "queued"
@@ -173,11 +173,11 @@ def test_a_message_that_keeps_failing_is_marked_failed_after_the_last_attempt(ap
     [mid] = queue_plain()
     port = free_port()
     moment = NOW
-    for _ in range(outbox.MAX_ATTEMPTS):
-        outbox.send_due(moment, "127.0.0.1", port)
+    for _ in range(sending.MAX_ATTEMPTS):
+        sending.send_due(moment, "127.0.0.1", port)
         moment += timedelta(hours=2)
     message = fresh(mid)
-    assert (message.status, message.attempts) == ("failed", outbox.MAX_ATTEMPTS)
+    assert (message.status, message.attempts) == ("failed", sending.MAX_ATTEMPTS)
 
 
 @pytest.fixture
@@ -213,7 +213,7 @@ def test_a_booking_confirmation_lists_each_session_with_aftercare_and_attaches_t
     assert "until Wed 2 Dec 2026, 10:00" in confirmation.body  # no makeup 24 h
     assert "from Thu 26 Nov 2026" in confirmation.body  # actives stopped 5 days before
     port, recorder = smtp
-    outbox.send_due(NOW, "127.0.0.1", port)
+    sending.send_due(NOW, "127.0.0.1", port)
     [raw] = recorder.received
     parts = list(message_from_bytes(raw).walk())
     attachment = next(p for p in parts if p.get_content_type() == "text/calendar")
@@ -280,7 +280,7 @@ def test_a_message_that_cannot_be_built_is_marked_failed_and_the_run_goes_on(app
     bad = fresh(ids[1])
     bad.subject = "Your booking: Peel\r\nBcc: everyone@example.com"
     f.commit()
-    report = outbox.send_due(NOW, "127.0.0.1", port)
+    report = sending.send_due(NOW, "127.0.0.1", port)
     assert (report.sent, report.failed) == (2, 1)
     subjects = sorted(message_from_bytes(raw)["Subject"] for raw in recorder.received)
     assert subjects == ["Message 0", "Message 2"]
@@ -289,7 +289,7 @@ def test_a_message_that_cannot_be_built_is_marked_failed_and_the_run_goes_on(app
     assert "could not be built" in message.last_error
     assert "linefeed or carriage return" in message.last_error
     # Failed for good: a later run does not try it again.
-    later = outbox.send_due(NOW + timedelta(hours=2), "127.0.0.1", port)
+    later = sending.send_due(NOW + timedelta(hours=2), "127.0.0.1", port)
     assert (later.sent, later.failed) == (0, 0)
     assert len(recorder.received) == 2
 
@@ -328,13 +328,13 @@ def test_a_server_refusing_for_a_while_then_accepting_delivers_the_message(app, 
     port, recorder = smtp
     [mid] = queue_plain()
     recorder.busy = "451 4.3.0 Try again later"
-    report = outbox.send_due(NOW, "127.0.0.1", port)
+    report = sending.send_due(NOW, "127.0.0.1", port)
     assert (report.sent, report.failed) == (0, 1)
     message = fresh(mid)
     assert (message.status, message.attempts) == ("queued", 1)
     assert "451" in message.last_error and "Try again later" in message.last_error
     recorder.busy = ""
-    assert outbox.send_due(NOW + timedelta(minutes=5), "127.0.0.1", port).sent == 1
+    assert sending.send_due(NOW + timedelta(minutes=5), "127.0.0.1", port).sent == 1
     [raw] = recorder.received
     assert message_from_bytes(raw)["Subject"] == "Message 0"
     message = fresh(mid)

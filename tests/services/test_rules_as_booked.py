@@ -25,7 +25,7 @@ from clinic.services.core.errors import PermissionDenied, RuleViolation
 from clinic.services.courses import enrol, moves, outcomes
 from clinic.services.courses.placing import SessionRequest
 from clinic.services.lifetime.rules_as_booked import adopt_current_rules
-from clinic.services.staffing import staffing
+from clinic.services.staffing import rooms
 from clinic.services.world import aftercare, course_catalogue
 from clinic.services.world.progress import enrolment_progress
 from tests import factories as f
@@ -256,7 +256,7 @@ def test_adopting_the_current_rules_is_refused_while_a_session_is_in_a_closed_ro
 ) -> None:
     eid = book(setup, EVERY_14[:2])
     room = session(eid, 2).room_id
-    staffing.set_active(
+    rooms.set_active(
         actor=setup["editor"], kind="room", record_id=room, active=False, confirm=True, now=NOW
     )
     with pytest.raises(RuleViolation) as refused:

@@ -8,7 +8,7 @@ from clinic.services.core import audit
 from clinic.services.core.errors import PermissionDenied
 from clinic.services.courses import enrol
 from clinic.services.courses.placing import SessionRequest
-from clinic.services.people import client_records, clients, privacy
+from clinic.services.people import client_records, health_screening, privacy
 from tests import factories as f
 from tests.web.conftest import local, next_monday
 
@@ -19,9 +19,9 @@ def trail(clinic):
     over the client's declared holiday with a reason."""
     desk = f.actor("receptionist")
     client_records.get_client_record(actor=desk, client_id=clinic.client.id)
-    clients.save_screening(
+    health_screening.save_screening(
         actor=f.client_actor(clinic.client),
-        answers=[clients.ConditionAnswer("pregnancy", True, None)],
+        answers=[health_screening.ConditionAnswer("pregnancy", True, None)],
     )
     monday = next_monday(4)
     holiday = f.make_client(name="Holly Day", periods=[("sun_exposure", monday, monday)])

@@ -17,7 +17,7 @@ from clinic.models import ClinicSettings, Course
 from clinic.services import catalogue
 from clinic.services.catalogue import schema
 from clinic.services.core.errors import InvalidData
-from clinic.services.staffing import staffing
+from clinic.services.staffing import catalogue_file
 from tests.web.test_staff_admin import messages
 
 
@@ -74,7 +74,7 @@ def test_a_bad_file_is_refused_with_its_path_and_nothing_is_written(
     app, make, field, code, words
 ) -> None:
     with pytest.raises(InvalidData) as refused:
-        staffing.import_catalogue_file(catalogue.read_file(make()))
+        catalogue_file.import_catalogue_file(catalogue.read_file(make()))
     assert {"field": field, "code": code} in [
         {"field": e["field"], "code": e["code"]} for e in refused.value.errors
     ], refused.value.errors

@@ -12,7 +12,7 @@ from sqlalchemy import event, func, select
 from clinic.extensions import db
 from clinic.models import Appointment, AttentionFlag, TimeOff
 from clinic.services.courses import moves
-from clinic.services.staffing import staffing
+from clinic.services.staffing import time_off
 from tests import factories as f
 from tests.web.conftest import local, next_monday
 
@@ -20,7 +20,7 @@ from tests.web.conftest import local, next_monday
 def take_off(clinic, first: date, last: date | None = None) -> set[int]:
     """Dana's days off, through the service and confirmed: the sessions they break are
     flagged as in the clinic. Returns the flagged ones."""
-    change = staffing.add_time_off(
+    change = time_off.add_time_off(
         actor=f.actor("admin"),
         practitioner_id=clinic.practitioner.id,
         start_on=first,

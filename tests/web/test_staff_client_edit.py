@@ -12,7 +12,7 @@ from clinic.extensions import db
 from clinic.models import AuditEntry, Client
 from clinic.services.core.actors import actor_for
 from clinic.services.core.errors import Conflict, PermissionDenied
-from clinic.services.people import accounts, clients
+from clinic.services.people import accounts, clients, health_screening
 from tests import factories as f
 from tests.web.conftest import ALL_ROLES, BERLIN, local, next_monday
 
@@ -265,10 +265,10 @@ def _today() -> date:
 
 
 def test_screening_page_shows_the_answers_on_file(client, login_as, clinic) -> None:
-    clients.save_screening(
+    health_screening.save_screening(
         actor=clinic.desk,
         client_id=clinic.client.id,
-        answers=[clients.ConditionAnswer("isotretinoin", False, date(2025, 3, 1))],
+        answers=[health_screening.ConditionAnswer("isotretinoin", False, date(2025, 3, 1))],
     )
     login_as("receptionist")
     page = _text(client.get(f"/staff/clients/{clinic.client.id}/screening"))
@@ -330,14 +330,16 @@ def test_screening_refuses_bad_answers_next_to_the_question(
 def test_practitioner_reads_the_screening_on_the_record_but_cannot_change_it(
     client, login_as, clinic
 ) -> None:
-    clients.save_screening(
+    health_screening.save_screening(
         actor=clinic.desk,
         client_id=clinic.client.id,
-        answers=[clients.ConditionAnswer("rosacea", True, None)],
+        answers=[health_screening.ConditionAnswer("rosacea", True, None)],
     )
     user = _login(login_as, clinic, "practitioner")
     page = _text(client.get(f"/staff/clients/{clinic.client.id}"))
     assert "<td>rosacea</td><td>yes</td>" in page and "Record the screening" not in page
     with pytest.raises(PermissionDenied):
-        clients.save_screening(actor=actor_for(user), client_id=clinic.client.id, answers=[])
+        health_screening.save_screening(
+            actor=actor_for(user), client_id=clinic.client.id, answers=[]
+        )
     assert [c.code for c in clinic.client.conditions] == ["rosacea"]

@@ -24,7 +24,7 @@ from clinic.models import (
     TimeOff,
     WorkingHours,
 )
-from clinic.services.staffing import staffing
+from clinic.services.staffing import practitioners
 from tests import factories as f
 from tests.web.conftest import local, next_monday
 
@@ -185,7 +185,7 @@ def test_an_import_lists_the_sessions_and_carries_the_file_to_confirm(
 ) -> None:
     login_as("admin")
     p = booked["clinic"].practitioner
-    values = staffing.practitioner_values(p)
+    values = practitioners.practitioner_values(p)
     values["hours"] = {d: [["09:00", "17:00"]] for d in ("tue", "wed", "thu", "fri")}
     text = json.dumps({"practitioners": [values]})
     shown = client.post(

@@ -17,6 +17,7 @@ from clinic.models import (
     Appointment,
     Client,
     Enrolment,
+    User,
 )
 from clinic.scheduling import Violation
 from clinic.scheduling.rules import change_notice_violation
@@ -65,6 +66,11 @@ def is_staff(who: object) -> bool:
 def is_practitioner(who: object) -> bool:
     """A cosmetologist: sees their own sessions and the clients they treat."""
     return _role(who) == "practitioner"
+
+
+def practitioner_accounts() -> ColumnElement[bool]:
+    """`is_practitioner` in SQL, for a query of user accounts."""
+    return User.role == "practitioner"
 
 
 def is_client(who: object) -> bool:

@@ -22,7 +22,7 @@ from clinic.services.core.permissions import (
     notice_violation,
 )
 from clinic.services.courses.moves import live_for_change
-from clinic.services.messages import outbox
+from clinic.services.messages import reminders
 from clinic.services.world import flags
 
 
@@ -45,7 +45,7 @@ def cancel_appointment(
         enrolment = appointment.enrolment
         if all(a.status == "cancelled" for a in enrolment.appointments):
             enrolment.status = "cancelled"
-        outbox.refresh(s, appointment.client_id, now)
+        reminders.refresh(s, appointment.client_id, now)
         record(s, actor, "cancel", "appointment", appointment.id, client_id=appointment.client_id)
     return appointment
 
@@ -64,7 +64,7 @@ def cancel_enrolment(*, actor: Actor, enrolment_id: int, now: datetime | None = 
             a.status = "cancelled"
         flags.forget(a.id for a in future)
         enrolment.status = "cancelled"
-        outbox.refresh(s, enrolment.client_id, now)
+        reminders.refresh(s, enrolment.client_id, now)
         record(
             s,
             actor,

@@ -59,7 +59,7 @@ from clinic.services.courses.placing import (
     planned,
     precare_begun,
 )
-from clinic.services.messages import outbox
+from clinic.services.messages import notices
 from clinic.services.world import client_reads
 from clinic.services.world.aftercare import enrolment_rules
 from clinic.services.world.progress import Progress, enrolment_progress, next_session_number
@@ -289,7 +289,7 @@ def book_rest(
             enrolment.status = "active"
         s.flush()
         s.refresh(enrolment, ["appointments"])
-        outbox.confirm_booking(s, enrolment, now, added)
+        notices.confirm_booking(s, enrolment, now, added)
         record(
             s,
             actor,

@@ -54,7 +54,7 @@ from clinic.services.courses.placing import (
     planned,
     precare_begun,
 )
-from clinic.services.messages import outbox
+from clinic.services.messages import notices
 from clinic.services.world import client_reads, course_catalogue, progress
 from clinic.services.world.aftercare import rules_record
 from clinic.services.world.client_reads import (
@@ -199,7 +199,7 @@ def book_course(
         ]
         s.add_all(a for a, _ in booked)
         s.flush()
-        outbox.confirm_booking(s, enrolment, now, care={a.id: care for a, care in booked})
+        notices.confirm_booking(s, enrolment, now, care={a.id: care for a, care in booked})
         record(
             s,
             actor,

@@ -52,7 +52,7 @@ from clinic.services.courses.placing import (
     precare_begun,
 )
 from clinic.services.courses.reads import get_appointment
-from clinic.services.messages import outbox
+from clinic.services.messages import reminders
 from clinic.services.world import client_reads, flags, judge
 from clinic.services.world.aftercare import enrolment_rules
 from clinic.services.world.snapshot import load_snapshot
@@ -425,7 +425,7 @@ def _record_move(
     if reason:
         appointment.override_reason = reason
     flags.forget([appointment.id, *replanned])
-    outbox.refresh(s, appointment.client_id, now)
+    reminders.refresh(s, appointment.client_id, now)
     record(
         s,
         actor,

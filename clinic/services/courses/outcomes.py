@@ -29,7 +29,7 @@ from clinic.services.core.permissions import (
 from clinic.services.courses.course_rest import next_session_offer
 from clinic.services.courses.moves import what_changed
 from clinic.services.courses.reads import get_appointment
-from clinic.services.messages import outbox
+from clinic.services.messages import notices, reminders
 from clinic.services.world import flags, progress
 
 
@@ -105,8 +105,8 @@ def record_outcome(
             # The make-up's earliest date, offered in the message.
             offer = next_session_offer(enrolment, now)
             start = offer.slot.start if offer is not None else None
-            outbox.tell_missed_session(s, appointment, counts, sessions_link, now, start)
-        outbox.refresh(s, appointment.client_id, now)
+            notices.tell_missed_session(s, appointment, counts, sessions_link, now, start)
+        reminders.refresh(s, appointment.client_id, now)
         record(
             s,
             actor,

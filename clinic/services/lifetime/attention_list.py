@@ -49,7 +49,7 @@ from clinic.services.core.permissions import (
 )
 from clinic.services.courses.moves import Seen, as_seen, what_changed
 from clinic.services.courses.placing import place
-from clinic.services.messages import outbox
+from clinic.services.messages import notices
 from clinic.services.world import client_reads, judge
 from clinic.services.world.aftercare import enrolment_rules
 from clinic.services.world.snapshot import load_snapshot
@@ -425,7 +425,7 @@ def accept_replan(
             (a, before[a.id][0]) for a in moving if (a.start_at, a.practitioner_id) != before[a.id]
         ]
         if was:
-            outbox.tell_sessions_moved(s, enrolment, was, now)
+            notices.tell_sessions_moved(s, enrolment, was, now)
         record(
             s,
             actor,

@@ -22,7 +22,7 @@ from clinic.services.core.audit import record, shown_in_violations
 from clinic.services.core.db import db_session, lock_client, transaction
 from clinic.services.core.errors import NotFound, PermissionDenied, RuleViolation
 from clinic.services.core.permissions import can_change_course_rules
-from clinic.services.messages import outbox
+from clinic.services.messages import reminders
 from clinic.services.world import client_reads, course_catalogue, judge
 from clinic.services.world.aftercare import enrolment_rules, rules_record, same_rules
 from clinic.services.world.course_wording import CareText, describe_course
@@ -179,7 +179,7 @@ def adopt_current_rules(
         if change.differs:
             enrolment.rules = rules_record(change.current)
             s.flush()  # the client's care dates are read again from the new rules
-            outbox.refresh(s, enrolment.client_id, now)
+            reminders.refresh(s, enrolment.client_id, now)
             record(
                 s,
                 actor,

@@ -18,7 +18,7 @@ from clinic.services.core.actors import Actor
 from clinic.services.core.audit import record
 from clinic.services.core.db import db_session, transaction
 from clinic.services.core.errors import InvalidRequest
-from clinic.services.messages import outbox
+from clinic.services.messages import notices
 from clinic.services.people import accounts, logins
 
 SALT = "password-reset"
@@ -49,7 +49,7 @@ def request_password_reset(
         user = accounts.login_for_client(email=email)
     if user is None or not user.active:
         return
-    outbox.queue_password_reset(user=user, link=link_for(reset_token(user, secret)), now=now)
+    notices.queue_password_reset(user=user, link=link_for(reset_token(user, secret)), now=now)
 
 
 def user_for_token(token: str, secret: str) -> User:
