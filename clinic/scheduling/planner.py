@@ -6,10 +6,10 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
 from itertools import takewhile
-from zoneinfo import ZoneInfo
 
 from clinic.scheduling.check import ClientJudge
 from clinic.scheduling.daysearch import Anchor, DaySearch
+from clinic.scheduling.plan_notes import next_season_notes, why_no_plan
 from clinic.scheduling.resources import (
     DayResources,
     Snapshot,
@@ -19,10 +19,8 @@ from clinic.scheduling.resources import (
 )
 from clinic.scheduling.rules import (
     earliest_allowed_by_contraindications,
-    latest_start_in_season,
     next_allowed_month_start,
     next_session_days,
-    season_end,
     spacing_violations,
 )
 from clinic.scheduling.timeutil import day_start, local, local_date
@@ -35,7 +33,7 @@ from clinic.scheduling.types import (
     Slot,
     Violation,
 )
-from clinic.scheduling.wording import condition_label, long_day_text
+from clinic.scheduling.wording import condition_label
 
 # How many (session, day) visits one plan may make before it gives up: a bound on the work of
 # an impossible plan, far above what a possible one needs.
@@ -467,95 +465,19 @@ def plan_course(
     if result is not None:
         notes: tuple[Violation, ...] = ()
         if previous_start is None:
-            notes = _next_season_notes(course, first_day, result, tz, last - first_session + 1)
+            notes = next_season_notes(course, first_day, result, tz, last - first_session + 1)
         return PlanResult(tuple(result), (), notes)
-    return PlanResult((), tuple(_explain(search, course)))
-
-
-def _next_season_notes(
-    course: CourseRules, first_day: date, plan: list[Slot], tz: ZoneInfo, sessions: int
-) -> tuple[Violation, ...]:
-    """Why a plan asked for in season starts only in a later season: said, not done silently."""
-    season_over = season_end(first_day, course.months)
-    starts_on = local_date(plan[0].start, tz)
-    if season_over is None or starts_on <= season_over:
-        return ()
-    latest = latest_start_in_season(first_day, course, sessions)
-    assert latest is not None
-    if latest < first_day:
-        why = (
-            f"{sessions} sessions at least {course.min_interval_days} days apart must start by "
-            f"{long_day_text(latest)} to finish by {long_day_text(season_over)}"
-        )
-    else:
-        why = f"no plan for all {sessions} sessions fits before {long_day_text(season_over)}"
-    return (
-        Violation(
-            "out_of_season",
-            f"{course.procedure.name} is only done {_season_words(first_day, course.months)}, "
-            f"and {why}: "
-            f"the plan starts in the next season, on {long_day_text(starts_on)}.",
-            None,
-            starts_on,
+    return PlanResult(
+        (),
+        tuple(
+            why_no_plan(
+                course,
+                session=search.deepest_session,
+                reasons=search.reasons.get(search.deepest_session, Counter()),
+                examples=search.examples,
+                first_session=search.first_session,
+                horizon_end=search.horizon_end,
+                gave_up=search.visits > MAX_DAY_VISITS,
+            )
         ),
     )
-
-
-def _season_words(day: date, months: frozenset[int]) -> str:
-    """'from October to March': the run of allowed months that `day` lies in."""
-    first = last = day.month
-    for _ in range(11):
-        before = (first - 2) % 12 + 1
-        if before not in months or before == last:
-            break
-        first = before
-    for _ in range(11):
-        after = last % 12 + 1
-        if after not in months or after == first:
-            break
-        last = after
-    start, end = date(2000, first, 1).strftime("%B"), date(2000, last, 1).strftime("%B")
-    return f"in {start}" if first == last else f"from {start} to {end}"
-
-
-def _explain(search: _Search, course: CourseRules) -> list[Violation]:
-    session = search.deepest_session
-    counts = search.reasons.get(session, Counter())
-    where = f"within the booking horizon (until {long_day_text(search.horizon_end)})"
-    if search.visits > MAX_DAY_VISITS:
-        where = "within the search limit"
-    if not counts:
-        gap = course.max_interval_days
-        if session > search.first_session and gap is not None:
-            return [
-                Violation(
-                    "spacing_too_far",
-                    f"No date for session {session} fits {course.min_interval_days} to {gap} days after the one "
-                    f"before it {where}.",
-                    session,
-                )
-            ]
-        return [
-            Violation(
-                "practitioner_unavailable",
-                f"No free time was found for session {session} {where}.",
-                session,
-            )
-        ]
-    # Closed days (Sundays, holidays) are only the reason when nothing else stood in the way.
-    if len(counts) > 1:
-        counts = Counter({code: n for code, n in counts.items() if code != "clinic_closed"})
-    out = []
-    for code, _ in counts.most_common(2):
-        example = search.examples[(session, code)]
-        out.append(
-            Violation(
-                code,
-                f"No plan for all {course.sessions} sessions {where}: session {session} cannot be placed. "
-                f"{example.message}",
-                session,
-                example.earliest,
-                soft=example.soft,
-            )
-        )
-    return out
