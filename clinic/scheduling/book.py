@@ -60,7 +60,12 @@ class ResourceBook:
         self._max_days = max_days
         self._days: OrderedDict[date, _Day] = OrderedDict()
         self.loads = 0
-        self._add(occupancies, None)
+        # Given outright, an appointment is where its first occupancy says (a caller may list
+        # an appointment's new place before its old one).
+        given: dict[int, Occupancy] = {}
+        for occ in occupancies:
+            given.setdefault(occ.appointment_id, occ)
+        self._add(given.values(), None)
 
     def _entry(self, day: date) -> _Day:
         found = self._days.get(day)
