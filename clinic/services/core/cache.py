@@ -8,9 +8,9 @@ moves the version on; each question reads the version once, in its own transacti
 what the worker holds only if it is the same. A transaction that has moved the version reads
 its own, uncommitted catalogue: it is used for that transaction alone and never kept.
 
-Nothing else is kept between requests: appointments and clients are read by each request
-(a booking is always judged on what its own transaction reads), so a booking touches no row
-that other bookings also write.
+Clients are read by each request. The days' occupancy is kept per worker thread for questions
+that only read, forgotten through an append-only log (world/day_memory.py); a booking is
+always judged on what its own transaction reads, and touches no row that other bookings write.
 
 A commit that wrote a catalogue table without `catalogue_changed()` is refused (`_guard`),
 so a new catalogue-writing service cannot leave the workers' memory stale.
