@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from icalendar import Calendar
@@ -17,9 +16,7 @@ from clinic.services.courses.placing import SessionRequest
 from clinic.services.messages import calendar_files
 from clinic.services.world import aftercare
 from tests import factories as f
-
-BERLIN = ZoneInfo("Europe/Berlin")
-NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+from tests.clock import BERLIN, NOW
 
 
 def test_aftercare_for_gives_the_courses_windows_in_the_clinics_time_zone(app) -> None:

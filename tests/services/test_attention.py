@@ -4,7 +4,7 @@ the cause clears the flags."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -29,8 +29,7 @@ from clinic.services.people import clients
 from clinic.services.staffing import staffing
 from clinic.services.world import flags as attention_flags
 from tests import factories as f
-
-NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+from tests.clock import NOW
 
 
 @pytest.fixture

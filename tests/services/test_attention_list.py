@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import event, func, select
@@ -25,15 +24,10 @@ from clinic.services.lifetime.attention_list import ReplanRequest
 from clinic.services.people import clients
 from clinic.services.staffing import staffing
 from tests import factories as f
+from tests.clock import BERLIN, NOW, local
 
-BERLIN = ZoneInfo("Europe/Berlin")
-NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # a Wednesday
 # Three Mondays 21 days apart (the course: 14 to 28 days).
 MONDAYS = (date(2026, 12, 7), date(2026, 12, 28), date(2027, 1, 18))
-
-
-def local(d: date, hour: int, minute: int = 0) -> datetime:
-    return datetime(d.year, d.month, d.day, hour, minute, tzinfo=BERLIN).astimezone(UTC)
 
 
 @pytest.fixture

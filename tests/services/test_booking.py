@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -22,13 +21,7 @@ from clinic.services.core.errors import (
 from clinic.services.courses import cancellation, enrol, moves, outcomes, reads
 from clinic.services.courses.placing import SessionRequest
 from tests import factories as f
-
-BERLIN = ZoneInfo("Europe/Berlin")
-NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # a Wednesday
-
-
-def local(y: int, m: int, d: int, hh: int, mm: int = 0) -> datetime:
-    return datetime(y, m, d, hh, mm, tzinfo=BERLIN).astimezone(UTC)
+from tests.clock import BERLIN, NOW, local
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes
-from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -19,10 +18,8 @@ from clinic.services.courses import cancellation, enrol
 from clinic.services.courses.placing import SessionRequest
 from clinic.services.messages import outbox
 from tests import factories as f
+from tests.clock import BERLIN, NOW
 from tests.ports import free_port
-
-BERLIN = ZoneInfo("Europe/Berlin")
-NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
 
 class Recorder:

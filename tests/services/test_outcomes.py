@@ -23,9 +23,8 @@ from clinic.services.world.aftercare import enrolment_rules
 from clinic.services.world.progress import enrolment_progress
 from clinic.services.world.snapshot import load_snapshot
 from tests import factories as f
+from tests.clock import BERLIN, NOW
 
-BERLIN = ZoneInfo("Europe/Berlin")
-NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 FIRST = datetime(2026, 12, 1, 10, 0, tzinfo=BERLIN)  # a Tuesday
 SECOND = FIRST + timedelta(days=14)  # Tue 15 Dec
 AFTER = SECOND + timedelta(hours=2)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -26,14 +25,9 @@ from clinic.services.courses.placing import SessionRequest
 from clinic.services.people import accounts, clients, privacy
 from clinic.services.world import client_reads
 from tests import factories as f
+from tests.clock import NOW, local
 
-BERLIN = ZoneInfo("Europe/Berlin")
-NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 LATER = datetime(2026, 12, 10, 8, 0, tzinfo=UTC)  # after session 1, before session 2
-
-
-def local(y: int, m: int, d: int, hh: int) -> datetime:
-    return datetime(y, m, d, hh, tzinfo=BERLIN).astimezone(UTC)
 
 
 @pytest.fixture
