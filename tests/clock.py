@@ -38,8 +38,12 @@ def today() -> date:
     return datetime.now(BERLIN).date()
 
 
-def next_monday(weeks_ahead: int = 2) -> date:
-    """A Monday safely in the future (`weeks_ahead` Mondays on): for what books against the
-    real clock."""
+def monday(weeks: int) -> date:
+    """The Monday `weeks` weeks after this week's (before it when negative), by the real clock."""
     day = today()
-    return day + timedelta(days=7 * weeks_ahead - day.weekday())
+    return day + timedelta(days=7 * weeks - day.weekday())
+
+
+def next_monday(weeks_ahead: int = 2) -> date:
+    """A Monday safely in the future: for what books against the real clock."""
+    return monday(weeks_ahead)

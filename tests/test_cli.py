@@ -25,8 +25,8 @@ from clinic.services.courses import enrol
 from clinic.services.courses.placing import SessionRequest
 from clinic.services.staffing import staffing
 from tests import factories as f
-from tests.web.conftest import local as at_local
-from tests.web.conftest import next_monday
+from tests.clock import local as at_local
+from tests.clock import next_monday
 
 
 def test_catalogue_import_then_export_to_stdout_gives_the_same_file(runner) -> None:

@@ -44,13 +44,14 @@ from clinic.services.courses.placing import SessionRequest
 from clinic.services.people import clients
 from clinic.services.people.clients import ConditionAnswer
 from tests import factories as f
+from tests.clock import BERLIN, local, next_monday, today
 from tests.routes import all_routes
 from tests.test_access_matrix import _fresh_token
-from tests.web.conftest import BERLIN, local, next_monday, quick_user
+from tests.web.conftest import quick_user
 
 ROLES = ("client", "practitioner", "receptionist", "admin")
 AUDITED = "view_screening"
-TODAY = datetime.now(BERLIN).date()
+TODAY = today()
 
 
 @dataclass

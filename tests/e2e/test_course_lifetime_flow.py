@@ -8,8 +8,7 @@ then plans and books the rest from My sessions."""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -21,20 +20,11 @@ from clinic.services.core.actors import actor_for
 from clinic.services.courses import enrol
 from clinic.services.courses.placing import SessionRequest
 from tests import factories as f
+from tests.clock import BERLIN, local, next_monday
 from tests.e2e.conftest import log_in, screenshot
 
 pytestmark = pytest.mark.e2e
-BERLIN = ZoneInfo("Europe/Berlin")
 PASSWORD = "a good password"
-
-
-def next_monday(weeks: int) -> date:
-    today = datetime.now(BERLIN).date()
-    return today + timedelta(days=7 * weeks - today.weekday())
-
-
-def at(day: date, hour: int) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, tzinfo=BERLIN)
 
 
 def local_day(a: Appointment) -> date:
@@ -57,7 +47,7 @@ def test_time_off_over_a_booked_session_to_an_accepted_replan(
             actor=actor_for(admin),
             course_code="peel_3",
             client_id=client.id,
-            sessions=[SessionRequest(at(d, 10), lena.id) for d in days],
+            sessions=[SessionRequest(local(d, 10), lena.id) for d in days],
         )
         second = next(a.id for a in enrolment.appointments if a.session == 2)
         lena_id, enrolment_id = lena.id, enrolment.id

@@ -24,8 +24,9 @@ from clinic.models import ApiToken, Appointment, User, utcnow
 from clinic.services.courses import enrol
 from clinic.services.courses.placing import SessionRequest
 from tests import factories as f
+from tests.clock import BERLIN, monday
 from tests.pg.http import Server, at_once
-from tests.pg.test_race_http import BERLIN, at, monday
+from tests.pg.test_race_http import at
 
 pytestmark = pytest.mark.pg
 

@@ -23,9 +23,10 @@ from clinic.services.courses import enrol
 from clinic.services.courses.placing import SessionRequest
 from clinic.services.staffing import staffing
 from tests import factories as f
+from tests.clock import monday
 from tests.pg.http import Server, at_once
 from tests.pg.test_client_changes_race import call, desk_token
-from tests.pg.test_race_http import at, monday
+from tests.pg.test_race_http import at
 
 pytestmark = pytest.mark.pg
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -59,19 +58,6 @@ def login_as(client: FlaskClient) -> Callable[..., User]:
         return user
 
     return login
-
-
-BERLIN = ZoneInfo("Europe/Berlin")
-
-
-def next_monday(weeks_ahead: int = 2) -> date:
-    """A Monday safely in the future: the pages book against the real clock."""
-    today = datetime.now(BERLIN).date()
-    return today + timedelta(days=7 * weeks_ahead - today.weekday())
-
-
-def local(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=BERLIN)
 
 
 @dataclass
