@@ -39,8 +39,6 @@ from clinic.extensions import db
 from clinic.models import Appointment, AttentionFlag, AuditEntry, User
 from clinic.scheduling.wording import condition_label, day_text, long_day_text
 from clinic.services.core.actors import actor_for
-from clinic.services.courses import enrol
-from clinic.services.courses.placing import SessionRequest
 from clinic.services.people import clients
 from clinic.services.people.clients import ConditionAnswer
 from tests import factories as f
@@ -130,14 +128,12 @@ def _build(app: Flask) -> World:
         client = quick_user("client", name=name).client
         client.screening_confirmed_at = datetime.now(BERLIN)
         f.commit()
-        enrolment = enrol.book_course(
-            actor=desk,
+        enrolment = f.book(
+            *(local(monday + timedelta(days=14 * k), hour) for k in range(3)),
+            client=client,
+            practitioner=practitioner,
+            by=desk,
             course_code=course.code,
-            client_id=client.id,
-            sessions=[
-                SessionRequest(local(monday + timedelta(days=14 * k), hour), practitioner.id)
-                for k in range(3)
-            ],
         )
         # The client's own new answers: kept, and they flag her booked sessions.
         change = clients.save_screening(actor=actor_for(client.user), answers=answers)

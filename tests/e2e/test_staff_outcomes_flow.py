@@ -10,8 +10,6 @@ from sqlalchemy import select
 
 from clinic.extensions import db
 from clinic.models import Appointment, OutboxMessage
-from clinic.services.courses import enrol
-from clinic.services.courses.placing import SessionRequest
 from tests import clock
 from tests import factories as f
 from tests.clock import local
@@ -25,18 +23,13 @@ def test_reception_marks_a_no_show_from_the_week_calendar(live_server, tablet) -
     monday = clock.monday(-1)
     start = local(monday, 10)
     with live_server.seed():
-        f.make_clinic()
-        f.make_practitioner(name="Clara Cosmo")
-        f.make_course()
-        f.make_user("receptionist", email="desk@clinic.example", password=PASSWORD)
-        client = f.make_client(name="Anna Client", email="anna@example.com")
-        enrol.book_course(
-            actor=f.actor("receptionist"),
-            course_code="peel_course",
-            client_id=client.id,
-            sessions=[SessionRequest(start.astimezone(UTC))],
+        f.make_booked_course(
+            start.astimezone(UTC),
+            practitioner=dict(name="Clara Cosmo"),
+            client=dict(name="Anna Client", email="anna@example.com"),
             now=(start - timedelta(days=1)).astimezone(UTC),
         )
+        f.make_user("receptionist", email="desk@clinic.example", password=PASSWORD)
     base, page = live_server.url, tablet
     log_in(page, base, "desk@clinic.example", PASSWORD)
     page.goto(f"{base}/staff/calendar?day={monday}&view=week")

@@ -22,8 +22,7 @@ from clinic.models import (
 )
 from clinic.services.catalogue import catalogue_admin
 from clinic.services.core.clinic_setup import clinic_tz
-from clinic.services.courses import cancellation, enrol, moves
-from clinic.services.courses.placing import SessionRequest
+from clinic.services.courses import cancellation, moves
 from clinic.services.lifetime import attention
 from clinic.services.people import clients
 from clinic.services.staffing import staffing
@@ -39,19 +38,8 @@ def booked(app):
     f.make_course()
     client = f.make_client()
     desk = f.actor("receptionist")
-    plan = enrol.plan_course_for(
-        actor=desk,
-        course_code="peel_course",
-        client_id=client.id,
-        earliest=date(2026, 12, 1),
-        now=NOW,
-    )
-    enrolment = enrol.book_course(
-        actor=desk,
-        course_code="peel_course",
-        client_id=client.id,
-        sessions=[SessionRequest(p.slot.start, p.slot.practitioner_id) for p in plan.sessions],
-        now=NOW,
+    _, enrolment = f.plan_then_book(
+        actor=desk, client_id=client.id, earliest=date(2026, 12, 1), now=NOW
     )
     return {
         "practitioner": practitioner,
@@ -356,18 +344,11 @@ def laser(booked):
     )
     client = f.make_client()
     desk = f.actor("receptionist")
-    plan = enrol.plan_course_for(
+    _, enrolment = f.plan_then_book(
         actor=desk,
-        course_code="laser_course",
         client_id=client.id,
         earliest=date(2026, 12, 2),
-        now=NOW,
-    )
-    enrolment = enrol.book_course(
-        actor=desk,
         course_code="laser_course",
-        client_id=client.id,
-        sessions=[SessionRequest(p.slot.start, p.slot.practitioner_id) for p in plan.sessions],
         now=NOW,
     )
     return {**booked, "device": device, "laser": list(enrolment.appointments)}

@@ -32,26 +32,20 @@ MONDAYS = (date(2026, 12, 7), date(2026, 12, 28), date(2027, 1, 18))
 
 @pytest.fixture
 def world(app):
-    f.make_clinic()
-    lena = f.make_practitioner(name="Lena")
-    f.make_course(code="peel3", name="Glycolic peel, 3 sessions", sessions=3)
-    client = f.make_client(name="Carla")
-    desk = f.actor("receptionist")
-    enrolment = enrol.book_course(
-        actor=desk,
-        course_code="peel3",
-        client_id=client.id,
-        sessions=[SessionRequest(local(d, 10), lena.id) for d in MONDAYS],
+    booked = f.make_booked_course(
+        *(local(d, 10) for d in MONDAYS),
+        practitioner=dict(name="Lena"),
+        course=dict(code="peel3", name="Glycolic peel, 3 sessions", sessions=3),
+        client=dict(name="Carla"),
         now=NOW,
     )
-    sessions = sorted(enrolment.appointments, key=lambda a: a.session)
     return {
-        "lena": lena,
-        "client": client,
-        "desk": desk,
+        "lena": booked.practitioner,
+        "client": booked.client,
+        "desk": booked.desk,
         "admin": f.actor("admin"),
-        "enrolment": enrolment,
-        "ids": [a.id for a in sessions],
+        "enrolment": booked.enrolment,
+        "ids": booked.ids,
     }
 
 

@@ -43,21 +43,10 @@ def count(model) -> int:
 
 
 def test_plan_then_book_writes_every_session_in_one_enrolment(setup) -> None:
-    plan = enrol.plan_course_for(
-        actor=setup["desk"],
-        course_code="peel_course",
-        client_id=setup["client"].id,
-        earliest=date(2026, 12, 1),
-        now=NOW,
+    plan, enrolment = f.plan_then_book(
+        actor=setup["desk"], client_id=setup["client"].id, earliest=date(2026, 12, 1), now=NOW
     )
     assert len(plan.sessions) == 6
-    enrolment = enrol.book_course(
-        actor=setup["desk"],
-        course_code="peel_course",
-        client_id=setup["client"].id,
-        sessions=[SessionRequest(p.slot.start, p.slot.practitioner_id) for p in plan.sessions],
-        now=NOW,
-    )
     rows = db.session.scalars(
         select(Appointment).where(Appointment.enrolment_id == enrolment.id)
     ).all()
@@ -183,21 +172,14 @@ def test_plan_starts_after_the_contraindication_lookback(setup) -> None:
 
 
 def book_plan(setup, earliest=date(2026, 12, 1)):
-    plan = enrol.plan_course_for(
+    _, enrolment = f.plan_then_book(
         actor=setup["desk"],
-        course_code="peel_course",
         client_id=setup["client"].id,
         earliest=earliest,
         now=NOW,
         preferences=Preferences(),
     )
-    return enrol.book_course(
-        actor=setup["desk"],
-        course_code="peel_course",
-        client_id=setup["client"].id,
-        sessions=[SessionRequest(p.slot.start, p.slot.practitioner_id) for p in plan.sessions],
-        now=NOW,
-    )
+    return enrolment
 
 
 def test_move_that_breaks_the_next_session_lists_it_and_changes_nothing(setup) -> None:

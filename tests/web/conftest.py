@@ -14,8 +14,6 @@ from flask.testing import FlaskClient
 from clinic.extensions import db
 from clinic.models import Client, Course, Enrolment, Practitioner, User
 from clinic.services.core.actors import Actor, actor_for
-from clinic.services.courses import enrol
-from clinic.services.courses.placing import SessionRequest
 from tests import factories as f
 
 STAFF_ROLES = ("admin", "receptionist", "practitioner")
@@ -69,11 +67,12 @@ class Clinic:
 
     def book(self, *starts: datetime, client: Client | None = None, **kw: Any) -> Enrolment:
         """Book sessions through the service (as reception), at the practitioner's."""
-        return enrol.book_course(
-            actor=self.desk,
+        return f.book(
+            *starts,
+            client=client or self.client,
+            practitioner=self.practitioner,
+            by=self.desk,
             course_code=self.course.code,
-            client_id=(client or self.client).id,
-            sessions=[SessionRequest(s, self.practitioner.id) for s in starts],
             **kw,
         )
 
