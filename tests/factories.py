@@ -6,12 +6,14 @@ They write through the ORM session and commit, as test set-up, never as applicat
 from __future__ import annotations
 
 from collections.abc import MutableMapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
 from clinic.extensions import db
 from clinic.models import (
+    Appointment,
     Client,
     ClientCondition,
     ClientPeriod,
@@ -20,6 +22,7 @@ from clinic.models import (
     CourseContraindication,
     CourseRestriction,
     Device,
+    Enrolment,
     LoginSession,
     OpeningHours,
     Practitioner,
@@ -33,6 +36,8 @@ from clinic.models import (
 from clinic.security import LOGIN_KEY
 from clinic.services.core.actors import Actor, actor_for
 from clinic.services.core.cache import catalogue_changed, wrote_catalogue
+from clinic.services.courses import enrol
+from clinic.services.courses.placing import CoursePlan, SessionRequest
 
 TZ = "Europe/Berlin"
 
@@ -215,3 +220,104 @@ def client_actor(client: Client) -> Actor:
 
 def day(iso: str) -> date:
     return date.fromisoformat(iso)
+
+
+# --- a clinic with a booked course, through the services ----------------------------------------
+
+
+def book(
+    *starts: datetime,
+    client: Client,
+    practitioner: Practitioner | None = None,
+    by: Actor | None = None,
+    course_code: str = "peel_course",
+    **options: Any,
+) -> Enrolment:
+    """Book the client's course with sessions at `starts` through `enrol.book_course`, as a new
+    receptionist unless `by` says who (a client books for itself), at `practitioner`'s (or
+    where the service places them). `options`: `now`, `override_reason`, ..."""
+    pinned = practitioner.id if practitioner is not None else None
+    return enrol.book_course(
+        actor=by or actor("receptionist"),
+        course_code=course_code,
+        client_id=None if by is not None and by.role == "client" else client.id,
+        sessions=[SessionRequest(start, pinned) for start in starts],
+        **options,
+    )
+
+
+def plan_then_book(
+    *,
+    actor: Actor,
+    client_id: int | None,
+    earliest: date,
+    course_code: str = "peel_course",
+    now: datetime | None = None,
+    **plan_options: Any,
+) -> tuple[CoursePlan, Enrolment]:
+    """Plan a course (`enrol.plan_course_for`) and book exactly the sessions it proposed."""
+    plan = enrol.plan_course_for(
+        actor=actor,
+        course_code=course_code,
+        client_id=client_id,
+        earliest=earliest,
+        now=now,
+        **plan_options,
+    )
+    enrolment = enrol.book_course(
+        actor=actor,
+        course_code=course_code,
+        client_id=client_id,
+        sessions=[SessionRequest(p.slot.start, p.slot.practitioner_id) for p in plan.sessions],
+        now=now,
+    )
+    return plan, enrolment
+
+
+@dataclass
+class BookedCourse:
+    """What `make_booked_course` made: the enrolment and the rows around it."""
+
+    practitioner: Practitioner
+    course: Course
+    client: Client
+    desk: Actor
+    enrolment: Enrolment
+
+    @property
+    def sessions(self) -> list[Appointment]:
+        """The enrolment's appointments in session order."""
+        return sorted(self.enrolment.appointments, key=lambda a: a.session)
+
+    @property
+    def ids(self) -> list[int]:
+        return [a.id for a in self.sessions]
+
+
+def make_booked_course(
+    *starts: datetime,
+    clinic: dict[str, Any] | None = None,
+    practitioner: dict[str, Any] | None = None,
+    course: dict[str, Any] | None = None,
+    client: dict[str, Any] | None = None,
+    by_client: bool = False,
+    **options: Any,
+) -> BookedCourse:
+    """A clinic (`make_clinic`), one practitioner, a course and a client, each with the given
+    overrides, and the client's course booked by reception with sessions at `starts` at that
+    practitioner's (`by_client=True`: the client books, choosing no practitioner).
+    `options` go to `book_course` (`now`, ...)."""
+    make_clinic(**(clinic or {}))
+    the_practitioner = make_practitioner(**(practitioner or {}))
+    the_course = make_course(**(course or {}))
+    the_client = make_client(**(client or {}))
+    desk = actor("receptionist")
+    enrolment = book(
+        *starts,
+        client=the_client,
+        practitioner=None if by_client else the_practitioner,
+        by=client_actor(the_client) if by_client else desk,
+        course_code=the_course.code,
+        **options,
+    )
+    return BookedCourse(the_practitioner, the_course, the_client, desk, enrolment)

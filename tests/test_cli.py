@@ -21,12 +21,10 @@ from clinic.models import (
     User,
     WorkingHours,
 )
-from clinic.services.courses import enrol
-from clinic.services.courses.placing import SessionRequest
 from clinic.services.staffing import catalogue_file, practitioners, time_off
 from tests import factories as f
-from tests.web.conftest import local as at_local
-from tests.web.conftest import next_monday
+from tests.clock import local as at_local
+from tests.clock import next_monday
 
 
 def test_catalogue_import_then_export_to_stdout_gives_the_same_file(runner) -> None:
@@ -147,21 +145,14 @@ def test_demo_prints_logins_and_is_idempotent(runner) -> None:
 def booked_file(app, tmp_path: Path):
     """Two booked Monday sessions and a file that takes Mondays out of the practitioner's
     hours."""
-    f.make_clinic()
-    practitioner = f.make_practitioner(name="Lena")
-    f.make_course()
-    client = f.make_client(name="Carla Client")
     monday = next_monday(3)
-    enrolment = enrol.book_course(
-        actor=f.actor("receptionist"),
-        course_code="peel_course",
-        client_id=client.id,
-        sessions=[
-            SessionRequest(at_local(monday + timedelta(days=14 * i), 10), practitioner.id)
-            for i in range(2)
-        ],
+    booked = f.make_booked_course(
+        *(at_local(monday + timedelta(days=14 * i), 10) for i in range(2)),
+        practitioner=dict(name="Lena"),
+        client=dict(name="Carla Client"),
     )
-    values = practitioners.practitioner_values(practitioner)
+    enrolment = booked.enrolment
+    values = practitioners.practitioner_values(booked.practitioner)
     values["hours"] = {d: [["09:00", "17:00"]] for d in ("tue", "wed", "thu", "fri")}
     path = tmp_path / "no_mondays.json"
     path.write_text(json.dumps({"practitioners": [values]}))

@@ -39,18 +39,17 @@ from clinic.extensions import db
 from clinic.models import Appointment, AttentionFlag, AuditEntry, User
 from clinic.scheduling.wording import condition_label, day_text, long_day_text
 from clinic.services.core.actors import actor_for
-from clinic.services.courses import enrol
-from clinic.services.courses.placing import SessionRequest
 from clinic.services.people import health_screening
 from clinic.services.people.health_screening import ConditionAnswer
 from tests import factories as f
+from tests.clock import BERLIN, local, next_monday, today
 from tests.routes import all_routes
 from tests.test_access_matrix import _fresh_token
-from tests.web.conftest import BERLIN, local, next_monday, quick_user
+from tests.web.conftest import quick_user
 
 ROLES = ("client", "practitioner", "receptionist", "admin")
 AUDITED = "view_screening"
-TODAY = datetime.now(BERLIN).date()
+TODAY = today()
 
 
 @dataclass
@@ -129,14 +128,12 @@ def _build(app: Flask) -> World:
         client = quick_user("client", name=name).client
         client.screening_confirmed_at = datetime.now(BERLIN)
         f.commit()
-        enrolment = enrol.book_course(
-            actor=desk,
+        enrolment = f.book(
+            *(local(monday + timedelta(days=14 * k), hour) for k in range(3)),
+            client=client,
+            practitioner=practitioner,
+            by=desk,
             course_code=course.code,
-            client_id=client.id,
-            sessions=[
-                SessionRequest(local(monday + timedelta(days=14 * k), hour), practitioner.id)
-                for k in range(3)
-            ],
         )
         # The client's own new answers: kept, and they flag her booked sessions.
         change = health_screening.save_screening(actor=actor_for(client.user), answers=answers)

@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import pytest
 from flask.testing import FlaskClient
 
 from tests import factories as f
-
-BERLIN = ZoneInfo("Europe/Berlin")
-
-
-def next_monday(weeks_ahead: int = 2) -> date:
-    """A Monday safely in the future: the API books against the real clock."""
-    today = datetime.now(BERLIN).date()
-    return today + timedelta(days=7 * weeks_ahead - today.weekday())
+from tests.clock import local
 
 
 def at(day: date, hour: int, minute: int = 0) -> str:
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=BERLIN).isoformat()
+    """A Berlin wall-clock time as the API takes it (ISO 8601 with its offset)."""
+    return local(day, hour, minute).isoformat()
 
 
 @dataclass

@@ -18,8 +18,10 @@ from clinic.models import (
     Procedure,
 )
 from clinic.models.catalogue import months_to_mask
+from tests import clock
 from tests import factories as f
-from tests.api.conftest import BERLIN, Api, at, next_monday, token_for
+from tests.api.conftest import Api, at, token_for
+from tests.clock import next_monday
 
 
 def book(api: Api, client_id: int | None, starts: list[str], course: str = "peel_course", **extra):
@@ -285,7 +287,7 @@ def test_plan_that_cannot_finish_this_season_says_by_when_and_starts_next_season
 ) -> None:
     # A one-month season; asked for its 20th, two sessions 14 days apart had to start by its
     # last day less 14 days to finish in it: the plan starts in next year's season.
-    today = datetime.now(BERLIN).date()
+    today = clock.today()
     month_start = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
     earliest = month_start.replace(day=20)
     month_end = (month_start + timedelta(days=32)).replace(day=1) - timedelta(days=1)

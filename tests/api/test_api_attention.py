@@ -11,7 +11,8 @@ from clinic.extensions import db
 from clinic.models import Appointment, AttentionFlag, AuditEntry, OutboxMessage
 from clinic.services.core.actors import actor_for
 from clinic.services.staffing import time_off
-from tests.api.conftest import at, next_monday
+from tests.api.conftest import at
+from tests.clock import next_monday
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from clinic.extensions import db
 from clinic.models import Appointment
 from tests import factories as f
-from tests.api.conftest import at, next_monday, token_for
+from tests.api.conftest import at, token_for
+from tests.clock import next_monday
 
 CHECKS = (
     schemathesis.checks.not_a_server_error,

@@ -11,11 +11,8 @@ from clinic.services.core.actors import actor_for
 from clinic.services.courses import enrol
 from clinic.services.courses.placing import SessionRequest
 from tests import factories as f
-from tests.api.conftest import BERLIN, at, next_monday
-
-
-def local(day, hour: int) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, tzinfo=BERLIN)
+from tests.api.conftest import at
+from tests.clock import local, next_monday
 
 
 def starts(response) -> list[str]:

@@ -6,7 +6,8 @@ from datetime import date, datetime, timedelta
 
 from clinic.extensions import db
 from clinic.models import Appointment
-from tests.api.conftest import BERLIN, at, next_monday
+from tests.api.conftest import at
+from tests.clock import next_monday, today
 
 
 def first_session(api, client_id=None):
@@ -145,7 +146,7 @@ def lapsed_course(api, days: int = 400) -> int:
     """An enrolment whose session 1 was held `days` days ago (a course of 14 to 28 days)."""
     enrolment = first_session(api)
     [session_1] = db.session.query(Appointment).filter_by(enrolment_id=enrolment).all()
-    held_on = datetime.now(BERLIN).date() - timedelta(days=days)
+    held_on = today() - timedelta(days=days)
     session_1.start_at = datetime.fromisoformat(at(held_on, 10))
     session_1.end_at = session_1.start_at + timedelta(minutes=45)
     session_1.status = "done"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -12,7 +12,8 @@ from clinic.api.registry import ENDPOINTS, Endpoint
 from clinic.api.schemas import MAX_ID
 from clinic.extensions import db
 from clinic.models import Appointment, Client
-from tests.api.conftest import BERLIN, Api, at, next_monday
+from tests.api.conftest import Api, at
+from tests.clock import next_monday, today
 
 
 def _book_one(api: Api, client_id: int) -> int:
@@ -41,13 +42,13 @@ FAR = [("9999-12-31", "date_out_of_range"), ("0001-01-01", "in_the_past")]
 )
 def test_availability_refuses_a_day_outside_the_bookable_range(api_as, day, code) -> None:
     if day == "beyond":  # the first day after the horizon (365 days)
-        day = (datetime.now(BERLIN).date() + timedelta(days=366)).isoformat()
+        day = (today() + timedelta(days=366)).isoformat()
     response = api_as("receptionist").get(f"/availability?procedure=peel&date={day}")
     _refused_date(response, "date", code)
 
 
 def test_availability_on_the_horizons_last_day_is_answered(api_as) -> None:
-    last = datetime.now(BERLIN).date() + timedelta(days=365)
+    last = today() + timedelta(days=365)
     response = api_as("receptionist").get(f"/availability?procedure=peel&date={last}")
     assert response.status_code == 200, response.json
 
@@ -69,7 +70,7 @@ def test_appointments_list_refuses_a_date_that_is_not_iso(api_as, query) -> None
 
 
 def test_appointments_list_shows_last_years_sessions(api_as) -> None:
-    last_year = (datetime.now(BERLIN).date() - timedelta(days=365)).isoformat()
+    last_year = (today() - timedelta(days=365)).isoformat()
     assert api_as("receptionist").get(f"/appointments?from={last_year}").status_code == 200
 
 
@@ -91,7 +92,7 @@ def test_booking_at_a_far_moment_is_refused_and_writes_nothing(api_as, clinic, s
 
 
 def test_booking_beyond_the_horizon_is_refused(api_as, clinic) -> None:
-    day = datetime.now(BERLIN).date() + timedelta(days=366)
+    day = today() + timedelta(days=366)
     response = api_as("receptionist").post(
         "/enrolments",
         {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -12,12 +12,7 @@ from clinic.models import Enrolment, OutboxMessage
 from clinic.services.courses import enrol
 from clinic.services.courses.placing import SessionRequest
 from tests import factories as f
-from tests.api.conftest import BERLIN, next_monday
-
-
-def _monday_weeks_ago(weeks: int) -> date:
-    today = datetime.now(BERLIN).date()
-    return today - timedelta(days=today.weekday() + 7 * weeks)
+from tests.clock import BERLIN, monday, next_monday
 
 
 @pytest.fixture
@@ -25,8 +20,8 @@ def held(clinic):
     """Carla's peel course: session 1 four weeks ago, session 2 two weeks ago (both started,
     no outcome yet), session 3 in two weeks."""
     starts = [
-        datetime.combine(_monday_weeks_ago(4), datetime.min.time(), BERLIN) + timedelta(hours=10),
-        datetime.combine(_monday_weeks_ago(2), datetime.min.time(), BERLIN) + timedelta(hours=10),
+        datetime.combine(monday(-4), datetime.min.time(), BERLIN) + timedelta(hours=10),
+        datetime.combine(monday(-2), datetime.min.time(), BERLIN) + timedelta(hours=10),
         datetime.combine(next_monday(), datetime.min.time(), BERLIN) + timedelta(hours=10),
     ]
     enrolment = enrol.book_course(

@@ -7,7 +7,8 @@ from datetime import datetime
 
 import pytest
 
-from tests.api.conftest import Api, at, next_monday
+from tests.api.conftest import Api, at
+from tests.clock import next_monday
 
 BAD = [
     ({"weekdays": []}, "preferences.weekdays"),

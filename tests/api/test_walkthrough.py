@@ -9,7 +9,7 @@ from pathlib import Path
 from icalendar import Calendar
 
 from clinic.services.people.accounts import create_user
-from tests.api.conftest import BERLIN
+from tests import clock
 
 CATALOGUE = Path(__file__).resolve().parents[2] / "clinic" / "demo" / "catalogue.json"
 
@@ -53,7 +53,7 @@ def test_a_script_imports_books_moves_and_downloads_the_calendar(app, runner, tm
         == 200
     )
 
-    today = datetime.now(BERLIN).date()
+    today = clock.today()
     holiday = {
         "kind": "sun_exposure",
         "start": (today + timedelta(days=40)).isoformat(),

@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from clinic.extensions import db
 from clinic.models import AttentionFlag
-from tests.api.conftest import at, next_monday
+from tests.api.conftest import at
+from tests.clock import next_monday
 
 
 def _book(api_as, clinic) -> tuple[list[int], object]:

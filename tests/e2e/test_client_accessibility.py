@@ -6,9 +6,10 @@ import re
 
 import pytest
 
+from tests.clock import next_monday
 from tests.e2e.client_fixtures import client_live_server  # noqa: F401 - a fixture
 from tests.e2e.conftest import screenshot
-from tests.e2e.test_client_booking_flow import next_monday, sign_up
+from tests.e2e.test_client_booking_flow import sign_up
 
 pytestmark = pytest.mark.e2e
 BLOCKING = ("serious", "critical")

@@ -4,9 +4,8 @@ see the aftercare calendar, download the .ics, move session 2 and see the warnin
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from icalendar import Calendar
@@ -14,16 +13,11 @@ from sqlalchemy import select
 
 from clinic.extensions import db
 from clinic.models import Appointment
+from tests.clock import BERLIN, next_monday
 from tests.e2e.client_fixtures import client_live_server  # noqa: F401 - a fixture
 from tests.e2e.conftest import screenshot
 
 pytestmark = pytest.mark.e2e
-BERLIN = ZoneInfo("Europe/Berlin")
-
-
-def next_monday(weeks: int = 2) -> date:
-    today = datetime.now(BERLIN).date()
-    return today + timedelta(days=7 * weeks - today.weekday())
 
 
 def overlaps(a: tuple[date, date], b: tuple[date, date]) -> bool:

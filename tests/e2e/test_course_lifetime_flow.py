@@ -8,8 +8,7 @@ then plans and books the rest from My sessions."""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -18,23 +17,12 @@ from clinic.extensions import db
 from clinic.models import Appointment, AttentionFlag, Enrolment, TimeOff
 from clinic.scheduling.wording import day_text
 from clinic.services.core.actors import actor_for
-from clinic.services.courses import enrol
-from clinic.services.courses.placing import SessionRequest
 from tests import factories as f
+from tests.clock import BERLIN, local, next_monday
 from tests.e2e.conftest import log_in, screenshot
 
 pytestmark = pytest.mark.e2e
-BERLIN = ZoneInfo("Europe/Berlin")
 PASSWORD = "a good password"
-
-
-def next_monday(weeks: int) -> date:
-    today = datetime.now(BERLIN).date()
-    return today + timedelta(days=7 * weeks - today.weekday())
-
-
-def at(day: date, hour: int) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, tzinfo=BERLIN)
 
 
 def local_day(a: Appointment) -> date:
@@ -53,11 +41,12 @@ def test_time_off_over_a_booked_session_to_an_accepted_replan(
         f.make_course(code="peel_3", name="Glycolic peel, 3 sessions", sessions=3)
         admin = f.make_user("admin", email="admin@clinic.example", password=PASSWORD)
         client = f.make_client(name="Mia Klein", email="mia@example.com", password=PASSWORD)
-        enrolment = enrol.book_course(
-            actor=actor_for(admin),
+        enrolment = f.book(
+            *(local(d, 10) for d in days),
+            client=client,
+            practitioner=lena,
+            by=actor_for(admin),
             course_code="peel_3",
-            client_id=client.id,
-            sessions=[SessionRequest(at(d, 10), lena.id) for d in days],
         )
         second = next(a.id for a in enrolment.appointments if a.session == 2)
         lena_id, enrolment_id = lena.id, enrolment.id

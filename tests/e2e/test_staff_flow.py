@@ -4,8 +4,7 @@ from the calendar, moves session 2, sees the warning about session 3, and cancel
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -13,16 +12,11 @@ from sqlalchemy import select
 from clinic.extensions import db
 from clinic.models import Appointment, Enrolment
 from tests import factories as f
+from tests.clock import BERLIN, next_monday
 from tests.e2e.conftest import log_in, screenshot
 
 pytestmark = pytest.mark.e2e
-BERLIN = ZoneInfo("Europe/Berlin")
 PASSWORD = "staff password 1"
-
-
-def next_monday(weeks: int = 2) -> date:
-    today = datetime.now(BERLIN).date()
-    return today + timedelta(days=7 * weeks - today.weekday())
 
 
 def seed(live_server) -> None:  # type: ignore[no-untyped-def]

@@ -3,45 +3,33 @@ calendar, and the week shows it; the client is told about the make-up."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from clinic.extensions import db
 from clinic.models import Appointment, OutboxMessage
-from clinic.services.courses import enrol
-from clinic.services.courses.placing import SessionRequest
+from tests import clock
 from tests import factories as f
+from tests.clock import local
 from tests.e2e.conftest import log_in
 
 pytestmark = pytest.mark.e2e
-BERLIN = ZoneInfo("Europe/Berlin")
 PASSWORD = "staff password 1"
 
 
-def last_monday() -> date:
-    today = datetime.now(BERLIN).date()
-    return today - timedelta(days=today.weekday() + 7)
-
-
 def test_reception_marks_a_no_show_from_the_week_calendar(live_server, tablet) -> None:
-    monday = last_monday()
-    start = datetime(monday.year, monday.month, monday.day, 10, tzinfo=BERLIN)
+    monday = clock.monday(-1)
+    start = local(monday, 10)
     with live_server.seed():
-        f.make_clinic()
-        f.make_practitioner(name="Clara Cosmo")
-        f.make_course()
-        f.make_user("receptionist", email="desk@clinic.example", password=PASSWORD)
-        client = f.make_client(name="Anna Client", email="anna@example.com")
-        enrol.book_course(
-            actor=f.actor("receptionist"),
-            course_code="peel_course",
-            client_id=client.id,
-            sessions=[SessionRequest(start.astimezone(UTC))],
+        f.make_booked_course(
+            start.astimezone(UTC),
+            practitioner=dict(name="Clara Cosmo"),
+            client=dict(name="Anna Client", email="anna@example.com"),
             now=(start - timedelta(days=1)).astimezone(UTC),
         )
+        f.make_user("receptionist", email="desk@clinic.example", password=PASSWORD)
     base, page = live_server.url, tablet
     log_in(page, base, "desk@clinic.example", PASSWORD)
     page.goto(f"{base}/staff/calendar?day={monday}&view=week")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,9 +20,8 @@ from flask.testing import FlaskClient
 from clinic import create_app
 from clinic.errors import UNAVAILABLE
 from clinic.extensions import db
-from clinic.services.courses import enrol
-from clinic.services.courses.placing import SessionRequest
 from tests import factories as f
+from tests.clock import local, next_monday
 
 
 @dataclass
@@ -57,21 +55,9 @@ def outage(migrated_template: Path, tmp_path: Path) -> Iterator[Outage]:
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder / 'clinic.db'}")
     app.config["PROPAGATE_EXCEPTIONS"] = False  # a failing error page answers as in production
     with app.app_context():
-        f.make_clinic()
-        f.make_practitioner()
-        f.make_course()
-        client = f.make_client()
+        booked = f.make_booked_course(local(next_monday(), 10))
+        client, enrolment = booked.client, booked.enrolment
         desk = f.make_user("receptionist")
-        start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=14)
-        start = start.replace(hour=9, minute=0, second=0)
-        while start.weekday() > 4:
-            start += timedelta(days=1)
-        enrolment = enrol.book_course(
-            actor=f.actor("receptionist"),
-            course_code="peel_course",
-            client_id=client.id,
-            sessions=[SessionRequest(start)],
-        )
         staff_browser, client_browser = app.test_client(), app.test_client()
         with staff_browser.session_transaction() as session:
             f.log_in(session, desk.id)

@@ -20,9 +20,9 @@ from clinic import create_app
 from clinic.extensions import db
 from clinic.models import Appointment, Enrolment, User
 from tests import factories as f
-from tests.api.conftest import at, next_monday, token_for
+from tests.api.conftest import at, token_for
+from tests.clock import local, next_monday
 from tests.ops.test_sqlite_faults import UNAVAILABLE
-from tests.web.conftest import local
 
 BUSY_MS = 200
 

@@ -10,9 +10,8 @@ with the rule's code, writing nothing.
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -31,15 +30,9 @@ from clinic.services.world import course_catalogue
 from clinic.services.world import snapshot as occupancy_source
 from clinic.services.world.aftercare import rules_record
 from tests import factories as f
+from tests.clock import NOW, local
 
 pytestmark = pytest.mark.pg
-
-BERLIN = ZoneInfo("Europe/Berlin")
-NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
-
-
-def local(y: int, m: int, d: int, hh: int, mm: int = 0) -> datetime:
-    return datetime(y, m, d, hh, mm, tzinfo=BERLIN).astimezone(UTC)
 
 
 def count(model) -> int:

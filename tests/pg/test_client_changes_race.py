@@ -14,18 +14,17 @@ import urllib.parse
 import urllib.request
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, text
 
 from clinic.extensions import db
 from clinic.models import ApiToken, Appointment, User, utcnow
-from clinic.services.courses import enrol
-from clinic.services.courses.placing import SessionRequest
 from tests import factories as f
+from tests.clock import BERLIN, local, monday
 from tests.pg.http import Server, at_once
-from tests.pg.test_race_http import BERLIN, at, monday
+from tests.pg.test_race_http import at
 
 pytestmark = pytest.mark.pg
 
@@ -107,17 +106,12 @@ def book_three(clinic, round_: int, offsets: tuple[int, int, int]) -> list[int]:
     """A new client's three sessions on days `offsets` after a Monday, one hour per round."""
     first = monday(3 + 7 * (round_ // 8))
     hour = 9 + round_ % 8
-    enrolment = enrol.book_course(
-        actor=clinic["desk"],
+    enrolment = f.book(
+        *(local(first + timedelta(days=d), hour) for d in offsets),
+        client=f.make_client(),
+        practitioner=clinic["practitioner"],
+        by=clinic["desk"],
         course_code="peel3",
-        client_id=f.make_client().id,
-        sessions=[
-            SessionRequest(
-                datetime.fromisoformat(at(first + timedelta(days=d), hour)),
-                clinic["practitioner"].id,
-            )
-            for d in offsets
-        ],
     )
     return [a.id for a in sorted(enrolment.appointments, key=lambda a: a.session)]
 

@@ -29,6 +29,7 @@ from clinic.extensions import db
 from clinic.models import Appointment, Enrolment
 from clinic.services.core.db import BUSY
 from tests import factories as f
+from tests.clock import monday
 from tests.conftest import missing
 from tests.ops.test_database_errors import error_of
 from tests.pg.http import Server, gunicorn
@@ -40,7 +41,7 @@ from tests.pg.server import (
     start_server,
     stop_server,
 )
-from tests.pg.test_race_http import at, make_racers, monday
+from tests.pg.test_race_http import at, make_racers
 from tests.ports import free_port
 
 pytestmark = pytest.mark.pg

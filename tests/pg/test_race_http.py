@@ -14,7 +14,6 @@ from collections import Counter
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -22,20 +21,14 @@ from sqlalchemy import func, select
 from clinic.extensions import db
 from clinic.models import ApiToken, Appointment, Client, Enrolment, User, utcnow
 from tests import factories as f
+from tests.clock import BERLIN, monday
 from tests.pg.http import Server, at_once
 
 pytestmark = pytest.mark.pg
 
 ROOT = Path(__file__).resolve().parents[2]
-BERLIN = ZoneInfo("Europe/Berlin")
 RACERS = 50
 WORKERS = 4
-
-
-def monday(weeks_ahead: int) -> date:
-    """A Monday in the future: the server books against the real clock."""
-    today = datetime.now(BERLIN).date()
-    return today + timedelta(days=7 * weeks_ahead - today.weekday())
 
 
 def at(day: date, hour: int) -> str:

@@ -19,13 +19,12 @@ import pytest
 from clinic.extensions import db
 from clinic.models import ApiToken, Appointment, utcnow
 from clinic.services.core.actors import Actor
-from clinic.services.courses import enrol
-from clinic.services.courses.placing import SessionRequest
 from clinic.services.staffing import time_off
 from tests import factories as f
+from tests.clock import local, monday
 from tests.pg.http import Server, at_once
 from tests.pg.test_client_changes_race import call, desk_token
-from tests.pg.test_race_http import at, monday
+from tests.pg.test_race_http import at
 
 pytestmark = pytest.mark.pg
 
@@ -54,16 +53,12 @@ def flagged_round(r: int, admin: Actor, desk: Actor) -> dict[str, object]:
     client = f.make_client()
     first = monday(3 + r // 8)
     hour = 9 + r % 8
-    enrolment = enrol.book_course(
-        actor=desk,
+    enrolment = f.book(
+        *(local(first + timedelta(days=d), hour) for d in (0, 14, 35)),
+        client=client,
+        practitioner=practitioner,
+        by=desk,
         course_code="peel3",
-        client_id=client.id,
-        sessions=[
-            SessionRequest(
-                datetime.fromisoformat(at(first + timedelta(days=d), hour)), practitioner.id
-            )
-            for d in (0, 14, 35)
-        ],
     )
     ids = [a.id for a in sorted(enrolment.appointments, key=lambda a: a.session)]
     day = first + timedelta(days=14)

@@ -30,6 +30,7 @@ from sqlalchemy import select
 from clinic.extensions import db
 from clinic.models import OutboxMessage
 from tests import factories as f
+from tests.clock import monday
 from tests.conftest import one_window
 from tests.pg.http import Server, at_once, gunicorn
 from tests.pg.test_client_changes_race import (
@@ -39,7 +40,7 @@ from tests.pg.test_client_changes_race import (
     desk_token,
     spacing_breaks,
 )
-from tests.pg.test_race_http import at, monday
+from tests.pg.test_race_http import at
 from tests.services.test_outbox import queue_plain
 from tests.services.test_outbox import start_server as start_smtp
 

@@ -11,7 +11,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from clinic.scheduling import (
     BookedSession,
@@ -32,8 +31,9 @@ from clinic.scheduling import (
     Snapshot,
     check_course,
 )
+from tests.clock import BERLIN
 
-TZ = ZoneInfo("Europe/Berlin")
+TZ = BERLIN  # the engine tests keep their own NOW below (another year, no app)
 MON_TO_SAT = range(6)
 OPEN = (time(9, 0), time(18, 0))
 ENROLMENT = 7

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from clinic.scheduling import ResourceBook
 from clinic.scheduling.types import Occupancy
+from tests.clock import BERLIN
 
-BERLIN = ZoneInfo("Europe/Berlin")
 # One session at 10:00 each day from 1 Dec, in practitioner 1's diary.
 WEEKS = [
     Occupancy(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from icalendar import Calendar
@@ -12,30 +11,16 @@ from sqlalchemy import select
 
 from clinic.extensions import db
 from clinic.models import Appointment, OutboxMessage
-from clinic.services.courses import cancellation, enrol, outcomes
-from clinic.services.courses.placing import SessionRequest
+from clinic.services.courses import cancellation, outcomes
 from clinic.services.messages import calendar_files
 from clinic.services.world import aftercare
 from tests import factories as f
-
-BERLIN = ZoneInfo("Europe/Berlin")
-NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+from tests.clock import BERLIN, NOW, local
 
 
 def test_aftercare_for_gives_the_courses_windows_in_the_clinics_time_zone(app) -> None:
-    f.make_clinic()
-    f.make_practitioner()
-    course = f.make_course()
-    client = f.make_client()
     start = datetime(2026, 12, 1, 10, tzinfo=BERLIN).astimezone(UTC)
-    enrolment = enrol.book_course(
-        actor=f.actor("receptionist"),
-        course_code=course.code,
-        client_id=client.id,
-        sessions=[SessionRequest(start)],
-        now=NOW,
-    )
-    appointment = enrolment.appointments[0]
+    appointment = f.make_booked_course(start, now=NOW).sessions[0]
 
     windows = aftercare.aftercare_for(appointment)
 
@@ -47,17 +32,8 @@ def test_aftercare_for_gives_the_courses_windows_in_the_clinics_time_zone(app) -
 
 
 def test_aftercare_for_keeps_a_retired_courses_care(app) -> None:
-    f.make_clinic()
-    f.make_practitioner()
-    course = f.make_course()
-    client = f.make_client()
-    enrolment = enrol.book_course(
-        actor=f.actor("receptionist"),
-        course_code=course.code,
-        client_id=client.id,
-        sessions=[SessionRequest(datetime(2026, 12, 1, 9, tzinfo=UTC))],
-        now=NOW,
-    )
+    booked = f.make_booked_course(datetime(2026, 12, 1, 9, tzinfo=UTC), now=NOW)
+    course, enrolment = booked.course, booked.enrolment
     before = aftercare.aftercare_for(enrolment.appointments[0])
     course.retired = True
     f.commit()
@@ -73,19 +49,8 @@ AFTER_START = datetime(2026, 12, 1, 12, tzinfo=UTC)
 def one_session(status: str):
     """A one-session peel booked for 1 Dec 10:00 Berlin, then left booked, marked done or
     no-show after it started, or cancelled before it, through the services."""
-    f.make_clinic()
-    f.make_practitioner()
-    course = f.make_course()
-    client = f.make_client()
-    desk = f.actor("receptionist")
-    enrolment = enrol.book_course(
-        actor=desk,
-        course_code=course.code,
-        client_id=client.id,
-        sessions=[SessionRequest(datetime(2026, 12, 1, 10, tzinfo=BERLIN))],
-        now=NOW,
-    )
-    appointment = enrolment.appointments[0]
+    booked = f.make_booked_course(local(2026, 12, 1, 10), now=NOW)
+    desk, appointment = booked.desk, booked.sessions[0]
     if status in ("done", "no_show"):
         outcomes.record_outcome(
             actor=desk, appointment_id=appointment.id, status=status, now=AFTER_START

@@ -4,7 +4,7 @@ the cause clears the flags."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -23,15 +23,13 @@ from clinic.models import (
 from clinic.services import catalogue
 from clinic.services.catalogue import catalogue_admin
 from clinic.services.core.clinic_setup import clinic_tz
-from clinic.services.courses import cancellation, enrol, moves
-from clinic.services.courses.placing import SessionRequest
+from clinic.services.courses import cancellation, moves
 from clinic.services.lifetime import attention
 from clinic.services.people import declared_periods, health_screening
 from clinic.services.staffing import catalogue_file, opening_hours, practitioners, rooms, time_off
 from clinic.services.world import flags as attention_flags
 from tests import factories as f
-
-NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+from tests.clock import NOW
 
 
 @pytest.fixture
@@ -41,19 +39,8 @@ def booked(app):
     f.make_course()
     client = f.make_client()
     desk = f.actor("receptionist")
-    plan = enrol.plan_course_for(
-        actor=desk,
-        course_code="peel_course",
-        client_id=client.id,
-        earliest=date(2026, 12, 1),
-        now=NOW,
-    )
-    enrolment = enrol.book_course(
-        actor=desk,
-        course_code="peel_course",
-        client_id=client.id,
-        sessions=[SessionRequest(p.slot.start, p.slot.practitioner_id) for p in plan.sessions],
-        now=NOW,
+    _, enrolment = f.plan_then_book(
+        actor=desk, client_id=client.id, earliest=date(2026, 12, 1), now=NOW
     )
     return {
         "practitioner": practitioner,
@@ -362,18 +349,11 @@ def laser(booked):
     )
     client = f.make_client()
     desk = f.actor("receptionist")
-    plan = enrol.plan_course_for(
+    _, enrolment = f.plan_then_book(
         actor=desk,
-        course_code="laser_course",
         client_id=client.id,
         earliest=date(2026, 12, 2),
-        now=NOW,
-    )
-    enrolment = enrol.book_course(
-        actor=desk,
         course_code="laser_course",
-        client_id=client.id,
-        sessions=[SessionRequest(p.slot.start, p.slot.practitioner_id) for p in plan.sessions],
         now=NOW,
     )
     return {**booked, "device": device, "laser": list(enrolment.appointments)}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import event, func, select
@@ -25,39 +24,28 @@ from clinic.services.lifetime.attention_list import ReplanRequest
 from clinic.services.people import declared_periods
 from clinic.services.staffing import rooms, time_off
 from tests import factories as f
+from tests.clock import BERLIN, NOW, local
 
-BERLIN = ZoneInfo("Europe/Berlin")
-NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # a Wednesday
 # Three Mondays 21 days apart (the course: 14 to 28 days).
 MONDAYS = (date(2026, 12, 7), date(2026, 12, 28), date(2027, 1, 18))
 
 
-def local(d: date, hour: int, minute: int = 0) -> datetime:
-    return datetime(d.year, d.month, d.day, hour, minute, tzinfo=BERLIN).astimezone(UTC)
-
-
 @pytest.fixture
 def world(app):
-    f.make_clinic()
-    lena = f.make_practitioner(name="Lena")
-    f.make_course(code="peel3", name="Glycolic peel, 3 sessions", sessions=3)
-    client = f.make_client(name="Carla")
-    desk = f.actor("receptionist")
-    enrolment = enrol.book_course(
-        actor=desk,
-        course_code="peel3",
-        client_id=client.id,
-        sessions=[SessionRequest(local(d, 10), lena.id) for d in MONDAYS],
+    booked = f.make_booked_course(
+        *(local(d, 10) for d in MONDAYS),
+        practitioner=dict(name="Lena"),
+        course=dict(code="peel3", name="Glycolic peel, 3 sessions", sessions=3),
+        client=dict(name="Carla"),
         now=NOW,
     )
-    sessions = sorted(enrolment.appointments, key=lambda a: a.session)
     return {
-        "lena": lena,
-        "client": client,
-        "desk": desk,
+        "lena": booked.practitioner,
+        "client": booked.client,
+        "desk": booked.desk,
         "admin": f.actor("admin"),
-        "enrolment": enrolment,
-        "ids": [a.id for a in sessions],
+        "enrolment": booked.enrolment,
+        "ids": booked.ids,
     }
 
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -22,13 +21,7 @@ from clinic.services.core.errors import (
 from clinic.services.courses import cancellation, enrol, moves, outcomes, reads
 from clinic.services.courses.placing import SessionRequest
 from tests import factories as f
-
-BERLIN = ZoneInfo("Europe/Berlin")
-NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # a Wednesday
-
-
-def local(y: int, m: int, d: int, hh: int, mm: int = 0) -> datetime:
-    return datetime(y, m, d, hh, mm, tzinfo=BERLIN).astimezone(UTC)
+from tests.clock import BERLIN, NOW, local
 
 
 @pytest.fixture
@@ -50,21 +43,10 @@ def count(model) -> int:
 
 
 def test_plan_then_book_writes_every_session_in_one_enrolment(setup) -> None:
-    plan = enrol.plan_course_for(
-        actor=setup["desk"],
-        course_code="peel_course",
-        client_id=setup["client"].id,
-        earliest=date(2026, 12, 1),
-        now=NOW,
+    plan, enrolment = f.plan_then_book(
+        actor=setup["desk"], client_id=setup["client"].id, earliest=date(2026, 12, 1), now=NOW
     )
     assert len(plan.sessions) == 6
-    enrolment = enrol.book_course(
-        actor=setup["desk"],
-        course_code="peel_course",
-        client_id=setup["client"].id,
-        sessions=[SessionRequest(p.slot.start, p.slot.practitioner_id) for p in plan.sessions],
-        now=NOW,
-    )
     rows = db.session.scalars(
         select(Appointment).where(Appointment.enrolment_id == enrolment.id)
     ).all()
@@ -190,21 +172,14 @@ def test_plan_starts_after_the_contraindication_lookback(setup) -> None:
 
 
 def book_plan(setup, earliest=date(2026, 12, 1)):
-    plan = enrol.plan_course_for(
+    _, enrolment = f.plan_then_book(
         actor=setup["desk"],
-        course_code="peel_course",
         client_id=setup["client"].id,
         earliest=earliest,
         now=NOW,
         preferences=Preferences(),
     )
-    return enrol.book_course(
-        actor=setup["desk"],
-        course_code="peel_course",
-        client_id=setup["client"].id,
-        sessions=[SessionRequest(p.slot.start, p.slot.practitioner_id) for p in plan.sessions],
-        now=NOW,
-    )
+    return enrolment
 
 
 def test_move_that_breaks_the_next_session_lists_it_and_changes_nothing(setup) -> None:

@@ -4,7 +4,7 @@ nothing else kept between requests, so bookings write no shared row."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 import pytest
 from sqlalchemy import event, select, text
@@ -19,8 +19,7 @@ from clinic.services.staffing import opening_hours
 from clinic.services.world import client_reads, course_catalogue
 from clinic.services.world.snapshot import load_snapshot
 from tests import factories as f
-
-NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+from tests.clock import NOW
 
 # Tables every request reads afresh: appointments, clients and their records, accounts,
 # messages and the audit trail. A new table belongs here or in CATALOGUE_TABLES.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -24,17 +23,7 @@ from clinic.services.lifetime import attention_list
 from clinic.services.staffing import time_off
 from clinic.services.world import client_reads
 from tests import factories as f
-
-BERLIN = ZoneInfo("Europe/Berlin")
-NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # a Wednesday
-
-
-def local(y: int, m: int, d: int, hh: int, mm: int = 0) -> datetime:
-    return datetime(y, m, d, hh, mm, tzinfo=BERLIN).astimezone(UTC)
-
-
-def local_day(moment: datetime) -> date:
-    return moment.astimezone(BERLIN).date()
+from tests.clock import BERLIN, NOW, local, local_day
 
 
 @pytest.fixture

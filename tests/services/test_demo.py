@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -25,10 +24,10 @@ from clinic.scheduling.timeutil import add_wall_hours
 from clinic.services.catalogue import import_catalogue
 from clinic.services.core.errors import InvalidRequest
 from clinic.services.people.accounts import authenticate
+from tests.clock import BERLIN
 
 WINTER = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 SUMMER = datetime(2027, 6, 16, 9, 0, tzinfo=UTC)
-BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def count(model) -> int:

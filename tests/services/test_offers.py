@@ -3,8 +3,7 @@ only what the change's own check accepts, and read the database once per day, no
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 import pytest
 
@@ -12,15 +11,10 @@ from clinic.services.core.errors import NotFound
 from clinic.services.courses import cancellation, enrol, moves, reads
 from clinic.services.courses.placing import SessionRequest
 from tests import factories as f
+from tests.clock import NOW, local
 from tests.services.test_snapshot_queries import statements
 
-BERLIN = ZoneInfo("Europe/Berlin")
-NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # a Wednesday
 MONDAY = date(2026, 12, 7)
-
-
-def local(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=BERLIN).astimezone(UTC)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes
-from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -15,14 +14,11 @@ from sqlalchemy import select
 
 from clinic.extensions import db
 from clinic.models import OutboxMessage
-from clinic.services.courses import cancellation, enrol
-from clinic.services.courses.placing import SessionRequest
+from clinic.services.courses import cancellation
 from clinic.services.messages import sending
 from tests import factories as f
+from tests.clock import BERLIN, NOW, local
 from tests.ports import free_port
-
-BERLIN = ZoneInfo("Europe/Berlin")
-NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
 
 class Recorder:
@@ -182,23 +178,20 @@ def test_a_message_that_keeps_failing_is_marked_failed_after_the_last_attempt(ap
 
 @pytest.fixture
 def booked(app):
-    f.make_clinic()
-    f.make_practitioner()
-    f.make_course(
-        sessions=2,
-        aftercare=[("no_uv", "sun", 168), ("no_makeup", "makeup", 24)],
-        precare=[("no_actives", "other", 120)],
-    )
-    client = f.make_client(email="ada@example.com", name="Ada")
-    start = datetime(2026, 12, 1, 10, 0, tzinfo=BERLIN)
-    enrolment = enrol.book_course(
-        actor=f.client_actor(client),
-        course_code="peel_course",
-        client_id=None,
-        sessions=[SessionRequest(start), SessionRequest(start + timedelta(days=14))],
+    start = local(2026, 12, 1, 10)
+    booked = f.make_booked_course(
+        start,
+        start + timedelta(days=14),
+        course=dict(
+            sessions=2,
+            aftercare=[("no_uv", "sun", 168), ("no_makeup", "makeup", 24)],
+            precare=[("no_actives", "other", 120)],
+        ),
+        client=dict(email="ada@example.com", name="Ada"),
+        by_client=True,
         now=NOW,
     )
-    return client, enrolment
+    return booked.client, booked.enrolment
 
 
 def test_a_booking_confirmation_lists_each_session_with_aftercare_and_attaches_the_ics(
@@ -297,15 +290,11 @@ def test_a_message_that_cannot_be_built_is_marked_failed_and_the_run_goes_on(app
 def test_a_booking_of_a_course_with_a_line_break_in_its_name_stops_no_other_mail(
     app, runner, smtp
 ) -> None:
-    f.make_clinic()
-    f.make_practitioner()
-    f.make_course(name="Peel\r\nBcc: everyone@example.com", sessions=1)
-    client = f.make_client(email="ada@example.com", name="Ada")
-    enrol.book_course(
-        actor=f.client_actor(client),
-        course_code="peel_course",
-        client_id=None,
-        sessions=[SessionRequest(datetime(2026, 12, 1, 10, 0, tzinfo=BERLIN))],
+    f.make_booked_course(
+        local(2026, 12, 1, 10),
+        course=dict(name="Peel\r\nBcc: everyone@example.com", sessions=1),
+        client=dict(email="ada@example.com", name="Ada"),
+        by_client=True,
         now=NOW,
     )
     queue_plain(2, due=NOW)

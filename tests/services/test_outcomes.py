@@ -16,16 +16,14 @@ from clinic.scheduling import ProposedSession, check_course
 from clinic.scheduling.wording import moment_text
 from clinic.services.core.actors import Actor
 from clinic.services.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation
-from clinic.services.courses import cancellation, course_rest, enrol, outcomes
-from clinic.services.courses.placing import SessionRequest
+from clinic.services.courses import cancellation, course_rest, outcomes
 from clinic.services.world import client_reads
 from clinic.services.world.aftercare import enrolment_rules
 from clinic.services.world.progress import enrolment_progress
 from clinic.services.world.snapshot import load_snapshot
 from tests import factories as f
+from tests.clock import BERLIN, NOW
 
-BERLIN = ZoneInfo("Europe/Berlin")
-NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 FIRST = datetime(2026, 12, 1, 10, 0, tzinfo=BERLIN)  # a Tuesday
 SECOND = FIRST + timedelta(days=14)  # Tue 15 Dec
 AFTER = SECOND + timedelta(hours=2)
@@ -35,26 +33,21 @@ LINK = "http://clinic.example/my/sessions"
 @pytest.fixture
 def two(app):
     """A two-session peel course (14-28 days apart) booked for Ada, both sessions."""
-    f.make_clinic()
-    practitioner = f.make_practitioner()
-    f.make_course(sessions=2)
-    client = f.make_client(email="ada@example.com", name="Ada")
-    desk = f.actor("receptionist")
-    enrolment = enrol.book_course(
-        actor=desk,
-        course_code="peel_course",
-        client_id=client.id,
-        sessions=[SessionRequest(FIRST), SessionRequest(SECOND)],
+    booked = f.make_booked_course(
+        FIRST,
+        SECOND,
+        course=dict(sessions=2),
+        client=dict(email="ada@example.com", name="Ada"),
         now=NOW,
     )
-    first, second = sorted(enrolment.appointments, key=lambda a: a.session)
+    first, second = booked.ids
     return {
-        "desk": desk,
-        "client": client,
-        "practitioner": practitioner,
-        "enrolment_id": enrolment.id,
-        "first": first.id,
-        "second": second.id,
+        "desk": booked.desk,
+        "client": booked.client,
+        "practitioner": booked.practitioner,
+        "enrolment_id": booked.enrolment.id,
+        "first": first,
+        "second": second,
     }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -11,8 +11,8 @@ from clinic.services.core import permissions as p
 from clinic.services.core.actors import Actor
 from clinic.services.core.errors import Conflict, PermissionDenied, RuleViolation
 from tests import factories as f
+from tests.clock import NOW
 
-NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 ROLES = ("admin", "receptionist", "practitioner", "client")
 
 

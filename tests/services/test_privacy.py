@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -26,45 +25,37 @@ from clinic.services.courses.placing import SessionRequest
 from clinic.services.people import accounts, clients, privacy
 from clinic.services.world import client_reads
 from tests import factories as f
+from tests.clock import NOW, local
 
-BERLIN = ZoneInfo("Europe/Berlin")
-NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 LATER = datetime(2026, 12, 10, 8, 0, tzinfo=UTC)  # after session 1, before session 2
-
-
-def local(y: int, m: int, d: int, hh: int) -> datetime:
-    return datetime(y, m, d, hh, tzinfo=BERLIN).astimezone(UTC)
 
 
 @pytest.fixture
 def history(app):
     """A client with screening answers, a declared holiday, a login with an API token,
     one session done and one to come, and a queued reminder."""
-    f.make_clinic()
-    practitioner = f.make_practitioner()
-    f.make_course()
-    client = f.make_client(
-        name="Erika Mustermann",
-        password="erika-secret-1",
-        conditions={"isotretinoin": (False, date(2025, 1, 10)), "pregnancy": (False, None)},
-        periods=[("sun_exposure", date(2027, 7, 1), date(2027, 7, 14))],
+    booked = f.make_booked_course(
+        local(2026, 12, 1, 10),
+        local(2026, 12, 15, 10),
+        client=dict(
+            name="Erika Mustermann",
+            password="erika-secret-1",
+            conditions={"isotretinoin": (False, date(2025, 1, 10)), "pregnancy": (False, None)},
+            periods=[("sun_exposure", date(2027, 7, 1), date(2027, 7, 14))],
+        ),
+        now=NOW,
+    )
+    client, practitioner, desk, enrolment = (
+        booked.client,
+        booked.practitioner,
+        booked.desk,
+        booked.enrolment,
     )
     # A profile change is audited with the values before and after.
     clients.update_profile(
         actor=f.client_actor(client), name="Erika Mustermann", phone="+49 30 1234567"
     )
     client.notes = "Prefers mornings"
-    desk = f.actor("receptionist")
-    enrolment = enrol.book_course(
-        actor=desk,
-        course_code="peel_course",
-        client_id=client.id,
-        sessions=[
-            SessionRequest(local(2026, 12, 1, 10), practitioner.id),
-            SessionRequest(local(2026, 12, 15, 10), practitioner.id),
-        ],
-        now=NOW,
-    )
     first, second = enrolment.appointments
     outcomes.record_outcome(
         actor=desk,

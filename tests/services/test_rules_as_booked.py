@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -29,14 +28,7 @@ from clinic.services.staffing import rooms
 from clinic.services.world import aftercare, course_catalogue
 from clinic.services.world.progress import enrolment_progress
 from tests import factories as f
-
-BERLIN = ZoneInfo("Europe/Berlin")
-NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # a Wednesday
-
-
-def local(y: int, m: int, d: int, hh: int, mm: int = 0) -> datetime:
-    return datetime(y, m, d, hh, mm, tzinfo=BERLIN).astimezone(UTC)
-
+from tests.clock import BERLIN, NOW, local
 
 # Tuesdays 14 days apart: the glycolic course's minimum as it was booked.
 EVERY_14 = [local(2026, 12, 1, 10) + timedelta(days=14 * k) for k in range(6)]

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from clinic.services.courses.schedule import _LocalTimes, clock
-
-BERLIN = ZoneInfo("Europe/Berlin")
+from tests.clock import BERLIN
 
 
 def _moments(around: datetime) -> list[datetime]:

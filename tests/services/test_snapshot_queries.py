@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import event, func, select
@@ -17,8 +17,7 @@ from clinic.services.courses import enrol
 from clinic.services.courses.placing import SessionRequest
 from clinic.services.world import client_reads
 from tests import factories as f
-
-NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+from tests.clock import NOW
 
 
 @contextmanager

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -11,8 +11,7 @@ from clinic.models import APPOINTMENT_STATUSES, Appointment, Enrolment, Room
 from clinic.services.world.aftercare import rules_record
 from clinic.services.world.course_catalogue import course_rules
 from tests import factories as f
-
-NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+from tests.clock import NOW
 
 
 def test_to_come_is_booked_and_not_yet_begun_in_python_and_in_sql(app) -> None:

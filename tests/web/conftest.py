@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -15,8 +14,6 @@ from flask.testing import FlaskClient
 from clinic.extensions import db
 from clinic.models import Client, Course, Enrolment, Practitioner, User
 from clinic.services.core.actors import Actor, actor_for
-from clinic.services.courses import enrol
-from clinic.services.courses.placing import SessionRequest
 from tests import factories as f
 
 STAFF_ROLES = ("admin", "receptionist", "practitioner")
@@ -61,19 +58,6 @@ def login_as(client: FlaskClient) -> Callable[..., User]:
     return login
 
 
-BERLIN = ZoneInfo("Europe/Berlin")
-
-
-def next_monday(weeks_ahead: int = 2) -> date:
-    """A Monday safely in the future: the pages book against the real clock."""
-    today = datetime.now(BERLIN).date()
-    return today + timedelta(days=7 * weeks_ahead - today.weekday())
-
-
-def local(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=BERLIN)
-
-
 @dataclass
 class Clinic:
     practitioner: Practitioner
@@ -83,11 +67,12 @@ class Clinic:
 
     def book(self, *starts: datetime, client: Client | None = None, **kw: Any) -> Enrolment:
         """Book sessions through the service (as reception), at the practitioner's."""
-        return enrol.book_course(
-            actor=self.desk,
+        return f.book(
+            *starts,
+            client=client or self.client,
+            practitioner=self.practitioner,
+            by=self.desk,
             course_code=self.course.code,
-            client_id=(client or self.client).id,
-            sessions=[SessionRequest(s, self.practitioner.id) for s in starts],
             **kw,
         )
 

@@ -12,7 +12,8 @@ from icalendar import Calendar
 from clinic.models import Appointment
 from clinic.services.courses import cancellation, outcomes
 from tests import factories as f
-from tests.web.conftest import Clinic, local, next_monday
+from tests.clock import local, next_monday
+from tests.web.conftest import Clinic
 
 
 def one_session(clinic: Clinic, status: str) -> Appointment:

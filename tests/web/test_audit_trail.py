@@ -10,7 +10,7 @@ from clinic.services.courses import enrol
 from clinic.services.courses.placing import SessionRequest
 from clinic.services.people import client_records, health_screening, privacy
 from tests import factories as f
-from tests.web.conftest import local, next_monday
+from tests.clock import local, next_monday
 
 
 @pytest.fixture

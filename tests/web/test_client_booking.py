@@ -14,8 +14,9 @@ from clinic.extensions import db
 from clinic.models import Appointment, ClinicSettings, Enrolment, OutboxMessage
 from clinic.services.courses import enrol
 from clinic.services.courses.placing import SessionRequest
+from tests import clock
 from tests import factories as f
-from tests.web.conftest import BERLIN, local, next_monday
+from tests.clock import BERLIN, local, next_monday
 
 
 @pytest.fixture
@@ -107,7 +108,7 @@ def test_planning_says_which_rule_makes_it_impossible(app, client, me) -> None:
 
 def test_a_plan_that_starts_next_season_says_why_above_the_review(app, client, clinic, me) -> None:
     # A one-month season, asked for its 20th: two sessions 14 days apart no longer fit in it.
-    today = datetime.now(BERLIN).date()
+    today = clock.today()
     month_start = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
     db.session.query(ClinicSettings).one().horizon_days = 800
     clinic.course.sessions = 2

@@ -10,11 +10,7 @@ from sqlalchemy import select
 from clinic.extensions import db
 from clinic.models import AuditEntry, ClientCondition, ClientPeriod
 from tests import factories as f
-from tests.web.conftest import BERLIN, next_monday
-
-
-def today() -> date:
-    return datetime.now(BERLIN).date()
+from tests.clock import next_monday, today
 
 
 @pytest.fixture

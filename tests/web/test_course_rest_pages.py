@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from clinic.extensions import db
 from clinic.models import Appointment, Enrolment
 from tests import factories as f
-from tests.web.conftest import local, next_monday
+from tests.clock import local, next_monday
 
 
 @pytest.fixture

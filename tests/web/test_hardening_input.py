@@ -15,7 +15,7 @@ from werkzeug.test import encode_multipart
 from clinic.extensions import db
 from clinic.models import Appointment, Client, Course, Practitioner, Room, User
 from tests import factories as f
-from tests.web.conftest import BERLIN, local, next_monday
+from tests.clock import local, next_monday, today
 
 FAR_DAYS = ["9999-12-31", "0001-01-01"]
 
@@ -26,7 +26,7 @@ def _count() -> int:
 
 def _beyond() -> str:
     """The first day after the booking horizon (365 days)."""
-    return (datetime.now(BERLIN).date() + timedelta(days=366)).isoformat()
+    return (today() + timedelta(days=366)).isoformat()
 
 
 # --- far dates ---------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from clinic.services.core.actors import actor_for
 from clinic.services.courses import cancellation, enrol, moves
 from clinic.services.courses.placing import SessionRequest
 from tests import factories as f
-from tests.web.conftest import BERLIN, local, next_monday
+from tests.clock import BERLIN, local, next_monday
 
 
 @pytest.fixture

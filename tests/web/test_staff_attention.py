@@ -14,7 +14,7 @@ from clinic.models import Appointment, AttentionFlag, TimeOff
 from clinic.services.courses import moves
 from clinic.services.staffing import time_off
 from tests import factories as f
-from tests.web.conftest import local, next_monday
+from tests.clock import local, next_monday
 
 
 def take_off(clinic, first: date, last: date | None = None) -> set[int]:

@@ -11,7 +11,8 @@ from sqlalchemy import event
 from clinic.extensions import db
 from clinic.models import TimeOff
 from tests import factories as f
-from tests.web.conftest import ALL_ROLES, local, next_monday
+from tests.clock import local, next_monday
+from tests.web.conftest import ALL_ROLES
 
 ALLOWED = {"admin", "receptionist", "practitioner"}
 

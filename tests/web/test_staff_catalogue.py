@@ -12,7 +12,8 @@ from clinic.extensions import db
 from clinic.models import AuditEntry, Course, Enrolment, Procedure, Restriction
 from clinic.services.catalogue import catalogue_queries
 from tests import factories as f
-from tests.web.conftest import ALL_ROLES, local, next_monday
+from tests.clock import local, next_monday
+from tests.web.conftest import ALL_ROLES
 
 EDITORS = {"admin", "practitioner"}
 PAGES = [

@@ -3,7 +3,7 @@ client gives on the phone or at the desk; practitioners read the screening but d
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -14,7 +14,8 @@ from clinic.services.core.actors import actor_for
 from clinic.services.core.errors import Conflict, PermissionDenied
 from clinic.services.people import accounts, clients, health_screening
 from tests import factories as f
-from tests.web.conftest import ALL_ROLES, BERLIN, local, next_monday
+from tests.clock import local, next_monday, today
+from tests.web.conftest import ALL_ROLES
 
 DESK = {"admin", "receptionist"}
 NEW = {"name": "Nora New", "email": "Nora@Example.com", "phone": "+49 30 555", "notes": "Calls"}
@@ -260,10 +261,6 @@ def test_only_the_desk_changes_contact_details_and_notes(app, clinic) -> None:
 # --- the screening taken at the desk --------------------------------------------------------------
 
 
-def _today() -> date:
-    return datetime.now(BERLIN).date()
-
-
 def test_screening_page_shows_the_answers_on_file(client, login_as, clinic) -> None:
     health_screening.save_screening(
         actor=clinic.desk,
@@ -278,7 +275,7 @@ def test_screening_page_shows_the_answers_on_file(client, login_as, clinic) -> N
 
 def test_reception_records_the_screening_a_client_gives(client, login_as, clinic) -> None:
     user = login_as("receptionist")
-    last = _today() - timedelta(days=30)
+    last = today() - timedelta(days=30)
     response = client.post(
         f"/staff/clients/{clinic.client.id}/screening",
         data={"confirm": "y", "pregnancy_present": "y", "isotretinoin_last": last.isoformat()},

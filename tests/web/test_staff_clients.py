@@ -10,7 +10,8 @@ from sqlalchemy import select
 from clinic.extensions import db
 from clinic.models import AuditEntry
 from tests import factories as f
-from tests.web.conftest import ALL_ROLES, local, next_monday
+from tests.clock import local, next_monday
+from tests.web.conftest import ALL_ROLES
 
 STAFF = {"admin", "receptionist", "practitioner"}
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -11,21 +11,17 @@ from sqlalchemy import select
 from clinic.extensions import db
 from clinic.models import Appointment, ClinicSettings
 from clinic.services.courses import outcomes
+from tests import clock
 from tests import factories as f
-from tests.web.conftest import BERLIN, local, next_monday
+from tests.clock import local, next_monday
 
 LINK = "http://localhost/my/sessions"
-
-
-def last_monday() -> date:
-    today = datetime.now(BERLIN).date()
-    return today - timedelta(days=today.weekday() + 7)
 
 
 @pytest.fixture
 def held(clinic):
     """Session 1 last Monday (started, no outcome yet) and session 2 two weeks later."""
-    monday = last_monday()
+    monday = clock.monday(-1)
     enrolment = clinic.book(
         local(monday, 10),
         local(monday + timedelta(days=14), 10),

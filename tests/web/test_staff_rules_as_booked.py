@@ -14,7 +14,7 @@ from clinic.extensions import db
 from clinic.models import AuditEntry, Enrolment
 from clinic.services.catalogue import catalogue_admin
 from tests import factories as f
-from tests.web.conftest import local, next_monday
+from tests.clock import local, next_monday
 from tests.web.test_staff_catalogue import course_data
 
 

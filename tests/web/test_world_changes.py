@@ -26,7 +26,7 @@ from clinic.models import (
 )
 from clinic.services.staffing import practitioners
 from tests import factories as f
-from tests.web.conftest import local, next_monday
+from tests.clock import local, next_monday
 
 BUTTON = "Save anyway and flag"
 
