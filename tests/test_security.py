@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -173,30 +174,50 @@ def test_every_form_refuses_a_post_without_its_csrf_token(make_app) -> None:
     assert let_through == []
 
 
-def _start_in_production(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    code = "from clinic import create_app; create_app('production')"
-    return subprocess.run(
-        [sys.executable, "-c", code],
+# Started in one child process: each secret is put in its environment and `config` read again
+# (it reads the environment on import), then the production app is built, as a server would.
+_STARTS = """
+import importlib, json, os, sys
+import config
+from clinic import create_app
+answers = []
+for secret in json.loads(sys.argv[1]):
+    if secret is None:
+        os.environ.pop("SECRET_KEY", None)
+    else:
+        os.environ["SECRET_KEY"] = secret
+    importlib.reload(config)
+    try:
+        create_app("production")
+        answers.append("started")
+    except RuntimeError as refused:
+        answers.append(str(refused))
+print(json.dumps(answers))
+"""
+
+
+def _start_in_production(env: dict[str, str], secrets: list[str | None]) -> list[str]:
+    """What starting the production app says for each secret (None: no SECRET_KEY at all)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _STARTS, json.dumps(secrets)],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
-        check=False,
+        check=True,
     )
+    answers: list[str] = json.loads(done.stdout.splitlines()[-1])
+    return answers
 
 
 def test_app_refuses_to_start_in_production_without_a_real_secret_key(tmp_path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
     env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'prod.db'}"
-    unset = _start_in_production(env)
-    assert unset.returncode != 0
-    assert "SECRET_KEY must be set" in unset.stderr
-    for weak in ("", DEV_SECRET, "changeme"):
-        refused = _start_in_production({**env, "SECRET_KEY": weak})
-        assert refused.returncode != 0 and "SECRET_KEY" in refused.stderr
-    started = _start_in_production({**env, "SECRET_KEY": REAL_SECRET})
-    assert started.returncode == 0, started.stderr
+    unset, *weak, real = _start_in_production(env, [None, "", DEV_SECRET, "changeme", REAL_SECRET])
+    assert "SECRET_KEY must be set" in unset
+    assert all("SECRET_KEY must be set" in answer for answer in weak), weak
+    assert real == "started"
 
 
 def test_healthz_answers_ok_when_the_database_answers(client) -> None:
