@@ -117,6 +117,7 @@ def run(
     )
     from clinic.services.core import cache, clinic_setup
     from clinic.services.core.actors import actor_for
+    from clinic.services.core.errors import RuleViolation
     from clinic.services.courses import enrol
     from clinic.services.world import client_reads, course_catalogue, day_memory
     from clinic.services.world.snapshot import load_snapshot
@@ -221,6 +222,10 @@ def run(
                 return enrol.plan_course_for(
                     actor=actor, course_code=COURSE, client_id=client.id, earliest=earliest
                 )
+            except RuleViolation as refused:
+                # No plan exists for this client from that day (a client with a history can be
+                # out of dates within the search limit): a refusal is an answer, timed as one.
+                return refused
             finally:
                 db.session.remove()
 
@@ -269,6 +274,7 @@ def plan_growth(
     from clinic.scheduling import Occupancy, ResourceBook, Snapshot, plan_course
     from clinic.services.core import clinic_setup
     from clinic.services.core.actors import actor_for
+    from clinic.services.core.errors import RuleViolation
     from clinic.services.courses import enrol
     from clinic.services.world import client_reads, course_catalogue
     from clinic.services.world.snapshot import load_snapshot
@@ -322,6 +328,8 @@ def plan_growth(
                     return enrol.plan_course_for(
                         actor=actor, course_code=COURSE, client_id=client.id, earliest=earliest
                     )
+                except RuleViolation as refused:
+                    return refused  # as in run(): a refusal is an answer
                 finally:
                     db.session.remove()
 
