@@ -14,6 +14,7 @@ from clinic.scheduling.resources import (
     DayResources,
     Snapshot,
     held_by,
+    kept_day_resources,
     qualification_violation,
     wished_hours_violation,
 )
@@ -121,14 +122,7 @@ class _Search:
         procedure = self.course.procedure
         if self.replacing:
             return DayResources(self.snapshot, procedure, day, self.replacing)
-        # Without sessions set aside, a day's resources are the same for every plan on this
-        # book, whatever its preferences: the book keeps them with the day.
-        kept = self.snapshot.book.kept(day)
-        key = ("day_resources", procedure)
-        found = kept.get(key)
-        if not isinstance(found, DayResources):
-            found = kept[key] = DayResources(self.snapshot, procedure, day)
-        return found
+        return kept_day_resources(self.snapshot, procedure, day)
 
     def with_plan(self, day_search: DaySearch, plan: list[Slot]) -> DaySearch:
         """The day as this plan sees it: sessions planned on the same day (a minimum interval

@@ -462,4 +462,20 @@ def available_slots(
     """The free start times of `procedure` on a local `day`, one slot per practitioner and
     start, each with a free device (if needed) and room, respecting opening hours, holidays,
     working hours, time off, buffers and existing appointments (those in `ignore` aside)."""
-    return DayResources(snapshot, procedure, day, ignore).slots(practitioner_id, time_from, time_to)
+    resources = (
+        DayResources(snapshot, procedure, day, ignore)
+        if ignore
+        else kept_day_resources(snapshot, procedure, day)
+    )
+    return resources.slots(practitioner_id, time_from, time_to)
+
+
+def kept_day_resources(snapshot: Snapshot, procedure: ProcedureRules, day: date) -> DayResources:
+    """A day's resources for a procedure with no session set aside, kept with the book's day:
+    the same for every question on this book (and forgotten with the day)."""
+    kept = snapshot.book.kept(day)
+    key = ("day_resources", procedure)
+    found = kept.get(key)
+    if not isinstance(found, DayResources):
+        found = kept[key] = DayResources(snapshot, procedure, day)
+    return found
