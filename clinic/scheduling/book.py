@@ -135,6 +135,10 @@ class ResourceBook:
         """Values worked out from a day's occupancies, kept as long as the book keeps the day."""
         return self._day(day).kept
 
+    def holds_any(self, day: date, appointment_ids: Iterable[int]) -> bool:
+        """Whether any of these appointments holds something on a local day."""
+        return not self._day(day).ids.isdisjoint(appointment_ids)
+
     def preload(self, days: Iterable[date]) -> None:
         """Load, in one call of the `ranges_loader`, the chunks that `day` would load for
         these days one by one (in date order); without one, or for a single chunk, `day`'s

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from clinic.scheduling.resources import DayResources, Snapshot, held_by
+from clinic.scheduling.resources import DayResources, Snapshot, day_resources, held_by
 from clinic.scheduling.rules import (
     change_notice_violation,
     client_overlap_violation,
@@ -272,7 +272,7 @@ def check_course(
             resources = DayResources(snapshot, course.procedure, day, replacing, same_day)
         else:
             if day not in days:
-                days[day] = DayResources(snapshot, course.procedure, day, replacing)
+                days[day] = day_resources(snapshot, course.procedure, day, replacing)
             resources = days[day]
         slot, problems = resources.slot_for(p.start, p.practitioner_id, p.session)
         violations += problems

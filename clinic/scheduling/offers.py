@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from clinic.scheduling.resources import DayResources, Snapshot
+from clinic.scheduling.resources import DayResources, Snapshot, day_resources
 from clinic.scheduling.types import CheckResult, ProcedureRules, Slot, Violation
 from clinic.scheduling.wording import day_text
 
@@ -57,7 +57,7 @@ def offer_day(
     check for the starts `judge` refuses (with day resources of its own: it may free more);
     those it accepts are offered apart, in `also`.
     """
-    resources = DayResources(snapshot, procedure, day, replacing)
+    resources = day_resources(snapshot, procedure, day, replacing)
     days = {day: resources}
     candidates = [s for s in resources.slots(practitioner_id) if s.start > now]
     if not each_practitioner:

@@ -13,8 +13,8 @@ from clinic.scheduling.plan_notes import next_season_notes, why_no_plan
 from clinic.scheduling.resources import (
     DayResources,
     Snapshot,
+    day_resources,
     held_by,
-    kept_day_resources,
     qualification_violation,
     wished_hours_violation,
 )
@@ -119,10 +119,7 @@ class _Search:
         return shared
 
     def _day_resources(self, day: date) -> DayResources:
-        procedure = self.course.procedure
-        if self.replacing:
-            return DayResources(self.snapshot, procedure, day, self.replacing)
-        return kept_day_resources(self.snapshot, procedure, day)
+        return day_resources(self.snapshot, self.course.procedure, day, self.replacing)
 
     def with_plan(self, day_search: DaySearch, plan: list[Slot]) -> DaySearch:
         """The day as this plan sees it: sessions planned on the same day (a minimum interval

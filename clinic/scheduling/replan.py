@@ -68,7 +68,7 @@ from datetime import date, datetime, timedelta
 
 from clinic.scheduling.check import ClientJudge, check_course
 from clinic.scheduling.daysearch import Anchor, DaySearch
-from clinic.scheduling.resources import DayResources, Snapshot, held_by
+from clinic.scheduling.resources import DayResources, Snapshot, day_resources, held_by
 from clinic.scheduling.rules import (
     change_notice_violation,
     contraindication_violations,
@@ -233,7 +233,7 @@ class _Replanner:
         found = self._days.get(key)
         if found is None:
             found = self._days[key] = DaySearch(
-                DayResources(self.snapshot, procedure, day, replacing), _ANY
+                day_resources(self.snapshot, procedure, day, replacing), _ANY
             )
         return found
 

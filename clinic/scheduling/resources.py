@@ -462,18 +462,20 @@ def available_slots(
     """The free start times of `procedure` on a local `day`, one slot per practitioner and
     start, each with a free device (if needed) and room, respecting opening hours, holidays,
     working hours, time off, buffers and existing appointments (those in `ignore` aside)."""
-    resources = (
-        DayResources(snapshot, procedure, day, ignore)
-        if ignore
-        else kept_day_resources(snapshot, procedure, day)
-    )
+    resources = day_resources(snapshot, procedure, day, ignore)
     return resources.slots(practitioner_id, time_from, time_to)
 
 
-def kept_day_resources(snapshot: Snapshot, procedure: ProcedureRules, day: date) -> DayResources:
-    """A day's resources for a procedure with no session set aside, kept with the book's day:
-    the same for every question on this book (and forgotten with the day)."""
-    kept = snapshot.book.kept(day)
+def day_resources(
+    snapshot: Snapshot, procedure: ProcedureRules, day: date, ignore: frozenset[int] = frozenset()
+) -> DayResources:
+    """A day's resources for a procedure with the sessions in `ignore` set aside. When none of
+    them holds anything that day, they are the same for every question on this book, so the
+    book keeps them with the day (and forgets them with it)."""
+    book = snapshot.book
+    if ignore and book.holds_any(day, ignore):
+        return DayResources(snapshot, procedure, day, ignore)
+    kept = book.kept(day)
     key = ("day_resources", procedure)
     found = kept.get(key)
     if not isinstance(found, DayResources):
