@@ -3,10 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app clinic
-# pytest-xdist workers for `make test`: one per core of the 2-core CI machine. Each worker is a
-# test session of its own (its own PostgreSQL, Redis, ports: tests/ports.py); --dist loadfile
-# keeps a module on one worker, so a module's gunicorn or Chromium starts once.
-TEST_WORKERS ?= 2
+# pytest-xdist workers for `make test`: three on the 2-core CI machine, because many tests wait on
+# a server, a browser or a child process, and a third worker fills those waits (measured in
+# README, "Tests"). Each worker is a test session of its own (its own PostgreSQL, Redis, ports:
+# tests/ports.py); --dist loadfile keeps a module on one worker, so a module's gunicorn or
+# Chromium starts once.
+TEST_WORKERS ?= 3
 
 .PHONY: run test lint bench install clean
 
