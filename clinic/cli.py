@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -159,6 +160,19 @@ def messages_send(limit: int) -> None:
     )
 
 
+@contextmanager
+def _deleting() -> Iterator[None]:
+    """A pruning command's deletion: the database being away is said in one line, not a trace."""
+    try:
+        yield
+    except DBAPIError as exc:
+        if not database_unavailable(exc):
+            raise
+        raise click.ClickException(
+            f"The database is unavailable ({exc.orig}); nothing was deleted, try again later."
+        ) from exc
+
+
 logins_cli = click.Group("logins", help="Browser logins and API tokens.")
 
 
@@ -168,14 +182,8 @@ def logins_prune() -> None:
     cron; they open nothing any more, the rows only pile up)."""
     from flask import current_app
 
-    try:
+    with _deleting():
         deleted, tokens = logins.prune(ages=logins.ages_from(current_app.config))
-    except DBAPIError as exc:
-        if not database_unavailable(exc):
-            raise
-        raise click.ClickException(
-            f"The database is unavailable ({exc.orig}); nothing was deleted, try again later."
-        ) from exc
     click.echo(
         f"Deleted {deleted} ended or expired logins and {tokens} expired or revoked API tokens."
     )
@@ -188,14 +196,8 @@ occupancy_cli = click.Group("occupancy", help="The log of changes to booked time
 def occupancy_prune() -> None:
     """Delete the occupancy change log's rows older than a day (run daily from cron; workers
     read only the newest rows)."""
-    try:
+    with _deleting():
         deleted = day_memory.prune_log()
-    except DBAPIError as exc:
-        if not database_unavailable(exc):
-            raise
-        raise click.ClickException(
-            f"The database is unavailable ({exc.orig}); nothing was deleted, try again later."
-        ) from exc
     click.echo(f"Deleted {deleted} occupancy changes older than a day.")
 
 
