@@ -11,7 +11,8 @@ that starts holding time, the old span of one that stops, both when a holding se
 or changes practitioner, room or device. A status change between holding statuses (booked to
 done) changes nothing and logs nothing. Rows are only ever inserted (no row that every write
 updates), and on PostgreSQL carry the writing transaction's id, so that readers can follow
-commit order. A TRUNCATE (tests, restores) logs one span covering all time.
+commit order. A TRUNCATE (tests, restores) logs one span from year 1 to 9999 (finite: the
+driver reads it as a datetime), which makes every reader forget every day.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -38,7 +39,7 @@ CREATE FUNCTION occupancy_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'TRUNCATE' THEN
         INSERT INTO occupancy_changes (start_at, busy_until_at, xid)
-        VALUES ('-infinity', 'infinity', {XID});
+        VALUES ('0001-01-02 00:00+00', '9999-12-30 00:00+00', {XID});
         RETURN NULL;
     END IF;
     IF TG_OP = 'DELETE' THEN

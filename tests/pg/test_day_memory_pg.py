@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 from clinic.extensions import db
 from clinic.models import Appointment
@@ -50,4 +50,16 @@ def test_a_day_changed_by_a_transaction_that_commits_late_is_forgotten(world) ->
     # A reader that followed ids ("everything after the last id I saw") would keep day 0
     # as it was before the late transaction and answer `seen_early` again.
     assert after != seen_early
+    assert after == _fresh(world)
+
+
+def test_a_truncate_of_the_appointments_makes_every_reader_forget_every_day(world) -> None:  # noqa: F811
+    with db.engine.begin() as conn:
+        _insert(conn, world, 0, 0, 1)
+        _insert(conn, world, 1, 1, 2)
+    booked = _answers(world)  # the memory holds days 0 and 1 with their sessions
+    with db.engine.begin() as conn:
+        conn.execute(text("TRUNCATE appointments CASCADE"))  # fires no row trigger
+    after = _answers(world)
+    assert after != booked
     assert after == _fresh(world)

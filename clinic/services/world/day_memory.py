@@ -37,13 +37,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import ColumnElement, column, delete, func, literal_column, select, table
+from sqlalchemy import ColumnElement, delete, func, literal_column, select
 
 from clinic.models import OccupancyChange, utcnow
 from clinic.scheduling import ResourceBook
@@ -58,16 +58,10 @@ MAX_DAYS = 400
 IDLE_SECONDS = 600.0
 # How long the change log keeps a row (`prune_log`): far longer than IDLE_SECONDS.
 LOG_KEPT = timedelta(days=1)
-# A change spanning more than this many days (a TRUNCATE logs all time) forgets every day.
+# A change spanning more than this many days (a TRUNCATE logs year 1 to 9999) forgets every day.
 _WIDEST = 31
 
-_changes = table(
-    "occupancy_changes",
-    column("id"),
-    column("xid"),
-    column("start_at"),
-    column("busy_until_at"),
-)
+_changes = OccupancyChange.__table__
 
 
 @dataclass(slots=True)
@@ -88,18 +82,8 @@ def _threads() -> threading.local:
     return held
 
 
-def _utc(value: datetime | str) -> datetime:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.fromisoformat(value).replace(tzinfo=UTC)
-
-
-def _days(start: Any, until: Any, tz: ZoneInfo) -> list[date] | None:
+def _days(first: datetime, last: datetime, tz: ZoneInfo) -> list[date] | None:
     """The local days a logged span touches; None for a span too wide to list (forget all)."""
-    try:
-        first, last = _utc(start), _utc(until)
-    except (ValueError, OverflowError):
-        return None  # PostgreSQL's -infinity / infinity (a TRUNCATE)
     if last - first > timedelta(days=_WIDEST):
         return None
     day, end = local_date(first, tz), local_date(last - timedelta(microseconds=1), tz)
@@ -138,7 +122,7 @@ def _refresh(held: _Held, tz: ZoneInfo) -> bool:
     return True
 
 
-def _unseen_sqlite(held: _Held) -> list[tuple[Any, Any]]:
+def _unseen_sqlite(held: _Held) -> list[tuple[datetime, datetime]]:
     rows = db_session().execute(
         select(_changes.c.id, _changes.c.start_at, _changes.c.busy_until_at)
         .where(_changes.c.id > held.position)
@@ -151,7 +135,7 @@ def _unseen_sqlite(held: _Held) -> list[tuple[Any, Any]]:
     return spans
 
 
-def _unseen_postgresql(held: _Held) -> list[tuple[Any, Any]]:
+def _unseen_postgresql(held: _Held) -> list[tuple[datetime, datetime]]:
     # The horizon and the rows at or above the last one in one statement: one snapshot.
     xmin: ColumnElement[str] = literal_column("pg_snapshot_xmin(pg_current_snapshot())::text")
     horizon_now = select(xmin.label("xmin")).subquery()
@@ -183,7 +167,9 @@ def _unseen_postgresql(held: _Held) -> list[tuple[Any, Any]]:
     return spans
 
 
-def remembered_book(new_book: Any, catalogue_version: int, tz: ZoneInfo) -> ResourceBook:
+def remembered_book(
+    new_book: Callable[[int], ResourceBook], catalogue_version: int, tz: ZoneInfo
+) -> ResourceBook:
     """This thread's book, brought up to date with the change log in this transaction; a new
     one from `new_book(max_days)` if there is none, it is idle, or the catalogue changed."""
     threads = _threads()

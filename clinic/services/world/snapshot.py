@@ -11,16 +11,16 @@ as soon as a committed change touches the day (world/day_memory.py).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, select, text, type_coerce, union_all
-from sqlalchemy.types import NullType
+from sqlalchemy import Select, select, text, union_all
 
 from clinic.models import HOLDING_STATUSES, Appointment
 from clinic.models.calendar import status_in
+from clinic.models.types import raw_timestamp, utc_from_driver
 from clinic.scheduling import (
     Occupancy,
     ResourceBook,
@@ -36,20 +36,6 @@ from clinic.services.world import day_memory
 _HOLDING = text(status_in(HOLDING_STATUSES))
 
 
-def _raw(column: ColumnElement[Any]) -> ColumnElement[Any]:
-    """The column as the driver gives it, without SQLAlchemy's per-value processing (a third
-    of a plan's time at 100,000 appointments, bench/README.md); `_utc` turns it into a value."""
-    return type_coerce(column, NullType())
-
-
-def _utc(value: datetime | str) -> datetime:
-    """A driver's timestamp as an aware UTC datetime: PostgreSQL's driver gives an aware
-    datetime, SQLite's a naive UTC string (models.types.UTCDateTime writes naive UTC there)."""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC)
-    return datetime.fromisoformat(value).replace(tzinfo=UTC)
-
-
 def _occupancy_query(first: date, last: date, tz: ZoneInfo) -> Select[*tuple[Any, ...]]:
     """What holds a resource over the local days [first, last), read from the covering index."""
     table = Appointment.__table__
@@ -59,8 +45,8 @@ def _occupancy_query(first: date, last: date, tz: ZoneInfo) -> Select[*tuple[Any
         table.c.practitioner_id,
         table.c.device_id,
         table.c.room_id,
-        _raw(table.c.start_at),
-        _raw(table.c.busy_until_at),
+        raw_timestamp(table.c.start_at),
+        raw_timestamp(table.c.busy_until_at),
     ).where(
         _HOLDING,
         table.c.start_at >= lo - timedelta(days=1),
@@ -70,7 +56,9 @@ def _occupancy_query(first: date, last: date, tz: ZoneInfo) -> Select[*tuple[Any
 
 
 def _occupancies(rows: Iterable[Any]) -> list[Occupancy]:
-    return [Occupancy(i, p, d, r, _utc(s), _utc(u)) for i, p, d, r, s, u in rows]
+    return [
+        Occupancy(i, p, d, r, utc_from_driver(s), utc_from_driver(u)) for i, p, d, r, s, u in rows
+    ]
 
 
 def _occupancy_loader(tz: ZoneInfo) -> Callable[[date, date], list[Occupancy]]:
