@@ -1,4 +1,4 @@
-"""Who may reach what: the role check shared by every blueprint."""
+"""Who may reach what: the login and permission checks shared by every blueprint."""
 
 from __future__ import annotations
 
