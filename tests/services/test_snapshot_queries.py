@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from clinic.extensions import db
-from clinic.models import Appointment, AuditEntry, OutboxMessage
+from clinic.models import Appointment, AuditEntry, ClientPeriod, OutboxMessage
 from clinic.services.core import clinic_setup, errors
 from clinic.services.core.cache import catalogue_changed
 from clinic.services.courses import enrol
@@ -78,12 +78,31 @@ def test_settings_are_read_again_after_a_rollback(clinic) -> None:
 
 
 def test_client_is_read_once_per_transaction(clinic) -> None:
+    # The ORM row (for those that change or show it) and the plain facts (for the checks,
+    # every plan) are each read once, however often asked.
     client_id = clinic.id
     f.commit()
     with statements() as seen:
         client_reads.get_client(client_id)
+        client_reads.get_client(client_id)
         client_reads.client_state(client_id, NOW, enrolments=())
-    assert sum("FROM clients " in s for s in seen) == 1
+        client_reads.client_state(client_id, NOW, enrolments=())
+        client_reads.require_client(client_id)
+    assert sum("FROM clients " in s for s in seen) == 2
+
+
+def test_client_facts_follow_a_write_in_the_same_transaction(clinic) -> None:
+    before = client_reads.client_facts(clinic.id)
+    assert before is not None and before.periods == ()
+    clinic.periods.append(
+        ClientPeriod(kind="sun_exposure", start_on=date(2030, 7, 1), end_on=date(2030, 7, 9))
+    )
+    clinic.periods.append(
+        ClientPeriod(kind="needs_makeup", start_on=date(2030, 6, 1), end_on=date(2030, 6, 2))
+    )
+    after = client_reads.client_facts(clinic.id)
+    assert after is not None
+    assert [p.kind for p in after.periods] == ["needs_makeup", "sun_exposure"]
 
 
 def test_anonymised_client_in_the_same_transaction_is_not_found(clinic) -> None:
@@ -211,9 +230,10 @@ def test_a_six_session_booking_by_a_new_client_runs_at_most_25_statements(app, w
     assert len(messages) == 1 + 6 + 13
     assert {m.status for m in messages} == {"queued"}
 
-    # Each thing once: the client (after its lock), the settings, the catalogue's version,
-    # the calendar of the six days; nothing read back that the booking wrote.
-    assert sum("FROM clients " in s for s in seen) == 1
+    # Each thing once: the client (after its lock: its row for the messages, its facts for the
+    # checks), the settings, the catalogue's version, the calendar of the six days; nothing
+    # read back that the booking wrote.
+    assert sum("FROM clients " in s for s in seen) == 2
     assert _settings_reads(seen) == 1
     assert sum("FROM catalogue_version" in s for s in seen) == 1
     assert sum("appointments.busy_until_at >" in s for s in seen) == 1

@@ -7,6 +7,7 @@ import dataclasses
 import functools
 from collections.abc import Collection, Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, bindparam, exists, inspect, or_, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -15,6 +16,8 @@ from clinic.models import (
     LOOKBACK,
     RESTRICTING_STATUSES,
     Appointment,
+    ClientCondition,
+    ClientPeriod,
     Enrolment,
 )
 from clinic.models import Client as ClientRow
@@ -33,41 +36,24 @@ from clinic.services.world.course_catalogue import course_options
 
 
 def _client_row(client_id: int) -> ClientRow | None:
-    """The client's row, kept for the transaction: the session's identity map holds rows
-    weakly, so without this the checks of one request would read the same row two or three
-    times."""
-    found = _client_found(client_id)
-    row = found[0] if found is not None else None
+    """The client's ORM row (with its screening and declared periods), for those that change
+    or show it, kept for the transaction: the session's identity map holds rows weakly, so
+    without this one request would read the same row two or three times."""
+    row = per_transaction(f"client:{client_id}", lambda: _load_client(client_id))
     if row is not None and (inspect(row).deleted or inspect(row).detached):
         return db_session().get(ClientRow, client_id)
     return row
 
 
-def _client_found(client_id: int) -> tuple[ClientRow, bool] | None:
-    """The client's row and whether it has any session, read once per transaction."""
-    return per_transaction(f"client:{client_id}", lambda: _load_client(client_id))
-
-
-def _load_client(client_id: int) -> tuple[ClientRow, bool] | None:
-    found = db_session().execute(_client_query(), {"client_id": client_id}).unique().first()
-    return None if found is None else (found[0], bool(found[1]))
+def _load_client(client_id: int) -> ClientRow | None:
+    return db_session().scalars(_client_query(), {"client_id": client_id}).unique().first()
 
 
 @functools.cache
-def _client_query() -> Select[ClientRow, bool]:
-    # With the screening and declared periods in the same statement (the checks read them),
-    # and whether the client has any session that could restrict (a new client has none,
-    # and then client_state need not look). Built once: building it cost as much as running it.
-    has_sessions = (
-        exists()
-        .where(
-            Appointment.client_id == ClientRow.id,
-            Appointment.status.in_(RESTRICTING_STATUSES),
-        )
-        .label("has_sessions")
-    )
+def _client_query() -> Select[ClientRow]:
+    # Built once: building it cost as much as running it.
     return (
-        select(ClientRow, has_sessions)
+        select(ClientRow)
         .options(joinedload(ClientRow.conditions), joinedload(ClientRow.periods))
         .where(ClientRow.id == bindparam("client_id"))
     )
@@ -92,21 +78,65 @@ class ClientFacts:
 
 
 def client_facts(client_id: int) -> ClientFacts | None:
-    """The client's facts as this transaction reads them (None: there is no such client)."""
-    return _read_facts(client_id)
+    """The client's facts as this transaction reads them (None: there is no such client):
+    read once per transaction as plain rows (no ORM objects: every plan asks), again after a
+    write. Pending changes are flushed first, as before any ORM read, so that a change made
+    in this transaction (a new period appended to the row) shows, whether read or kept."""
+    s = db_session()
+    if s.autoflush and (s.new or s.dirty or s.deleted):
+        s.flush()
+    return per_transaction(f"client_facts:{client_id}", lambda: _read_facts(client_id))
 
 
 def _read_facts(client_id: int) -> ClientFacts | None:
-    found = _client_found(client_id)
-    if found is None:
+    rows = db_session().execute(_facts_query(), {"client_id": client_id}).all()
+    if not rows:
         return None
-    row, has_sessions = found
+    conditions: dict[str, ConditionState] = {}
+    periods: dict[int, DeclaredPeriod] = {}
+    # One row per pair of a condition and a period (a client has a few of each at most).
+    for row in rows:
+        if row.code is not None:
+            conditions[row.code] = ConditionState(row.present, row.last_on)
+        if row.period_id is not None:
+            periods[row.period_id] = DeclaredPeriod(row.kind, row.start_on, row.end_on, row.note)
     return ClientFacts(
-        id=row.id,
-        anonymised=row.anonymised_at is not None,
-        conditions={c.code: ConditionState(c.present, c.last_on) for c in row.conditions},
-        periods=tuple(DeclaredPeriod(p.kind, p.start_on, p.end_on, p.note) for p in row.periods),
-        has_sessions=has_sessions,
+        id=client_id,
+        anonymised=rows[0].anonymised_at is not None,
+        conditions=dict(sorted(conditions.items())),
+        periods=tuple(periods[i] for i in sorted(periods, key=lambda i: (periods[i].start_on, i))),
+        has_sessions=bool(rows[0].has_sessions),
+    )
+
+
+@functools.cache
+def _facts_query() -> Select[*tuple[Any, ...]]:
+    # The client, whether it has any session that could restrict (a new client has none, and
+    # then client_state need not look), its screening and its declared periods: one statement.
+    has_sessions = (
+        exists()
+        .where(
+            Appointment.client_id == ClientRow.id,
+            Appointment.status.in_(RESTRICTING_STATUSES),
+        )
+        .label("has_sessions")
+    )
+    return (
+        select(
+            ClientRow.anonymised_at,
+            has_sessions,
+            ClientCondition.code,
+            ClientCondition.present,
+            ClientCondition.last_on,
+            ClientPeriod.id.label("period_id"),
+            ClientPeriod.kind,
+            ClientPeriod.start_on,
+            ClientPeriod.end_on,
+            ClientPeriod.note,
+        )
+        .outerjoin(ClientCondition, ClientCondition.client_id == ClientRow.id)
+        .outerjoin(ClientPeriod, ClientPeriod.client_id == ClientRow.id)
+        .where(ClientRow.id == bindparam("client_id"))
     )
 
 
