@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from clinic.extensions import db, login_manager
+from clinic.services.core.db import commit_if_only_read
 from clinic.services.core.errors import ServiceError
 
 UNAVAILABLE = "The clinic's system is briefly unavailable; please try again in a minute."
@@ -79,8 +80,11 @@ def _end_session(exc: BaseException | None) -> None:
     Ending a session rolls back what it left open, and a rollback on a connection the server
     has just dropped raises, after the answer was made: the client would get a bare 500 for
     a request that was answered (even a committed booking). Runs before Flask-SQLAlchemy's own
-    teardown (registered later, so called earlier), which then has nothing left to do."""
+    teardown (registered later, so called earlier), which then has nothing left to do.
+    A request that only read is committed first (`commit_if_only_read` says why)."""
     try:
+        if exc is None:
+            commit_if_only_read()
         db.session.remove()
     except DBAPIError as error:
         if not database_unavailable(error):

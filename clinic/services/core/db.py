@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
 from sqlalchemy import event, select
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, UOWTransaction
 
 from clinic.dbsetup import writing
@@ -107,6 +108,24 @@ def only_reads() -> bool:
     and has written nothing yet: what it reads may come from a worker's memory."""
     s = db_session()
     return not s.info.get(_WRITE) and _only_read(s)
+
+
+def commit_if_only_read() -> None:
+    """At the end of a request (clinic/errors.py): commit its transaction if it only read.
+
+    The same to the database as the rollback that closing the session does, but psycopg
+    forgets every prepared statement of a connection at a ROLLBACK: with read-only requests
+    rolled back, PostgreSQL parsed and planned each of their statements afresh every time
+    (about half of what a plan cost the server, bench/README.md). A transaction that wrote
+    and was not committed (an error) is still rolled back by the close."""
+    if not db.session.registry.has():
+        return
+    s = db_session()
+    if s.in_transaction() and only_reads():
+        # Nothing is lost if it fails (the database gone): the close then rolls back, and
+        # clinic/errors.py handles a connection that went away.
+        with contextlib.suppress(SQLAlchemyError):
+            s.commit()
 
 
 def _diag(exc: DBAPIError) -> tuple[str | None, str | None]:
