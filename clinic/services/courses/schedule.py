@@ -379,7 +379,7 @@ def _entries(actor: Actor, start: datetime, end: datetime, by: str, tz: ZoneInfo
             number,
             sessions,
             status,
-        ) in db_session().connection().execute(_queries().entries[(by, own)], values)
+        ) in db_session().connection().execute(_queries().entries[(by, own)], values).all()
     ]
     entries.sort(key=_in_order)
     return entries
