@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -9,10 +10,10 @@ from flask import g, url_for
 from sqlalchemy import event
 
 from clinic.extensions import db
-from clinic.models import TimeOff
+from clinic.models import AttentionFlag, TimeOff
 from tests import factories as f
 from tests.clock import local, next_monday
-from tests.web.conftest import ALL_ROLES
+from tests.web.conftest import ALL_ROLES, Clinic, quick_user
 
 ALLOWED = {"admin", "receptionist", "practitioner"}
 
@@ -209,3 +210,116 @@ def test_week_view_shows_a_client_renamed_since_it_was_last_shown(client, login_
     f.commit()
     page = client.get(url).get_data(as_text=True)
     assert "Renamed Person" in page and old not in page
+
+
+def _week_table(html: str) -> dict[str, list[list[tuple[str, str, str, str]]]]:
+    """The week view as data: each row's name, then per day its sessions as (status, link,
+    "HH:MM client", the line under it)."""
+    table = html[html.index('<table class="calendar week-view">') :]
+    table = table[table.index("<tbody>") : table.index("</tbody>")]
+    rows = {}
+    for row in table.split('<tr><th scope="row">')[1:]:
+        name = row.split("<", 1)[0]
+        cells = row.split("<td ")[1:]
+        rows[name] = [
+            re.findall(
+                r'<li class="status-(\w+)"><a href="([^"]*)">([^<]*)</a><br>\s*<small>([^<]*)</small>',
+                cell,
+            )
+            for cell in cells
+        ]
+    return rows
+
+
+def _seed_week(clinic: Clinic) -> dict[str, object]:
+    """Two practitioners' week: a done session, a no-show, a flagged booked one, a cancelled
+    one (not shown) and a second session in the week after (not shown)."""
+    monday = next_monday()
+    eve = f.make_practitioner(name="Eve Laser")
+    ben = quick_user("client", name="Ben Second").client
+    cleo = quick_user("client", name="Cleo Third").client
+    dora = quick_user("client", name="Dora Fourth").client
+    done = clinic.book(local(monday, 10), local(monday + timedelta(days=14), 10))
+    no_show = clinic.book(local(monday + timedelta(days=1), 9), client=cleo)
+    flagged = f.book(
+        local(monday + timedelta(days=2), 14, 30), client=ben, practitioner=eve, by=clinic.desk
+    )
+    cancelled = clinic.book(local(monday + timedelta(days=3), 11), client=dora)
+    done.appointments[0].status = "done"
+    no_show.appointments[0].status = "no_show"
+    cancelled.appointments[0].status = "cancelled"
+    db.session.add(
+        AttentionFlag(
+            appointment_id=flagged.appointments[0].id,
+            errors=[{"code": "practitioner_unavailable", "message": "Away."}],
+            cause="time off",
+        )
+    )
+    f.commit()
+    return {
+        "monday": monday,
+        "eve": eve,
+        "ids": [e.appointments[0].id for e in (done, no_show, flagged)],
+    }
+
+
+def test_week_view_shows_each_session_its_client_status_and_flags_count(
+    app, client, login_as, clinic
+) -> None:
+    seeded = _seed_week(clinic)
+    done, no_show, flagged = seeded["ids"]  # type: ignore[misc]
+    login_as("receptionist")
+    html = client.get(f"/staff/calendar?day={seeded['monday']}&view=week").get_data(as_text=True)
+    with app.test_request_context():
+        link = {i: url_for("staff.show_appointment", appointment_id=i) for i in seeded["ids"]}
+    empty: list[tuple[str, str, str, str]] = []
+    assert _week_table(html) == {
+        "Dana Derm": [
+            [
+                (
+                    "done",
+                    link[done],
+                    "10:00 Anna Client",
+                    "Glycolic peel · 1/6 · buffer to 11:00 · done",
+                )
+            ],
+            [
+                (
+                    "no_show",
+                    link[no_show],
+                    "09:00 Cleo Third",
+                    "Glycolic peel · 1/6 · buffer to 10:00 · no-show",
+                )
+            ],
+            *[empty] * 5,
+        ],
+        "Eve Laser": [
+            empty,
+            empty,
+            [
+                (
+                    "booked",
+                    link[flagged],
+                    "14:30 Ben Second",
+                    "Glycolic peel · 1/6 · buffer to 15:30",
+                )
+            ],
+            *[empty] * 4,
+        ],
+    }
+    assert "Attention (1)</a>" in html  # the flagged session, in the navigation
+
+
+def test_week_view_shows_a_practitioner_their_own_sessions_only(client, login_as, clinic) -> None:
+    seeded = _seed_week(clinic)
+    login_as("practitioner", practitioner=seeded["eve"])
+    html = client.get(f"/staff/calendar?day={seeded['monday']}&view=week").get_data(as_text=True)
+    table = _week_table(html)
+    assert list(table) == ["Eve Laser"]
+    assert [[label for _, _, label, _ in cell] for cell in table["Eve Laser"]] == [
+        [],
+        [],
+        ["14:30 Ben Second"],
+        *[[]] * 4,
+    ]
+    assert "Attention (1)</a>" in html

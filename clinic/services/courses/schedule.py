@@ -1,12 +1,15 @@
 """The reception calendar: who does what, where, over a few days, in a handful of queries.
 
-One query loads the appointments of the window (with their course, client, practitioner and
-device), a few more the practitioners with their hours and time off, the devices, the opening
-hours and holidays. Nothing is queried per day, per column or per appointment.
+One query loads the live appointments of the window with their client's name and their
+enrolment's course and kept number of sessions. The rest (practitioners with their hours and
+time off, devices, opening hours, holidays, and the names of practitioners, devices and
+procedures) is catalogue, kept by the worker until the catalogue changes. Nothing is queried
+per day, per column or per appointment.
 
-The week page shows about 450 appointments at a busy clinic, so the rows are read as plain
-columns (no ORM objects) and each entry's local times and the week view's line are worked out
-once here, not per entry in the template (bench/README.md, profile note 5).
+The week page shows about 400 appointments at the busy bench clinic, so the rows are read as
+plain columns straight from the driver (no ORM objects, no type processing), and each entry's
+local times and the week view's line are worked out once here, not per entry in the template
+(bench/README.md).
 """
 
 from __future__ import annotations
@@ -14,14 +17,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import cache
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import DateTime, Select, bindparam, select, type_coerce
+from sqlalchemy import Select, bindparam, select, text
 
 from clinic.models import (
+    HOLDING_STATUSES,
     Appointment,
     Course,
     Device,
@@ -35,6 +39,8 @@ from clinic.models import (
     WorkingHours,
 )
 from clinic.models import Client as ClientRow
+from clinic.models.calendar import status_in
+from clinic.models.types import raw_timestamp, utc_from_driver
 from clinic.scheduling.timeutil import day_start
 from clinic.services.core import clinic_setup
 from clinic.services.core.actors import Actor
@@ -221,9 +227,10 @@ def load_calendar(
     return window
 
 
-# UTCDateTime's underlying type: the appointments' times as the database gives them (naive
-# UTC from SQLite, aware from PostgreSQL), made aware and local by _LocalTimes.
-_STORED = DateTime(timezone=True)
+# The live statuses as literals, the very text of `ix_appointments_holding`'s WHERE (qualified:
+# enrolments have a status too): SQLite then reads the window from that partial index and never
+# visits the cancelled rows (59% of the bench clinic's table), as world/snapshot.py does.
+_LIVE = text(f"{Appointment.__tablename__}.{status_in(HOLDING_STATUSES)}")
 
 
 class _Queries:
@@ -259,49 +266,52 @@ class _Queries:
             .where(p.active.is_(True))
             .order_by(t.start_on, t.id)
         )
+        # Every practitioner, device and course, active or not: what an appointment names.
+        self.practitioner_names = select(p.id, p.name)
+        self.device_names = select(Device.id, Device.name)
+        self.procedure_names = select(Course.id, Procedure.name).join(
+            Procedure, Procedure.id == Course.procedure_id
+        )
         self.entries = {
             (by, mine): _entries_query(by, mine) for by in BY_CHOICES for mine in (False, True)
         }
 
 
 def _entries_query(by: str, own: bool) -> Select[*tuple[Any, ...]]:
-    """The live appointments of a window, only the columns the page shows, joined: no ORM
-    objects (building ~450 appointments with five eager loads was most of the week page's
-    time, bench/README.md)."""
-    a = Appointment
+    """The live appointments of a window, only the columns the page shows and only the tables
+    that are not catalogue (the procedure's, practitioner's and device's names come from the
+    worker's memory, `_CatalogueRows`): no ORM objects, times as the driver gives them, in no
+    particular order (`_entries` sorts them; an ORDER BY on the start and the id made SQLite
+    scan the start index, cancelled rows included, instead of `ix_appointments_holding`)."""
+    a, stored = Appointment, Appointment.__table__.c
     column = a.practitioner_id if by == "practitioner" else a.device_id
     query = (
         select(
             a.id,
             column,
-            type_coerce(a.start_at, _STORED),
-            type_coerce(a.end_at, _STORED),
-            type_coerce(a.busy_until_at, _STORED),
+            a.practitioner_id,
+            a.device_id,
+            raw_timestamp(stored.start_at),
+            raw_timestamp(stored.end_at),
+            raw_timestamp(stored.busy_until_at),
             ClientRow.name,
-            Procedure.name,
+            Enrolment.course_id,
             a.session,
             # As booked: the enrolment's kept rules, not the template's (aftercare.py).
             Enrolment.rules["sessions"].as_integer(),
             a.status,
-            Practitioner.name,
-            Device.name,
         )
         .join(Enrolment, Enrolment.id == a.enrolment_id)
-        .join(Course, Course.id == Enrolment.course_id)
-        .join(Procedure, Procedure.id == Course.procedure_id)
         .join(ClientRow, ClientRow.id == a.client_id)
-        .join(Practitioner, Practitioner.id == a.practitioner_id)
-        .outerjoin(Device, Device.id == a.device_id)
         .where(
             # The same window as reads.list_appointments (the lower bound on start_at lets
             # the index bound the scan), live appointments only.
             a.end_at > bindparam("start"),
             a.start_at > bindparam("lower"),
             a.start_at < bindparam("end"),
-            a.status != "cancelled",
+            _LIVE,
             column.is_not(None),
         )
-        .order_by(a.start_at, a.id)
     )
     if own:
         query = query.where(a.practitioner_id == bindparam("practitioner_id"))
@@ -311,29 +321,26 @@ def _entries_query(by: str, own: bool) -> Select[*tuple[Any, ...]]:
 _queries = cache(_Queries)
 
 
-class _LocalTimes(dict[datetime, datetime]):
-    """Stored datetimes (naive means UTC, as UTCDateTime reads them) in the clinic's time
-    zone, each distinct one converted once: sessions start and end on a grid, so a busy week
-    has a few hundred, and going through UTCDateTime for each of its ~1,300 times was a fifth
-    of the week page's time."""
+class _LocalTimes(dict[datetime | str, datetime]):
+    """Timestamps as the driver gives them (`utc_from_driver`) in the clinic's time zone, each
+    distinct one converted once: sessions start and end on a grid, so a busy week has a few
+    hundred distinct times for its ~1,200."""
 
     def __init__(self, tz: ZoneInfo) -> None:
         super().__init__()
         self.tz = tz
 
-    def __missing__(self, stored: datetime) -> datetime:
-        # (The same as stored.replace(tzinfo=UTC), in a third of the time.)
-        aware = _EPOCH_UTC + (stored - _EPOCH) if stored.tzinfo is None else stored
-        local = self[stored] = aware.astimezone(self.tz)
+    def __missing__(self, stored: datetime | str) -> datetime:
+        local = self[stored] = utc_from_driver(stored).astimezone(self.tz)
         return local
 
 
-_EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)
-_EPOCH = _EPOCH_UTC.replace(tzinfo=None)
+def _in_order(entry: Entry) -> tuple[datetime, int]:
+    return entry.start, entry.appointment_id
 
 
 def _entries(actor: Actor, start: datetime, end: datetime, by: str, tz: ZoneInfo) -> list[Entry]:
-    """The live appointments of the window as entries, in one statement."""
+    """The live appointments of the window as entries, by start, in one statement."""
     own = is_practitioner(actor)
     values = {
         "start": start,
@@ -341,8 +348,10 @@ def _entries(actor: Actor, start: datetime, end: datetime, by: str, tz: ZoneInfo
         "end": end,
         "practitioner_id": actor.practitioner_id,
     }
+    kept = _catalogue_rows()
+    practitioners, devices, procedures = kept.practitioners, kept.devices_by_id, kept.procedures
     local = _LocalTimes(tz)
-    return [
+    entries = [
         Entry(
             appointment_id,
             column_id,
@@ -350,28 +359,30 @@ def _entries(actor: Actor, start: datetime, end: datetime, by: str, tz: ZoneInfo
             local[end_at],
             local[busy_until_at],
             client_name,
-            procedure,
+            procedures[course_id],
             number,
             sessions,
             status,
-            practitioner,
-            device or "",
+            practitioners[practitioner_id],
+            devices[device_id] if device_id is not None else "",
         )
         for (
             appointment_id,
             column_id,
+            practitioner_id,
+            device_id,
             start_at,
             end_at,
             busy_until_at,
             client_name,
-            procedure,
+            course_id,
             number,
             sessions,
             status,
-            practitioner,
-            device,
         ) in db_session().connection().execute(_queries().entries[(by, own)], values).all()
     ]
+    entries.sort(key=_in_order)
+    return entries
 
 
 class _CatalogueRows(NamedTuple):
@@ -384,6 +395,10 @@ class _CatalogueRows(NamedTuple):
     hours: Sequence[Any]
     time_off: Sequence[Any]
     devices: Sequence[Any]
+    # Names by id of every practitioner and device, and of each course's procedure.
+    practitioners: dict[int, str]
+    devices_by_id: dict[int, str]
+    procedures: dict[int, str]
 
 
 def _catalogue_rows() -> _CatalogueRows:
@@ -399,6 +414,9 @@ def _load_catalogue_rows() -> _CatalogueRows:
         hours=db.execute(q.hours).all(),
         time_off=db.execute(q.time_off).all(),
         devices=db.execute(q.devices).all(),
+        practitioners={i: name for i, name in db.execute(q.practitioner_names)},
+        devices_by_id={i: name for i, name in db.execute(q.device_names)},
+        procedures={i: name for i, name in db.execute(q.procedure_names)},
     )
 
 
