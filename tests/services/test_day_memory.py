@@ -8,12 +8,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, event, func, select, update
 
 from clinic.extensions import db
 from clinic.models import Appointment, Enrolment, OccupancyChange, Room
 from clinic.services.core.db import transaction
 from clinic.services.courses import enrol, reads
+from clinic.services.people import tokens
 from clinic.services.world import course_catalogue, day_memory
 from clinic.services.world.aftercare import rules_record
 from clinic.services.world.snapshot import load_snapshot
@@ -36,7 +37,9 @@ def world(app):
     rules = rules_record(course_catalogue.course_rules(course))
     enrolment = Enrolment(client_id=booked.id, course_id=course.id, rules=rules)
     db.session.add(enrolment)
+    desk = f.make_user("receptionist", email="desk@clinic.test")
     f.commit()
+    token = tokens.issue_token(email=desk.email, password="password123", now=NOW)
     day_memory.forget_all()
     return {
         "practitioners": [first.id, second.id],
@@ -44,14 +47,17 @@ def world(app):
         "enrolment": enrolment.id,
         "client": booked.id,
         "planning": planning.id,
-        "desk": f.actor("receptionist"),
+        "token": token,
     }
 
 
 def _answers(world) -> tuple[object, ...]:
-    """A plan of the course for a new client and every day's free starts, as a read sees them."""
+    """A plan of the course for a new client and every day's free starts, as a read sees them:
+    as the API asks, its token's statement first (which also asks whether the change log holds
+    anything the memory has not applied: day_memory.with_log_check)."""
+    desk = tokens.actor_for_token(world["token"], now=NOW)
     plan = enrol.plan_course_for(
-        actor=world["desk"],
+        actor=desk,
         course_code="peel_course",
         client_id=world["planning"],
         earliest=FIRST,
@@ -168,6 +174,32 @@ def test_a_booking_on_a_remembered_day_is_seen_by_the_next_plan(world) -> None:
     after = _answers(world)
     assert after[0].sessions[0].slot.start != first_start  # type: ignore[attr-defined]
     assert after == _fresh(world)
+
+
+def test_the_log_is_read_only_when_the_token_statement_found_rows_unseen(world) -> None:
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    def log_reads() -> int:
+        return sum(s.startswith("SELECT occupancy_changes.id") for s in seen)
+
+    _answers(world)  # the memory holds the days now
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        _answers(world)
+        assert log_reads() == 0  # nothing changed: the token's statement said so
+        _book(world, 0, 4, 0, 0)
+        f.commit()
+        seen.clear()
+        _answers(world)
+        assert log_reads() == 1  # a booking: the log is read, and its day forgotten
+        seen.clear()
+        _answers(world)
+        assert log_reads() == 0
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
 
 
 def test_only_changes_of_held_time_are_logged(world) -> None:

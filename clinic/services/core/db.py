@@ -82,6 +82,23 @@ def per_transaction(key: str, load: Callable[[], T], *, through_writes: bool = F
     return value
 
 
+def keep_for_transaction(key: str, value: object) -> None:
+    """Keep `value` under `key` until the transaction ends or writes (as `per_transaction`
+    does with what it loads), replacing what was kept."""
+    s = db_session()
+    tx = s.get_transaction()
+    if tx is not None:
+        s.info.setdefault(_CACHE, {})[key] = (tx, value, False)
+
+
+def kept_for_transaction(key: str) -> object | None:
+    """What `per_transaction(key, ...)` keeps for this transaction, or None: without loading."""
+    s = db_session()
+    cache: dict[str, tuple[object, object, bool]] = s.info.get(_CACHE, {})
+    hit = cache.get(key)
+    return hit[1] if hit is not None and hit[0] is s.get_transaction() else None
+
+
 @event.listens_for(Session, "after_flush")
 def _forget_reads(s: Session, flush_context: UOWTransaction) -> None:
     # What per_transaction() kept was read before this write: read it again when asked.

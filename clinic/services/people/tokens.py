@@ -18,6 +18,7 @@ from clinic.services.core.db import db_session, transaction
 from clinic.services.core.errors import NotFound, PermissionDenied, ServiceError
 from clinic.services.core.permissions import is_admin
 from clinic.services.people import accounts
+from clinic.services.world import day_memory
 
 
 class Unauthorized(ServiceError):
@@ -50,8 +51,9 @@ def issue_token(*, email: str, password: str, hours: int = 24, now: datetime | N
 
 @functools.cache
 def _token_query() -> Select[*tuple[Any, ...]]:
-    # Built once: building it cost as much as running it.
-    return cache.with_version(
+    # Built once: building it cost as much as running it. With the catalogue's version and
+    # whether the worker's memory of days is up to date (the two memories a plan uses).
+    query = cache.with_version(
         select(
             ApiToken.revoked_at,
             ApiToken.expires_at,
@@ -66,6 +68,7 @@ def _token_query() -> Select[*tuple[Any, ...]]:
         .outerjoin(Practitioner, Practitioner.user_id == User.id)
         .where(ApiToken.token_hash == bindparam("digest"))
     )
+    return day_memory.with_log_check(query)
 
 
 def actor_for_token(token: str, *, now: datetime | None = None) -> Actor:
@@ -73,9 +76,11 @@ def actor_for_token(token: str, *, now: datetime | None = None) -> Actor:
     now = now or utcnow()
     # One statement of plain columns, which also reads the catalogue's version: the token, its
     # user and the user's client or practitioner record (every API request starts here).
-    found = db_session().execute(_token_query(), {"digest": _digest(token)}).first()
+    params = {"digest": _digest(token), **day_memory.log_check_params()}
+    found = db_session().execute(_token_query(), params).first()
     if found is not None:
         cache.note_version(found)
+        day_memory.note_log_check(found)
     if found is None or found.revoked_at is not None or found.expires_at <= now or not found.active:
         raise Unauthorized("The token is unknown, expired or revoked; ask for a new one.")
     return Actor(found.id, found.role, found.client_id, found.practitioner_id)
