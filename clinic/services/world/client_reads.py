@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, bindparam, exists, inspect, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from clinic.models import (
     LOOKBACK,
@@ -23,13 +24,17 @@ from clinic.scheduling import (
     ClientState,
     ConditionState,
     DeclaredPeriod,
+    ProcedureRules,
 )
 from clinic.services.core.actors import Actor
 from clinic.services.core.db import db_session, per_transaction
 from clinic.services.core.errors import InvalidRequest, NotFound, PermissionDenied
 from clinic.services.core.permissions import is_client, is_practitioner, practitioner_treats
-from clinic.services.world.aftercare import enrolment_rules
-from clinic.services.world.course_catalogue import course_options
+from clinic.services.world import course_catalogue
+from clinic.services.world.aftercare import kept_rules
+
+# An enrolment's kept rules and its course's procedure now (aftercare.kept_rules).
+RulesRecord = tuple[Mapping[str, Any], ProcedureRules]
 
 
 def _client_row(client_id: int) -> ClientRow | None:
@@ -55,9 +60,20 @@ def _load_client(client_id: int) -> tuple[ClientRow, bool] | None:
 
 @functools.cache
 def _client_query() -> Select[ClientRow, bool]:
+    # Built once: building it cost as much as running it.
+    return _clients().where(ClientRow.id == bindparam("client_id"))
+
+
+@functools.cache
+def _clients_query() -> Select[ClientRow, bool]:
+    """`_client_query` for a list of clients (`client_ids`)."""
+    return _clients().where(ClientRow.id.in_(bindparam("client_ids", expanding=True)))
+
+
+def _clients() -> Select[ClientRow, bool]:
     # With the screening and declared periods in the same statement (the checks read them),
     # and whether the client has any session that could restrict (a new client has none,
-    # and then client_state need not look). Built once: building it cost as much as running it.
+    # and then client_state need not look).
     has_sessions = (
         exists()
         .where(
@@ -66,10 +82,8 @@ def _client_query() -> Select[ClientRow, bool]:
         )
         .label("has_sessions")
     )
-    return (
-        select(ClientRow, has_sessions)
-        .options(joinedload(ClientRow.conditions), joinedload(ClientRow.periods))
-        .where(ClientRow.id == bindparam("client_id"))
+    return select(ClientRow, has_sessions).options(
+        joinedload(ClientRow.conditions), joinedload(ClientRow.periods)
     )
 
 
@@ -124,44 +138,113 @@ def client_state(client_id: int, now: datetime, *, enrolments: Collection[int]) 
     or re-planned; none for a new course), whatever their age: rule 1 spaces a course's own
     sessions however long ago the last one was (DOMAIN.md rule 1). Only those are added, so
     the read stays bounded by the look-back and the enrolments' own sessions."""
-    facts = client_facts(client_id)
-    if facts is None:
+    return client_states({client_id: enrolments}, now)[client_id]
+
+
+def client_states(
+    concerned: Mapping[int, Collection[int]], now: datetime
+) -> dict[int, ClientState]:
+    """`client_state` of several clients (client id -> the enrolments concerned) in a fixed
+    number of statements, however many clients: a change of the world judges the sessions of
+    many clients, the attention list re-plans many enrolments (a statement per client and
+    per course made most of their cost). NotFound if any of them does not exist."""
+    facts = _facts_of(concerned)
+    if any(f is None for f in facts.values()):
         raise NotFound("There is no such client.", field="client")
-    appointments: Iterable[Appointment] = ()
     # A client with no session at all has none to look up.
-    if facts.has_sessions:
-        appointments = db_session().scalars(
-            select(Appointment)
-            .options(
-                selectinload(Appointment.enrolment)
-                .selectinload(Enrolment.course)
-                .options(*course_options())  # type: ignore[arg-type]
-            )
-            .where(
-                Appointment.client_id == client_id,
-                Appointment.status.in_(RESTRICTING_STATUSES),
-                or_(
-                    Appointment.start_at >= now - LOOKBACK,
-                    Appointment.enrolment_id.in_(enrolments),
-                )
-                if enrolments
-                else Appointment.start_at >= now - LOOKBACK,
-            )
-            .order_by(Appointment.start_at)
+    reading = {c: set(concerned[c]) for c, f in facts.items() if f is not None and f.has_sessions}
+    sessions: dict[int, list[BookedSession]] = {c: [] for c in concerned}
+    if reading:
+        for client_id, session in _restricting_sessions(reading, now):
+            sessions[client_id].append(session)
+    out = {}
+    for client_id, f in facts.items():
+        assert f is not None
+        out[client_id] = ClientState(
+            id=f.id,
+            conditions=dict(f.conditions),
+            periods=f.periods,
+            sessions=tuple(sessions[client_id]),
         )
-    # Each session is judged by its own enrolment's rules, the ones it was booked under.
-    sessions = [
-        BookedSession(
-            a.id, a.enrolment_id, a.session, a.start_at, a.end_at, enrolment_rules(a.enrolment)
+    return out
+
+
+def _facts_of(client_ids: Iterable[int]) -> dict[int, ClientFacts | None]:
+    """`client_facts` of each client; those this transaction has not read yet in one
+    statement."""
+    ids = sorted(set(client_ids))
+    if len(ids) > 1:
+        rows = db_session().execute(_clients_query(), {"client_ids": ids}).unique()
+        found = {row[0].id: (row[0], bool(row[1])) for row in rows}
+        for i in ids:
+            # Kept as `_client_found` keeps one (a row read before in this transaction stays).
+            per_transaction(f"client:{i}", functools.partial(found.get, i))
+    return {i: client_facts(i) for i in ids}
+
+
+def _restricting_sessions(
+    concerned: Mapping[int, set[int]], now: datetime
+) -> list[tuple[int, BookedSession]]:
+    """The clients' sessions that can still restrict (see `client_state`) with their client,
+    each judged by its own enrolment's rules, the ones it was booked under: one statement for
+    the sessions and their enrolments' kept rules, and one for the courses' procedures if
+    this transaction has not worked out those rules yet. By client, then start (then id)."""
+    every_enrolment = set().union(*concerned.values())
+    since = now - LOOKBACK
+    recent = Appointment.start_at >= since
+    rows = db_session().execute(
+        select(
+            Appointment.id,
+            Appointment.client_id,
+            Appointment.enrolment_id,
+            Appointment.session,
+            Appointment.start_at,
+            Appointment.end_at,
+            Enrolment.rules,
+            Enrolment.course_id,
         )
-        for a in appointments
-    ]
-    return ClientState(
-        id=facts.id,
-        conditions=dict(facts.conditions),
-        periods=facts.periods,
-        sessions=tuple(sessions),
+        .join(Enrolment, Enrolment.id == Appointment.enrolment_id)
+        .where(
+            Appointment.client_id.in_(sorted(concerned)),
+            Appointment.status.in_(RESTRICTING_STATUSES),
+            or_(recent, Appointment.enrolment_id.in_(sorted(every_enrolment)))
+            if every_enrolment
+            else recent,
+        )
+        .order_by(Appointment.client_id, Appointment.start_at, Appointment.id)
     )
+    kept = [
+        r
+        for r in rows
+        # An enrolment of another client of the batch does not bring its old sessions.
+        if r.enrolment_id in concerned[r.client_id] or r.start_at >= since
+    ]
+    procedures: dict[int, ProcedureRules] = {}
+
+    def record(rules: Mapping[str, Any], course_id: int) -> Callable[[], RulesRecord]:
+        def read() -> RulesRecord:
+            if not procedures:  # every course of the batch at once, on first need
+                procedures.update(
+                    course_catalogue.procedures_of_courses({r.course_id for r in kept})
+                )
+            return rules, procedures[course_id]
+
+        return read
+
+    return [
+        (
+            r.client_id,
+            BookedSession(
+                r.id,
+                r.enrolment_id,
+                r.session,
+                r.start_at,
+                r.end_at,
+                kept_rules(r.enrolment_id, record(r.rules, r.course_id)),
+            ),
+        )
+        for r in kept
+    ]
 
 
 def named_client_id(actor: Actor, client_id: int | None) -> int:
