@@ -10,19 +10,35 @@ other practitioners at those times.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 
 from clinic.scheduling.resources import (
     DayResources,
+    Snapshot,
+    day_resources,
     qualification_violation,
     wished_hours_violation,
 )
 from clinic.scheduling.timeutil import local
-from clinic.scheduling.types import Preferences, Slot, Violation
+from clinic.scheduling.types import Preferences, ProcedureRules, Slot, Violation
 
 # A plan's first session as its later sessions see it: (minutes after local midnight,
 # practitioner id).
 Anchor = tuple[int, int]
+
+
+def kept_day_search(
+    snapshot: Snapshot, procedure: ProcedureRules, day: date, prefs: Preferences
+) -> DaySearch:
+    """The day as every search with these preferences sees it when nothing is set aside: kept
+    with the book's day (and forgotten with it), so plans and re-plans work each order out
+    once, across questions while the book is a worker's (services/world/day_memory.py)."""
+    kept = snapshot.book.kept(day)
+    key = ("day_search", procedure, prefs.time_from, prefs.time_to, prefs.practitioner_id)
+    found = kept.get(key)
+    if not isinstance(found, DaySearch):
+        found = kept[key] = DaySearch(day_resources(snapshot, procedure, day), prefs)
+    return found
 
 
 class DaySearch:
@@ -60,9 +76,20 @@ class DaySearch:
     def nothing_free(self) -> Violation | None:
         """Why no slot of the day is free for these preferences; None if one is."""
         if not self._nothing_free_known:
-            self._nothing_free = None if self.earliest_first() else self.why_none_free()
+            self._nothing_free = None if self._any_free() else self.why_none_free()
             self._nothing_free_known = True
         return self._nothing_free
+
+    def _any_free(self) -> bool:
+        """Whether `earliest_first` has a slot, without working out the others (a re-plan
+        asks the anchored order only)."""
+        if self._earliest_first is not None:
+            return bool(self._earliest_first)
+        starts = self.resources.starts(self._prefs.time_from, self._prefs.time_to)
+        return any(
+            next(self.resources.slots_at(start, self._working), None) is not None
+            for start in starts
+        )
 
     def candidates(self, anchor: Anchor | None) -> list[Slot]:
         """The day's free slots in the order a plan tries them: earliest first without an

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from itertools import takewhile
 
 from clinic.scheduling.check import ClientJudge
-from clinic.scheduling.daysearch import Anchor, DaySearch
+from clinic.scheduling.daysearch import Anchor, DaySearch, kept_day_search
 from clinic.scheduling.plan_notes import next_season_notes, why_no_plan
 from clinic.scheduling.resources import (
     DayResources,
@@ -79,15 +79,8 @@ class _Search:
             now=now,
         )
         # What a day offers this search (its resources, free slots, why none): kept with the
-        # book's day for every plan asking with the same preferences, unless sessions are set
-        # aside (then this search's own).
-        self.search_key = (
-            "day_search",
-            course.procedure,
-            prefs.time_from,
-            prefs.time_to,
-            prefs.practitioner_id,
-        )
+        # book's day for every plan asking with the same preferences (`kept_day_search`),
+        # unless sessions are set aside (then this search's own).
         self.own_searches: dict[date, DaySearch] = {}
         self.open_days: dict[date, bool] = {}
         self.visits = 0
@@ -112,11 +105,7 @@ class _Search:
             if own is None:
                 own = self.own_searches[day] = DaySearch(self._day_resources(day), self.prefs)
             return own
-        kept = self.snapshot.book.kept(day)
-        shared = kept.get(self.search_key)
-        if not isinstance(shared, DaySearch):
-            shared = kept[self.search_key] = DaySearch(self._day_resources(day), self.prefs)
-        return shared
+        return kept_day_search(self.snapshot, self.course.procedure, day, self.prefs)
 
     def _day_resources(self, day: date) -> DayResources:
         return day_resources(self.snapshot, self.course.procedure, day, self.replacing)

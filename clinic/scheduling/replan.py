@@ -67,8 +67,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from clinic.scheduling.check import ClientJudge, check_course
-from clinic.scheduling.daysearch import Anchor, DaySearch
-from clinic.scheduling.resources import DayResources, Snapshot, day_resources, held_by
+from clinic.scheduling.daysearch import Anchor, DaySearch, kept_day_search
+from clinic.scheduling.resources import DayResources, Snapshot, held_by
 from clinic.scheduling.rules import (
     change_notice_violation,
     contraindication_violations,
@@ -229,11 +229,15 @@ class _Replanner:
         same_day = [held_by(s, procedure) for s in held if local_date(s.start, self.tz) == day]
         if same_day:
             return DaySearch(DayResources(self.snapshot, procedure, day, replacing, same_day), _ANY)
+        if not self.snapshot.book.holds_any(day, replacing):
+            # Nothing set aside holds anything that day: the day as every plan sees it, kept
+            # with the book (a worker's, for the attention list: its days between questions).
+            return kept_day_search(self.snapshot, procedure, day, _ANY)
         key = (day, replacing)
         found = self._days.get(key)
         if found is None:
             found = self._days[key] = DaySearch(
-                day_resources(self.snapshot, procedure, day, replacing), _ANY
+                DayResources(self.snapshot, procedure, day, replacing), _ANY
             )
         return found
 

@@ -18,15 +18,19 @@ from clinic.scheduling import (
     Equipment,
     Occupancy,
     PractitionerCalendar,
+    Preferences,
     ProposedSession,
     Replan,
     ResourceBook,
+    Slot,
     Snapshot,
     check_course,
     minimal_replan,
     precare_violation,
 )
 from clinic.scheduling import replan as replan_module
+from clinic.scheduling.daysearch import DaySearch, kept_day_search
+from clinic.scheduling.resources import DayResources, held_by
 
 from .builders import (
     ANNA,
@@ -651,6 +655,46 @@ def test_every_replan_passes_the_checker_and_moves_only_what_had_to_move(world) 
         # between its neighbours where they are.
         (only,) = broken
         assert not any_slot_keeps_neighbours(snap, course, who, sessions, only)
+
+
+def _straightforward_day_search(
+    self: replan_module._Replanner, day: date, replacing: frozenset[int], held: list[Slot]
+) -> DaySearch:
+    """Every day worked out afresh for every question, nothing kept."""
+    procedure = self.course.procedure
+    same_day = [held_by(s, procedure) for s in held if s.start.astimezone(TZ).date() == day]
+    return DaySearch(
+        DayResources(self.snapshot, procedure, day, replacing, same_day), Preferences()
+    )
+
+
+@SETTINGS
+@given(
+    world=worlds(),
+    warm=st.lists(st.tuples(st.integers(0, 120), st.integers(9 * 60, 18 * 60)), max_size=8),
+)
+def test_a_replan_on_days_other_questions_kept_is_the_replan_worked_out_afresh(world, warm) -> None:
+    # A worker's book keeps what plans and re-plans worked out from its days between
+    # questions (`kept_day_search`); a re-plan uses it where the sessions it sets aside hold
+    # nothing. Its answer is the one worked out afresh, day by day, whatever came before it.
+    course, sessions, who = world.course, world.sessions, world.who
+
+    def fresh() -> Snapshot:
+        return replace(world.snap, book=ResourceBook(TZ, world.book))
+
+    broken = broken_of(fresh(), course, who, sessions)
+    args = dict(course=course, client=who, enrolment_id=ENROLMENT, broken=broken, now=NOW)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(replan_module._Replanner, "day_search", _straightforward_day_search)
+        expected = minimal_replan(snapshot=fresh(), **args)  # type: ignore[arg-type]
+    assert minimal_replan(snapshot=fresh(), **args) == expected  # type: ignore[arg-type]
+    kept = fresh()
+    for day, minutes in warm:  # plans' questions about some days, in their orders
+        search = kept_day_search(kept, course.procedure, FIRST + timedelta(days=day), Preferences())
+        search.earliest_first()
+        search.anchored((minutes, ANNA))
+    assert minimal_replan(snapshot=kept, **args) == expected  # type: ignore[arg-type]
+    assert minimal_replan(snapshot=kept, **args) == expected  # type: ignore[arg-type]
 
 
 def applied(world: World, result: Replan) -> tuple[Snapshot, ClientState, dict[int, int]]:

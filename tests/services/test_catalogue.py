@@ -611,6 +611,30 @@ def _statements(data: dict[str, Any]) -> int:
     return len(seen)
 
 
+def test_an_import_that_cannot_change_a_course_reads_no_appointment(data) -> None:
+    # A time off, hours or opening hours change no course's rules: the booked courses need
+    # not be counted, and counting them scanned every booked future session (issue 20).
+    import_catalogue(copy.deepcopy(data))
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany) -> None:
+        seen.append(statement)
+
+    anna = data["practitioners"][0]
+    anna["time_off"] = [["2027-03-01", "2027-03-02"]]
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        report = import_catalogue({"practitioners": [anna]})
+        with_courses = import_catalogue({"courses": data["courses"][:1]})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    assert report.counts["practitioners"].updated == 1 and report.booked == {}
+    assert with_courses.counts["courses"].unchanged == 1
+    reads = [s for s in seen if "appointments" in s]
+    # The course import still asks (its rules could have changed); the time off does not.
+    assert len(reads) == 1, reads
+
+
 def test_an_import_of_500_new_courses_runs_no_more_statements_than_one_of_50(data) -> None:
     # Issue 15: a query per record made 100,000 courses take more than 10 minutes. The
     # number of statements must not follow the number of records.

@@ -52,7 +52,10 @@ def import_into(s: Session, data: Any) -> ImportReport:
     # the caller's transaction: every worker reads the catalogue afresh once it commits.
     catalogue_changed()
     now = utcnow()
-    before = _booked_course_rules(s, now)
+    # Only the courses and restrictions sections can change a course's rules: any other import
+    # (a practitioner's time off, opening hours) skips the look-up of the courses booked, a
+    # scan of every booked future session (most of a time-off dry run's cost at 100,000).
+    before = _booked_course_rules(s, now) if file.courses or file.restrictions else {}
     write(s, file, report)
     _count_booked(s, before, now, report)
     return report

@@ -157,12 +157,13 @@ def judge(scope: ColumnElement[bool], *, now: datetime) -> list[Broken]:
         return []
     # A dry run only reads: the worker's days; judging a change to write it, this transaction's.
     snapshot = load_snapshot(remembered=True)
+    groups = {c: list(g) for c, g in groupby(appointments, key=lambda a: a.client_id)}
+    clients = client_reads.client_states(
+        {c: {a.enrolment_id for a in group} for c, group in groups.items()}, now
+    )
     broken: list[Broken] = []
-    for client_id, grouped in groupby(appointments, key=lambda a: a.client_id):
-        group = list(grouped)
-        client = client_reads.client_state(
-            client_id, now, enrolments={a.enrolment_id for a in group}
-        )
+    for client_id, group in groups.items():
+        client = clients[client_id]
         for a in group:
             violations = judge_session.as_booked(a, snapshot=snapshot, client=client, now=now)
             if violations:

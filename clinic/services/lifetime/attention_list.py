@@ -216,15 +216,11 @@ def attention_list(
             broken[enrolment_id].add(appointment_id)
     snapshot = load_snapshot(remembered=True)
     names = {p.id: p.name for p in snapshot.practitioners}
-    states: dict[int, ClientState] = {}
+    states = client_reads.client_states(concerned, now)
     results: dict[int, tuple[Appointment, Replan]] = {}
     for _, a in rows:
         if a.enrolment_id in results:
             continue
-        if a.client_id not in states:
-            states[a.client_id] = client_reads.client_state(
-                a.client_id, now, enrolments=concerned[a.client_id]
-            )
         results[a.enrolment_id] = (
             a,
             minimal_replan(

@@ -38,8 +38,11 @@ def add_time_off(
     p = get_practitioner(practitioner_id)
     cause = f"Time off for {p.name}, {days_text(start_on, end_on)}"
     with attention.world_change(actor=actor, cause=cause, confirm=confirm, now=now) as change:
-        _add_time_off(actor, p.id, start_on, end_on, note)
+        # The scope before the write: its days are in the clinic's time zone, which time off
+        # cannot change, read from the worker's catalogue; after the write this transaction
+        # reads a catalogue of its own, once more for each question.
         change.concerns(attention.practitioner_days(p.id, start_on, end_on))
+        _add_time_off(actor, p.id, start_on, end_on, note)
     return change
 
 

@@ -15,7 +15,7 @@ aftercare asks here, so they all show the same dates.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -96,11 +96,20 @@ def enrolment_rules(enrolment: Enrolment) -> CourseRules:
     """The rules a booked course is judged and shown by: the ones it was booked under (or
     moved to by staff), with the course's procedure as it is now. Read once per transaction
     however many of its sessions ask (a write reads it afresh)."""
+    return kept_rules(
+        enrolment.id,
+        lambda: (enrolment.rules, course_catalogue.procedure_rules(enrolment.course.procedure)),
+    )
+
+
+def kept_rules(
+    enrolment_id: int, read: Callable[[], tuple[Mapping[str, Any], ProcedureRules]]
+) -> CourseRules:
+    """`enrolment_rules` for a reader holding the enrolment's kept rules as plain values:
+    `read()` gives them with the course's procedure, called only if this transaction has not
+    worked them out yet (client_reads.client_states reads many clients' sessions at once)."""
     return per_transaction(
-        f"aftercare.enrolment_rules:{enrolment.id}",
-        lambda: rules_from_record(
-            enrolment.rules, course_catalogue.procedure_rules(enrolment.course.procedure)
-        ),
+        f"aftercare.enrolment_rules:{enrolment_id}", lambda: rules_from_record(*read())
     )
 
 

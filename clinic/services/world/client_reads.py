@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, bindparam, exists, inspect, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from clinic.models import (
     LOOKBACK,
@@ -26,13 +26,17 @@ from clinic.scheduling import (
     ClientState,
     ConditionState,
     DeclaredPeriod,
+    ProcedureRules,
 )
 from clinic.services.core.actors import Actor
 from clinic.services.core.db import db_session, per_transaction
 from clinic.services.core.errors import InvalidRequest, NotFound, PermissionDenied
 from clinic.services.core.permissions import is_client, is_practitioner, practitioner_treats
-from clinic.services.world.aftercare import enrolment_rules
-from clinic.services.world.course_catalogue import course_options
+from clinic.services.world import course_catalogue
+from clinic.services.world.aftercare import kept_rules
+
+# An enrolment's kept rules and its course's procedure now (aftercare.kept_rules).
+RulesRecord = tuple[Mapping[str, Any], ProcedureRules]
 
 
 def _client_row(client_id: int) -> ClientRow | None:
@@ -80,39 +84,54 @@ class ClientFacts:
 def client_facts(client_id: int) -> ClientFacts | None:
     """The client's facts as this transaction reads them (None: there is no such client):
     read once per transaction as plain rows (no ORM objects: every plan asks), again after a
-    write. Pending changes are flushed first, as before any ORM read, so that a change made
-    in this transaction (a new period appended to the row) shows, whether read or kept."""
+    write."""
+    _flush_pending()
+    return per_transaction(
+        f"client_facts:{client_id}", lambda: _read_facts([client_id]).get(client_id)
+    )
+
+
+def _flush_pending() -> None:
+    # Pending changes are flushed first, as before any ORM read, so that a change made in
+    # this transaction (a period appended to the row) shows, whether read or kept (a flush
+    # forgets what per_transaction kept).
     s = db_session()
     if s.autoflush and (s.new or s.dirty or s.deleted):
         s.flush()
-    return per_transaction(f"client_facts:{client_id}", lambda: _read_facts(client_id))
 
 
-def _read_facts(client_id: int) -> ClientFacts | None:
-    rows = db_session().execute(_facts_query(), {"client_id": client_id}).all()
-    if not rows:
-        return None
-    conditions: dict[str, ConditionState] = {}
-    periods: dict[int, DeclaredPeriod] = {}
+def _read_facts(client_ids: Collection[int]) -> dict[int, ClientFacts]:
+    rows = db_session().execute(_facts_query(), {"client_ids": sorted(client_ids)}).all()
+    conditions: dict[int, dict[str, ConditionState]] = {}
+    periods: dict[int, dict[int, DeclaredPeriod]] = {}
+    first: dict[int, Any] = {}
     # One row per pair of a condition and a period (a client has a few of each at most).
     for row in rows:
+        first.setdefault(row.id, row)
         if row.code is not None:
-            conditions[row.code] = ConditionState(row.present, row.last_on)
+            conditions.setdefault(row.id, {})[row.code] = ConditionState(row.present, row.last_on)
         if row.period_id is not None:
-            periods[row.period_id] = DeclaredPeriod(row.kind, row.start_on, row.end_on, row.note)
-    return ClientFacts(
-        id=client_id,
-        anonymised=rows[0].anonymised_at is not None,
-        conditions=dict(sorted(conditions.items())),
-        periods=tuple(periods[i] for i in sorted(periods, key=lambda i: (periods[i].start_on, i))),
-        has_sessions=bool(rows[0].has_sessions),
-    )
+            periods.setdefault(row.id, {})[row.period_id] = DeclaredPeriod(
+                row.kind, row.start_on, row.end_on, row.note
+            )
+    out = {}
+    for client_id, row in first.items():
+        own = periods.get(client_id, {})
+        out[client_id] = ClientFacts(
+            id=client_id,
+            anonymised=row.anonymised_at is not None,
+            conditions=dict(sorted(conditions.get(client_id, {}).items())),
+            periods=tuple(own[i] for i in sorted(own, key=lambda i: (own[i].start_on, i))),
+            has_sessions=bool(row.has_sessions),
+        )
+    return out
 
 
 @functools.cache
 def _facts_query() -> Select[*tuple[Any, ...]]:
-    # The client, whether it has any session that could restrict (a new client has none, and
-    # then client_state need not look), its screening and its declared periods: one statement.
+    # The clients, whether each has any session that could restrict (a new client has none,
+    # and then client_state need not look), their screening and declared periods: one
+    # statement.
     has_sessions = (
         exists()
         .where(
@@ -123,6 +142,7 @@ def _facts_query() -> Select[*tuple[Any, ...]]:
     )
     return (
         select(
+            ClientRow.id,
             ClientRow.anonymised_at,
             has_sessions,
             ClientCondition.code,
@@ -136,7 +156,7 @@ def _facts_query() -> Select[*tuple[Any, ...]]:
         )
         .outerjoin(ClientCondition, ClientCondition.client_id == ClientRow.id)
         .outerjoin(ClientPeriod, ClientPeriod.client_id == ClientRow.id)
-        .where(ClientRow.id == bindparam("client_id"))
+        .where(ClientRow.id.in_(bindparam("client_ids", expanding=True)))
     )
 
 
@@ -154,44 +174,113 @@ def client_state(client_id: int, now: datetime, *, enrolments: Collection[int]) 
     or re-planned; none for a new course), whatever their age: rule 1 spaces a course's own
     sessions however long ago the last one was (DOMAIN.md rule 1). Only those are added, so
     the read stays bounded by the look-back and the enrolments' own sessions."""
-    facts = client_facts(client_id)
-    if facts is None:
+    return client_states({client_id: enrolments}, now)[client_id]
+
+
+def client_states(
+    concerned: Mapping[int, Collection[int]], now: datetime
+) -> dict[int, ClientState]:
+    """`client_state` of several clients (client id -> the enrolments concerned) in a fixed
+    number of statements, however many clients: a change of the world judges the sessions of
+    many clients, the attention list re-plans many enrolments (a statement per client and
+    per course made most of their cost). NotFound if any of them does not exist."""
+    facts = _facts_of(concerned)
+    if any(f is None for f in facts.values()):
         raise NotFound("There is no such client.", field="client")
-    appointments: Iterable[Appointment] = ()
     # A client with no session at all has none to look up.
-    if facts.has_sessions:
-        appointments = db_session().scalars(
-            select(Appointment)
-            .options(
-                selectinload(Appointment.enrolment)
-                .selectinload(Enrolment.course)
-                .options(*course_options())  # type: ignore[arg-type]
-            )
-            .where(
-                Appointment.client_id == client_id,
-                Appointment.status.in_(RESTRICTING_STATUSES),
-                or_(
-                    Appointment.start_at >= now - LOOKBACK,
-                    Appointment.enrolment_id.in_(enrolments),
-                )
-                if enrolments
-                else Appointment.start_at >= now - LOOKBACK,
-            )
-            .order_by(Appointment.start_at)
+    reading = {c: set(concerned[c]) for c, f in facts.items() if f is not None and f.has_sessions}
+    sessions: dict[int, list[BookedSession]] = {c: [] for c in concerned}
+    if reading:
+        for client_id, session in _restricting_sessions(reading, now):
+            sessions[client_id].append(session)
+    out = {}
+    for client_id, f in facts.items():
+        assert f is not None
+        out[client_id] = ClientState(
+            id=f.id,
+            conditions=dict(f.conditions),
+            periods=f.periods,
+            sessions=tuple(sessions[client_id]),
         )
-    # Each session is judged by its own enrolment's rules, the ones it was booked under.
-    sessions = [
-        BookedSession(
-            a.id, a.enrolment_id, a.session, a.start_at, a.end_at, enrolment_rules(a.enrolment)
+    return out
+
+
+def _facts_of(client_ids: Iterable[int]) -> dict[int, ClientFacts | None]:
+    """`client_facts` of each client; those this transaction has not read yet in one
+    statement."""
+    ids = sorted(set(client_ids))
+    if len(ids) > 1:
+        _flush_pending()
+        found = _read_facts(ids)
+        for i in ids:
+            # Kept as `client_facts` keeps one (one read before in this transaction stays).
+            per_transaction(f"client_facts:{i}", functools.partial(found.get, i))
+    return {i: client_facts(i) for i in ids}
+
+
+def _restricting_sessions(
+    concerned: Mapping[int, set[int]], now: datetime
+) -> list[tuple[int, BookedSession]]:
+    """The clients' sessions that can still restrict (see `client_state`) with their client,
+    each judged by its own enrolment's rules, the ones it was booked under: one statement for
+    the sessions and their enrolments' kept rules, and one for the courses' procedures if
+    this transaction has not worked out those rules yet. By client, then start (then id)."""
+    every_enrolment = set().union(*concerned.values())
+    since = now - LOOKBACK
+    recent = Appointment.start_at >= since
+    rows = db_session().execute(
+        select(
+            Appointment.id,
+            Appointment.client_id,
+            Appointment.enrolment_id,
+            Appointment.session,
+            Appointment.start_at,
+            Appointment.end_at,
+            Enrolment.rules,
+            Enrolment.course_id,
         )
-        for a in appointments
-    ]
-    return ClientState(
-        id=facts.id,
-        conditions=dict(facts.conditions),
-        periods=facts.periods,
-        sessions=tuple(sessions),
+        .join(Enrolment, Enrolment.id == Appointment.enrolment_id)
+        .where(
+            Appointment.client_id.in_(sorted(concerned)),
+            Appointment.status.in_(RESTRICTING_STATUSES),
+            or_(recent, Appointment.enrolment_id.in_(sorted(every_enrolment)))
+            if every_enrolment
+            else recent,
+        )
+        .order_by(Appointment.client_id, Appointment.start_at, Appointment.id)
     )
+    kept = [
+        r
+        for r in rows
+        # An enrolment of another client of the batch does not bring its old sessions.
+        if r.enrolment_id in concerned[r.client_id] or r.start_at >= since
+    ]
+    procedures: dict[int, ProcedureRules] = {}
+
+    def record(rules: Mapping[str, Any], course_id: int) -> Callable[[], RulesRecord]:
+        def read() -> RulesRecord:
+            if not procedures:  # every course of the batch at once, on first need
+                procedures.update(
+                    course_catalogue.procedures_of_courses({r.course_id for r in kept})
+                )
+            return rules, procedures[course_id]
+
+        return read
+
+    return [
+        (
+            r.client_id,
+            BookedSession(
+                r.id,
+                r.enrolment_id,
+                r.session,
+                r.start_at,
+                r.end_at,
+                kept_rules(r.enrolment_id, record(r.rules, r.course_id)),
+            ),
+        )
+        for r in kept
+    ]
 
 
 def named_client_id(actor: Actor, client_id: int | None) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 from decimal import Decimal
 
@@ -37,6 +38,21 @@ def procedure_rules(p: Procedure) -> ProcedureRules:
             blocked_by=frozenset(r.code for r in p.blocked_by),
         )
     )
+
+
+def procedures_of_courses(course_ids: Iterable[int]) -> dict[int, ProcedureRules]:
+    """The procedure of each course as it is now (`enrolment_rules` takes the live one), in
+    two statements whatever the number of courses."""
+    ids = sorted(set(course_ids))
+    if not ids:
+        return {}
+    rows = db_session().execute(
+        select(Course.id, Procedure)
+        .join(Procedure, Procedure.id == Course.procedure_id)
+        .options(selectinload(Procedure.blocked_by))
+        .where(Course.id.in_(ids))
+    )
+    return {course_id: procedure_rules(p) for course_id, p in rows}
 
 
 def course_rules(c: Course) -> CourseRules:
