@@ -3,20 +3,22 @@ guards on request values that no database could store."""
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Request, Response, abort, current_app, g, jsonify, request, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
-from flask_login import login_user, logout_user
-from sqlalchemy import and_, select
+from flask_login import UserMixin, login_user, logout_user
+from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import joinedload
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from clinic.errors import database_unavailable
 from clinic.extensions import db, login_manager
-from clinic.models import LoginSession, User, utcnow
+from clinic.models import Client, LoginSession, Practitioner, User, utcnow
 from clinic.services.core import audit, cache
+from clinic.services.core.actors import Actor, actor_for
 from clinic.services.people import logins
 
 CSP = (
@@ -101,8 +103,9 @@ def current_login() -> str | None:
 
 def sign_in(user: User) -> None:
     """Log this browser in as `user`: a new login row, its id in the signed cookie."""
+    signed_in = SignedInUser(actor_for(user), email=user.email, name=user.name, active=user.active)
     session[LOGIN_KEY] = logins.start_login(user_id=user.id)
-    login_user(user)
+    login_user(signed_in)
 
 
 def sign_out() -> None:
@@ -137,12 +140,67 @@ def _note_login_use(response: Response) -> Response:
     return response
 
 
-def load_user(user_id: str) -> User | None:
+@dataclass(frozen=True, eq=False)
+class SignedInUser(UserMixin):  # type: ignore[misc]  # Flask-Login ships no types
+    """The request's user (`current_user`): who is acting, as the services' `Actor`, and what
+    the pages show of them. Plain values read by `load_user`'s one statement, not the ORM
+    row: every logged-in request loads it, and the pages need nothing else of it."""
+
+    actor: Actor
+    email: str
+    name: str
+    active: bool = True
+
+    @property
+    def id(self) -> int | None:
+        return self.actor.user_id
+
+    @property
+    def role(self) -> str:
+        return self.actor.role
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login reads this
+        return self.active
+
+
+@functools.cache
+def _user_query() -> Select[Any]:
+    """`load_user`'s statement, built once: the user's plain columns with their client's and
+    practitioner's ids (only the ids: SQLite then looks them up in the unique indexes on
+    `user_id` alone, which its statistics would otherwise have it scan the table for, most
+    clients having no account), the login's last noted use, and the catalogue's version
+    (services.cache.with_version)."""
+    return cache.with_version(
+        select(
+            User.id,
+            User.email,
+            User.name,
+            User.role,
+            User.active,
+            Client.id.label("client_id"),
+            Practitioner.id.label("practitioner_id"),
+            LoginSession.last_seen_at,
+        )
+        .join(
+            LoginSession,
+            and_(
+                LoginSession.user_id == User.id,
+                LoginSession.id == bindparam("login_id"),
+                logins.is_live_bound(),
+            ),
+        )
+        .outerjoin(Client, Client.user_id == User.id)
+        .outerjoin(Practitioner, Practitioner.user_id == User.id)
+        .where(User.id == bindparam("user_id"))
+    )
+
+
+def load_user(user_id: str) -> SignedInUser | None:
     # Only with a live login (services.logins): a cookie of an ended login, or one without a
     # login id (a remember-me cookie, a cookie from before logins were rows), loads no one.
-    # With the client or practitioner record in the same statement: every page asks next
-    # who the user is (services.actors.actor_for). The same statement reads the catalogue's
-    # version (services.cache.with_version).
+    # With the client's and practitioner's ids in the same statement: every page asks next
+    # who the user is (`current_actor`). The same statement reads the catalogue's version.
     # The login must be live (not ended, not idle too long, not too old: logins.is_live);
     # when it was last noted more than a few minutes ago, this use is noted after the
     # response is made (`note_login_use`), not on every request.
@@ -150,30 +208,21 @@ def load_user(user_id: str) -> User | None:
     if login_id is None:
         return None
     now = utcnow()
-    found = db.session.execute(
-        cache.with_version(
-            select(User, LoginSession.last_seen_at)
-            .join(
-                LoginSession,
-                and_(
-                    LoginSession.user_id == User.id,
-                    LoginSession.id == login_id,
-                    logins.is_live(logins.ages_from(current_app.config), now),
-                ),
-            )
-            .options(joinedload(User.client), joinedload(User.practitioner))
-            .where(User.id == int(user_id))
-        )
-    ).first()
+    values = logins.live_bounds(logins.ages_from(current_app.config), now)
+    found = (
+        db.session.connection()
+        .execute(_user_query(), {"login_id": login_id, "user_id": int(user_id), **values})
+        .first()
+    )
     if found is None:
         return None
     cache.note_version(found)
-    user: User = found[0]
-    if not user.active:
+    if not found.active:
         return None
     if logins.use_to_note(found.last_seen_at, now):
         g.setdefault(NOTE_LOGIN, login_id)
-    return user
+    actor = Actor(found.id, found.role, found.client_id, found.practitioner_id)
+    return SignedInUser(actor, email=found.email, name=found.name)
 
 
 # Registered by a call, not as a decorator: Flask-Login's `user_loader` has no types, and a

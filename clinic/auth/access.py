@@ -11,7 +11,7 @@ from flask import Response, abort, request
 from flask_login import current_user
 from flask_login import login_required as _login_required
 
-from clinic.services.core.actors import Actor, actor_for
+from clinic.services.core.actors import Actor
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -24,8 +24,10 @@ def login_required(view: Callable[P, R]) -> Callable[P, R | Response]:
 
 
 def current_actor() -> Actor:
-    """The request's signed-in user as the services' `Actor`: what a permission question asks."""
-    return actor_for(current_user._get_current_object())
+    """The request's signed-in user as the services' `Actor`: what a permission question asks
+    (clinic/security.py `SignedInUser`)."""
+    actor: Actor = current_user.actor
+    return actor
 
 
 # A permission question of clinic/services/core/permissions.py about the acting user, and

@@ -6,7 +6,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from clinic.auth import bp
-from clinic.auth.access import login_required, permission_required, safe_next
+from clinic.auth.access import current_actor, login_required, permission_required, safe_next
 from clinic.auth.forms import (
     ChangePasswordForm,
     EraseForm,
@@ -20,7 +20,6 @@ from clinic.extensions import limiter
 from clinic.form_errors import Problem, place_errors
 from clinic.security import current_login, forget_login, sign_in, sign_out
 from clinic.services.core import permissions
-from clinic.services.core.actors import actor_for
 from clinic.services.core.errors import ServiceError
 from clinic.services.core.permissions import is_staff
 from clinic.services.people import accounts, clients, logins, passwords, privacy
@@ -158,7 +157,7 @@ def change_password() -> ResponseReturnValue:
 @login_required
 @permission_required(permissions.is_client)
 def profile() -> ResponseReturnValue:
-    actor = actor_for(current_user)
+    actor = current_actor()
     client = clients.get_client(actor=actor)
     form = ProfileForm(obj=None if request.method == "POST" else client)
     top: list[Problem] = []
@@ -186,7 +185,7 @@ def profile() -> ResponseReturnValue:
 def logout_everywhere() -> ResponseReturnValue:
     """End every login (this browser's too) and every API token of my account: a phone lost,
     a computer shared."""
-    logins.end_own_logins(actor=actor_for(current_user))
+    logins.end_own_logins(actor=current_actor())
     forget_login()
     flash(
         "You are logged out everywhere: on every device, and API tokens issued before have "
@@ -201,7 +200,7 @@ def logout_everywhere() -> ResponseReturnValue:
 @permission_required(permissions.is_client)
 def export_data() -> ResponseReturnValue:
     """Everything the clinic holds about me, as a JSON download."""
-    data = privacy.export_client_data(actor=actor_for(current_user))
+    data = privacy.export_client_data(actor=current_actor())
     response: Response = jsonify(data)
     response.headers["Content-Disposition"] = 'attachment; filename="my-clinic-data.json"'
     return response
@@ -217,7 +216,7 @@ def erase() -> ResponseReturnValue:
         if accounts.authenticate(current_user.email, form.password.data or "") is None:
             form.password.errors = [*form.password.errors, "The password is not right."]
         else:
-            privacy.erase_client(actor=actor_for(current_user))
+            privacy.erase_client(actor=current_actor())
             sign_out()
             flash("Your data has been erased. Thank you for having been our client.", "success")
             return redirect(url_for("auth.login"))

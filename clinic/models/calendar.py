@@ -7,6 +7,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
+    BindParameter,
     CheckConstraint,
     Column,
     ColumnElement,
@@ -146,7 +147,7 @@ class Appointment(Model):
         return self.status == "booked" and self.start_at > now
 
     @classmethod
-    def to_come(cls, now: datetime) -> ColumnElement[bool]:
+    def to_come(cls, now: datetime | BindParameter[Any]) -> ColumnElement[bool]:
         """SQL: the session is booked and not yet begun (`is_to_come` in Python)."""
         return and_(cls.status == "booked", cls.start_at > now)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from markupsafe import escape
 
 from clinic.auth.access import login_required, permission_required
 from clinic.form_errors import Problem, place_errors, validated
@@ -66,9 +67,10 @@ def _parse_day(raw: str | None) -> tuple[date, str | None]:
 
 
 def _appointment_url() -> str:
-    """The appointment page's URL without its id, which ends it: the week view links hundreds
-    of appointments, and a `url_for` each was a quarter of the page's time (bench/README.md)."""
-    return url_for("staff.show_appointment", appointment_id=1).removesuffix("1")
+    """The appointment page's URL without its id, which ends it, escaped for HTML: the week
+    view links hundreds of appointments, and a `url_for` each was a quarter of the page's
+    time (bench/README.md); it prints each link (this and an id) without escaping it again."""
+    return str(escape(url_for("staff.show_appointment", appointment_id=1).removesuffix("1")))
 
 
 def _outcome_url() -> tuple[str, str]:

@@ -161,6 +161,10 @@ def test_a_practitioner_sees_only_flags_of_their_own_sessions(world) -> None:
     assert [i.appointment.id for i in attention_list.attention_list(actor=lena, now=NOW)] == [
         world["ids"][0]
     ]
+    # The navigation's count says the same, per actor.
+    assert attention_list.count_attention(actor=lena, now=NOW) == 1
+    assert attention_list.count_attention(actor=me, now=NOW) == 0
+    assert attention_list.count_attention(actor=world["desk"], now=NOW) == 1
 
 
 def test_accept_replan_moves_the_sessions_clears_flags_and_tells_the_client(world) -> None:

@@ -9,10 +9,11 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from flask import Flask, g
 from flask.testing import FlaskClient
-from sqlalchemy import event
+from sqlalchemy import event, insert, text
 
 from clinic.auth.access import is_local_path
 from clinic.extensions import db
+from clinic.models import Client
 from clinic.services.people import passwords
 from tests import factories as f
 
@@ -313,3 +314,36 @@ def test_a_logged_in_page_loads_its_user_and_login_in_one_statement(
     about_the_user = [s for s in statements if "login_sessions" in s or "FROM users" in s]
     assert len(about_the_user) == 1
     assert "login_sessions" in about_the_user[0] and "FROM users" in about_the_user[0]
+
+
+def test_a_logged_in_page_finds_its_user_by_index_when_most_clients_have_no_account(
+    app: Flask, client: FlaskClient, login_as
+) -> None:
+    # Clients booked at the desk have no account: SQLite's statistics then say every
+    # clients.user_id is the same (NULL), and a statement reading whole client rows by
+    # user_id made it scan the table on every page (issue 20).
+    rows = [
+        {"name": f"Walk-in {i}", "email": f"walk-in-{i}@example.com", "phone": "", "notes": ""}
+        for i in range(300)
+    ]
+    db.session.execute(insert(Client), rows)
+    db.session.execute(text("ANALYZE"))
+    db.session.commit()
+    login_as("practitioner")
+    seen: list[tuple[str, object]] = []
+
+    def keep(conn, cursor, statement, parameters, *args) -> None:  # type: ignore[no-untyped-def]
+        if "login_sessions" in statement:
+            seen.append((statement, parameters))
+
+    g.pop("_login_user", None)
+    event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        assert client.get("/staff/calendar").status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", keep)
+    [(statement, parameters)] = seen
+    plan = db.session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+    steps = [str(step[-1]) for step in plan]
+    assert any("clients" in step for step in steps), steps
+    assert not [step for step in steps if step.startswith("SCAN") and "catalogue" not in step]

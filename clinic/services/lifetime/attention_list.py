@@ -13,11 +13,13 @@ reaches appointments by their primary key, never by scanning the appointments ta
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, delete, func, select
 from sqlalchemy.orm import selectinload
 
 from clinic.models import Appointment, AttentionFlag, Course, Enrolment, Practitioner, utcnow
@@ -123,7 +125,7 @@ def _require_staff(actor: Actor) -> None:
         raise PermissionDenied("The attention list is for the clinic's staff.")
 
 
-def _live_flags(actor: Actor | None, now: datetime) -> ColumnElement[bool]:
+def _live_flags(actor: Actor | None, now: datetime | BindParameter[Any]) -> ColumnElement[bool]:
     """Whether a flag's session is still booked and to come (older flags are history, not
     work); a practitioner sees their own sessions only, as on the calendar (`actor` None:
     every flag, whoever asks).
@@ -142,9 +144,20 @@ def _live_flags(actor: Actor | None, now: datetime) -> ColumnElement[bool]:
 def count_attention(*, actor: Actor, now: datetime | None = None) -> int:
     """How many flagged sessions are waiting (the staff navigation's count): one COUNT."""
     _require_staff(actor)
-    now = now or utcnow()
-    query = select(func.count()).select_from(AttentionFlag).where(_live_flags(actor, now))
-    return db_session().scalar(query) or 0
+    s = db_session()
+    s.flush()  # as the session's own execute would: flags this transaction added count
+    values = {"now": now or utcnow()}
+    count: int = s.connection().execute(_count_query(actor), values).scalar_one()
+    return count
+
+
+@functools.lru_cache(maxsize=256)
+def _count_query(actor: Actor) -> Select[int]:
+    """`count_attention`'s statement for one actor (whose sessions they see), with `now` as a
+    parameter, built once: every staff page shows the count, and building the statement and
+    SQLAlchemy's cache key for it cost several times running it."""
+    live = _live_flags(actor, bindparam("now"))
+    return select(func.count()).select_from(AttentionFlag).where(live)
 
 
 def flag_of(*, actor: Actor, appointment_id: int) -> AttentionFlag | None:

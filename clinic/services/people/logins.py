@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, not_, update
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, delete, not_, update
 from sqlalchemy.orm import Session
 
 from clinic.models import LoginSession, User, utcnow
@@ -57,11 +57,29 @@ def ages_from(config: Mapping[str, Any]) -> LoginAges:
 def is_live(ages: LoginAges, now: datetime) -> ColumnElement[bool]:
     """SQL: the login row is live (not ended, used within the idle limit, begun within the
     maximum age). The one definition: the request's user is loaded with it
-    (clinic/security.py), and `prune` deletes what it is not."""
+    (clinic/security.py, through `is_live_bound`), and `prune` deletes what it is not."""
+    bounds = live_bounds(ages, now)
+    return _live(bounds["seen_after"], bounds["begun_after"])
+
+
+def is_live_bound() -> ColumnElement[bool]:
+    """`is_live` with its two moments as parameters, filled by `live_bounds`: for a statement
+    built once and run by every request with that request's moments."""
+    return _live(bindparam("seen_after"), bindparam("begun_after"))
+
+
+def live_bounds(ages: LoginAges, now: datetime) -> dict[str, datetime]:
+    """The moments a live login was last used and begun after, at `now`."""
+    return {"seen_after": now - ages.idle, "begun_after": now - ages.longest}
+
+
+def _live(
+    seen_after: datetime | BindParameter[Any], begun_after: datetime | BindParameter[Any]
+) -> ColumnElement[bool]:
     return and_(
         LoginSession.ended_at.is_(None),
-        LoginSession.last_seen_at > now - ages.idle,
-        LoginSession.created_at > now - ages.longest,
+        LoginSession.last_seen_at > seen_after,
+        LoginSession.created_at > begun_after,
     )
 
 
