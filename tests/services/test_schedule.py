@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from clinic.services.courses import schedule
 from clinic.services.courses.schedule import _LocalTimes, clock
 from tests.clock import BERLIN
 
@@ -38,6 +40,23 @@ def test_stored_times_become_the_clinics_local_time_across_a_dst_change(change) 
 def test_stored_times_keep_their_microseconds() -> None:
     moment = datetime(2026, 7, 1, 8, 59, 59, 999_999)
     assert _LocalTimes(BERLIN)[str(moment)] == moment.replace(tzinfo=UTC)
+
+
+def test_kept_local_times_start_again_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(schedule, "_LOCAL_TIMES_KEPT", 3)
+    local = _LocalTimes(BERLIN)
+    moments = _moments(datetime(2026, 3, 29, 1, tzinfo=UTC))[:10]
+    for moment in moments:
+        assert local[str(moment.replace(tzinfo=None))] == moment
+        assert len(local) <= 3
+    assert local[str(moments[0].replace(tzinfo=None))].astimezone(UTC) == moments[0]
+
+
+def test_local_times_are_kept_per_time_zone() -> None:
+    stored = "2026-07-01 08:00:00.000000"
+    assert schedule._local_times(BERLIN) is schedule._local_times(BERLIN)
+    assert schedule._local_times(BERLIN)[stored].hour == 10
+    assert schedule._local_times(ZoneInfo("Europe/London"))[stored].hour == 9
 
 
 def test_clock_reads_like_strftime() -> None:

@@ -321,18 +321,32 @@ def _entries_query(by: str, own: bool) -> Select[*tuple[Any, ...]]:
 _queries = cache(_Queries)
 
 
+# How many converted timestamps `_LocalTimes` keeps before it starts again (a few hundred
+# kilobytes): a busy week has about 260 distinct times, so this holds months of weeks.
+_LOCAL_TIMES_KEPT = 4096
+
+
 class _LocalTimes(dict[datetime | str, datetime]):
     """Timestamps as the driver gives them (`utc_from_driver`) in the clinic's time zone, each
-    distinct one converted once: sessions start and end on a grid, so a busy week has a few
-    hundred distinct times for its ~1,200."""
+    distinct one converted once by the worker, not once a request (`_local_times`): sessions
+    start and end on a grid, so a busy week has about 260 distinct times for its ~1,200, and
+    the same week is asked for again and again. Converting them was most of the time it took
+    to turn the week's rows into entries (bench/README.md). A timestamp's local time never
+    changes in a given zone, so nothing needs forgetting; the dict only starts again when
+    it is full. Filling it from two threads at once stores the same value twice, harmlessly."""
 
     def __init__(self, tz: ZoneInfo) -> None:
         super().__init__()
         self.tz = tz
 
     def __missing__(self, stored: datetime | str) -> datetime:
+        if len(self) >= _LOCAL_TIMES_KEPT:
+            self.clear()
         local = self[stored] = utc_from_driver(stored).astimezone(self.tz)
         return local
+
+
+_local_times = cache(_LocalTimes)
 
 
 def _in_order(entry: Entry) -> tuple[datetime, int]:
@@ -350,7 +364,7 @@ def _entries(actor: Actor, start: datetime, end: datetime, by: str, tz: ZoneInfo
     }
     kept = _catalogue_rows()
     practitioners, devices, procedures = kept.practitioners, kept.devices_by_id, kept.procedures
-    local = _LocalTimes(tz)
+    local = _local_times(tz)
     entries = [
         Entry(
             appointment_id,
