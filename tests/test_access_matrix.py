@@ -16,8 +16,6 @@ of this module): one walk, two checks, since the requests would be the same.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -28,7 +26,7 @@ from flask import Flask, g
 from clinic.auth import access
 from clinic.auth.access import Question
 from clinic.extensions import db
-from clinic.models import ApiToken, User, utcnow
+from clinic.models import User, utcnow
 from clinic.services.core.actors import Actor, actor_for
 from tests import factories as f
 from tests.conftest import ReusedApp
@@ -192,20 +190,6 @@ BODIES = {
 }
 
 
-def _fresh_token(user_id: int) -> str:
-    # Written directly (the token service's format): the matrix revokes tokens as it goes.
-    token = secrets.token_urlsafe(24)
-    db.session.add(
-        ApiToken(
-            user_id=user_id,
-            token_hash=hashlib.sha256(token.encode()).hexdigest(),
-            expires_at=utcnow() + timedelta(hours=1),
-        )
-    )
-    f.commit()
-    return token
-
-
 def _answer(app: Flask, route: Route, role: str, user_ids: dict[str, int]) -> tuple[int, str]:
     """The status and Location of `route` requested by a user of `role` (or anonymously)."""
     # The requests share the walk's app context, and with it `g`, where Flask-Login keeps
@@ -216,7 +200,7 @@ def _answer(app: Flask, route: Route, role: str, user_ids: dict[str, int]) -> tu
     api = route.url.startswith("/api/")
     if role != ANONYMOUS:
         if api:
-            headers["Authorization"] = f"Bearer {_fresh_token(user_ids[role])}"
+            headers["Authorization"] = f"Bearer {f.make_token(user_ids[role])}"
         else:
             with web.session_transaction() as session:
                 f.log_in(session, user_ids[role])
