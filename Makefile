@@ -7,8 +7,13 @@ FLASK := $(BIN)/flask --app clinic
 # a server, a browser or a child process, and a third worker fills those waits (measured in
 # README, "Tests"). Each worker is a test session of its own (its own PostgreSQL, Redis, ports:
 # tests/ports.py); --dist loadfile keeps a module on one worker, so a module's gunicorn or
-# Chromium starts once.
+# Chromium starts once, and --no-loadscope-reorder hands modules out in the order of
+# tests/conftest.py (the long ones first).
 TEST_WORKERS ?= 3
+# pytest rewrites the asserts of the test modules and of its plugins' packages (schemathesis,
+# hypothesis: some 270 modules) and caches the result in __pycache__, unless Python is told
+# not to write bytecode, as some machines' environments do (PYTHONDONTWRITEBYTECODE=1): then
+# every worker parses and compiles them again, about 5 s of CPU each. `make test` lets it write.
 
 .PHONY: run test lint bench install clean
 
@@ -31,7 +36,7 @@ test: install
 	$(BIN)/ruff format --check clinic tests $(wildcard bench)
 	$(BIN)/mypy
 	$(BIN)/bandit --quiet --recursive clinic --severity-level medium
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --cov --cov-report=term
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --cov --cov-report=term
 
 lint: install
 	$(BIN)/ruff check clinic tests $(wildcard bench)

@@ -62,7 +62,7 @@ def _busiest(app: Any, first: Any, last: Any) -> tuple[int, int]:
         return int(row[0]), int(row[1])
 
 
-def measure_clinic(url: str, *, seconds: float) -> dict[str, Any]:
+def measure_clinic(url: str, *, seconds: float, min_runs: int = 5) -> dict[str, Any]:
     from sqlalchemy import select
 
     from clinic import create_app
@@ -99,7 +99,7 @@ def measure_clinic(url: str, *, seconds: float) -> dict[str, Any]:
                 assert not change.saved and len(change.broken) > 0
                 return change
 
-        timing = engine.measure(dry_run, seconds=seconds, min_runs=5)
+        timing = engine.measure(dry_run, seconds=seconds, min_runs=min_runs)
         out[label] = {"in_scope": in_scope, **timing.as_json()}
 
     week_first, week_last = monday, monday + timedelta(days=6)
@@ -122,7 +122,7 @@ def measure_clinic(url: str, *, seconds: float) -> dict[str, Any]:
             assert len(found) == flagged
             return found
 
-    timing = engine.measure(listing, seconds=seconds, min_runs=5)
+    timing = engine.measure(listing, seconds=seconds, min_runs=min_runs)
     out["attention_list"] = {"flagged": flagged, **timing.as_json()}
     with app.app_context():  # leave the clinic as it was built
         row = db.session.scalar(select(TimeOff).where(TimeOff.start_on == week_first))

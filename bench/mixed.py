@@ -95,8 +95,11 @@ def ratios(f: dict[str, Any]) -> dict[str, float | None]:
 
 
 def mixed_figures(
-    url: str, ds: dataset.Dataset, *, slice_seconds: float, rounds: int
+    url: str, ds: dataset.Dataset, *, slice_seconds: float, rounds: int, workers: int = 4
 ) -> dict[str, Any]:
+    """The mixed-load slices against our app and the minimal app, each under gunicorn with
+    `workers` workers (the smoke test's one worker each runs the same code at a quarter of
+    the start-up)."""
     days = engine.open_days(ds.today + timedelta(days=1), 60, {6}, frozenset())
     # As in run.http_figures: plans for the first half of the new clients, bookings for the
     # other half (each client booked at most once or twice, months apart).
@@ -106,8 +109,8 @@ def mixed_figures(
     booking_counter = [0]  # one count over every booking slice: no slot is asked for twice
 
     with (
-        http_load.gunicorn(url) as (port, master),
-        http_load.gunicorn(url, app="bench.minimal_app:app") as (minimal_port, _),
+        http_load.gunicorn(url, workers=workers) as (port, master),
+        http_load.gunicorn(url, workers=workers, app="bench.minimal_app:app") as (minimal_port, _),
     ):
         workers = http_load.worker_pids(master.pid)
         bearer = http_load.token(port, dataset.RECEPTION_EMAIL, dataset.RECEPTION_PASSWORD)

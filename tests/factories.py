@@ -5,14 +5,17 @@ They write through the ORM session and commit, as test set-up, never as applicat
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections.abc import MutableMapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from clinic.extensions import db
 from clinic.models import (
+    ApiToken,
     Appointment,
     Client,
     ClientCondition,
@@ -32,6 +35,7 @@ from clinic.models import (
     Room,
     User,
     WorkingHours,
+    utcnow,
 )
 from clinic.security import LOGIN_KEY
 from clinic.services.core.actors import Actor, actor_for
@@ -190,6 +194,21 @@ def log_in(session: MutableMapping[str, Any], user_id: int) -> None:
     session[LOGIN_KEY] = login.id
     session["_user_id"] = str(user_id)
     session["_fresh"] = True
+
+
+def make_token(user_id: int) -> str:
+    """A live API token for the user, written as the token service writes one
+    (services/people/tokens.py) but without its password check: scrypt costs ~0.1 s a login,
+    and the token endpoint itself is tested in tests/api/test_token_ends.py and test_api.py."""
+    token = secrets.token_urlsafe(24)
+    _save(
+        ApiToken(
+            user_id=user_id,
+            token_hash=hashlib.sha256(token.encode()).hexdigest(),
+            expires_at=utcnow() + timedelta(hours=1),
+        )
+    )
+    return token
 
 
 def make_client(**overrides: Any) -> Client:

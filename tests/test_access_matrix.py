@@ -9,20 +9,27 @@ answer to our sample request (400/404/422 on sample ids and bodies). A 500 alway
 
 Ids in URLs belong to no row, so this tests role gates, not ownership; who may see which
 client's record is tested in the services and web tests.
+
+The same walk also checks each gated view against the permission question it names (the end
+of this module): one walk, two checks, since the requests would be the same.
 """
 
 from __future__ import annotations
 
-import hashlib
-import secrets
+from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from flask import Flask, g
 
+from clinic.auth import access
+from clinic.auth.access import Question
 from clinic.extensions import db
-from clinic.models import ApiToken, utcnow
+from clinic.models import User, utcnow
+from clinic.services.core.actors import Actor, actor_for
 from tests import factories as f
+from tests.conftest import ReusedApp
 from tests.routes import Route, all_routes
 
 ANONYMOUS = "anonymous"
@@ -183,22 +190,9 @@ BODIES = {
 }
 
 
-def _fresh_token(user_id: int) -> str:
-    # Written directly (the token service's format): the matrix revokes tokens as it goes.
-    token = secrets.token_urlsafe(24)
-    db.session.add(
-        ApiToken(
-            user_id=user_id,
-            token_hash=hashlib.sha256(token.encode()).hexdigest(),
-            expires_at=utcnow() + timedelta(hours=1),
-        )
-    )
-    f.commit()
-    return token
-
-
-def _outcome(app: Flask, route: Route, role: str, user_ids: dict[str, int]) -> tuple[str, int]:
-    # The requests share the test's app context, and with it `g`, where Flask-Login keeps
+def _answer(app: Flask, route: Route, role: str, user_ids: dict[str, int]) -> tuple[int, str]:
+    """The status and Location of `route` requested by a user of `role` (or anonymously)."""
+    # The requests share the walk's app context, and with it `g`, where Flask-Login keeps
     # the user it loaded: forget the previous request's user.
     g.pop("_login_user", None)
     web = app.test_client()
@@ -206,7 +200,7 @@ def _outcome(app: Flask, route: Route, role: str, user_ids: dict[str, int]) -> t
     api = route.url.startswith("/api/")
     if role != ANONYMOUS:
         if api:
-            headers["Authorization"] = f"Bearer {_fresh_token(user_ids[role])}"
+            headers["Authorization"] = f"Bearer {f.make_token(user_ids[role])}"
         else:
             with web.session_transaction() as session:
                 f.log_in(session, user_ids[role])
@@ -215,15 +209,14 @@ def _outcome(app: Flask, route: Route, role: str, user_ids: dict[str, int]) -> t
     if route.method in ("GET", "DELETE"):
         kwargs = {}
     response = web.open(route.url, method=route.method, headers=headers, **kwargs)
-    location = response.headers.get("Location", "")
-    denied = response.status_code in (401, 403) or (
-        response.status_code in (302, 303) and "/login?next=" in location
-    )
-    return ("deny" if denied else "allow"), response.status_code
+    return response.status_code, response.headers.get("Location", "")
 
 
-@pytest.fixture
-def user_ids(app) -> dict[str, int]:
+def _denied(status: int, location: str) -> bool:
+    return status in (401, 403) or (status in (302, 303) and "/login?next=" in location)
+
+
+def _users() -> dict[str, int]:
     f.make_clinic()
     f.make_user("client", email="token@example.com", password="password123")
     ids = {}
@@ -237,25 +230,90 @@ def user_ids(app) -> dict[str, int]:
     return ids
 
 
-def test_every_route_is_classified(app) -> None:
-    keys = {r.key for r in all_routes(app)}
+@dataclass
+class Walk:
+    """Every route requested once by an anonymous visitor and by a user of each role."""
+
+    routes: list[Route]
+    answers: dict[tuple[Route, str], tuple[int, str]]  # (route, role) -> status, Location
+    actors: dict[str, Actor]  # what each role's user is to the permission questions
+    gated: list[tuple[Route, Question]]  # the routes a permission question gates, and it
+
+
+@pytest.fixture(scope="module")
+def walk(reused_app: ReusedApp, migrated_template: Path) -> Walk:
+    """One walk for the module: the table below and each gate's own permission question
+    (tests/web/test_permission_gates.py) are both checked against the same answers."""
+    with reused_app.fresh(migrated_template) as app:
+        user_ids = _users()
+        actors = {role: actor_for(db.session.get(User, i)) for role, i in user_ids.items()}
+        routes = all_routes(app)
+        gated = []
+        for route in routes:
+            question = access.required_permission(app.view_functions[route.endpoint])
+            if question is not None:
+                gated.append((route, question))
+        answers = {
+            (route, role): _answer(app, route, role, user_ids)
+            for route in routes
+            for role in (ANONYMOUS, *ROLES)
+        }
+    return Walk(routes, answers, actors, gated)
+
+
+def test_every_route_is_classified(walk: Walk) -> None:
+    keys = {r.key for r in walk.routes}
     missing = sorted(keys - set(EXPECTED))
     assert missing == [], "new routes, add them to EXPECTED: " + ", ".join(missing)
     assert sorted(set(EXPECTED) - keys) == [], "gone routes: remove them from EXPECTED"
 
 
-def test_every_role_reaches_exactly_the_routes_it_should(app, user_ids) -> None:
+def test_every_role_reaches_exactly_the_routes_it_should(walk: Walk) -> None:
     wrong, errors = [], []
-    for route in all_routes(app):
+    for route in walk.routes:
         allowed = EXPECTED.get(route.key)
         if allowed is None:
             continue  # reported by test_every_route_is_classified
         for role in (ANONYMOUS, *ROLES):
-            outcome, status = _outcome(app, route, role, user_ids)
+            status, location = walk.answers[route, role]
             if status >= 500:
                 errors.append(f"{route.key} as {role}: {status}")
             expected = "allow" if role in allowed else "deny"
+            outcome = "deny" if _denied(status, location) else "allow"
             if outcome != expected:
                 wrong.append(f"{route.key} as {role}: expected {expected}, got {status}")
     assert errors == []
+    assert wrong == [], "\n".join(wrong)
+
+
+# --- the gates ask the permission module -------------------------------------------------
+# Every gated view names the permission question it asks (`access.permission_required`): its
+# gate must answer as the question does, for each role (403 for a role the question refuses,
+# through for one it accepts) and send an anonymous visitor to log in. The layout tests in
+# tests/web/test_permission_gates.py keep role lists out of the views.
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_gated_route_answers_as_its_permission_question_when_role(
+    walk: Walk, role: str
+) -> None:
+    assert len(walk.gated) > 50  # the staff, client and account pages
+    actor = walk.actors[role]
+    wrong = []
+    for route, question in walk.gated:
+        status, location = walk.answers[route, role]
+        if question(actor):
+            if status in (401, 403) or "/login?next=" in location or status >= 500:
+                wrong.append(f"{route.key}: {question.__name__} lets {role} in, got {status}")
+        elif status != 403:
+            wrong.append(f"{route.key}: {question.__name__} refuses {role}, got {status}")
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_every_gated_route_sends_an_anonymous_visitor_to_log_in(walk: Walk) -> None:
+    wrong = []
+    for route, _ in walk.gated:
+        status, location = walk.answers[route, ANONYMOUS]
+        if status != 302 or "/login?next=" not in location:
+            wrong.append(f"{route.key}: {status} {location}")
     assert wrong == [], "\n".join(wrong)

@@ -14,7 +14,7 @@ def test_mixed_load_runs_every_slice_on_a_small_clinic(tmp_path: Path) -> None:
 
     url = f"sqlite:///{tmp_path / 'mixed.db'}"
     built = dataset.build(url, 300, days_back=20, days_ahead=60, fresh=40)
-    figures = mixed.mixed_figures(url, built, slice_seconds=0.3, rounds=1)
+    figures = mixed.mixed_figures(url, built, slice_seconds=0.3, rounds=1, workers=1)
     for name in ("healthz", "minimal_healthz", "plans_alone", "mixed_plans", "mixed_healthz"):
         assert figures[name]["requests"] > 0 and set(figures[name]["statuses"]) == {"200"}, name
     for name in ("mixed_bookings", "desk_1", "desks_8"):
@@ -28,7 +28,7 @@ def test_the_lifetime_bench_measures_a_dry_run_and_the_attention_list(tmp_path: 
 
     url = f"sqlite:///{tmp_path / 'lifetime.db'}"
     dataset.build(url, 600, days_back=10, days_ahead=40, fresh=10)
-    figures = lifetime.measure_clinic(url, seconds=0.01)
+    figures = lifetime.measure_clinic(url, seconds=0, min_runs=1)
     assert figures["dry_run_day"]["in_scope"] >= 1
     assert figures["dry_run_week"]["in_scope"] >= figures["dry_run_day"]["in_scope"]
     assert figures["attention_list"]["flagged"] >= 1

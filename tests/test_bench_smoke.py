@@ -39,14 +39,14 @@ def test_bench_builds_a_clinic_and_measures_the_engine_on_it(tmp_path: Path) -> 
         busy_clients=built.busy_clients,
         fresh_clients=built.fresh_clients,
         seconds=0,
-        min_runs=2,
+        min_runs=1,
         memory_runs=1,
         cases=2,
     )
     plan = figures["engine"]["plan_course"]
-    assert plan["runs"] >= 2 and plan["median_ms"] > 0 and plan["peak_kib"] > 0
+    assert plan["runs"] >= 1 and plan["median_ms"] > 0 and plan["peak_kib"] > 0
     assert figures["engine"]["plans_found"] == "2/2"
-    assert figures["service"]["plan_course_for"]["runs"] >= 2
+    assert figures["service"]["plan_course_for"]["runs"] >= 1
 
 
 def test_history_variant_keeps_the_future_and_grows_only_the_past(tmp_path: Path) -> None:
@@ -76,7 +76,7 @@ def test_history_variant_keeps_the_future_and_grows_only_the_past(tmp_path: Path
     assert ahead(big_url) == ahead(small_url)
     growth = engine.plan_growth(
         {"small": (small_url, small.fresh_clients), "big": (big_url, big.fresh_clients)},
-        seconds=0.2,
+        seconds=0.01,  # one timed call of each figure
         rounds=1,
         cases=2,
     )

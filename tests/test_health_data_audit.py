@@ -44,7 +44,6 @@ from clinic.services.people.health_screening import ConditionAnswer
 from tests import factories as f
 from tests.clock import BERLIN, local, next_monday, today
 from tests.routes import all_routes
-from tests.test_access_matrix import _fresh_token
 from tests.web.conftest import quick_user
 
 ROLES = ("client", "practitioner", "receptionist", "admin")
@@ -150,7 +149,7 @@ def _build(app: Flask) -> World:
         web = app.test_client()
         with web.session_transaction() as session:
             f.log_in(session, users[role])
-        world.clients[role] = web, {"Authorization": f"Bearer {_fresh_token(users[role])}"}
+        world.clients[role] = web, {"Authorization": f"Bearer {f.make_token(users[role])}"}
     return world
 
 

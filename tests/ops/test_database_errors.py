@@ -59,7 +59,8 @@ def test_bugs_and_constraints_are_not_unavailable(statements: tuple[str, ...]) -
     assert not database_unavailable(error_of("sqlite://", *statements))
 
 
-def test_a_bug_in_a_query_stays_a_500(app: Flask) -> None:
+def test_a_bug_in_a_query_stays_a_500(own_app: Flask) -> None:
+    app = own_app
     app.config["PROPAGATE_EXCEPTIONS"] = False
 
     @app.get("/broken-query")

@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from clinic import create_app
 from clinic.extensions import db
-from tests.conftest import missing
+from tests.conftest import ReusedApp, missing
 from tests.pg.http import Server, gunicorn
 from tests.pg.redis_server import start_redis, stop_redis
 from tests.pg.server import PgServer, ServerUnavailable, start_server, stop_server
@@ -77,14 +77,17 @@ def _truncate_all() -> None:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
+@pytest.fixture(scope="session")
+def reused_pg_app(pg_url: str) -> ReusedApp:
+    return ReusedApp(pg_url)
+
+
 @pytest.fixture
-def app(pg_url: str) -> Iterator[Flask]:
+def app(reused_pg_app: ReusedApp) -> Iterator[Flask]:
     """The app on the PostgreSQL test database (it replaces the SQLite `app` in this folder)."""
-    app = create_app("testing", SQLALCHEMY_DATABASE_URI=pg_url)
-    with app.app_context():
+    with reused_pg_app.fresh() as app:
         try:
             yield app
         finally:
             db.session.remove()
             _truncate_all()
-            db.engine.dispose()

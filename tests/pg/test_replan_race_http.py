@@ -6,8 +6,6 @@ move must survive, or the re-plan be refused: never both written with hers undon
 from __future__ import annotations
 
 import functools
-import hashlib
-import secrets
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -17,7 +15,7 @@ from typing import TypeVar
 import pytest
 
 from clinic.extensions import db
-from clinic.models import ApiToken, Appointment, utcnow
+from clinic.models import Appointment
 from clinic.services.core.actors import Actor
 from clinic.services.staffing import time_off
 from tests import factories as f
@@ -30,19 +28,6 @@ pytestmark = pytest.mark.pg
 
 ROUNDS = 20
 T = TypeVar("T")
-
-
-def token_of(user_id: int) -> str:
-    token = secrets.token_urlsafe(24)
-    db.session.add(
-        ApiToken(
-            user_id=user_id,
-            token_hash=hashlib.sha256(token.encode()).hexdigest(),
-            expires_at=utcnow() + timedelta(hours=1),
-        )
-    )
-    f.commit()
-    return token
 
 
 def flagged_round(r: int, admin: Actor, desk: Actor) -> dict[str, object]:
@@ -70,7 +55,7 @@ def flagged_round(r: int, admin: Actor, desk: Actor) -> dict[str, object]:
         "client": client.id,
         "enrolment": enrolment.id,
         "second": ids[1],
-        "token": token_of(client.user_id),
+        "token": f.make_token(client.user_id),
         # Her own choice: the Thursday after, same hour (17 days after session 1).
         "hers": at(day + timedelta(days=3), hour),
     }

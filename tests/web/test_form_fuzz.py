@@ -52,6 +52,7 @@ from clinic.models import (
 )
 from clinic.services.people.passwords import reset_token
 from tests import factories as f
+from tests.conftest import ReusedApp
 from tests.test_access_matrix import ANONYMOUS, EXPECTED
 
 # --- the routes --------------------------------------------------------------------------------
@@ -94,14 +95,9 @@ def demo_template(migrated_template: Path, tmp_path_factory: pytest.TempPathFact
 
 
 @pytest.fixture
-def app(demo_template: Path, tmp_path: Path) -> Iterator[Flask]:
-    path = tmp_path / "test.db"
-    shutil.copy(demo_template, path)
-    app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}")
-    with app.app_context():
+def app(reused_app: ReusedApp, demo_template: Path) -> Iterator[Flask]:
+    with reused_app.fresh(demo_template) as app:
         yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 @dataclass
