@@ -196,11 +196,21 @@ def with_log_check(query: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
     that then finds nothing unseen does not read the log: one statement fewer per plan.
     SQLite: any row after the last id applied. PostgreSQL: any row at or above the horizon
     that is not among those applied (the same question `_unseen_postgresql` asks)."""
-    after = exists().where(_changes.c.id > bindparam("log_after"))
-    late = exists().where(
-        _changes.c.xid >= bindparam("log_horizon"),
-        _changes.c.id.not_in(bindparam("log_applied", expanding=True)),
+    # Both halves use an index whatever the parameters, as PostgreSQL's generic plan of a
+    # prepared statement does not know them (an `id > :after` or `xid >= :horizon` range
+    # was planned as a scan of the whole log). The newest id; and, of the rows at or above
+    # the horizon, the newest by xid one more than the most applied rows checked: if any
+    # row there is not applied, one of those is not.
+    newest = select(func.coalesce(func.max(_changes.c.id), 0)).scalar_subquery()
+    after = newest > bindparam("log_after")
+    recent = (
+        select(_changes.c.id)
+        .where(_changes.c.xid >= bindparam("log_horizon"))
+        .order_by(_changes.c.xid.desc())
+        .limit(_MOST_APPLIED_CHECKED + 1)
+        .subquery()
     )
+    late = exists().where(recent.c.id.not_in(bindparam("log_applied", expanding=True)))
     return query.add_columns(or_(after, late).label("log_unseen"))
 
 
