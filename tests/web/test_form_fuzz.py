@@ -129,6 +129,14 @@ def _seed() -> Seed:
     ).scalar_one()
     mine = _ids(Appointment, *future, Appointment.client_id == client_id)
     booked = _ids(Appointment, *future)
+    if not _ids(ClientPeriod, ClientPeriod.client_id == client_id):
+        # Which demo client is busiest moves with the clock (its sessions are around today):
+        # one without a declared period would leave its periods page no delete form to fuzz.
+        start = datetime.now(UTC).date() + timedelta(days=60)
+        period = ClientPeriod(client_id=client_id, kind="sun_exposure", start_on=start)
+        period.end_on = start + timedelta(days=7)
+        db.session.add(period)
+        db.session.commit()
     periods = _ids(ClientPeriod, ClientPeriod.client_id == client_id) + _ids(ClientPeriod)
     user_id = db.session.get(Client, client_id).user_id  # type: ignore[union-attr]
     catalogue = {
