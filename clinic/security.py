@@ -16,9 +16,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from clinic.errors import database_unavailable
 from clinic.extensions import db, login_manager
-from clinic.models import Client, LoginSession, Practitioner, User, utcnow
+from clinic.models import LoginSession, User, utcnow
 from clinic.services.core import audit, cache
-from clinic.services.core.actors import Actor, actor_for
+from clinic.services.core.actors import Actor, actor_for, actor_from_row, with_actor_ids
 from clinic.services.people import logins
 
 CSP = (
@@ -172,27 +172,20 @@ def _user_query() -> Select[Any]:
     clients having no account), the login's last noted use, and the catalogue's version
     (services.cache.with_version)."""
     return cache.with_version(
-        select(
-            User.id,
-            User.email,
-            User.name,
-            User.role,
-            User.active,
-            Client.id.label("client_id"),
-            Practitioner.id.label("practitioner_id"),
-            LoginSession.last_seen_at,
+        with_actor_ids(
+            select(
+                User.id, User.email, User.name, User.role, User.active, LoginSession.last_seen_at
+            )
+            .join(
+                LoginSession,
+                and_(
+                    LoginSession.user_id == User.id,
+                    LoginSession.id == bindparam("login_id"),
+                    logins.is_live_bound(),
+                ),
+            )
+            .where(User.id == bindparam("user_id"))
         )
-        .join(
-            LoginSession,
-            and_(
-                LoginSession.user_id == User.id,
-                LoginSession.id == bindparam("login_id"),
-                logins.is_live_bound(),
-            ),
-        )
-        .outerjoin(Client, Client.user_id == User.id)
-        .outerjoin(Practitioner, Practitioner.user_id == User.id)
-        .where(User.id == bindparam("user_id"))
     )
 
 
@@ -221,8 +214,7 @@ def load_user(user_id: str) -> SignedInUser | None:
         return None
     if logins.use_to_note(found.last_seen_at, now):
         g.setdefault(NOTE_LOGIN, login_id)
-    actor = Actor(found.id, found.role, found.client_id, found.practitioner_id)
-    return SignedInUser(actor, email=found.email, name=found.name)
+    return SignedInUser(actor_from_row(found), email=found.email, name=found.name)
 
 
 # Registered by a call, not as a decorator: Flask-Login's `user_loader` has no types, and a

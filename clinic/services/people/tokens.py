@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import Select, bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from clinic.models import ApiToken, Client, Practitioner, User, utcnow
+from clinic.models import ApiToken, User, utcnow
 from clinic.services.core import cache
-from clinic.services.core.actors import Actor
+from clinic.services.core.actors import Actor, actor_from_row, with_actor_ids
 from clinic.services.core.db import db_session, transaction
 from clinic.services.core.errors import NotFound, PermissionDenied, ServiceError
 from clinic.services.core.permissions import is_admin
@@ -54,19 +54,11 @@ def _token_query() -> Select[*tuple[Any, ...]]:
     # Built once: building it cost as much as running it. With the catalogue's version and
     # whether the worker's memory of days is up to date (the two memories a plan uses).
     query = cache.with_version(
-        select(
-            ApiToken.revoked_at,
-            ApiToken.expires_at,
-            User.id,
-            User.role,
-            User.active,
-            Client.id.label("client_id"),
-            Practitioner.id.label("practitioner_id"),
+        with_actor_ids(
+            select(ApiToken.revoked_at, ApiToken.expires_at, User.id, User.role, User.active)
+            .join(User, User.id == ApiToken.user_id)
+            .where(ApiToken.token_hash == bindparam("digest"))
         )
-        .join(User, User.id == ApiToken.user_id)
-        .outerjoin(Client, Client.user_id == User.id)
-        .outerjoin(Practitioner, Practitioner.user_id == User.id)
-        .where(ApiToken.token_hash == bindparam("digest"))
     )
     return day_memory.with_log_check(query)
 
@@ -83,7 +75,7 @@ def actor_for_token(token: str, *, now: datetime | None = None) -> Actor:
         day_memory.note_log_check(found)
     if found is None or found.revoked_at is not None or found.expires_at <= now or not found.active:
         raise Unauthorized("The token is unknown, expired or revoked; ask for a new one.")
-    return Actor(found.id, found.role, found.client_id, found.practitioner_id)
+    return actor_from_row(found)
 
 
 def revoke_token(token: str, *, now: datetime | None = None) -> None:
