@@ -116,6 +116,9 @@ def test_api_followed_through_its_links_never_answers_500(app, clinic) -> None:
                 deadline=None,
                 suppress_health_check=list(HealthCheck),
                 database=None,
+                # The same scenarios each run: a random draw missed the links one run in eight
+                # (no client's screening or periods reached) and failed the check below.
+                derandomize=True,
             )
         )
     finally:
