@@ -93,10 +93,11 @@ class Appointment(Model):
         Index("ix_appointments_start_at", "start_at"),
         Index("ix_appointments_client_start", "client_id", "start_at"),
         Index("ix_appointments_practitioner_start", "practitioner_id", "start_at"),
-        # What holds a resource, read by every plan and day of availability (world/snapshot):
-        # only the holding rows (cancelled ones were 59% of the bench clinic's table at 100k),
-        # with every column the read needs (the status too: SQLite's covering index must hold every
-        # column the query names), so the table itself is never visited.
+        # What holds a resource, read by every plan and day of availability (world/snapshot)
+        # and by the staff calendar (courses/schedule): only the holding rows (cancelled ones
+        # were 59% of the bench clinic's table at 100k), with every column those reads need
+        # (the status too: SQLite's covering index must hold every column the query names),
+        # so the table itself is never visited. The calendar's columns come last.
         Index(
             "ix_appointments_holding",
             "start_at",
@@ -106,6 +107,10 @@ class Appointment(Model):
             "device_id",
             "id",
             "status",
+            "end_at",
+            "client_id",
+            "enrolment_id",
+            "session",
             sqlite_where=text(status_in(HOLDING_STATUSES)),
             postgresql_where=text(status_in(HOLDING_STATUSES)),
         ),

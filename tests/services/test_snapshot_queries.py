@@ -273,3 +273,27 @@ def test_occupancy_is_read_from_the_holding_index_alone(app) -> None:
     assert [row[-1] for row in plan] == [
         "SEARCH appointments USING COVERING INDEX ix_appointments_holding (start_at>? AND start_at<?)"
     ]
+
+
+@pytest.mark.parametrize("by", ["practitioner", "device"])
+def test_the_calendar_reads_its_appointments_from_the_holding_index_alone(app, by) -> None:
+    # The week page names an appointment's end, client, enrolment and session besides what a
+    # plan reads: the index carries them, so no appointment row is looked up in the table
+    # (the enrolment and client are, by their primary keys).
+    from clinic.services.courses import schedule
+
+    query = schedule._queries().entries[(by, False)]
+    compiled = query.compile(db.engine)
+    plan = (
+        db.session.connection()
+        .exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {compiled}",
+            tuple("2026-12-01" for _ in compiled.positiontup or ()),
+        )
+        .all()
+    )
+    steps = [row[-1] for row in plan]
+    assert steps[0] == (
+        "SEARCH appointments USING COVERING INDEX ix_appointments_holding (start_at>? AND start_at<?)"
+    ), steps
+    assert all("PRIMARY KEY" in step for step in steps[1:]), steps
