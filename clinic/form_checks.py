@@ -1,13 +1,23 @@
-"""Validators shared by the forms of every blueprint, each asking the rule it stands for."""
+"""Validators shared by the forms of every blueprint, each asking the rule it stands for,
+and the choices helper they share."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
 from wtforms import DateField, Field, Form, ValidationError
 
+# types-WTForms 3.2 predates SelectChoice (WTForms 3.3), so mypy sees it as Any.
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
+
 from clinic.services.core import date_range, text
+
+
+def options(pairs: Iterable[tuple[Any, str]]) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def one_line(form: object, field: Field) -> None:

@@ -9,12 +9,17 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     HiddenField,
+    RadioField,
     SubmitField,
 )
 from wtforms.validators import DataRequired, Optional
 
-from clinic.form_checks import BookableDay, PlainDateField
-from clinic.services.people.health_screening import ConditionAnswer, ScreeningQuestion
+from clinic.form_checks import BookableDay, PlainDateField, options
+from clinic.services.people.health_screening import (
+    PHOTOTYPE_CHOICES,
+    ConditionAnswer,
+    ScreeningQuestion,
+)
 
 
 def _screening_labels(q: ScreeningQuestion, staff: bool) -> tuple[str, str]:
@@ -58,6 +63,17 @@ def screening_form_class(
                 "I confirm these answers are true and complete today.",
                 validators=[DataRequired("Please tick the box to confirm your answers.")],
             )
+        # The Fitzpatrick skin phototype, asked in plain words; "" keeps what was recorded.
+        phototype = RadioField(
+            "How does the client's skin react to the sun?"
+            if staff
+            else "How does your skin react to the sun?",
+            choices=options(
+                [*PHOTOTYPE_CHOICES, ("", "Not assessed yet" if staff else "I am not sure")]
+            ),
+            default="",
+            validators=[Optional()],
+        )
         submit = SubmitField("Save and confirm")
 
     for q in questions:
@@ -72,9 +88,13 @@ def screening_form_class(
 
 
 def fill_screening(
-    form: FlaskForm, questions: list[ScreeningQuestion], answers: Mapping[str, ConditionAnswer]
+    form: FlaskForm,
+    questions: list[ScreeningQuestion],
+    answers: Mapping[str, ConditionAnswer],
+    phototype: int | None,
 ) -> None:
     """Show the client's current answers in the form."""
+    form.phototype.data = str(phototype) if phototype is not None else ""
     for q in questions:
         answer = answers.get(q.code)
         if answer is not None:
@@ -94,10 +114,20 @@ def screening_answers(form: FlaskForm, questions: list[ScreeningQuestion]) -> li
     ]
 
 
+def screening_phototype(form: FlaskForm) -> int | None:
+    """The phototype the form holds (None: not assessed, which keeps what was recorded)."""
+    value = form.phototype.data
+    return int(value) if value else None
+
+
 def screening_fields(questions: list[ScreeningQuestion]) -> dict[str, str]:
     """The service's field names of a screening's errors, as the form's field names."""
     fields = {f"conditions.{q.code}.last_date": f"{q.code}_last" for q in questions}
-    return fields | {f"conditions.{q.code}": f"{q.code}_present" for q in questions}
+    return (
+        fields
+        | {f"conditions.{q.code}": f"{q.code}_present" for q in questions}
+        | {"phototype": "phototype"}
+    )
 
 
 class RestPlanForm(FlaskForm):

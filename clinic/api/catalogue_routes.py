@@ -23,6 +23,7 @@ def list_courses() -> ResponseReturnValue:
         catalogue.course_entry(c)
         | {
             "months": c.months,
+            "phototypes": c.phototypes,
             "price": f"{c.procedure.price:.2f}",
             "duration_min": c.procedure.duration_min,
         }

@@ -55,6 +55,7 @@ def _screening_out(client_id: int) -> dict[str, Any]:
             {"code": c.code, "present": c.present, "last_date": c.last_on}
             for c in client.conditions
         ],
+        "phototype": client.phototype,
     }
 
 
@@ -83,7 +84,9 @@ def put_screening(client_id: int) -> ResponseReturnValue:
     answers = [
         health_screening.ConditionAnswer(a.code, a.present, a.last_date) for a in body.conditions
     ]
-    change = health_screening.save_screening(actor=g.actor, client_id=client_id, answers=answers)
+    change = health_screening.save_screening(
+        actor=g.actor, client_id=client_id, answers=answers, phototype=body.phototype
+    )
     out = {**_screening_out(client_id), "affected": [b.appointment_id for b in change.broken]}
     return json_answer(schemas.ScreeningSaved, out)
 

@@ -134,6 +134,13 @@ class ConditionAnswer(Body):
 
 class ScreeningUpdate(Body):
     conditions: list[ConditionAnswer] = Field(max_length=50)
+    phototype: StrictInt | None = Field(
+        default=None,
+        ge=1,
+        le=6,
+        description="The Fitzpatrick skin phototype, 1 (always burns, never tans) to 6; "
+        "left out: the one recorded stays.",
+    )
 
 
 class PeriodCreate(Body):
@@ -272,6 +279,10 @@ class CourseOut(BaseModel):
     precare: list[CareOut]
     contraindications: list[ContraOut]
     months: list[int]
+    phototypes: list[int] = Field(
+        description="The Fitzpatrick skin phototypes (1-6) the course may treat; every other "
+        "one is refused as contraindicated."
+    )
     price: str
     duration_min: int
 
@@ -310,6 +321,7 @@ class ScreeningOut(BaseModel):
     client: int
     confirmed_at: datetime | None
     conditions: list[ConditionAnswer]
+    phototype: int | None = Field(description="The Fitzpatrick skin phototype (1-6), if known.")
 
 
 class PeriodOut(BaseModel):

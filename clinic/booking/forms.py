@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask_wtf import FlaskForm
 from wtforms import (
     Field,
@@ -15,17 +13,11 @@ from wtforms import (
 )
 
 # types-WTForms 3.2 predates SelectChoice (WTForms 3.3), so mypy sees it as Any.
-from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from clinic.form_checks import BookableDay, PlainDateField
+from clinic.form_checks import BookableDay, PlainDateField, options
 from clinic.services.people.declared_periods import PERIOD_LABELS
-
-
-def options(pairs: list[tuple[Any, str]]) -> list[SelectChoice]:
-    return [SelectChoice(value, label) for value, label in pairs]
-
 
 WEEKDAYS = options(
     [

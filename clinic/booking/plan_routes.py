@@ -11,8 +11,9 @@ from flask.typing import ResponseReturnValue
 
 from clinic.booking import bp
 from clinic.booking.common import PERIOD_WORDS, client_only, current_actor
-from clinic.booking.forms import ConfirmForm, DayForm, PlanForm, options
+from clinic.booking.forms import ConfirmForm, DayForm, PlanForm
 from clinic.booking.grid import month_grids
+from clinic.form_checks import options
 from clinic.form_errors import Problem, place_errors, validated
 from clinic.models import utcnow
 from clinic.proposals import decode_proposals, encode_proposal

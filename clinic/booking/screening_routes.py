@@ -17,6 +17,7 @@ from clinic.screening_forms import (
     screening_answers,
     screening_fields,
     screening_form_class,
+    screening_phototype,
 )
 from clinic.services.core.errors import ServiceError
 from clinic.services.people import clients, declared_periods, health_screening
@@ -32,12 +33,16 @@ def screening() -> ResponseReturnValue:
     form = screening_form_class(questions)()
     client = clients.get_client(actor=actor)
     if request.method == "GET":
-        fill_screening(form, questions, health_screening.screening_answers(actor=actor))
+        fill_screening(
+            form, questions, health_screening.screening_answers(actor=actor), client.phototype
+        )
     top_errors: list[Problem] = []
     if form.validate_on_submit():
         try:
             change = health_screening.save_screening(
-                actor=actor, answers=screening_answers(form, questions)
+                actor=actor,
+                answers=screening_answers(form, questions),
+                phototype=screening_phototype(form),
             )
         except ServiceError as exc:
             top_errors = place_errors(form, exc, screening_fields(questions))

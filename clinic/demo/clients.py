@@ -47,6 +47,12 @@ _CLIENTS: list[tuple[str, list[_Condition], list[_Period], str | None, bool]] = 
 ]
 
 
+# The skin phototype each screened client gave, in the order of `_CLIENTS`: mostly II to IV,
+# as in a central European clinic, with a type V and a type VI (whom the CO2 laser and the
+# TCA peel, for types I to IV, turn away).
+_PHOTOTYPES = [2, 3, 2, 4, 3, 2, 2, 5, 3, 1, 3, 4, 2, 6, 3, 2, 4]
+
+
 def _email(name: str) -> str:
     return f"{name.lower().replace(' ', '.')}@{DEMO_DOMAIN}"
 
@@ -78,6 +84,7 @@ def add_clients(
         if created:
             if screened:
                 client.screening_confirmed_at = now - timedelta(days=30 + index)
+                client.phototype = _PHOTOTYPES[index % len(_PHOTOTYPES)]
             for code, present, ago in conditions:
                 last_seen = None if ago is None else today - timedelta(days=ago)
                 client.conditions.append(

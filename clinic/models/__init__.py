@@ -14,6 +14,7 @@ from clinic.models.calendar import (
 )
 from clinic.models.catalogue import (
     ALL_MONTHS_MASK,
+    ALL_PHOTOTYPES_MASK,
     RESTRICTION_KINDS,
     ClinicSettings,
     Course,
@@ -26,7 +27,9 @@ from clinic.models.catalogue import (
     Restriction,
     Room,
     mask_to_months,
+    mask_to_phototypes,
     months_to_mask,
+    phototypes_to_mask,
     procedure_blocked_by,
 )
 from clinic.models.messaging import ApiToken, OutboxMessage
@@ -49,6 +52,7 @@ from clinic.models.versions import CATALOGUE_TABLES, CatalogueVersion, Occupancy
 
 __all__ = [
     "ALL_MONTHS_MASK",
+    "ALL_PHOTOTYPES_MASK",
     "APPOINTMENT_STATUSES",
     "ENROLMENT_STATUSES",
     "OUTCOME_STATUSES",
@@ -89,7 +93,9 @@ __all__ = [
     "User",
     "WorkingHours",
     "mask_to_months",
+    "mask_to_phototypes",
     "months_to_mask",
+    "phototypes_to_mask",
     "procedure_blocked_by",
     "utcnow",
 ]

@@ -40,6 +40,23 @@ def mask_to_months(mask: int) -> list[int]:
     return [m for m in range(1, 13) if mask & (1 << (m - 1))]
 
 
+# The Fitzpatrick skin phototypes I to VI a course may treat, as bits like the months.
+ALL_PHOTOTYPES_MASK = (1 << 6) - 1
+
+
+def phototypes_to_mask(phototypes: list[int] | None) -> int:
+    if not phototypes:
+        return ALL_PHOTOTYPES_MASK
+    mask = 0
+    for p in phototypes:
+        mask |= 1 << (p - 1)
+    return mask
+
+
+def mask_to_phototypes(mask: int) -> list[int]:
+    return [p for p in range(1, 7) if mask & (1 << (p - 1))]
+
+
 class ClinicSettings(Model):
     """The single row of clinic-wide settings and policies."""
 
@@ -164,7 +181,12 @@ class Course(Model):
             name="ideal_interval",
         ),
         CheckConstraint("months_mask BETWEEN 1 AND 4095", name="months"),
+        CheckConstraint("phototypes_mask BETWEEN 1 AND 63", name="phototypes"),
     )
+    # A new row's `phototypes_mask` is read when first asked for, not returned by its INSERT
+    # (which would name the column even where the database predates it: tests of old
+    # migrations write courses at revision 0007).
+    __mapper_args__ = {"eager_defaults": False}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(60), unique=True)
@@ -176,6 +198,9 @@ class Course(Model):
     # The spacing the planner aims for, between min and max; None: as early as allowed.
     ideal_interval_days: Mapped[int | None] = mapped_column(Integer)
     months_mask: Mapped[int] = mapped_column(Integer, default=ALL_MONTHS_MASK)
+    # The skin phototypes (I-VI) the course may treat; all by default (the database's
+    # default, so that a row written without it, as before migration 0014, treats all).
+    phototypes_mask: Mapped[int] = mapped_column(Integer, server_default=str(ALL_PHOTOTYPES_MASK))
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
 
     procedure: Mapped[Procedure] = relationship()
@@ -189,6 +214,10 @@ class Course(Model):
     @property
     def months(self) -> list[int]:
         return mask_to_months(self.months_mask)
+
+    @property
+    def phototypes(self) -> list[int]:
+        return mask_to_phototypes(self.phototypes_mask)
 
     @property
     def aftercare(self) -> list[CourseRestriction]:

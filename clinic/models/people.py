@@ -77,6 +77,7 @@ class LoginSession(Model):
 
 class Client(Model):
     __tablename__ = "clients"
+    __table_args__ = (CheckConstraint("phototype BETWEEN 1 AND 6", name="phototype"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), unique=True)
@@ -85,6 +86,8 @@ class Client(Model):
     phone: Mapped[str] = mapped_column(String(40), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
     screening_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The Fitzpatrick skin phototype (1-6) the screening recorded; None: not asked yet.
+    phototype: Mapped[int | None] = mapped_column(Integer)
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -13,6 +13,7 @@ from clinic.scheduling.replan import Replan, minimal_replan
 from clinic.scheduling.resources import DayResources, Snapshot, available_slots
 from clinic.scheduling.rules import care_windows, precare_violation
 from clinic.scheduling.types import (
+    PHOTOTYPES,
     BookedSession,
     CareRule,
     CareWindow,
@@ -51,6 +52,7 @@ __all__ = [
     "DeclaredPeriod",
     "Equipment",
     "Occupancy",
+    "PHOTOTYPES",
     "PlanResult",
     "PractitionerCalendar",
     "Replan",

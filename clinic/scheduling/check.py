@@ -59,7 +59,12 @@ def _fixed_client_violations(
     if season:
         head.append(season)
     head += contraindication_violations(
-        session=session, start=start, course=course, conditions=client.conditions, tz=tz
+        session=session,
+        start=start,
+        course=course,
+        conditions=client.conditions,
+        tz=tz,
+        phototype=client.phototype,
     )
     head += restriction_violations(
         session=session,

@@ -19,6 +19,7 @@ from clinic.scheduling.resources import (
     wished_hours_violation,
 )
 from clinic.scheduling.rules import (
+    contraindication_violations,
     earliest_allowed_by_contraindications,
     next_allowed_month_start,
     next_session_days,
@@ -34,7 +35,6 @@ from clinic.scheduling.types import (
     Slot,
     Violation,
 )
-from clinic.scheduling.wording import condition_label
 
 # How many (session, day) visits one plan may make before it gives up: a bound on the work of
 # an impossible plan, far above what a possible one needs.
@@ -355,25 +355,21 @@ def plan_course(
     today = local_date(now, tz)
     horizon_end = today + timedelta(days=snapshot.clinic.horizon_days)
 
-    allowed_from = earliest_allowed_by_contraindications(course, client.conditions)
+    allowed_from = earliest_allowed_by_contraindications(
+        course, client.conditions, client.phototype
+    )
     if allowed_from is None:
-        present = [
-            c.condition
-            for c in course.contraindications
-            if client.conditions.get(c.condition, None) is not None
-            and client.conditions[c.condition].present
-        ]
-        words = ", ".join(condition_label(c) for c in present)
-        return PlanResult(
-            (),
-            (
-                Violation(
-                    "contraindicated",
-                    f"{course.procedure.name} is not possible while you have {words}.",
-                    first_session,
-                ),
-            ),
+        # What blocks whatever the date: a present condition, the skin type (no look-back
+        # ends them, so the date judged does not matter).
+        lasting = contraindication_violations(
+            session=first_session,
+            start=now,
+            course=course,
+            conditions=client.conditions,
+            tz=tz,
+            phototype=client.phototype,
         )
+        return PlanResult((), tuple(v for v in lasting if v.earliest is None))
     if not course.months:
         return PlanResult(
             (),

@@ -563,7 +563,9 @@ def minimal_replan(
         return Replan(())
     first_broken = next(s for s in sequence if s.appointment_id in broken)
 
-    allowed_from = earliest_allowed_by_contraindications(course, client.conditions)
+    allowed_from = earliest_allowed_by_contraindications(
+        course, client.conditions, client.phototype
+    )
     if allowed_from is None:
         return Replan(
             (),
@@ -574,6 +576,7 @@ def minimal_replan(
                     course=course,
                     conditions=client.conditions,
                     tz=tz,
+                    phototype=client.phototype,
                 )
             ),
         )

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from clinic.scheduling.timeutil import add_wall_hours, day_start, local, local_date
 from clinic.scheduling.types import (
+    PHOTOTYPES,
     BookedSession,
     CareWindow,
     ConditionState,
@@ -23,6 +24,8 @@ from clinic.scheduling.wording import (
     duration_text,
     long_day_text,
     moment_text,
+    phototype_label,
+    phototypes_text,
 )
 
 PERIOD_KIND_FOR_RESTRICTION = {"sun": "sun_exposure", "makeup": "needs_makeup"}
@@ -225,9 +228,15 @@ def contraindication_violations(
     course: CourseRules,
     conditions: Mapping[str, ConditionState],
     tz: ZoneInfo,
+    phototype: int | None = None,
 ) -> list[Violation]:
-    """Rule 4: a screened condition blocks sessions within its look-back (present: always)."""
+    """Rule 4: a screened condition blocks sessions within its look-back (present: always),
+    and a course that lists the skin phototypes it may treat blocks every other one (and a
+    client whose phototype is not recorded yet: the course's list cannot be judged)."""
     out: list[Violation] = []
+    wrong_skin = phototype_violation(session=session, course=course, phototype=phototype)
+    if wrong_skin is not None:
+        out.append(wrong_skin)
     day = local_date(start, tz)
     name = course.procedure.name
     for contra in course.contraindications:
@@ -259,10 +268,32 @@ def contraindication_violations(
     return out
 
 
+def phototype_violation(
+    *, session: int, course: CourseRules, phototype: int | None
+) -> Violation | None:
+    """Rule 4's skin type: a course that lists phototypes treats only those (no date helps)."""
+    if course.phototypes >= PHOTOTYPES or phototype in course.phototypes:
+        return None
+    name, types = course.procedure.name, phototypes_text(course.phototypes)
+    if phototype is None:
+        message = (
+            f"{name} treats skin types {types} only, and your health screening does not "
+            "say your skin type yet."
+        )
+    else:
+        message = f"{name} is not offered for {phototype_label(phototype)}: it treats skin types {types} only."
+    return Violation("contraindicated", message, session)
+
+
 def earliest_allowed_by_contraindications(
-    course: CourseRules, conditions: Mapping[str, ConditionState]
+    course: CourseRules,
+    conditions: Mapping[str, ConditionState],
+    phototype: int | None = None,
 ) -> date | None:
-    """The first date rule 4 allows, or None where a present condition blocks indefinitely."""
+    """The first date rule 4 allows, or None where a present condition, or the skin type,
+    blocks indefinitely."""
+    if phototype_violation(session=1, course=course, phototype=phototype) is not None:
+        return None
     earliest = date.min
     for contra in course.contraindications:
         state = conditions.get(contra.condition)

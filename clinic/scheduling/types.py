@@ -11,6 +11,9 @@ from zoneinfo import ZoneInfo
 # Local working intervals by weekday (0 = Monday).
 WeeklyHours = Mapping[int, tuple[tuple[time, time], ...]]
 
+# The Fitzpatrick skin phototypes, I to VI: a course treats all of them unless it lists some.
+PHOTOTYPES = frozenset(range(1, 7))
+
 
 @dataclass(frozen=True, slots=True)
 class TimeRange:
@@ -83,6 +86,8 @@ class CourseRules:
     months: frozenset[int] = frozenset(range(1, 13))
     # The spacing the planner aims for (between min and max); None: as early as allowed.
     ideal_interval_days: int | None = None
+    # The skin phototypes the course may treat (e.g. an ablative laser I to IV).
+    phototypes: frozenset[int] = PHOTOTYPES
     # The hash, computed once: care windows are cached by (start, course, tz), and hashing
     # the nested rules on every look-up was the planner's biggest cost (see bench/README.md).
     _hash: int = field(default=0, init=False, repr=False, compare=False)
@@ -99,6 +104,7 @@ class CourseRules:
             self.contraindications,
             self.months,
             self.ideal_interval_days,
+            self.phototypes,
         )
         object.__setattr__(self, "_hash", hash(key))
 
@@ -150,6 +156,8 @@ class ClientState:
     conditions: Mapping[str, ConditionState] = field(default_factory=dict)
     periods: tuple[DeclaredPeriod, ...] = ()
     sessions: tuple[BookedSession, ...] = ()
+    # The Fitzpatrick phototype (1-6) the screening recorded; None: not recorded yet.
+    phototype: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,11 +21,10 @@ from wtforms import (
 )
 from wtforms.validators import Email, InputRequired, Length, Optional
 
-from clinic.form_checks import one_line
+from clinic.form_checks import one_line, options
 from clinic.form_errors import Problem, place_errors
 from clinic.models import STAFF_ROLES
 from clinic.services.core.errors import ServiceError
-from clinic.staff.forms import options
 
 WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

@@ -10,10 +10,10 @@ from wtforms import IntegerField, SelectField
 from wtforms.validators import NumberRange, Optional
 
 from clinic.auth.access import login_required, permission_required
+from clinic.form_checks import options
 from clinic.services.core import audit, permissions
 from clinic.staff import bp
 from clinic.staff.common import current_actor
-from clinic.staff.forms import options
 
 KIND_LABELS = {
     "all": "Everything",

@@ -17,10 +17,10 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional
 
-from clinic.form_checks import one_line
+from clinic.form_checks import one_line, options
 from clinic.models import RESTRICTION_KINDS
-from clinic.services.world.course_wording import MONTH_NAMES
-from clinic.staff.forms import MultiCheckboxField, options
+from clinic.services.world.course_wording import MONTH_NAMES, phototype_choice
+from clinic.staff.forms import MultiCheckboxField
 
 INT = "Give a whole number."
 KIND_LABELS = {
@@ -124,6 +124,12 @@ class CourseForm(FlaskForm):
         coerce=int,
         default=list(range(1, 13)),
     )
+    phototypes = MultiCheckboxField(
+        "Skin types (Fitzpatrick) the course may treat",
+        choices=options((p, phototype_choice(p)) for p in range(1, 7)),
+        coerce=int,
+        default=list(range(1, 7)),
+    )
     preview = SubmitField("Preview the rule")
     submit = SubmitField("Save the course")
 
@@ -174,4 +180,7 @@ class CourseForm(FlaskForm):
         months = sorted(set(self.months.data or []))
         if len(months) != 12:
             out["months"] = months
+        phototypes = sorted(set(self.phototypes.data or []))
+        if len(phototypes) != 6:
+            out["phototypes"] = phototypes
         return out

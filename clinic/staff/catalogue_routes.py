@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from clinic.auth.access import login_required, permission_required
+from clinic.form_checks import options
 from clinic.form_errors import Problem, place_errors
 from clinic.models import Device
 from clinic.services.catalogue import catalogue_admin, catalogue_queries
@@ -22,7 +23,7 @@ from clinic.services.world.course_wording import CareText, describe_course
 from clinic.staff import bp
 from clinic.staff.catalogue_forms import CourseForm, ProcedureForm, RestrictionForm
 from clinic.staff.common import current_actor
-from clinic.staff.forms import ConfirmForm, options
+from clinic.staff.forms import ConfirmForm
 from clinic.world_pages import confirmed, flash_saved
 
 # The three record forms share `code`, `preview` and `values()`.
@@ -119,6 +120,7 @@ def _sentence(kind: str, values: dict[str, Any], texts: dict[str, str] | None = 
             (c["code"], c["lookback_days"]) for c in values.get("contraindications", [])
         ],
         months=values.get("months", []),
+        phototypes=values.get("phototypes", []),
     )
 
 

@@ -10,12 +10,13 @@ from clinic.auth.access import login_required, permission_required
 from clinic.form_errors import Problem, place_errors
 from clinic.models import utcnow
 from clinic.scheduling import describe_window
-from clinic.scheduling.wording import condition_label
+from clinic.scheduling.wording import condition_label, phototype_label
 from clinic.screening_forms import (
     fill_screening,
     screening_answers,
     screening_fields,
     screening_form_class,
+    screening_phototype,
 )
 from clinic.services.core import clinic_setup, permissions
 from clinic.services.core.errors import ServiceError
@@ -111,7 +112,10 @@ def record_screening(client_id: int) -> ResponseReturnValue:
     form = screening_form_class(questions, staff=True)()
     if request.method == "GET":
         fill_screening(
-            form, questions, health_screening.screening_answers(actor=actor, client_id=client_id)
+            form,
+            questions,
+            health_screening.screening_answers(actor=actor, client_id=client_id),
+            client.phototype,
         )
     problems: list[Problem] = []
     change = None
@@ -121,6 +125,7 @@ def record_screening(client_id: int) -> ResponseReturnValue:
                 actor=actor,
                 client_id=client_id,
                 answers=screening_answers(form, questions),
+                phototype=screening_phototype(form),
                 confirm=confirmed(),
             )
         except ServiceError as exc:
@@ -156,6 +161,7 @@ def show_client(client_id: int) -> ResponseReturnValue:
         tz=tz,
         describe=lambda w: describe_window(w, tz),
         condition_label=condition_label,
+        phototype_label=phototype_label,
         confirm=ConfirmForm(),
         can_book=is_desk(actor),
         states={

@@ -3,9 +3,6 @@ check the clinic's rules."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
-
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -23,19 +20,10 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
-
-# types-WTForms 3.2 predates SelectChoice (WTForms 3.3), so mypy sees it as Any.
-from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from clinic.form_checks import BookableDay, one_line
-
-
-def options(pairs: Iterable[tuple[Any, str]]) -> list[SelectChoice]:
-    """(value, label) pairs as WTForms choices."""
-    return [SelectChoice(value, label) for value, label in pairs]
-
+from clinic.form_checks import BookableDay, one_line, options
 
 WEEKDAY_CHOICES = [
     (0, "Monday"),

@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from markupsafe import escape
 
 from clinic.auth.access import login_required, permission_required
+from clinic.form_checks import options
 from clinic.form_errors import Problem, place_errors, validated
 from clinic.models import utcnow
 from clinic.scheduling import Preferences, describe_window
@@ -36,7 +37,6 @@ from clinic.staff.forms import (
     ConfirmForm,
     MoveForm,
     OutcomeForm,
-    options,
 )
 from clinic.staff.grid import day_grid
 

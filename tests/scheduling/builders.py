@@ -234,9 +234,14 @@ def client(
     sessions: Iterable[BookedSession] = (),
     periods: Iterable[DeclaredPeriod] = (),
     conditions: Mapping[str, ConditionState] | None = None,
+    phototype: int | None = None,
 ) -> ClientState:
     return ClientState(
-        id=1, conditions=dict(conditions or {}), periods=tuple(periods), sessions=tuple(sessions)
+        id=1,
+        conditions=dict(conditions or {}),
+        periods=tuple(periods),
+        sessions=tuple(sessions),
+        phototype=phototype,
     )
 
 

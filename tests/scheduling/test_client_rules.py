@@ -119,6 +119,35 @@ def test_condition_the_course_does_not_list_is_ignored() -> None:
     assert check(local_at(d("2026-01-13")), who=who, precare_confirmed=True).ok
 
 
+# Rule 4: the skin phototypes a course may treat --------------------------------------------
+
+# An ablative laser for skin types I to IV (the demo's CO2 course).
+LIGHT_SKIN_LASER = plain(LASER_COURSE, phototypes=frozenset({1, 2, 3, 4}))
+
+
+@pytest.mark.parametrize(("phototype", "allowed"), [(1, True), (4, True), (5, False), (6, False)])
+def test_a_phototype_outside_the_course_list_contraindicates(phototype, allowed) -> None:
+    result = check(
+        local_at(d("2026-01-13")), course=LIGHT_SKIN_LASER, who=client(phototype=phototype)
+    )
+    if allowed:
+        assert codes(result) == set()
+        return
+    violation = one(result, "contraindicated")
+    # No date helps: the skin type does not change with time.
+    assert violation.earliest is None
+    assert "I to IV" in violation.message
+    assert f"skin type {'V' if phototype == 5 else 'VI'} (" in violation.message
+
+
+def test_a_course_listing_phototypes_needs_the_client_phototype_recorded() -> None:
+    result = check(local_at(d("2026-01-13")), course=LIGHT_SKIN_LASER, who=client())
+    violation = one(result, "contraindicated")
+    assert "does not say your skin type" in violation.message
+    # A course for every skin type asks nothing of it.
+    assert check(local_at(d("2026-01-13")), course=plain(LASER_COURSE), who=client()).ok
+
+
 # Rule 5 ------------------------------------------------------------------------------------
 
 

@@ -184,6 +184,15 @@ def test_impossible_plan_when_a_contraindication_is_present() -> None:
     assert "pregnancy" in result.violations[0].message
 
 
+def test_impossible_plan_when_the_skin_type_is_outside_the_course_list() -> None:
+    light_skin_only = plain(LASER_COURSE, phototypes=frozenset({1, 2, 3, 4}))
+    result = plan(light_skin_only, who=client(phototype=6))
+    assert result.slots == ()
+    assert [v.code for v in result.violations] == ["contraindicated"]
+    assert "skin type VI" in result.violations[0].message
+    assert plan(light_skin_only, who=client(phototype=2)).ok
+
+
 def test_impossible_plan_when_the_interval_cannot_bridge_the_season() -> None:
     january_only = plain(PEEL_COURSE, sessions=2, min_interval_days=42, max_interval_days=60)
     january_only = plain(january_only, months=frozenset({1}))

@@ -80,6 +80,9 @@ def test_import_of_the_demo_file_creates_the_clinic(data) -> None:
     co2 = course("co2_course")
     assert co2.procedure.device_kind == "co2_laser"
     assert co2.months == [1, 2, 3, 10, 11, 12]
+    # The ablative laser treats skin types I to IV; a course that lists none treats all.
+    assert co2.phototypes == [1, 2, 3, 4]
+    assert course("kinesio_single").phototypes == list(range(1, 7))
     assert [(a.restriction.code, a.hours) for a in co2.precare] == [("no_uv", 672)]
     assert {c.code: c.lookback_days for c in co2.contraindications}["isotretinoin"] == 180
     assert course("kinesio_single").max_interval_days is None
@@ -343,6 +346,19 @@ BAD_INPUT = [
     ),
     ("month_13", _set("courses[0].months[0]", 13), "courses[0].months[0]", "out_of_range"),
     ("no_months", _set("courses[0].months", []), "courses[0].months", "out_of_range"),
+    (
+        "phototype_7",
+        _set("courses[0].phototypes", [1, 7]),
+        "courses[0].phototypes[1]",
+        "out_of_range",
+    ),
+    ("no_phototypes", _set("courses[0].phototypes", []), "courses[0].phototypes", "out_of_range"),
+    (
+        "phototype_twice",
+        _set("courses[0].phototypes", [2, 2]),
+        "courses[0].phototypes[1]",
+        "duplicate",
+    ),
     (
         "zero_aftercare_hours",
         _set("courses[0].aftercare[0].hours", 0),

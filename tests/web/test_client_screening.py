@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from clinic.extensions import db
-from clinic.models import AuditEntry, ClientCondition, ClientPeriod
+from clinic.models import (
+    AuditEntry,
+    Client,
+    ClientCondition,
+    ClientPeriod,
+    Course,
+    phototypes_to_mask,
+)
+from clinic.services.core.cache import catalogue_changed
 from tests import factories as f
 from tests.clock import next_monday, today
 
@@ -145,6 +154,33 @@ def test_a_present_condition_rules_a_course_out_without_a_date(app, client, me) 
     page = client.get("/courses")
     assert "is not possible while you have pregnancy or breastfeeding" in page.text
     assert "Plan this course" not in page.text
+
+
+def test_the_screening_asks_the_skin_type_in_plain_words_and_a_course_outside_says_so(
+    app, client, me
+) -> None:
+    course = db.session.scalar(select(Course).where(Course.code == "peel_course"))
+    course.phototypes_mask = phototypes_to_mask([1, 2, 3, 4])
+    catalogue_changed()
+    db.session.commit()
+    page = client.get("/my/screening").text
+    assert "How does your skin react to the sun?" in page
+    assert "Type I: always burns, never tans" in page
+    assert "I am not sure" in page
+
+    assert confirm(client, phototype="6").status_code == 302
+    assert db.session.get(Client, me.id).phototype == 6
+    chosen = re.findall(r"<input checked[^>]*>", client.get("/my/screening").text)
+    assert [c for c in chosen if 'name="phototype"' in c and 'value="6"' in c], chosen
+    courses = client.get("/courses").text
+    assert "is not offered for skin type VI (never burns, deeply pigmented skin)" in courses
+    assert "Plan this course" not in courses
+    # "Not sure" keeps the skin type recorded; a value outside I-VI is refused at the field.
+    assert confirm(client, phototype="").status_code == 302
+    assert db.session.get(Client, me.id).phototype == 6
+    refused = confirm(client, phototype="7")
+    assert refused.status_code == 422
+    assert "Not a valid choice" in refused.text
 
 
 def test_a_declared_period_is_listed_and_can_be_removed(app, client, me) -> None:

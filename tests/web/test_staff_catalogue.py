@@ -44,6 +44,8 @@ def course_data(**overrides) -> dict[str, object]:
         "contraindications-0-code": "isotretinoin",
         "contraindications-0-lookback_days": "180",
         "months": ["1", "2", "3", "10", "11", "12"],
+        # The TCA peel for skin types I to IV (a browser sends the ticked boxes).
+        "phototypes": ["1", "2", "3", "4"],
         "submit": "Save the course",
     }
     data.update(overrides)
@@ -97,6 +99,7 @@ def test_cosmetologist_creates_a_course_with_every_field(client, login_as, catal
     assert [(c.restriction.code, c.hours) for c in course.precare] == [("no_uv", 336)]
     assert [(c.code, c.lookback_days) for c in course.contraindications] == [("isotretinoin", 180)]
     assert course.months == [1, 2, 3, 10, 11, 12]
+    assert course.phototypes == [1, 2, 3, 4]
     audit = db.session.scalar(select(AuditEntry).where(AuditEntry.entity == "course"))
     assert (audit.action, audit.detail["code"]) == ("create", "tca_course")
 
@@ -111,7 +114,7 @@ def test_course_form_shows_the_rule_in_a_sentence(client, login_as, catalogue) -
     assert sentence(page) == (
         "2 sessions, 42 to 120 days apart; after each: no makeup 7 days, no uv 4 weeks; "
         "before each: no uv 2 weeks; not with isotretinoin (Roaccutane) in the last 180 days; "
-        "only October to March"
+        "only October to March; skin types I to IV only"
     )
     assert db.session.scalar(select(Course).where(Course.code == "tca_course")) is None
 
@@ -142,6 +145,7 @@ def test_course_form_shows_the_rule_in_a_sentence(client, login_as, catalogue) -
         ({"contraindications-0-lookback_days": "-5"}, "Look-back (days) must be from 0 to 3650"),
         ({"contraindications-0-code": "bad code!"}, "A code is letters, digits"),
         ({"months": []}, "Give at least one month"),
+        ({"phototypes": []}, "Give at least one skin type"),
         ({"code": "bad code"}, "A code is letters, digits"),
         ({"code": "peel_course"}, "A course with the code 'peel_course' exists already."),
         ({"procedure": ""}, "Choose the procedure."),

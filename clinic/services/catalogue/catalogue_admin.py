@@ -187,6 +187,7 @@ def as_values(row: Any) -> dict[str, Any]:
             {"code": c.code, "lookback_days": c.lookback_days} for c in row.contraindications
         ],
         "months": row.months,
+        "phototypes": row.phototypes,
     }
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from clinic.models import (
     ALL_MONTHS_MASK,
+    ALL_PHOTOTYPES_MASK,
     ClinicSettings,
     Course,
     CourseRestriction,
@@ -38,7 +39,8 @@ def _week_json(rows: list[tuple[int, time, time]]) -> dict[str, list[list[str]]]
 
 
 def course_entry(c: Course) -> dict[str, Any]:
-    """A course as the catalogue file (and the API) spell it, without `months`."""
+    """A course as the catalogue file (and the API) spell it, without `months` and
+    `phototypes` (the file leaves them out when they say "all")."""
     return {
         "code": c.code,
         "name": c.name,
@@ -123,6 +125,8 @@ def export_catalogue() -> dict[str, Any]:
         course = course_entry(c)
         if c.months_mask != ALL_MONTHS_MASK:
             course["months"] = mask_to_months(c.months_mask)
+        if c.phototypes_mask != ALL_PHOTOTYPES_MASK:
+            course["phototypes"] = c.phototypes
         courses.append(course)
     out["courses"] = courses
     out["practitioners"] = [

@@ -431,6 +431,23 @@ Months = Annotated[
 ]
 
 
+def _some_phototypes(phototypes: list[int]) -> list[int]:
+    if not phototypes:
+        raise PydanticCustomError(
+            "out_of_range",
+            "Give at least one skin type, or leave 'phototypes' out for every skin type.",
+        )
+    return phototypes
+
+
+# The Fitzpatrick skin phototypes (1-6) a course may treat.
+Phototypes = Annotated[
+    list[Annotated[int, whole("A skin phototype", 1, 6)]],
+    each(no_repeats(lambda p: f"Skin type {p}")),
+    AfterValidator(_some_phototypes),
+]
+
+
 def intervals(week: Mapping[str, list[tuple[time, time]]]) -> list[Interval]:
     """A `Week` as sorted (weekday, start, end), the way the tables hold hours."""
     return sorted((WEEKDAYS.index(day), s, e) for day, spans in week.items() for s, e in spans)

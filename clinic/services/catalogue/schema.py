@@ -6,7 +6,8 @@ holds. What one value may be (a code, a week of hours) is in `fields`.
 Decisions the contract leaves to us:
 - Unknown keys are refused (`unknown_field`), at any depth: a misspelt `"precare"` silently
   ignored would drop a safety rule, so a typo must stop the import.
-- `months` omitted means all year; an empty list is refused (it would mean "never").
+- `months` omitted means all year; an empty list is refused (it would mean "never"); the
+  same for `phototypes` (omitted: every skin type I-VI).
 - A code a record names (a course's procedure, a care rule's restriction, a procedure's device
   kind) must be declared in the file or be in the database already. A record with other
   errors still declares its code, so that one typo does not bring a cascade of "unknown" errors.
@@ -33,7 +34,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
-from clinic.models import months_to_mask
+from clinic.models import months_to_mask, phototypes_to_mask
 from clinic.services.catalogue.fields import (
     MAX_CARE_HOURS,
     MAX_INTERVAL_DAYS,
@@ -50,6 +51,7 @@ from clinic.services.catalogue.fields import (
     Loc,
     Months,
     Name,
+    Phototypes,
     Price,
     ProcedureRef,
     RestrictionKind,
@@ -185,6 +187,7 @@ class CourseEntry(_Record):
         default_factory=list
     )
     months: Months = Field(default_factory=lambda: list(range(1, 13)))
+    phototypes: Phototypes = Field(default_factory=lambda: list(range(1, 7)))
 
     @field_validator("max_interval_days")
     @classmethod
@@ -222,6 +225,10 @@ class CourseEntry(_Record):
     @property
     def months_mask(self) -> int:
         return months_to_mask(self.months)
+
+    @property
+    def phototypes_mask(self) -> int:
+        return phototypes_to_mask(self.phototypes)
 
 
 class PractitionerEntry(_Record):

@@ -284,6 +284,7 @@ def _course_values(c: CourseEntry, procedures: dict[str, Procedure]) -> dict[str
         "max_interval_days": c.max_interval_days,
         "ideal_interval_days": c.ideal_interval_days,
         "months_mask": c.months_mask,
+        "phototypes_mask": c.phototypes_mask,
         "retired": False,
     }
 

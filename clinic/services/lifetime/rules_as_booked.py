@@ -78,6 +78,7 @@ def describe_rules(rules: CourseRules) -> str:
         precare=[CareText(c.text, c.hours) for c in rules.precare],
         contraindications=[(c.condition, c.lookback_days) for c in rules.contraindications],
         months=sorted(rules.months),
+        phototypes=sorted(rules.phototypes),
     )
 
 

@@ -55,12 +55,17 @@ def course_outlook(
     for course in courses:
         rules = course_catalogue.course_rules(course)
         found = contraindication_violations(
-            session=1, start=noon, course=rules, conditions=conditions, tz=tz
+            session=1,
+            start=noon,
+            course=rules,
+            conditions=conditions,
+            tz=tz,
+            phototype=client.phototype,
         )
         if not found:
             out[course.code] = CourseOutlook()
             continue
-        earliest = earliest_allowed_by_contraindications(rules, conditions)
+        earliest = earliest_allowed_by_contraindications(rules, conditions, client.phototype)
         out[course.code] = CourseOutlook(
             tuple(v.message for v in found), earliest if earliest != date.min else None
         )

@@ -15,7 +15,13 @@ from typing import Any
 from sqlalchemy import select
 
 from clinic.models import Client, ClientCondition, Course, CourseContraindication, utcnow
-from clinic.scheduling.wording import CONDITION_LABELS, condition_label
+from clinic.scheduling import PHOTOTYPES
+from clinic.scheduling.wording import (
+    CONDITION_LABELS,
+    PHOTOTYPE_NUMERALS,
+    PHOTOTYPE_WORDS,
+    condition_label,
+)
 from clinic.services.core import date_range
 from clinic.services.core.actors import Actor
 from clinic.services.core.audit import record, shown_health_data
@@ -28,6 +34,10 @@ from clinic.services.people.clients import get_client, locked_client
 # The conditions every screening asks about, whatever the catalogue lists today.
 STANDARD_CONDITIONS = tuple(CONDITION_LABELS)
 OLDEST_ANSWER_YEARS = 100
+# The Fitzpatrick skin phototypes as the screening offers them, in plain words.
+PHOTOTYPE_CHOICES = [
+    (str(p), f"Type {PHOTOTYPE_NUMERALS[p]}: {PHOTOTYPE_WORDS[p]}") for p in sorted(PHOTOTYPES)
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +80,22 @@ def screening_answers(*, actor: Actor, client_id: int | None = None) -> dict[str
 
 
 def validate_screening(
-    answers: Sequence[ConditionAnswer], *, today: date, known: Sequence[str]
+    answers: Sequence[ConditionAnswer],
+    *,
+    today: date,
+    known: Sequence[str],
+    phototype: int | None = None,
 ) -> list[dict[str, Any]]:
     """Field errors for a screening, as {code, message, field}; empty when it is fine."""
     errors: list[dict[str, Any]] = []
+    if phototype is not None and phototype not in PHOTOTYPES:
+        errors.append(
+            {
+                "code": "out_of_range",
+                "message": "Choose a skin type from I to VI (1 to 6).",
+                "field": "phototype",
+            }
+        )
     seen: set[str] = set()
     oldest = date(today.year - OLDEST_ANSWER_YEARS, 1, 1)
     for answer in answers:
@@ -121,10 +143,13 @@ def save_screening(
     actor: Actor,
     client_id: int | None = None,
     answers: Sequence[ConditionAnswer],
+    phototype: int | None = None,
     now: datetime | None = None,
     confirm: bool = True,
 ) -> attention.WorldChange:
-    """Replace the client's screening with `answers` and confirm it as of `now`.
+    """Replace the client's screening with `answers` and confirm it as of `now`; record the
+    skin `phototype` (1-6) if given (None keeps the one recorded: a skin type is assessed
+    once, and a form may leave it as it is).
 
     A condition not present and without a date is simply "no". Every change is audited with
     its value before and after. New answers can break the client's booked sessions (a
@@ -137,7 +162,9 @@ def save_screening(
         )
     now = now or utcnow()
     known = [q.code for q in screening_questions()]
-    errors = validate_screening(answers, today=date_range.clinic_today(now), known=known)
+    errors = validate_screening(
+        answers, today=date_range.clinic_today(now), known=known, phototype=phototype
+    )
     if errors:
         raise InvalidData(errors)
     with (
@@ -169,6 +196,9 @@ def save_screening(
                 )
             else:
                 old.present, old.last_on, old.updated_at = new.present, new.last_on, now
+        if phototype is not None and phototype != client.phototype:
+            changes["phototype"] = {"before": client.phototype, "after": phototype}
+            client.phototype = phototype
         client.screening_confirmed_at = now
         record(
             s,

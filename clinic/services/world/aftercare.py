@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from clinic.models import RESTRICTING_STATUSES, Appointment, Enrolment
 from clinic.scheduling import (
+    PHOTOTYPES,
     CareRule,
     CareWindow,
     ContraRule,
@@ -55,11 +56,21 @@ def rules_record(course: CourseRules) -> dict[str, Any]:
             for c in course.contraindications
         ],
         "months": sorted(course.months),
+        "phototypes": sorted(course.phototypes),
     }
+
+
+def _with_defaults(record: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A kept record with what records kept before a rule existed read as that rule's
+    default: enrolments booked before phototypes were kept treat every skin type."""
+    if "phototypes" in record:
+        return record
+    return {**record, "phototypes": sorted(PHOTOTYPES)}
 
 
 def rules_from_record(record: Mapping[str, Any], procedure: ProcedureRules) -> CourseRules:
     """The engine's rules from what an enrolment keeps, with the procedure as it is now."""
+    record = _with_defaults(record)
     return interned(
         CourseRules(
             code=record["code"],
@@ -77,6 +88,7 @@ def rules_from_record(record: Mapping[str, Any], procedure: ProcedureRules) -> C
             ),
             months=frozenset(record["months"]),
             ideal_interval_days=record["ideal_interval_days"],
+            phototypes=frozenset(record["phototypes"]),
         )
     )
 
@@ -85,6 +97,7 @@ def same_rules(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     """Whether two kept rule sets say the same, whatever the order of their care rows."""
 
     def key(record: Mapping[str, Any]) -> dict[str, Any]:
+        record = _with_defaults(record)
         care = sorted(record["care"], key=lambda c: (c["phase"], c["code"]))
         contra = sorted(record["contraindications"], key=lambda c: c["condition"])
         return {**record, "care": care, "contraindications": contra}

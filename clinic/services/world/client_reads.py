@@ -79,6 +79,7 @@ class ClientFacts:
     conditions: dict[str, ConditionState]
     periods: tuple[DeclaredPeriod, ...]
     has_sessions: bool
+    phototype: int | None = None
 
 
 def client_facts(client_id: int) -> ClientFacts | None:
@@ -123,6 +124,7 @@ def _read_facts(client_ids: Collection[int]) -> dict[int, ClientFacts]:
             conditions=dict(sorted(conditions.get(client_id, {}).items())),
             periods=tuple(own[i] for i in sorted(own, key=lambda i: (own[i].start_on, i))),
             has_sessions=bool(row.has_sessions),
+            phototype=row.phototype,
         )
     return out
 
@@ -144,6 +146,7 @@ def _facts_query() -> Select[*tuple[Any, ...]]:
         select(
             ClientRow.id,
             ClientRow.anonymised_at,
+            ClientRow.phototype,
             has_sessions,
             ClientCondition.code,
             ClientCondition.present,
@@ -201,6 +204,7 @@ def client_states(
             conditions=dict(f.conditions),
             periods=f.periods,
             sessions=tuple(sessions[client_id]),
+            phototype=f.phototype,
         )
     return out
 

@@ -79,6 +79,7 @@ def course_rules(c: Course) -> CourseRules:
             ),
             months=frozenset(c.months),
             ideal_interval_days=c.ideal_interval_days,
+            phototypes=frozenset(c.phototypes),
         )
     )
 

@@ -6,7 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from clinic.scheduling.wording import condition_label, duration_text
+from clinic.scheduling.wording import (
+    PHOTOTYPE_NUMERALS,
+    PHOTOTYPE_WORDS,
+    condition_label,
+    duration_text,
+    phototypes_text,
+)
 
 MONTH_NAMES = (
     "January",
@@ -67,6 +73,7 @@ def describe_course(
     precare: Sequence[CareText] = (),
     contraindications: Sequence[tuple[str, int]] = (),
     months: Sequence[int] = (),
+    phototypes: Sequence[int] = (),
 ) -> str:
     """'6 sessions, 14 to 28 days apart; after each: no makeup 24 hours, avoid sun 7 days'."""
     if not sessions:
@@ -97,7 +104,14 @@ def describe_course(
         )
     if months and len(set(months)) < 12:
         parts.append(f"only {month_span_text(months)}")
+    if phototypes and len(set(phototypes)) < 6:
+        parts.append(f"skin types {phototypes_text(frozenset(phototypes))} only")
     return "; ".join(parts)
+
+
+def phototype_choice(phototype: int) -> str:
+    """A skin phototype as a form offers it: 'II: usually burns, tans with difficulty'."""
+    return f"{PHOTOTYPE_NUMERALS[phototype]}: {PHOTOTYPE_WORDS[phototype]}"
 
 
 def describe_procedure(
