@@ -8,7 +8,7 @@ from clinic.scheduling.aftercare import aftercare_calendar, describe_window
 from clinic.scheduling.book import ResourceBook
 from clinic.scheduling.check import check_course
 from clinic.scheduling.offers import DayOffer, offer_day
-from clinic.scheduling.planner import plan_course
+from clinic.scheduling.planner import plan_course, plan_with_patch_test
 from clinic.scheduling.replan import Replan, minimal_replan
 from clinic.scheduling.resources import DayResources, Snapshot, available_slots
 from clinic.scheduling.rules import care_windows, precare_violation
@@ -26,6 +26,7 @@ from clinic.scheduling.types import (
     DeclaredPeriod,
     Equipment,
     Occupancy,
+    PatchTestRule,
     PlanResult,
     PractitionerCalendar,
     Preferences,
@@ -53,6 +54,7 @@ __all__ = [
     "Equipment",
     "Occupancy",
     "PHOTOTYPES",
+    "PatchTestRule",
     "PlanResult",
     "PractitionerCalendar",
     "Replan",
@@ -74,4 +76,5 @@ __all__ = [
     "minimal_replan",
     "offer_day",
     "plan_course",
+    "plan_with_patch_test",
 ]

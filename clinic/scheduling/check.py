@@ -13,6 +13,7 @@ from clinic.scheduling.rules import (
     client_plan_violations,
     contraindication_violations,
     past_violation,
+    patch_test_violation,
     precare_violation,
     restriction_violations,
     season_violation,
@@ -66,6 +67,16 @@ def _fixed_client_violations(
         tz=tz,
         phototype=client.phototype,
     )
+    patch = patch_test_violation(
+        session=session,
+        start=start,
+        course=course,
+        sessions=client.sessions,
+        tz=tz,
+        now=now,
+    )
+    if patch:
+        head.append(patch)
     head += restriction_violations(
         session=session,
         start=start,

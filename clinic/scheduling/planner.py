@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from itertools import takewhile
 
@@ -23,6 +24,7 @@ from clinic.scheduling.rules import (
     earliest_allowed_by_contraindications,
     next_allowed_month_start,
     next_session_days,
+    patch_test_violation,
     spacing_violations,
 )
 from clinic.scheduling.timeutil import day_start, local, local_date
@@ -370,6 +372,23 @@ def plan_course(
             phototype=client.phototype,
         )
         return PlanResult((), tuple(v for v in lasting if v.earliest is None))
+    rule = course.procedure.patch_test
+    if first_session == 1 and rule is not None:
+        # A patch test the skin reacted to rules the course out; without any patch test the
+        # caller plans one first (`plan_with_patch_test`): no date of the search can help.
+        blocked = patch_test_violation(
+            session=1,
+            start=day_start(max(earliest, today, allowed_from), tz),
+            course=course,
+            sessions=client.sessions,
+            tz=tz,
+            now=now,
+        )
+        if blocked is not None and (
+            blocked.earliest is None
+            or not any(s.course.procedure.code == rule.procedure for s in client.sessions)
+        ):
+            return PlanResult((), (blocked,))
     if not course.months:
         return PlanResult(
             (),
@@ -456,4 +475,64 @@ def plan_course(
                 gave_up=search.visits > MAX_DAY_VISITS,
             )
         ),
+    )
+
+
+def plan_with_patch_test(
+    *,
+    snapshot: Snapshot,
+    course: CourseRules,
+    test_course: CourseRules,
+    client: ClientState,
+    earliest: date,
+    now: datetime,
+    prefs: Preferences | None = None,
+) -> tuple[Slot | None, PlanResult]:
+    """A course whose procedure needs a patch test the client has not had, planned with the
+    test: the test's slot (a session of `test_course`, whose procedure is the patch test) and
+    the course's plan, which keeps the test's spacing (`PatchTestRule`). Books nothing.
+
+    The course is placed first as though the test were no obstacle (no earlier than a test
+    booked now allows), then the test as early as that first session's `max_days_before`
+    allows, then the course again with the test among the client's sessions, so that the
+    checker judges the plan as it will judge the booking (rule 9 included: the client is
+    never in the test and a session at once). No slot when the test or the course cannot be
+    planned; the result then says why."""
+    rule = course.procedure.patch_test
+    if rule is None:
+        return None, plan_course(
+            snapshot=snapshot, course=course, client=client, earliest=earliest, now=now, prefs=prefs
+        )
+    tz = snapshot.clinic.tz
+    wait = timedelta(hours=rule.min_hours_before)
+    unguarded = replace(course, procedure=replace(course.procedure, patch_test=None))
+    first = plan_course(
+        snapshot=snapshot,
+        course=unguarded,
+        client=client,
+        earliest=max(earliest, local_date(now + wait, tz)),
+        now=now,
+        prefs=prefs,
+    )
+    if not first.ok:
+        return None, first
+    first_start = first.slots[0].start
+    test = plan_course(
+        snapshot=snapshot,
+        course=test_course,
+        client=client,
+        earliest=max(earliest, local_date(first_start - timedelta(days=rule.max_days_before), tz)),
+        now=now,
+        # The test need not be with the course's practitioner, nor at its hours.
+        prefs=None,
+    )
+    if not test.ok:
+        return None, PlanResult((), test.violations)
+    slot = test.slots[0]
+    taken = BookedSession(
+        0, -1, 1, slot.start, slot.start + test_course.procedure.duration, test_course
+    )
+    with_test = replace(client, sessions=(*client.sessions, taken))
+    return slot, plan_course(
+        snapshot=snapshot, course=course, client=with_test, earliest=earliest, now=now, prefs=prefs
     )

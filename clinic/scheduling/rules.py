@@ -268,6 +268,52 @@ def contraindication_violations(
     return out
 
 
+def patch_test_violation(
+    *,
+    session: int,
+    start: datetime,
+    course: CourseRules,
+    sessions: Sequence[BookedSession],
+    tz: ZoneInfo,
+    now: datetime,
+) -> Violation | None:
+    """The patch test a course's procedure may need before its first session (`session` 1):
+    a session of its patch-test procedure among the client's live `sessions` (booked or held),
+    at least `min_hours_before` and at most `max_days_before` before `start`, like a
+    contraindication's look-back with an earliest date. A patch test the skin reacted to rules
+    the course out (`contraindicated`)."""
+    rule = course.procedure.patch_test
+    if rule is None or session != 1:
+        return None
+    name = course.procedure.name
+    tests = [t for t in sessions if t.course.procedure.code == rule.procedure]
+    for t in tests:
+        if t.reaction is not None:
+            note = f" ({t.reaction})" if t.reaction else ""
+            return Violation(
+                "contraindicated",
+                f"{name} is not possible: the patch test on {day_text(local_date(t.start, tz))} "
+                f"showed a reaction{note}.",
+                session,
+            )
+    wait = timedelta(hours=rule.min_hours_before)
+    longest = timedelta(days=rule.max_days_before)
+    if any(start - longest <= t.start <= start - wait for t in tests):
+        return None
+    # The earliest a first session could be: after a patch test still to come (or taken too
+    # late), else after one booked now.
+    later = [t.start for t in tests if t.start > start - wait]
+    earliest = local_date(min(later) + wait if later else now + wait, tz)
+    return Violation(
+        "patch_test_required",
+        f"{name} needs a patch test at least {duration_text(rule.min_hours_before)} and at "
+        f"most {rule.max_days_before} days before the first session: the earliest date is "
+        f"{long_day_text(earliest)}.",
+        session,
+        earliest,
+    )
+
+
 def phototype_violation(
     *, session: int, course: CourseRules, phototype: int | None
 ) -> Violation | None:

@@ -57,6 +57,16 @@ class CareRule:
 
 
 @dataclass(frozen=True, slots=True)
+class PatchTestRule:
+    """A procedure's patch test: a session of the procedure `procedure` (a code) held or booked
+    at least `min_hours_before` and at most `max_days_before` before a course's first session."""
+
+    procedure: str
+    min_hours_before: int
+    max_days_before: int
+
+
+@dataclass(frozen=True, slots=True)
 class ProcedureRules:
     code: str
     name: str
@@ -65,6 +75,7 @@ class ProcedureRules:
     qualification: str
     device_kind: str | None = None
     blocked_by: frozenset[str] = frozenset()
+    patch_test: PatchTestRule | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +159,8 @@ class BookedSession:
     start: datetime
     end: datetime
     course: CourseRules
+    # A patch test's result when the skin reacted to it: the practitioner's note.
+    reaction: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
