@@ -157,6 +157,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "PATCH api.move_appointment": USERS,
     "DELETE api.cancel_appointment": USERS,
     "POST api.record_outcome": STAFF,
+    "POST api.record_reaction": STAFF,
     "GET api.appointment_calendar": USERS,
     "GET api.client_calendar": USERS,
     "DELETE api.delete_token": USERS,
@@ -185,6 +186,7 @@ BODIES = {
     "PATCH api.move_appointment": lambda role: {"start": START},
     "POST api.book_enrolment_sessions": lambda role: {"sessions": [{"start": START}]},
     "POST api.record_outcome": lambda role: {"outcome": "done"},
+    "POST api.record_reaction": lambda role: {"note": "Redness"},
     "POST api.accept_replan": lambda role: {"sessions": [{"appointment": 1, "start": START}]},
     "POST api.create_token": lambda role: {"email": "token@example.com", "password": "password123"},
 }

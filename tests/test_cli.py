@@ -32,7 +32,7 @@ def test_catalogue_import_then_export_to_stdout_gives_the_same_file(runner) -> N
     exported = runner.invoke(args=["catalogue", "export"])
 
     assert imported.exit_code == 0, imported.output
-    assert "courses: 6 created" in imported.output
+    assert "courses: 7 created" in imported.output
     assert exported.exit_code == 0, exported.output
     assert json.loads(exported.output) == demo_catalogue()
 

@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 from clinic.api import schemas
 from clinic.api.registry import endpoint
 from clinic.api.serialise import appointment_json, json_answer
+from clinic.services.clinical import patch_tests
 from clinic.services.core import clinic_setup
 from clinic.services.courses import cancellation, moves, outcomes, reads
 from clinic.services.messages import calendar_files
@@ -105,6 +106,28 @@ def record_outcome(appointment_id: int) -> ResponseReturnValue:
         sessions_link=url_for("booking.my_sessions", _external=True),
     )
     return json_answer(schemas.AppointmentOut, appointment_json(appointment))
+
+
+@endpoint(
+    "POST",
+    "/appointments/<int:appointment_id>/reaction",
+    "Staff: the skin reacted to a held patch test. Every course needing that test is then "
+    "contraindicated for the client; the booked sessions it rules out are flagged",
+    body=schemas.ReactionRecord,
+    response=schemas.ReactionSaved,
+    errors=(400, 401, 403, 404, 422),
+)
+def record_reaction(appointment_id: int) -> ResponseReturnValue:
+    body: schemas.ReactionRecord = g.body
+    change = patch_tests.record_reaction(
+        actor=g.actor, appointment_id=appointment_id, note=body.note
+    )
+    out = {
+        "appointment": appointment_id,
+        "reaction": body.note.strip(),
+        "affected": [b.appointment_id for b in change.broken],
+    }
+    return json_answer(schemas.ReactionSaved, out)
 
 
 def _ics(data: bytes, name: str) -> Response:

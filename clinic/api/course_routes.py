@@ -49,9 +49,12 @@ def _preferences(p: schemas.PlanPreferences | None) -> Preferences | None:
 
 def _plan(plan: CoursePlan) -> dict[str, Any]:
     codes = clinic_setup.resource_codes()
+    # The patch test the course needs, planned with it, comes first.
+    test = [plan.patch_test] if plan.patch_test is not None else []
     return {
-        "sessions": [slot_json(s.slot, codes) | {"session": s.session} for s in plan.sessions],
-        "aftercare": [care_json(s.care) for s in plan.sessions],
+        "sessions": [slot_json(s.slot, codes) | {"session": None, "patch_test": True} for s in test]
+        + [slot_json(s.slot, codes) | {"session": s.session} for s in plan.sessions],
+        "aftercare": [care_json(s.care) for s in (*test, *plan.sessions)],
         "notes": [
             {"code": n.code, "message": n.message, "earliest": n.earliest} for n in plan.notes
         ],
@@ -76,6 +79,9 @@ def create_enrolment() -> ResponseReturnValue:
         sessions=[SessionRequest(s.start, s.practitioner) for s in body.sessions],
         override_reason=body.override_reason or "",
         precare_confirmed=body.precare_confirmed,
+        patch_test=SessionRequest(body.patch_test.start, body.patch_test.practitioner)
+        if body.patch_test is not None
+        else None,
     )
     return json_answer(
         schemas.EnrolmentOut,

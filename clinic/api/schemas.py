@@ -203,6 +203,11 @@ class EnrolmentCreate(Body):
     override_reason: str | None = Field(default=None, max_length=500)
     # Rule 11, staff only: the client has kept a pre-care that has already begun.
     precare_confirmed: bool = False
+    patch_test: SessionStart | None = Field(
+        default=None,
+        description="The patch test the course's procedure needs, booked with the course "
+        "(as POST /plans proposed it); the course is judged against it.",
+    )
 
 
 class EnrolmentPlanRequest(Body):
@@ -241,6 +246,21 @@ class OutcomeRecord(Body):
 
     outcome: Literal["done", "no_show"]
     note: str | None = Field(default=None, max_length=2000)
+
+
+class ReactionRecord(Body):
+    """Staff: the skin reacted to a held patch test; what it showed."""
+
+    note: str = Field(min_length=1, max_length=2000)
+
+
+class ReactionSaved(BaseModel):
+    appointment: int
+    reaction: str
+    affected: list[int] = Field(
+        description="The client's booked sessions the reaction rules out, flagged for the "
+        "attention list (contraindicated)."
+    )
 
 
 class CalendarQuery(Body):
@@ -363,8 +383,17 @@ class NoteOut(BaseModel):
     earliest: date | None = None
 
 
+class PlanSessionOut(SlotOut):
+    session: int | None = Field(description="The course's session number; null for a patch test.")
+    patch_test: bool = Field(
+        default=False,
+        description="The patch test the course needs first, booked with it "
+        '(POST /enrolments "patch_test").',
+    )
+
+
 class PlanOut(BaseModel):
-    sessions: list[SlotOut]
+    sessions: list[PlanSessionOut]
     aftercare: list[list[UntilOut]]
     notes: list[NoteOut] = []
 

@@ -32,6 +32,8 @@ WINDOW_AFTER = timedelta(days=35)
 
 # [start, end) a practitioner, room, device or client is taken
 Span = tuple[datetime, datetime]
+# A session's start and where it is held
+Slot = tuple[datetime, Practitioner, Room, Device | None]
 
 
 def _is_free(spans: list[Span], start: datetime, end: datetime) -> bool:
@@ -165,6 +167,50 @@ class DemoCalendar:
             previous = local_date(start, self.tz)
         if not sessions:
             return 0
+        test: tuple[Course, Slot] | None = None
+        if procedure.patch_test_procedure is not None:
+            test = self._patch_test(client, course, sessions[0][0], preferred)
+            if test is None:
+                return 0  # no course without the patch test it needs
+            self._write(client, test[0], [test[1]])
+        return self._write(client, course, sessions) + (1 if test else 0)
+
+    def _patch_test(
+        self, client: Client, course: Course, first: datetime, preferred: time
+    ) -> tuple[Course, Slot] | None:
+        """The patch test a course's procedure needs, as late as its window before the first
+        session allows (a one-session course of the test's procedure), or None."""
+        procedure = course.procedure
+        assert procedure.patch_test_min_hours and procedure.patch_test_max_days
+        test_course = next(
+            (
+                c
+                for c in sorted(self.courses.values(), key=lambda c: c.code)
+                if c.procedure.code == procedure.patch_test_procedure and c.sessions == 1
+            ),
+            None,
+        )
+        if test_course is None:
+            return None
+        qualified = [
+            p
+            for p in self.practitioners
+            if test_course.procedure.qualification in p.qualification_codes
+        ]
+        latest = first - timedelta(hours=procedure.patch_test_min_hours)
+        earliest = first - timedelta(days=procedure.patch_test_max_days)
+        day = local_date(latest, self.tz)
+        for _ in range(14):
+            if day not in self.holidays:
+                found = self._find_slot(day, preferred, qualified, client, test_course, [], set())
+                if found is not None and earliest <= found[0] <= latest:
+                    return test_course, found
+            day -= timedelta(days=1)
+        return None
+
+    def _write(self, client: Client, course: Course, sessions: list[Slot]) -> int:
+        """An enrolment of the course with these sessions (done before now, booked after)."""
+        procedure = course.procedure
         all_past = all(start < self.now for start, *_ in sessions)
         enrolment = Enrolment(
             client_id=client.id,

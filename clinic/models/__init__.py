@@ -15,6 +15,8 @@ from clinic.models.calendar import (
 from clinic.models.catalogue import (
     ALL_MONTHS_MASK,
     ALL_PHOTOTYPES_MASK,
+    PATCH_TEST_MAX_DAYS,
+    PATCH_TEST_MAX_HOURS,
     RESTRICTION_KINDS,
     ClinicSettings,
     Course,
@@ -53,6 +55,8 @@ from clinic.models.versions import CATALOGUE_TABLES, CatalogueVersion, Occupancy
 __all__ = [
     "ALL_MONTHS_MASK",
     "ALL_PHOTOTYPES_MASK",
+    "PATCH_TEST_MAX_DAYS",
+    "PATCH_TEST_MAX_HOURS",
     "APPOINTMENT_STATUSES",
     "ENROLMENT_STATUSES",
     "OUTCOME_STATUSES",

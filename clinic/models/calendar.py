@@ -138,6 +138,8 @@ class Appointment(Model):
     status: Mapped[str] = mapped_column(String(20), default="booked")
     note: Mapped[str] = mapped_column(Text, default="")
     override_reason: Mapped[str] = mapped_column(Text, default="")
+    # A patch test the skin reacted to: the practitioner's note (None: no reaction recorded).
+    reaction_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -140,12 +140,24 @@ procedure_blocked_by = Table(
 )
 
 
+# A patch test's window before a course's first session: at least 1 hour to 30 days, at most
+# a year (the client's sessions are read that far back: models.calendar.LOOKBACK).
+PATCH_TEST_MAX_HOURS = 720
+PATCH_TEST_MAX_DAYS = 365
+
+
 class Procedure(Model):
     __tablename__ = "procedures"
     __table_args__ = (
         CheckConstraint("duration_min > 0 AND duration_min <= 720", name="duration"),
         CheckConstraint("buffer_min >= 0 AND buffer_min <= 240", name="buffer"),
         CheckConstraint("price >= 0", name="price"),
+        CheckConstraint(
+            f"patch_test_min_hours BETWEEN 1 AND {PATCH_TEST_MAX_HOURS}", name="patch_test_min"
+        ),
+        CheckConstraint(
+            f"patch_test_max_days BETWEEN 1 AND {PATCH_TEST_MAX_DAYS}", name="patch_test_max"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -158,6 +170,12 @@ class Procedure(Model):
     price: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0"))
     description: Mapped[str] = mapped_column(Text, default="")
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The patch test this procedure needs before a course's first session, if any: the code
+    # of the test's own procedure, and how long before (all three or none: the catalogue
+    # file's reader checks it, services/catalogue/schema.py).
+    patch_test_procedure: Mapped[str | None] = mapped_column(String(60))
+    patch_test_min_hours: Mapped[int | None] = mapped_column(Integer)
+    patch_test_max_days: Mapped[int | None] = mapped_column(Integer)
 
     blocked_by: Mapped[list[Restriction]] = relationship(
         secondary=procedure_blocked_by, order_by="Restriction.code"
@@ -183,10 +201,6 @@ class Course(Model):
         CheckConstraint("months_mask BETWEEN 1 AND 4095", name="months"),
         CheckConstraint("phototypes_mask BETWEEN 1 AND 63", name="phototypes"),
     )
-    # A new row's `phototypes_mask` is read when first asked for, not returned by its INSERT
-    # (which would name the column even where the database predates it: tests of old
-    # migrations write courses at revision 0007).
-    __mapper_args__ = {"eager_defaults": False}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(60), unique=True)
@@ -198,9 +212,11 @@ class Course(Model):
     # The spacing the planner aims for, between min and max; None: as early as allowed.
     ideal_interval_days: Mapped[int | None] = mapped_column(Integer)
     months_mask: Mapped[int] = mapped_column(Integer, default=ALL_MONTHS_MASK)
-    # The skin phototypes (I-VI) the course may treat; all by default (the database's
-    # default, so that a row written without it, as before migration 0014, treats all).
-    phototypes_mask: Mapped[int] = mapped_column(Integer, server_default=str(ALL_PHOTOTYPES_MASK))
+    # The skin phototypes (I-VI) the course may treat; all by default (the database's too,
+    # for the rows written before migration 0014).
+    phototypes_mask: Mapped[int] = mapped_column(
+        Integer, default=ALL_PHOTOTYPES_MASK, server_default=str(ALL_PHOTOTYPES_MASK)
+    )
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
 
     procedure: Mapped[Procedure] = relationship()

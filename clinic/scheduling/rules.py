@@ -281,9 +281,9 @@ def patch_test_violation(
     a session of its patch-test procedure among the client's live `sessions` (booked or held),
     at least `min_hours_before` and at most `max_days_before` before `start`, like a
     contraindication's look-back with an earliest date. A patch test the skin reacted to rules
-    the course out (`contraindicated`)."""
+    out every session of the course (`contraindicated`)."""
     rule = course.procedure.patch_test
-    if rule is None or session != 1:
+    if rule is None:
         return None
     name = course.procedure.name
     tests = [t for t in sessions if t.course.procedure.code == rule.procedure]
@@ -298,7 +298,7 @@ def patch_test_violation(
             )
     wait = timedelta(hours=rule.min_hours_before)
     longest = timedelta(days=rule.max_days_before)
-    if any(start - longest <= t.start <= start - wait for t in tests):
+    if session != 1 or any(start - longest <= t.start <= start - wait for t in tests):
         return None
     # The earliest a first session could be: after a patch test still to come (or taken too
     # late), else after one booked now.

@@ -66,8 +66,22 @@ class ProcedureForm(FlaskForm):
     device_kind = SelectField("Device kind needed")
     blocked_by = MultiCheckboxField("Not while these restrictions are in force")
     price = StringField("Price (e.g. 85.00)", validators=[Optional(), Length(max=12)])
+    # The patch test it needs before a course's first session (the file's `patch_test`).
+    patch_test_procedure = SelectField("Patch test needed first", default="")
+    patch_test_min_hours_before = IntegerField(
+        "At least this many hours before the first session", validators=[Optional()]
+    )
+    patch_test_max_days_before = IntegerField(
+        "At most this many days before the first session", validators=[Optional()]
+    )
     preview = SubmitField("Preview the rule")
     submit = SubmitField("Save the procedure")
+
+    def __init__(self, *args: Any, data: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        test = (data or {}).get("patch_test")
+        if data is not None and test:
+            data = {**data} | {f"patch_test_{key}": value for key, value in test.items()}
+        super().__init__(*args, data=data, **kwargs)
 
     def values(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -82,6 +96,12 @@ class ProcedureForm(FlaskForm):
             out["buffer_min"] = self.buffer_min.data
         if self.price.data:
             out["price"] = self.price.data.strip()
+        if self.patch_test_procedure.data:
+            out["patch_test"] = {
+                "procedure": self.patch_test_procedure.data,
+                "min_hours_before": self.patch_test_min_hours_before.data,
+                "max_days_before": self.patch_test_max_days_before.data,
+            }
         return out
 
 

@@ -72,6 +72,13 @@ def _choices(form: CatalogueForm) -> None:
         kinds = sorted(set(db_session().scalars(select(Device.kind))))
         form.device_kind.choices = options([("", "No device"), *((k, k) for k in kinds)])
         form.blocked_by.choices = options((r.code, f"{r.text} ({r.code})") for r in restrictions)
+        form.patch_test_procedure.choices = options(
+            [("", "No patch test")]
+            + [
+                (p.code, f"{p.name} ({p.code})")
+                for p in catalogue_admin.list_procedures(include_retired=False)
+            ]
+        )
     if isinstance(form, CourseForm):
         form.procedure.choices = options(
             [("", "Choose a procedure")]
@@ -134,6 +141,8 @@ def _place_errors(form: CatalogueForm, exc: ServiceError) -> list[Problem]:
         if match is None:
             return None
         name, index, sub = match.group(1), match.group(2), match.group(3)
+        if name == "patch_test" and sub:  # the nested record's fields are flat in the form
+            return getattr(form, f"patch_test_{sub}", None)
         field = getattr(form, name, None)
         if field is not None and name in rows and index is not None and sub:
             form_rows = rows[name]

@@ -101,6 +101,9 @@ def test_a_patch_test_with_a_reaction_rules_the_course_out() -> None:
         snapshot=snapshot(), course=GUARDED, client=who, earliest=d("2026-01-06"), now=NOW
     )
     assert [v.code for v in planned.violations] == ["contraindicated"]
+    # Every session of the course, not only the first.
+    later = check(ProposedSession(3, FIRST), course=GUARDED, who=who, enrolment_id=3)
+    assert "contraindicated" in {v.code for v in later.violations}
 
 
 def test_the_planner_alone_says_a_patch_test_is_needed() -> None:

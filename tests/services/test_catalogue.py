@@ -67,7 +67,7 @@ def test_import_of_the_demo_file_creates_the_clinic(data) -> None:
     report = import_catalogue(data)
 
     assert report.changed and report.warnings == []
-    assert report.counts["courses"].created == 6
+    assert report.counts["courses"].created == 7
     settings = db.session.scalar(select(ClinicSettings))
     assert (settings.name, settings.timezone, settings.slot_minutes) == (
         "Demo Skin Clinic",
@@ -120,7 +120,7 @@ def test_reimport_of_the_export_changes_nothing_and_duplicates_nothing(data) -> 
     again = import_catalogue(data)
 
     assert not report.changed and not again.changed
-    assert again.counts["courses"].unchanged == 6
+    assert again.counts["courses"].unchanged == 7
     assert row_counts() == before
     assert sorted(db.session.scalars(select(CourseRestriction.id))) == ids
     assert export_catalogue() == data

@@ -145,6 +145,21 @@ def test_demo_appointments_never_collide_and_keep_the_rules(app, now) -> None:
             assert not (
                 condition.present and condition.code in {c.code for c in course.contraindications}
             )
+        procedure = course.procedure
+        if procedure.patch_test_procedure is not None and enrolment.appointments:
+            # Each course that needs a patch test has one in its window before session 1.
+            first = enrolment.appointments[0].start_at
+            tests = [
+                b.start_at
+                for b in _of_client(enrolment.client_id)
+                if b.enrolment.course.procedure.code == procedure.patch_test_procedure
+            ]
+            assert any(
+                timedelta(hours=procedure.patch_test_min_hours)
+                <= first - t
+                <= timedelta(days=procedure.patch_test_max_days)
+                for t in tests
+            ), (enrolment.id, tests)
 
 
 def test_demo_in_summer_books_no_winter_only_course(app) -> None:

@@ -273,6 +273,24 @@ INSERT_ENROLMENT = (
 )
 
 
+OLD_CATALOGUE = [
+    "INSERT INTO restrictions (id, code, text, kind, retired) VALUES"
+    " (1, 'no_uv', 'no uv', 'sun', 0), (2, 'no_resurfacing', 'no resurfacing', 'other', 0),"
+    " (3, 'no_retinoids', 'no retinoids', 'other', 0)",
+    "INSERT INTO procedures (id, code, name, duration_min, buffer_min, qualification,"
+    " device_kind, price, description, retired)"
+    " VALUES (1, 'peel', 'Glycolic peel', 45, 15, 'peel', NULL, 80, '', 0)",
+    "INSERT INTO procedure_blocked_by (procedure_id, restriction_id) VALUES (1, 2)",
+    "INSERT INTO courses (id, code, name, procedure_id, sessions, min_interval_days,"
+    " max_interval_days, months_mask, retired)"
+    " VALUES (1, 'peel_course', 'Glycolic peel, 6 sessions', 1, 6, 14, 28, 511, 0)",
+    "INSERT INTO course_restrictions (course_id, restriction_id, phase, hours) VALUES"
+    " (1, 1, 'after', 168), (1, 2, 'after', 336), (1, 3, 'before', 120)",
+    "INSERT INTO course_contraindications (course_id, code, lookback_days) VALUES"
+    " (1, 'pregnancy', 0), (1, 'isotretinoin', 180)",
+]
+
+
 @pytest.fixture
 def at_0007(tmp_path: Path) -> Iterator[Flask]:
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'old.db'}")
@@ -288,9 +306,10 @@ def at_0007(tmp_path: Path) -> Iterator[Flask]:
 def test_migration_0008_fills_the_rules_of_enrolments_booked_before_it(at_0007) -> None:
     from flask_migrate import upgrade
 
-    f.make_clinic()
-    f.make_course(precare=[("no_retinoids", "other", 120)], months_mask=(1 << 9) - 1)
-    # Read by SQL: the ORM would also ask for columns added since revision 0007.
+    # The catalogue as rows of revision 0007, written by SQL: the models have columns added
+    # since. The factories' peel course, with a pre-care rule and January to September.
+    for statement in OLD_CATALOGUE:
+        db.session.execute(text(statement))
     course_id = db.session.scalar(text("SELECT id FROM courses WHERE code = 'peel_course'"))
     # The client as a row of revision 0007 (the model has columns added since).
     client_id = db.session.execute(

@@ -38,6 +38,17 @@ def _week_json(rows: list[tuple[int, time, time]]) -> dict[str, list[list[str]]]
     return out
 
 
+def patch_test_entry(p: Procedure) -> dict[str, Any] | None:
+    """A procedure's patch test as the catalogue file spells it (None: it needs none)."""
+    if p.patch_test_procedure is None:
+        return None
+    return {
+        "procedure": p.patch_test_procedure,
+        "min_hours_before": p.patch_test_min_hours,
+        "max_days_before": p.patch_test_max_days,
+    }
+
+
 def course_entry(c: Course) -> dict[str, Any]:
     """A course as the catalogue file (and the API) spell it, without `months` and
     `phototypes` (the file leaves them out when they say "all")."""
@@ -104,6 +115,7 @@ def export_catalogue() -> dict[str, Any]:
             "blocked_by": [r.code for r in p.blocked_by],
             "price": f"{Decimal(p.price).quantize(Decimal('0.01'))}",
         }
+        | ({"patch_test": test} if (test := patch_test_entry(p)) else {})
         for p in s.scalars(
             select(Procedure)
             .where(Procedure.retired.is_(False))

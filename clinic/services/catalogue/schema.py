@@ -34,7 +34,12 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
-from clinic.models import months_to_mask, phototypes_to_mask
+from clinic.models import (
+    PATCH_TEST_MAX_DAYS,
+    PATCH_TEST_MAX_HOURS,
+    months_to_mask,
+    phototypes_to_mask,
+)
 from clinic.services.catalogue.fields import (
     MAX_CARE_HOURS,
     MAX_INTERVAL_DAYS,
@@ -145,6 +150,26 @@ class DeviceEntry(_Record):
     name: Name
 
 
+class PatchTestEntry(_Record):
+    """The patch test a procedure needs before a course's first session: a session of the
+    procedure `procedure` (booked like any course of it), in a window before that session."""
+
+    procedure: ProcedureRef
+    min_hours_before: Annotated[int, whole("Hours before", 1, PATCH_TEST_MAX_HOURS)]
+    max_days_before: Annotated[int, whole("Days before", 1, PATCH_TEST_MAX_DAYS)]
+
+    @field_validator("max_days_before")
+    @classmethod
+    def _longer_than_the_wait(cls, days: int, info: ValidationInfo) -> int:
+        hours = info.data.get("min_hours_before")
+        if hours is not None and days * 24 <= hours:
+            raise PydanticCustomError(
+                "max_below_min",
+                f"The longest wait ({days} days) is not longer than the shortest ({hours} hours).",
+            )
+        return days
+
+
 class ProcedureEntry(_Record):
     code: Code
     name: Name
@@ -154,6 +179,16 @@ class ProcedureEntry(_Record):
     device_kind: DeviceKindRef = None
     blocked_by: RestrictionRefs = Field(default_factory=list)
     price: Price = Decimal("0.00")
+    patch_test: PatchTestEntry | None = None
+
+    @field_validator("patch_test")
+    @classmethod
+    def _not_its_own_test(
+        cls, test: PatchTestEntry | None, info: ValidationInfo
+    ) -> PatchTestEntry | None:
+        if test is not None and test.procedure == info.data.get("code"):
+            raise PydanticCustomError("own_patch_test", "A procedure cannot be its own patch test.")
+        return test
 
 
 class CareRule(_Record):

@@ -260,6 +260,9 @@ def _write_procedure(
         "device_kind": p.device_kind,
         "price": p.price,
         "retired": False,
+        "patch_test_procedure": p.patch_test.procedure if p.patch_test else None,
+        "patch_test_min_hours": p.patch_test.min_hours_before if p.patch_test else None,
+        "patch_test_max_days": p.patch_test.max_days_before if p.patch_test else None,
     }
     if row is None:
         row = Procedure(code=p.code, description="", **values)

@@ -4,10 +4,11 @@ them all or none, and offer another time for one session of a proposal."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from clinic.models import (
     Enrolment,
@@ -15,6 +16,7 @@ from clinic.models import (
     utcnow,
 )
 from clinic.scheduling import (
+    BookedSession,
     CheckResult,
     ClientState,
     CourseRules,
@@ -28,6 +30,7 @@ from clinic.scheduling import (
     check_course,
     offer_day,
     plan_course,
+    plan_with_patch_test,
 )
 from clinic.services.core import date_range
 from clinic.services.core.actors import Actor
@@ -117,18 +120,128 @@ def plan_course_for(
     if wanted is not None and db_session().get(Practitioner, wanted) is None:
         raise NotFound("There is no such practitioner.", field="preferences.practitioner")
     snapshot = load_snapshot(remembered=True)
-    result = plan_course(
-        snapshot=snapshot,
-        course=course,
-        client=client_reads.client_state(client, now, enrolments=()),
-        earliest=earliest,
-        now=now,
-        prefs=preferences,
-    )
+    state = client_reads.client_state(client, now, enrolments=())
+    test = _patch_test_needed(course, state)
+    test_slot = None
+    if test is None:
+        result = plan_course(
+            snapshot=snapshot,
+            course=course,
+            client=state,
+            earliest=earliest,
+            now=now,
+            prefs=preferences,
+        )
+    else:
+        test_slot, result = plan_with_patch_test(
+            snapshot=snapshot,
+            course=course,
+            test_course=test[1],
+            client=state,
+            earliest=earliest,
+            now=now,
+            prefs=preferences,
+        )
     if not result.ok:
         shown_in_violations(actor, client, result.violations, "plan")
         raise RuleViolation(list(result.violations))
-    return CoursePlan(course.code, client, planned(result.slots, course, 1), result.notes)
+    return CoursePlan(
+        course.code,
+        client,
+        planned(result.slots, course, 1),
+        result.notes,
+        patch_test=planned([test_slot], test[1], 1)[0] if test and test_slot else None,
+        patch_test_course=test[1].code if test else None,
+    )
+
+
+def _book_patch_test(
+    s: Session,
+    actor: Actor,
+    client_id: int,
+    course: CourseRules,
+    state: ClientState,
+    request: SessionRequest,
+    snapshot: Snapshot,
+    now: datetime,
+    by_staff: bool,
+) -> ClientState:
+    """Write, in `book_course`'s transaction, the patch test asked with a course and return
+    the client's state with it: the course is then judged against it (its window, rule 9).
+    A refusal of the test names the field `patch_test`."""
+    rule = course.procedure.patch_test
+    if rule is None:
+        raise InvalidRequest(f"{course.name} needs no patch test.", field="patch_test")
+    test_id, test_course = _patch_test_course(course)
+    checked = _check_new_course(
+        snapshot=snapshot,
+        course=test_course,
+        client=state,
+        sessions=[request],
+        now=now,
+        by_staff=by_staff,
+    )
+    if not checked.ok:
+        shown_in_violations(actor, client_id, checked.violations, "booking")
+        raise refusal([replace(v, session=None) for v in checked.violations])
+    enrolment = Enrolment(
+        client=client_reads.get_client(client_id),
+        client_id=client_id,
+        course_id=test_id,
+        created_by_id=actor.user_id,
+        rules=rules_record(test_course),
+    )
+    s.add(enrolment)
+    (session,) = planned(checked.slots, test_course, 1)
+    appointment = new_appointment(enrolment, 1, session.slot, test_course, "")
+    s.add(appointment)
+    s.flush()
+    notices.confirm_booking(s, enrolment, now, care={appointment.id: session.care})
+    record(
+        s,
+        actor,
+        "book",
+        "enrolment",
+        enrolment.id,
+        client_id=client_id,
+        course=test_course.code,
+        sessions=[session.slot.start.isoformat()],
+        patch_test_for=course.code,
+    )
+    taken = BookedSession(
+        appointment.id, enrolment.id, 1, session.slot.start, session.slot.end, test_course
+    )
+    return replace(state, sessions=(*state.sessions, taken))
+
+
+def _patch_test_needed(course: CourseRules, client: ClientState) -> tuple[int, CourseRules] | None:
+    """The course to book the patch test the course's procedure needs, if the client has had
+    none booked or held (one that was is judged by the patch-test rule itself: its window, a
+    reaction). RuleViolation if the catalogue has no course to book the test with."""
+    rule = course.procedure.patch_test
+    if rule is None or any(s.course.procedure.code == rule.procedure for s in client.sessions):
+        return None
+    return _patch_test_course(course)
+
+
+def _patch_test_course(course: CourseRules) -> tuple[int, CourseRules]:
+    """The course a patch test for `course` is booked as (course_catalogue.patch_test_course);
+    RuleViolation if the catalogue has none."""
+    rule = course.procedure.patch_test
+    assert rule is not None
+    test = course_catalogue.patch_test_course(rule.procedure)
+    if test is None:
+        raise RuleViolation(
+            [
+                Violation(
+                    "patch_test_required",
+                    f"{course.procedure.name} needs a patch test first, and the clinic has no "
+                    "patch test to book online yet: please call the clinic.",
+                    1,
+                )
+            ]
+        )
+    return test
 
 
 def book_course(
@@ -139,12 +252,14 @@ def book_course(
     sessions: Sequence[SessionRequest],
     override_reason: str = "",
     precare_confirmed: bool = False,
+    patch_test: SessionRequest | None = None,
     now: datetime | None = None,
 ) -> Enrolment:
     """Enrol a client in a course with the given sessions (the whole course or its first ones),
     atomically: every session is written, or none. `precare_confirmed` (staff only): the client
     has kept the pre-care of a session that has already begun (rule 11); it is audited with
-    the actor who said so."""
+    the actor who said so. `patch_test`: the patch test the course's procedure needs, booked
+    with it (its own one-session course) and judged first, in the same transaction."""
     now = now or utcnow()
     require_booker(actor)
     if not sessions:
@@ -168,10 +283,16 @@ def book_course(
                 f"{course.name} has {course.sessions} sessions; {len(sessions)} were given.",
                 field="sessions",
             )
+        snapshot = load_snapshot()
+        state = client_reads.client_state(client, now, enrolments=())
+        if patch_test is not None:
+            state = _book_patch_test(
+                s, actor, client, course, state, patch_test, snapshot, now, by_staff
+            )
         result = _check_new_course(
-            snapshot=load_snapshot(),
+            snapshot=snapshot,
             course=course,
-            client=client_reads.client_state(client, now, enrolments=()),
+            client=state,
             sessions=sessions,
             now=now,
             by_staff=by_staff,

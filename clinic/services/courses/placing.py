@@ -44,6 +44,9 @@ class CoursePlan:
     sessions: tuple[PlannedSession, ...]
     # What the client should know about the plan (e.g. it starts only next season, and why).
     notes: tuple[Violation, ...] = ()
+    # The patch test the course needs first, planned with it (a session of `patch_test_course`).
+    patch_test: PlannedSession | None = None
+    patch_test_course: str | None = None
 
 
 def precare_begun(slots: Sequence[Slot], course: CourseRules, now: datetime) -> list[int]:

@@ -240,6 +240,7 @@ def _restricting_sessions(
             Appointment.session,
             Appointment.start_at,
             Appointment.end_at,
+            Appointment.reaction_note,
             Enrolment.rules,
             Enrolment.course_id,
         )
@@ -281,6 +282,7 @@ def _restricting_sessions(
                 r.start_at,
                 r.end_at,
                 kept_rules(r.enrolment_id, record(r.rules, r.course_id)),
+                r.reaction_note,
             ),
         )
         for r in kept

@@ -18,6 +18,7 @@ from clinic.scheduling import (
     CareRule,
     ContraRule,
     CourseRules,
+    PatchTestRule,
     ProcedureRules,
     interned,
 )
@@ -36,6 +37,11 @@ def procedure_rules(p: Procedure) -> ProcedureRules:
             qualification=p.qualification,
             device_kind=p.device_kind,
             blocked_by=frozenset(r.code for r in p.blocked_by),
+            patch_test=PatchTestRule(
+                p.patch_test_procedure, p.patch_test_min_hours, p.patch_test_max_days
+            )
+            if p.patch_test_procedure and p.patch_test_min_hours and p.patch_test_max_days
+            else None,
         )
     )
 
@@ -119,6 +125,27 @@ def course(code: str) -> tuple[int, CourseRules]:
         return row.id, course_rules(row)
 
     return from_catalogue(("course", code), load)
+
+
+def patch_test_course(procedure_code: str) -> tuple[int, CourseRules] | None:
+    """The course a patch test of the procedure `procedure_code` is booked as: its first
+    one-session course (by code) not retired; None if the catalogue has none."""
+
+    def load() -> tuple[int, CourseRules] | None:
+        row = db_session().scalar(
+            select(Course)
+            .join(Procedure, Procedure.id == Course.procedure_id)
+            .where(
+                Procedure.code == procedure_code,
+                Course.sessions == 1,
+                Course.retired.is_(False),
+            )
+            .order_by(Course.code)
+            .limit(1)
+        )
+        return (row.id, course_rules(row)) if row is not None else None
+
+    return from_catalogue(("patch_test_course", procedure_code), load)
 
 
 def procedure(code: str) -> ProcedureRules:
