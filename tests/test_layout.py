@@ -42,6 +42,7 @@ SERVICE_ORDER = (
     ("courses",),
     ("lifetime",),
     ("people", "catalogue"),
+    ("clinical",),
     ("staffing",),
 )
 

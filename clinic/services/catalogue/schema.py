@@ -40,6 +40,7 @@ from clinic.services.catalogue.fields import (
     MAX_LOOKBACK_DAYS,
     Code,
     Codes,
+    ConsentText,
     DaysOff,
     DeviceKindRef,
     Email,
@@ -52,6 +53,7 @@ from clinic.services.catalogue.fields import (
     Name,
     Price,
     ProcedureRef,
+    ProcedureRefs,
     RestrictionKind,
     RestrictionRef,
     RestrictionRefs,
@@ -66,7 +68,16 @@ from clinic.services.catalogue.fields import (
 )
 from clinic.services.core.errors import InvalidData
 
-SECTIONS = ("clinic", "restrictions", "rooms", "devices", "procedures", "courses", "practitioners")
+SECTIONS = (
+    "clinic",
+    "restrictions",
+    "rooms",
+    "devices",
+    "procedures",
+    "courses",
+    "practitioners",
+    "consent_forms",
+)
 
 Error = dict[str, str]  # {"code", "message", "field"}: one entry of InvalidData.errors
 
@@ -232,6 +243,17 @@ class PractitionerEntry(_Record):
     time_off: DaysOff = Field(default_factory=list)
 
 
+class ConsentFormEntry(_Record):
+    """A consent form (issue 21): its text is the current version's; a new text makes a new
+    version on import, the same text none (services/catalogue/write.py)."""
+
+    code: Code
+    title: Name
+    text: ConsentText
+    valid_days: Annotated[int, whole("Valid for (days)", 1, 3650)]
+    procedures: ProcedureRefs = Field(default_factory=list)
+
+
 def _not_null(value: object) -> object:
     # A section may be left out, but not given as null.
     if value is None:
@@ -249,6 +271,7 @@ class CatalogueFile(_Record):
     procedures: list[ProcedureEntry] = Field(default_factory=list)
     courses: list[CourseEntry] = Field(default_factory=list)
     practitioners: list[PractitionerEntry] = Field(default_factory=list)
+    consent_forms: list[ConsentFormEntry] = Field(default_factory=list)
 
     @property
     def sections(self) -> list[str]:
