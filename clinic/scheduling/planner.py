@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
 from itertools import takewhile
+from zoneinfo import ZoneInfo
 
 from clinic.scheduling.check import ClientJudge
 from clinic.scheduling.daysearch import Anchor, DaySearch, kept_day_search
@@ -19,6 +20,7 @@ from clinic.scheduling.resources import (
     wished_hours_violation,
 )
 from clinic.scheduling.rules import (
+    consent_violations,
     earliest_allowed_by_contraindications,
     next_allowed_month_start,
     next_session_days,
@@ -55,6 +57,7 @@ class _Search:
         enrolment_id: int,
         replacing: frozenset[int],
         horizon_end: date,
+        by_staff: bool = False,
     ) -> None:
         self.snapshot = snapshot
         self.tz = snapshot.clinic.tz
@@ -77,6 +80,7 @@ class _Search:
             fixed=self.existing,
             tz=self.tz,
             now=now,
+            by_staff=by_staff,
         )
         # What a day offers this search (its resources, free slots, why none): kept with the
         # book's day for every plan asking with the same preferences (`kept_day_search`),
@@ -323,6 +327,24 @@ class _Search:
         return None
 
 
+def _unsigned_notes(
+    course: CourseRules, client: ClientState, plan: list[Slot], first_session: int, tz: ZoneInfo
+) -> tuple[Violation, ...]:
+    """For reception: each consent form the plan's sessions lack, said once (the first session
+    that lacks it), so they can ask the client to sign before booking or book and follow up."""
+    seen: dict[str | None, Violation] = {}
+    for i, slot in enumerate(plan):
+        for v in consent_violations(
+            session=first_session + i,
+            start=slot.start,
+            procedure=course.procedure,
+            consents=client.consents,
+            tz=tz,
+        ):
+            seen.setdefault(v.form, v)
+    return tuple(seen.values())
+
+
 def _minutes_after_midnight(moment: datetime) -> int:
     return moment.hour * 60 + moment.minute
 
@@ -340,6 +362,7 @@ def plan_course(
     enrolment_id: int = 0,
     previous_start: datetime | None = None,
     replacing: frozenset[int] = frozenset(),
+    by_staff: bool = False,
 ) -> PlanResult:
     """Propose a start, practitioner, device and room for sessions `first_session` to
     `last_session` (default: the whole course), each as early as every rule allows after
@@ -347,7 +370,9 @@ def plan_course(
 
     `previous_start` is the fixed session before `first_session` when re-planning the rest of
     a course. Books nothing; when no plan exists within the clinic's horizon the violations
-    say which rule made it impossible.
+    say which rule made it impossible. `by_staff`: reception plans past a consent not signed
+    (as `check_course` books past it), and the plan's notes say which sessions lack it; a
+    client is refused at once when the first day already lacks it.
     """
     prefs = prefs or Preferences()
     tz = snapshot.clinic.tz
@@ -429,6 +454,17 @@ def plan_course(
         if course.ideal_interval_days is not None:
             target = aim
 
+    if not by_staff:
+        unsigned = consent_violations(
+            session=first_session,
+            start=day_start(first_day, tz),
+            procedure=course.procedure,
+            consents=client.consents,
+            tz=tz,
+        )
+        if unsigned:
+            return PlanResult((), tuple(unsigned))
+
     search = _Search(
         snapshot=snapshot,
         course=course,
@@ -440,12 +476,15 @@ def plan_course(
         enrolment_id=enrolment_id,
         replacing=replacing,
         horizon_end=horizon_end,
+        by_staff=by_staff,
     )
     result = search.place(first_session, first_day, last_day, [], target)
     if result is not None:
         notes: tuple[Violation, ...] = ()
         if previous_start is None:
             notes = next_season_notes(course, first_day, result, tz, last - first_session + 1)
+        if by_staff:
+            notes += _unsigned_notes(course, client, result, first_session, tz)
         return PlanResult(tuple(result), (), notes)
     return PlanResult(
         (),

@@ -73,6 +73,8 @@ class MovePreview:
     violations: tuple[Violation, ...] = ()
     affected: tuple[int, ...] = ()
     replan: tuple[PlannedSession, ...] = ()
+    # What staff move it past (a consent not signed for the new date): it is then flagged.
+    flags: tuple[Violation, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -195,6 +197,7 @@ def move_appointment(
         place(appointment, preview.slot, course)
         if preview.ok:
             _record_move(s, actor, appointment, reason, now, precare_confirmed=kept)
+            flags.raise_for({appointment.id: preview.flags}, now=now)
             return MoveOutcome(appointment)
         later = later_sessions(appointment)
         for a, planned in zip(later, preview.replan, strict=False):
@@ -357,7 +360,7 @@ def judge_move(
     proposal, result = moves.judge(start, practitioner_id)
     shown_in_violations(actor, appointment.client_id, result.violations, "move")
     if result.ok:
-        return MovePreview(appointment.id, result.slots[0])
+        return MovePreview(appointment.id, result.slots[0], flags=result.flags)
 
     refused = MovePreview(appointment.id, None, tuple(result.violations))
     later = later_sessions(appointment)

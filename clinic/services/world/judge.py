@@ -11,6 +11,8 @@ when its flag is cleared (accepting a re-plan), when its enrolment moves to the 
 - with the session's own override: a session booked with a staff override reason breaks no soft
   rule (rule 3), as it did not when it was booked;
 - its pre-care taken as kept (the client has kept it since they booked it, rule 11);
+- with what staff may book past (a consent not signed for its date): booked, it breaks that
+  rule all the same, and waits on the attention list until it holds;
 - and with its own practitioner, device and room: the checker would pick any free device and
   room, but a booked session holds the ones it was given, so one out of use breaks it.
 """
@@ -55,7 +57,7 @@ def as_booked(
         override_soft=bool(a.override_reason),
         precare_confirmed=True,
     )
-    return result.violations + resources_gone(snapshot, a)
+    return result.violations + result.flags + resources_gone(snapshot, a)
 
 
 def resources_gone(snapshot: Snapshot, a: Appointment) -> tuple[Violation, ...]:
