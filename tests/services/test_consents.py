@@ -127,7 +127,7 @@ def test_reception_records_a_paper_signature(clinic) -> None:
 
 def test_a_client_signs_only_for_itself_and_a_practitioner_never(clinic) -> None:
     other = f.make_client()
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound):
         sign(clinic["me"], client_id=other.id)
     with pytest.raises(PermissionDenied):
         sign(f.actor("practitioner"), client_id=clinic["client"].id)

@@ -112,9 +112,15 @@ def list_consents(
     *, actor: Actor, client_id: int | None, where: str = "consents"
 ) -> list[ClientConsent]:
     """The client's signatures, latest first: the client its own, reception any client's, a
-    practitioner those of a client it treats. Staff reading them is recorded."""
+    practitioner those of a client it treats. Staff shown any are recorded."""
     client = client_reads.resolve_client_id(actor, client_id)
-    shown_health_data(actor, [client], where)
+    signed = _signatures(client)
+    if signed:
+        shown_health_data(actor, [client], where)
+    return signed
+
+
+def _signatures(client_id: int) -> list[ClientConsent]:
     return list(
         db_session().scalars(
             select(ClientConsent)
@@ -123,7 +129,7 @@ def list_consents(
                 selectinload(ClientConsent.version),
                 selectinload(ClientConsent.recorded_by),
             )
-            .where(ClientConsent.client_id == client)
+            .where(ClientConsent.client_id == client_id)
             .order_by(ClientConsent.signed_at.desc(), ClientConsent.id.desc())
         )
     )
@@ -143,20 +149,22 @@ def form_statuses(
 
 def get_consent(*, actor: Actor, client_id: int | None, consent_id: int) -> ClientConsent:
     """One signature with the very text it signed (its version's), for whoever may read the
-    client's consents."""
-    found = next(
-        (c for c in list_consents(actor=actor, client_id=client_id) if c.id == consent_id), None
-    )
+    client's consents; staff shown it are recorded."""
+    client = client_reads.resolve_client_id(actor, client_id)
+    found = next((c for c in _signatures(client) if c.id == consent_id), None)
     if found is None:
         raise NotFound("There is no such signature.")
+    shown_health_data(actor, [client], "consent")
     return found
 
 
-def _require_signer(actor: Actor, client_id: int | None) -> None:
-    if is_practitioner(actor):
-        raise PermissionDenied(wording.PRACTITIONER_READS)
-    if not can_book_for(actor, client_id):
-        raise PermissionDenied(wording.NOT_YOURS)
+def _require_signer(actor: Actor) -> None:
+    """Reception records for any client, a client signs for itself (another client's id is
+    then "no such client", `named_client_id`); practitioners only read."""
+    if not can_book_for(actor, None):
+        raise PermissionDenied(
+            wording.PRACTITIONER_READS if is_practitioner(actor) else wording.NOT_YOURS
+        )
 
 
 def sign_consent(
@@ -172,7 +180,7 @@ def sign_consent(
     paper when reception records the client's signature at the desk. Without a name or the
     statement ticked nothing is written (`InvalidRequest`, 400)."""
     now = now or utcnow()
-    _require_signer(actor, client_id)
+    _require_signer(actor)
     paper = not is_client(actor)
     name = (signed_name or "").strip()
     if not name:
