@@ -14,6 +14,7 @@ from clinic.services.clinical import consents
 from clinic.services.core.errors import InvalidRequest, NotFound, PermissionDenied, RuleViolation
 from clinic.services.courses import enrol, moves
 from clinic.services.lifetime import attention_list
+from clinic.services.people import privacy
 from tests import factories as f
 from tests.clock import NOW, local
 
@@ -223,3 +224,18 @@ def test_a_move_by_staff_past_the_signature_flags_the_session(clinic) -> None:
         actor=clinic["desk"], appointment_id=first.id, start=local(2027, 1, 5, 10), now=NOW
     )
     assert flags() == {first.id: ["consent_required"]}
+
+
+# --- privacy -----------------------------------------------------------------------------------
+
+
+def test_the_export_holds_the_signed_text_and_erasing_the_client_erases_the_consents(
+    clinic,
+) -> None:
+    sign(clinic["me"])
+    exported = privacy.export_client_data(actor=clinic["me"])
+    privacy.erase_client(actor=clinic["me"])
+
+    [c] = exported["consents"]
+    assert (c["form"], c["version"], c["text"], c["how"]) == ("peel_consent", 1, TEXT, "online")
+    assert count(ClientConsent) == 0
