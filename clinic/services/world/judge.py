@@ -40,11 +40,14 @@ def as_booked(
     client: ClientState,
     now: datetime,
     course: CourseRules | None = None,
+    waiting: bool = True,
 ) -> tuple[Violation, ...]:
     """The rules the booked session `a` breaks where it is (none: it holds). `client` is the
     client's state as it should be judged (the caller may have changed it: a neighbour moved,
     the enrolment under other rules); `course` the rules to judge by (default: the ones its
-    enrolment keeps)."""
+    enrolment keeps). `waiting` False leaves out what staff booked it past (a consent not
+    signed): a caller asking what a change of its neighbours or rules breaks, which that
+    change does not cause."""
     result = check_course(
         snapshot=snapshot,
         course=course or enrolment_rules(a.enrolment),
@@ -57,7 +60,7 @@ def as_booked(
         override_soft=bool(a.override_reason),
         precare_confirmed=True,
     )
-    return result.violations + result.flags + resources_gone(snapshot, a)
+    return result.violations + (result.flags if waiting else ()) + resources_gone(snapshot, a)
 
 
 def resources_gone(snapshot: Snapshot, a: Appointment) -> tuple[Violation, ...]:
