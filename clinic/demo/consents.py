@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from clinic.demo.logins import DEMO_DOMAIN
 from clinic.models import Appointment, Client, ClientConsent, ConsentForm, Enrolment, User
 from clinic.scheduling import SignedConsent
 from clinic.scheduling.rules import consent_violations
@@ -35,7 +36,8 @@ def add_consents(
             )
         )
     )
-    desk = s.scalar(select(User).where(User.role == "receptionist").order_by(User.id))
+    # The demo's front desk (demo/logins.py) recorded the paper signatures.
+    desk = s.scalar(select(User).where(User.email == f"reception@{DEMO_DOMAIN}"))
     for index, (client, _) in enumerate(clients):
         if client.name == UNSIGNED or s.scalar(
             select(ClientConsent.id).where(ClientConsent.client_id == client.id).limit(1)
