@@ -39,6 +39,8 @@ class Problem:
     code: str = ""
     enrolment: int | None = None
     client: int | None = None
+    # The consent form a `consent_required` asks to sign (issue 21).
+    form: str | None = None
 
     def __str__(self) -> str:
         return self.message
@@ -64,7 +66,7 @@ def place_errors(
             for v in exc.violations
         ]
     if isinstance(exc, RuleViolation | Conflict) and exc.violations:
-        return [Problem(v.message, v.soft, v.session, v.code) for v in exc.violations]
+        return [Problem(v.message, v.soft, v.session, v.code, form=v.form) for v in exc.violations]
     items: list[dict[str, Any]] = (
         exc.errors
         if isinstance(exc, InvalidData)

@@ -71,6 +71,12 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET booking.screening": CLIENT,
     "POST booking.screening": CLIENT,
     "GET booking.periods": CLIENT,
+    "GET booking.consents_page": CLIENT,
+    "GET booking.sign_consent": CLIENT,
+    "POST booking.sign_consent": CLIENT,
+    "GET booking.signed_consent": CLIENT,
+    "POST staff.record_paper_consent": DESK,
+    "GET staff.client_consent": STAFF,
     "POST booking.periods": CLIENT,
     "POST booking.delete_period": CLIENT,
     "GET booking.plan": CLIENT,
@@ -147,6 +153,8 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET api.get_screening": USERS,
     "PUT api.put_screening": USERS - {"practitioner"},  # practitioners read it, not change it
     "POST api.create_period": USERS,
+    "GET api.list_consents": USERS,
+    "POST api.sign_consent": USERS - {"practitioner"},  # practitioners read consents
     "POST api.create_plan": USERS - {"practitioner"},
     "POST api.create_enrolment": USERS - {"practitioner"},
     "GET api.get_enrolment": USERS,
@@ -173,6 +181,11 @@ START = f"{DAY}T10:00:00+01:00"
 BODIES = {
     "POST api.create_client": lambda role: {"email": f"matrix-{role}@example.com", "name": "New"},
     "PUT api.put_screening": lambda role: {"conditions": []},
+    "POST api.sign_consent": lambda role: {
+        "form": "no_such_form",
+        "signed_name": "A",
+        "agree": True,
+    },
     "POST api.create_period": lambda role: {
         "kind": "sun_exposure",
         "start": "2030-07-01",

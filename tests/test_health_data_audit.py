@@ -21,6 +21,7 @@ booking, a plan or a re-plan).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 from collections.abc import Iterator
@@ -38,6 +39,8 @@ from clinic import create_app
 from clinic.extensions import db
 from clinic.models import Appointment, AttentionFlag, AuditEntry, User
 from clinic.scheduling.wording import condition_label, day_text, long_day_text
+from clinic.services.catalogue import import_catalogue
+from clinic.services.clinical import consents
 from clinic.services.core.actors import actor_for
 from clinic.services.people import health_screening
 from clinic.services.people.health_screening import ConditionAnswer
@@ -48,6 +51,9 @@ from tests.web.conftest import quick_user
 
 ROLES = ("client", "practitioner", "receptionist", "admin")
 AUDITED = "view_screening"
+# A signature's validity (days) that puts its end on a date no other answer shows (the booking
+# horizon ends 365 days from today).
+CONSENT_DAYS = 333
 TODAY = today()
 
 
@@ -62,6 +68,7 @@ class Person:
     appointment_id: int
     labels: tuple[str, ...]
     dates: tuple[date, ...]
+    consent_id: int = 999999
 
     def fingerprints(self) -> list[str]:
         out = [f"while you have {label}" for label in self.labels]
@@ -95,6 +102,20 @@ def world(migrated_template: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 def _build(app: Flask) -> World:
     f.make_clinic()
     course = f.make_course()  # contraindicated by pregnancy and by isotretinoin within 180 days
+    # Consents are health data too (issue 21): Ada signs this form, Bea does not.
+    import_catalogue(
+        {
+            "consent_forms": [
+                {
+                    "code": "peel_consent",
+                    "title": "Peel consent",
+                    "text": "A peel can cause redness.",
+                    "valid_days": CONSENT_DAYS,
+                    "procedures": ["peel"],
+                }
+            ]
+        }
+    )
     users = {role: quick_user(role).id for role in ROLES if role != "client"}
     treating = f.make_practitioner(name="Dana Derm", user_id=users["practitioner"])
     other = f.make_practitioner(name="Olga Other")
@@ -142,6 +163,18 @@ def _build(app: Flask) -> World:
             Person(name, client.id, client.user_id, enrolment.id, first.id, labels, dates)
         )
     users["client"] = people[0].user_id  # the client role is Ada
+    ada = people[0]
+    signed = consents.sign_consent(
+        actor=actor_for(db.session.get(User, ada.user_id)),
+        client_id=None,
+        form_code="peel_consent",
+        signed_name=ada.name,
+        agree=True,
+    ).consent
+    # Her consent shows through its date: it stands for her signatures in every answer.
+    people[0] = dataclasses.replace(
+        ada, dates=(*ada.dates, signed.valid_until), consent_id=signed.id
+    )
     flagged = db.session.scalar(select(func.count()).select_from(AttentionFlag))
     assert flagged == 6  # every session of both courses, by the screening changes
     world = World(app, people, users, treating.id, monday)
@@ -235,6 +268,7 @@ def _urls(world: World) -> list[tuple[str, str]]:
             "practitioner_id": world.practitioner_id,
             "code": "peel_course",
             "kind": "course",
+            "consent_id": person.consent_id,
         }
         with world.app.test_request_context():
             for rule in world.app.url_map.iter_rules():

@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from clinic.api import schemas
 from clinic.api.registry import endpoint
 from clinic.api.serialise import json_answer, local
+from clinic.services.clinical import consents
 from clinic.services.people import accounts, declared_periods, health_screening
 from clinic.services.world import client_reads
 
@@ -119,3 +120,47 @@ def create_period(client_id: int) -> ResponseReturnValue:
         "affected": [b.appointment_id for b in change.broken],
     }
     return json_answer(schemas.PeriodCreated, out, 201)
+
+
+def _consent_out(c: Any) -> dict[str, Any]:
+    return {
+        "form": c.form.code,
+        "version": c.version.number,
+        "signed_at": local(c.signed_at),
+        "valid_until": c.valid_until,
+        "how": c.how,
+    }
+
+
+@endpoint(
+    "GET",
+    "/clients/<int:client_id>/consents",
+    "A client's consent signatures, latest first",
+    response=schemas.ConsentOut,
+    many=True,
+    errors=(401, 404),
+)
+def list_consents(client_id: int) -> ResponseReturnValue:
+    signed = consents.list_consents(actor=g.actor, client_id=client_id, where="API consents")
+    return json_answer(schemas.ConsentOut, [_consent_out(c) for c in signed])
+
+
+@endpoint(
+    "POST",
+    "/clients/<int:client_id>/consents",
+    "Sign a consent form's current version (a client online; reception records paper)",
+    body=schemas.ConsentSign,
+    response=schemas.ConsentOut,
+    status=201,
+    errors=(400, 401, 403, 404),
+)
+def sign_consent(client_id: int) -> ResponseReturnValue:
+    body: schemas.ConsentSign = g.body
+    signed = consents.sign_consent(
+        actor=g.actor,
+        client_id=client_id,
+        form_code=body.form,
+        signed_name=body.signed_name or "",
+        agree=body.agree is True,
+    )
+    return json_answer(schemas.ConsentOut, _consent_out(signed.consent), 201)

@@ -58,6 +58,8 @@ LINKS: dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {
                 "get_clients_client_id_screening",
                 "put_clients_client_id_screening",
                 "post_clients_client_id_periods",
+                "get_clients_client_id_consents",
+                "post_clients_client_id_consents",
             ),
         ),
     ),

@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    StrictBool,
     StrictInt,
 )
 from pydantic_core import PydanticCustomError
@@ -454,6 +455,8 @@ class ErrorItem(BaseModel):
     session: int | None = None
     earliest: date | None = None
     enrolment: int | None = None
+    # The consent form a `consent_required` asks to sign (issue 21).
+    form: str | None = None
 
 
 class ErrorsOut(BaseModel):
@@ -524,3 +527,24 @@ class AttentionOut(BaseModel):
     errors: list[FlagErrorOut]
     cause: str
     replan: list[ReplanMoveOut]
+
+
+# --- consents (issue 21) -------------------------------------------------------------------------
+
+
+class ConsentSign(Body):
+    """Sign a consent form's current version: a client online, reception recording the paper
+    signed at the desk. A missing name or `agree` other than true is refused (400) by the
+    service, with its sentence."""
+
+    form: str = Field(min_length=1, max_length=60)
+    signed_name: OneLine | None = Field(default=None, max_length=120)
+    agree: StrictBool | None = None
+
+
+class ConsentOut(BaseModel):
+    form: str
+    version: int
+    signed_at: datetime
+    valid_until: date
+    how: Literal["online", "paper"]

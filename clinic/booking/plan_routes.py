@@ -29,7 +29,10 @@ from clinic.services.world import course_catalogue, screening
 
 
 def _plan_form(course_code: str) -> PlanForm:
-    form = PlanForm()
+    # Opened again with what the client chose (the way back from signing a consent form,
+    # `_plan_back`), the form starts from those values.
+    chosen = request.method == "GET" and "earliest" in request.args
+    form = PlanForm(formdata=request.args) if chosen else PlanForm()
     form.practitioner.choices = options(
         [(0, "Whoever is free")]
         + [(p.id, p.name) for p in booking_choices.practitioner_choices(course_code)]
@@ -86,7 +89,21 @@ def plan(code: str) -> ResponseReturnValue:
         screening_problem=screening.screening_violation(client, now),
         outlook=booking_choices.course_outlook(client, [course], now)[course.code],
         top_errors=top_errors,
+        back=_plan_back(code, form),
     ), 422 if form.errors or top_errors else 200
+
+
+def _plan_back(code: str, form: PlanForm) -> str:
+    """This plan page with what the client chose, as a link (back from signing a form)."""
+    chosen = {
+        "earliest": form.earliest.raw_data[0] if form.earliest.raw_data else None,
+        "weekdays": form.weekdays.data or None,
+        "time_from": form.time_from.data or None,
+        "time_to": form.time_to.data or None,
+        "practitioner": form.practitioner.data or None,
+        "how_many": form.how_many.data,
+    }
+    return url_for("booking.plan", code=code, **{k: v for k, v in chosen.items() if v})
 
 
 def _review_context(code: str, requests: list[SessionRequest]) -> dict[str, object]:
@@ -121,11 +138,14 @@ def _review_context(code: str, requests: list[SessionRequest]) -> dict[str, obje
         periods=[(p.start_on, p.end_on, PERIOD_WORDS[p.kind]) for p in periods],
         tz=tz,
     )
+    encoded = [encode_proposal(r.start, r.practitioner_id) for r in requests]
     return {
         "course": course,
         "rows": rows,
         "grids": grids,
-        "encoded": [encode_proposal(r.start, r.practitioner_id) for r in requests],
+        "encoded": encoded,
+        # Back to this very proposal from signing a consent form.
+        "back": url_for("booking.review", code=code, s=encoded),
     }
 
 

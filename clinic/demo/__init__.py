@@ -30,11 +30,13 @@ import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
 from clinic.demo.appointments import DemoCalendar
 from clinic.demo.clients import add_clients
+from clinic.demo.consents import add_consents
 from clinic.demo.logins import DemoAccounts, DemoLogins, Login, add_staff
 from clinic.models import ClinicSettings, Enrolment
 from clinic.services.catalogue import import_into
@@ -78,4 +80,5 @@ def load_demo(now: datetime, *, force: bool = False) -> DemoLogins:
             )
         ):
             result.appointments_created = DemoCalendar(s, now).fill(clients)
+        add_consents(s, clients, ZoneInfo(data["clinic"]["timezone"]), now)
     return result

@@ -34,6 +34,13 @@ from clinic.models.catalogue import (
     phototypes_to_mask,
     procedure_blocked_by,
 )
+from clinic.models.consent import (
+    CONSENT_HOW,
+    ClientConsent,
+    ConsentForm,
+    ConsentFormVersion,
+    consent_form_procedures,
+)
 from clinic.models.messaging import ApiToken, OutboxMessage
 from clinic.models.people import (
     PERIOD_KINDS,
@@ -102,4 +109,9 @@ __all__ = [
     "phototypes_to_mask",
     "procedure_blocked_by",
     "utcnow",
+    "CONSENT_HOW",
+    "ClientConsent",
+    "ConsentForm",
+    "ConsentFormVersion",
+    "consent_form_procedures",
 ]

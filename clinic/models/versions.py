@@ -42,6 +42,9 @@ CATALOGUE_TABLES = frozenset(
         "practitioner_qualifications",
         "working_hours",
         "time_off",
+        "consent_forms",
+        "consent_form_versions",
+        "consent_form_procedures",
     }
 )
 

@@ -11,6 +11,7 @@ from clinic.scheduling.rules import (
     change_notice_violation,
     client_overlap_violation,
     client_plan_violations,
+    consent_violations,
     contraindication_violations,
     past_violation,
     patch_test_violation,
@@ -77,6 +78,9 @@ def _fixed_client_violations(
     )
     if patch:
         head.append(patch)
+    head += consent_violations(
+        session=session, start=start, procedure=course.procedure, consents=client.consents, tz=tz
+    )
     head += restriction_violations(
         session=session,
         start=start,
@@ -132,7 +136,9 @@ class ClientJudge:
     The part that depends on the fixed sessions only is remembered per (session, start, end),
     so a planner that comes back to a day does not judge the client's whole history again.
     The answer is the same list, in the same order, as `client_violations` with
-    `others = fixed + extra`: rule 2 and rule 9 look at the sessions in that order.
+    `others = fixed + extra`: rule 2 and rule 9 look at the sessions in that order; for staff
+    (`by_staff`) without the rules staff may book past (a consent not signed, which
+    `check_course` turns into flags).
     """
 
     def __init__(
@@ -144,6 +150,7 @@ class ClientJudge:
         fixed: Sequence[BookedSession],
         tz: ZoneInfo,
         now: datetime,
+        by_staff: bool = False,
     ) -> None:
         self.course = course
         self.enrolment_id = enrolment_id
@@ -151,6 +158,7 @@ class ClientJudge:
         self.fixed = list(fixed)
         self.tz = tz
         self.now = now
+        self.by_staff = by_staff
         self._memo: dict[
             tuple[int, datetime, datetime],
             tuple[list[Violation], list[Violation], Violation | None],
@@ -173,6 +181,13 @@ class ClientJudge:
                 tz=self.tz,
                 now=self.now,
             )
+            if self.by_staff:
+                head, plans, overlap = parts
+                parts = self._memo[key] = (
+                    [v for v in head if not v.staff_may_book],
+                    plans,
+                    overlap,
+                )
         head, plans, overlap = parts
         if not extra:
             return head + plans + ([overlap] if overlap else [])
@@ -217,7 +232,9 @@ def check_course(
     `days`: the day resources of this snapshot, procedure and `replacing` already built, by
     local date; a caller judging many candidate starts (offers.py) shares them between calls.
     Returns every violation and, when there are none, the slot (practitioner, device, room)
-    chosen for each proposal.
+    chosen for each proposal. For staff (`by_staff`) the rules they may book past (a consent
+    not signed yet) are `flags` of the result, not violations: they refuse nothing, and the
+    caller puts the sessions on the attention list.
     """
     tz = snapshot.clinic.tz
     violations: list[Violation] = []
@@ -311,6 +328,12 @@ def check_course(
 
     if override_soft:
         violations = [v for v in violations if not v.soft]
+    flags: list[Violation] = []
+    if by_staff:
+        flags = [v for v in violations if v.staff_may_book]
+        violations = [v for v in violations if not v.staff_may_book]
     # Two sessions of the same request may describe one clash twice; keep each sentence once.
     unique = list(dict.fromkeys(violations))
-    return CheckResult(tuple(unique), tuple(slots) if not unique else ())
+    return CheckResult(
+        tuple(unique), tuple(slots) if not unique else (), tuple(dict.fromkeys(flags))
+    )

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from itertools import takewhile
+from zoneinfo import ZoneInfo
 
 from clinic.scheduling.check import ClientJudge
 from clinic.scheduling.daysearch import Anchor, DaySearch, kept_day_search
@@ -20,6 +21,7 @@ from clinic.scheduling.resources import (
     wished_hours_violation,
 )
 from clinic.scheduling.rules import (
+    consent_violations,
     contraindication_violations,
     earliest_allowed_by_contraindications,
     next_allowed_month_start,
@@ -57,6 +59,7 @@ class _Search:
         enrolment_id: int,
         replacing: frozenset[int],
         horizon_end: date,
+        by_staff: bool = False,
     ) -> None:
         self.snapshot = snapshot
         self.tz = snapshot.clinic.tz
@@ -79,6 +82,7 @@ class _Search:
             fixed=self.existing,
             tz=self.tz,
             now=now,
+            by_staff=by_staff,
         )
         # What a day offers this search (its resources, free slots, why none): kept with the
         # book's day for every plan asking with the same preferences (`kept_day_search`),
@@ -325,6 +329,24 @@ class _Search:
         return None
 
 
+def _unsigned_notes(
+    course: CourseRules, client: ClientState, plan: list[Slot], first_session: int, tz: ZoneInfo
+) -> tuple[Violation, ...]:
+    """For reception: each consent form the plan's sessions lack, said once (the first session
+    that lacks it), so they can ask the client to sign before booking or book and follow up."""
+    seen: dict[str | None, Violation] = {}
+    for i, slot in enumerate(plan):
+        for v in consent_violations(
+            session=first_session + i,
+            start=slot.start,
+            procedure=course.procedure,
+            consents=client.consents,
+            tz=tz,
+        ):
+            seen.setdefault(v.form, v)
+    return tuple(seen.values())
+
+
 def _minutes_after_midnight(moment: datetime) -> int:
     return moment.hour * 60 + moment.minute
 
@@ -342,6 +364,7 @@ def plan_course(
     enrolment_id: int = 0,
     previous_start: datetime | None = None,
     replacing: frozenset[int] = frozenset(),
+    by_staff: bool = False,
 ) -> PlanResult:
     """Propose a start, practitioner, device and room for sessions `first_session` to
     `last_session` (default: the whole course), each as early as every rule allows after
@@ -349,7 +372,9 @@ def plan_course(
 
     `previous_start` is the fixed session before `first_session` when re-planning the rest of
     a course. Books nothing; when no plan exists within the clinic's horizon the violations
-    say which rule made it impossible.
+    say which rule made it impossible. `by_staff`: reception plans past a consent not signed
+    (as `check_course` books past it), and the plan's notes say which sessions lack it; a
+    client is refused at once when the first day already lacks it.
     """
     prefs = prefs or Preferences()
     tz = snapshot.clinic.tz
@@ -444,6 +469,17 @@ def plan_course(
         if course.ideal_interval_days is not None:
             target = aim
 
+    if not by_staff:
+        unsigned = consent_violations(
+            session=first_session,
+            start=day_start(first_day, tz),
+            procedure=course.procedure,
+            consents=client.consents,
+            tz=tz,
+        )
+        if unsigned:
+            return PlanResult((), tuple(unsigned))
+
     search = _Search(
         snapshot=snapshot,
         course=course,
@@ -455,12 +491,15 @@ def plan_course(
         enrolment_id=enrolment_id,
         replacing=replacing,
         horizon_end=horizon_end,
+        by_staff=by_staff,
     )
     result = search.place(first_session, first_day, last_day, [], target)
     if result is not None:
         notes: tuple[Violation, ...] = ()
         if previous_start is None:
             notes = next_season_notes(course, first_day, result, tz, last - first_session + 1)
+        if by_staff:
+            notes += _unsigned_notes(course, client, result, first_session, tz)
         return PlanResult(tuple(result), (), notes)
     return PlanResult(
         (),
@@ -487,6 +526,7 @@ def plan_with_patch_test(
     earliest: date,
     now: datetime,
     prefs: Preferences | None = None,
+    by_staff: bool = False,
 ) -> tuple[Slot | None, PlanResult]:
     """A course whose procedure needs a patch test the client has not had, planned with the
     test: the test's slot (a session of `test_course`, whose procedure is the patch test) and
@@ -501,7 +541,13 @@ def plan_with_patch_test(
     rule = course.procedure.patch_test
     if rule is None:
         return None, plan_course(
-            snapshot=snapshot, course=course, client=client, earliest=earliest, now=now, prefs=prefs
+            snapshot=snapshot,
+            course=course,
+            client=client,
+            earliest=earliest,
+            now=now,
+            prefs=prefs,
+            by_staff=by_staff,
         )
     tz = snapshot.clinic.tz
     wait = timedelta(hours=rule.min_hours_before)
@@ -513,6 +559,7 @@ def plan_with_patch_test(
         earliest=max(earliest, local_date(now + wait, tz)),
         now=now,
         prefs=prefs,
+        by_staff=by_staff,
     )
     if not first.ok:
         return None, first
@@ -525,6 +572,7 @@ def plan_with_patch_test(
         now=now,
         # The test need not be with the course's practitioner, nor at its hours.
         prefs=None,
+        by_staff=by_staff,
     )
     if not test.ok:
         return None, PlanResult((), test.violations)
@@ -534,5 +582,11 @@ def plan_with_patch_test(
     )
     with_test = replace(client, sessions=(*client.sessions, taken))
     return slot, plan_course(
-        snapshot=snapshot, course=course, client=with_test, earliest=earliest, now=now, prefs=prefs
+        snapshot=snapshot,
+        course=course,
+        client=with_test,
+        earliest=earliest,
+        now=now,
+        prefs=prefs,
+        by_staff=by_staff,
     )

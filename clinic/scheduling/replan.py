@@ -211,6 +211,7 @@ class _Replanner:
             fixed=[s for s in self.client.sessions if s.appointment_id not in replacing],
             tz=self.tz,
             now=self.now,
+            by_staff=self.by_staff,
         )
         earlier = [self._as_booked(aid, slot) for aid, slot in self.placed.items()]
         search = _RunSearch(self, judge, replacing, first, last, earlier)

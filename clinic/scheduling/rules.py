@@ -15,6 +15,8 @@ from clinic.scheduling.types import (
     ConditionState,
     CourseRules,
     DeclaredPeriod,
+    ProcedureRules,
+    SignedConsent,
     TimeRange,
     Violation,
 )
@@ -329,6 +331,59 @@ def phototype_violation(
     else:
         message = f"{name} is not offered for {phototype_label(phototype)}: it treats skin types {types} only."
     return Violation("contraindicated", message, session)
+
+
+def consent_violations(
+    *,
+    session: int,
+    start: datetime,
+    procedure: ProcedureRules,
+    consents: Sequence[SignedConsent],
+    tz: ZoneInfo,
+) -> list[Violation]:
+    """Issue 21, a precondition like rule 4's look-back: each consent form the procedure needs
+    has a signature valid on the session's local date (from the day it was signed to its
+    `valid_until`, both included; a signature of an older version of the form counts, see
+    docs/DECISIONS.md). Staff may book a session without it (`staff_may_book`): it then waits
+    on the attention list until the client signs."""
+    if not procedure.consents:
+        return []
+    out: list[Violation] = []
+    day = local_date(start, tz)
+    for need in procedure.consents:
+        signed = [c for c in consents if c.form == need.form and c.signed_on <= day]
+        if any(c.covers(day) for c in signed):
+            continue
+        if signed:
+            until = max(c.valid_until for c in signed)
+            message = (
+                f"Your signature of the consent form \u201c{need.title}\u201d was valid until "
+                f"{long_day_text(until)}, before this {procedure.name} session on "
+                f"{long_day_text(day)}: please sign it again."
+            )
+        else:
+            message = (
+                f"{procedure.name} needs the consent form \u201c{need.title}\u201d signed "
+                "before the session: please read and sign it."
+            )
+        out.append(
+            Violation("consent_required", message, session, staff_may_book=True, form=need.form)
+        )
+    return out
+
+
+def latest_day_consented(
+    procedure: ProcedureRules, consents: Sequence[SignedConsent], day: date
+) -> date | None:
+    """The last local date from `day` on through which every consent the procedure needs is
+    validly signed (`date.max`: it needs none), or None when one is not signed for `day`."""
+    latest = date.max
+    for need in procedure.consents:
+        covering = [c.valid_until for c in consents if c.form == need.form and c.covers(day)]
+        if not covering:
+            return None
+        latest = min(latest, max(covering))
+    return latest
 
 
 def earliest_allowed_by_contraindications(

@@ -67,6 +67,14 @@ class PatchTestRule:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsentNeed:
+    """A consent form a procedure needs signed, validly on each session's local date."""
+
+    form: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
 class ProcedureRules:
     code: str
     name: str
@@ -76,6 +84,7 @@ class ProcedureRules:
     device_kind: str | None = None
     blocked_by: frozenset[str] = frozenset()
     patch_test: PatchTestRule | None = None
+    consents: tuple[ConsentNeed, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +159,20 @@ class DeclaredPeriod:
 
 
 @dataclass(frozen=True, slots=True)
+class SignedConsent:
+    """A client's signature of a consent form (`version`: the text it signed). It is valid
+    on the clinic's local dates `signed_on` to `valid_until`, both included."""
+
+    form: str
+    version: int
+    signed_on: date
+    valid_until: date
+
+    def covers(self, day: date) -> bool:
+        return self.signed_on <= day <= self.valid_until
+
+
+@dataclass(frozen=True, slots=True)
 class BookedSession:
     """A live session of the client, with the rules it carries."""
 
@@ -171,6 +194,7 @@ class ClientState:
     sessions: tuple[BookedSession, ...] = ()
     # The Fitzpatrick phototype (1-6) the screening recorded; None: not recorded yet.
     phototype: int | None = None
+    consents: tuple[SignedConsent, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +261,10 @@ class Violation:
     """A broken rule: a stable code, a sentence for the client, the session it concerns.
 
     `conflict` marks a slot taken by another booking (HTTP 409 rather than 422); `soft`
-    marks a rule staff may override with a written reason.
+    marks a rule staff may override with a written reason; `staff_may_book` a rule staff may
+    book past without one, the session then waiting on the attention list until it holds
+    (a consent not signed yet: `CheckResult.flags`). `form`: the consent form a
+    `consent_required` asks to sign.
     """
 
     code: str
@@ -246,6 +273,8 @@ class Violation:
     earliest: date | None = None
     conflict: bool = False
     soft: bool = False
+    staff_may_book: bool = False
+    form: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"code": self.code, "message": self.message}
@@ -253,6 +282,8 @@ class Violation:
             out["session"] = self.session
         if self.earliest is not None:
             out["earliest"] = self.earliest.isoformat()
+        if self.form is not None:
+            out["form"] = self.form
         return out
 
 
@@ -269,8 +300,12 @@ class CareWindow:
 
 @dataclass(frozen=True, slots=True)
 class CheckResult:
+    """`flags`: violations staff booked past (`Violation.staff_may_book`), which do not
+    refuse the booking; its sessions go on the attention list with them."""
+
     violations: tuple[Violation, ...]
     slots: tuple[Slot, ...]
+    flags: tuple[Violation, ...] = ()
 
     @property
     def ok(self) -> bool:

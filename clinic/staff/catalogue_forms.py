@@ -14,6 +14,7 @@ from wtforms import (
     SelectField,
     StringField,
     SubmitField,
+    TextAreaField,
 )
 from wtforms.validators import InputRequired, Length, Optional
 
@@ -204,3 +205,36 @@ class CourseForm(FlaskForm):
         if len(phototypes) != 6:
             out["phototypes"] = phototypes
         return out
+
+
+class ConsentFormForm(FlaskForm):
+    """A consent form of the catalogue (issue 21); a changed text is saved as a new version."""
+
+    code = StringField(
+        "Code", validators=[InputRequired("Give a code, e.g. peel_consent."), Length(max=60)]
+    )
+    title = StringField(
+        "Title", validators=[InputRequired("Give the title."), Length(max=120), one_line]
+    )
+    text = TextAreaField(
+        "Text the client reads and signs",
+        validators=[InputRequired("Give the text the client signs.")],
+        render_kw={"rows": 12},
+    )
+    valid_days = IntegerField(
+        "A signature is valid for (days)",
+        validators=[InputRequired("Give how many days a signature stays valid.")],
+        default=365,
+    )
+    procedures = MultiCheckboxField("Procedures that need it signed")
+    preview = SubmitField("Preview the rule")
+    submit = SubmitField("Save the consent form")
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "code": self.code.data or "",
+            "title": self.title.data or "",
+            "text": self.text.data or "",
+            "valid_days": self.valid_days.data,
+            "procedures": list(self.procedures.data or []),
+        }

@@ -14,6 +14,7 @@ from clinic.form_checks import options
 from clinic.form_errors import Problem, place_errors
 from clinic.models import Device
 from clinic.services.catalogue import catalogue_admin, catalogue_queries
+from clinic.services.clinical import consent_wording
 from clinic.services.core import permissions
 from clinic.services.core.db import db_session
 from clinic.services.core.errors import ServiceError
@@ -21,20 +22,31 @@ from clinic.services.lifetime.attention import WorldChange
 from clinic.services.world import course_wording
 from clinic.services.world.course_wording import CareText, describe_course
 from clinic.staff import bp
-from clinic.staff.catalogue_forms import CourseForm, ProcedureForm, RestrictionForm
+from clinic.staff.catalogue_forms import (
+    ConsentFormForm,
+    CourseForm,
+    ProcedureForm,
+    RestrictionForm,
+)
 from clinic.staff.common import current_actor
 from clinic.staff.forms import ConfirmForm
 from clinic.world_pages import confirmed, flash_saved
 
-# The three record forms share `code`, `preview` and `values()`.
-CatalogueForm = RestrictionForm | ProcedureForm | CourseForm
+# The record forms share `code`, `preview` and `values()`.
+CatalogueForm = RestrictionForm | ProcedureForm | CourseForm | ConsentFormForm
 
 FORMS: dict[str, type[CatalogueForm]] = {
     "restriction": RestrictionForm,
     "procedure": ProcedureForm,
     "course": CourseForm,
+    "consent_form": ConsentFormForm,
 }
-TITLES = {"restriction": "restriction", "procedure": "procedure", "course": "course template"}
+TITLES = {
+    "restriction": "restriction",
+    "procedure": "procedure",
+    "course": "course template",
+    "consent_form": "consent form",
+}
 _PATH = re.compile(r"^(\w+)(?:\[(\d+)\])?(?:\.(\w+))?")
 
 
@@ -51,6 +63,7 @@ def catalogue() -> ResponseReturnValue:
     texts = {r.code: r.text for r in restrictions}
     procedures = catalogue_admin.list_procedures()
     courses = catalogue_queries.list_courses(include_retired=True)
+    consent_forms = catalogue_admin.list_consent_forms()
     return render_template(
         "staff/catalogue.html",
         restrictions=restrictions,
@@ -61,6 +74,10 @@ def catalogue() -> ResponseReturnValue:
         },
         procedure_sentences={
             p.code: _sentence("procedure", catalogue_admin.as_values(p)) for p in procedures
+        },
+        consent_forms=consent_forms,
+        consent_sentences={
+            c.code: _sentence("consent_form", catalogue_admin.as_values(c)) for c in consent_forms
         },
         confirm=ConfirmForm(),
     )
@@ -90,6 +107,11 @@ def _choices(form: CatalogueForm) -> None:
         care = options([("", "—"), *((r.code, f"{r.text} ({r.code})") for r in restrictions)])
         for row in (*form.aftercare, *form.precare):
             row.form.restriction.choices = care
+    if isinstance(form, ConsentFormForm):
+        form.procedures.choices = options(
+            (p.code, f"{p.name} ({p.code})")
+            for p in catalogue_admin.list_procedures(include_retired=False)
+        )
 
 
 def _sentence(kind: str, values: dict[str, Any], texts: dict[str, str] | None = None) -> str:
@@ -97,6 +119,12 @@ def _sentence(kind: str, values: dict[str, Any], texts: dict[str, str] | None = 
     if kind == "restriction":
         return course_wording.describe_restriction(
             code=values.get("code", ""), text=values.get("text", ""), kind=values.get("kind", "")
+        )
+    if kind == "consent_form":
+        names = {p.code: p.name for p in catalogue_admin.list_procedures()}
+        return consent_wording.describe_form(
+            procedures=[names.get(c, c) for c in values.get("procedures", [])],
+            valid_days=values.get("valid_days"),
         )
     if kind == "procedure":
         return course_wording.describe_procedure(

@@ -18,6 +18,7 @@ from clinic.screening_forms import (
     screening_form_class,
     screening_phototype,
 )
+from clinic.services.clinical import consents
 from clinic.services.core import clinic_setup, permissions
 from clinic.services.core.errors import ServiceError
 from clinic.services.core.permissions import is_desk
@@ -26,6 +27,7 @@ from clinic.services.people import accounts, client_records, clients, health_scr
 from clinic.services.world import screening
 from clinic.staff import bp
 from clinic.staff.common import current_actor
+from clinic.staff.consent_routes import paper_form
 from clinic.staff.forms import ClientContactForm, ClientSearchForm, ConfirmForm, NewClientForm
 from clinic.world_pages import confirmed, flash_saved
 
@@ -156,6 +158,8 @@ def show_client(client_id: int) -> ResponseReturnValue:
     tz = clinic_setup.clinic_tz()
     return render_template(
         "staff/client.html",
+        signed=consents.list_consents(actor=actor, client_id=client_id, where="client page"),
+        paper=paper_form(record.client.name) if is_desk(actor) else None,
         record=record,
         client=record.client,
         tz=tz,

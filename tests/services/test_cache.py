@@ -38,6 +38,7 @@ NOT_KEPT = {
     "outbox_messages",
     "attention_flags",
     "login_sessions",
+    "client_consents",
 }
 
 

@@ -39,6 +39,7 @@ from clinic.models import (
     Appointment,
     Client,
     ClientPeriod,
+    ConsentForm,
     Course,
     Device,
     Enrolment,
@@ -183,6 +184,8 @@ def _real_args(rule: Rule, seed: Seed) -> list[dict[str, Any]]:
         ]
     if rule.endpoint == "staff.new_record":
         return [{"kind": kind} for kind in seed.catalogue]
+    if rule.endpoint == "booking.sign_consent":  # its code is a consent form's
+        return [{"code": code} for code in db.session.scalars(select(ConsentForm.code))]
     if "kind" in rule.arguments:  # a catalogue record
         return [
             {"kind": kind, "code": code}
@@ -227,6 +230,8 @@ def _host_pages(rule: Rule, seed: Seed, args: dict[str, Any]) -> list[str]:
         )
     elif endpoint == "staff.retire_record":
         pages.append(url_for("staff.catalogue"))
+    elif endpoint == "staff.record_paper_consent":  # its form is on the client's page
+        pages.append(url_for("staff.show_client", client_id=args["client_id"]))
     elif endpoint == "staff.accept_replan":
         pages.append(url_for("staff.attention"))
     elif endpoint == "booking.delete_period":

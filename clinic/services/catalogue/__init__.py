@@ -11,7 +11,12 @@ Callers use the names below (`from clinic.services import catalogue`).
 """
 
 from clinic.services.catalogue.apply import import_catalogue, import_into
-from clinic.services.catalogue.export import course_entry, export_catalogue, patch_test_entry
+from clinic.services.catalogue.export import (
+    consent_form_entry,
+    course_entry,
+    export_catalogue,
+    patch_test_entry,
+)
 from clinic.services.catalogue.fields import WEEKDAYS
 from clinic.services.catalogue.report import ImportReport, SectionCount
 from clinic.services.catalogue.schema import MAX_FILE_BYTES, SECTIONS, read_file
@@ -22,6 +27,7 @@ __all__ = [
     "WEEKDAYS",
     "ImportReport",
     "SectionCount",
+    "consent_form_entry",
     "course_entry",
     "patch_test_entry",
     "export_catalogue",

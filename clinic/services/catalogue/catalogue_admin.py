@@ -16,7 +16,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from clinic.models import Appointment, Course, Enrolment, Procedure, Restriction, utcnow
+from clinic.models import (
+    Appointment,
+    ConsentForm,
+    Course,
+    Enrolment,
+    Procedure,
+    Restriction,
+    utcnow,
+)
 from clinic.services import catalogue
 from clinic.services.core.actors import Actor
 from clinic.services.core.audit import record
@@ -28,8 +36,18 @@ from clinic.services.lifetime import attention
 from clinic.services.world.aftercare import booked_enrolments, keeps_other_rules, kept_rules_notice
 from clinic.services.world.course_catalogue import course_rules, get_course
 
-KINDS: dict[str, Any] = {"restriction": Restriction, "procedure": Procedure, "course": Course}
-SECTION = {"restriction": "restrictions", "procedure": "procedures", "course": "courses"}
+KINDS: dict[str, Any] = {
+    "restriction": Restriction,
+    "procedure": Procedure,
+    "course": Course,
+    "consent_form": ConsentForm,
+}
+SECTION = {
+    "restriction": "restrictions",
+    "procedure": "procedures",
+    "course": "courses",
+    "consent_form": "consent_forms",
+}
 _PATH = re.compile(r"^\w+\[\d+\]\.?")
 
 
@@ -70,23 +88,36 @@ def save(
     A procedure edit (duration, buffer, qualification, device kind) can break the booked
     sessions of the courses that use it: without `confirm` nothing is saved if any would
     (the change lists them); with it they are flagged for the attention list. A course or a
-    restriction edit breaks no booking (an enrolment keeps the rules it was booked with)."""
+    restriction edit breaks no booking (an enrolment keeps the rules it was booked with).
+    A consent form that a procedure newly needs breaks its booked sessions of clients who
+    have not signed it; one it no longer needs mends them: the sessions of the procedures
+    named before and after the edit are judged."""
     _require_editor(actor)
     if kind not in KINDS:
         raise NotFound(f"Unknown kind of catalogue record {kind!r}.")
     code = values.get("code")
-    cause = f"The {kind} {code} changed"
+    cause = f"The {kind.replace('_', ' ')} {code} changed"
     with attention.world_change(actor=actor, cause=cause, confirm=confirm, now=now) as change:
+        before = _form_procedures(code) if kind == "consent_form" and not create else set()
         row = _save(actor, kind, values, create)
         if isinstance(row, Procedure) and not create:
-            change.concerns(
-                Appointment.enrolment_id.in_(
-                    select(Enrolment.id)
-                    .join(Course, Course.id == Enrolment.course_id)
-                    .where(Course.procedure_id == row.id)
-                )
-            )
+            change.concerns(_sessions_of_procedures({row.id}))
+        if isinstance(row, ConsentForm):
+            change.concerns(_sessions_of_procedures(before | {p.id for p in row.procedures}))
     return change
+
+
+def _form_procedures(code: object) -> set[int]:
+    form = db_session().scalar(select(ConsentForm).where(ConsentForm.code == code))
+    return {p.id for p in form.procedures} if form is not None else set()
+
+
+def _sessions_of_procedures(procedure_ids: set[int]) -> Any:
+    return Appointment.enrolment_id.in_(
+        select(Enrolment.id)
+        .join(Course, Course.id == Enrolment.course_id)
+        .where(Course.procedure_id.in_(sorted(procedure_ids)))
+    )
 
 
 def _save(actor: Actor, kind: str, values: dict[str, Any], create: bool) -> Any:
@@ -151,6 +182,17 @@ def list_procedures(*, include_retired: bool = True) -> list[Procedure]:
     return list(db_session().scalars(query))
 
 
+def list_consent_forms(*, include_retired: bool = True) -> list[ConsentForm]:
+    query = (
+        select(ConsentForm)
+        .options(selectinload(ConsentForm.procedures), selectinload(ConsentForm.versions))
+        .order_by(ConsentForm.retired, ConsentForm.title)
+    )
+    if not include_retired:
+        query = query.where(ConsentForm.retired.is_(False))
+    return list(db_session().scalars(query))
+
+
 def get_record(kind: str, code: str) -> Any:
     if kind not in KINDS:
         raise NotFound(f"Unknown kind of catalogue record {kind!r}.")
@@ -161,6 +203,8 @@ def as_values(row: Any) -> dict[str, Any]:
     """A stored record in the catalogue file's shape (what the forms start from)."""
     if isinstance(row, Restriction):
         return {"code": row.code, "text": row.text, "kind": row.kind}
+    if isinstance(row, ConsentForm):
+        return catalogue.consent_form_entry(row)
     if isinstance(row, Procedure):
         return {
             "code": row.code,

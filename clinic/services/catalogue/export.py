@@ -14,6 +14,7 @@ from clinic.models import (
     ALL_MONTHS_MASK,
     ALL_PHOTOTYPES_MASK,
     ClinicSettings,
+    ConsentForm,
     Course,
     CourseRestriction,
     Device,
@@ -160,4 +161,25 @@ def export_catalogue() -> dict[str, Any]:
             .order_by(Practitioner.email)
         )
     ]
+    out["consent_forms"] = [
+        consent_form_entry(f)
+        for f in s.scalars(
+            select(ConsentForm)
+            .where(ConsentForm.retired.is_(False))
+            .options(selectinload(ConsentForm.procedures), selectinload(ConsentForm.versions))
+            .order_by(ConsentForm.code)
+        )
+    ]
     return out
+
+
+def consent_form_entry(f: ConsentForm) -> dict[str, Any]:
+    """A consent form as the catalogue file spells it: its current text."""
+    current = f.current
+    return {
+        "code": f.code,
+        "title": f.title,
+        "text": current.text if current is not None else "",
+        "valid_days": f.valid_days,
+        "procedures": [p.code for p in f.procedures],
+    }

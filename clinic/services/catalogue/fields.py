@@ -136,6 +136,23 @@ def _text(max_len: int) -> PlainValidator:
     return PlainValidator(check)
 
 
+def _lines(max_len: int) -> PlainValidator:
+    """A non-empty text of several lines up to `max_len` (a consent form's), with its line
+    ends as LF and no blank space at its ends (`services.text.normalised_lines`)."""
+
+    def check(value: object) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise PydanticCustomError("wrong_type", "Expected a non-empty text.")
+        value = text.normalised_lines(value)
+        if len(value) > max_len:
+            raise PydanticCustomError("too_long", f"At most {max_len} characters.")
+        if problem := text.lines_problem(value):
+            raise PydanticCustomError(text.CODE, problem)
+        return value
+
+    return PlainValidator(check)
+
+
 def _whole_number(value: object, what: str, lo: int, hi: int) -> int:
     # bool is an int to Python, never to a clinic admin.
     if isinstance(value, bool) or not isinstance(value, int):
@@ -239,6 +256,8 @@ Code = Annotated[str, PlainValidator(_code)]
 ShortCode = Annotated[str, PlainValidator(_short_code)]  # a room's or a device's
 Name = Annotated[str, _text(120)]
 Instruction = Annotated[str, _text(300)]  # a restriction's text for the client
+MAX_CONSENT_TEXT = 20_000
+ConsentText = Annotated[str, _lines(MAX_CONSENT_TEXT)]  # a consent form's text, in lines
 Clock = Annotated[time, PlainValidator(_clock)]
 Day = Annotated[date, PlainValidator(_day)]
 TimeZone = Annotated[str, PlainValidator(_timezone)]
@@ -424,6 +443,7 @@ DaysOff = Annotated[list[DaySpan], each(_no_overlapping_days_off)]
 Holidays = Annotated[list[Day], each(no_repeats(lambda d: repr(d.isoformat())))]
 Codes = Annotated[list[Code], each(no_repeats())]
 RestrictionRefs = Annotated[list[RestrictionRef], each(no_repeats())]
+ProcedureRefs = Annotated[list[ProcedureRef], each(no_repeats())]
 Months = Annotated[
     list[Annotated[int, whole("A month", 1, 12)]],
     each(no_repeats(lambda m: f"Month {m}")),

@@ -46,6 +46,7 @@ from clinic.services.catalogue.fields import (
     MAX_LOOKBACK_DAYS,
     Code,
     Codes,
+    ConsentText,
     DaysOff,
     DeviceKindRef,
     Email,
@@ -59,6 +60,7 @@ from clinic.services.catalogue.fields import (
     Phototypes,
     Price,
     ProcedureRef,
+    ProcedureRefs,
     RestrictionKind,
     RestrictionRef,
     RestrictionRefs,
@@ -73,7 +75,16 @@ from clinic.services.catalogue.fields import (
 )
 from clinic.services.core.errors import InvalidData
 
-SECTIONS = ("clinic", "restrictions", "rooms", "devices", "procedures", "courses", "practitioners")
+SECTIONS = (
+    "clinic",
+    "restrictions",
+    "rooms",
+    "devices",
+    "procedures",
+    "courses",
+    "practitioners",
+    "consent_forms",
+)
 
 Error = dict[str, str]  # {"code", "message", "field"}: one entry of InvalidData.errors
 
@@ -274,6 +285,17 @@ class PractitionerEntry(_Record):
     time_off: DaysOff = Field(default_factory=list)
 
 
+class ConsentFormEntry(_Record):
+    """A consent form (issue 21): its text is the current version's; a new text makes a new
+    version on import, the same text none (services/catalogue/write.py)."""
+
+    code: Code
+    title: Name
+    text: ConsentText
+    valid_days: Annotated[int, whole("Valid for (days)", 1, 3650)]
+    procedures: ProcedureRefs = Field(default_factory=list)
+
+
 def _not_null(value: object) -> object:
     # A section may be left out, but not given as null.
     if value is None:
@@ -291,6 +313,7 @@ class CatalogueFile(_Record):
     procedures: list[ProcedureEntry] = Field(default_factory=list)
     courses: list[CourseEntry] = Field(default_factory=list)
     practitioners: list[PractitionerEntry] = Field(default_factory=list)
+    consent_forms: list[ConsentFormEntry] = Field(default_factory=list)
 
     @property
     def sections(self) -> list[str]:

@@ -11,10 +11,14 @@ Decisions the contract leaves to us:
   Rows that are already right are kept (with their ids and notes), so re-importing the
   same file changes nothing.
 - A top-level section that is absent leaves that part of the database untouched.
+- A consent form's text is never changed in place: a text that differs from the current
+  version's becomes a new version (number, text, SHA-256, when); the same text makes none, so
+  re-importing a file leaves the versions as they are (issue 21).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from typing import Any, cast
 
@@ -23,6 +27,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from clinic.models import (
     ClinicSettings,
+    ConsentForm,
+    ConsentFormVersion,
     Course,
     CourseContraindication,
     CourseRestriction,
@@ -37,12 +43,14 @@ from clinic.models import (
     TimeOff,
     User,
     WorkingHours,
+    utcnow,
 )
 from clinic.services.catalogue.fields import intervals
 from clinic.services.catalogue.report import ImportReport
 from clinic.services.catalogue.schema import (
     CatalogueFile,
     ClinicEntry,
+    ConsentFormEntry,
     CourseEntry,
     PractitionerEntry,
     ProcedureEntry,
@@ -190,6 +198,8 @@ def write(s: Session, file: CatalogueFile, report: ImportReport) -> None:
     )
     for pr in file.practitioners:
         _write_practitioner(s, pr, practitioners.get(pr.email), accounts, report)
+    if file.consent_forms:
+        _write_consent_forms(s, file.consent_forms, report)
     s.flush()
 
 
@@ -442,3 +452,48 @@ def _write_practitioner(
         row.time_off.append(TimeOff(start_on=start, end_on=end, note=""))
         changed = True
     report.count("practitioners", "created" if created else "updated" if changed else "unchanged")
+
+
+def text_sha256(text: str) -> str:
+    """The SHA-256 of a consent form's text (UTF-8), as kept with its version and signatures."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _write_consent_forms(s: Session, entries: list[ConsentFormEntry], report: ImportReport) -> None:
+    s.flush()  # the procedures of this file, with their ids
+    procedures = _rows_by(s, Procedure, Procedure.code, {c for f in entries for c in f.procedures})
+    forms = _rows_by(
+        s,
+        ConsentForm,
+        ConsentForm.code,
+        (f.code for f in entries),
+        selectinload(ConsentForm.procedures),
+        selectinload(ConsentForm.versions),
+    )
+    now = utcnow()
+    for f in entries:
+        row = forms.get(f.code)
+        created = row is None
+        if row is None:
+            row = forms[f.code] = ConsentForm(code=f.code, title=f.title, valid_days=f.valid_days)
+            s.add(row)
+            changed = True
+        else:
+            changed = _assign(row, title=f.title, valid_days=f.valid_days, retired=False)
+        if {p.code for p in row.procedures} != set(f.procedures):
+            row.procedures = [procedures[code] for code in sorted(f.procedures)]
+            changed = True
+        current = row.current
+        if current is None or current.text != f.text:
+            row.versions.append(
+                ConsentFormVersion(
+                    number=(current.number + 1) if current is not None else 1,
+                    text=f.text,
+                    sha256=text_sha256(f.text),
+                    created_at=now,
+                )
+            )
+            changed = True
+        report.count(
+            "consent_forms", "created" if created else "updated" if changed else "unchanged"
+        )

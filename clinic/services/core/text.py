@@ -32,3 +32,23 @@ MESSAGE = (
 def one_line_problem(value: str) -> str | None:
     """Why `value` cannot be a one-line text (a sentence for the user), or None if it can."""
     return MESSAGE if _NOT_ONE_LINE.search(value) else None
+
+
+# A longer text of several lines (a consent form's): line feeds allowed, nothing else of the
+# refused characters. Carriage returns are turned into line feeds before the check
+# (`normalised_lines`), as a browser's form sends CRLF.
+_REFUSED_IN_LINES = r"\u0000-\u0009\u000b-\u001f" + _REFUSED[len(r"\u0000-\u001f") :]
+_NOT_LINES = re.compile(f"[{_REFUSED_IN_LINES}]")
+LINES_MESSAGE = (
+    "Use plain text in lines: no tabs or other control or direction-changing characters."
+)
+
+
+def normalised_lines(value: str) -> str:
+    """A multi-line text with CRLF and CR as LF, and no trailing space at its ends."""
+    return value.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def lines_problem(value: str) -> str | None:
+    """Why `value` cannot be a text of several lines (a sentence), or None if it can."""
+    return LINES_MESSAGE if _NOT_LINES.search(value) else None

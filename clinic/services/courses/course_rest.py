@@ -60,7 +60,7 @@ from clinic.services.courses.placing import (
     precare_begun,
 )
 from clinic.services.messages import notices
-from clinic.services.world import client_reads
+from clinic.services.world import client_reads, flags
 from clinic.services.world.aftercare import enrolment_rules
 from clinic.services.world.progress import Progress, enrolment_progress, next_session_number
 from clinic.services.world.screening import require_current_screening
@@ -170,7 +170,7 @@ def plan_rest(
     wanted = preferences.practitioner_id if preferences is not None else None
     if wanted is not None and db_session().get(Practitioner, wanted) is None:
         raise NotFound("There is no such practitioner.", field="preferences.practitioner")
-    result = _plan_next(state, earliest or today, preferences, count, now)
+    result = _plan_next(state, earliest or today, preferences, count, now, is_staff(actor))
     if not result.ok:
         shown_in_violations(actor, enrolment.client_id, result.violations, "plan the rest")
         raise RuleViolation(list(result.violations))
@@ -188,6 +188,7 @@ def _plan_next(
     preferences: Preferences | None,
     count: int,
     now: datetime,
+    by_staff: bool = False,
 ) -> PlanResult:
     first = state.next_session
     enrolment_id = state.enrolment.id
@@ -207,6 +208,7 @@ def _plan_next(
         previous_start=max(
             (b.start for b in client.sessions if b.enrolment_id == enrolment_id), default=None
         ),
+        by_staff=by_staff,
     )
 
 
@@ -288,6 +290,7 @@ def book_rest(
         if enrolment.status == "completed":  # a make-up owed after a no-show
             enrolment.status = "active"
         s.flush()
+        flags.raise_for(flags.by_session(result.flags, ((a.session, a.id) for a in added)), now=now)
         s.refresh(enrolment, ["appointments"])
         notices.confirm_booking(s, enrolment, now, added)
         record(

@@ -58,7 +58,7 @@ from clinic.services.courses.placing import (
     precare_begun,
 )
 from clinic.services.messages import notices
-from clinic.services.world import client_reads, course_catalogue, progress
+from clinic.services.world import client_reads, course_catalogue, flags, progress
 from clinic.services.world.aftercare import rules_record
 from clinic.services.world.client_reads import (
     named_client_id,
@@ -131,6 +131,7 @@ def plan_course_for(
             earliest=earliest,
             now=now,
             prefs=preferences,
+            by_staff=is_staff(actor),
         )
     else:
         test_slot, result = plan_with_patch_test(
@@ -141,6 +142,7 @@ def plan_course_for(
             earliest=earliest,
             now=now,
             prefs=preferences,
+            by_staff=is_staff(actor),
         )
     if not result.ok:
         shown_in_violations(actor, client, result.violations, "plan")
@@ -320,6 +322,9 @@ def book_course(
         ]
         s.add_all(a for a, _ in booked)
         s.flush()
+        flags.raise_for(
+            flags.by_session(result.flags, ((a.session, a.id) for a, _ in booked)), now=now
+        )
         notices.confirm_booking(s, enrolment, now, care={a.id: care for a, care in booked})
         record(
             s,

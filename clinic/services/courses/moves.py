@@ -73,6 +73,8 @@ class MovePreview:
     violations: tuple[Violation, ...] = ()
     affected: tuple[int, ...] = ()
     replan: tuple[PlannedSession, ...] = ()
+    # What staff move it past (a consent not signed for the new date): it is then flagged.
+    flags: tuple[Violation, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -195,6 +197,7 @@ def move_appointment(
         place(appointment, preview.slot, course)
         if preview.ok:
             _record_move(s, actor, appointment, reason, now, precare_confirmed=kept)
+            flags.raise_for({appointment.id: preview.flags}, now=now)
             return MoveOutcome(appointment)
         later = later_sessions(appointment)
         for a, planned in zip(later, preview.replan, strict=False):
@@ -208,7 +211,26 @@ def move_appointment(
             replanned=sorted(a.id for a in later),
             precare_confirmed=kept,
         )
+        # After `_record_move` has forgotten the moved sessions' old flags.
+        s.flush()
+        _flag_waiting([appointment, *later], now)
         return MoveOutcome(appointment, tuple(later))
+
+
+def _flag_waiting(moved: Sequence[Appointment], now: datetime) -> None:
+    """Sessions staff moved (with a re-plan) past what they may book past (a consent not
+    signed for the new date) wait on the attention list for it, as a booking's would."""
+    snapshot = load_snapshot()
+    client = client_reads.client_state(moved[0].client_id, now, enrolments=(moved[0].enrolment_id,))
+    waiting = {
+        a.id: [
+            v
+            for v in judge.as_booked(a, snapshot=snapshot, client=client, now=now)
+            if v.staff_may_book
+        ]
+        for a in moved
+    }
+    flags.raise_for(waiting, now=now)
 
 
 def later_sessions(appointment: Appointment) -> list[Appointment]:
@@ -357,7 +379,7 @@ def judge_move(
     proposal, result = moves.judge(start, practitioner_id)
     shown_in_violations(actor, appointment.client_id, result.violations, "move")
     if result.ok:
-        return MovePreview(appointment.id, result.slots[0])
+        return MovePreview(appointment.id, result.slots[0], flags=result.flags)
 
     refused = MovePreview(appointment.id, None, tuple(result.violations))
     later = later_sessions(appointment)
@@ -383,13 +405,16 @@ def judge_move(
         previous_start=moved.start,
         replacing=later_ids | {appointment.id},
         prefs=Preferences(practitioner_id=None),
+        by_staff=is_staff(actor),
     )
     # Which later sessions no longer hold where they are once this one moves: the one judge
     # of a booked session, each with its own override, room and device.
     affected = [
         a.id
         for a in later
-        if judge.as_booked(a, snapshot=snapshot, client=moved_client, now=now, course=course)
+        if judge.as_booked(
+            a, snapshot=snapshot, client=moved_client, now=now, course=course, waiting=False
+        )
     ]
     return MovePreview(
         appointment.id,

@@ -52,7 +52,7 @@ from clinic.services.core.permissions import (
 from clinic.services.courses.moves import Seen, as_seen, what_changed
 from clinic.services.courses.placing import place
 from clinic.services.messages import notices
-from clinic.services.world import client_reads, judge
+from clinic.services.world import client_reads, flags, judge
 from clinic.services.world.aftercare import enrolment_rules
 from clinic.services.world.snapshot import load_snapshot
 
@@ -428,6 +428,11 @@ def accept_replan(
             s.expire(a, ["practitioner", "device", "room"])
         s.flush()
         cleared = _clear_flags(enrolment, course, set(ids), now)
+        # Moved sessions still waiting for a consent stay on the list for it.
+        flags.raise_for(
+            flags.by_session(result.flags, ((a.session, a.id) for a in moving)), now=now
+        )
+        cleared -= set(flags.flags_of(cleared))
         # A re-plan accepted twice (a double click, two desks) moves nothing the second time,
         # and the client is not told twice.
         was = [

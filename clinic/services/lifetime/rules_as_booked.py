@@ -142,7 +142,9 @@ def _check(enrolment: Enrolment, now: datetime) -> RulesChange:
                     session=a.session,
                 )
             )
-        found += judge.as_booked(a, snapshot=snapshot, client=client, now=now, course=current)
+        found += judge.as_booked(
+            a, snapshot=snapshot, client=client, now=now, course=current, waiting=False
+        )
         checks.append(SessionCheck(a, tuple(found)))
     return RulesChange(enrolment, kept, current, tuple(checks))
 

@@ -14,7 +14,7 @@ import secrets
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
 
 from clinic.models import (
@@ -22,6 +22,7 @@ from clinic.models import (
     Appointment,
     AuditEntry,
     Client,
+    ClientConsent,
     Enrolment,
     LoginSession,
     OutboxMessage,
@@ -156,6 +157,24 @@ def export_client_data(
                 }
                 for p in client.periods
             ],
+            "consents": [
+                {
+                    "form": c.form.code,
+                    "title": c.form.title,
+                    "version": c.version.number,
+                    "text": c.version.text,
+                    "text_sha256": c.text_sha256,
+                    "signed_name": c.signed_name,
+                    "how": c.how,
+                    "signed_at": _iso(c.signed_at),
+                    "valid_until": _iso(c.valid_until),
+                }
+                for c in db_session().scalars(
+                    select(ClientConsent)
+                    .where(ClientConsent.client_id == client.id)
+                    .order_by(ClientConsent.signed_at, ClientConsent.id)
+                )
+            ],
             "enrolments": [
                 {
                     "id": e.id,
@@ -243,6 +262,8 @@ def erase_client(
         client.notes = ""
         client.conditions.clear()
         client.periods.clear()
+        # Consents are health data (issue 21): erased with the screening.
+        s.execute(delete(ClientConsent).where(ClientConsent.client_id == client.id))
         client.screening_confirmed_at = None
         client.anonymised_at = now
         user = client.user

@@ -17,7 +17,10 @@ from clinic.models import (
     RESTRICTING_STATUSES,
     Appointment,
     ClientCondition,
+    ClientConsent,
     ClientPeriod,
+    ConsentForm,
+    ConsentFormVersion,
     Enrolment,
 )
 from clinic.models import Client as ClientRow
@@ -27,6 +30,7 @@ from clinic.scheduling import (
     ConditionState,
     DeclaredPeriod,
     ProcedureRules,
+    SignedConsent,
 )
 from clinic.services.core.actors import Actor
 from clinic.services.core.db import db_session, per_transaction
@@ -80,6 +84,7 @@ class ClientFacts:
     periods: tuple[DeclaredPeriod, ...]
     has_sessions: bool
     phototype: int | None = None
+    consents: tuple[SignedConsent, ...] = ()
 
 
 def client_facts(client_id: int) -> ClientFacts | None:
@@ -115,6 +120,7 @@ def _read_facts(client_ids: Collection[int]) -> dict[int, ClientFacts]:
             periods.setdefault(row.id, {})[row.period_id] = DeclaredPeriod(
                 row.kind, row.start_on, row.end_on, row.note
             )
+    signed = _signed_consents(first) if first else {}
     out = {}
     for client_id, row in first.items():
         own = periods.get(client_id, {})
@@ -125,8 +131,38 @@ def _read_facts(client_ids: Collection[int]) -> dict[int, ClientFacts]:
             periods=tuple(own[i] for i in sorted(own, key=lambda i: (own[i].start_on, i))),
             has_sessions=bool(row.has_sessions),
             phototype=row.phototype,
+            consents=tuple(signed.get(client_id, ())),
         )
     return out
+
+
+def _signed_consents(client_ids: Collection[int]) -> dict[int, list[SignedConsent]]:
+    """The clients' consent signatures, in one statement, and none at all where no procedure
+    of the catalogue needs a consent (a clinic without forms pays nothing for them)."""
+    if not course_catalogue.consent_needs():
+        return {}
+    rows = db_session().execute(_consents_query(), {"client_ids": sorted(client_ids)})
+    out: dict[int, list[SignedConsent]] = {}
+    for client_id, form, version, signed_on, valid_until in rows:
+        out.setdefault(client_id, []).append(SignedConsent(form, version, signed_on, valid_until))
+    return out
+
+
+@functools.cache
+def _consents_query() -> Select[*tuple[Any, ...]]:
+    return (
+        select(
+            ClientConsent.client_id,
+            ConsentForm.code,
+            ConsentFormVersion.number,
+            ClientConsent.signed_on,
+            ClientConsent.valid_until,
+        )
+        .join(ConsentForm, ConsentForm.id == ClientConsent.form_id)
+        .join(ConsentFormVersion, ConsentFormVersion.id == ClientConsent.version_id)
+        .where(ClientConsent.client_id.in_(bindparam("client_ids", expanding=True)))
+        .order_by(ClientConsent.client_id, ClientConsent.signed_at, ClientConsent.id)
+    )
 
 
 @functools.cache
@@ -205,6 +241,7 @@ def client_states(
             periods=f.periods,
             sessions=tuple(sessions[client_id]),
             phototype=f.phototype,
+            consents=f.consents,
         )
     return out
 

@@ -10,12 +10,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from clinic.models import (
+    ConsentForm,
     Course,
     CourseRestriction,
     Procedure,
+    consent_form_procedures,
 )
 from clinic.scheduling import (
     CareRule,
+    ConsentNeed,
     ContraRule,
     CourseRules,
     PatchTestRule,
@@ -42,8 +45,29 @@ def procedure_rules(p: Procedure) -> ProcedureRules:
             )
             if p.patch_test_procedure and p.patch_test_min_hours and p.patch_test_max_days
             else None,
+            consents=consent_needs().get(p.code, ()),
         )
     )
+
+
+def consent_needs() -> dict[str, tuple[ConsentNeed, ...]]:
+    """The consent forms (not retired) each procedure needs signed, by procedure code: one
+    statement, kept by the worker until the catalogue changes (issue 21)."""
+
+    def load() -> dict[str, tuple[ConsentNeed, ...]]:
+        rows = db_session().execute(
+            select(Procedure.code, ConsentForm.code, ConsentForm.title)
+            .join(consent_form_procedures, consent_form_procedures.c.procedure_id == Procedure.id)
+            .join(ConsentForm, ConsentForm.id == consent_form_procedures.c.form_id)
+            .where(ConsentForm.retired.is_(False))
+            .order_by(Procedure.code, ConsentForm.code)
+        )
+        needs: dict[str, tuple[ConsentNeed, ...]] = {}
+        for procedure, form, title in rows:
+            needs[procedure] = (*needs.get(procedure, ()), ConsentNeed(form, title))
+        return needs
+
+    return from_catalogue("consent_needs", load)
 
 
 def procedures_of_courses(course_ids: Iterable[int]) -> dict[int, ProcedureRules]:

@@ -4,11 +4,13 @@ changes (services/lifetime)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 
 from sqlalchemy import delete, select
 
 from clinic.models import AttentionFlag
+from clinic.scheduling import Violation
 from clinic.services.core.db import db_session
 
 
@@ -27,3 +29,47 @@ def forget(appointment_ids: Iterable[int]) -> None:
     ids = list(appointment_ids)
     if ids:
         db_session().execute(delete(AttentionFlag).where(AttentionFlag.appointment_id.in_(ids)))
+
+
+# The cause of the flag of a session staff booked past a rule they may book past (a consent
+# form not signed yet: `Violation.staff_may_book`).
+BOOKED_PAST = "Booked by the clinic before the consent form was signed"
+
+
+def raise_for(
+    flagged: Mapping[int, Sequence[Violation]], *, now: datetime, cause: str = BOOKED_PAST
+) -> None:
+    """Put booked sessions (appointment id -> the rules they break) on the attention list, as
+    a change of the world flags them (services/lifetime/attention.py): staff booked or moved
+    them past a rule they may book past, and they wait there until it holds (signing mends
+    them, `clinical.consents`). A session with nothing to flag is left as it is."""
+    s = db_session()
+    for appointment_id, violations in flagged.items():
+        if not violations:
+            continue
+        errors = [{"code": v.code, "message": v.message} for v in dict.fromkeys(violations)]
+        flag = s.get(AttentionFlag, appointment_id)
+        if flag is None:
+            s.add(
+                AttentionFlag(
+                    appointment_id=appointment_id, errors=errors, cause=cause, flagged_at=now
+                )
+            )
+        else:
+            known = {(e["code"], e["message"]) for e in flag.errors}
+            flag.errors = flag.errors + [
+                e for e in errors if (e["code"], e["message"]) not in known
+            ]
+
+
+def by_session(
+    violations: Sequence[Violation], appointments: Iterable[tuple[int, int]]
+) -> dict[int, list[Violation]]:
+    """Violations of numbered sessions (`Violation.session`) by appointment id, given the
+    (session number, appointment id) of each booked session."""
+    ids = dict(appointments)
+    out: dict[int, list[Violation]] = {}
+    for v in violations:
+        if v.session in ids:
+            out.setdefault(ids[v.session], []).append(v)
+    return out

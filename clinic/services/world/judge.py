@@ -11,6 +11,8 @@ when its flag is cleared (accepting a re-plan), when its enrolment moves to the 
 - with the session's own override: a session booked with a staff override reason breaks no soft
   rule (rule 3), as it did not when it was booked;
 - its pre-care taken as kept (the client has kept it since they booked it, rule 11);
+- with what staff may book past (a consent not signed for its date): booked, it breaks that
+  rule all the same, and waits on the attention list until it holds;
 - and with its own practitioner, device and room: the checker would pick any free device and
   room, but a booked session holds the ones it was given, so one out of use breaks it.
 """
@@ -38,11 +40,14 @@ def as_booked(
     client: ClientState,
     now: datetime,
     course: CourseRules | None = None,
+    waiting: bool = True,
 ) -> tuple[Violation, ...]:
     """The rules the booked session `a` breaks where it is (none: it holds). `client` is the
     client's state as it should be judged (the caller may have changed it: a neighbour moved,
     the enrolment under other rules); `course` the rules to judge by (default: the ones its
-    enrolment keeps)."""
+    enrolment keeps). `waiting` False leaves out what staff booked it past (a consent not
+    signed): a caller asking what a change of its neighbours or rules breaks, which that
+    change does not cause."""
     result = check_course(
         snapshot=snapshot,
         course=course or enrolment_rules(a.enrolment),
@@ -55,7 +60,7 @@ def as_booked(
         override_soft=bool(a.override_reason),
         precare_confirmed=True,
     )
-    return result.violations + resources_gone(snapshot, a)
+    return result.violations + (result.flags if waiting else ()) + resources_gone(snapshot, a)
 
 
 def resources_gone(snapshot: Snapshot, a: Appointment) -> tuple[Violation, ...]:
