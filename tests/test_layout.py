@@ -41,6 +41,7 @@ SERVICE_ORDER = (
     ("messages",),
     ("courses",),
     ("lifetime",),
+    ("clinical",),
     ("people", "catalogue"),
     ("staffing",),
 )

@@ -14,11 +14,13 @@ from wtforms import (
     SelectField,
     StringField,
     SubmitField,
+    TextAreaField,
 )
 from wtforms.validators import InputRequired, Length, Optional
 
 from clinic.form_checks import one_line
 from clinic.models import RESTRICTION_KINDS
+from clinic.services.clinical import record_templates
 from clinic.services.world.course_wording import MONTH_NAMES
 from clinic.staff.forms import MultiCheckboxField, options
 
@@ -66,8 +68,16 @@ class ProcedureForm(FlaskForm):
     device_kind = SelectField("Device kind needed")
     blocked_by = MultiCheckboxField("Not while these restrictions are in force")
     price = StringField("Price (e.g. 85.00)", validators=[Optional(), Length(max=12)])
+    record_fields = TextAreaField(
+        "Treatment record fields", validators=[Optional(), Length(max=4000)]
+    )
     preview = SubmitField("Preview the rule")
     submit = SubmitField("Save the procedure")
+
+    def __init__(self, *args: Any, data: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        if data is not None and not isinstance(data.get("record_fields"), str | None):
+            data = {**data, "record_fields": record_templates.as_lines(data["record_fields"])}
+        super().__init__(*args, data=data, **kwargs)
 
     def values(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -82,6 +92,8 @@ class ProcedureForm(FlaskForm):
             out["buffer_min"] = self.buffer_min.data
         if self.price.data:
             out["price"] = self.price.data.strip()
+        lines = self.record_fields.data or ""
+        out["record_fields"] = record_templates.from_lines(lines) if lines.strip() else None
         return out
 
 

@@ -171,6 +171,7 @@ def as_values(row: Any) -> dict[str, Any]:
             "device_kind": row.device_kind,
             "blocked_by": [r.code for r in row.blocked_by],
             "price": f"{row.price:.2f}",
+            "record_fields": row.record_template,
         }
     assert isinstance(row, Course)
     return {

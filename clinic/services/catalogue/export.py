@@ -101,6 +101,7 @@ def export_catalogue() -> dict[str, Any]:
             "device_kind": p.device_kind,
             "blocked_by": [r.code for r in p.blocked_by],
             "price": f"{Decimal(p.price).quantize(Decimal('0.01'))}",
+            **({"record_fields": p.record_template} if p.record_template is not None else {}),
         }
         for p in s.scalars(
             select(Procedure)

@@ -52,6 +52,7 @@ from clinic.services.catalogue.fields import (
     Name,
     Price,
     ProcedureRef,
+    RecordFields,
     RestrictionKind,
     RestrictionRef,
     RestrictionRefs,
@@ -152,6 +153,9 @@ class ProcedureEntry(_Record):
     device_kind: DeviceKindRef = None
     blocked_by: RestrictionRefs = Field(default_factory=list)
     price: Price = Decimal("0.00")
+    # The treatment record's fields (services/clinical/record_templates.py); omitted: the
+    # default for the procedure's device kind or qualification.
+    record_fields: RecordFields = None
 
 
 class CareRule(_Record):

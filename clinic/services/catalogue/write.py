@@ -259,6 +259,7 @@ def _write_procedure(
         "qualification": p.qualification,
         "device_kind": p.device_kind,
         "price": p.price,
+        "record_template": p.record_fields,
         "retired": False,
     }
     if row is None:

@@ -1,0 +1,1 @@
+"""Clinical records: consents, patch tests, skin type and treatment records."""
