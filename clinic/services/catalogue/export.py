@@ -75,6 +75,7 @@ def export_catalogue() -> dict[str, Any]:
                 "client_change_notice_hours": settings.client_change_notice_hours,
                 "horizon_days": settings.horizon_days,
                 "no_show_uses_session": settings.no_show_uses_session,
+                "photos_shown_to_clients": settings.photos_shown_to_clients,
             },
         }
     out["restrictions"] = [

@@ -116,6 +116,8 @@ class Policy(_Record):
     horizon_days: Annotated[int, whole("Booking horizon (days)", 1, 1100)] = 365
     # DOMAIN.md "No-show and make-up": false, a no-show keeps a make-up session.
     no_show_uses_session: Flag = False
+    # Clients see their own before/after photos on My sessions, if they consented too.
+    photos_shown_to_clients: Flag = False
 
 
 class ClinicEntry(_Record):

@@ -202,6 +202,7 @@ def _write_clinic(s: Session, c: ClinicEntry, report: ImportReport) -> None:
         "client_change_notice_hours": c.policy.client_change_notice_hours,
         "horizon_days": c.policy.horizon_days,
         "no_show_uses_session": c.policy.no_show_uses_session,
+        "photos_shown_to_clients": c.policy.photos_shown_to_clients,
     }
     if settings is None:
         s.add(ClinicSettings(**values))
