@@ -5,6 +5,7 @@ bp = Blueprint("staff", __name__)
 from clinic.staff import (  # noqa: E402,F401
     attention_routes,
     audit_routes,
+    record_routes,
     rest_routes,
     routes,
     rules_routes,

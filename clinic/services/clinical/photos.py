@@ -23,7 +23,7 @@ from flask import current_app
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
 
-from clinic.models import PHOTO_KINDS, Appointment, Photo, PhotoConsent, utcnow
+from clinic.models import PHOTO_KINDS, Appointment, Client, Photo, PhotoConsent, utcnow
 from clinic.services.clinical import records_wording as words
 from clinic.services.clinical.photo_store import photo_store
 from clinic.services.core import clinic_setup
@@ -97,6 +97,9 @@ def record_photo_consent(
     *, actor: Actor, client_id: int, may_take: bool, may_show_client: bool
 ) -> PhotoConsent:
     """The client's word on photos (taken at all; shown to them), as they give it."""
+    client = db_session().get(Client, client_id)
+    if client is None or client.anonymised_at is not None:
+        raise NotFound("There is no such client.")
     if not can_record_photo_consent(actor, client_id):
         raise PermissionDenied("Reception, the client's practitioner or the client records this.")
     with transaction() as s:
