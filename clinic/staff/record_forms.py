@@ -94,7 +94,12 @@ def record_form(template: list[dict[str, Any]], **kwargs: Any) -> _RecordForm:
 
 
 class PhotoForm(FlaskForm):
-    photo = FileField("Photo", validators=[FileRequired("Choose or take a photo.")])
+    # A phone opens its camera; a desk computer its files.
+    photo = FileField(
+        "Photo",
+        validators=[FileRequired("Choose or take a photo.")],
+        render_kw={"accept": "image/*", "capture": "environment"},
+    )
     kind = SelectField(
         "Before or after the session",
         choices=options((k, k.capitalize()) for k in PHOTO_KINDS),
