@@ -52,6 +52,11 @@ class Config:
     # to CATALOGUE_MAX_BYTES (clinic/security.py raises the limit for that endpoint alone).
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(1024 * 1024)))
     CATALOGUE_MAX_BYTES = int(os.environ.get("CATALOGUE_MAX_BYTES", str(5 * 1024 * 1024)))
+    # A before/after photo's upload (a phone's camera: a few MB); stored resized, without EXIF.
+    PHOTO_MAX_BYTES = int(os.environ.get("PHOTO_MAX_BYTES", str(12 * 1024 * 1024)))
+    # Where photo bytes live: "database", or "package.module:factory" for object storage
+    # (clinic/services/clinical/photo_store.py).
+    PHOTO_STORE = os.environ.get("PHOTO_STORE", "database")
     TESTING = False
 
 

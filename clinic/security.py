@@ -40,7 +40,13 @@ def _refuse_ids_beyond_columns(endpoint: str | None, values: dict[str, Any] | No
 
 
 # Endpoints that take a larger body than MAX_CONTENT_LENGTH, and the config key of their limit.
-LARGE_BODIES = {"staff.import_catalogue": "CATALOGUE_MAX_BYTES"}
+LARGE_BODIES = {
+    "staff.import_catalogue": "CATALOGUE_MAX_BYTES",
+    "staff.upload_photo": "PHOTO_MAX_BYTES",
+}
+# A photo up to twice its limit is read, so that the service says the limit next to the field
+# (a phone's photo a little too large); beyond that the 413 page says it.
+BODY_ROOM = {"staff.upload_photo": 2}
 # Room for the multipart form around an uploaded file (boundaries, headers, CSRF token).
 FORM_OVERHEAD = 64 * 1024
 
@@ -51,7 +57,7 @@ def _allow_large_bodies(endpoint: str | None, values: dict[str, Any] | None) -> 
     text (the import's confirm form) is a form field, so its limit rises too."""
     key = LARGE_BODIES.get(endpoint or "")
     if key is not None:
-        limit = int(current_app.config[key])
+        limit = int(current_app.config[key]) * BODY_ROOM.get(endpoint or "", 1)
         request.max_content_length = limit + FORM_OVERHEAD
         request.max_form_memory_size = limit
 

@@ -41,6 +41,7 @@ STAFF = frozenset({"practitioner", "receptionist", "admin"})
 DESK = frozenset({"receptionist", "admin"})
 CATALOGUE = frozenset({"practitioner", "admin"})
 ADMIN = frozenset({"admin"})
+CLINICAL = frozenset({"practitioner", "admin"})  # treatment records and photos
 
 EXPECTED: dict[str, frozenset[str]] = {
     # public pages and documents
@@ -124,6 +125,16 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST staff.edit_record": CATALOGUE,
     "POST staff.retire_record": CATALOGUE,
     "GET staff.audit_trail": ADMIN,
+    # treatment records and photos (health data): the client's practitioners and the admin
+    "GET staff.treatment_record": CLINICAL,
+    "POST staff.treatment_record": CLINICAL,
+    "POST staff.upload_photo": frozenset({"practitioner"}),
+    "GET staff.show_photo": CLINICAL,
+    "GET staff.compare_photos": CLINICAL,
+    "POST staff.record_photo_consent": STAFF,
+    "POST staff.push_course": DESK,
+    "GET booking.my_photos": CLIENT,
+    "GET booking.my_photo": CLIENT,
     # the clinic's set-up: admins only
     "GET staff.admin_home": ADMIN,
     "POST staff.create_staff_user": ADMIN,

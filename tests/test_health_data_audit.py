@@ -72,6 +72,8 @@ class Person:
 
     def fingerprints(self) -> list[str]:
         out = [f"while you have {label}" for label in self.labels]
+        # Her treatment record and photos are health data whatever they hold (issue 21).
+        out += [f"Treatment record of {self.name}", f"Photos of {self.name}"]
         out += [f"after {label}:" for label in self.labels]
         for d in self.dates:
             out += [d.isoformat(), day_text(d), long_day_text(d)]

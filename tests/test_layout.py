@@ -41,8 +41,8 @@ SERVICE_ORDER = (
     ("messages",),
     ("courses",),
     ("lifetime",),
-    ("people", "catalogue"),
     ("clinical",),
+    ("people", "catalogue"),
     ("staffing",),
 )
 

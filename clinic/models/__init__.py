@@ -56,6 +56,15 @@ from clinic.models.people import (
     User,
     WorkingHours,
 )
+from clinic.models.records import (
+    PHOTO_KINDS,
+    REACTION_GRADES,
+    RECORD_STATUSES,
+    Photo,
+    PhotoConsent,
+    StoredBlob,
+    TreatmentRecord,
+)
 from clinic.models.types import UTCDateTime, utcnow
 from clinic.models.versions import CATALOGUE_TABLES, CatalogueVersion, OccupancyChange
 
@@ -103,6 +112,13 @@ __all__ = [
     "CATALOGUE_TABLES",
     "User",
     "WorkingHours",
+    "PHOTO_KINDS",
+    "REACTION_GRADES",
+    "RECORD_STATUSES",
+    "Photo",
+    "PhotoConsent",
+    "StoredBlob",
+    "TreatmentRecord",
     "mask_to_months",
     "mask_to_phototypes",
     "months_to_mask",

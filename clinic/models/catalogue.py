@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import date, time
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Column,
@@ -77,6 +79,8 @@ class ClinicSettings(Model):
     screening_valid_days: Mapped[int] = mapped_column(Integer, default=180)
     # A missed session is used up (True) or the course gets a make-up session (False).
     no_show_uses_session: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Clients see their own before/after photos on My sessions (if they consented too).
+    photos_shown_to_clients: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class OpeningHours(Model):
@@ -176,6 +180,10 @@ class Procedure(Model):
     patch_test_procedure: Mapped[str | None] = mapped_column(String(60))
     patch_test_min_hours: Mapped[int | None] = mapped_column(Integer)
     patch_test_max_days: Mapped[int | None] = mapped_column(Integer)
+    # The treatment record's own fields for this procedure ([{"code", "label", "kind",
+    # "unit"?, "choices"?}]); None: the default for its device kind or qualification
+    # (services/clinical/record_templates.py).
+    record_template: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     blocked_by: Mapped[list[Restriction]] = relationship(
         secondary=procedure_blocked_by, order_by="Restriction.code"

@@ -130,6 +130,7 @@ class _Replanner:
         now: datetime,
         by_staff: bool,
         allowed_from: date,
+        push_days: int = 0,
     ) -> None:
         self.snapshot = snapshot
         self.tz = snapshot.clinic.tz
@@ -140,6 +141,8 @@ class _Replanner:
         self.broken = broken
         self.now = now
         self.by_staff = by_staff
+        # How many days later than its old day each moved session is aimed at.
+        self.push = timedelta(days=push_days)
         today = local_date(now, self.tz)
         self.first_day = max(today, allowed_from)
         self.horizon_end = today + timedelta(days=snapshot.clinic.horizon_days)
@@ -453,7 +456,7 @@ class _RunSearch:
         ]
         extra = self.earlier + planned
         held = [*r.placed.values(), *plan]
-        for day in _nearest_days(local_date(old.start, tz), earliest, latest):
+        for day in _nearest_days(local_date(old.start, tz) + r.push, earliest, latest):
             r.visits += 1
             if r.visits > MAX_DAY_VISITS:
                 raise _GaveUp
@@ -541,6 +544,7 @@ def minimal_replan(
     now: datetime,
     by_staff: bool = True,
     keep: frozenset[int] = frozenset(),
+    push_days: int = 0,
 ) -> Replan:
     """New slots for the broken future sessions of an enrolment (appointment ids `broken`),
     moving as few sessions as possible: later sessions move only when the broken one cannot
@@ -551,6 +555,10 @@ def minimal_replan(
     (a broken one moves regardless). The moves pass `check_course` together, the other
     sessions fixed; a session moved later keeps its confirmed pre-care, one moved earlier must
     not have its pre-care begun (rule 11). See the module's docstring for the algorithm.
+
+    `push_days` (> 0) pushes the broken sessions later: the first of them to no earlier than
+    its old day plus `push_days`, each one aimed at its old day plus `push_days` (the nearest
+    day the rules allow), so that a course pushed after a severe reaction keeps its rhythm.
     """
     tz = snapshot.clinic.tz
     sequence = sorted(
@@ -567,6 +575,9 @@ def minimal_replan(
     allowed_from = earliest_allowed_by_contraindications(
         course, client.conditions, client.phototype
     )
+    if allowed_from is not None and push_days > 0:
+        pushed = local_date(first_broken.start, tz) + timedelta(days=push_days)
+        allowed_from = max(allowed_from, pushed)
     if allowed_from is None:
         return Replan(
             (),
@@ -592,6 +603,7 @@ def minimal_replan(
         now=now,
         by_staff=by_staff,
         allowed_from=allowed_from,
+        push_days=push_days,
     )
     # A client cannot move a session inside the change notice (rule 10): staff must.
     late = [replanner.notice_violation(s) for s in sequence if s.appointment_id in broken]

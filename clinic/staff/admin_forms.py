@@ -150,6 +150,9 @@ class PolicyForm(FlaskForm):
         validators=[InputRequired("Give how many days a screening stays valid.")],
     )
     no_show_uses_session = BooleanField("A missed session (no-show) is used up: no make-up")
+    photos_shown_to_clients = BooleanField(
+        "Clients see their own before/after photos (when they consented to it)"
+    )
     submit = SubmitField("Save the policy")
 
 

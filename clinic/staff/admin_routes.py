@@ -56,6 +56,7 @@ def _forms() -> dict[str, FlaskForm]:
         horizon_days=settings.horizon_days,
         screening_valid_days=settings.screening_valid_days,
         no_show_uses_session=settings.no_show_uses_session,
+        photos_shown_to_clients=settings.photos_shown_to_clients,
     )
     opening = OpeningHoursForm(formdata=None)
     opening.set_week(opening_hours.opening_hours_json())
@@ -196,6 +197,7 @@ def update_policy() -> ResponseReturnValue:
             horizon_days=validated(form.horizon_days.data),
             screening_valid_days=validated(form.screening_valid_days.data),
             no_show_uses_session=bool(form.no_show_uses_session.data),
+            photos_shown_to_clients=bool(form.photos_shown_to_clients.data),
         ),
         "Saved the policy.",
         "policy",

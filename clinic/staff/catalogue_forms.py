@@ -20,6 +20,7 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from clinic.form_checks import one_line, options
 from clinic.models import RESTRICTION_KINDS
+from clinic.services.clinical import record_templates
 from clinic.services.world.course_wording import MONTH_NAMES, phototype_choice
 from clinic.staff.forms import MultiCheckboxField
 
@@ -75,6 +76,9 @@ class ProcedureForm(FlaskForm):
     patch_test_max_days_before = IntegerField(
         "At most this many days before the first session", validators=[Optional()]
     )
+    record_fields = TextAreaField(
+        "Treatment record fields", validators=[Optional(), Length(max=4000)]
+    )
     preview = SubmitField("Preview the rule")
     submit = SubmitField("Save the procedure")
 
@@ -82,6 +86,8 @@ class ProcedureForm(FlaskForm):
         test = (data or {}).get("patch_test")
         if data is not None and test:
             data = {**data} | {f"patch_test_{key}": value for key, value in test.items()}
+        if data is not None and not isinstance(data.get("record_fields"), str | None):
+            data = {**data, "record_fields": record_templates.as_lines(data["record_fields"])}
         super().__init__(*args, data=data, **kwargs)
 
     def values(self) -> dict[str, Any]:
@@ -103,6 +109,8 @@ class ProcedureForm(FlaskForm):
                 "min_hours_before": self.patch_test_min_hours_before.data,
                 "max_days_before": self.patch_test_max_days_before.data,
             }
+        lines = self.record_fields.data or ""
+        out["record_fields"] = record_templates.from_lines(lines) if lines.strip() else None
         return out
 
 

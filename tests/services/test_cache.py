@@ -39,6 +39,10 @@ NOT_KEPT = {
     "attention_flags",
     "login_sessions",
     "client_consents",
+    "treatment_records",
+    "photos",
+    "photo_consents",
+    "stored_blobs",
 }
 
 

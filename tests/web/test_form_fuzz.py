@@ -234,6 +234,8 @@ def _host_pages(rule: Rule, seed: Seed, args: dict[str, Any]) -> list[str]:
         pages.append(url_for("staff.show_client", client_id=args["client_id"]))
     elif endpoint == "staff.accept_replan":
         pages.append(url_for("staff.attention"))
+    elif endpoint == "staff.record_photo_consent":
+        pages.append(url_for("staff.show_client", client_id=seed.first("client_id")))
     elif endpoint == "booking.delete_period":
         pages.append(url_for("booking.periods"))
     elif endpoint == "booking.book":
@@ -438,6 +440,18 @@ EXTRA_FIELDS = {
         "move": Field("hidden", [f"1|{SOON:%Y-%m-%dT10:00:00+00:00}|1", "1|2030-01-07T10:00|1"]),
         "confirm": Field("hidden", ["1"]),
     },
+    # The record's form is the held session's practitioner's; the admin reads the page.
+    "staff.treatment_record": {
+        "areas": Field("textarea"),
+        "products": Field("textarea"),
+        "reaction": Field("radio", ["0", "3"]),
+        "notes": Field("textarea"),
+        "sign": Field("submit", ["Sign off"]),
+    },
+    # A practitioner's form (the fuzz posts as a client, whom the gate refuses).
+    "staff.upload_photo": {"photo": Field("file"), "kind": Field("select", ["before", "after"])},
+    # Shown on the attention list beside a severe reaction's review; the demo has none.
+    "staff.push_course": {"days": Field("number")},
 }
 
 

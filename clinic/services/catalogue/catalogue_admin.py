@@ -216,6 +216,7 @@ def as_values(row: Any) -> dict[str, Any]:
             "blocked_by": [r.code for r in row.blocked_by],
             "price": f"{row.price:.2f}",
             "patch_test": catalogue.patch_test_entry(row),
+            "record_fields": row.record_template,
         }
     assert isinstance(row, Course)
     return {

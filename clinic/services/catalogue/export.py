@@ -89,6 +89,7 @@ def export_catalogue() -> dict[str, Any]:
                 "client_change_notice_hours": settings.client_change_notice_hours,
                 "horizon_days": settings.horizon_days,
                 "no_show_uses_session": settings.no_show_uses_session,
+                "photos_shown_to_clients": settings.photos_shown_to_clients,
             },
         }
     out["restrictions"] = [
@@ -115,6 +116,7 @@ def export_catalogue() -> dict[str, Any]:
             "device_kind": p.device_kind,
             "blocked_by": [r.code for r in p.blocked_by],
             "price": f"{Decimal(p.price).quantize(Decimal('0.01'))}",
+            **({"record_fields": p.record_template} if p.record_template is not None else {}),
         }
         | ({"patch_test": test} if (test := patch_test_entry(p)) else {})
         for p in s.scalars(

@@ -33,6 +33,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from clinic.models import RESTRICTION_KINDS
+from clinic.services.clinical import record_templates
 from clinic.services.core import text
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -251,7 +252,19 @@ def _known(section: str, code: str, sentence: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+def _record_fields(value: object) -> list[dict[str, Any]] | None:
+    """A procedure's treatment-record template (services/clinical/record_templates.py)."""
+    if value is None:
+        return None
+    found = record_templates.template_problems(value)
+    if found:
+        raise _errors([(loc, "bad_record_field", message) for loc, message in found])
+    assert isinstance(value, list)  # template_problems found none
+    return [dict(f) for f in value]
+
+
 Flag = Annotated[bool, PlainValidator(_flag)]
+RecordFields = Annotated[list[dict[str, Any]] | None, PlainValidator(_record_fields)]
 Code = Annotated[str, PlainValidator(_code)]
 ShortCode = Annotated[str, PlainValidator(_short_code)]  # a room's or a device's
 Name = Annotated[str, _text(120)]

@@ -61,6 +61,7 @@ from clinic.services.catalogue.fields import (
     Price,
     ProcedureRef,
     ProcedureRefs,
+    RecordFields,
     RestrictionKind,
     RestrictionRef,
     RestrictionRefs,
@@ -133,6 +134,8 @@ class Policy(_Record):
     horizon_days: Annotated[int, whole("Booking horizon (days)", 1, 1100)] = 365
     # DOMAIN.md "No-show and make-up": false, a no-show keeps a make-up session.
     no_show_uses_session: Flag = False
+    # Clients see their own before/after photos on My sessions, if they consented too.
+    photos_shown_to_clients: Flag = False
 
 
 class ClinicEntry(_Record):
@@ -200,6 +203,10 @@ class ProcedureEntry(_Record):
         if test is not None and test.procedure == info.data.get("code"):
             raise PydanticCustomError("own_patch_test", "A procedure cannot be its own patch test.")
         return test
+
+    # The treatment record's fields (services/clinical/record_templates.py); omitted: the
+    # default for the procedure's device kind or qualification.
+    record_fields: RecordFields = None
 
 
 class CareRule(_Record):

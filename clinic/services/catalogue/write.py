@@ -212,6 +212,7 @@ def _write_clinic(s: Session, c: ClinicEntry, report: ImportReport) -> None:
         "client_change_notice_hours": c.policy.client_change_notice_hours,
         "horizon_days": c.policy.horizon_days,
         "no_show_uses_session": c.policy.no_show_uses_session,
+        "photos_shown_to_clients": c.policy.photos_shown_to_clients,
     }
     if settings is None:
         s.add(ClinicSettings(**values))
@@ -269,6 +270,7 @@ def _write_procedure(
         "qualification": p.qualification,
         "device_kind": p.device_kind,
         "price": p.price,
+        "record_template": p.record_fields,
         "retired": False,
         "patch_test_procedure": p.patch_test.procedure if p.patch_test else None,
         "patch_test_min_hours": p.patch_test.min_hours_before if p.patch_test else None,

@@ -223,3 +223,34 @@ def precare_confirmation_allowed(actor: Actor, confirmed: bool) -> bool:
             field="precare_confirmed",
         )
     return confirmed
+
+
+# --- treatment records and photos (health data) ------------------------------------------------
+
+
+def reads_clinical_records(who: object) -> bool:
+    """The roles that read treatment records and photos at all: practitioners (of the clients
+    they treat) and admins. Reception books; it does not read clinical notes."""
+    return is_admin(who) or is_practitioner(who)
+
+
+def can_see_clinical_records(actor: Actor, client_id: int) -> bool:
+    """A client's treatment records and photos: an admin, or a practitioner who treats them."""
+    if is_admin(actor):
+        return True
+    return is_practitioner(actor) and practitioner_treats(actor, client_id)
+
+
+def can_write_treatment_record(actor: Actor, appointment: Appointment) -> bool:
+    """The practitioner who held the session writes its record and takes its photos."""
+    return is_practitioner(actor) and appointment.practitioner_id == actor.practitioner_id
+
+
+def can_record_photo_consent(actor: Actor, client_id: int) -> bool:
+    """A client's photo consent: reception at the desk, a practitioner who treats the client,
+    or the client themselves."""
+    if is_desk(actor):
+        return True
+    if is_practitioner(actor):
+        return practitioner_treats(actor, client_id)
+    return is_client(actor) and actor.client_id == client_id

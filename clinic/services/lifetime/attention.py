@@ -39,7 +39,7 @@ from clinic.services.core import clinic_setup, date_range
 from clinic.services.core.actors import Actor
 from clinic.services.core.audit import shown_in_errors
 from clinic.services.core.db import db_session, transaction
-from clinic.services.world import client_reads
+from clinic.services.world import client_reads, flags
 from clinic.services.world import judge as judge_session
 from clinic.services.world.snapshot import load_snapshot
 
@@ -212,9 +212,20 @@ def _sync_flags(change: WorldChange, now: datetime) -> None:
         mended = delete(AttentionFlag).where(AttentionFlag.appointment_id.in_(in_scope))
         if broken:
             mended = mended.where(AttentionFlag.appointment_id.not_in(list(broken)))
+        # A flag that also asks for a review (a severe reaction) keeps that entry alone.
+        reviewed = select(AttentionFlag).where(AttentionFlag.appointment_id.in_(in_scope))
+        for held in s.scalars(reviewed.where(AttentionFlag.appointment_id.not_in(list(broken)))):
+            if review := flags.kept_until_reviewed(held.errors):
+                held.errors = review
+                mended = mended.where(AttentionFlag.appointment_id != held.appointment_id)
         s.execute(mended)
     for appointment_id, b in broken.items():
         flag = s.get(AttentionFlag, appointment_id)
+        if flag is not None and (review := flags.kept_until_reviewed(flag.errors)):
+            # A severe reaction's review stays, beside the rules the session now breaks.
+            if flag.errors != [*review, *b.errors()]:
+                flag.errors = [*review, *b.errors()]
+            continue
         if flag is None:
             s.add(
                 AttentionFlag(

@@ -1,8 +1,8 @@
 """A client's own data: export everything we hold about them, and erase them on request.
 
 Erasure anonymises the person (name, email, phone, notes, screening answers, declared plans,
-the login) and keeps the clinic's appointment history, so calendars, practitioners' records
-and statistics stay whole without saying who the client was. Future sessions are cancelled,
+the login), deletes their treatment records, photos and photo consent, and keeps the clinic's
+appointment history, so calendars and statistics stay whole without saying who the client was. Future sessions are cancelled,
 which frees their slots. Both actions are recorded in the audit trail.
 
 Who may: a client for itself, and the clinic's admin for any client.
@@ -28,6 +28,7 @@ from clinic.models import (
     OutboxMessage,
     utcnow,
 )
+from clinic.services.clinical import records
 from clinic.services.core.actors import Actor
 from clinic.services.core.audit import record
 from clinic.services.core.db import db_session, transaction
@@ -228,6 +229,8 @@ def export_client_data(
                 }
                 for x in sign_ins
             ],
+            # Treatment records, before/after photos and the photo consent (health data).
+            **records.export_records(client.id),
             # Who looked at or changed this client's data, and when (GDPR art. 15).
             "access_log": [
                 {
@@ -264,6 +267,7 @@ def erase_client(
         client.periods.clear()
         # Consents are health data (issue 21): erased with the screening.
         s.execute(delete(ClientConsent).where(ClientConsent.client_id == client.id))
+        clinical = records.erase_records(client.id)
         client.screening_confirmed_at = None
         client.anonymised_at = now
         user = client.user
@@ -313,5 +317,6 @@ def erase_client(
             client.id,
             client_id=client.id,
             cancelled=[a.id for a in future],
+            **clinical,
         )
     return client

@@ -67,6 +67,7 @@ def clinic_section() -> dict[str, Any]:
             "client_change_notice_hours": row.client_change_notice_hours,
             "horizon_days": row.horizon_days,
             "no_show_uses_session": row.no_show_uses_session,
+            "photos_shown_to_clients": row.photos_shown_to_clients,
         },
     }
 

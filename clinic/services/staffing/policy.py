@@ -27,6 +27,7 @@ def update_policy(
     horizon_days: int,
     screening_valid_days: int,
     no_show_uses_session: bool = False,
+    photos_shown_to_clients: bool | None = None,
 ) -> ClinicSettings:
     """The clinic's name, slot grid, change-notice policy, booking horizon, how long a
     screening stays valid, and whether a no-show uses its session up (no make-up)."""
@@ -48,6 +49,10 @@ def update_policy(
             "client_change_notice_hours": notice_hours,
             "horizon_days": horizon_days,
             "no_show_uses_session": no_show_uses_session,
+            # None: as it is (callers that do not ask about photos leave them alone).
+            "photos_shown_to_clients": section["policy"].get("photos_shown_to_clients", False)
+            if photos_shown_to_clients is None
+            else photos_shown_to_clients,
         }
         try:
             import_values(s, {"clinic": section})
@@ -71,6 +76,7 @@ def update_policy(
             slot_minutes=slot_minutes,
             screening_valid_days=screening_valid_days,
             no_show_uses_session=no_show_uses_session,
+            photos_shown_to_clients=section["policy"]["photos_shown_to_clients"],
         )
     return row
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select
 
@@ -73,3 +74,16 @@ def by_session(
         if v.session in ids:
             out.setdefault(ids[v.session], []).append(v)
     return out
+
+
+# A flag that asks a person to review a session rather than naming a rule it breaks (a
+# severe reaction after the session before it, services/clinical/records.py). A change of the
+# world that finds the session holding keeps such an entry; accepting a re-plan of the course
+# (or "nothing to move") is the review, and clears it.
+REACTION_REVIEW = "reaction_review"
+KEPT_UNTIL_REVIEWED = frozenset({REACTION_REVIEW})
+
+
+def kept_until_reviewed(errors: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The entries of a flag's errors that only a review clears."""
+    return [e for e in errors if e.get("code") in KEPT_UNTIL_REVIEWED]
