@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, text
+from sqlalchemy import insert, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CATALOGUE = ROOT / "clinic" / "demo" / "catalogue.json"
@@ -304,7 +304,14 @@ def build(
 
     from clinic import create_app
     from clinic.extensions import db
-    from clinic.models import Appointment, Client, Enrolment
+    from clinic.models import (
+        Appointment,
+        Client,
+        ClientConsent,
+        ConsentForm,
+        ConsentFormVersion,
+        Enrolment,
+    )
     from clinic.services.catalogue import import_catalogue
     from clinic.services.people.accounts import create_user
     from clinic.services.world import course_catalogue
@@ -451,16 +458,51 @@ def build(
                 }
             )
 
+        # Every client has signed each consent form the catalogue has, the day before today
+        # (issue 21): a clinic's clients sign before they book, and the plans measured are
+        # for clients who may book.
+        forms = db.session.execute(
+            select(
+                ConsentForm.id,
+                ConsentForm.valid_days,
+                ConsentFormVersion.id,
+                ConsentFormVersion.sha256,
+            )
+            .join(ConsentFormVersion, ConsentFormVersion.form_id == ConsentForm.id)
+            .order_by(ConsentForm.id, ConsentFormVersion.number)
+        ).all()
+        latest = {
+            form_id: (valid_days, version_id, sha) for form_id, valid_days, version_id, sha in forms
+        }
+        signed_on = today - timedelta(days=1)
+        consent_rows = [
+            {
+                "client_id": row["id"],
+                "form_id": form_id,
+                "version_id": version_id,
+                "text_sha256": sha,
+                "signed_name": row["name"],
+                "how": "online",
+                "signed_at": created,
+                "signed_on": signed_on,
+                "valid_until": signed_on + timedelta(days=valid_days),
+            }
+            for row in client_rows
+            for form_id, (valid_days, version_id, sha) in latest.items()
+        ]
+        db.session.remove()
+
         with db.engine.begin() as conn:
             for table, batch in (
                 (Client.__table__, client_rows),
+                (ClientConsent.__table__, consent_rows),
                 (Enrolment.__table__, enrolments),
                 (Appointment.__table__, appointments),
             ):
                 for i in range(0, len(batch), 20000):
                     conn.execute(insert(table), batch[i : i + 20000])
             if conn.dialect.name == "postgresql":
-                for table in ("clients", "enrolments", "appointments"):
+                for table in ("clients", "client_consents", "enrolments", "appointments"):
                     conn.execute(
                         text(
                             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "

@@ -101,6 +101,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET staff.show_client": STAFF,
     "GET staff.show_appointment": STAFF,
     "POST staff.record_outcome": STAFF,
+    "POST staff.record_reaction": STAFF,
     "GET staff.new_client": DESK,
     "POST staff.new_client": DESK,
     "GET staff.edit_client": DESK,

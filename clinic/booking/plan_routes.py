@@ -22,7 +22,7 @@ from clinic.services.core import clinic_setup, date_range
 from clinic.services.core.errors import ServiceError
 from clinic.services.courses import enrol
 from clinic.services.courses.placing import SessionRequest
-from clinic.services.people import booking_choices, clients, declared_periods
+from clinic.services.people import booking_choices, client_records, clients, declared_periods
 from clinic.services.world import course_catalogue, screening
 
 # --- the pages ---------------------------------------------------------------------------------
@@ -74,11 +74,16 @@ def plan(code: str) -> ResponseReturnValue:
                 flash(note.message, "warning")
             if form.how_many.data == "first":
                 chosen = chosen[:1]
+            test = proposal.patch_test
             return redirect(
                 url_for(
                     "booking.review",
                     code=code,
                     s=[encode_proposal(p.slot.start, p.slot.practitioner_id) for p in chosen],
+                    # The patch test the course needs, planned with it.
+                    t=encode_proposal(test.slot.start, test.slot.practitioner_id)
+                    if test is not None
+                    else None,
                 )
             )
     client = clients.get_client(actor=actor)
@@ -106,7 +111,14 @@ def _plan_back(code: str, form: PlanForm) -> str:
     return url_for("booking.plan", code=code, **{k: v for k, v in chosen.items() if v})
 
 
-def _review_context(code: str, requests: list[SessionRequest]) -> dict[str, object]:
+def _patch_test(values: list[str]) -> SessionRequest | None:
+    """The patch test a proposal carries (`t`), if any."""
+    return decode_proposals(values)[0] if values else None
+
+
+def _review_context(
+    code: str, requests: list[SessionRequest], test: SessionRequest | None = None
+) -> dict[str, object]:
     actor = current_actor()
     course = course_catalogue.get_course(code)
     tz = clinic_setup.clinic_tz()
@@ -126,12 +138,14 @@ def _review_context(code: str, requests: list[SessionRequest]) -> dict[str, obje
                     code=code,
                     k=number,
                     s=[encode_proposal(r.start, r.practitioner_id) for r in requests],
+                    t=encode_proposal(test.start, test.practitioner_id) if test else None,
                 ),
             }
         )
     periods = declared_periods.list_periods(actor=actor)
     grids = month_grids(
-        sessions=[
+        sessions=([(test.start, "Patch test", ())] if test else [])
+        + [
             (proposed.start, f"Session {number} of {course.sessions}", windows)
             for number, (proposed, windows) in enumerate(zip(requests, care, strict=True), start=1)
         ],
@@ -139,13 +153,20 @@ def _review_context(code: str, requests: list[SessionRequest]) -> dict[str, obje
         tz=tz,
     )
     encoded = [encode_proposal(r.start, r.practitioner_id) for r in requests]
+    test_encoded = encode_proposal(test.start, test.practitioner_id) if test else None
+    test_names = {p.id: p.name for p in client_records.list_practitioners()} if test else {}
     return {
         "course": course,
         "rows": rows,
+        "patch_test_practitioner": test_names.get(test.practitioner_id or 0, "Any practitioner")
+        if test
+        else None,
         "grids": grids,
         "encoded": encoded,
+        "patch_test": test,
+        "patch_test_encoded": test_encoded,
         # Back to this very proposal from signing a consent form.
-        "back": url_for("booking.review", code=code, s=encoded),
+        "back": url_for("booking.review", code=code, s=encoded, t=test_encoded),
     }
 
 
@@ -153,8 +174,12 @@ def _review_context(code: str, requests: list[SessionRequest]) -> dict[str, obje
 @client_only
 def review(code: str) -> ResponseReturnValue:
     requests = decode_proposals(request.args.getlist("s"))
+    test = _patch_test(request.args.getlist("t"))
     return render_template(
-        "booking/review.html", form=ConfirmForm(), top_errors=[], **_review_context(code, requests)
+        "booking/review.html",
+        form=ConfirmForm(),
+        top_errors=[],
+        **_review_context(code, requests, test),
     )
 
 
@@ -163,6 +188,8 @@ def review(code: str) -> ResponseReturnValue:
 def swap(code: str) -> ResponseReturnValue:
     """Another time for proposed session k: the free times of a chosen day."""
     requests = decode_proposals(request.args.getlist("s"))
+    test = _patch_test(request.args.getlist("t"))
+    test_encoded = encode_proposal(test.start, test.practitioner_id) if test else None
     number = request.args.get("k", type=int)
     if number is None or not 1 <= number <= len(requests):
         abort(404, "There is no such session in this proposal.")
@@ -191,6 +218,7 @@ def swap(code: str) -> ResponseReturnValue:
                 sessions=requests,
                 number=number,
                 day=day,
+                patch_test=test,
             )
         except ServiceError as exc:
             place_errors(form, exc, default=form.day)
@@ -207,6 +235,7 @@ def swap(code: str) -> ResponseReturnValue:
                             "booking.review",
                             code=code,
                             s=[encode_proposal(r.start, r.practitioner_id) for r in replaced],
+                            t=test_encoded,
                         ),
                     }
                 )
@@ -220,7 +249,8 @@ def swap(code: str) -> ResponseReturnValue:
         choices=choices,
         why_none=why_none,
         encoded=[encode_proposal(r.start, r.practitioner_id) for r in requests],
-        back=url_for("booking.review", code=code, s=request.args.getlist("s")),
+        patch_test_encoded=test_encoded,
+        back=url_for("booking.review", code=code, s=request.args.getlist("s"), t=test_encoded),
     ), 422 if day_invalid else 200
 
 
@@ -229,13 +259,19 @@ def swap(code: str) -> ResponseReturnValue:
 def book(code: str) -> ResponseReturnValue:
     actor = current_actor()
     requests = decode_proposals(request.form.getlist("s"))
+    test = _patch_test(request.form.getlist("t"))
     form = ConfirmForm()
     top_errors: Sequence[Problem | str] = []
     if form.validate_on_submit():
         now = utcnow()
         try:
             enrolment = enrol.book_course(
-                actor=actor, course_code=code, client_id=None, sessions=requests, now=now
+                actor=actor,
+                course_code=code,
+                client_id=None,
+                sessions=requests,
+                patch_test=test,
+                now=now,
             )
         except ServiceError as exc:
             top_errors = place_errors(form, exc)
@@ -245,5 +281,8 @@ def book(code: str) -> ResponseReturnValue:
     else:
         top_errors = ["The form has expired; please confirm again."]
     return render_template(
-        "booking/review.html", form=form, top_errors=top_errors, **_review_context(code, requests)
+        "booking/review.html",
+        form=form,
+        top_errors=top_errors,
+        **_review_context(code, requests, test),
     ), 422

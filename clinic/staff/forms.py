@@ -116,6 +116,19 @@ class RestBookForm(FlaskForm):
     submit = SubmitField("Book these sessions")
 
 
+class ReactionForm(FlaskForm):
+    """The skin reacted to a held patch test: what it showed."""
+
+    note = TextAreaField(
+        "What the skin showed",
+        validators=[
+            InputRequired("Say what the skin showed (e.g. redness for two days)."),
+            Length(max=2000, message="Keep the note under 2000 characters."),
+        ],
+    )
+    submit = SubmitField("Record the reaction")
+
+
 class OutcomeForm(FlaskForm):
     status = RadioField(
         "Outcome",

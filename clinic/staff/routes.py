@@ -15,6 +15,7 @@ from clinic.form_errors import Problem, place_errors, validated
 from clinic.models import utcnow
 from clinic.scheduling import Preferences, describe_window
 from clinic.services.catalogue import catalogue_queries
+from clinic.services.clinical import patch_tests
 from clinic.services.core import clinic_setup, date_range, permissions
 from clinic.services.core.errors import (
     Conflict,
@@ -37,8 +38,10 @@ from clinic.staff.forms import (
     ConfirmForm,
     MoveForm,
     OutcomeForm,
+    ReactionForm,
 )
 from clinic.staff.grid import day_grid
+from clinic.world_pages import flash_saved
 
 
 @bp.route("/")
@@ -269,6 +272,7 @@ def _appointment_page(
     *,
     move: MoveForm | None = None,
     outcome: OutcomeForm | None = None,
+    reaction: ReactionForm | None = None,
     problems: list[Problem] | None = None,
     preview: MovePreview | RuleViolation | Conflict | None = None,
     status: int = 200,
@@ -299,6 +303,8 @@ def _appointment_page(
         care=care,
         move=move,
         outcome=outcome or OutcomeForm(),
+        reaction=reaction or ReactionForm(),
+        patch_test=patch_tests.is_patch_test(appointment),
         confirm=ConfirmForm(),
         problems=problems or [],
         soft=any(p.soft for p in problems or []),
@@ -441,6 +447,30 @@ def record_outcome(appointment_id: int) -> ResponseReturnValue:
     flash(f"Session {appointment.session} of {appointment.client.name} marked {said}.", "success")
     if week is not None:
         return redirect(url_for("staff.calendar", day=week[0].isoformat(), view="week", by=week[1]))
+    return redirect(url_for("staff.show_appointment", appointment_id=appointment_id))
+
+
+@bp.route("/appointments/<int:appointment_id>/reaction", methods=["POST"])
+@login_required
+@permission_required(permissions.is_staff)
+def record_reaction(appointment_id: int) -> ResponseReturnValue:
+    """A held patch test the skin reacted to: every course needing it is ruled out, and the
+    client's booked sessions of those courses go to the attention list."""
+    form = ReactionForm()
+    if not form.validate():
+        # Said at the top too: the form sits low on a long page.
+        wrong = [Problem(e) for errors in form.errors.values() for e in errors]
+        return _appointment_page(appointment_id, reaction=form, problems=wrong, status=422)
+    try:
+        change = patch_tests.record_reaction(
+            actor=current_actor(), appointment_id=appointment_id, note=form.note.data or ""
+        )
+    except (NotFound, PermissionDenied):
+        raise
+    except ServiceError as exc:
+        problems = place_errors(form, exc, {"note": "note"}) or [Problem(exc.message)]
+        return _appointment_page(appointment_id, reaction=form, problems=problems, status=422)
+    flash_saved(change, "Reaction recorded: the courses that need this patch test are ruled out.")
     return redirect(url_for("staff.show_appointment", appointment_id=appointment_id))
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient
 
 from clinic.extensions import db
@@ -53,6 +53,9 @@ def login_as(client: FlaskClient) -> Callable[..., User]:
             f.commit()
         with client.session_transaction() as sess:
             f.log_in(sess, user.id)
+        # The requests share the test's app context, and with it `g`, where Flask-Login keeps
+        # the user it loaded: a second login in one test must not see the first user.
+        g.pop("_login_user", None)
         return user
 
     return login

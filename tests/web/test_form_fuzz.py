@@ -214,6 +214,18 @@ def _host_pages(rule: Rule, seed: Seed, args: dict[str, Any]) -> list[str]:
         pages.append(url_for("staff.show_appointment", appointment_id=seed.first("appointment_id")))
     elif endpoint == "staff.record_outcome":  # its form is on the page of a session held
         pages.append(url_for("staff.show_appointment", appointment_id=seed.first("started_id")))
+    elif endpoint == "staff.record_reaction":  # its form is on the page of a held patch test
+        held_test = db.session.scalar(
+            select(Appointment.id)
+            .join(Enrolment, Enrolment.id == Appointment.enrolment_id)
+            .join(Course, Course.id == Enrolment.course_id)
+            .join(Procedure, Procedure.id == Course.procedure_id)
+            .where(
+                Appointment.status == "done",
+                Procedure.code.in_(select(Procedure.patch_test_procedure)),
+            )
+        )
+        pages.append(url_for("staff.show_appointment", appointment_id=held_test))
     elif endpoint in (
         "staff.add_time_off",
         "staff.remove_time_off",

@@ -169,23 +169,10 @@ def _book_patch_test(
     by_staff: bool,
 ) -> ClientState:
     """Write, in `book_course`'s transaction, the patch test asked with a course and return
-    the client's state with it: the course is then judged against it (its window, rule 9).
-    A refusal of the test names the field `patch_test`."""
-    rule = course.procedure.patch_test
-    if rule is None:
-        raise InvalidRequest(f"{course.name} needs no patch test.", field="patch_test")
-    test_id, test_course = _patch_test_course(course)
-    checked = _check_new_course(
-        snapshot=snapshot,
-        course=test_course,
-        client=state,
-        sessions=[request],
-        now=now,
-        by_staff=by_staff,
+    the client's state with it: the course is then judged against it (its window, rule 9)."""
+    test_id, test_course, checked, _ = _judge_patch_test(
+        actor, client_id, course, state, request, snapshot, now, by_staff
     )
-    if not checked.ok:
-        shown_in_violations(actor, client_id, checked.violations, "booking")
-        raise refusal([replace(v, session=None) for v in checked.violations])
     enrolment = Enrolment(
         client=client_reads.get_client(client_id),
         client_id=client_id,
@@ -214,6 +201,38 @@ def _book_patch_test(
         appointment.id, enrolment.id, 1, session.slot.start, session.slot.end, test_course
     )
     return replace(state, sessions=(*state.sessions, taken))
+
+
+def _judge_patch_test(
+    actor: Actor,
+    client_id: int,
+    course: CourseRules,
+    state: ClientState,
+    request: SessionRequest,
+    snapshot: Snapshot,
+    now: datetime,
+    by_staff: bool,
+) -> tuple[int, CourseRules, CheckResult, ClientState]:
+    """The patch test asked with a course, judged as a booking of its own one-session course
+    (refused, naming its problems, if it breaks a rule), and the client's state with it as
+    proposed: the course's sessions are judged against that state."""
+    if course.procedure.patch_test is None:
+        raise InvalidRequest(f"{course.name} needs no patch test.", field="patch_test")
+    test_id, test_course = _patch_test_course(course)
+    checked = _check_new_course(
+        snapshot=snapshot,
+        course=test_course,
+        client=state,
+        sessions=[request],
+        now=now,
+        by_staff=by_staff,
+    )
+    if not checked.ok:
+        shown_in_violations(actor, client_id, checked.violations, "booking")
+        raise refusal([replace(v, session=None) for v in checked.violations])
+    slot = checked.slots[0]
+    proposed = BookedSession(0, -1, 1, slot.start, slot.end, test_course)
+    return test_id, test_course, checked, replace(state, sessions=(*state.sessions, proposed))
 
 
 def _patch_test_needed(course: CourseRules, client: ClientState) -> tuple[int, CourseRules] | None:
@@ -379,6 +398,7 @@ def proposal_offers(
     sessions: Sequence[SessionRequest],
     number: int,
     day: date,
+    patch_test: SessionRequest | None = None,
     now: datetime | None = None,
 ) -> DayOffer:
     """Another time for session `number` (from 1) of a proposed course: the starts of a local
@@ -393,6 +413,10 @@ def proposal_offers(
     _, course = course_catalogue.course(course_code)
     snapshot = load_snapshot(remembered=True)
     state = client_reads.client_state(client, now, enrolments=())
+    if patch_test is not None:  # the course's sessions are judged with the test proposed
+        *_, state = _judge_patch_test(
+            actor, client, course, state, patch_test, snapshot, now, is_staff(actor)
+        )
     wanted = sessions[number - 1].practitioner_id
 
     def judge(slot: Slot, days: dict[date, DayResources]) -> CheckResult:
