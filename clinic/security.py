@@ -43,10 +43,11 @@ def _refuse_ids_beyond_columns(endpoint: str | None, values: dict[str, Any] | No
 LARGE_BODIES = {
     "staff.import_catalogue": "CATALOGUE_MAX_BYTES",
     "staff.upload_photo": "PHOTO_MAX_BYTES",
+    "api.upload_photo": "PHOTO_MAX_BYTES",
 }
 # A photo up to twice its limit is read, so that the service says the limit next to the field
 # (a phone's photo a little too large); beyond that the 413 page says it.
-BODY_ROOM = {"staff.upload_photo": 2}
+BODY_ROOM = {"staff.upload_photo": 2, "api.upload_photo": 2}
 # Room for the multipart form around an uploaded file (boundaries, headers, CSRF token).
 FORM_OVERHEAD = 64 * 1024
 

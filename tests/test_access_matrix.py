@@ -16,6 +16,7 @@ of this module): one walk, two checks, since the requests would be the same.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -184,6 +185,19 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET api.list_attention": STAFF,
     "POST api.accept_replan": DESK,
     "DELETE api.delete_user_tokens": ADMIN,  # or the user itself; the sample id is no one's
+    # treatment records and photos (health data): read by the client's practitioners and the
+    # admin, written by the practitioner who held the session; photos also shown to the
+    # client (the sample id is no one's: 404); the photo consent recorded by reception, the
+    # client's practitioners or the client
+    "GET api.list_records": CLINICAL,
+    "POST api.create_record": frozenset({"practitioner"}),
+    "PATCH api.edit_record": frozenset({"practitioner"}),
+    "POST api.sign_record": frozenset({"practitioner"}),
+    "POST api.upload_photo": frozenset({"practitioner"}),
+    "GET api.show_photo": USERS,
+    "GET api.show_photo_thumbnail": USERS,
+    "GET api.get_photo_consent": USERS,
+    "PUT api.set_photo_consent": USERS,
 }
 
 # Well-formed JSON bodies, so that the API's gates are reached and not its schema checks: the
@@ -214,6 +228,16 @@ BODIES = {
     "POST api.record_reaction": lambda role: {"note": "Redness"},
     "POST api.accept_replan": lambda role: {"sessions": [{"appointment": 1, "start": START}]},
     "POST api.create_token": lambda role: {"email": "token@example.com", "password": "password123"},
+    "POST api.create_record": lambda role: {"reaction": 1, "notes": "Calm skin."},
+    "PATCH api.edit_record": lambda role: {"notes": "Calm skin."},
+    "PUT api.set_photo_consent": lambda role: {"may_take": True, "may_show_client": False},
+}
+# Bodies sent as multipart/form-data (uploads), made afresh for each request.
+FORMS = {
+    "POST api.upload_photo": lambda role: {
+        "photo": (io.BytesIO(b"not read: the gate answers first"), "photo.jpg"),
+        "kind": "before",
+    },
 }
 
 
@@ -233,6 +257,8 @@ def _answer(app: Flask, route: Route, role: str, user_ids: dict[str, int]) -> tu
                 f.log_in(session, user_ids[role])
     body = BODIES.get(route.key)
     kwargs = {"json": body(role)} if body else ({"json": {}} if api else {})
+    if route.key in FORMS:
+        kwargs = {"data": FORMS[route.key](role), "content_type": "multipart/form-data"}
     if route.method in ("GET", "DELETE"):
         kwargs = {}
     response = web.open(route.url, method=route.method, headers=headers, **kwargs)

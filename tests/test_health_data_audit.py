@@ -22,6 +22,7 @@ booking, a plan or a re-plan).
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -200,11 +201,34 @@ NOT_ABOUT_ANYONE = [
 ]
 
 
+# The API's answers about a client's clinical record (its treatment record, photos, photo
+# consent) are health data whatever they hold, as the pages titled with her name: JSON naming
+# the client (`"client": ID`) beside one of these keys.
+CLINICAL_JSON_KEYS = frozenset({"entries", "photos", "may_take"})
+
+
+def _clinical_json_of(body: str) -> int | None:
+    """The client whose clinical record this JSON answer shows, if it is one."""
+    if not body.startswith("{"):
+        return None
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if isinstance(data, dict) and CLINICAL_JSON_KEYS & set(data):
+        client = data.get("client")
+        return client if isinstance(client, int) else None
+    return None
+
+
 def shown(body: str, people: list[Person]) -> set[str]:
     """The clients whose health data the answer shows."""
+    about = _clinical_json_of(body)
     for pattern in NOT_ABOUT_ANYONE:
         body = pattern.sub("", body)
-    return {p.name for p in people if any(x in body for x in p.fingerprints())}
+    return {
+        p.name for p in people if p.client_id == about or any(x in body for x in p.fingerprints())
+    }
 
 
 def audited_since(last_id: int, people: list[Person]) -> list[str]:

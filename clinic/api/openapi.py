@@ -144,6 +144,13 @@ def document() -> dict[str, Any]:
                     "application/json": {"schema": _schema(e.body, components, "validation")}
                 },
             }
+        if e.form is not None:
+            op["requestBody"] = {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {"schema": _schema(e.form, components, "validation")}
+                },
+            }
         responses: dict[str, Any] = {}
         if e.status == 204:
             responses["204"] = {"description": "Done"}

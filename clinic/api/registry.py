@@ -42,6 +42,8 @@ class Endpoint:
     path: str
     summary: str
     body: type[BaseModel] | None = None
+    # A multipart/form-data body (an upload): its fields and files, checked by this model.
+    form: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     many: bool = False
@@ -93,6 +95,17 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
         raise BadRequest(_errors(exc)) from None
 
 
+def parse_form(model: type[BaseModel]) -> BaseModel:
+    """A multipart form: its fields as text, its files as bytes."""
+    values: dict[str, Any] = dict(request.form.items())
+    for name, upload in request.files.items():
+        values[name] = upload.read()
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        raise BadRequest(_errors(exc)) from None
+
+
 def parse_query(model: type[BaseModel]) -> BaseModel:
     values: dict[str, Any] = {}
     for key in request.args:
@@ -125,6 +138,8 @@ def endpoint(
                 g.actor = _authenticate()
             if spec.body is not None:
                 g.body = parse_body(spec.body)
+            if spec.form is not None:
+                g.body = parse_form(spec.form)
             if spec.query is not None:
                 g.query = parse_query(spec.query)
             return view(*args, **kwargs)

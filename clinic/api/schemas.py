@@ -548,3 +548,141 @@ class ConsentOut(BaseModel):
     signed_at: datetime
     valid_until: date
     how: Literal["online", "paper"]
+
+
+# --- treatment records, photos and photo consent (issue 21) --------------------------------------
+
+
+def _value_text(value: object) -> object:
+    """A template value may come as a number (12.5) or as text ("12.5"); it is kept as text.
+    A boolean is neither."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+RecordValue = Annotated[str, BeforeValidator(_value_text), Field(max_length=200)]
+FieldCode = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")]
+
+
+class ProductIn(Body):
+    name: OneLine = Field(min_length=1, max_length=120)
+    batch: OneLine = Field(min_length=1, max_length=60)
+
+
+class RecordWrite(Body):
+    """A new entry of a held session's record: a draft, or signed off at once (`sign`). After
+    a signed entry, a new one amends it. `values` are the procedure's template fields by code
+    (GET .../records gives the template); a code the template lacks, a number field that is
+    not a number or a choice not listed is refused 422 `invalid_record` naming the field."""
+
+    values: dict[FieldCode, RecordValue] = Field(default_factory=dict, max_length=20)
+    areas: str = Field(default="", max_length=2000)
+    products: list[ProductIn] = Field(default_factory=list, max_length=30)
+    reaction: StrictInt | None = Field(
+        default=None, ge=0, le=3, description="The skin's reaction, 0 (none) to 3 (severe)."
+    )
+    notes: str = Field(default="", max_length=5000)
+    sign: StrictBool = Field(
+        default=False,
+        description="Sign the entry off at once (the reaction must be graded); a signed "
+        "entry never changes.",
+    )
+
+
+class RecordChange(Body):
+    """A draft's fields to change; those left out stay as saved."""
+
+    values: dict[FieldCode, RecordValue] | None = Field(default=None, max_length=20)
+    areas: str | None = Field(default=None, max_length=2000)
+    products: list[ProductIn] | None = Field(default=None, max_length=30)
+    reaction: StrictInt | None = Field(default=None, ge=0, le=3)
+    notes: str | None = Field(default=None, max_length=5000)
+
+
+class PhotoUpload(Body):
+    """A before or after photo (multipart/form-data): checked by its content (a JPEG, PNG or
+    WebP image whatever its name), at most the clinic's photo limit (12 MB by default; 413
+    `too_large` above it), stored resized without EXIF or GPS."""
+
+    photo: bytes = Field(description="The image file.")
+    kind: Literal["before", "after"]
+
+
+class PhotoConsentUpdate(Body):
+    may_take: StrictBool = Field(description="The client agrees to before/after photos.")
+    may_show_client: StrictBool = Field(
+        description="The client wants to see their photos (shown if the clinic's policy "
+        "shows photos to clients); false whenever `may_take` is."
+    )
+
+
+class TemplateFieldOut(BaseModel):
+    code: str
+    label: str
+    kind: str = Field(description="number, text or choice")
+    unit: str | None = None
+    choices: list[str] | None = None
+
+
+class ProductOut(BaseModel):
+    name: str
+    batch: str
+
+
+class RecordEntryOut(BaseModel):
+    """One entry of a session's record, with the template it was filled in with."""
+
+    id: int
+    appointment: int
+    status: Literal["draft", "signed"]
+    amends: int | None = Field(description="The signed entry this one amends.")
+    template: list[TemplateFieldOut]
+    values: dict[str, str]
+    areas: str
+    products: list[ProductOut]
+    reaction: int | None
+    notes: str
+    created_at: datetime
+    created_by: str | None
+    updated_at: datetime
+    signed_at: datetime | None
+    signed_by: str | None
+
+
+class PhotoOut(BaseModel):
+    """A photo's facts; its bytes are at `url` (sized for a screen) and `thumbnail`."""
+
+    id: int
+    appointment: int
+    kind: Literal["before", "after"]
+    content_type: str
+    width: int
+    height: int
+    taken_at: datetime
+    url: str
+    thumbnail: str
+
+
+class PhotoConsentOut(BaseModel):
+    client: int
+    may_take: bool
+    may_show_client: bool
+    recorded_at: datetime | None = Field(description="Null: none recorded, so no photos.")
+
+
+class RecordHistoryOut(BaseModel):
+    """A held session's record: every entry oldest first (a draft only to its author), the
+    template a new entry is filled in with, the session's photos and the photo consent."""
+
+    appointment: int
+    client: int
+    session: int
+    status: str
+    template: list[TemplateFieldOut]
+    entries: list[RecordEntryOut]
+    current: int | None = Field(description="The latest signed entry.")
+    draft: int | None = Field(description="The caller's own draft, to PATCH or sign.")
+    photos: list[PhotoOut]
+    photo_consent: PhotoConsentOut
+    can_write: bool = Field(description="The caller held the session: writes its record.")

@@ -207,6 +207,9 @@ def test_every_status_an_operation_answers_is_in_the_document(api_as, clinic) ->
         "enrolment_id": enrolment,
         "client_id": clinic["client"].id,
         "user_id": clinic["desk"].id,
+        # No treatment record or photo exists: their ids are nobody's here too.
+        "record_id": 1,
+        "photo_id": 1,
     }
     nobody = dict.fromkeys(ids, MAX_ID)
     doc = desk.get("/openapi.json").json

@@ -32,6 +32,8 @@ from clinic.services.core.errors import (
     InvalidRequest,
     NotFound,
     PermissionDenied,
+    RuleViolation,
+    TooLarge,
 )
 from clinic.services.courses import outcomes
 from clinic.services.lifetime import attention
@@ -140,6 +142,44 @@ def test_a_signed_entry_is_never_changed_and_an_amendment_names_it(held) -> None
     assert page.current.id == amendment.id
 
 
+def test_changes_keep_the_rest_of_the_draft_and_signing_keeps_it_as_saved(held) -> None:
+    draft = _save(held)
+
+    changed = _save(held, entry=None, changes={"notes": "Calmer."}, record_id=draft.id)
+    signed = _save(held, entry=None, record_id=draft.id, sign=True)
+
+    assert changed.notes == "Calmer." and changed.areas == "Face, neck"
+    assert changed.products == [{"name": "Glycolic 35%", "batch": "LOT-2211"}]
+    assert signed.status == "signed" and signed.notes == "Calmer." and signed.reaction == 1
+
+
+def test_a_second_draft_of_a_session_is_refused(held) -> None:
+    _save(held)
+
+    with pytest.raises(Conflict) as refused:
+        _save(held, entry=_entry(notes="Another."))
+
+    assert refused.value.code == "draft_exists"
+    assert db.session.scalar(select(func.count()).select_from(TreatmentRecord)) == 1
+
+
+def test_a_draft_is_shown_only_to_its_author(held) -> None:
+    draft = _save(held)
+
+    admin = records.get_record_page(actor=f.actor("admin"), appointment_id=held["ids"][0])
+    mine = records.get_record_page(actor=held["practitioner"], appointment_id=held["ids"][0])
+
+    assert (admin.entries, admin.draft) == ([], None)
+    assert [e.id for e in mine.entries] == [draft.id] and mine.draft.id == draft.id
+
+
+def test_a_value_the_template_lacks_is_refused(held) -> None:
+    with pytest.raises(InvalidData) as refused:
+        _save(held, entry=_entry(values={"fluence": "12"}))
+
+    assert [e["field"] for e in refused.value.errors] == ["fluence"]
+
+
 def test_signing_needs_the_reaction_and_numbers_must_be_numbers(held) -> None:
     with pytest.raises(InvalidData) as refused:
         _save(held, entry=_entry(reaction=None, values={"concentration": "a lot"}), sign=True)
@@ -149,18 +189,26 @@ def test_signing_needs_the_reaction_and_numbers_must_be_numbers(held) -> None:
 
 
 def test_only_a_held_session_gets_a_record_and_only_from_its_practitioner(held) -> None:
-    with pytest.raises(InvalidRequest):
+    with pytest.raises(RuleViolation) as refused:
         records.save_record(
             actor=held["practitioner"], appointment_id=held["ids"][1], entry=_entry(), now=AFTER
         )
+    assert [v.code for v in refused.value.violations] == ["not_held"]
     with pytest.raises(PermissionDenied):
         records.save_record(
             actor=held["desk"], appointment_id=held["ids"][0], entry=_entry(), now=AFTER
         )
 
 
-@pytest.mark.parametrize("role", ["receptionist", "client", "other practitioner"])
-def test_a_record_is_not_shown_to_who_does_not_treat_the_client(held, role) -> None:
+@pytest.mark.parametrize(
+    ("role", "refusal"),
+    [
+        ("receptionist", PermissionDenied),
+        ("client", PermissionDenied),
+        ("other practitioner", NotFound),
+    ],
+)
+def test_a_record_is_not_shown_to_who_does_not_treat_the_client(held, role, refusal) -> None:
     _save(held, sign=True)
     if role == "client":
         actor = f.client_actor(held["client"])
@@ -173,7 +221,7 @@ def test_a_record_is_not_shown_to_who_does_not_treat_the_client(held, role) -> N
     else:
         actor = held["desk"]
 
-    with pytest.raises(NotFound):
+    with pytest.raises(refusal):
         records.get_record_page(actor=actor, appointment_id=held["ids"][0])
 
 
@@ -286,7 +334,7 @@ def test_an_image_above_the_limit_is_refused_with_the_limit_said(held, app) -> N
     _consent(held)
     app.config["PHOTO_MAX_BYTES"] = 50_000
     try:
-        with pytest.raises(InvalidRequest) as refused:
+        with pytest.raises(TooLarge) as refused:
             _add(held, jpeg((3000, 3000)) + b"\0" * 60_000)
     finally:
         app.config["PHOTO_MAX_BYTES"] = 12 * 1024 * 1024

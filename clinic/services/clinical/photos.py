@@ -24,18 +24,26 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
 
 from clinic.models import PHOTO_KINDS, Appointment, Client, Photo, PhotoConsent, utcnow
+from clinic.scheduling import Violation
 from clinic.services.clinical import records_wording as words
 from clinic.services.clinical.photo_store import photo_store
 from clinic.services.core import clinic_setup
 from clinic.services.core.actors import Actor
 from clinic.services.core.audit import record, shown_health_data
 from clinic.services.core.db import db_session, transaction
-from clinic.services.core.errors import InvalidRequest, NotFound, PermissionDenied
+from clinic.services.core.errors import (
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    RuleViolation,
+    TooLarge,
+)
 from clinic.services.core.permissions import (
     can_record_photo_consent,
     can_see_clinical_records,
     can_write_treatment_record,
     is_client,
+    is_practitioner,
 )
 
 SCREEN_PX = 1600
@@ -59,10 +67,10 @@ def _jpeg(image: Image.Image) -> bytes:
 
 
 def prepare_image(data: bytes, *, max_bytes: int) -> Prepared:
-    """The upload as a clean screen-sized JPEG and a thumbnail, or `InvalidRequest` (field
-    `photo`) when it is too large or not an image."""
+    """The upload as a clean screen-sized JPEG and a thumbnail, or `TooLarge` / `InvalidRequest`
+    (field `photo`) when it is too large or not an image."""
     if len(data) > max_bytes:
-        raise InvalidRequest(words.too_large(len(data), max_bytes), field="photo", code="too_large")
+        raise TooLarge(words.too_large(len(data), max_bytes), field="photo")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -74,7 +82,7 @@ def prepare_image(data: bytes, *, max_bytes: int) -> Prepared:
                 upright = ImageOps.exif_transpose(opened)
                 rgb = upright.convert("RGB")
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
-        raise InvalidRequest(words.TOO_MANY_PIXELS, field="photo", code="too_large") from exc
+        raise TooLarge(words.TOO_MANY_PIXELS, field="photo") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise InvalidRequest(words.NOT_AN_IMAGE, field="photo", code="not_an_image") from exc
     # Only the pixels go on: a new image carries no EXIF, GPS, ICC profile or comment.
@@ -93,15 +101,29 @@ def photo_consent(client_id: int) -> PhotoConsent | None:
     return db_session().get(PhotoConsent, client_id)
 
 
-def record_photo_consent(
-    *, actor: Actor, client_id: int, may_take: bool, may_show_client: bool
-) -> PhotoConsent:
-    """The client's word on photos (taken at all; shown to them), as they give it."""
+def _consent_of_client(actor: Actor, client_id: int) -> None:
+    """A client's photo consent is for reception, the client's practitioners and the client
+    (who record it): `NotFound` for no such client, `PermissionDenied` for anyone else."""
     client = db_session().get(Client, client_id)
     if client is None or client.anonymised_at is not None:
         raise NotFound("There is no such client.")
     if not can_record_photo_consent(actor, client_id):
         raise PermissionDenied("Reception, the client's practitioner or the client records this.")
+
+
+def get_photo_consent(*, actor: Actor, client_id: int) -> PhotoConsent | None:
+    """The client's photo consent (None: none recorded, so no photos), for those who record
+    it; staff shown it are recorded, as on the client's and the record's pages."""
+    _consent_of_client(actor, client_id)
+    shown_health_data(actor, [client_id], "photo consent")
+    return photo_consent(client_id)
+
+
+def record_photo_consent(
+    *, actor: Actor, client_id: int, may_take: bool, may_show_client: bool
+) -> PhotoConsent:
+    """The client's word on photos (taken at all; shown to them), as they give it."""
+    _consent_of_client(actor, client_id)
     with transaction() as s:
         consent = s.get(PhotoConsent, client_id)
         if consent is None:
@@ -148,6 +170,8 @@ def add_photo(
     """Store a before or after photo of a session that has begun, taken by its practitioner
     with the client's consent."""
     now = now or utcnow()
+    if not is_practitioner(actor):
+        raise PermissionDenied(words.NOT_YOURS)
     if kind not in PHOTO_KINDS:
         raise InvalidRequest("Choose before or after.", field="kind")
     with transaction() as s:
@@ -157,7 +181,9 @@ def add_photo(
         if not can_write_treatment_record(actor, appointment):
             raise PermissionDenied(words.NOT_YOURS)
         if appointment.status not in ("booked", "done") or appointment.start_at > now:
-            raise InvalidRequest(words.PHOTO_NOT_STARTED, field="photo")
+            raise RuleViolation(
+                [Violation("not_started", words.PHOTO_NOT_STARTED, appointment.session)]
+            )
         consent = s.get(PhotoConsent, appointment.client_id)
         if consent is None or not consent.may_take:
             raise PermissionDenied(words.NO_PHOTOS, field="photo", code="photo_consent_missing")

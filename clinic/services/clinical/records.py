@@ -15,7 +15,8 @@ Records are health data: every page that shows one goes through `shown_health_da
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -32,6 +33,7 @@ from clinic.models import (
     TreatmentRecord,
     utcnow,
 )
+from clinic.scheduling import Violation
 from clinic.scheduling.replan import minimal_replan
 from clinic.services.clinical import photos
 from clinic.services.clinical import records_wording as words
@@ -49,8 +51,11 @@ from clinic.services.core.errors import (
 )
 from clinic.services.core.permissions import (
     can_see_clinical_records,
+    can_see_record_entry,
     can_write_treatment_record,
     is_desk,
+    is_practitioner,
+    reads_clinical_records,
 )
 from clinic.services.lifetime import attention_list
 from clinic.services.lifetime.attention_list import ReplanRequest
@@ -81,12 +86,12 @@ class RecordInput:
 
 @dataclass(frozen=True, slots=True)
 class RecordPage:
-    """A session's record as its page shows it."""
+    """A session's record as its page (and the API) shows it."""
 
     appointment: Appointment
     template: list[dict[str, Any]]
-    entries: list[TreatmentRecord]  # oldest first
-    draft: TreatmentRecord | None
+    entries: list[TreatmentRecord]  # oldest first; a draft only to its author
+    draft: TreatmentRecord | None  # the viewer's own draft
     current: TreatmentRecord | None  # the latest signed entry
     photos: list[Photo]
     consent: PhotoConsent | None
@@ -131,12 +136,15 @@ def _entries(appointment_id: int) -> list[TreatmentRecord]:
 
 
 def get_record_page(*, actor: Actor, appointment_id: int) -> RecordPage:
-    """A session's record: its entries (the history), the draft, its photos and the client's
-    photo consent; for the client's practitioners and the admin, audited."""
+    """A session's record: its entries (the history; a draft only to its author), the draft,
+    its photos and the client's photo consent; for the client's practitioners and the admin,
+    audited."""
+    if not reads_clinical_records(actor):
+        raise PermissionDenied(words.NOT_SHOWN)
     appointment = _appointment(appointment_id)
     if not can_see_clinical_records(actor, appointment.client_id):
         raise NotFound("There is no such session.")
-    entries = _entries(appointment.id)
+    entries = [e for e in _entries(appointment.id) if can_see_record_entry(actor, e)]
     signed = [e for e in entries if e.status == "signed"]
     shown_health_data(actor, [appointment.client_id], "treatment record")
     return RecordPage(
@@ -174,6 +182,9 @@ def _checked(template: list[dict[str, Any]], entry: RecordInput, *, sign: bool) 
             errors.append(_error(code, words.not_a_choice(spec["label"])))
             continue
         kept[code] = value[:200]
+    for code in entry.values:
+        if code not in by_code:
+            errors.append(_error(code, words.not_in_template(code)))
     if entry.reaction is not None and entry.reaction not in (0, 1, 2, 3):
         errors.append(_error("reaction", "Grade the reaction from 0 to 3."))
     if sign and entry.reaction is None:
@@ -187,25 +198,43 @@ def _error(field_name: str, message: str) -> dict[str, Any]:
     return {"code": "invalid_record", "field": field_name, "message": message}
 
 
+def _input_of(saved: TreatmentRecord) -> RecordInput:
+    return RecordInput(
+        values=dict(saved.values or {}),
+        areas=saved.areas or "",
+        products=tuple(Product(p["name"], p["batch"]) for p in saved.products or []),
+        reaction=saved.reaction,
+        notes=saved.notes or "",
+    )
+
+
 def save_record(
     *,
     actor: Actor,
     appointment_id: int,
-    entry: RecordInput,
+    entry: RecordInput | None = None,
+    changes: Mapping[str, Any] | None = None,
     sign: bool = False,
     record_id: int | None = None,
     now: datetime | None = None,
 ) -> TreatmentRecord:
     """Save the session's draft (a new one, or `record_id`, the draft being edited), and sign
     it off if `sign`. A signed entry is never changed (`Conflict` `record_signed`): a new
-    draft after it amends the latest signed entry, and names it."""
+    draft after it amends the latest signed entry, and names it; a session has one draft at
+    a time (`Conflict` `draft_exists` for a second).
+
+    `entry` is the whole entry. Instead, `changes` may name some of `RecordInput`'s fields,
+    the others staying as the draft `record_id` has them; with neither, the draft is kept as
+    saved (signing it off as it is)."""
     now = now or utcnow()
+    if not is_practitioner(actor):
+        raise PermissionDenied(words.NOT_YOURS)
     with transaction() as s:
         appointment = _appointment(appointment_id)
         if not can_write_treatment_record(actor, appointment):
             raise PermissionDenied(words.NOT_YOURS)
         if appointment.status != "done":
-            raise InvalidRequest(words.NOT_HELD, code="not_held")
+            raise RuleViolation([Violation("not_held", words.NOT_HELD, appointment.session)])
         entries = _entries(appointment.id)
         draft = next((e for e in entries if e.status == "draft"), None)
         if record_id is not None:
@@ -215,6 +244,10 @@ def save_record(
             if target.status == "signed":
                 raise Conflict(words.SIGNED, code="record_signed")
             draft = target
+        elif draft is not None:
+            raise Conflict(words.DRAFT_EXISTS, code="draft_exists")
+        if entry is None:
+            entry = replace(_input_of(draft) if draft else RecordInput(), **(changes or {}))
         if draft is None:
             signed = [e for e in entries if e.status == "signed"]
             draft = TreatmentRecord(

@@ -13,6 +13,7 @@ NOT_HELD = "A treatment record is written for a held session; mark the session d
 NOT_YOURS = "Only the practitioner who held the session writes its record and takes its photos."
 NOT_SHOWN = "Treatment records and photos are for the client's practitioners and the admin."
 SIGNED = "A signed entry never changes; amend it with a new entry instead."
+DRAFT_EXISTS = "This session has a draft entry already; edit that draft or sign it off."
 NO_REACTION = "Grade the skin's reaction (0 to 3) before signing the entry off."
 NO_PHOTOS = "The client has not agreed to photos; record their consent first."
 NOT_AN_IMAGE = "This file is not a photo we can read; choose a JPEG, PNG or WebP image."
@@ -40,6 +41,10 @@ def too_large(size: int, limit: int) -> str:
 
 def unknown_field(label: str) -> str:
     return f"{label}: give a number, such as 12 or 12.5."
+
+
+def not_in_template(code: str) -> str:
+    return f"{code}: the procedure's record template has no such field."
 
 
 def not_a_choice(label: str) -> str:

@@ -33,6 +33,13 @@ class InvalidRequest(ServiceError):
     code = "invalid_request"
 
 
+class TooLarge(InvalidRequest):
+    """An upload larger than the clinic takes (a photo): 413, with the limit said."""
+
+    status = 413
+    code = "too_large"
+
+
 class InvalidData(ServiceError):
     """Several field errors at once, e.g. a catalogue file; each has a path."""
 

@@ -17,6 +17,7 @@ from clinic.models import (
     Appointment,
     Client,
     Enrolment,
+    TreatmentRecord,
     User,
 )
 from clinic.scheduling import Violation
@@ -244,6 +245,12 @@ def can_see_clinical_records(actor: Actor, client_id: int) -> bool:
 def can_write_treatment_record(actor: Actor, appointment: Appointment) -> bool:
     """The practitioner who held the session writes its record and takes its photos."""
     return is_practitioner(actor) and appointment.practitioner_id == actor.practitioner_id
+
+
+def can_see_record_entry(actor: Actor, entry: TreatmentRecord) -> bool:
+    """A signed entry is for everyone who reads the record; a draft only for its author
+    until it is signed off."""
+    return entry.status == "signed" or entry.created_by_id == actor.user_id
 
 
 def can_record_photo_consent(actor: Actor, client_id: int) -> bool:
