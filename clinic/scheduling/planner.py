@@ -570,8 +570,9 @@ def plan_with_patch_test(
         client=client,
         earliest=max(earliest, local_date(first_start - timedelta(days=rule.max_days_before), tz)),
         now=now,
-        # The test need not be with the course's practitioner, nor at its hours.
-        prefs=None,
+        # On the client's days and hours, with whoever is free: the test need not be with the
+        # course's practitioner.
+        prefs=replace(prefs, practitioner_id=None) if prefs is not None else None,
         by_staff=by_staff,
     )
     if not test.ok:

@@ -77,6 +77,9 @@ class BookingForm(FlaskForm):
     time_to = TimeField("Not after (time of day)", validators=[Optional()])
     practitioner = SelectField("Preferred practitioner", coerce=_int_or_zero)
     sessions = FieldList(FormField(SessionRowForm), min_entries=0, max_entries=30)
+    # The patch test the course's procedure needs, proposed with it (issue 21): booked with
+    # the sessions, or nothing is.
+    patch_test = FieldList(FormField(SessionRowForm), min_entries=0, max_entries=1)
     override_reason = TextAreaField(
         "Reason to override the client's own plans",
         validators=[Optional(), Length(max=500, message="Keep the reason under 500 characters.")],

@@ -140,7 +140,7 @@ def _booking_choices(form: BookingForm) -> dict[int, str]:
     )
     practitioners = {p.id: p.name for p in client_records.list_practitioners()}
     form.practitioner.choices = options([(ANY, "Any practitioner"), *practitioners.items()])
-    for row in form.sessions:
+    for row in (*form.sessions, *form.patch_test):
         row.form.practitioner.choices = options([(ANY, "Any practitioner"), *practitioners.items()])
     return practitioners
 
@@ -208,6 +208,13 @@ def book() -> ResponseReturnValue:
             )
             for row in form.sessions
         ]
+        test = [
+            SessionRequest(
+                local_moment(validated(row.form.day.data), validated(row.form.time.data)),
+                row.form.practitioner.data if row.form.practitioner.data != ANY else None,
+            )
+            for row in form.patch_test
+        ]
         try:
             enrolment = enrol.book_course(
                 actor=actor,
@@ -216,6 +223,7 @@ def book() -> ResponseReturnValue:
                 sessions=requests,
                 override_reason=form.override_reason.data or "",
                 precare_confirmed=bool(form.precare_confirmed.data),
+                patch_test=test[0] if test else None,
             )
         except (NotFound, PermissionDenied) as exc:
             if exc.field is None:
@@ -249,7 +257,18 @@ def book() -> ResponseReturnValue:
         return _render_booking(form, place_errors(form, exc, fields), 422, practitioners)
     while form.sessions.entries:
         form.sessions.pop_entry()
+    while form.patch_test.entries:
+        form.patch_test.pop_entry()
     tz = clinic_setup.clinic_tz()
+    if plan.patch_test is not None:
+        start = plan.patch_test.slot.start.astimezone(tz)
+        form.patch_test.append_entry(
+            {
+                "day": start.date(),
+                "time": start.time(),
+                "practitioner": plan.patch_test.slot.practitioner_id,
+            }
+        )
     chosen = plan.sessions[:1] if form.what.data == "one" else plan.sessions
     for planned in chosen:
         start = planned.slot.start.astimezone(tz)

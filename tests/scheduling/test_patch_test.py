@@ -5,7 +5,7 @@ the course out."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from clinic.scheduling import (
     CourseRules,
     PatchTestRule,
+    Preferences,
     ProcedureRules,
     ProposedSession,
     check_course,
@@ -22,6 +23,7 @@ from clinic.scheduling import (
 )
 
 from .builders import (
+    ANNA,
     LASER_COURSE,
     NOW,
     TZ,
@@ -174,3 +176,20 @@ def test_every_plan_with_a_patch_test_passes_the_checker(offset, hours) -> None:
         now=NOW,
     )
     assert result.ok, result.violations
+
+
+def test_the_patch_test_keeps_the_clients_days_and_hours() -> None:
+    wishes = Preferences(weekdays=frozenset({1, 3}), time_from=time(14), practitioner_id=ANNA)
+    slot, planned = plan_with_patch_test(
+        snapshot=snapshot(),
+        course=GUARDED,
+        test_course=PATCH_COURSE,
+        client=client(),
+        earliest=d("2026-01-06"),
+        now=NOW,
+        prefs=wishes,
+    )
+    assert slot is not None and planned.ok, planned.violations
+    local = slot.start.astimezone(TZ)
+    assert local.weekday() in {1, 3} and local.time() >= time(14)
+    assert all(s.start.astimezone(TZ).weekday() in {1, 3} for s in planned.slots)

@@ -114,3 +114,29 @@ def test_staff_record_a_reaction_to_a_held_patch_test_and_its_course_is_flagged(
         db.session.scalars(select(Appointment.id).where(Appointment.id != held.id))
     )
     assert flagged == course_sessions
+
+
+def test_reception_books_the_course_with_the_patch_test_it_proposes(
+    app, client, me, clinic, login_as
+) -> None:
+    login_as("receptionist")
+    base = {
+        "client": me.id,
+        "course": "peel_course",
+        "earliest": next_monday().isoformat(),
+        "what": "course",
+        "practitioner": 0,
+    }
+    page = client.post("/staff/book", data=base | {"propose": "Propose sessions"}).text
+    assert "First, a patch test" in page
+    fields = dict(
+        re.findall(r'name="((?:sessions|patch_test)-\d+-(?:day|time))"[^>]*value="([^"]*)"', page)
+    )
+    assert "patch_test-0-day" in fields and "sessions-5-day" in fields
+    practitioners = {f"{k.rsplit('-', 1)[0]}-practitioner": "0" for k in fields}
+    booked = client.post(
+        "/staff/book", data=base | fields | practitioners | {"book": "Book these sessions"}
+    )
+    assert booked.status_code == 302, booked.text
+    assert len(db.session.scalars(select(Appointment)).all()) == 7
+    assert len(db.session.scalars(select(Enrolment)).all()) == 2
