@@ -6,9 +6,10 @@
 context to add data (commit it; the server's requests see it at once).
 
 `chromium` starts headless Chromium once per module (Playwright's sync API allows one
-running instance per thread, so modules do not share it); `tablet` and `phone` are fresh
-contexts (no cookies) with a tablet- or phone-sized viewport. If Chromium cannot start, the test is skipped
-locally and fails under CI=true (`tests.conftest.missing`).
+running instance per thread, so modules do not share it); `tablet`, `phone` and `desktop` are
+fresh contexts (no cookies) with a tablet-, phone- or desktop-sized (1440x900) viewport. If
+Chromium cannot start, the test is skipped locally and fails under CI=true
+(`tests.conftest.missing`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ CHROMIUM_ARGS = [
 ]
 TABLET = {"width": 1180, "height": 820}
 PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1440, "height": 900}
 
 
 @dataclass
@@ -111,6 +113,18 @@ def chromium() -> Iterator[Any]:
 def tablet(chromium: Any) -> Iterator[Any]:
     """A fresh page (no cookies) with a 1180x820 tablet viewport."""
     context = chromium.new_context(viewport=TABLET, locale="en-GB", accept_downloads=True)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def desktop(chromium: Any) -> Iterator[Any]:
+    """A fresh page (no cookies) with a 1440x900 desktop viewport."""
+    context = chromium.new_context(viewport=DESKTOP, locale="en-GB", accept_downloads=True)
     context.set_default_timeout(15_000)
     page = context.new_page()
     try:
