@@ -160,6 +160,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     # JSON API: every call but the token and the document needs a token; staff-only calls
     # are refused to clients, booking calls to practitioners (reception or the client books).
     "GET api.list_courses": USERS,
+    "GET api.list_consent_forms": USERS,
     "GET api.list_practitioners": USERS,
     "GET api.availability": USERS,
     "POST api.create_client": DESK,

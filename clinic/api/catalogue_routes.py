@@ -10,6 +10,7 @@ from clinic.api.registry import endpoint
 from clinic.api.serialise import json_answer, slot_json
 from clinic.services import catalogue
 from clinic.services.catalogue import catalogue_queries
+from clinic.services.clinical import consents
 from clinic.services.core import clinic_setup
 from clinic.services.courses import reads
 from clinic.services.world import course_catalogue
@@ -30,6 +31,23 @@ def list_courses() -> ResponseReturnValue:
         for c in catalogue_queries.list_courses()
     ]
     return json_answer(schemas.CourseOut, out)
+
+
+@endpoint(
+    "GET",
+    "/consent-forms",
+    "Consent forms of the catalogue, with their current text and the procedures needing them",
+    response=schemas.ConsentFormOut,
+    many=True,
+    errors=(401,),
+)
+def list_consent_forms() -> ResponseReturnValue:
+    out = [
+        catalogue.consent_form_entry(f)
+        | {"version": f.current.number if f.current is not None else 0}
+        for f in consents.list_forms()
+    ]
+    return json_answer(schemas.ConsentFormOut, out)
 
 
 @endpoint(

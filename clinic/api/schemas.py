@@ -542,6 +542,15 @@ class ConsentSign(Body):
     agree: StrictBool | None = None
 
 
+class ConsentFormOut(BaseModel):
+    code: str
+    title: str
+    text: str = Field(description="The current version's text: the one a signature signs now.")
+    version: int
+    valid_days: int
+    procedures: list[str] = Field(description="The procedures whose sessions need it signed.")
+
+
 class ConsentOut(BaseModel):
     form: str
     version: int

@@ -115,3 +115,18 @@ def test_staff_book_it_and_the_session_is_on_the_attention_list_until_signed(
     assert api_as("client").post(f"/clients/{cid}/consents", SIGN).status_code == 201
     assert desk.get("/attention").json == []
     assert db.session.scalar(select(func.count()).select_from(AttentionFlag)) == 0
+
+
+def test_the_catalogue_lists_its_consent_forms_with_their_current_text(consent, api_as) -> None:
+    answer = api_as("client").get("/consent-forms")
+    assert answer.status_code == 200, answer.json
+    assert answer.json == [
+        {
+            "code": "peel_consent",
+            "title": "Chemical peel consent",
+            "text": "A peel can cause redness.",
+            "version": 1,
+            "valid_days": 365,
+            "procedures": ["peel"],
+        }
+    ]
