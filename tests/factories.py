@@ -143,6 +143,29 @@ def make_course(**overrides: Any) -> Course:
     return _save(course)
 
 
+def make_patch_test(
+    procedure: Procedure, code: str, min_hours: int = 48, max_days: int = 90
+) -> Course:
+    """A patch test `procedure` needs before a course's first session: the test's own procedure
+    `code` (15 minutes) and the one-session course it is booked as."""
+    test = make_procedure(code=code, name=f"Patch test {code}", duration_min=15)
+    course = make_course(
+        code=f"{code}_single",
+        name=f"Patch test {code}",
+        procedure=test,
+        sessions=1,
+        min_interval_days=0,
+        max_interval_days=None,
+        aftercare=[],
+        contraindications=[],
+    )
+    procedure.patch_test_procedure = code
+    procedure.patch_test_min_hours = min_hours
+    procedure.patch_test_max_days = max_days
+    commit()
+    return course
+
+
 def make_practitioner(**overrides: Any) -> Practitioner:
     """Works Mon-Fri 09:00-17:00 with the given qualifications (default peel and laser)."""
     qualifications = overrides.pop("qualifications", ["peel", "laser"])

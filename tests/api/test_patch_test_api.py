@@ -19,24 +19,8 @@ from tests.clock import next_monday
 def laser(clinic):
     """A CO2 laser course whose procedure needs a patch test 48 hours to 90 days before it, and
     the one-session course the test is booked as."""
-    test = f.make_procedure(code="co2_patch", name="Laser patch test", duration_min=15)
-    f.make_course(
-        code="co2_patch_single",
-        name="Laser patch test",
-        procedure=test,
-        sessions=1,
-        min_interval_days=0,
-        max_interval_days=None,
-        aftercare=[],
-        contraindications=[],
-    )
-    laser = f.make_procedure(
-        code="co2",
-        name="CO2 laser",
-        patch_test_procedure="co2_patch",
-        patch_test_min_hours=48,
-        patch_test_max_days=90,
-    )
+    laser = f.make_procedure(code="co2", name="CO2 laser")
+    f.make_patch_test(laser, "co2_patch")
     f.make_course(
         code="co2_course",
         name="CO2, 3 sessions",

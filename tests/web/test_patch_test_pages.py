@@ -17,22 +17,7 @@ from tests.clock import next_monday
 
 @pytest.fixture
 def me(clinic, login_as):
-    test = f.make_procedure(code="peel_patch", name="Peel patch test", duration_min=15)
-    f.make_course(
-        code="peel_patch_single",
-        name="Peel patch test",
-        procedure=test,
-        sessions=1,
-        min_interval_days=0,
-        max_interval_days=None,
-        aftercare=[],
-        contraindications=[],
-    )
-    procedure = clinic.course.procedure
-    procedure.patch_test_procedure = "peel_patch"
-    procedure.patch_test_min_hours = 48
-    procedure.patch_test_max_days = 90
-    f.commit()
+    f.make_patch_test(clinic.course.procedure, "peel_patch")
     user = login_as("client", name="Mia Me")
     user.client.screening_confirmed_at = datetime.now(UTC)
     f.commit()
