@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -52,7 +53,7 @@ class Holder:
     """Another connection to the file, holding SQLite's one write lock (BEGIN IMMEDIATE)."""
 
     def __init__(self, path: Path) -> None:
-        self.conn = sqlite3.connect(path, isolation_level=None)
+        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
 
     def __enter__(self) -> Holder:
         self.conn.execute("BEGIN IMMEDIATE")
@@ -143,3 +144,30 @@ def test_the_busy_wait_defaults_to_a_few_seconds(migrated_template: Path, tmp_pa
         assert timeout == app.config["SQLITE_BUSY_TIMEOUT_MS"] == 5000
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_write_lock_freed_within_the_wait_lets_the_booking_through(
+    locked_app: tuple[Flask, Path],
+) -> None:
+    # The writer asks again for the lock while another holds it (dbsetup._begin_writing): once
+    # it is free the booking goes ahead in that same request, whole.
+    app, path = locked_app
+    http = app.test_client()
+    headers = {"Authorization": f"Bearer {token_for(http, 'desk@clinic.example')}"}
+    carla = db.session.scalar(select(User.id).where(User.email == "carla@example.com"))
+    body = {
+        "course": "peel_course",
+        "client": db.session.get(User, carla).client.id,
+        "sessions": [{"start": at(next_monday(), 9)}],
+    }
+    db.session.remove()
+    holder = Holder(path)
+    holder.__enter__()
+    release = threading.Timer(BUSY_MS / 1000 / 2, holder.__exit__)  # within the wait
+    release.start()
+    try:
+        response = http.post("/api/v1/enrolments", headers=headers, json=body)
+    finally:
+        release.join()
+    assert response.status_code == 201, response.get_json()
+    assert count(Appointment) == 1 and count(Enrolment) == 1
