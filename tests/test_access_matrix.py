@@ -91,6 +91,10 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST booking.book_rest": CLIENT,
     "GET booking.appointment_ics": CLIENT,
     "GET booking.calendar_ics": CLIENT,
+    # the client's calendar feed: its secret URL is the key (404 for the sample token)
+    "GET booking.calendar_feed": EVERYONE,
+    "POST auth.issue_calendar_feed": CLIENT,
+    "POST auth.revoke_calendar_feed": CLIENT,
     "GET booking.move": CLIENT,
     "POST booking.move": CLIENT,
     "GET booking.cancel": CLIENT,

@@ -43,7 +43,7 @@ from clinic.scheduling.wording import condition_label, day_text, long_day_text
 from clinic.services.catalogue import import_catalogue
 from clinic.services.clinical import consents
 from clinic.services.core.actors import actor_for
-from clinic.services.people import health_screening
+from clinic.services.people import calendar_feed, health_screening
 from clinic.services.people.health_screening import ConditionAnswer
 from tests import factories as f
 from tests.clock import BERLIN, local, next_monday, today
@@ -70,6 +70,9 @@ class Person:
     labels: tuple[str, ...]
     dates: tuple[date, ...]
     consent_id: int = 999999
+    # The secret of her calendar feed (issue 22): the feed shows her sessions and care, not
+    # her conditions or answers, so it is walked as any page and must show no health data.
+    feed_token: str = "none"
 
     def fingerprints(self) -> list[str]:
         out = [f"while you have {label}" for label in self.labels]
@@ -162,8 +165,18 @@ def _build(app: Flask) -> World:
         change = health_screening.save_screening(actor=actor_for(client.user), answers=answers)
         assert change.saved and change.broken, name
         first = min(enrolment.appointments, key=lambda a: a.start_at)
+        token = calendar_feed.issue_calendar_feed(actor=actor_for(client.user))
         people.append(
-            Person(name, client.id, client.user_id, enrolment.id, first.id, labels, dates)
+            Person(
+                name,
+                client.id,
+                client.user_id,
+                enrolment.id,
+                first.id,
+                labels,
+                dates,
+                feed_token=token,
+            )
         )
     users["client"] = people[0].user_id  # the client role is Ada
     ada = people[0]
@@ -295,6 +308,7 @@ def _urls(world: World) -> list[tuple[str, str]]:
             "code": "peel_course",
             "kind": "course",
             "consent_id": person.consent_id,
+            "token": person.feed_token,
         }
         with world.app.test_request_context():
             for rule in world.app.url_map.iter_rules():

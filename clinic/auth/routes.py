@@ -22,7 +22,14 @@ from clinic.security import current_login, forget_login, sign_in, sign_out
 from clinic.services.core import permissions
 from clinic.services.core.errors import ServiceError
 from clinic.services.core.permissions import is_staff
-from clinic.services.people import accounts, clients, logins, passwords, privacy
+from clinic.services.people import (
+    accounts,
+    calendar_feed,
+    clients,
+    logins,
+    passwords,
+    privacy,
+)
 from clinic.services.world import screening
 
 
@@ -171,13 +178,44 @@ def profile() -> ResponseReturnValue:
         else:
             flash("Saved.", "success")
             return redirect(url_for("auth.profile"))
+    return _profile_page(form, top)
+
+
+def _profile_page(
+    form: ProfileForm, top: Sequence[Problem] = (), feed_url: str | None = None
+) -> ResponseReturnValue:
+    actor = current_actor()
+    client = clients.get_client(actor=actor)
     return render_template(
         "auth/profile.html",
         form=form,
         client=client,
         status=screening.screening_status(client),
         top_errors=top,
+        has_feed=calendar_feed.has_calendar_feed(actor=actor),
+        feed_url=feed_url,
     ), _status(form, top)
+
+
+@bp.route("/profile/calendar-feed", methods=["POST"])
+@login_required
+@permission_required(permissions.is_client)
+def issue_calendar_feed() -> ResponseReturnValue:
+    """A new secret address of my calendar feed (any earlier one stops working), shown once:
+    the page answers directly, so the secret is in no redirect, cookie or log."""
+    token = calendar_feed.issue_calendar_feed(actor=current_actor())
+    url = url_for("booking.calendar_feed", token=token, _external=True)
+    client = clients.get_client(actor=current_actor())
+    return _profile_page(ProfileForm(formdata=None, obj=client), feed_url=url)
+
+
+@bp.route("/profile/calendar-feed/revoke", methods=["POST"])
+@login_required
+@permission_required(permissions.is_client)
+def revoke_calendar_feed() -> ResponseReturnValue:
+    calendar_feed.revoke_calendar_feed(actor=current_actor())
+    flash("Your calendar feed is off: its address no longer works.", "success")
+    return redirect(url_for("auth.profile"))
 
 
 @bp.route("/profile/logout-everywhere", methods=["POST"])

@@ -23,6 +23,7 @@ from clinic.services.core.errors import Conflict, RuleViolation, ServiceError
 from clinic.services.courses import cancellation, course_rest, moves, reads
 from clinic.services.courses.moves import MoveOutcome
 from clinic.services.messages import calendar_files, outbox
+from clinic.services.people import calendar_feed as calendar_feed_service
 from clinic.services.people import declared_periods
 from clinic.services.world import aftercare, client_reads, flags
 
@@ -112,6 +113,17 @@ def calendar_ics() -> ResponseReturnValue:
         calendar_files.client_calendar_ics(client_id),
         mimetype="text/calendar",
         headers={"Content-Disposition": 'attachment; filename="my-sessions.ics"'},
+    )
+
+
+@bp.route("/calendar/<token>.ics")
+def calendar_feed(token: str) -> ResponseReturnValue:
+    """The client's subscribed calendar, behind the secret in its URL (no login: a phone's
+    calendar app asks for it); 404 for a token revoked, renewed or never made."""
+    return Response(
+        calendar_feed_service.calendar_feed(token),
+        mimetype="text/calendar",
+        headers={"Cache-Control": "no-store, private", "Referrer-Policy": "no-referrer"},
     )
 
 

@@ -140,6 +140,9 @@ class Appointment(Model):
     override_reason: Mapped[str] = mapped_column(Text, default="")
     # A patch test the skin reacted to: the practitioner's note (None: no reaction recorded).
     reaction_note: Mapped[str | None] = mapped_column(Text)
+    # The iCalendar SEQUENCE of the session's event: raised by every change of the session
+    # (`revise`), so a calendar app replaces its copy of the event (same UID) with the new one.
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -148,6 +151,11 @@ class Appointment(Model):
     practitioner: Mapped[Practitioner] = relationship()
     device: Mapped[Device | None] = relationship()
     room: Mapped[Room] = relationship()
+
+    def revise(self) -> None:
+        """Count a change of the session (moved, cancelled, marked done or missed): the one
+        place its calendar SEQUENCE is raised."""
+        self.sequence = (self.sequence or 0) + 1
 
     def is_to_come(self, now: datetime) -> bool:
         """Booked and not yet begun: a session still to come (in SQL: `to_come`)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, time
 from decimal import Decimal
 from typing import Any
@@ -81,6 +82,14 @@ class ClinicSettings(Model):
     no_show_uses_session: Mapped[bool] = mapped_column(Boolean, default=False)
     # Clients see their own before/after photos on My sessions (if they consented too).
     photos_shown_to_clients: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The postal address, lines separated by newlines: with `name`, the LOCATION of every
+    # session in the clients' calendar files.
+    address: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # A random clinic-wide key each session's calendar UID is derived from (not in the
+    # catalogue file: a clinic's own, kept across imports).
+    calendar_key: Mapped[str] = mapped_column(
+        String(64), default=lambda: secrets.token_hex(16), server_default=""
+    )
 
 
 class OpeningHours(Model):

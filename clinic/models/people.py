@@ -90,6 +90,8 @@ class Client(Model):
     phototype: Mapped[int | None] = mapped_column(Integer)
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The SHA-256 of the secret in the client's calendar feed URL; None: no feed.
+    calendar_feed_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
 
     user: Mapped[User | None] = relationship(back_populates="client")
     conditions: Mapped[list[ClientCondition]] = relationship(

@@ -4,7 +4,7 @@ Standard library only; no clock, no configuration, no I/O. Everything it needs a
 arguments, `now` and the time zone included.
 """
 
-from clinic.scheduling.aftercare import aftercare_calendar, describe_window
+from clinic.scheduling.aftercare import aftercare_calendar, care_stretches, describe_window
 from clinic.scheduling.book import ResourceBook
 from clinic.scheduling.check import check_course
 from clinic.scheduling.offers import DayOffer, offer_day
@@ -16,6 +16,7 @@ from clinic.scheduling.types import (
     PHOTOTYPES,
     BookedSession,
     CareRule,
+    CareStretch,
     CareWindow,
     CheckResult,
     ClientState,
@@ -43,6 +44,7 @@ from clinic.scheduling.types import (
 __all__ = [
     "BookedSession",
     "CareRule",
+    "CareStretch",
     "CareWindow",
     "CheckResult",
     "ClientState",
@@ -71,6 +73,7 @@ __all__ = [
     "TimeRange",
     "Violation",
     "aftercare_calendar",
+    "care_stretches",
     "available_slots",
     "care_windows",
     "check_course",

@@ -299,6 +299,21 @@ class CareWindow:
 
 
 @dataclass(frozen=True, slots=True)
+class CareStretch:
+    """One restriction in force without a break over `window`: the care windows of one or
+    more sessions that overlap or touch, pre-care and aftercare alike (`care_stretches`).
+    `sessions`: the caller's keys of the sessions whose windows it joins, first cause first;
+    `phases`: "before" and/or "after"."""
+
+    code: str
+    text: str
+    kind: str
+    window: TimeRange
+    phases: frozenset[str]
+    sessions: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class CheckResult:
     """`flags`: violations staff booked past (`Violation.staff_may_book`), which do not
     refuse the booking; its sessions go on the attention list with them."""

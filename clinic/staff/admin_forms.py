@@ -17,6 +17,7 @@ from wtforms import (
     SelectField,
     StringField,
     SubmitField,
+    TextAreaField,
     ValidationError,
 )
 from wtforms.validators import Email, InputRequired, Length, Optional
@@ -134,6 +135,10 @@ class HolidayForm(FlaskForm):
 class PolicyForm(FlaskForm):
     name = StringField(
         "Clinic name", validators=[InputRequired("Give the name."), Length(max=120), one_line]
+    )
+    address = TextAreaField(
+        "Postal address (shown with the name in the clients' calendars)",
+        validators=[Length(max=300)],
     )
     slot_minutes = IntegerField(
         "Slot grid (minutes)", validators=[InputRequired("Give the slot length.")]

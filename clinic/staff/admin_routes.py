@@ -51,6 +51,7 @@ def _forms() -> dict[str, FlaskForm]:
     policy = PolicyForm(
         formdata=None,
         name=settings.name,
+        address=settings.address,
         slot_minutes=settings.slot_minutes,
         notice_hours=settings.client_change_notice_hours,
         horizon_days=settings.horizon_days,
@@ -198,6 +199,7 @@ def update_policy() -> ResponseReturnValue:
             screening_valid_days=validated(form.screening_valid_days.data),
             no_show_uses_session=bool(form.no_show_uses_session.data),
             photos_shown_to_clients=bool(form.photos_shown_to_clients.data),
+            address=form.address.data or "",
         ),
         "Saved the policy.",
         "policy",

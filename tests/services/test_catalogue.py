@@ -423,6 +423,8 @@ BAD_INPUT = [
     ("section_not_a_list", _set("rooms", {}), "rooms", "wrong_type"),
     ("record_not_an_object", _set("rooms[0]", "R1"), "rooms[0]", "wrong_type"),
     ("sessions_as_true", _set("courses[0].sessions", True), "courses[0].sessions", "wrong_type"),
+    ("address_not_text", _set("clinic.address", 5), "clinic.address", "wrong_type"),
+    ("address_too_long", _set("clinic.address", "x" * 301), "clinic.address", "too_long"),
     (
         "no_show_policy_as_text",
         _set("clinic.policy.no_show_uses_session", "yes"),

@@ -120,6 +120,30 @@ def test_admin_changes_a_role_and_deactivates_an_account(client, login_as, clini
     assert "You cannot take away your own admin access" in refused.get_data(as_text=True)
 
 
+def test_the_clinics_address_is_saved_shown_and_exported(client, login_as, clinic) -> None:
+    login_as("admin")
+    address = "Hauptstrasse 1\r\n10115 Berlin"
+    assert client.post("/staff/admin/policy", data=policy(address=address)).status_code == 302
+    settings = db.session.scalar(select(ClinicSettings))
+    db.session.refresh(settings)
+    assert settings.address == "Hauptstrasse 1\n10115 Berlin"
+    assert "Hauptstrasse 1\n10115 Berlin</textarea>" in client.get("/staff/admin").get_data(
+        as_text=True
+    )
+    exported = client.get("/staff/admin/catalogue.json").get_json()
+    assert exported["clinic"]["address"] == "Hauptstrasse 1\n10115 Berlin"
+
+
+def test_a_too_long_address_is_refused_next_to_its_field(client, login_as, clinic) -> None:
+    login_as("admin")
+    refused = client.post("/staff/admin/policy", data=policy(address="x" * 301))
+    assert refused.status_code == 422
+    assert 'id="address-error"' in refused.get_data(as_text=True)
+    settings = db.session.scalar(select(ClinicSettings))
+    db.session.refresh(settings)
+    assert settings.address == ""
+
+
 @pytest.mark.parametrize("checked", [True, False])
 def test_the_no_show_policy_is_saved_and_shown(client, login_as, clinic, checked) -> None:
     login_as("admin")

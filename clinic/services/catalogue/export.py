@@ -77,6 +77,7 @@ def export_catalogue() -> dict[str, Any]:
     if settings is not None:
         out["clinic"] = {
             "name": settings.name,
+            "address": settings.address,
             "timezone": settings.timezone,
             "slot_minutes": settings.slot_minutes,
             "opening_hours": _week_json(

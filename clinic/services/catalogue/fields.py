@@ -154,6 +154,22 @@ def _lines(max_len: int) -> PlainValidator:
     return PlainValidator(check)
 
 
+def _address(max_len: int) -> PlainValidator:
+    """A postal address: lines (LF), possibly empty (a clinic that has not given one)."""
+
+    def check(value: object) -> str:
+        if not isinstance(value, str):
+            raise PydanticCustomError("wrong_type", "Expected a text.")
+        value = text.normalised_lines(value)
+        if len(value) > max_len:
+            raise PydanticCustomError("too_long", f"At most {max_len} characters.")
+        if problem := text.lines_problem(value):
+            raise PydanticCustomError(text.CODE, problem)
+        return value
+
+    return PlainValidator(check)
+
+
 def _whole_number(value: object, what: str, lo: int, hi: int) -> int:
     # bool is an int to Python, never to a clinic admin.
     if isinstance(value, bool) or not isinstance(value, int):
@@ -271,6 +287,8 @@ Name = Annotated[str, _text(120)]
 Instruction = Annotated[str, _text(300)]  # a restriction's text for the client
 MAX_CONSENT_TEXT = 20_000
 ConsentText = Annotated[str, _lines(MAX_CONSENT_TEXT)]  # a consent form's text, in lines
+MAX_ADDRESS = 300
+Address = Annotated[str, _address(MAX_ADDRESS)]  # the clinic's postal address, in lines
 Clock = Annotated[time, PlainValidator(_clock)]
 Day = Annotated[date, PlainValidator(_day)]
 TimeZone = Annotated[str, PlainValidator(_timezone)]

@@ -44,6 +44,7 @@ from clinic.services.catalogue.fields import (
     MAX_CARE_HOURS,
     MAX_INTERVAL_DAYS,
     MAX_LOOKBACK_DAYS,
+    Address,
     Code,
     Codes,
     ConsentText,
@@ -140,6 +141,8 @@ class Policy(_Record):
 
 class ClinicEntry(_Record):
     name: Name
+    # The postal address; with the name, where the clients' calendars place their sessions.
+    address: Address = ""
     timezone: TimeZone
     slot_minutes: SlotMinutes = 15
     opening_hours: Week = Field(default_factory=dict)

@@ -207,6 +207,7 @@ def _write_clinic(s: Session, c: ClinicEntry, report: ImportReport) -> None:
     settings = s.scalar(select(ClinicSettings).order_by(ClinicSettings.id).limit(1))
     values = {
         "name": c.name,
+        "address": c.address,
         "timezone": c.timezone,
         "slot_minutes": c.slot_minutes,
         "client_change_notice_hours": c.policy.client_change_notice_hours,

@@ -41,6 +41,7 @@ def cancel_appointment(
     with transaction() as s:
         appointment = live_for_change(actor, appointment_id, now, lock=True)
         appointment.status = "cancelled"
+        appointment.revise()
         flags.forget([appointment.id])
         enrolment = appointment.enrolment
         if all(a.status == "cancelled" for a in enrolment.appointments):
@@ -62,6 +63,7 @@ def cancel_enrolment(*, actor: Actor, enrolment_id: int, now: datetime | None = 
         _require_notice(actor, future, now)
         for a in future:
             a.status = "cancelled"
+            a.revise()
         flags.forget(a.id for a in future)
         enrolment.status = "cancelled"
         reminders.refresh(s, enrolment.client_id, now)

@@ -87,6 +87,8 @@ def record_outcome(
                     )
                 ]
             )
+        if appointment.status != status:
+            appointment.revise()
         appointment.status = status
         if note.strip():
             appointment.note = note.strip()

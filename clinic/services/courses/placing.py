@@ -91,6 +91,7 @@ def place(appointment: Appointment, slot: Slot, course: CourseRules) -> None:
     appointment.practitioner_id = slot.practitioner_id
     appointment.device_id = slot.device_id
     appointment.room_id = slot.room_id
+    appointment.revise()
 
 
 def only_practitioner(violations: Sequence[Violation]) -> bool:

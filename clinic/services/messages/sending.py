@@ -23,6 +23,7 @@ from sqlalchemy import CursorResult, select, update
 
 from clinic.models import OutboxMessage
 from clinic.services.core.db import db_session, transaction
+from clinic.services.messages import calendar_files
 from clinic.services.messages.outbox import unclaimed
 
 CLAIM = timedelta(minutes=5)
@@ -54,7 +55,7 @@ def _email(message: OutboxMessage, sender: str) -> EmailMessage:
             maintype="text",
             subtype="calendar",
             filename="sessions.ics",
-            params={"method": "PUBLISH"},
+            params={"method": calendar_files.method_of(message.ics)},
         )
     email.as_bytes()  # what the SMTP client will write: a header it cannot fold raises here
     return email

@@ -263,6 +263,7 @@ def erase_client(
         client.email = f"client-{client.id}@{ERASED_DOMAIN}"
         client.phone = ""
         client.notes = ""
+        client.calendar_feed_hash = None  # the secret feed URL answers 404 from now on
         client.conditions.clear()
         client.periods.clear()
         # Consents are health data (issue 21): erased with the screening.
@@ -287,6 +288,7 @@ def erase_client(
         ).all()
         for appointment in future:
             appointment.status = "cancelled"
+            appointment.revise()
         for enrolment in s.scalars(
             select(Enrolment).where(Enrolment.client_id == client.id, Enrolment.status == "active")
         ):

@@ -30,6 +30,11 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def digest(token: str) -> str:
+    """What is stored of a secret token (an API token's, a calendar feed's): its SHA-256."""
+    return _digest(token)
+
+
 def issue_token(*, email: str, password: str, hours: int = 24, now: datetime | None = None) -> str:
     """A new token for the user with these credentials; the plain token is returned once."""
     now = now or utcnow()

@@ -55,6 +55,7 @@ def clinic_section() -> dict[str, Any]:
     row = clinic_setup.settings()
     return {
         "name": row.name,
+        "address": row.address,
         "timezone": row.timezone,
         "slot_minutes": row.slot_minutes,
         "opening_hours": week_json(

@@ -28,8 +28,9 @@ def update_policy(
     screening_valid_days: int,
     no_show_uses_session: bool = False,
     photos_shown_to_clients: bool | None = None,
+    address: str | None = None,
 ) -> ClinicSettings:
-    """The clinic's name, slot grid, change-notice policy, booking horizon, how long a
+    """The clinic's name and postal address (None: as it is), slot grid, change-notice policy, booking horizon, how long a
     screening stays valid, and whether a no-show uses its session up (no make-up)."""
     require_admin(actor)
     errors: list[dict[str, Any]] = []
@@ -45,6 +46,8 @@ def update_policy(
     with catalogue_transaction() as s:
         section = clinic_section()
         section.update(name=name, slot_minutes=slot_minutes)
+        if address is not None:
+            section["address"] = address
         section["policy"] = {
             "client_change_notice_hours": notice_hours,
             "horizon_days": horizon_days,
@@ -77,12 +80,14 @@ def update_policy(
             screening_valid_days=screening_valid_days,
             no_show_uses_session=no_show_uses_session,
             photos_shown_to_clients=section["policy"]["photos_shown_to_clients"],
+            address=row.address,
         )
     return row
 
 
 def _policy_fields(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     names = {
+        "address": "address",
         "policy.client_change_notice_hours": "notice_hours",
         "policy.horizon_days": "horizon_days",
     }
