@@ -116,8 +116,8 @@ def screening_answers(form: FlaskForm, questions: list[ScreeningQuestion]) -> li
 
 def screening_phototype(form: FlaskForm) -> int | None:
     """The phototype the form holds (None: not assessed, which keeps what was recorded)."""
-    value = form.phototype.data
-    return int(value) if value else None
+    value = (form.phototype.data or "").strip()
+    return int(value) if value.isdigit() else None
 
 
 def screening_fields(questions: list[ScreeningQuestion]) -> dict[str, str]:

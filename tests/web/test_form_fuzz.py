@@ -140,6 +140,9 @@ def _seed() -> Seed:
         db.session.commit()
     periods = _ids(ClientPeriod, ClientPeriod.client_id == client_id) + _ids(ClientPeriod)
     user_id = db.session.get(Client, client_id).user_id  # type: ignore[union-attr]
+    # A calendar feed, so that the profile shows its "turn off" form too.
+    db.session.get(Client, client_id).calendar_feed_hash = "0" * 64  # type: ignore[union-attr]
+    db.session.commit()
     catalogue = {
         kind: list(db.session.scalars(select(model.code).order_by(model.code)))
         for kind, model in (
@@ -256,6 +259,8 @@ def _host_pages(rule: Rule, seed: Seed, args: dict[str, Any]) -> list[str]:
     elif endpoint in ("booking.book_rest", "staff.book_rest"):
         plan_rest = endpoint.replace("book_rest", "plan_rest")
         pages.append(url_for(plan_rest, enrolment_id=args["enrolment_id"], count=1))
+    elif endpoint in ("auth.issue_calendar_feed", "auth.revoke_calendar_feed"):
+        pages.append(url_for("auth.profile"))
     elif endpoint == "auth.logout":
         pages.append(url_for("booking.courses"))
     elif endpoint == "auth.logout_everywhere":  # also on a client's profile page
