@@ -12,17 +12,19 @@ from clinic.auth.forms import (
     EraseForm,
     ForgotPasswordForm,
     LoginForm,
+    MessageChoicesForm,
     ProfileForm,
     ResetPasswordForm,
     SignUpForm,
 )
+from clinic.auth.message_routes import SAVED, texts_offered
 from clinic.extensions import limiter
 from clinic.form_errors import Problem, place_errors
 from clinic.security import current_login, forget_login, sign_in, sign_out
 from clinic.services.core import permissions
 from clinic.services.core.errors import ServiceError
 from clinic.services.core.permissions import is_staff
-from clinic.services.people import accounts, clients, logins, passwords, privacy
+from clinic.services.people import accounts, clients, logins, message_choices, passwords, privacy
 from clinic.services.world import screening
 
 
@@ -171,13 +173,54 @@ def profile() -> ResponseReturnValue:
         else:
             flash("Saved.", "success")
             return redirect(url_for("auth.profile"))
+    return _profile_page(form=form, top=top)
+
+
+@bp.route("/profile/messages", methods=["POST"])
+@login_required
+@permission_required(permissions.is_client)
+def save_message_choices() -> ResponseReturnValue:
+    """The profile's message choices (`message_routes` has the same through an email's link)."""
+    form = MessageChoicesForm()
+    top: list[Problem] = []
+    if form.validate_on_submit():
+        try:
+            message_choices.set_message_choices(
+                actor=current_actor(), choices=form.choices(texts_offered())
+            )
+        except ServiceError as exc:
+            top = place_errors(form, exc)
+        else:
+            flash(SAVED, "success")
+            return redirect(url_for("auth.profile") + "#messages")
+    return _profile_page(messages_form=form, messages_top=top)
+
+
+def _profile_page(
+    *,
+    form: ProfileForm | None = None,
+    top: Sequence[Problem] = (),
+    messages_form: MessageChoicesForm | None = None,
+    messages_top: Sequence[Problem] = (),
+) -> ResponseReturnValue:
+    actor = current_actor()
+    client = clients.get_client(actor=actor)
+    if form is None:
+        form = ProfileForm(obj=client, formdata=None)
+    if messages_form is None:
+        messages_form = MessageChoicesForm(formdata=None)
+        messages_form.fill(message_choices.get_message_choices(actor=actor))
+    failed = bool(form.errors or top or messages_form.errors or messages_top)
     return render_template(
         "auth/profile.html",
         form=form,
         client=client,
         status=screening.screening_status(client),
         top_errors=top,
-    ), _status(form, top)
+        messages_form=messages_form,
+        messages_top=messages_top,
+        texts_offered=texts_offered(),
+    ), (422 if failed else 200)
 
 
 @bp.route("/profile/logout-everywhere", methods=["POST"])
