@@ -64,12 +64,24 @@ def message_choices_by_link(token: str) -> ResponseReturnValue:
     ), status
 
 
-@bp.route("/messages/unsubscribe/<token>/<topic>", methods=["GET", "POST"])
+@bp.route(
+    "/messages/unsubscribe/<token>/<any(reminders, care, changes):topic>", methods=["GET", "POST"]
+)
 def unsubscribe(token: str, topic: str) -> ResponseReturnValue:
     """POST: switch this topic's emails off at once (one-click). GET (someone opened the
-    address, or a link scanner did): change nothing, show the choices page."""
+    address, or a link scanner did): change nothing; a page with the button that does."""
     if request.method == "GET":
-        return redirect(url_for("auth.message_choices_by_link", token=token))
+        try:
+            message_choices.client_for_token(token, current_app.config["SECRET_KEY"])
+        except InvalidRequest as exc:
+            return render_template(
+                "error.html", title="Link not valid", message=exc.message, code=404
+            ), 404
+        return render_template(
+            "auth/unsubscribe.html",
+            topic=message_choices.TOPIC_NAMES[topic],
+            link=url_for("auth.message_choices_by_link", token=token),
+        )
     try:
         message_choices.unsubscribe(
             token=token, secret=current_app.config["SECRET_KEY"], topic=topic
