@@ -47,6 +47,15 @@ class Config:
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "clinic@localhost")
     SMTP_HOST = os.environ.get("SMTP_HOST", "")
     SMTP_PORT = int(os.environ.get("SMTP_PORT", "25"))
+    # Text messages (README "Messages"): an HTTP gateway taking a JSON POST with a bearer
+    # token. Unset URL: the clinic offers no texts and a text message stays queued.
+    SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")
+    SMS_GATEWAY_TOKEN = os.environ.get("SMS_GATEWAY_TOKEN", "")
+    SMS_SENDER = os.environ.get("SMS_SENDER", "Clinic")
+    # The clinic's country: a phone number typed without a country code is read as one of it.
+    PHONE_REGION = os.environ.get("PHONE_REGION", "DE")
+    # The address clients reach the app at, for links in messages sent from cron (no request).
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://localhost:5000")
     # Request bodies: no form or JSON call needs more than 1 MiB; a larger body is refused with
     # 413 before it is read. The catalogue upload (the admin page's import) takes a file up
     # to CATALOGUE_MAX_BYTES (clinic/security.py raises the limit for that endpoint alone).

@@ -128,25 +128,44 @@ def demo_command(force: bool) -> None:
     click.echo("Open http://127.0.0.1:5000")
 
 
-messages_cli = click.Group("messages", help="The outbox of emails to clients.")
+messages_cli = click.Group("messages", help="The outbox of emails and texts to clients.")
 
 
 @messages_cli.command("send")
 @click.option("--limit", default=100, show_default=True, help="At most this many per run.")
 def messages_send(limit: int) -> None:
-    """Send the queued messages that are due through SMTP_HOST:SMTP_PORT (safe from cron)."""
+    """Send the queued messages that are due through SMTP_HOST:SMTP_PORT, and texts through
+    SMS_GATEWAY_URL (safe from cron)."""
     from flask import current_app
 
+    from clinic.auth.message_routes import choices_link, unsubscribe_link
     from clinic.services.messages import sending
+    from clinic.services.messages.texts import HttpGateway
 
-    host, port = current_app.config["SMTP_HOST"], current_app.config["SMTP_PORT"]
+    config = current_app.config
+    host, port = config["SMTP_HOST"], config["SMTP_PORT"]
     if not host:
         click.echo("SMTP_HOST is not set: messages stay queued; see /dev/outbox.")
         return
-    try:
-        report = sending.send_due(
-            utcnow(), host, port, sender=current_app.config["MAIL_SENDER"], limit=limit
+    texts = None
+    if config["SMS_GATEWAY_URL"]:
+        texts = HttpGateway(
+            config["SMS_GATEWAY_URL"], config["SMS_GATEWAY_TOKEN"], config["SMS_SENDER"]
         )
+    else:
+        click.echo("SMS_GATEWAY_URL is not set: text messages stay queued.")
+    try:
+        # Links in the emails: the clinic's public address, as no request tells it here.
+        with current_app.test_request_context(base_url=config["PUBLIC_URL"]):
+            report = sending.send_due(
+                utcnow(),
+                host,
+                port,
+                sender=config["MAIL_SENDER"],
+                limit=limit,
+                texts=texts,
+                links=sending.Links(choices_link, unsubscribe_link),
+            )
     except DBAPIError as exc:
         if not database_unavailable(exc):
             raise

@@ -237,14 +237,16 @@ def make_token(user_id: int) -> str:
 def make_client(**overrides: Any) -> Client:
     """A client with a login and a screening confirmed now (`screened=False` for none);
     `conditions` as {code: (present, last_on)}, `periods` as [(kind, start_on, end_on)],
-    `phototype` the skin type (1-6; none recorded by default)."""
+    `phototype` the skin type (1-6; none recorded by default), `phone` as stored (E.164)."""
     conditions = overrides.pop("conditions", {})
     periods = overrides.pop("periods", [])
     screened = overrides.pop("screened", True)
     phototype = overrides.pop("phototype", None)
+    phone = overrides.pop("phone", "")
     user = make_user("client", **overrides)
     client = user.client
     client.phototype = phototype
+    client.phone = phone
     if screened:
         client.screening_confirmed_at = datetime.now(UTC)
     for code, (present, last_on) in conditions.items():

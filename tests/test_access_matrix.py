@@ -57,6 +57,11 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST auth.forgot_password": EVERYONE,
     "GET auth.reset_password": EVERYONE,
     "POST auth.reset_password": EVERYONE,
+    # the link in every email (a signed token, no login) and RFC 8058's one-click unsubscribe
+    "GET auth.message_choices_by_link": EVERYONE,
+    "POST auth.message_choices_by_link": EVERYONE,
+    "GET auth.unsubscribe": EVERYONE,
+    "POST auth.unsubscribe": EVERYONE,
     "GET api.openapi": EVERYONE,
     "POST api.create_token": EVERYONE,
     # any logged-in user
@@ -67,6 +72,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     # the client's own pages
     "GET auth.profile": CLIENT,
     "POST auth.profile": CLIENT,
+    "POST auth.save_message_choices": CLIENT,
     "GET auth.export_data": CLIENT,
     "GET auth.erase": CLIENT,
     "POST auth.erase": CLIENT,

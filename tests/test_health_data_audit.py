@@ -309,6 +309,7 @@ def _urls(world: World) -> list[tuple[str, str]]:
             "kind": "course",
             "consent_id": person.consent_id,
             "token": person.feed_token,
+            "topic": "care",
         }
         with world.app.test_request_context():
             for rule in world.app.url_map.iter_rules():

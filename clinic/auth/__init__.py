@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from clinic.auth import routes  # noqa: E402,F401
+from clinic.auth import message_routes, routes  # noqa: E402,F401

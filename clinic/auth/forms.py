@@ -3,6 +3,7 @@ from wtforms import BooleanField, EmailField, PasswordField, StringField, Submit
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from clinic.form_checks import one_line
+from clinic.services.messages.choices import Choice
 
 EMAIL = [
     DataRequired("Give your email address."),
@@ -88,3 +89,32 @@ class EraseForm(FlaskForm):
     )
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
     submit = SubmitField("Erase my data")
+
+
+class MessageChoicesForm(FlaskForm):
+    """How the client hears of each topic (`messages.choices`); the service checks that
+    changes reach them somehow and that texts have a mobile number to go to."""
+
+    reminders_email = BooleanField("Reminders by email")
+    reminders_text = BooleanField("Reminders by text message")
+    care_email = BooleanField("Care timeline by email")
+    care_text = BooleanField("Care timeline by text message")
+    changes_email = BooleanField("Changes and cancellations by email")
+    changes_text = BooleanField("Changes and cancellations by text message")
+    submit = SubmitField("Save my message choices")
+
+    TOPICS = ("reminders", "care", "changes")
+
+    def fill(self, choices: dict[str, Choice]) -> None:
+        for topic, choice in choices.items():
+            self[f"{topic}_email"].data = choice.email
+            self[f"{topic}_text"].data = choice.text
+
+    def choices(self, texts_offered: bool) -> dict[str, Choice]:
+        return {
+            topic: Choice(
+                email=bool(self[f"{topic}_email"].data),
+                text=texts_offered and bool(self[f"{topic}_text"].data),
+            )
+            for topic in self.TOPICS
+        }

@@ -12,10 +12,12 @@ from clinic.auth.forms import (
     EraseForm,
     ForgotPasswordForm,
     LoginForm,
+    MessageChoicesForm,
     ProfileForm,
     ResetPasswordForm,
     SignUpForm,
 )
+from clinic.auth.message_routes import SAVED, texts_offered
 from clinic.extensions import limiter
 from clinic.form_errors import Problem, place_errors
 from clinic.security import current_login, forget_login, sign_in, sign_out
@@ -27,6 +29,7 @@ from clinic.services.people import (
     calendar_feed,
     clients,
     logins,
+    message_choices,
     passwords,
     privacy,
 )
@@ -178,14 +181,45 @@ def profile() -> ResponseReturnValue:
         else:
             flash("Saved.", "success")
             return redirect(url_for("auth.profile"))
-    return _profile_page(form, top)
+    return _profile_page(form=form, top=top)
+
+
+@bp.route("/profile/messages", methods=["POST"])
+@login_required
+@permission_required(permissions.is_client)
+def save_message_choices() -> ResponseReturnValue:
+    """The profile's message choices (`message_routes` has the same through an email's link)."""
+    form = MessageChoicesForm()
+    top: list[Problem] = []
+    if form.validate_on_submit():
+        try:
+            message_choices.set_message_choices(
+                actor=current_actor(), choices=form.choices(texts_offered())
+            )
+        except ServiceError as exc:
+            top = place_errors(form, exc)
+        else:
+            flash(SAVED, "success")
+            return redirect(url_for("auth.profile") + "#messages")
+    return _profile_page(messages_form=form, messages_top=top)
 
 
 def _profile_page(
-    form: ProfileForm, top: Sequence[Problem] = (), feed_url: str | None = None
+    *,
+    form: ProfileForm | None = None,
+    top: Sequence[Problem] = (),
+    messages_form: MessageChoicesForm | None = None,
+    messages_top: Sequence[Problem] = (),
+    feed_url: str | None = None,
 ) -> ResponseReturnValue:
     actor = current_actor()
     client = clients.get_client(actor=actor)
+    if form is None:
+        form = ProfileForm(obj=client, formdata=None)
+    if messages_form is None:
+        messages_form = MessageChoicesForm(formdata=None)
+        messages_form.fill(message_choices.get_message_choices(actor=actor))
+    failed = bool(form.errors or top or messages_form.errors or messages_top)
     return render_template(
         "auth/profile.html",
         form=form,
@@ -194,7 +228,10 @@ def _profile_page(
         top_errors=top,
         has_feed=calendar_feed.has_calendar_feed(actor=actor),
         feed_url=feed_url,
-    ), _status(form, top)
+        messages_form=messages_form,
+        messages_top=messages_top,
+        texts_offered=texts_offered(),
+    ), (422 if failed else 200)
 
 
 @bp.route("/profile/calendar-feed", methods=["POST"])
@@ -205,8 +242,7 @@ def issue_calendar_feed() -> ResponseReturnValue:
     the page answers directly, so the secret is in no redirect, cookie or log."""
     token = calendar_feed.issue_calendar_feed(actor=current_actor())
     url = url_for("booking.calendar_feed", token=token, _external=True)
-    client = clients.get_client(actor=current_actor())
-    return _profile_page(ProfileForm(formdata=None, obj=client), feed_url=url)
+    return _profile_page(feed_url=url)
 
 
 @bp.route("/profile/calendar-feed/revoke", methods=["POST"])

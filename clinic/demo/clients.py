@@ -77,7 +77,7 @@ def add_clients(
         user, created = accounts.get_or_create("client", email, name, note)
         client = s.scalar(select(Client).where(func.lower(Client.email) == email))
         if client is None:
-            client = Client(email=email, name=name, phone=f"+49 30 5550 {100 + index:04d}")
+            client = Client(email=email, name=name, phone=f"+49305550{100 + index:04d}")
             s.add(client)
         if client.user_id is None:
             client.user_id = user.id

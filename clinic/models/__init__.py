@@ -41,7 +41,7 @@ from clinic.models.consent import (
     ConsentFormVersion,
     consent_form_procedures,
 )
-from clinic.models.messaging import ApiToken, OutboxMessage
+from clinic.models.messaging import MESSAGE_TOPICS, ApiToken, MessageChoice, OutboxMessage
 from clinic.models.people import (
     PERIOD_KINDS,
     ROLES,
@@ -102,6 +102,8 @@ __all__ = [
     "Holiday",
     "OpeningHours",
     "OutboxMessage",
+    "MessageChoice",
+    "MESSAGE_TOPICS",
     "Practitioner",
     "PractitionerQualification",
     "Procedure",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from clinic.extensions import Model
@@ -38,6 +38,7 @@ class OutboxMessage(Model):
     __table_args__ = (
         CheckConstraint("status IN ('queued','sent','failed')", name="status"),
         CheckConstraint("attempts >= 0", name="attempts"),
+        CheckConstraint("channel IN ('email','text')", name="channel"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -48,6 +49,12 @@ class OutboxMessage(Model):
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     ics: Mapped[str | None] = mapped_column(Text)
+    # How it goes out: "email", or "text" (an SMS to `to_phone`, E.164). A text keeps the
+    # email's subject and body too, so it can go as an email when the phone cannot take it;
+    # `text` is its own short wording, when the message was given one.
+    channel: Mapped[str] = mapped_column(String(5), default="email")
+    to_phone: Mapped[str] = mapped_column(String(20), default="")
+    text: Mapped[str | None] = mapped_column(Text)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     status: Mapped[str] = mapped_column(String(20), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -55,3 +62,22 @@ class OutboxMessage(Model):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+MESSAGE_TOPICS = ("reminders", "care", "changes")
+
+
+class MessageChoice(Model):
+    """How a client wants one topic of messages (`MESSAGE_TOPICS`): by email, by text message,
+    both, or (not for changes) neither. No row: the default, email only."""
+
+    __tablename__ = "message_choices"
+    __table_args__ = (CheckConstraint("topic IN ('reminders','care','changes')", name="topic"),)
+
+    client_id: Mapped[int] = mapped_column(
+        ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True
+    )
+    topic: Mapped[str] = mapped_column(String(20), primary_key=True)
+    email: Mapped[bool] = mapped_column(Boolean, default=True)
+    text: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -111,7 +111,7 @@ def test_api_followed_through_its_links_never_answers_500(app, clinic) -> None:
     try:
         Machine.run(
             settings=settings(
-                max_examples=40,
+                max_examples=60,
                 stateful_step_count=6,
                 deadline=None,
                 suppress_health_check=list(HealthCheck),

@@ -43,6 +43,7 @@ NOT_KEPT = {
     "photos",
     "photo_consents",
     "stored_blobs",
+    "message_choices",
 }
 
 

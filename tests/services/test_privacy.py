@@ -95,7 +95,7 @@ def test_export_holds_everything_about_the_client_and_is_audited(history) -> Non
     data = privacy.export_client_data(actor=f.client_actor(client), now=LATER)
     json.dumps(data)  # JSON-ready as it is
     assert data["client"]["name"] == "Erika Mustermann"
-    assert data["client"]["phone"] == "+49 30 1234567"
+    assert data["client"]["phone"] == "+49301234567"  # stored in E.164
     assert data["account"]["email"] == history["email"]
     assert "password_hash" not in json.dumps(data)
     assert {"update_profile", "book", "done"} <= {e["action"] for e in data["access_log"]}

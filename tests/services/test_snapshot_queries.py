@@ -159,7 +159,7 @@ def test_plan_again_reads_no_catalogue_table_when_the_catalogue_did_not_change(c
 
 
 @pytest.mark.parametrize("who", ["client", "receptionist"])
-def test_a_six_session_booking_by_a_new_client_runs_at_most_25_statements(app, who) -> None:
+def test_a_six_session_booking_by_a_new_client_runs_at_most_27_statements(app, who) -> None:
     """A glycolic-style course (6 sessions 14 days apart, aftercare and pre-care) planned,
     then booked by a new client with a current screening, for itself or by reception. On
     main at 4bf8681 it ran 62 statements (SQLite): the new sessions read back three times,
@@ -246,7 +246,9 @@ def test_a_six_session_booking_by_a_new_client_runs_at_most_25_statements(app, w
     assert not any(
         s.startswith("SELECT") and "FROM enrolments WHERE enrolments.id" in s for s in seen
     )
-    assert len(seen) <= 25, "\n".join(seen)
+    # 27: each queueing of the client's messages (the confirmation, then the reminders) asks
+    # which channels the client chose (issue 22), after a write that forgets what was read.
+    assert len(seen) <= 27, "\n".join(seen)
 
 
 def test_settings_and_the_catalogue_version_are_not_read_again_after_a_write(clinic) -> None:

@@ -51,6 +51,7 @@ from clinic.models import (
     TimeOff,
     User,
 )
+from clinic.services.people.message_choices import choices_token
 from clinic.services.people.passwords import reset_token
 from tests import factories as f
 from tests.conftest import ReusedApp
@@ -187,6 +188,10 @@ def _real_args(rule: Rule, seed: Seed) -> list[dict[str, Any]]:
         ]
     if rule.endpoint == "staff.new_record":
         return [{"kind": kind} for kind in seed.catalogue]
+    if rule.endpoint.startswith(("auth.message_choices_by_link", "auth.unsubscribe")):
+        # its token is a choices link's
+        token = choices_token(seed.first("client_id"), current_app.config["SECRET_KEY"])
+        return [{"token": token, **({"topic": "care"} if "topic" in rule.arguments else {})}]
     if rule.endpoint == "booking.sign_consent":  # its code is a consent form's
         return [{"code": code} for code in db.session.scalars(select(ConsentForm.code))]
     if "kind" in rule.arguments:  # a catalogue record
@@ -253,6 +258,8 @@ def _host_pages(rule: Rule, seed: Seed, args: dict[str, Any]) -> list[str]:
         pages.append(url_for("staff.show_client", client_id=seed.first("client_id")))
     elif endpoint == "booking.delete_period":
         pages.append(url_for("booking.periods"))
+    elif endpoint == "auth.save_message_choices":  # its form is on the profile
+        pages.append(url_for("auth.profile"))
     elif endpoint == "booking.book":
         start = datetime.now(UTC) + timedelta(days=20)
         pages.append(url_for("booking.review", code=args["code"], s=[f"{start:%Y%m%dT1000Z}-0"]))

@@ -11,11 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, insert, or_, select
+from sqlalchemy import ColumnElement, delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 from clinic.models import OutboxMessage
 from clinic.services.core.db import db_session
+from clinic.services.messages.choices import Reach, reach_of
 
 KINDS = (
     "booking_confirmation",
@@ -44,8 +45,10 @@ def message(
     client_id: int | None = None,
     appointment_id: int | None = None,
     ics: str | None = None,
+    text: str | None = None,
 ) -> dict[str, Any]:
-    """A queued message's columns, checked; `queue` adds them to the outbox."""
+    """A queued message's columns, checked; `queue` adds them to the outbox. `text`: its own
+    short wording as a text message (else the text is cut from the subject and body)."""
     if kind not in KINDS:
         raise ValueError(f"unknown message kind {kind!r}")
     if kind in HOLDS_WHILE and appointment_id is None:
@@ -56,6 +59,9 @@ def message(
         subject=subject[:200],
         body=body,
         ics=ics,
+        text=text,
+        channel="email",
+        to_phone="",
         due_at=due_at,
         client_id=client_id,
         appointment_id=appointment_id,
@@ -67,9 +73,73 @@ def message(
 
 def queue(s: Session, *messages: dict[str, Any]) -> None:
     """Add `messages` (each made by `message`) to the outbox inside the caller's transaction,
-    in one statement (the ORM would insert them one by one, to learn their ids)."""
-    if messages:
-        s.execute(insert(OutboxMessage), list(messages))
+    in one statement (the ORM would insert them one by one, to learn their ids). Each goes
+    by the channels its client chose for its kind (`choices`): one row per channel, none for
+    a kind switched off."""
+    if not messages:
+        return
+    reach = reach_of(s, (m["client_id"] for m in messages if m.get("client_id") is not None))
+    rows = [row for m in messages for row in _by_channel(m, reach.get(m.get("client_id") or 0))]
+    if rows:
+        s.execute(insert(OutboxMessage), rows)
+
+
+def _by_channel(columns: dict[str, Any], reach: Reach | None) -> list[dict[str, Any]]:
+    if reach is None:
+        return [columns]
+    return [
+        {**columns, "channel": channel, "to_phone": reach.text_to if channel == "text" else ""}
+        for channel in reach.channels(columns["kind"])
+    ]
+
+
+def follow_choices(s: Session, client_id: int, now: datetime) -> None:
+    """After a client's choices or phone changed, in the caller's transaction: their messages
+    not yet sent (nor being sent, nor tried) go by the channels now chosen, as `queue` would
+    have queued them; a message switched off is withdrawn."""
+    rows = list(
+        s.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.client_id == client_id,
+                OutboxMessage.status == "queued",
+                OutboxMessage.attempts == 0,
+                unclaimed(now),
+            )
+            .order_by(OutboxMessage.id)
+        )
+    )
+    reach = reach_of(s, [client_id])[client_id]
+    same: dict[tuple[Any, ...], list[OutboxMessage]] = {}
+    for row in rows:  # one message's rows, one per channel
+        key = (row.kind, row.due_at, row.appointment_id, row.subject, row.body)
+        same.setdefault(key, []).append(row)
+    gone: list[int] = []
+    added: list[dict[str, Any]] = []
+    for group in same.values():
+        first = group[0]
+        columns = {
+            c: getattr(first, c)
+            for c in (
+                "kind", "to_email", "subject", "body", "ics", "text", "due_at", "client_id",
+                "appointment_id", "status", "attempts", "last_error",
+            )
+        }  # fmt: skip
+        wanted = {row["channel"]: row for row in _by_channel(columns, reach)}
+        for row in group:
+            if row.channel not in wanted:
+                gone.append(row.id)
+            else:
+                row.to_phone = wanted.pop(row.channel)["to_phone"]
+        added += wanted.values()
+    if gone:
+        s.execute(
+            delete(OutboxMessage)
+            .where(OutboxMessage.id.in_(gone))
+            .execution_options(synchronize_session="fetch")
+        )
+    if added:
+        s.execute(insert(OutboxMessage), added)
 
 
 def unclaimed(now: datetime) -> ColumnElement[bool]:

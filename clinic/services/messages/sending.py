@@ -9,11 +9,17 @@ message is sent again (at least once, never silently dropped). A message that ca
 into an email at all (a header with a line break, from text stored before such text was
 refused) is marked failed with its reason at once, and the run goes on with the others: one
 bad message never holds up the rest.
+
+Texts (channel "text") go through the same claim, retry and back-off as emails, through the
+clinic's `TextSender` (`texts`): without one they wait, queued. Every email to a client ends
+with the link to their choices, and one that may be switched off carries RFC 8058's one-click
+`List-Unsubscribe` (`Links`).
 """
 
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -24,7 +30,10 @@ from sqlalchemy import CursorResult, select, update
 from clinic.models import OutboxMessage
 from clinic.services.core.db import db_session, transaction
 from clinic.services.messages import calendar_files
+from clinic.services.messages.choices import REQUIRED_TOPICS, topic_of
 from clinic.services.messages.outbox import unclaimed
+from clinic.services.messages.texts import Text, TextNotSent, TextSender, short_text
+from clinic.services.messages.wording import choices_footer
 
 CLAIM = timedelta(minutes=5)
 MAX_ATTEMPTS = 12
@@ -40,7 +49,16 @@ class SendReport:
     given_up: int = 0  # marked failed: no later run tries them again
 
 
-def _email(message: OutboxMessage, sender: str) -> EmailMessage:
+@dataclass(frozen=True, slots=True)
+class Links:
+    """The addresses in an email: a client's choices page, and the one-click link that
+    switches one topic's emails off (both work without logging in)."""
+
+    choices: Callable[[int], str]
+    unsubscribe: Callable[[int, str], str]
+
+
+def _email(message: OutboxMessage, sender: str, links: Links | None = None) -> EmailMessage:
     email = EmailMessage()
     for name, value in (("From", sender), ("To", message.to_email), ("Subject", message.subject)):
         try:
@@ -48,7 +66,14 @@ def _email(message: OutboxMessage, sender: str) -> EmailMessage:
         except ValueError as exc:  # the reason names the header and its text
             raise ValueError(f"{name} {value!r}: {exc}") from exc
     email["Message-ID"] = f"<outbox-{message.id}@clinic-scheduler>"
-    email.set_content(message.body)
+    body = message.body
+    topic = topic_of(message.kind)
+    if links is not None and message.client_id is not None and topic is not None:
+        body += "\n" + choices_footer(links.choices(message.client_id))
+        if topic not in REQUIRED_TOPICS:
+            email["List-Unsubscribe"] = f"<{links.unsubscribe(message.client_id, topic)}>"
+            email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    email.set_content(body)
     if message.ics:
         email.add_attachment(
             message.ics.encode(),
@@ -115,17 +140,22 @@ def send_due(
     *,
     sender: str = "clinic@localhost",
     limit: int = 100,
+    texts: TextSender | None = None,
+    links: Links | None = None,
 ) -> SendReport:
-    """Send every queued message due by `now` through the SMTP server, each at most once
-    among concurrent senders. A failure to reach the server or a refusal keeps the message
-    queued for a later retry; a message that cannot be made into an email, or that the SMTP
-    client refuses to send, is marked failed with its reason. Either way the run goes on."""
+    """Send every queued message due by `now` through the SMTP server, or as a text through
+    `texts`, each at most once among concurrent senders. A failure to reach the server or a
+    refusal keeps the message queued for a later retry; a message that cannot be made into an
+    email or text, or that the SMTP client or the gateway refuses for good, is marked failed
+    with its reason. Either way the run goes on. Without `texts`, texts stay queued."""
+    channels = ("email", "text") if texts is not None else ("email",)
     due = list(
         db_session().scalars(
             select(OutboxMessage.id)
             .where(
                 OutboxMessage.status == "queued",
                 OutboxMessage.due_at <= now,
+                OutboxMessage.channel.in_(channels),
                 unclaimed(now),
             )
             .order_by(OutboxMessage.due_at, OutboxMessage.id)
@@ -143,17 +173,30 @@ def send_due(
         attempts = message.attempts
         error: str | None = None
         final = True  # no retry can mend a message that cannot be built
+        outgoing: EmailMessage | Text | None = None
         # Whatever stops one message (a header with a line break, an address the email
         # package cannot write) is that message's failure, never the end of the run.
         try:
-            email = _email(message, sender)
+            if message.channel == "text" and message.to_phone:
+                body = short_text(message.subject, message.body, message.text)
+                outgoing = Text(message.to_phone, body, f"outbox-{message.id}")
+            else:
+                outgoing = _email(message, sender, links)
         except Exception as exc:
             error = f"The message could not be built: {_reason(exc)}"
         db_session().rollback()  # hold no database lock while talking to the SMTP server
-        if error is None:
+        if isinstance(outgoing, Text):
+            assert texts is not None  # only then are texts claimed
+            try:
+                texts.send(outgoing)
+            except TextNotSent as exc:
+                error, final = f"The gateway did not take the text: {exc}", not exc.temporary
+            except Exception as exc:
+                error = f"The text could not be sent: {_reason(exc)}"
+        elif outgoing is not None:
             try:
                 with smtplib.SMTP(smtp_host, smtp_port, timeout=SMTP_TIMEOUT) as smtp:
-                    smtp.send_message(email)
+                    smtp.send_message(outgoing)
             except (smtplib.SMTPException, OSError) as exc:
                 error, final = _reason(exc), False  # the server, or the way to it: retry
             except Exception as exc:

@@ -20,3 +20,15 @@ def care_lines(windows: Sequence[CareWindow], tz: Any, now: datetime) -> list[st
     """The care dates as the client reads them at `now`: a pre-care window already begun
     is told without its past date (rule 11)."""
     return [f"  - {describe_window(w, tz, now)}" for w in windows]
+
+
+def choices_footer(link: str) -> str:
+    """The last lines of every email to a client: where they choose what they receive."""
+    return "\n".join(
+        [
+            "",
+            "-- ",
+            "Choose which messages you receive, by email or text message (no login needed):",
+            link,
+        ]
+    )

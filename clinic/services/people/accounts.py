@@ -7,7 +7,7 @@ import secrets
 from sqlalchemy import func, select
 
 from clinic.models import ROLES, Client, Practitioner, User
-from clinic.services.core import text
+from clinic.services.core import phones, text
 from clinic.services.core.actors import Actor
 from clinic.services.core.audit import record
 from clinic.services.core.cache import catalogue_changed
@@ -18,7 +18,6 @@ from clinic.services.core.permissions import is_desk
 MAX_NAME = 120
 MAX_PHONE = 40
 MAX_NOTES = 2000
-PHONE_CHARACTERS = frozenset("0123456789+-() /")
 
 
 def authenticate(email: str, password: str) -> User | None:
@@ -65,8 +64,18 @@ def contact_problems(
     phone = " ".join(phone.split())
     if len(phone) > MAX_PHONE:
         err("phone", "too_long", f"Keep the phone number under {MAX_PHONE} characters.")
-    elif phone and not set(phone) <= PHONE_CHARACTERS:
-        err("phone", "invalid", "A phone number has digits, spaces and + - ( ) / only.")
+    elif phone:
+        # Stored in E.164, as texts and the client search use it.
+        e164 = phones.to_e164(phone)
+        if e164 is None:
+            err(
+                "phone",
+                "invalid",
+                f"{phone} is not a phone number we can call: give it as you would dial it, "
+                f"or with its country code, such as {phones.example_number()}.",
+            )
+        else:
+            phone = e164
     if notes is not None:
         notes = "\n".join(line.rstrip() for line in notes.strip().splitlines())
         if len(notes) > MAX_NOTES:

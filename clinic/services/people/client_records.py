@@ -24,7 +24,7 @@ from clinic.models import (
     utcnow,
 )
 from clinic.scheduling import CareWindow
-from clinic.services.core import clinic_setup
+from clinic.services.core import clinic_setup, phones
 from clinic.services.core.actors import Actor
 from clinic.services.core.audit import shown_health_data
 from clinic.services.core.db import db_session, transaction
@@ -92,6 +92,8 @@ def list_clients(*, actor: Actor, query: str = "") -> list[Client]:
                 func.lower(Client.name).like(like),
                 func.lower(Client.email).like(like),
                 Client.phone.like(f"%{query}%"),
+                # A whole number, however it is written, finds the number as stored.
+                Client.phone == (phones.to_e164(query) or "-"),
             )
         )
     if is_practitioner(actor):

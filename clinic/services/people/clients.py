@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from clinic.models import Client, User
+from clinic.models import Client, User, utcnow
 from clinic.services.core.actors import Actor
 from clinic.services.core.audit import record
 from clinic.services.core.db import lock_client, transaction
 from clinic.services.core.errors import InvalidRequest, PermissionDenied
 from clinic.services.core.permissions import is_desk, is_practitioner, is_staff
+from clinic.services.messages import outbox
 from clinic.services.people import accounts
 from clinic.services.world import client_reads
 from clinic.services.world.client_reads import resolve_client_id
@@ -97,6 +98,9 @@ def update_profile(
         if client.user is not None:
             client.user.name = clean
         after = {"name": client.name, "phone": client.phone}
+        if before["phone"] != phone:  # texts go to the new number, or by email without one
+            s.flush()
+            outbox.follow_choices(s, client.id, utcnow())
         if notes is not None:
             before["notes"], after["notes"] = client.notes, notes
             client.notes = notes
