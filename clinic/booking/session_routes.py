@@ -25,6 +25,7 @@ from clinic.services.courses.moves import MoveOutcome
 from clinic.services.messages import calendar_files, outbox
 from clinic.services.people import declared_periods
 from clinic.services.world import aftercare, client_reads, flags
+from clinic.services.world.progress import session_place
 
 
 @bp.route("/my/sessions")
@@ -57,10 +58,11 @@ def my_sessions() -> ResponseReturnValue:
         recent = appointment.end_at > now - timedelta(days=62)
         if recent and appointment.status in RESTRICTING_STATUSES:
             course = enrolment.course
+            place = session_place(appointment)
             grid_sessions.append(
                 (
                     appointment.start_at,
-                    f"{course.procedure.name} {appointment.session}/{enrolment.course_sessions}",
+                    f"{course.procedure.name} {place.number}/{place.of}",
                     care,
                 )
             )

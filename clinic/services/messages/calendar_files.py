@@ -21,7 +21,9 @@ from clinic.models import RESTRICTING_STATUSES, Appointment, Enrolment, utcnow
 from clinic.scheduling import CareWindow
 from clinic.services.core import clinic_setup
 from clinic.services.core.db import db_session
+from clinic.services.messages.wording import session_title
 from clinic.services.world.aftercare import aftercare_for, restricts
+from clinic.services.world.progress import session_place
 
 PRODID = "-//Clinic Scheduler//Client calendar//EN"
 
@@ -39,7 +41,6 @@ def _events(
     appointment: Appointment, tz: ZoneInfo, stamp: datetime, care: tuple[CareWindow, ...]
 ) -> list[Event]:
     course = appointment.enrolment.course
-    total = appointment.enrolment.course_sessions
     name = course.procedure.name
     held = restricts(appointment)
     session_event = Event()
@@ -48,7 +49,7 @@ def _events(
     session_event.add("dtstart", appointment.start_at.astimezone(tz))
     session_event.add("dtend", appointment.end_at.astimezone(tz))
     why = "" if held else _NOT_HELD.get(appointment.status, "")
-    session_event.add("summary", f"{why}{name} (session {appointment.session} of {total})")
+    session_event.add("summary", f"{why}{session_title(appointment)}")
     session_event.add(
         "description",
         f"{course.name}. With {appointment.practitioner.name}, {appointment.room.name}.",
@@ -63,7 +64,8 @@ def _events(
         event.add("dtstart", window.window.start.astimezone(tz))
         event.add("dtend", window.window.end.astimezone(tz))
         when = "after" if window.phase == "after" else "before"
-        event.add("summary", f"{window.text} ({when} {name} session {appointment.session})")
+        number = session_place(appointment).number
+        event.add("summary", f"{window.text} ({when} {name} session {number})")
         event.add("categories", ["Aftercare" if window.phase == "after" else "Pre-care"])
         # A restriction does not make the client busy.
         event.add("transp", "TRANSPARENT")
