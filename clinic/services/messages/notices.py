@@ -136,6 +136,8 @@ def tell_missed_session(
             due_at=now,
             client_id=client.id,
             appointment_id=appointment.id,
+            # The missed session, marked so in the client's calendar (its care is lifted).
+            ics=calendar_files.appointment_ics(appointment).decode(),
         ),
     )
 

@@ -24,7 +24,12 @@ def session_count(a: Appointment) -> str:
 
 
 def session_title(a: Appointment) -> str:
-    return f"{a.enrolment.course.procedure.name} ({session_count(a)})"
+    """'Glycolic peel (session 2 of 6)'; a make-up, whose count has brackets of its own:
+    'Glycolic peel, session 5 of 6 (make-up for session 3)'."""
+    name = a.enrolment.course.procedure.name
+    if session_place(a).makes_up is None:
+        return f"{name} ({session_count(a)})"
+    return f"{name}, {session_count(a)}"
 
 
 def care_lines(windows: Sequence[CareWindow], tz: Any, now: datetime) -> list[str]:
