@@ -152,7 +152,7 @@ def _reminders(
             continue
         after = []
         for w in care:
-            if w.phase == "after":
+            if w.phase == "after" and w.window.end > w.window.start:  # an empty one is no stretch
                 span = span_of(spans, w)
                 after.append(aftercare_line(w.text, span.end, span.end > w.window.end, tz))
         out.append(
