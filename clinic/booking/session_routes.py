@@ -26,6 +26,7 @@ from clinic.services.messages import calendar_files, outbox
 from clinic.services.people import calendar_feed as calendar_feed_service
 from clinic.services.people import declared_periods
 from clinic.services.world import aftercare, client_reads, flags
+from clinic.services.world.progress import session_place
 
 
 @bp.route("/my/sessions")
@@ -58,10 +59,11 @@ def my_sessions() -> ResponseReturnValue:
         recent = appointment.end_at > now - timedelta(days=62)
         if recent and appointment.status in RESTRICTING_STATUSES:
             course = enrolment.course
+            place = session_place(appointment)
             grid_sessions.append(
                 (
                     appointment.start_at,
-                    f"{course.procedure.name} {appointment.session}/{enrolment.course_sessions}",
+                    f"{course.procedure.name} {place.number}/{place.of}",
                     care,
                 )
             )

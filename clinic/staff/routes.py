@@ -403,7 +403,11 @@ def cancel_appointment(appointment_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate():
         abort(400, "The form expired; please try again.")
     try:
-        cancellation.cancel_appointment(actor=current_actor(), appointment_id=appointment_id)
+        cancellation.cancel_appointment(
+            actor=current_actor(),
+            appointment_id=appointment_id,
+            reason=request.form.get("reason", ""),
+        )
     except (NotFound, PermissionDenied):
         raise
     except ServiceError as exc:
@@ -422,7 +426,9 @@ def cancel_enrolment(enrolment_id: int) -> ResponseReturnValue:
         abort(400, "The form expired; please try again.")
     back = request.form.get("appointment", type=int)
     try:
-        enrolment = cancellation.cancel_enrolment(actor=current_actor(), enrolment_id=enrolment_id)
+        enrolment = cancellation.cancel_enrolment(
+            actor=current_actor(), enrolment_id=enrolment_id, reason=request.form.get("reason", "")
+        )
     except (NotFound, PermissionDenied):
         raise
     except ServiceError as exc:

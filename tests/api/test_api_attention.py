@@ -184,8 +184,11 @@ def test_a_stale_replan_is_409_when_the_client_moved_the_session_since(flagged, 
     assert response.json["affected"] == [flagged["ids"][1]]
     db.session.expire_all()
     assert db.session.get(Appointment, flagged["ids"][1]).start_at == datetime.fromisoformat(hers)
-    told = select(func.count()).select_from(OutboxMessage)
-    assert db.session.scalar(told.where(OutboxMessage.kind == "sessions_moved")) == 0
+    # Only her own move is told (issue 22: every change, whoever made it); the re-plan is not.
+    told = db.session.scalars(
+        select(OutboxMessage.body).where(OutboxMessage.kind == "sessions_moved")
+    ).all()
+    assert len(told) == 1 and "moved as you asked" in told[0]
     assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "replan")) is None
 
 

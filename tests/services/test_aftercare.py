@@ -106,7 +106,7 @@ def test_a_cancelled_sessions_calendar_file_says_cancelled_and_carries_no_afterc
 def test_no_restriction_notice_is_queued_for_a_session_that_does_not_restrict(app, status) -> None:
     one_session(status)
     notices = db.session.scalars(
-        select(OutboxMessage).where(OutboxMessage.kind == "restriction_ends")
+        select(OutboxMessage).where(OutboxMessage.kind == "care_timeline")
     ).all()
     assert notices == []
 
@@ -114,6 +114,6 @@ def test_no_restriction_notice_is_queued_for_a_session_that_does_not_restrict(ap
 def test_restriction_notices_are_queued_for_a_session_done(app) -> None:
     one_session("done")
     notices = db.session.scalars(
-        select(OutboxMessage).where(OutboxMessage.kind == "restriction_ends")
+        select(OutboxMessage).where(OutboxMessage.kind == "care_timeline")
     ).all()
     assert notices  # the guard above can fail: a done session's aftercare is told

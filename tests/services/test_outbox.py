@@ -215,7 +215,7 @@ def test_a_booking_confirmation_lists_each_session_with_aftercare_and_attaches_t
     assert starts[0] == datetime(2026, 12, 1, 10, 0, tzinfo=BERLIN)
 
 
-def test_reminders_and_restriction_notices_follow_the_sessions(booked) -> None:
+def test_reminders_and_the_care_timeline_follow_the_sessions(booked) -> None:
     client, enrolment = booked
     reminders = db.session.scalars(
         select(OutboxMessage).where(OutboxMessage.kind == "reminder").order_by(OutboxMessage.due_at)
@@ -224,27 +224,43 @@ def test_reminders_and_restriction_notices_follow_the_sessions(booked) -> None:
         datetime(2026, 11, 30, 10, 0, tzinfo=BERLIN),
         datetime(2026, 12, 14, 10, 0, tzinfo=BERLIN),
     ]
-    ends = db.session.scalars(
-        select(OutboxMessage)
-        .where(OutboxMessage.kind == "restriction_ends")
-        .order_by(OutboxMessage.due_at)
-    ).all()
-    # No makeup ends 2 Dec 10:00, no sun 8 Dec 10:00; then the same after session 2.
-    assert [e.due_at.astimezone(BERLIN).date() for e in ends] == [
-        date(2026, 12, 2),
-        date(2026, 12, 8),
-        date(2026, 12, 16),
-        date(2026, 12, 22),
-    ]
-    assert "until today, 10:00" in ends[0].body
+    # Told in the reminder: no makeup (a day) and no sun after session 1 (it ends before
+    # session 2's care, so the client regains it in between).
+    assert "No makeup until Wed 2 Dec 2026, 10:00" in reminders[0].body
+    assert "No uv until Tue 8 Dec 2026, 10:00" in reminders[0].body
 
-    # Cancelling the second session removes its reminder and its notices.
+    def timeline() -> list[tuple[date, str]]:
+        return [
+            (m.due_at.astimezone(BERLIN).date(), m.subject)
+            for m in db.session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.kind == "care_timeline")
+                .order_by(OutboxMessage.due_at)
+            )
+        ]
+
+    # The days no actives opens before each session; no sun ends for good after the last.
+    assert timeline() == [
+        (date(2026, 11, 26), "Your pre-care starts today (Thu 26 Nov 2026)"),
+        (date(2026, 12, 10), "Your pre-care starts today (Thu 10 Dec 2026)"),
+        (date(2026, 12, 22), "Your aftercare ends today (Tue 22 Dec 2026)"),
+    ]
+
+    # Cancelling the second session replaces its reminder and its care days, and says so.
     second = [a for a in enrolment.appointments if a.session == 2][0]
     cancellation.cancel_appointment(actor=f.client_actor(client), appointment_id=second.id, now=NOW)
     kinds = db.session.scalars(
         select(OutboxMessage.kind).where(OutboxMessage.kind != "booking_confirmation")
     ).all()
-    assert sorted(kinds) == ["reminder", "restriction_ends", "restriction_ends"]
+    # The course has a session to book again: the client hears when it is due.
+    assert sorted(kinds) == [
+        "care_timeline",
+        "care_timeline",
+        "next_session_due",
+        "reminder",
+        "sessions_cancelled",
+    ]
+    assert timeline()[-1] == (date(2026, 12, 8), "Your aftercare ends today (Tue 8 Dec 2026)")
 
 
 def test_the_cli_sends_what_is_due_through_the_configured_server(app, runner, smtp) -> None:

@@ -214,9 +214,9 @@ def test_adopting_the_current_rules_writes_them_when_every_session_holds(setup) 
     ]
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "adopt_rules"))
     assert entry is not None and entry.entity_id == eid
-    # The client's "aftercare ends today" notices follow: 10 days of no sun, no resurfacing.
+    # The client's care timeline follows: 10 days of no sun, no resurfacing.
     notices = db.session.scalars(
-        select(OutboxMessage.due_at).where(OutboxMessage.kind == "restriction_ends")
+        select(OutboxMessage.due_at).where(OutboxMessage.kind == "care_timeline")
     ).all()
     assert max(d.astimezone(BERLIN).date() for d in notices) == date(2027, 1, 8)
     again = adopt_current_rules(actor=setup["desk"], enrolment_id=eid, now=NOW)

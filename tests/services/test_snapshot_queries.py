@@ -230,10 +230,11 @@ def test_a_six_session_booking_by_a_new_client_runs_at_most_27_statements(app, w
         calendar_files._uid(a.id) for a in rows
     }
     assert [m.appointment_id for m in messages if m.kind == "reminder"] == [a.id for a in rows]
-    # No uv and no makeup end after each session, on days of their own; no resurfacing (14
-    # days, sessions 14 days apart) once, after the last.
-    assert kinds.count("restriction_ends") == 13
-    assert len(messages) == 1 + 6 + 13
+    # The care timeline: the day no retinoids opens before each session; no uv and no
+    # resurfacing (14 days, sessions 14 days apart) end for good after the last session, no
+    # makeup (a day) is told in the reminders (issue 22).
+    assert kinds.count("care_timeline") == 6 + 2, kinds
+    assert len(messages) == 1 + 6 + 6 + 2
     assert {m.status for m in messages} == {"queued"}
 
     # Each thing once: the client (after its lock: its row for the messages, its facts for the

@@ -141,7 +141,7 @@ def test_confirming_books_all_sessions_at_once_and_queues_the_confirmation(app, 
     assert response.status_code == 302
     assert count(Appointment) == 6 and count(Enrolment) == 1
     kinds = set(db.session.scalars(select(OutboxMessage.kind)))
-    assert {"booking_confirmation", "reminder", "restriction_ends"} <= kinds
+    assert {"booking_confirmation", "reminder", "care_timeline"} <= kinds, kinds
     page = client.get("/my/sessions")
     assert "Session 2 of 6" in page.text and "0 of 6 held, 6 booked, 0 to book" in page.text
     assert "No uv until" in page.text

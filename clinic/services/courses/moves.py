@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -40,6 +40,7 @@ from clinic.services.core.errors import (
 )
 from clinic.services.core.permissions import (
     change_refusal,
+    is_client,
     is_staff,
     override_allowed,
     precare_confirmation_allowed,
@@ -52,7 +53,7 @@ from clinic.services.courses.placing import (
     precare_begun,
 )
 from clinic.services.courses.reads import get_appointment
-from clinic.services.messages import reminders
+from clinic.services.messages import notices
 from clinic.services.world import client_reads, flags, judge
 from clinic.services.world.aftercare import enrolment_rules
 from clinic.services.world.snapshot import load_snapshot
@@ -194,13 +195,15 @@ def move_appointment(
         course = enrolment_rules(appointment.enrolment)
         reason = override_reason if override else ""
         kept = confirmed and bool(precare_begun([preview.slot], course, now))
+        was = {appointment.id: appointment.start_at}
         place(appointment, preview.slot, course)
         if preview.ok:
-            _record_move(s, actor, appointment, reason, now, precare_confirmed=kept)
+            _record_move(s, actor, appointment, reason, now, was, precare_confirmed=kept)
             flags.raise_for({appointment.id: preview.flags}, now=now)
             return MoveOutcome(appointment)
         later = later_sessions(appointment)
         for a, planned in zip(later, preview.replan, strict=False):
+            was[a.id] = a.start_at
             place(a, planned.slot, course)
         _record_move(
             s,
@@ -208,6 +211,7 @@ def move_appointment(
             appointment,
             reason,
             now,
+            was,
             replanned=sorted(a.id for a in later),
             precare_confirmed=kept,
         )
@@ -442,15 +446,24 @@ def _record_move(
     appointment: Appointment,
     reason: str,
     now: datetime,
+    was: Mapping[int, datetime],
     replanned: Sequence[int] = (),
     precare_confirmed: bool = False,
 ) -> None:
-    """Audit a move and bring the client's reminders and notices up to date. A moved session
-    was judged by the checker as it moved: any flag it had from a change of the world goes."""
+    """Audit a move, tell the client (whoever moved it) and bring their care timeline up to
+    date. `was`: the moved sessions' starts before the move. A moved session was judged by
+    the checker as it moved: any flag it had from a change of the world goes."""
     if reason:
         appointment.override_reason = reason
     flags.forget([appointment.id, *replanned])
-    reminders.refresh(s, appointment.client_id, now)
+    moved = [
+        (a, was[a.id])
+        for a in appointment.enrolment.appointments
+        # The session asked for is told even if only its practitioner changed.
+        if a.id == appointment.id or (a.id in was and a.start_at != was[a.id])
+    ]
+    s.flush()  # the .ics reads the sessions at their new times
+    notices.tell_sessions_moved(s, appointment.enrolment, moved, now, is_client(actor))
     record(
         s,
         actor,

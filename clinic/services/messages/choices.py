@@ -20,6 +20,9 @@ from clinic.services.core import phones
 TOPIC_OF: dict[str, str | None] = {
     "reminder": "reminders",
     "restriction_ends": "care",
+    "care_timeline": "care",
+    "next_session_due": "reminders",
+    "sessions_cancelled": "changes",
     "booking_confirmation": "changes",
     "sessions_moved": "changes",
     "missed_session": "changes",

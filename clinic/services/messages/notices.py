@@ -17,9 +17,19 @@ from clinic.services.core import clinic_setup
 from clinic.services.core.db import transaction
 from clinic.services.messages import calendar_files, reminders
 from clinic.services.messages.outbox import message, queue
-from clinic.services.messages.wording import care_lines, session_title
+from clinic.services.messages.wording import (
+    CANCELLED_CARE,
+    cancelled_intro,
+    cancelled_subject,
+    care_lines,
+    moved_closing,
+    moved_intro,
+    next_session_line,
+    reason_line,
+    session_title,
+)
 from clinic.services.world.aftercare import aftercare_for
-from clinic.services.world.progress import Progress
+from clinic.services.world.progress import Progress, session_place
 
 
 def confirm_booking(
@@ -96,7 +106,8 @@ def tell_missed_session(
     client = appointment.client
     course = appointment.enrolment.course
     when = day_text(local(appointment.start_at, clinic_setup.clinic_tz()).date())
-    missed = f"You missed session {appointment.session} of {course.procedure.name} on {when}"
+    number = session_place(appointment).number
+    missed = f"You missed session {number} of {course.procedure.name} on {when}"
     where = f"My sessions: {link}" if link else "My sessions"
     if clinic_setup.settings().no_show_uses_session:
         told = f"{missed}; under the clinic's policy a missed session is used up."
@@ -125,6 +136,8 @@ def tell_missed_session(
             due_at=now,
             client_id=client.id,
             appointment_id=appointment.id,
+            # The missed session, marked so in the client's calendar (its care is lifted).
+            ics=calendar_files.appointment_ics(appointment).decode(),
         ),
     )
 
@@ -134,30 +147,25 @@ def tell_sessions_moved(
     enrolment: Enrolment,
     moved: Sequence[tuple[Appointment, datetime]],
     now: datetime,
+    by_client: bool = False,
 ) -> None:
-    """Queue, in the caller's transaction, the message that the clinic moved sessions of a
-    course (an accepted re-plan): each moved session's new date and time, what it was, and its
-    new care dates, with the course's sessions as an .ics attachment. Also refreshes the
-    client's reminders and restriction notices, which follow the new dates."""
+    """Queue, in the caller's transaction, the message that sessions of a course moved (an
+    accepted re-plan, a move by reception, or the client's own move, `by_client`): each moved
+    session's new date and time, what it was, and its new care dates, with the course's
+    sessions as an .ics attachment. Also refreshes the client's care timeline, which follows
+    the new dates (the message says its reminders follow them)."""
     client = enrolment.client
     tz = clinic_setup.clinic_tz()
-    lines = [
-        f"Hello {client.name},",
-        "",
-        f"the clinic has had to move sessions of your {enrolment.course.name}:",
-        "",
-    ]
-    for a, was in sorted(moved, key=lambda m: m[0].session):
+    intro = moved_intro(enrolment.course.name, by_client)
+    lines = [f"Hello {client.name},", "", intro, ""]
+    for a, was in sorted(moved, key=lambda m: m[0].start_at):
         lines.append(
             f"{session_title(a)}: now {moment_text(local(a.start_at, tz))} "
             f"(was {moment_text(local(was, tz))}), with {a.practitioner.name}, {a.room.name}"
         )
         lines += care_lines(aftercare_for(a), tz, now)
         lines.append("")
-    lines += [
-        "Your other sessions stay as booked. The attached calendar file has the new dates.",
-        "If a new date does not suit you, please call the clinic.",
-    ]
+    lines += moved_closing(by_client)
     first = min((a for a, _ in moved), key=lambda a: a.start_at)
     queue(
         s,
@@ -170,6 +178,60 @@ def tell_sessions_moved(
             client_id=client.id,
             appointment_id=first.id,
             ics=calendar_files.enrolment_ics(client.id, enrolment.id).decode(),
+        ),
+    )
+    reminders.refresh(s, client.id, now)
+
+
+def tell_sessions_cancelled(
+    s: Session,
+    enrolment: Enrolment,
+    cancelled: Sequence[Appointment],
+    now: datetime,
+    *,
+    reason: str = "",
+    whole_course: bool = False,
+    by_client: bool = False,
+) -> None:
+    """Queue, in the caller's transaction, the message that sessions (or the whole course,
+    `whole_course`) are cancelled, with the reason staff gave, the care dates that go with
+    them and what still holds, and the cancelled sessions as an .ics whose events say
+    CANCELLED. Also refreshes the client's care timeline: the cancelled sessions' reminders
+    and care messages are replaced by this one, never dropped unsaid."""
+    client = enrolment.client
+    tz = clinic_setup.clinic_tz()
+    course = enrolment.course.name
+    lines = [f"Hello {client.name},", ""]
+    lines.append(cancelled_intro(course, whole_course, bool(cancelled), by_client))
+    lines += [
+        f"  - {session_title(a)}: {moment_text(local(a.start_at, tz))}"
+        for a in sorted(cancelled, key=lambda a: a.start_at)
+    ]
+    if reason:
+        lines += ["", reason_line(reason)]
+    if cancelled:
+        lines += ["", CANCELLED_CARE]
+    to_come = sorted(
+        (a for a in enrolment.appointments if a.is_to_come(now)), key=lambda a: a.start_at
+    )
+    if to_come and not whole_course:
+        nxt = to_come[0]
+        lines += [
+            "",
+            next_session_line(session_title(nxt), moment_text(local(nxt.start_at, tz))),
+            *care_lines(aftercare_for(nxt), tz, now),
+        ]
+    queue(
+        s,
+        message(
+            kind="sessions_cancelled",
+            to_email=client.email,
+            subject=cancelled_subject(course, whole_course),
+            body="\n".join(lines),
+            due_at=now,
+            client_id=client.id,
+            appointment_id=cancelled[0].id if cancelled else None,
+            ics=calendar_files.sessions_ics(cancelled).decode() if cancelled else None,
         ),
     )
     reminders.refresh(s, client.id, now)

@@ -25,9 +25,13 @@ KINDS = (
     "restriction_ends",
     "password_reset",
     "missed_session",
+    "care_timeline",
+    "next_session_due",
+    "sessions_cancelled",
 )
-# Reminders and restriction notices are recomputed from the live sessions after each change.
-SCHEDULED_KINDS = ("reminder", "restriction_ends")
+# The care timeline is recomputed from the live sessions after each change (`reminders`);
+# "restriction_ends" is what it queued before issue 22, replaced like the rest.
+SCHEDULED_KINDS = ("reminder", "restriction_ends", "care_timeline", "next_session_due")
 # Messages that tell of one session's state (`appointment_id`), and the session statuses in
 # which what they tell still holds. `reminders.refresh`, run after every change of a client's
 # sessions, withdraws such a message unsent once its session has left them: a no-show

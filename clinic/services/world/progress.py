@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from clinic.models import HOLDING_STATUSES, Enrolment
+from clinic.models import HOLDING_STATUSES, Appointment, Enrolment
 from clinic.services.core import clinic_setup
 from clinic.services.world.aftercare import enrolment_rules
 
@@ -44,3 +44,53 @@ def next_session_number(enrolment: Enrolment) -> int:
     time, so session order is time order (docs/DECISIONS.md "The rest of a course")."""
     used = (a.session for a in enrolment.appointments if a.status in HOLDING_STATUSES)
     return max(used, default=0) + 1
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where a session stands in its course as the client counts: the `number`-th of `of`,
+    and, for a make-up, the number of the missed session it makes up (`makes_up`)."""
+
+    number: int
+    of: int
+    makes_up: int | None = None
+
+
+def session_place(appointment: Appointment) -> Place:
+    """The one count of "session N of M" for emails, calendar files and pages. A session's
+    stored number is its order among the enrolment's sessions, missed ones included, and a
+    make-up takes the next one (`next_session_number`): read as such, a course with a no-show
+    would end at "session 7 of 6". Counted here instead: the sessions that count towards the
+    course (held, booked, or missed where the policy uses a missed session up) up to this one;
+    a missed session keeps the place it had. A make-up is the first session after a no-show
+    in the course, booked after it (or numbered past the course's sessions), not already
+    making up an earlier one."""
+    enrolment = appointment.enrolment
+    uses_up = clinic_setup.settings().no_show_uses_session
+    used = sorted(
+        (a for a in enrolment.appointments if a.status in HOLDING_STATUSES),
+        key=lambda a: (a.session, a.id),
+    )
+
+    def counts(a: Appointment) -> bool:
+        return a.status != "no_show" or uses_up
+
+    places: dict[int, int] = {}
+    n = 0
+    for a in used:
+        places[a.id] = n + 1
+        n += counts(a)
+    makes_up: dict[int, int] = {}
+    if not uses_up:
+        for missed in (a for a in used if a.status == "no_show"):
+            for a in used:
+                if (
+                    counts(a)
+                    and a.session > missed.session
+                    and a.id not in makes_up
+                    and (a.created_at > missed.start_at or a.session > enrolment.course_sessions)
+                ):
+                    makes_up[a.id] = places[missed.id]
+                    break
+    number = places.get(appointment.id, appointment.session)
+    return Place(number, enrolment.course_sessions, makes_up.get(appointment.id))
