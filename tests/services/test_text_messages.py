@@ -333,3 +333,9 @@ def test_a_long_message_is_cut_at_a_word_to_two_parts() -> None:
     polish = texts.short_text("Wizyta", "Hello Ada,\n\n" + "źdźbło " * 40)
     assert texts.sms_parts(polish) <= 2 and polish.endswith("...")
     assert texts.short_text("Tomorrow", "x", own="Peel tomorrow 10:30") == "Peel tomorrow 10:30"
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://gateway.example/send", "gateway"])
+def test_the_gateway_takes_only_a_web_address(url) -> None:
+    with pytest.raises(ValueError, match="http"):
+        texts.HttpGateway(url=url, token="t", sender="Clinic")
