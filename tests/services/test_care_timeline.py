@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from icalendar import Calendar
@@ -136,6 +137,11 @@ def calendar_of(message: OutboxMessage) -> Calendar:
     return Calendar.from_ical(message.ics)
 
 
+def session_events(cal: Calendar) -> list[Any]:
+    """The sessions' events (a care window's carries CATEGORIES)."""
+    return [e for e in cal.walk("VEVENT") if "categories" not in e]
+
+
 def test_a_move_by_reception_tells_the_client_once_with_the_new_dates_and_the_ics(
     glycolic,
 ) -> None:
@@ -165,7 +171,10 @@ def test_a_cancel_by_reception_tells_the_client_once_with_the_reason(glycolic) -
     assert "session 3 of 6" in told.body and "Mon 15 Feb 2027, 10:00" in told.body
     assert "The reason given: Your practitioner is ill." in told.body
     assert "Your next session stays as booked" in told.body
-    [event] = calendar_of(told).walk("VEVENT")
+    # A cancel a calendar app acts on: the session's event taken away by METHOD:CANCEL.
+    cal = calendar_of(told)
+    assert str(cal["method"]) == "CANCEL"
+    [event] = session_events(cal)
     assert str(event["status"]) == "CANCELLED"
     assert len(of_kind("reminder")) == 5
 
@@ -180,7 +189,9 @@ def test_cancelling_the_course_tells_every_session_instead_of_dropping_its_messa
     assert told.subject == "Cancelled: Glycolic peel, 6 sessions"
     assert all(f"session {i} of 6" in told.body for i in range(1, 7))
     assert "The reason given" not in told.body  # none was given
-    assert len(calendar_of(told).walk("VEVENT")) == 6
+    cal = calendar_of(told)
+    assert str(cal["method"]) == "CANCEL"
+    assert [str(e["status"]) for e in session_events(cal)] == ["CANCELLED"] * 6
 
 
 def test_a_cancel_reason_longer_than_the_limit_is_refused_and_nothing_changes(glycolic) -> None:

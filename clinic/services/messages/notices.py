@@ -231,7 +231,7 @@ def tell_sessions_cancelled(
             due_at=now,
             client_id=client.id,
             appointment_id=cancelled[0].id if cancelled else None,
-            ics=calendar_files.sessions_ics(cancelled).decode() if cancelled else None,
+            ics=calendar_files.cancelled_ics(cancelled).decode() if cancelled else None,
         ),
     )
     reminders.refresh(s, client.id, now)
