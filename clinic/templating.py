@@ -14,11 +14,14 @@ from flask import Flask
 from clinic.scheduling.wording import day_text, duration_text, moment_text
 from clinic.services.core import permissions
 from clinic.services.core.clinic_setup import clinic_tz
+from clinic.services.messages.wording import session_count
 
 
 def register(app: Flask) -> None:
     app.add_template_filter(duration_text, "hours_text")
     app.add_template_filter(day_text, "day")
+    # "session 5 of 6 (make-up for session 3)": never a stored session number (issue 22).
+    app.add_template_filter(session_count, "session_count")
     # Who may see what, asked as the services ask it: `{% if current_user is desk %}`.
     app.add_template_test(permissions.is_admin, "admin")
     app.add_template_test(permissions.is_desk, "desk")

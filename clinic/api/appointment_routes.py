@@ -77,12 +77,20 @@ def move_appointment(appointment_id: int) -> ResponseReturnValue:
 @endpoint(
     "DELETE",
     "/appointments/<int:appointment_id>",
-    "Cancel a session; its restrictions are lifted",
+    "Cancel a session; its restrictions are lifted. An optional `reason` (query or JSON "
+    "body, at most 500 characters) is told to the client",
+    body=schemas.CancelReason,
+    body_required=False,
+    query=schemas.CancelReason,
     status=204,
-    errors=(401, 403, 404, 409, 422),
+    errors=(400, 401, 403, 404, 409, 422),
 )
 def cancel_appointment(appointment_id: int) -> ResponseReturnValue:
-    cancellation.cancel_appointment(actor=g.actor, appointment_id=appointment_id)
+    body: schemas.CancelReason = g.body
+    query: schemas.CancelReason = g.query
+    cancellation.cancel_appointment(
+        actor=g.actor, appointment_id=appointment_id, reason=body.reason or query.reason or ""
+    )
     return "", 204
 
 

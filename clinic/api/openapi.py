@@ -139,7 +139,7 @@ def document() -> dict[str, Any]:
             op["parameters"] = params
         if e.body is not None:
             op["requestBody"] = {
-                "required": True,
+                "required": e.body_required,
                 "content": {
                     "application/json": {"schema": _schema(e.body, components, "validation")}
                 },

@@ -42,6 +42,8 @@ class Endpoint:
     path: str
     summary: str
     body: type[BaseModel] | None = None
+    # False: the body may be left out (an empty body reads as `{}`), as on a DELETE.
+    body_required: bool = True
     # A multipart/form-data body (an upload): its fields and files, checked by this model.
     form: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
@@ -73,8 +75,10 @@ def _errors(exc: ValidationError, prefix: str = "") -> list[dict[str, Any]]:
     return out
 
 
-def parse_body(model: type[BaseModel]) -> BaseModel:
+def parse_body(model: type[BaseModel], required: bool = True) -> BaseModel:
     raw = request.get_data(cache=True)
+    if not raw and not required:
+        return model.model_validate({})
     if not raw:
         raise BadRequest(
             [{"code": "malformed_json", "message": "A JSON body is required.", "field": "body"}]
@@ -137,7 +141,7 @@ def endpoint(
             if spec.auth:
                 g.actor = _authenticate()
             if spec.body is not None:
-                g.body = parse_body(spec.body)
+                g.body = parse_body(spec.body, spec.body_required)
             if spec.form is not None:
                 g.body = parse_form(spec.form)
             if spec.query is not None:

@@ -242,6 +242,13 @@ class AppointmentMove(Body):
     precare_confirmed: bool = False
 
 
+class CancelReason(Body):
+    """Why a session or course is cancelled, told to the client as given (issue 22); in the
+    query (`?reason=`) or a JSON body."""
+
+    reason: str | None = Field(default=None, max_length=500)
+
+
 class OutcomeRecord(Body):
     """Staff: how a session that has started went."""
 

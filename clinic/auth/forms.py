@@ -1,8 +1,18 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField, TelField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TelField,
+)
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
-from clinic.form_checks import one_line
+from clinic.form_checks import one_line, options
+from clinic.models import ALARM_HOURS
+from clinic.scheduling.wording import duration_text
 from clinic.services.messages.choices import Choice
 
 EMAIL = [
@@ -101,6 +111,16 @@ class MessageChoicesForm(FlaskForm):
     care_text = BooleanField("Care timeline by text message")
     changes_email = BooleanField("Changes and cancellations by email")
     changes_text = BooleanField("Changes and cancellations by text message")
+    # Empty: no alarm of their own (the evening before's rings anyway); the service checks
+    # the hours are among `ALARM_HOURS`.
+    alarm_hours = SelectField(
+        "Also remind me in my calendar",
+        choices=options(
+            [("", "No, only the evening before")]
+            + [(str(h), f"{duration_text(h)} before") for h in ALARM_HOURS]
+        ),
+        validate_choice=False,
+    )
     submit = SubmitField("Save my message choices")
 
     TOPICS = ("reminders", "care", "changes")
@@ -109,12 +129,18 @@ class MessageChoicesForm(FlaskForm):
         for topic, choice in choices.items():
             self[f"{topic}_email"].data = choice.email
             self[f"{topic}_text"].data = choice.text
+        hours = choices["reminders"].alarm_hours if "reminders" in choices else None
+        self.alarm_hours.data = "" if hours is None else str(hours)
 
     def choices(self, texts_offered: bool) -> dict[str, Choice]:
+        raw = (self.alarm_hours.data or "").strip()
+        # Not a number: -1, which the service refuses next to the field.
+        hours = (int(raw) if raw.isdigit() else -1) if raw else None
         return {
             topic: Choice(
                 email=bool(self[f"{topic}_email"].data),
                 text=texts_offered and bool(self[f"{topic}_text"].data),
+                alarm_hours=hours if topic == "reminders" else None,
             )
             for topic in self.TOPICS
         }

@@ -41,7 +41,13 @@ from clinic.models.consent import (
     ConsentFormVersion,
     consent_form_procedures,
 )
-from clinic.models.messaging import MESSAGE_TOPICS, ApiToken, MessageChoice, OutboxMessage
+from clinic.models.messaging import (
+    ALARM_HOURS,
+    MESSAGE_TOPICS,
+    ApiToken,
+    MessageChoice,
+    OutboxMessage,
+)
 from clinic.models.people import (
     PERIOD_KINDS,
     ROLES,
@@ -103,6 +109,7 @@ __all__ = [
     "OpeningHours",
     "OutboxMessage",
     "MessageChoice",
+    "ALARM_HOURS",
     "MESSAGE_TOPICS",
     "Practitioner",
     "PractitionerQualification",

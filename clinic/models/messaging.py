@@ -65,14 +65,25 @@ class OutboxMessage(Model):
 
 
 MESSAGE_TOPICS = ("reminders", "care", "changes")
+# The hours before a session at which a client may ask their calendar files to ring as well
+# (issue 22: "a VALARM the evening before and one at a time the client chooses").
+ALARM_HOURS = (1, 2, 3, 24)
 
 
 class MessageChoice(Model):
     """How a client wants one topic of messages (`MESSAGE_TOPICS`): by email, by text message,
-    both, or (not for changes) neither. No row: the default, email only."""
+    both, or (not for changes) neither. No row: the default, email only. The reminders row
+    also holds `alarm_hours`: the client's own alarm in their calendar files, this many hours
+    before a session (none: only the evening before)."""
 
     __tablename__ = "message_choices"
-    __table_args__ = (CheckConstraint("topic IN ('reminders','care','changes')", name="topic"),)
+    __table_args__ = (
+        CheckConstraint("topic IN ('reminders','care','changes')", name="topic"),
+        CheckConstraint(
+            "alarm_hours IS NULL OR (topic = 'reminders' AND alarm_hours IN (1,2,3,24))",
+            name="alarm_hours",
+        ),
+    )
 
     client_id: Mapped[int] = mapped_column(
         ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True
@@ -80,4 +91,5 @@ class MessageChoice(Model):
     topic: Mapped[str] = mapped_column(String(20), primary_key=True)
     email: Mapped[bool] = mapped_column(Boolean, default=True)
     text: Mapped[bool] = mapped_column(Boolean, default=False)
+    alarm_hours: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -113,7 +113,7 @@ def test_a_new_client_books_a_peel_course_from_a_phone(client_live_server, phone
     page.get_by_role("button", name=re.compile(r"^Move to .*, 09:00$")).click()
     warning = page.get_by_role("alert")
     assert "affects later sessions" in warning.inner_text()
-    assert re.search(r"Session 3 on \w{3} \d+ \w{3} \d{4}", warning.inner_text())
+    assert re.search(r"Session 3 of 6 on \w{3} \d+ \w{3} \d{4}", warning.inner_text())
     assert page.get_by_role("button", name="Move and re-plan the later sessions").is_visible()
     screenshot(page, "client-04-move-warning")
     page.get_by_role("button", name="Move and re-plan the later sessions").click()

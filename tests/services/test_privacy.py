@@ -17,6 +17,7 @@ from clinic.models import (
     ClientCondition,
     ClientPeriod,
     Enrolment,
+    MessageChoice,
     OutboxMessage,
 )
 from clinic.services.core.errors import NotFound, PermissionDenied
@@ -64,6 +65,13 @@ def history(app):
         note="Mild redness",
         now=local(2026, 12, 1, 12),
     )
+    db.session.add_all(
+        [
+            MessageChoice(client_id=client.id, topic="reminders", email=False, text=True,
+                          alarm_hours=2),
+            MessageChoice(client_id=client.id, topic="changes", email=True, text=True),
+        ]
+    )  # fmt: skip
     db.session.add(
         ApiToken(user_id=client.user_id, token_hash="0" * 64, expires_at=LATER + timedelta(days=1))
     )
@@ -112,6 +120,11 @@ def test_export_holds_everything_about_the_client_and_is_audited(history) -> Non
         (2, "booked"),
     ]
     assert enrolment["appointments"][0]["note"] == "Mild redness"
+    assert data["message_choices"] == {
+        "reminders": {"email": False, "text": True, "calendar_alarm_hours": 2},
+        "care": {"email": True, "text": False},  # the default: never chosen
+        "changes": {"email": True, "text": True},
+    }
     subjects = {m["subject"] for m in data["messages"]}
     assert {"Your peel on Tue 15 Dec", "Your booking: Glycolic peel, 6 sessions"} <= subjects
     assert len(data["api_tokens"]) == 1

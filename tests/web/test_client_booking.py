@@ -210,7 +210,7 @@ def test_a_move_that_breaks_the_next_session_warns_and_offers_a_replan(
     response = client.post(url, data={"start": target.isoformat()})
     assert response.status_code == 422
     assert "affects later sessions" in response.text
-    assert f"Session 3 on {third.start_at.astimezone(BERLIN):%a} " in response.text
+    assert f"Session 3 of 6 on {third.start_at.astimezone(BERLIN):%a} " in response.text
     assert "Move and re-plan the later sessions" in response.text
     db.session.expire_all()
     assert db.session.get(Appointment, second.id).start_at != target  # nothing changed yet

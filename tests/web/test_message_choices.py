@@ -134,3 +134,23 @@ def test_a_bad_phone_number_is_refused_with_a_clear_message(client, login_as) ->
         '<p class="error" id="phone-error">0151 234 is not a phone number we can call: give it as '
         "you would dial it, or with its country code, such as +49 1512 3456789." in response.text
     )
+
+
+def test_the_profile_saves_a_calendar_alarm_and_shows_it_chosen(client, login_as) -> None:
+    user = login_as("client")
+    assert "Also remind me in my calendar" in client.get("/profile").text
+    data = {"changes_email": "y", "reminders_email": "y", "alarm_hours": "24"}
+    assert client.post("/profile/messages", data=data).status_code == 302
+    db.session.expire_all()
+    row = db.session.get(MessageChoice, (user.client.id, "reminders"))
+    assert row is not None and row.alarm_hours == 24
+    assert '<option selected value="24">24 hours before</option>' in client.get("/profile").text
+
+
+def test_a_forged_calendar_alarm_is_refused_next_to_its_field(client, login_as) -> None:
+    user = login_as("client")
+    data = {"changes_email": "y", "alarm_hours": "5"}
+    response = client.post("/profile/messages", data=data)
+    assert response.status_code == 422
+    assert '<p class="error" id="alarm_hours-error">Choose a calendar alarm' in response.text
+    assert choices_of(user.client.id) == {}

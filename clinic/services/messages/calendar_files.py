@@ -17,7 +17,8 @@ How a calendar app follows a change (docs/DECISIONS.md, "Calendar files that upd
   its session's event instead; a stretch's UID is derived from its first session and the
   restriction, its SEQUENCE is the sum of the course's sessions' sequences (it grows with
   every change of the course);
-- a session to come rings the evening before (18:00, the clinic's time).
+- a session to come rings the evening before (18:00, the clinic's time), and again at the
+  hours before it the client chose with their message choices (`choices.alarm_hours_of`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from clinic.scheduling.timeutil import local
 from clinic.services.core import clinic_setup
 from clinic.services.core.db import db_session
 from clinic.services.messages import calendar_wording as say
+from clinic.services.messages.choices import alarm_hours_of
 from clinic.services.world.aftercare import aftercare_for, restricts
 
 PRODID = "-//Clinic Scheduler//Client calendar//EN"
@@ -96,8 +98,21 @@ def _course(enrolment: Enrolment, care: Care) -> _Course:
     )
 
 
+def _alarm(appointment: Appointment, tz: ZoneInfo, trigger: timedelta) -> Alarm:
+    alarm = Alarm()
+    alarm.add("action", "DISPLAY")
+    alarm.add("description", say.alarm_text(appointment, tz))
+    # Relative to the start: the form every calendar app reads.
+    alarm.add("trigger", trigger)
+    return alarm
+
+
 def _session_event(
-    appointment: Appointment, tz: ZoneInfo, stamp: datetime, short: Sequence[CareWindow]
+    appointment: Appointment,
+    tz: ZoneInfo,
+    stamp: datetime,
+    short: Sequence[CareWindow],
+    alarm_hours: int | None = None,
 ) -> Event:
     held = restricts(appointment)
     settings = clinic_setup.settings()
@@ -114,12 +129,9 @@ def _session_event(
     if appointment.status == "booked":
         start = local(appointment.start_at, tz)
         evening = datetime.combine(start.date() - timedelta(days=1), EVENING, tzinfo=tz)
-        alarm = Alarm()
-        alarm.add("action", "DISPLAY")
-        alarm.add("description", say.alarm_text(appointment, tz))
-        # Relative to the start (the form every calendar app reads): the evening before.
-        alarm.add("trigger", evening.astimezone(tz) - start)
-        event.add_component(alarm)
+        event.add_component(_alarm(appointment, tz, evening.astimezone(tz) - start))
+        if alarm_hours is not None:
+            event.add_component(_alarm(appointment, tz, -timedelta(hours=alarm_hours)))
     return event
 
 
@@ -184,12 +196,20 @@ def _calendar(
         cal.add("x-published-ttl", vDuration(refresh))
     courses: dict[int, _Course] = {}
     told: set[tuple[int, str, int]] = set()
+    appointments = list(appointments)
+    alarms = alarm_hours_of(db_session(), (a.client_id for a in appointments))
     for appointment in appointments:
         enrolment = appointment.enrolment
         if enrolment.id not in courses:
             courses[enrolment.id] = _course(enrolment, care or {})
         course = courses[enrolment.id]
-        event = _session_event(appointment, tz, stamp, course.short.get(appointment.id, ()))
+        event = _session_event(
+            appointment,
+            tz,
+            stamp,
+            course.short.get(appointment.id, ()),
+            alarms.get(appointment.client_id),
+        )
         if method != "PUBLISH":
             _attendance(event, appointment)
         cal.add_component(event)

@@ -40,6 +40,9 @@ def topic_of(kind: str) -> str | None:
 class Choice:
     email: bool = True
     text: bool = False
+    # Reminders only: the client's own alarm in their calendar files, this many hours before
+    # a session (`ALARM_HOURS`), besides the evening before's; None: that one only.
+    alarm_hours: int | None = None
 
 
 DEFAULT = Choice()
@@ -79,7 +82,7 @@ def reach_of(s: Session, client_ids: Iterable[int]) -> dict[int, Reach]:
         return {}
     chosen: dict[int, dict[str, Choice]] = {i: {} for i in ids}
     for row in s.scalars(select(MessageChoice).where(MessageChoice.client_id.in_(ids))):
-        chosen[row.client_id][row.topic] = Choice(email=row.email, text=row.text)
+        chosen[row.client_id][row.topic] = Choice(row.email, row.text, row.alarm_hours)
     texting = [i for i, c in chosen.items() if any(choice.text for choice in c.values())]
     numbers: dict[int, str | None] = {}
     if texting:
@@ -88,6 +91,22 @@ def reach_of(s: Session, client_ids: Iterable[int]) -> dict[int, Reach]:
         ):
             numbers[client_id] = phones.text_number(phone or "")
     return {i: Reach(chosen[i], numbers.get(i)) for i in ids}
+
+
+def alarm_hours_of(s: Session, client_ids: Iterable[int]) -> dict[int, int]:
+    """The alarm hours each client chose for their calendar files (clients without one are
+    left out), in one query."""
+    ids = sorted(set(client_ids))
+    if not ids:
+        return {}
+    rows = s.execute(
+        select(MessageChoice.client_id, MessageChoice.alarm_hours).where(
+            MessageChoice.client_id.in_(ids),
+            MessageChoice.topic == "reminders",
+            MessageChoice.alarm_hours.is_not(None),
+        )
+    )
+    return {client_id: hours for client_id, hours in rows if hours is not None}
 
 
 def all_topics(choices: dict[str, Choice]) -> dict[str, Choice]:

@@ -6,13 +6,14 @@ What a choice means for a message is `messages.choices.channels_for`."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
-from clinic.models import MESSAGE_TOPICS, Client, MessageChoice, utcnow
+from clinic.models import ALARM_HOURS, MESSAGE_TOPICS, Client, MessageChoice, utcnow
 from clinic.services.core import phones
 from clinic.services.core.actors import Actor
 from clinic.services.core.audit import record
@@ -67,6 +68,18 @@ def _problems(client: Client, choices: Mapping[str, Choice]) -> list[dict[str, s
     for topic, choice in choices.items():
         if topic not in MESSAGE_TOPICS:
             errors.append({"code": "unknown_topic", "field": topic, "message": "No such topic."})
+        elif choice.alarm_hours is not None and (
+            topic != "reminders" or choice.alarm_hours not in ALARM_HOURS
+        ):
+            errors.append(
+                {
+                    "code": "alarm_hours",
+                    "field": "alarm_hours",
+                    "message": "Choose a calendar alarm of "
+                    + ", ".join(str(h) for h in ALARM_HOURS)
+                    + " hours before, or none.",
+                }
+            )
         elif topic in REQUIRED_TOPICS and not (choice.email or choice.text):
             errors.append(
                 {
@@ -100,16 +113,17 @@ def _save(client: Client, choices: Mapping[str, Choice], actor: Actor, now: date
             row.topic: row
             for row in s.scalars(select(MessageChoice).where(MessageChoice.client_id == client.id))
         }
-        before = {t: (r.email, r.text) for t, r in rows.items()}
+        before = {t: (r.email, r.text, r.alarm_hours) for t, r in rows.items()}
         for topic, choice in choices.items():
             row = rows.get(topic)
             if row is None:
                 row = MessageChoice(client_id=client.id, topic=topic)
                 s.add(row)
             row.email, row.text, row.updated_at = choice.email, choice.text, now
+            row.alarm_hours = choice.alarm_hours
         s.flush()
         outbox.follow_choices(s, client.id, now)
-        after = {t: (c.email, c.text) for t, c in choices.items()}
+        after = {t: (c.email, c.text, c.alarm_hours) for t, c in choices.items()}
         record(s, actor, "set_message_choices", "client", client.id, client_id=client.id,
                before=before, after=after)  # fmt: skip
 
@@ -147,7 +161,7 @@ def unsubscribe(*, token: str, secret: str, topic: str, now: datetime | None = N
     current = choices_of(client)[topic]
     _save(
         client,
-        {topic: Choice(email=False, text=current.text)},
+        {topic: replace(current, email=False)},
         _link_actor(client),
         now or utcnow(),
     )

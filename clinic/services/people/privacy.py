@@ -34,6 +34,7 @@ from clinic.services.core.audit import record
 from clinic.services.core.db import db_session, transaction
 from clinic.services.core.errors import NotFound, PermissionDenied
 from clinic.services.core.permissions import is_admin, is_client
+from clinic.services.messages.choices import all_topics, reach_of
 from clinic.services.people import logins
 
 ERASED_DOMAIN = "erased.invalid"  # RFC 2606: can never be a real address
@@ -120,6 +121,7 @@ def export_client_data(
             if user is not None
             else []
         )
+        choices = all_topics(reach_of(s, [client.id])[client.id].choices)
         data: dict[str, Any] = {
             "exported_at": now.isoformat(),
             "client": {
@@ -201,10 +203,18 @@ def export_client_data(
                 }
                 for e in enrolments
             ],
+            # How they chose to hear from the clinic (the default where they chose nothing).
+            "message_choices": {
+                topic: {"email": c.email, "text": c.text}
+                | ({"calendar_alarm_hours": c.alarm_hours} if topic == "reminders" else {})
+                for topic, c in choices.items()
+            },
             "messages": [
                 {
                     "kind": m.kind,
+                    "channel": m.channel,
                     "to": m.to_email,
+                    "to_phone": m.to_phone,
                     "subject": m.subject,
                     "body": m.body,
                     "due_at": _iso(m.due_at),
