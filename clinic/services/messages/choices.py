@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from clinic.models import MESSAGE_TOPICS, Client, MessageChoice
 from clinic.services.core import phones
+from clinic.services.core.db import per_transaction
 
 # The topic of each kind of message. A kind not listed tells of a change (the safe side: it
 # cannot be switched off); None: an account message (a password reset) that goes by email only.
@@ -76,10 +77,17 @@ def channels_for(choice: Choice, topic: str, text_to: str | None) -> tuple[str, 
 
 
 def reach_of(s: Session, client_ids: Iterable[int]) -> dict[int, Reach]:
-    """Each client's `Reach`, in one query (two when someone chose texts)."""
+    """Each client's `Reach`, in one query (two when someone chose texts), read once per
+    transaction until it writes (a booking's calendar file and its messages ask in turn)."""
     ids = sorted(set(client_ids))
     if not ids:
         return {}
+    if s.new or s.dirty or s.deleted:
+        s.flush()  # a choice changed in this transaction shows (a flush forgets what was kept)
+    return per_transaction(f"messages.reach:{ids}", lambda: _read_reach(s, ids))
+
+
+def _read_reach(s: Session, ids: list[int]) -> dict[int, Reach]:
     chosen: dict[int, dict[str, Choice]] = {i: {} for i in ids}
     for row in s.scalars(select(MessageChoice).where(MessageChoice.client_id.in_(ids))):
         chosen[row.client_id][row.topic] = Choice(row.email, row.text, row.alarm_hours)
@@ -95,18 +103,13 @@ def reach_of(s: Session, client_ids: Iterable[int]) -> dict[int, Reach]:
 
 def alarm_hours_of(s: Session, client_ids: Iterable[int]) -> dict[int, int]:
     """The alarm hours each client chose for their calendar files (clients without one are
-    left out), in one query."""
-    ids = sorted(set(client_ids))
-    if not ids:
-        return {}
-    rows = s.execute(
-        select(MessageChoice.client_id, MessageChoice.alarm_hours).where(
-            MessageChoice.client_id.in_(ids),
-            MessageChoice.topic == "reminders",
-            MessageChoice.alarm_hours.is_not(None),
-        )
-    )
-    return {client_id: hours for client_id, hours in rows if hours is not None}
+    left out), from their `Reach`."""
+    out = {}
+    for client_id, reach in reach_of(s, client_ids).items():
+        hours = reach.choices.get("reminders", DEFAULT).alarm_hours
+        if hours is not None:
+            out[client_id] = hours
+    return out
 
 
 def all_topics(choices: dict[str, Choice]) -> dict[str, Choice]:
