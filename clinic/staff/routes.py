@@ -39,6 +39,7 @@ from clinic.staff.forms import (
     MoveForm,
     OutcomeForm,
     ReactionForm,
+    SessionRowForm,
 )
 from clinic.staff.grid import day_grid
 from clinic.world_pages import flash_saved
@@ -183,6 +184,14 @@ def _render_booking(
     ), status
 
 
+def _requested(row: SessionRowForm) -> SessionRequest:
+    """A session row of the booking form as the booking service takes it."""
+    return SessionRequest(
+        local_moment(validated(row.day.data), validated(row.time.data)),
+        row.practitioner.data if row.practitioner.data != ANY else None,
+    )
+
+
 @bp.route("/book", methods=["GET", "POST"])
 @login_required
 @permission_required(permissions.is_desk)
@@ -201,20 +210,8 @@ def book() -> ResponseReturnValue:
     actor = current_actor()
     fields = {"earliest": "earliest", "client": "client", "course": "course"}
     if form.book.data and form.sessions.entries:
-        requests = [
-            SessionRequest(
-                local_moment(validated(row.form.day.data), validated(row.form.time.data)),
-                row.form.practitioner.data if row.form.practitioner.data != ANY else None,
-            )
-            for row in form.sessions
-        ]
-        test = [
-            SessionRequest(
-                local_moment(validated(row.form.day.data), validated(row.form.time.data)),
-                row.form.practitioner.data if row.form.practitioner.data != ANY else None,
-            )
-            for row in form.patch_test
-        ]
+        requests = [_requested(row.form) for row in form.sessions]
+        test = [_requested(row.form) for row in form.patch_test]
         try:
             enrolment = enrol.book_course(
                 actor=actor,
